@@ -1,0 +1,64 @@
+// The account store seam. The read methods at the top are the hot path (every RCPT and login) and
+// are served from an in-process cache; everything else is administration. Folder creation and
+// removal are not the store's job: it only records the intents (see docs/mail-store.md).
+namespace Mailward.Core.Accounts;
+
+public interface IAccountStore : IDisposable
+{
+    // --- hot path ---------------------------------------------------------------------------
+    /// <summary>The hosted domain for a name, following alias domains; null when not hosted.</summary>
+    DomainRecord? FindDomain(string name);
+    UserRecord? FindUser(string local, string domain);
+    AliasRecord? FindAlias(string local, string domain);
+    string? MapIpToDomain(string address);
+
+    // --- domains ----------------------------------------------------------------------------
+    IReadOnlyList<DomainRecord> ListDomains();
+    IReadOnlyList<string> ListDomainAliases(long domainId);
+    /// <summary>Inserts the domain and its first user in one transaction, completing the folder intent.</summary>
+    DomainRecord AddDomain(string name, string directory, CatchAll catchAll, DomainLimits limits, NewUser? firstUser, string firstUserDirectory, long intentId);
+    /// <summary>Removes the domain and everything in it, recording an intent to delete its folder.</summary>
+    long DeleteDomain(DomainRecord domain);
+    void AddDomainAlias(string alias, long domainId);
+    bool DeleteDomainAlias(string alias);
+    void SetCatchAll(long domainId, CatchAll catchAll);
+    void SetLimits(long domainId, DomainLimits limits);
+    int CountUsers(long domainId);
+    /// <summary>Takes the next slot of the domain's (or, with null, the domains') hashed tree.</summary>
+    long NextSlot(long? domainId);
+
+    // --- users ------------------------------------------------------------------------------
+    IReadOnlyList<UserRecord> ListUsers(long domainId);
+    UserRecord AddUser(DomainRecord domain, NewUser user, string directory, long intentId);
+    long DeleteUser(UserRecord user);
+    void UpdateUser(UserRecord user);
+    void RecordLogin(long userId, LastLogin login);
+
+    // --- aliases ----------------------------------------------------------------------------
+    IReadOnlyList<AliasRecord> ListAliases(long domainId);
+    void AddAliasLine(long domainId, string local, string line);
+    int DeleteAlias(long domainId, string local, string? line);
+
+    // --- relay rules and IP maps -------------------------------------------------------------
+    IReadOnlyList<RelayRule> ListRelayRules();
+    void SetRelayRule(RelayRule rule);
+    bool DeleteRelayRule(string network);
+    IReadOnlyList<IpMapEntry> ListIpMap();
+    void AddIpMap(IpMapEntry entry);
+    bool DeleteIpMap(string address, string? domain);
+
+    // --- folder intents (crash consistency between the store and the mail store) -------------
+    long RecordFolderIntent(FolderIntentKind kind, string path);
+    void CompleteFolderIntent(long intentId);
+    IReadOnlyList<FolderIntent> ListFolderIntents();
+    /// <summary>True when a domain or user record names this folder.</summary>
+    bool IsFolderInUse(string path);
+}
+
+public enum FolderIntentKind
+{
+    Create = 1,
+    Delete = 2,
+}
+
+public sealed record FolderIntent(long Id, FolderIntentKind Kind, string Path, DateTimeOffset CreatedAt);

@@ -1,0 +1,66 @@
+// Versioned schema migrations, recorded in the database itself (schema_migrations). Each step runs
+// once, in order, inside a transaction. The SQL keeps to what SQLite and PostgreSQL share.
+namespace Mailward.Core.Accounts;
+
+internal static class Schema
+{
+    public static readonly IReadOnlyList<(int Version, string Sql)> Migrations =
+    [
+        (1, """
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            INSERT INTO meta(key, value) VALUES ('generation', 0), ('next_domain_slot', 0);
+            CREATE TABLE domains(
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                dir TEXT NOT NULL,
+                next_user_slot INTEGER NOT NULL DEFAULT 0,
+                catchall_kind INTEGER NOT NULL DEFAULT 0,
+                catchall_target TEXT,
+                max_users INTEGER, max_aliases INTEGER, max_forwards INTEGER,
+                max_autoresponders INTEGER, max_lists INTEGER,
+                quota_bytes INTEGER NOT NULL DEFAULT 0, quota_messages INTEGER NOT NULL DEFAULT 0,
+                default_quota_bytes INTEGER NOT NULL DEFAULT 0, default_quota_messages INTEGER NOT NULL DEFAULT 0,
+                created_at INTEGER NOT NULL);
+            CREATE TABLE domain_aliases(
+                name TEXT PRIMARY KEY,
+                domain_id INTEGER NOT NULL REFERENCES domains(id));
+            CREATE INDEX domain_aliases_domain ON domain_aliases(domain_id);
+            CREATE TABLE users(
+                id INTEGER PRIMARY KEY,
+                domain_id INTEGER NOT NULL REFERENCES domains(id),
+                local TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                clear_password TEXT,
+                gecos TEXT NOT NULL DEFAULT '',
+                quota_bytes INTEGER NOT NULL DEFAULT 0,
+                quota_messages INTEGER NOT NULL DEFAULT 0,
+                flags INTEGER NOT NULL DEFAULT 0,
+                dir TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                last_auth_at INTEGER, last_auth_address TEXT, last_auth_service TEXT,
+                UNIQUE(domain_id, local));
+            CREATE TABLE aliases(
+                id INTEGER PRIMARY KEY,
+                domain_id INTEGER NOT NULL REFERENCES domains(id),
+                local TEXT NOT NULL,
+                line TEXT NOT NULL,
+                UNIQUE(domain_id, local, line));
+            CREATE TABLE relay_rules(
+                network TEXT PRIMARY KEY,
+                action INTEGER NOT NULL,
+                comment TEXT NOT NULL DEFAULT '',
+                created_at INTEGER NOT NULL);
+            INSERT INTO relay_rules(network, action, comment, created_at) VALUES
+                ('127.0.0.1/32', 1, 'default: loopback', 0), ('::1/128', 1, 'default: loopback', 0);
+            CREATE TABLE ip_map(
+                address TEXT NOT NULL,
+                domain TEXT NOT NULL,
+                PRIMARY KEY(address, domain));
+            CREATE TABLE folder_intents(
+                id INTEGER PRIMARY KEY,
+                kind INTEGER NOT NULL,
+                path TEXT NOT NULL,
+                created_at INTEGER NOT NULL);
+            """),
+    ];
+}

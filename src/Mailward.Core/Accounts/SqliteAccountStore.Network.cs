@@ -1,0 +1,62 @@
+// Relay rules, IP-to-domain maps (vipmap) and folder intents in the SQLite store.
+using Microsoft.Data.Sqlite;
+
+namespace Mailward.Core.Accounts;
+
+public sealed partial class SqliteAccountStore
+{
+    public string? MapIpToDomain(string address)
+    {
+        _cache.Validate(ReadGeneration);
+        return _cache.GetOrLoad("i:" + address, () => Query("SELECT domain FROM ip_map WHERE address = $a ORDER BY domain LIMIT 1",
+            r => r.GetString(0), ("$a", address)).FirstOrDefault());
+    }
+
+    public IReadOnlyList<RelayRule> ListRelayRules() =>
+        Query("SELECT network, action, comment, created_at FROM relay_rules ORDER BY network",
+            r => new RelayRule(r.GetString(0), (RelayAction)r.GetInt32(1), r.GetString(2), FromUnix(r.GetInt64(3))));
+
+    public void SetRelayRule(RelayRule rule) => Write((c, tx) =>
+        Exec(c, tx, """
+            INSERT INTO relay_rules(network, action, comment, created_at) VALUES ($n, $a, $c, $t)
+            ON CONFLICT(network) DO UPDATE SET action = excluded.action, comment = excluded.comment
+            """,
+            ("$n", rule.Network), ("$a", (int)rule.Action), ("$c", rule.Comment), ("$t", Now())));
+
+    public bool DeleteRelayRule(string network) =>
+        Write((c, tx) => Exec(c, tx, "DELETE FROM relay_rules WHERE network = $n", ("$n", network)) > 0);
+
+    public IReadOnlyList<IpMapEntry> ListIpMap() =>
+        Query("SELECT address, domain FROM ip_map ORDER BY address, domain", r => new IpMapEntry(r.GetString(0), r.GetString(1)));
+
+    public void AddIpMap(IpMapEntry entry) => Write((c, tx) =>
+        Exec(c, tx, "INSERT INTO ip_map(address, domain) VALUES ($a, $d) ON CONFLICT DO NOTHING", ("$a", entry.Address), ("$d", entry.Domain)));
+
+    public bool DeleteIpMap(string address, string? domain) => Write((c, tx) => (domain is null
+        ? Exec(c, tx, "DELETE FROM ip_map WHERE address = $a", ("$a", address))
+        : Exec(c, tx, "DELETE FROM ip_map WHERE address = $a AND domain = $d", ("$a", address), ("$d", domain))) > 0);
+
+    public long RecordFolderIntent(FolderIntentKind kind, string path) => Write((c, tx) => InsertIntent(c, tx, kind, path));
+
+    public void CompleteFolderIntent(long intentId) => Write((c, tx) => CompleteIntent(c, tx, intentId));
+
+    public IReadOnlyList<FolderIntent> ListFolderIntents() =>
+        Query("SELECT id, kind, path, created_at FROM folder_intents ORDER BY id",
+            r => new FolderIntent(r.GetInt64(0), (FolderIntentKind)r.GetInt32(1), r.GetString(2), FromUnix(r.GetInt64(3))));
+
+    public bool IsFolderInUse(string path)
+    {
+        using var c = Open();
+        return Scalar(c, null, "SELECT 1 FROM domains WHERE dir = $p UNION ALL SELECT 1 FROM users WHERE dir = $p", ("$p", path)) is not null;
+    }
+
+    private long InsertIntent(SqliteConnection c, SqliteTransaction tx, FolderIntentKind kind, string path) =>
+        Convert.ToInt64(Scalar(c, tx, "INSERT INTO folder_intents(kind, path, created_at) VALUES ($k, $p, $t) RETURNING id",
+            ("$k", (int)kind), ("$p", path), ("$t", Now())));
+
+    private static void CompleteIntent(SqliteConnection c, SqliteTransaction tx, long intentId)
+    {
+        if (intentId > 0)
+            Exec(c, tx, "DELETE FROM folder_intents WHERE id = $id", ("$id", intentId));
+    }
+}

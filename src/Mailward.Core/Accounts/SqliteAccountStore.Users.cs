@@ -1,0 +1,109 @@
+// Users and their aliases (delivery instruction lines) in the SQLite store.
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace Mailward.Core.Accounts;
+
+public sealed partial class SqliteAccountStore
+{
+    private const string UserColumns =
+        "u.id, u.domain_id, d.name, u.local, u.password_hash, u.clear_password, u.gecos, u.quota_bytes, u.quota_messages, " +
+        "u.flags, u.dir, u.created_at, u.last_auth_at, u.last_auth_address, u.last_auth_service";
+
+    private static UserRecord MapUser(DbDataReader r) => new(
+        r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4), NullableString(r, 5), r.GetString(6),
+        new Quota(r.GetInt64(7), r.GetInt64(8)), (UserFlags)r.GetInt32(9), r.GetString(10), FromUnix(r.GetInt64(11)),
+        r.IsDBNull(12) ? null : new LastLogin(FromUnix(r.GetInt64(12)), r.GetString(13), r.GetString(14)));
+
+    public UserRecord? FindUser(string local, string domain)
+    {
+        var d = FindDomain(domain);
+        if (d is null)
+            return null;
+        return _cache.GetOrLoad($"u:{local}@{d.Id}", () => Query(
+            $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d AND u.local = $l",
+            MapUser, ("$d", d.Id), ("$l", local)).FirstOrDefault());
+    }
+
+    public IReadOnlyList<UserRecord> ListUsers(long domainId) =>
+        Query($"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d ORDER BY u.local",
+            MapUser, ("$d", domainId));
+
+    public UserRecord AddUser(DomainRecord domain, NewUser user, string directory, long intentId) => Write((c, tx) =>
+    {
+        var id = InsertUser(c, tx, domain, user, directory);
+        CompleteIntent(c, tx, intentId);
+        return Query(c, tx, $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $id", MapUser, ("$id", id))[0];
+    });
+
+    private long InsertUser(SqliteConnection c, SqliteTransaction tx, DomainRecord domain, NewUser u, string directory)
+    {
+        if (Scalar(c, tx, "SELECT 1 FROM users WHERE domain_id = $d AND local = $l", ("$d", domain.Id), ("$l", u.Local)) is not null)
+            throw new AccountException(AccountError.UserExists, $"user already exists: {u.Local}@{domain.Name}");
+        if (Scalar(c, tx, "SELECT 1 FROM aliases WHERE domain_id = $d AND local = $l", ("$d", domain.Id), ("$l", u.Local)) is not null)
+            throw new AccountException(AccountError.UserExists, $"an alias already uses this address: {u.Local}@{domain.Name}");
+        var quota = u.Quota ?? domain.Limits.DefaultUserQuota;
+        return Convert.ToInt64(Scalar(c, tx, """
+            INSERT INTO users(domain_id, local, password_hash, clear_password, gecos, quota_bytes, quota_messages, flags, dir, created_at)
+            VALUES ($d, $l, $h, $cp, $g, $qb, $qm, $f, $dir, $now) RETURNING id
+            """,
+            ("$d", domain.Id), ("$l", u.Local), ("$h", u.PasswordHash), ("$cp", u.ClearPassword), ("$g", u.Gecos),
+            ("$qb", quota.Bytes), ("$qm", quota.Messages), ("$f", (int)u.Flags), ("$dir", directory), ("$now", Now())));
+    }
+
+    public long DeleteUser(UserRecord user) => Write((c, tx) =>
+    {
+        if (Exec(c, tx, "DELETE FROM users WHERE id = $id", ("$id", user.Id)) == 0)
+            throw new AccountException(AccountError.UserNotFound, $"user does not exist: {user.Address}");
+        return InsertIntent(c, tx, FolderIntentKind.Delete, user.Directory);
+    });
+
+    public void UpdateUser(UserRecord user) => Write((c, tx) =>
+    {
+        var u = user;
+        var n = Exec(c, tx, """
+            UPDATE users SET password_hash = $h, clear_password = $cp, gecos = $g, quota_bytes = $qb,
+                quota_messages = $qm, flags = $f WHERE id = $id
+            """,
+            ("$h", u.PasswordHash), ("$cp", u.ClearPassword), ("$g", u.Gecos), ("$qb", u.Quota.Bytes),
+            ("$qm", u.Quota.Messages), ("$f", (int)u.Flags), ("$id", u.Id));
+        if (n == 0)
+            throw new AccountException(AccountError.UserNotFound, $"user does not exist: {u.Address}");
+    });
+
+    public void RecordLogin(long userId, LastLogin login) => Write((c, tx) =>
+        Exec(c, tx, "UPDATE users SET last_auth_at = $t, last_auth_address = $a, last_auth_service = $s WHERE id = $id",
+            ("$t", login.At.ToUnixTimeSeconds()), ("$a", login.Address), ("$s", login.Service), ("$id", userId)));
+
+    public AliasRecord? FindAlias(string local, string domain)
+    {
+        var d = FindDomain(domain);
+        if (d is null)
+            return null;
+        return _cache.GetOrLoad($"a:{local}@{d.Id}", () =>
+        {
+            var lines = Query("SELECT line FROM aliases WHERE domain_id = $d AND local = $l ORDER BY id",
+                r => r.GetString(0), ("$d", d.Id), ("$l", local));
+            return lines.Count == 0 ? null : new AliasRecord(local, d.Name, lines);
+        });
+    }
+
+    public IReadOnlyList<AliasRecord> ListAliases(long domainId) =>
+        Query("SELECT a.local, d.name, a.line FROM aliases a JOIN domains d ON d.id = a.domain_id WHERE a.domain_id = $d ORDER BY a.local, a.id",
+                r => (Local: r.GetString(0), Domain: r.GetString(1), Line: r.GetString(2)), ("$d", domainId))
+            .GroupBy(x => (x.Local, x.Domain))
+            .Select(g => new AliasRecord(g.Key.Local, g.Key.Domain, g.Select(x => x.Line).ToList()))
+            .ToList();
+
+    public void AddAliasLine(long domainId, string local, string line) => Write((c, tx) =>
+    {
+        if (Scalar(c, tx, "SELECT 1 FROM aliases WHERE domain_id = $d AND local = $l AND line = $line",
+                ("$d", domainId), ("$l", local), ("$line", line)) is not null)
+            throw new AccountException(AccountError.InvalidArgument, $"the alias already has this line: {line}");
+        Exec(c, tx, "INSERT INTO aliases(domain_id, local, line) VALUES ($d, $l, $line)", ("$d", domainId), ("$l", local), ("$line", line));
+    });
+
+    public int DeleteAlias(long domainId, string local, string? line) => Write((c, tx) => line is null
+        ? Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l", ("$d", domainId), ("$l", local))
+        : Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l AND line = $line", ("$d", domainId), ("$l", local), ("$line", line)));
+}

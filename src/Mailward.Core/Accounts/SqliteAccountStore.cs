@@ -1,0 +1,146 @@
+// IAccountStore on SQLite in WAL mode: one file, readers never wait for the writer. Every write
+// transaction bumps the change counter (meta.generation) that the read cache watches.
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace Mailward.Core.Accounts;
+
+public sealed partial class SqliteAccountStore : IAccountStore
+{
+    private readonly string _connectionString;
+    private readonly AccountCache _cache;
+    private readonly TimeProvider _time;
+
+    public SqliteAccountStore(string connectionString, int cacheMaxEntries = 100_000, int cacheCheckMilliseconds = 1000, TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _connectionString = new SqliteConnectionStringBuilder(connectionString)
+        {
+            Pooling = true,
+            DefaultTimeout = 30, // seconds a writer waits on a busy database before failing
+        }.ToString();
+        _cache = new AccountCache(cacheMaxEntries, TimeSpan.FromMilliseconds(cacheCheckMilliseconds), _time);
+        Migrate();
+    }
+
+    /// <summary>The applied schema version (for `mailward` diagnostics and tests).</summary>
+    public int SchemaVersion
+    {
+        get
+        {
+            using var c = Open();
+            return Convert.ToInt32(Scalar(c, null, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+        }
+    }
+
+    private void Migrate()
+    {
+        using var c = Open();
+        Exec(c, null, "PRAGMA journal_mode=WAL");
+        Exec(c, null, "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+        var current = Convert.ToInt32(Scalar(c, null, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+        var latest = Schema.Migrations[^1].Version;
+        if (current > latest)
+            throw new AccountException(AccountError.StorageFailed, $"the account store has schema version {current}, newer than this program knows ({latest}); upgrade mailward");
+        foreach (var (version, sql) in Schema.Migrations.Where(m => m.Version > current))
+        {
+            using var tx = c.BeginTransaction(deferred: false);
+            Exec(c, tx, sql);
+            Exec(c, tx, "INSERT INTO schema_migrations(version, applied_at) VALUES ($v, $t)", ("$v", version), ("$t", Now()));
+            tx.Commit();
+        }
+    }
+
+    private SqliteConnection Open()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        return c;
+    }
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeSeconds();
+
+    private static DateTimeOffset FromUnix(long t) => DateTimeOffset.FromUnixTimeSeconds(t);
+
+    /// <summary>Runs <paramref name="work"/> in a write transaction that also bumps the change counter.</summary>
+    private T Write<T>(Func<SqliteConnection, SqliteTransaction, T> work)
+    {
+        using var c = Open();
+        Exec(c, null, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON");
+        using var tx = c.BeginTransaction(deferred: false);
+        try
+        {
+            var result = work(c, tx);
+            Exec(c, tx, "UPDATE meta SET value = value + 1 WHERE key = 'generation'");
+            tx.Commit();
+            return result;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT
+        {
+            throw new AccountException(AccountError.StorageFailed, $"account store constraint failed: {e.Message}");
+        }
+        finally
+        {
+            _cache.Invalidate();
+        }
+    }
+
+    private void Write(Action<SqliteConnection, SqliteTransaction> work) => Write<int>((c, tx) =>
+    {
+        work(c, tx);
+        return 0;
+    });
+
+    private long ReadGeneration()
+    {
+        using var c = Open();
+        return Convert.ToInt64(Scalar(c, null, "SELECT value FROM meta WHERE key = 'generation'"));
+    }
+
+    private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var (name, value) in args)
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return cmd;
+    }
+
+    private static int Exec(SqliteConnection c, SqliteTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection c, SqliteTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        return cmd.ExecuteScalar();
+    }
+
+    private static List<T> Query<T>(SqliteConnection c, SqliteTransaction? tx, string sql, Func<DbDataReader, T> map, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        using var r = cmd.ExecuteReader();
+        var list = new List<T>();
+        while (r.Read())
+            list.Add(map(r));
+        return list;
+    }
+
+    private List<T> Query<T>(string sql, Func<DbDataReader, T> map, params (string, object?)[] args)
+    {
+        using var c = Open();
+        return Query(c, null, sql, map, args);
+    }
+
+    private static int? NullableInt(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
+    private static string? NullableString(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    public void Dispose()
+    {
+        // Pooled connections hold the file open; release them so the folder can be removed.
+        SqliteConnection.ClearAllPools();
+    }
+}

@@ -1,0 +1,101 @@
+// The one list of settings: key, default, what it does and why the default is what it is.
+// mailward.json, docs/settings.md and the README table are all generated from it, and a test fails
+// when code reads a setting that is not listed here.
+using System.Text;
+
+namespace Mailward.Core.Configuration;
+
+public sealed record SettingDefinition(string Key, string Default, string Description, string Reason, SettingKind Kind = SettingKind.Text)
+{
+    public string Section => Key.Contains(':', StringComparison.Ordinal) ? Key[..Key.IndexOf(':', StringComparison.Ordinal)] : "";
+    public string Name => Key.Contains(':', StringComparison.Ordinal) ? Key[(Key.IndexOf(':', StringComparison.Ordinal) + 1)..] : Key;
+}
+
+public enum SettingKind
+{
+    Text,
+    Number,
+    Switch,
+}
+
+public static class SettingsCatalog
+{
+    public static readonly IReadOnlyList<SettingDefinition> All =
+    [
+        new("Hostname", "", "The server's own name (qmail's control/me), used in greetings, Received lines and bounces. Empty: the machine's host name.",
+            "The machine's name is right for a single-host install; set it when the public name differs."),
+        new("Accounts:Provider", "sqlite", "Where accounts live: sqlite (one file in the data folder). postgres is reserved for shared multi-node stores and not yet available.",
+            "SQLite needs nothing installed and serves one node at millions of users."),
+        new("Accounts:ConnectionString", "", "Connection string for the account store. Empty: Data Source=<data>/accounts.db.",
+            "The data folder holds everything by default."),
+        new("Accounts:CacheMaxEntries", "100000", "Most domain, user and alias lookups held in the in-process read cache (positive and negative).",
+            "About 30 MB at most; covers the active users of a large node while keeping memory bounded.", SettingKind.Number),
+        new("Accounts:CacheCheckMilliseconds", "1000", "How often a cached lookup re-checks the store's change counter, so changes made by another process (a command, another node) are seen. 0: on every lookup.",
+            "One cheap query a second bounds staleness to a second; changes made in this process are seen at once.", SettingKind.Number),
+        new("Passwords:Argon2MemoryKiB", "19456", "Memory cost of new Argon2id password hashes, in KiB.",
+            "OWASP's 2023 minimum for Argon2id (19 MiB, 2 iterations); logins are cached, so the cost is paid rarely.", SettingKind.Number),
+        new("Passwords:Argon2Iterations", "2", "Time cost (passes) of new Argon2id password hashes.",
+            "OWASP's 2023 minimum together with 19 MiB of memory.", SettingKind.Number),
+        new("Passwords:Argon2Parallelism", "1", "Lanes of new Argon2id password hashes.",
+            "One lane keeps a login on one core; many logins run side by side instead.", SettingKind.Number),
+        new("Passwords:StoreClearText", "false", "Keep a clear-text copy of each password (vpopmail's --enable-clear-passwd), needed only for APOP and CRAM-MD5.",
+            "Off: a stolen account store should not reveal passwords.", SettingKind.Switch),
+        new("MailStore:Path", "", "Folder that holds the domains' folders and users' Maildirs. Empty: <data>/domains.",
+            "The data folder holds everything by default; point it at a larger or shared disk when needed."),
+        new("MailStore:MaxDirectoryEntries", "100", "Most entries in one folder of the mail store's hashed tree; users and domains spill into subfolders beyond it.",
+            "vpopmail's dir-control limit: directories stay fast to list and back up on every file system.", SettingKind.Number),
+        new("Log:Level", "Information", "Least severe log level written (Trace, Debug, Information, Warning, Error).",
+            "Information records each session and delivery without protocol transcripts."),
+    ];
+
+    public static readonly IReadOnlyDictionary<string, SettingDefinition> ByKey =
+        All.ToDictionary(s => s.Key, StringComparer.OrdinalIgnoreCase);
+
+    public static IEnumerable<KeyValuePair<string, string?>> Defaults =>
+        All.Select(s => new KeyValuePair<string, string?>(s.Key, s.Default));
+
+    /// <summary>mailward.json with every setting at its default and a comment on each (JSON with comments).</summary>
+    public static string RenderJson()
+    {
+        var sb = new StringBuilder();
+        sb.Append("// Mailward settings. Every setting is shown at its default; see docs/settings.md.\n");
+        sb.Append("// Later sources win: this file, then MAILWARD_<Section>__<Key>, then --<Section>:<Key>=<value>.\n{\n");
+        var groups = All.GroupBy(s => s.Section).ToList();
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var group = groups[g];
+            var indent = group.Key.Length == 0 ? "  " : "    ";
+            var items = group.ToList();
+            if (group.Key.Length > 0)
+                sb.Append($"  \"{group.Key}\": {{\n");
+            for (var i = 0; i < items.Count; i++)
+            {
+                var s = items[i];
+                sb.Append($"{indent}// {s.Description}\n");
+                var value = s.Kind == SettingKind.Text ? JsonString(s.Default) : s.Default;
+                var last = i == items.Count - 1 && (group.Key.Length > 0 || g == groups.Count - 1);
+                sb.Append($"{indent}\"{s.Name}\": {value}{(last ? "" : ",")}\n");
+            }
+            if (group.Key.Length > 0)
+                sb.Append(g == groups.Count - 1 ? "  }\n" : "  },\n");
+        }
+        sb.Append("}\n");
+        return sb.ToString();
+    }
+
+    /// <summary>docs/settings.md.</summary>
+    public static string RenderMarkdown()
+    {
+        var sb = new StringBuilder();
+        sb.Append("# Settings\n\n");
+        sb.Append("Generated from `src/Mailward.Core/Configuration/SettingsCatalog.cs` (a test keeps this file in step).\n");
+        sb.Append("Sources, later wins: defaults, `DATA/mailward.json`, environment `MAILWARD_<Section>__<Key>`, ");
+        sb.Append("command line `--<Section>:<Key>=<value>`.\n\n");
+        sb.Append("| setting | default | what it does | why this default |\n|---|---|---|---|\n");
+        foreach (var s in All)
+            sb.Append($"| `{s.Key}` | `{(s.Default.Length == 0 ? "(empty)" : s.Default)}` | {s.Description} | {s.Reason} |\n");
+        return sb.ToString();
+    }
+
+    private static string JsonString(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+}

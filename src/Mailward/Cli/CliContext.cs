@@ -1,0 +1,82 @@
+// What a command runs with: the console it talks to, the global options (--data, settings
+// overrides) and, opened on first use, the data folder and the admin operations over it.
+using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
+using Mailward.Core.Configuration;
+using Mailward.Core.MailStore;
+using Mailward.Core.Passwords;
+
+namespace Mailward.Cli;
+
+public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error, bool InputRedirected);
+
+public sealed class CliContext(CliConsole console, string? dataOption, IReadOnlyList<string> settingArgs) : IDisposable
+{
+    private DataFolder? _data;
+    private SqliteAccountStore? _store;
+    private AccountAdmin? _admin;
+
+    public CliConsole Console { get; } = console;
+    public TextWriter Out => Console.Out;
+    public TextWriter Error => Console.Error;
+    public string? DataOption { get; } = dataOption;
+    public IReadOnlyList<string> SettingArgs { get; } = settingArgs;
+
+    public DataFolder Data => _data ??= OpenData();
+
+    public AccountAdmin Admin
+    {
+        get
+        {
+            if (_admin is not null)
+                return _admin;
+            var s = Data.Settings;
+            _store = new SqliteAccountStore(s.AccountsConnectionString, s.CacheMaxEntries, s.CacheCheckMilliseconds);
+            _admin = new AccountAdmin(_store, new MailStoreLayout(s.MailStorePath, s.MaxDirectoryEntries),
+                new PasswordHasher(s.Passwords), s.StoreClearText);
+            // Finish what an interrupted earlier command left (docs/mail-store.md).
+            _admin.RecoverFolders();
+            return _admin;
+        }
+    }
+
+    private DataFolder OpenData()
+    {
+        var data = DataFolder.Open(DataOption, SettingArgs);
+        data.Settings.Validate();
+        return data;
+    }
+
+    /// <summary>
+    /// A password from standard input: one line when input is redirected (scripts), otherwise asked
+    /// twice without echo, as vpopmail's tools do.
+    /// </summary>
+    public string ReadPassword(string prompt = "Please enter password: ")
+    {
+        if (Console.InputRedirected)
+            return Console.In.ReadLine() ?? throw new Core.Accounts.AccountException(AccountError.InvalidArgument, "no password given on standard input");
+        var first = ReadHidden(prompt);
+        var second = ReadHidden("enter password again: ");
+        return first == second ? first : throw new AccountException(AccountError.PasswordMismatch, "passwords do not match");
+    }
+
+    private string ReadHidden(string prompt)
+    {
+        Error.Write(prompt);
+        var sb = new System.Text.StringBuilder();
+        while (true)
+        {
+            var key = System.Console.ReadKey(intercept: true);
+            if (key.Key == ConsoleKey.Enter)
+                break;
+            if (key.Key == ConsoleKey.Backspace && sb.Length > 0)
+                sb.Length--;
+            else if (!char.IsControl(key.KeyChar))
+                sb.Append(key.KeyChar);
+        }
+        Error.WriteLine();
+        return sb.ToString();
+    }
+
+    public void Dispose() => _store?.Dispose();
+}

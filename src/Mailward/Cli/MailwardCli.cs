@@ -1,0 +1,133 @@
+// The command layer: takes the global options out of the arguments, sends vpopmail tool names to
+// their getopt-style front (Vpopmail/), everything else to the System.CommandLine tree, and turns
+// errors into one stderr line and a distinct exit status.
+using System.CommandLine;
+using Mailward.Core.Accounts;
+using Mailward.Core.Configuration;
+using Mailward.Vpopmail;
+
+namespace Mailward.Cli;
+
+public static class MailwardCli
+{
+    public const int ExitUsage = 1;
+    public const int ExitSettings = 3;
+
+    public static async Task<int> RunAsync(string[] args, CliConsole console, string? invokedAs = null, CancellationToken ct = default)
+    {
+        var (rest, dataOption, settingArgs) = ExtractGlobalOptions(args);
+        using var context = new CliContext(console, dataOption, settingArgs);
+        try
+        {
+            if (invokedAs is not null && VpopmailTools.IsTool(invokedAs))
+                return VpopmailTools.Run(invokedAs, rest, context);
+            if (rest.Count > 0 && VpopmailTools.IsTool(rest[0]))
+                return VpopmailTools.Run(rest[0], rest.Skip(1).ToList(), context);
+            var root = BuildRoot(context);
+            var parse = root.Parse(rest);
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                Output = console.Out,
+                Error = console.Error,
+                EnableDefaultExceptionHandler = false,
+            }, ct);
+        }
+        catch (AccountException e)
+        {
+            console.Error.WriteLine($"mailward: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (SettingsException e)
+        {
+            console.Error.WriteLine($"mailward: {e.Message}");
+            return ExitSettings;
+        }
+        catch (UsageException e)
+        {
+            console.Error.WriteLine($"mailward: {e.Message}");
+            return ExitUsage;
+        }
+    }
+
+    public static RootCommand BuildRoot(CliContext context)
+    {
+        var root = new RootCommand("Mailward: a mail server for many virtual domains (SMTP, queue, Maildir, POP3, IMAP).")
+        {
+            new Option<string>("--data") { Description = "Data folder (default: $MAILWARD_DATA, else ./mailward-data).", Recursive = true },
+        };
+        root.Subcommands.Add(ServeCommand.Build(context));
+        root.Subcommands.Add(DomainCommands.Build(context));
+        root.Subcommands.Add(UserCommands.Build(context));
+        root.Subcommands.Add(AliasCommands.Build(context));
+        root.Subcommands.Add(NetworkCommands.BuildRelay(context));
+        root.Subcommands.Add(NetworkCommands.BuildIpMap(context));
+        root.Subcommands.Add(SettingsCommands.Build(context));
+        foreach (var (name, summary) in VpopmailTools.Summaries)
+            root.Subcommands.Add(new Command(name, $"vpopmail-compatible: {summary} (run '{name} -h' for its flags)"));
+        return root;
+    }
+
+    /// <summary>
+    /// Removes "--data DIR", "--data=DIR" and setting overrides "--Section:Key=value" wherever they
+    /// stand, so they work the same for every command, including the vpopmail names.
+    /// </summary>
+    public static (List<string> Remaining, string? Data, List<string> Settings) ExtractGlobalOptions(IReadOnlyList<string> args)
+    {
+        var rest = new List<string>();
+        var settings = new List<string>();
+        string? data = null;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var a = args[i];
+            if (a == "--")
+            {
+                rest.AddRange(args.Skip(i));
+                break;
+            }
+            if (a == "--data")
+            {
+                if (i + 1 >= args.Count)
+                    throw new UsageException("--data needs a folder");
+                data = args[++i];
+            }
+            else if (a.StartsWith("--data=", StringComparison.Ordinal))
+                data = a[7..];
+            else if (a.StartsWith("--", StringComparison.Ordinal) && a.IndexOf(':', StringComparison.Ordinal) is > 2 and var colon &&
+                     (a.IndexOf('=', StringComparison.Ordinal) is var eq && (eq < 0 || colon < eq)))
+            {
+                if (eq < 0)
+                    throw new UsageException($"setting override {a} needs a value: {a}=VALUE");
+                var key = a[2..eq];
+                if (!SettingsCatalog.ByKey.ContainsKey(key))
+                    throw new UsageException($"unknown setting {key} (see docs/settings.md or 'mailward settings')");
+                settings.Add(a);
+            }
+            else
+                rest.Add(a);
+        }
+        return (rest, data, settings);
+    }
+
+    /// <summary>The name the program was started as (argv[0]), so a link named vadduser acts as vadduser.</summary>
+    public static string? InvokedName()
+    {
+        try
+        {
+            var cmdline = File.ReadAllBytes("/proc/self/cmdline");
+            var end = Array.IndexOf(cmdline, (byte)0);
+            var argv0 = System.Text.Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end);
+            return Path.GetFileName(argv0);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>A command line that cannot be carried out as written (exit status 1).</summary>
+public sealed class UsageException(string message) : Exception(message);
