@@ -27,6 +27,21 @@ public static class DomainName
             error = $"domain name too long (more than {MaxLength} characters)";
             return false;
         }
+        // Length rules first: the IDNA mapper reports an overlong name only as "invalid".
+        if (s.All(char.IsAscii))
+        {
+            var trimmed = s.TrimEnd('.');
+            if (trimmed.Length > MaxLength)
+            {
+                error = $"domain name too long (more than {MaxLength} characters)";
+                return false;
+            }
+            if (trimmed.Split('.').Any(l => l.Length > MaxLabelLength))
+            {
+                error = $"domain name label too long (more than {MaxLabelLength} characters): {s}";
+                return false;
+            }
+        }
         string ascii;
         try
         {

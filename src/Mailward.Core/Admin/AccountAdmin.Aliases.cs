@@ -88,7 +88,9 @@ public sealed partial class AccountAdmin
         var t = text.Trim();
         if (!t.Contains('/', StringComparison.Ordinal) && IPAddress.TryParse(t, out var host))
             return new IPNetwork(host, host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128).ToString();
-        if (IPNetwork.TryParse(t, out var net))
+        // Host bits must be zero: "192.0.2.1/24" is more likely a typo than a wish for the /24.
+        if (IPNetwork.TryParse(t, out var net) && IPAddress.TryParse(t[..t.IndexOf('/', StringComparison.Ordinal)], out var given) &&
+            given.Equals(net.BaseAddress))
             return net.ToString();
         throw new AccountException(AccountError.InvalidArgument,
             $"not an address or CIDR network (host bits must be zero, e.g. 192.0.2.0/24): {text}");

@@ -15,8 +15,19 @@ public static class MailwardCli
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, string? invokedAs = null, CancellationToken ct = default)
     {
-        var (rest, dataOption, settingArgs) = ExtractGlobalOptions(args);
-        using var context = new CliContext(console, dataOption, settingArgs);
+        List<string> rest;
+        CliContext context;
+        try
+        {
+            (rest, var dataOption, var settingArgs) = ExtractGlobalOptions(args);
+            context = new CliContext(console, dataOption, settingArgs);
+        }
+        catch (UsageException e)
+        {
+            console.Error.WriteLine($"mailward: {e.Message}");
+            return ExitUsage;
+        }
+        using var _ = context;
         try
         {
             if (invokedAs is not null && VpopmailTools.IsTool(invokedAs))
@@ -92,12 +103,10 @@ public static class MailwardCli
             }
             else if (a.StartsWith("--data=", StringComparison.Ordinal))
                 data = a[7..];
-            else if (a.StartsWith("--", StringComparison.Ordinal) && a.IndexOf(':', StringComparison.Ordinal) is > 2 and var colon &&
-                     (a.IndexOf('=', StringComparison.Ordinal) is var eq && (eq < 0 || colon < eq)))
+            else if (IsSettingOverride(a, out var key))
             {
-                if (eq < 0)
+                if (!a.Contains('=', StringComparison.Ordinal))
                     throw new UsageException($"setting override {a} needs a value: {a}=VALUE");
-                var key = a[2..eq];
                 if (!SettingsCatalog.ByKey.ContainsKey(key))
                     throw new UsageException($"unknown setting {key} (see docs/settings.md or 'mailward settings')");
                 settings.Add(a);
@@ -106,6 +115,17 @@ public static class MailwardCli
                 rest.Add(a);
         }
         return (rest, data, settings);
+    }
+
+    /// <summary>"--Section:Key=value", or "--Key=value" for a top-level setting such as Hostname.</summary>
+    private static bool IsSettingOverride(string arg, out string key)
+    {
+        key = "";
+        if (!arg.StartsWith("--", StringComparison.Ordinal))
+            return false;
+        var eq = arg.IndexOf('=', StringComparison.Ordinal);
+        key = eq < 0 ? arg[2..] : arg[2..eq];
+        return key.Contains(':', StringComparison.Ordinal) || (eq > 2 && SettingsCatalog.ByKey.ContainsKey(key));
     }
 
     /// <summary>The name the program was started as (argv[0]), so a link named vadduser acts as vadduser.</summary>
