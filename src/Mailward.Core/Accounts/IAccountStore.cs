@@ -24,8 +24,11 @@ public interface IAccountStore : IDisposable
     void SetCatchAll(long domainId, CatchAll catchAll);
     void SetLimits(long domainId, DomainLimits limits);
     int CountUsers(long domainId);
-    /// <summary>Takes the next slot of the domain's (or, with null, the domains') hashed tree.</summary>
-    long NextSlot(long? domainId);
+    /// <summary>
+    /// Takes the next slot of the domain's (or, with null, the domains') hashed tree and records the
+    /// intent to create the folder that <paramref name="pathForSlot"/> names, in one transaction.
+    /// </summary>
+    (string Path, long IntentId) ReserveFolder(long? domainId, Func<long, string> pathForSlot);
 
     // --- users ------------------------------------------------------------------------------
     IReadOnlyList<UserRecord> ListUsers(long domainId);

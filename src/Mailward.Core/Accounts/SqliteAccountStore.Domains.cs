@@ -30,7 +30,7 @@ public sealed partial class SqliteAccountStore
     public DomainRecord? FindDomain(string name)
     {
         _cache.Validate(ReadGeneration);
-        return _cache.GetOrLoad("d:" + name, () => Query(
+        return _cache.GetOrLoad("d:" + name, () => HotQuery(
             $"SELECT {DomainColumns} FROM domains d WHERE d.name = $n " +
             $"UNION ALL SELECT {DomainColumns} FROM domain_aliases a JOIN domains d ON d.id = a.domain_id WHERE a.name = $n LIMIT 1",
             MapDomain, ("$n", name)).FirstOrDefault());
@@ -105,7 +105,14 @@ public sealed partial class SqliteAccountStore
         return Convert.ToInt32(Scalar(c, null, "SELECT COUNT(*) FROM users WHERE domain_id = $d", ("$d", domainId)));
     }
 
-    public long NextSlot(long? domainId) => Write((c, tx) => domainId is { } id
-        ? Convert.ToInt64(Scalar(c, tx, "UPDATE domains SET next_user_slot = next_user_slot + 1 WHERE id = $d RETURNING next_user_slot - 1", ("$d", id)))
-        : Convert.ToInt64(Scalar(c, tx, "UPDATE meta SET value = value + 1 WHERE key = 'next_domain_slot' RETURNING value - 1")));
+    public (string Path, long IntentId) ReserveFolder(long? domainId, Func<long, string> pathForSlot) => Write((c, tx) =>
+    {
+        var slot = domainId is { } id
+            ? Scalar(c, tx, "UPDATE domains SET next_user_slot = next_user_slot + 1 WHERE id = $d RETURNING next_user_slot - 1", ("$d", id))
+            : Scalar(c, tx, "UPDATE meta SET value = value + 1 WHERE key = 'next_domain_slot' RETURNING value - 1");
+        if (slot is null)
+            throw new AccountException(AccountError.DomainNotFound, "domain does not exist");
+        var path = pathForSlot(Convert.ToInt64(slot));
+        return (path, InsertIntent(c, tx, FolderIntentKind.Create, path));
+    });
 }

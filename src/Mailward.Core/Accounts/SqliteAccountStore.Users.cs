@@ -20,7 +20,7 @@ public sealed partial class SqliteAccountStore
         var d = FindDomain(domain);
         if (d is null)
             return null;
-        return _cache.GetOrLoad($"u:{local}@{d.Id}", () => Query(
+        return _cache.GetOrLoad($"u:{local}@{d.Id}", () => HotQuery(
             $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d AND u.local = $l",
             MapUser, ("$d", d.Id), ("$l", local)).FirstOrDefault());
     }
@@ -82,7 +82,7 @@ public sealed partial class SqliteAccountStore
             return null;
         return _cache.GetOrLoad($"a:{local}@{d.Id}", () =>
         {
-            var lines = Query("SELECT line FROM aliases WHERE domain_id = $d AND local = $l ORDER BY id",
+            var lines = HotQuery("SELECT line FROM aliases WHERE domain_id = $d AND local = $l ORDER BY id",
                 r => r.GetString(0), ("$d", d.Id), ("$l", local));
             return lines.Count == 0 ? null : new AliasRecord(local, d.Name, lines);
         });

@@ -10,6 +10,7 @@ public sealed partial class SqliteAccountStore : IAccountStore
     private readonly string _connectionString;
     private readonly AccountCache _cache;
     private readonly TimeProvider _time;
+    private readonly SqliteReaders _readers;
 
     public SqliteAccountStore(string connectionString, int cacheMaxEntries = 100_000, int cacheCheckMilliseconds = 1000, TimeProvider? time = null)
     {
@@ -21,6 +22,7 @@ public sealed partial class SqliteAccountStore : IAccountStore
         }.ToString();
         _cache = new AccountCache(cacheMaxEntries, TimeSpan.FromMilliseconds(cacheCheckMilliseconds), _time);
         Migrate();
+        _readers = new SqliteReaders(_connectionString);
     }
 
     /// <summary>The applied schema version (for `mailward` diagnostics and tests).</summary>
@@ -91,11 +93,18 @@ public sealed partial class SqliteAccountStore : IAccountStore
         return 0;
     });
 
-    private long ReadGeneration()
+    private long ReadGeneration() =>
+        _readers.Read(r => Convert.ToInt64(r.Command("SELECT value FROM meta WHERE key = 'generation'").ExecuteScalar()));
+
+    /// <summary>A hot-path query on a pooled reader with a prepared statement.</summary>
+    private List<T> HotQuery<T>(string sql, Func<DbDataReader, T> map, params (string, object?)[] args) => _readers.Read(reader =>
     {
-        using var c = Open();
-        return Convert.ToInt64(Scalar(c, null, "SELECT value FROM meta WHERE key = 'generation'"));
-    }
+        using var r = reader.Command(sql, args).ExecuteReader();
+        var list = new List<T>();
+        while (r.Read())
+            list.Add(map(r));
+        return list;
+    });
 
     private static SqliteCommand Command(SqliteConnection c, SqliteTransaction? tx, string sql, params (string Name, object? Value)[] args)
     {
@@ -140,7 +149,8 @@ public sealed partial class SqliteAccountStore : IAccountStore
 
     public void Dispose()
     {
-        // Pooled connections hold the file open; release them so the folder can be removed.
+        // Open connections hold the file; release them so the folder can be removed.
+        _readers.Dispose();
         SqliteConnection.ClearAllPools();
     }
 }

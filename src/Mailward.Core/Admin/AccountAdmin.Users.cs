@@ -20,8 +20,7 @@ public sealed partial class AccountAdmin
         if (domain.Limits.MaxUsers is { } max && store.CountUsers(domain.Id) >= max)
             throw new AccountException(AccountError.LimitReached, $"limit reached: {domain.Name} allows at most {max} users");
         var (hash, clear, generated) = MakePassword(password);
-        var directory = layout.UserDirectory(domain.Directory, a.Local, store.NextSlot(domain.Id));
-        var intent = store.RecordFolderIntent(FolderIntentKind.Create, directory);
+        var (directory, intent) = store.ReserveFolder(domain.Id, slot => layout.UserDirectory(domain.Directory, a.Local, slot));
         try
         {
             MailFolders.CreateUserFolder(layout.Resolve(directory));

@@ -32,17 +32,8 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
             throw new AccountException(AccountError.DomainExists, $"domain already exists: {domain}");
         catchAll ??= CatchAll.Bounce;
         ValidateCatchAll(domain, catchAll);
-        string directory;
-        if (customDirectory is not null)
-        {
-            if (!Path.IsPathRooted(customDirectory))
-                throw new AccountException(AccountError.InvalidArgument, $"the domain folder must be an absolute path: {customDirectory}");
-            directory = Path.Combine(Path.GetFullPath(customDirectory), domain);
-        }
-        else
-        {
-            directory = layout.DomainDirectory(domain, store.NextSlot(null));
-        }
+        if (customDirectory is not null && !Path.IsPathRooted(customDirectory))
+            throw new AccountException(AccountError.InvalidArgument, $"the domain folder must be an absolute path: {customDirectory}");
 
         NewUser? postmaster = null;
         string? generated = null;
@@ -52,10 +43,11 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
             generated = gen;
             postmaster = new NewUser("postmaster", hash, clear, "Postmaster", postmasterQuota);
         }
+        var (directory, intent) = store.ReserveFolder(null, slot => customDirectory is not null
+            ? Path.Combine(Path.GetFullPath(customDirectory), domain)
+            : layout.DomainDirectory(domain, slot));
         // The postmaster is the domain's first user: slot 0 of its tree.
         var postmasterDir = MailStoreLayout.UserDirectory(directory, "postmaster", layout.NodePath(0));
-
-        var intent = store.RecordFolderIntent(FolderIntentKind.Create, directory);
         try
         {
             MailFolders.CreateDomainFolder(layout.Resolve(directory));
