@@ -6,9 +6,12 @@ using System.Collections.Concurrent;
 
 namespace Mailward.Core.Accounts;
 
+/// <summary>What a cached answer is for: a kind of lookup, the domain's id where known, and a name. No allocation per lookup.</summary>
+internal readonly record struct CacheKey(char Kind, long DomainId, string Name);
+
 internal sealed class AccountCache(int maxEntries, TimeSpan checkInterval, TimeProvider time)
 {
-    private ConcurrentDictionary<string, object?> _entries = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<CacheKey, object?> _entries = new();
     private long _generation = -1;
     private long _nextCheck;
 
@@ -22,7 +25,7 @@ internal sealed class AccountCache(int maxEntries, TimeSpan checkInterval, TimeP
             return;
         var g = readGeneration();
         if (g != Interlocked.Exchange(ref _generation, g))
-            _entries = new ConcurrentDictionary<string, object?>(StringComparer.Ordinal);
+            _entries = new ConcurrentDictionary<CacheKey, object?>();
         Volatile.Write(ref _nextCheck, now + (long)(checkInterval.TotalSeconds * time.TimestampFrequency));
     }
 
@@ -30,7 +33,7 @@ internal sealed class AccountCache(int maxEntries, TimeSpan checkInterval, TimeP
     /// The cached value, or <paramref name="load"/>'s. The value is stored in the set of entries that
     /// was current before the load, so a load that raced with a write lands in the discarded set.
     /// </summary>
-    public T? GetOrLoad<T>(string key, Func<T?> load) where T : class
+    public T? GetOrLoad<T>(CacheKey key, Func<T?> load) where T : class
     {
         if (!Enabled)
             return load();
@@ -47,7 +50,7 @@ internal sealed class AccountCache(int maxEntries, TimeSpan checkInterval, TimeP
     /// <summary>After a write in this process: forget everything and re-read the counter next time.</summary>
     public void Invalidate()
     {
-        _entries = new ConcurrentDictionary<string, object?>(StringComparer.Ordinal);
+        _entries = new ConcurrentDictionary<CacheKey, object?>();
         Volatile.Write(ref _generation, -1);
     }
 }

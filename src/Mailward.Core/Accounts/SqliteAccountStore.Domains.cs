@@ -30,7 +30,7 @@ public sealed partial class SqliteAccountStore
     public DomainRecord? FindDomain(string name)
     {
         _cache.Validate(ReadGeneration);
-        return _cache.GetOrLoad("d:" + name, () => HotQuery(
+        return _cache.GetOrLoad(new CacheKey('d', 0, name), () => HotQuery(
             $"SELECT {DomainColumns} FROM domains d WHERE d.name = $n " +
             $"UNION ALL SELECT {DomainColumns} FROM domain_aliases a JOIN domains d ON d.id = a.domain_id WHERE a.name = $n LIMIT 1",
             MapDomain, ("$n", name)).FirstOrDefault());

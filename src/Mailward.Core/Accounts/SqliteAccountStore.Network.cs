@@ -8,7 +8,7 @@ public sealed partial class SqliteAccountStore
     public string? MapIpToDomain(string address)
     {
         _cache.Validate(ReadGeneration);
-        return _cache.GetOrLoad("i:" + address, () => HotQuery("SELECT domain FROM ip_map WHERE address = $a ORDER BY domain LIMIT 1",
+        return _cache.GetOrLoad(new CacheKey('i', 0, address), () => HotQuery("SELECT domain FROM ip_map WHERE address = $a ORDER BY domain LIMIT 1",
             r => r.GetString(0), ("$a", address)).FirstOrDefault());
     }
 

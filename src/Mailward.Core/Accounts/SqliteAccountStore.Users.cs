@@ -20,7 +20,7 @@ public sealed partial class SqliteAccountStore
         var d = FindDomain(domain);
         if (d is null)
             return null;
-        return _cache.GetOrLoad($"u:{local}@{d.Id}", () => HotQuery(
+        return _cache.GetOrLoad(new CacheKey('u', d.Id, local), () => HotQuery(
             $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d AND u.local = $l",
             MapUser, ("$d", d.Id), ("$l", local)).FirstOrDefault());
     }
@@ -80,7 +80,7 @@ public sealed partial class SqliteAccountStore
         var d = FindDomain(domain);
         if (d is null)
             return null;
-        return _cache.GetOrLoad($"a:{local}@{d.Id}", () =>
+        return _cache.GetOrLoad(new CacheKey('a', d.Id, local), () =>
         {
             var lines = HotQuery("SELECT line FROM aliases WHERE domain_id = $d AND local = $l ORDER BY id",
                 r => r.GetString(0), ("$d", d.Id), ("$l", local));

@@ -23,12 +23,9 @@ public static partial class VpopmailTools
     {
         var domain = Operand(r, 0, "domain");
         NoMoreOperands(r, 2);
-        foreach (var o in "uigO")
-            if (r.Has(o))
-                Ignored(ctx, "vadddomain", o, "mailward runs all mail as one service user");
-        PasswordInput password = r.Has('r') ? RandomFrom(r.Value('r'))
-            : r.Operands.Count > 1 ? new PasswordInput.Clear(r.Operands[1])
-            : new PasswordInput.Clear(ctx.ReadPassword($"Please enter password for postmaster: "));
+        Ignore(r, ctx, "vadddomain", "uigO", "mailward runs all mail as one service user");
+        // vadddomain's -e is the catch-all address, not a hash.
+        var password = PasswordFrom(r, ctx, "postmaster", operand: 1, allowHash: false);
         var catchAll = r.Has('e') ? AccountAdmin.ParseCatchAll(r.Value('e')!) : CatchAll.Bounce;
         var quota = r.Value('q') is { } q ? Quota.Parse(q) : (Quota?)null;
         var result = ctx.Admin.AddDomain(domain, password, catchAll, r.Value('d'), quota);
@@ -148,9 +145,7 @@ public static partial class VpopmailTools
     {
         var domain = Operand(r, 0, "domain");
         NoMoreOperands(r, 1);
-        foreach (var o in "dgpafrluoxz")
-            if (r.Has(o))
-                Ignored(ctx, "vmoddomlimits", o, "not supported by mailward");
+        Ignore(r, ctx, "vmoddomlimits", "dgpafrluoxz", "not supported by mailward");
         static int? Count(Getopt.Result r, char c, int? current) => r.Value(c) is not { } v ? current
             : int.TryParse(v, out var n) ? (n < 0 ? null : n)
             : throw new UsageException($"-{c} takes a whole number, not '{v}'");

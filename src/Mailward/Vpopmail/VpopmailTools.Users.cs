@@ -24,11 +24,7 @@ public static partial class VpopmailTools
     {
         var address = Operand(r, 0, "email_address");
         NoMoreOperands(r, 2);
-        PasswordInput password = r.Has('e') ? new PasswordInput.Hashed(r.Value('e')!)
-            : r.Has('n') ? new PasswordInput.NoPassword()
-            : r.Has('r') ? RandomFrom(r.Value('r'))
-            : r.Operands.Count > 1 ? new PasswordInput.Clear(r.Operands[1])
-            : new PasswordInput.Clear(ctx.ReadPassword($"Please enter password for {address}: "));
+        var password = PasswordFrom(r, ctx, address, operand: 1, allowNone: true);
         var quota = r.Value('q') is { } q ? Quota.Parse(q) : (Quota?)null;
         var result = ctx.Admin.AddUser(address, password, r.Value('c'), quota);
         if (result.GeneratedPassword is not null)
@@ -47,11 +43,8 @@ public static partial class VpopmailTools
     {
         var address = Operand(r, 0, "email_address");
         NoMoreOperands(r, 2);
-        PasswordInput password = r.Has('e') ? new PasswordInput.Hashed(r.Value('e')!)
-            : r.Has('r') ? RandomFrom(r.Value('r'))
-            : r.Operands.Count > 1 ? new PasswordInput.Clear(r.Operands[1])
-            : new PasswordInput.Clear(ctx.ReadPassword($"Please enter password for {address}: "));
         ctx.Admin.RequireUser(address);
+        var password = PasswordFrom(r, ctx, address, operand: 1);
         var generated = ctx.Admin.SetPassword(address, password);
         if (generated is not null)
             ctx.Out.WriteLine($"Random password: {generated}");
@@ -123,8 +116,7 @@ public static partial class VpopmailTools
     {
         var target = Operand(r, 0, "email_addr or domain");
         NoMoreOperands(r, 1);
-        if (r.Has('n'))
-            Ignored(ctx, "vmoduser", 'n', "there is no cdb file to rebuild");
+        Ignore(r, ctx, "vmoduser", "n", "there is no cdb file to rebuild");
         var change = new AccountAdmin.UserChange
         {
             ClearFlags = r.Has('x'),

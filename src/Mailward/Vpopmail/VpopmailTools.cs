@@ -85,6 +85,21 @@ public static partial class VpopmailTools
         new PasswordInput.Random(value is null ? RandomPassword.DefaultLength
             : int.TryParse(value, out var n) ? n : throw new UsageException($"-r takes a length, not '{value}'"));
 
-    private static void Ignored(CliContext ctx, string tool, char option, string why) =>
-        ctx.Error.WriteLine($"{tool}: -{option} ignored: {why}");
+    /// <summary>Reports each of <paramref name="letters"/> that was given as accepted but without effect.</summary>
+    private static void Ignore(Getopt.Result r, CliContext ctx, string tool, string letters, string why)
+    {
+        foreach (var option in letters.Where(r.Has))
+            ctx.Error.WriteLine($"{tool}: -{option} ignored: {why}");
+    }
+
+    /// <summary>
+    /// The password of vadddomain, vadduser and vpasswd: -e hash, -n none (where allowed), -r[len]
+    /// random, the operand at <paramref name="operand"/>, or asked for on standard input.
+    /// </summary>
+    private static PasswordInput PasswordFrom(Getopt.Result r, CliContext ctx, string forWhom, int operand, bool allowHash = true, bool allowNone = false) =>
+        allowHash && r.Has('e') ? new PasswordInput.Hashed(r.Value('e')!)
+        : allowNone && r.Has('n') ? new PasswordInput.NoPassword()
+        : r.Has('r') ? RandomFrom(r.Value('r'))
+        : r.Operands.Count > operand ? new PasswordInput.Clear(r.Operands[operand])
+        : new PasswordInput.Clear(ctx.ReadPassword($"Please enter password for {forWhom}: "));
 }

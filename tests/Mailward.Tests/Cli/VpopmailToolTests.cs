@@ -187,6 +187,25 @@ public sealed class VpopmailToolTests : IDisposable
         Assert.Equal("ex.test", (await _m.Run("vdominfo", "-n", "ex.test")).Ok().Out.Trim());
         Assert.Equal(Path.Combine(_m.MailStore, "ex.test"), (await _m.Run("vdominfo", "-d", "ex.test")).Ok().Out.Trim());
         (await _m.Run("vdominfo", "ghost.test")).Fails(AccountError.DomainNotFound);
+
+        var uid = (await File.ReadAllLinesAsync("/proc/self/status")).First(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t', StringSplitOptions.RemoveEmptyEntries)[1];
+        Assert.Equal(uid, (await _m.Run("vuserinfo", "-u", "joe@ex.test")).Ok().Out.Trim());
+        Assert.Equal(uid, (await _m.Run("vdominfo", "-u", "ex.test")).Ok().Out.Trim());
+        Assert.Matches("^[0-9]+$", (await _m.Run("vdominfo", "-g", "ex.test")).Ok().Out.Trim());
+    }
+
+    [Fact]
+    public async Task Vuserinfo_shows_last_login_and_clear_text_when_kept()
+    {
+        (await _m.Run("vadddomain", "ex.test", "pw")).Ok();
+        (await _m.Run("--Passwords:StoreClearText=true", "vadduser", "joe@ex.test", "kept-clear")).Ok();
+        Assert.Equal("kept-clear", (await _m.Run("vuserinfo", "-C", "joe@ex.test")).Ok().Out.Trim());
+        Assert.Equal("last auth: Never logged in", (await _m.Run("vuserinfo", "-l", "joe@ex.test")).Ok().Out.Trim());
+        Assert.NotNull(_m.Admin().Authenticate("joe@ex.test", "kept-clear", "pop3", "198.51.100.4"));
+        var last = (await _m.Run("vuserinfo", "-l", "joe@ex.test")).Ok().Out;
+        Assert.Contains("last auth: ", last);
+        Assert.Contains("last auth ip: 198.51.100.4", last);
+        Assert.Contains("last auth ip: 198.51.100.4", (await _m.Run("vuserinfo", "-a", "joe@ex.test")).Ok().Out);
     }
 
     [Fact]
