@@ -1,0 +1,37 @@
+// What the queue keeps about a message besides its bytes: sender, recipients and where it came
+// from. The same envelope serves every producer (SMTP, sendmail, bounces, forwards, lists).
+namespace Mailward.Core.Queue;
+
+public sealed record QueueEnvelope(
+    string Sender,
+    IReadOnlyList<string> Recipients,
+    string ClientAddress,
+    string ClientHelo,
+    string Protocol,
+    string AuthenticatedUser = "")
+{
+    /// <summary>The null sender (RFC 5321 §4.5.5): bounces and other mail no one may reply to.</summary>
+    public bool IsNullSender => Sender.Length == 0;
+}
+
+public enum RecipientOutcome : byte
+{
+    Delivered = 1,
+    Bounced = 2,
+    Dropped = 3,
+}
+
+/// <summary>One queued message as the index knows it: envelope, arrival, where the body lives, what is done.</summary>
+public sealed record QueuedMessage(
+    string QueueId,
+    DateTimeOffset ArrivedAt,
+    QueueEnvelope Envelope,
+    long BodyLength,
+    QueueBodyLocation Body,
+    IReadOnlyDictionary<int, RecipientOutcome> Done)
+{
+    public IEnumerable<int> PendingRecipients => Enumerable.Range(0, Envelope.Recipients.Count).Where(i => !Done.ContainsKey(i));
+}
+
+/// <summary>Inline bodies live in a segment at an offset; larger ones in body/ID.</summary>
+public sealed record QueueBodyLocation(string? SegmentPath, long Offset, string? FilePath);

@@ -1,0 +1,319 @@
+// The durable queue (docs/queue-format.md): one writer process holds queue/lock, recovers what a
+// crash left, and appends records to the log through a group-committing writer: every commit
+// waiting when the writer wakes shares one fsync. No network code lives here.
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace Mailward.Core.Queue;
+
+public sealed record QueueOptions
+{
+    public int InlineBodyBytes { get; init; } = 64 * 1024;
+    public long SegmentBytes { get; init; } = 64L << 20;
+}
+
+public sealed class QueueStore : IAsyncDisposable
+{
+    private readonly string _dir;
+    private readonly QueueOptions _options;
+    private readonly TimeProvider _time;
+    private readonly FileStream _lock;
+    private readonly ConcurrentDictionary<string, QueuedMessage> _index = new(StringComparer.Ordinal);
+    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private readonly object _idLock = new();
+    private long _lastIdMs;
+    private int _idSeq;
+    private FileStream? _segment;
+    private long _segmentNumber;
+
+    private sealed record Pending(byte[] Record, int BodyOffsetInRecord, QueuedMessage Message, bool FileBody, TaskCompletionSource Done);
+
+    public IReadOnlyList<string> RecoveryErrors { get; }
+    public int RecoveredTornRecords { get; }
+    public long FsyncCount { get; private set; }
+
+    private QueueStore(string dir, QueueOptions options, TimeProvider time, FileStream lockFile, QueueScanner.Result scan, int removedTemp)
+    {
+        _dir = dir;
+        _options = options;
+        _time = time;
+        _lock = lockFile;
+        foreach (var e in scan.Messages.Values)
+            _index[e.QueueId] = e.ToMessage();
+        _lastIdMs = scan.Messages.Values.Select(e => IdMilliseconds(e.QueueId)).DefaultIfEmpty(0).Max();
+        RecoveryErrors = scan.Errors;
+        RecoveredTornRecords = (scan.TornTail is null ? 0 : 1) + removedTemp;
+        _segmentNumber = scan.Segments.Count == 0 ? 0 : long.Parse(Path.GetFileNameWithoutExtension(scan.Segments[^1]));
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Takes the queue's lock, recovers after a crash and starts the writer.</summary>
+    public static QueueStore Open(string queueDir, QueueOptions? options = null, TimeProvider? time = null)
+    {
+        foreach (var sub in new[] { "log", "body", "tmp" })
+            Directory.CreateDirectory(Path.Combine(queueDir, sub), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        FileStream lockFile;
+        try
+        {
+            lockFile = new FileStream(Path.Combine(queueDir, "lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"the queue {queueDir} is in use by another mailward process", e);
+        }
+        try
+        {
+            // tmp/: bodies that never reached commit; no client got a 250 for them.
+            var removed = 0;
+            foreach (var f in Directory.GetFiles(Path.Combine(queueDir, "tmp")))
+            {
+                File.Delete(f);
+                removed++;
+            }
+            var scan = QueueScanner.Scan(queueDir);
+            if (scan.TornTail is { } torn)
+            {
+                using var f = new FileStream(torn.Segment, FileMode.Open, FileAccess.Write, FileShare.Read);
+                f.SetLength(torn.ValidLength);
+                f.Flush(flushToDisk: true);
+            }
+            // body/ files no record names: committed to disk, never to the log.
+            foreach (var f in Directory.GetFiles(Path.Combine(queueDir, "body")))
+                if (!scan.Messages.ContainsKey(Path.GetFileName(f)))
+                {
+                    File.Delete(f);
+                    removed++;
+                }
+            foreach (var e in scan.Messages.Values.Where(e => e.Body.FilePath is { } p && !File.Exists(p)))
+                scan.Errors.Add($"{e.QueueId}: body file missing");
+            return new QueueStore(queueDir, options ?? new QueueOptions(), time ?? TimeProvider.System, lockFile, scan, removed);
+        }
+        catch
+        {
+            lockFile.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the queue as it is on disk, without the lock and without changing anything.</summary>
+    public static (IReadOnlyList<QueuedMessage> Messages, IReadOnlyList<string> Errors) ReadSnapshot(string queueDir)
+    {
+        var scan = QueueScanner.Scan(queueDir);
+        return (scan.Messages.Values.Select(e => e.ToMessage()).OrderBy(m => m.QueueId, StringComparer.Ordinal).ToList(), scan.Errors);
+    }
+
+    public IReadOnlyCollection<QueuedMessage> Messages => _index.Values.ToList();
+
+    public bool Contains(string queueId) => _index.ContainsKey(queueId);
+
+    internal string TempPath(string id) => Path.Combine(_dir, "tmp", id);
+    internal string BodyPath(string id) => Path.Combine(_dir, "body", id);
+
+    /// <summary>Starts a message: the single entry for every producer (SMTP, sendmail, bounces, forwards, lists).</summary>
+    public QueueTransaction Begin(QueueEnvelope envelope)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(envelope.Recipients.Count);
+        return new QueueTransaction(this, NextId(), envelope, _time.GetUtcNow(), _options.InlineBodyBytes);
+    }
+
+    /// <summary>The body of a queued message, as committed.</summary>
+    public static Stream OpenBody(QueuedMessage message)
+    {
+        if (message.Body.FilePath is { } path)
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        var f = new FileStream(message.Body.SegmentPath!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        f.Position = message.Body.Offset;
+        return new SubStream(f, message.BodyLength);
+    }
+
+    /// <summary>Queue ids sort by arrival: 11 hex digits of Unix milliseconds, 5 of sequence.</summary>
+    private string NextId()
+    {
+        lock (_idLock)
+        {
+            var ms = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (ms <= _lastIdMs)
+            {
+                ms = _lastIdMs;
+                if (++_idSeq > 0xFFFFF)
+                {
+                    ms++;
+                    _idSeq = 0;
+                }
+            }
+            else
+                _idSeq = 0;
+            _lastIdMs = ms;
+            return $"{ms:X11}{_idSeq:X5}";
+        }
+    }
+
+    private static long IdMilliseconds(string id) =>
+        id.Length == 16 && long.TryParse(id.AsSpan(0, 11), System.Globalization.NumberStyles.HexNumber, null, out var ms) ? ms : 0;
+
+    internal Task AppendMessageAsync(QueueTransaction tx, bool fileBody, CancellationToken ct)
+    {
+        var e = tx.Envelope;
+        var w = new PayloadWriter()
+            .String(tx.QueueId).Int64(tx.ArrivedAt.ToUnixTimeMilliseconds()).String(e.Sender).Int32(e.Recipients.Count);
+        foreach (var r in e.Recipients)
+            w.String(r);
+        w.String(e.ClientAddress).String(e.ClientHelo).String(e.Protocol).String(e.AuthenticatedUser)
+            .Byte(fileBody ? (byte)1 : (byte)0).Int64(tx.BodyLength);
+        var bodyOffset = QueueRecord.HeaderSize + w.Span.Length;
+        if (!fileBody)
+            w.Bytes(tx.InlineBody);
+        var record = QueueRecord.Frame(QueueRecordType.Message, w.Span);
+        var message = new QueuedMessage(tx.QueueId, tx.ArrivedAt, e, tx.BodyLength,
+            new QueueBodyLocation(null, 0, fileBody ? BodyPath(tx.QueueId) : null), new Dictionary<int, RecipientOutcome>());
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(new Pending(record, fileBody ? -1 : bodyOffset, message, fileBody, done)), this);
+        // The commit is not cancellable once handed over: the record may already be on disk.
+        return done.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>();
+        var reader = _pending.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            long bytes = 0;
+            while (batch.Count < 4096 && bytes < (16 << 20) && reader.TryRead(out var p))
+            {
+                batch.Add(p);
+                bytes += p.Record.Length;
+            }
+            long rollback = -1;
+            try
+            {
+                if (batch.Any(p => p.FileBody))
+                    Fsync.Directory(Path.Combine(_dir, "body"));
+                var placed = new List<(Pending P, string Segment, long Offset)>(batch.Count);
+                foreach (var p in batch)
+                {
+                    var segment = SegmentFor(p.Record.Length);
+                    rollback = rollback < 0 ? segment.Length : rollback;
+                    var offset = segment.Position;
+                    segment.Write(p.Record);
+                    placed.Add((p, segment.Name, offset));
+                }
+                _segment!.Flush(flushToDisk: true);
+                FsyncCount++;
+                foreach (var (p, segmentName, offset) in placed)
+                {
+                    var m = p.BodyOffsetInRecord < 0 ? p.Message
+                        : p.Message with { Body = new QueueBodyLocation(segmentName, offset + p.BodyOffsetInRecord, null) };
+                    _index[m.QueueId] = m;
+                    p.Done.TrySetResult();
+                }
+            }
+            catch (Exception ex)
+            {
+                // The batch's records may be partly written: cut them off so the log stays a clean
+                // sequence, or start a new segment if even that fails. No committer was told "safe".
+                try
+                {
+                    if (rollback >= 0 && _segment is not null)
+                    {
+                        _segment.SetLength(rollback);
+                        _segment.Position = rollback;
+                    }
+                }
+                catch (IOException)
+                {
+                    _segment?.Dispose();
+                    _segment = null;
+                }
+                foreach (var p in batch)
+                    p.Done.TrySetException(new IOException("queue write failed: " + ex.Message, ex));
+            }
+        }
+    }
+
+    /// <summary>The segment to append to, rolling to a new one past Queue:SegmentBytes.</summary>
+    private FileStream SegmentFor(int recordLength)
+    {
+        if (_segment is not null && _segment.Length > 0 && _segment.Length + recordLength > _options.SegmentBytes)
+        {
+            _segment.Flush(flushToDisk: true);
+            _segment.Dispose();
+            _segment = null;
+            _segmentNumber++;
+        }
+        if (_segment is null)
+        {
+            if (_segmentNumber == 0)
+                _segmentNumber = 1;
+            var path = Path.Combine(_dir, "log", $"{_segmentNumber:D12}.seg");
+            var isNew = !File.Exists(path);
+            _segment = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read | FileShare.Delete, 1 << 16);
+            _segment.Position = _segment.Length;
+            if (isNew)
+                Fsync.Directory(Path.Combine(_dir, "log"));
+        }
+        return _segment;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        await _writer;
+        if (_segment is not null)
+        {
+            _segment.Flush(flushToDisk: true);
+            await _segment.DisposeAsync();
+        }
+        await _lock.DisposeAsync();
+    }
+}
+
+/// <summary>A read-only window of <paramref name="length"/> bytes from the current position of a stream it owns.</summary>
+internal sealed class SubStream(Stream inner, long length) : Stream
+{
+    private readonly long _length = length;
+    private long _remaining = length;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => _length;
+    public override long Position { get => _length - _remaining; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (_remaining <= 0)
+            return 0;
+        var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _remaining)]);
+        _remaining -= n;
+        return n;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_remaining <= 0)
+            return 0;
+        var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken);
+        _remaining -= n;
+        return n;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            inner.Dispose();
+        base.Dispose(disposing);
+    }
+}

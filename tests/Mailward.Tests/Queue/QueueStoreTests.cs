@@ -1,0 +1,176 @@
+// The durable queue: round trips, group commit, and one test per crash state of
+// docs/queue-format.md ("Start-up after a crash").
+using System.Text;
+using Mailward.Core.Queue;
+using Mailward.Tests.Support;
+
+namespace Mailward.Tests.Queue;
+
+public sealed class QueueStoreTests : IDisposable
+{
+    private readonly TempFolder _tmp = new();
+    private string Dir => _tmp.Combine("queue");
+
+    public void Dispose() => _tmp.Dispose();
+
+    private static QueueEnvelope Envelope(params string[] rcpts) =>
+        new("sender@remote.test", rcpts.Length == 0 ? ["joe@example.com"] : rcpts, "192.0.2.1", "client.test", "ESMTP");
+
+    private static byte[] Body(int size, byte seed = 0) =>
+        Enumerable.Range(0, size).Select(i => (byte)(i % 251 + seed)).ToArray();
+
+    private static async Task<string> Commit(QueueStore q, byte[] body, QueueEnvelope? envelope = null)
+    {
+        await using var tx = q.Begin(envelope ?? Envelope());
+        // Write in pieces, as DATA arrives.
+        for (var i = 0; i < body.Length; i += 1000)
+            await tx.WriteAsync(body.AsMemory(i, Math.Min(1000, body.Length - i)));
+        return await tx.CommitAsync();
+    }
+
+    private static byte[] ReadBody(QueuedMessage m)
+    {
+        using var s = QueueStore.OpenBody(m);
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return ms.ToArray();
+    }
+
+    [Fact]
+    public async Task Inline_and_file_bodies_survive_a_reopen_byte_for_byte()
+    {
+        var small = Body(2048);
+        var large = Body(300_000, 7); // over the 64 KiB inline limit: a body file
+        var eight = Encoding.UTF8.GetBytes("Subject: caf\u00e9\r\n\r\n\u00fcml\u00e4ut \u00ff\r\n");
+        string a, b, c;
+        await using (var q = QueueStore.Open(Dir))
+        {
+            a = await Commit(q, small, Envelope("a@example.com", "b@example.com"));
+            b = await Commit(q, large);
+            c = await Commit(q, eight, new QueueEnvelope("", ["postmaster@example.com"], "::1", "h", "ESMTPS", "joe@example.com"));
+            Assert.Equal(3, q.Messages.Count);
+        }
+        Assert.True(File.Exists(Path.Combine(Dir, "body", b)));
+        Assert.False(File.Exists(Path.Combine(Dir, "body", a)));
+        await using var again = QueueStore.Open(Dir);
+        var byId = again.Messages.ToDictionary(m => m.QueueId);
+        Assert.Equal(small, ReadBody(byId[a]));
+        Assert.Equal(large, ReadBody(byId[b]));
+        Assert.Equal(eight, ReadBody(byId[c]));
+        Assert.Equal(["a@example.com", "b@example.com"], byId[a].Envelope.Recipients);
+        Assert.True(byId[c].Envelope.IsNullSender);
+        Assert.Equal("joe@example.com", byId[c].Envelope.AuthenticatedUser);
+        Assert.Equal("ESMTPS", byId[c].Envelope.Protocol);
+        Assert.Equal(new[] { a, b, c }.Order(StringComparer.Ordinal), again.Messages.Select(m => m.QueueId).Order(StringComparer.Ordinal));
+        Assert.True(string.CompareOrdinal(a, b) < 0 && string.CompareOrdinal(b, c) < 0); // ids sort by arrival
+    }
+
+    [Fact]
+    public async Task Concurrent_commits_share_fsyncs_and_all_survive()
+    {
+        const int n = 300;
+        await using (var q = QueueStore.Open(Dir))
+        {
+            var ids = await Task.WhenAll(Enumerable.Range(0, n).Select(i => Task.Run(() => Commit(q, Body(2048, (byte)i)))));
+            Assert.Equal(n, ids.Distinct().Count());
+            Assert.True(q.FsyncCount < n, $"{q.FsyncCount} fsyncs for {n} commits: no group commit");
+        }
+        await using var again = QueueStore.Open(Dir);
+        Assert.Equal(n, again.Messages.Count);
+    }
+
+    [Fact]
+    public async Task A_torn_last_record_is_cut_off_and_earlier_messages_kept()
+    {
+        string kept;
+        await using (var q = QueueStore.Open(Dir))
+        {
+            kept = await Commit(q, Body(500));
+            await Commit(q, Body(600));
+        }
+        var segment = Directory.GetFiles(Path.Combine(Dir, "log")).Single();
+        var length = new FileInfo(segment).Length;
+        // Crash during the second record's write, before its fsync: only part of it reached the disk.
+        using (var f = new FileStream(segment, FileMode.Open))
+            f.SetLength(length - 300);
+
+        var snapshot = QueueStore.ReadSnapshot(Dir); // a reader never truncates
+        Assert.Equal([kept], snapshot.Messages.Select(m => m.QueueId));
+        Assert.Equal(length - 300, new FileInfo(segment).Length);
+
+        await using (var q = QueueStore.Open(Dir))
+        {
+            Assert.Equal([kept], q.Messages.Select(m => m.QueueId));
+            Assert.Equal(1, q.RecoveredTornRecords);
+            await Commit(q, Body(700)); // appends after the cut
+        }
+        await using var again = QueueStore.Open(Dir);
+        Assert.Equal(2, again.Messages.Count);
+        Assert.Empty(again.RecoveryErrors);
+    }
+
+    [Fact]
+    public async Task Garbage_after_the_last_record_is_cut_off()
+    {
+        await using (var q = QueueStore.Open(Dir))
+            await Commit(q, Body(100));
+        var segment = Directory.GetFiles(Path.Combine(Dir, "log")).Single();
+        await File.AppendAllTextAsync(segment, "MWQ1\u0001garbage that is not a record");
+        await using var again = QueueStore.Open(Dir);
+        Assert.Single(again.Messages);
+        Assert.Equal(1, again.RecoveredTornRecords);
+    }
+
+    [Fact]
+    public async Task Receiving_bodies_in_tmp_and_uncommitted_body_files_are_removed()
+    {
+        await using (var q = QueueStore.Open(Dir))
+            await Commit(q, Body(100));
+        await File.WriteAllTextAsync(Path.Combine(Dir, "tmp", "0000000000000001"), "half a message");
+        await File.WriteAllTextAsync(Path.Combine(Dir, "body", "0000000000000002"), "fsynced body, record never written");
+        await using var again = QueueStore.Open(Dir);
+        Assert.Single(again.Messages);
+        Assert.Empty(Directory.GetFiles(Path.Combine(Dir, "tmp")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(Dir, "body")));
+    }
+
+    [Fact]
+    public async Task A_transaction_disposed_without_commit_leaves_nothing()
+    {
+        await using var q = QueueStore.Open(Dir);
+        await using (var tx = q.Begin(Envelope()))
+            await tx.WriteAsync(Body(200_000)); // spilled to tmp/
+        Assert.Empty(Directory.GetFiles(Path.Combine(Dir, "tmp")));
+        Assert.Empty(q.Messages);
+    }
+
+    [Fact]
+    public async Task Only_one_process_writes_a_queue()
+    {
+        await using var q = QueueStore.Open(Dir);
+        var e = Assert.Throws<IOException>(() => QueueStore.Open(Dir));
+        Assert.Contains("in use", e.Message);
+    }
+
+    [Fact]
+    public async Task Segments_roll_and_a_corrupt_middle_segment_is_reported_not_fatal()
+    {
+        var options = new QueueOptions { SegmentBytes = 10_000 };
+        await using (var q = QueueStore.Open(Dir, options))
+            for (var i = 0; i < 20; i++)
+                await Commit(q, Body(3000, (byte)i));
+        var segments = Directory.GetFiles(Path.Combine(Dir, "log")).Order().ToArray();
+        Assert.True(segments.Length >= 5);
+        await using (var q = QueueStore.Open(Dir, options))
+            Assert.Equal(20, q.Messages.Count);
+
+        // Flip a byte inside the first segment's first record: its checksum no longer matches.
+        var bytes = await File.ReadAllBytesAsync(segments[0]);
+        bytes[50] ^= 0xFF;
+        await File.WriteAllBytesAsync(segments[0], bytes);
+        await using var again = QueueStore.Open(Dir, options);
+        Assert.True(again.Messages.Count < 20 && again.Messages.Count >= 20 - 3);
+        Assert.Contains(again.RecoveryErrors, e => e.Contains("checksum", StringComparison.Ordinal));
+        Assert.Equal(bytes.Length, new FileInfo(segments[0]).Length); // not truncated: not the tail
+    }
+}
