@@ -119,7 +119,12 @@ internal static class QueueScanner
                     throw new InvalidDataException("message record has trailing bytes");
                 messages[id] = new Entry
                 {
-                    QueueId = id, ArrivedAt = arrived, Envelope = envelope, BodyLength = bodyLength, Body = location, Segment = segment,
+                    QueueId = id,
+                    ArrivedAt = arrived,
+                    Envelope = envelope,
+                    BodyLength = bodyLength,
+                    Body = location,
+                    Segment = segment,
                 };
                 break;
             case QueueRecordType.RecipientDone:
