@@ -25,6 +25,16 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     public string MailStorePath => Get("MailStore:Path") is { Length: > 0 } p ? Path.GetFullPath(p, DataPath) : Path.Combine(DataPath, "domains");
     public int MaxDirectoryEntries => GetInt("MailStore:MaxDirectoryEntries", 20, 100_000);
     public string LogLevel => Get("Log:Level");
+    public string ListenAddress => Get("Listen:Address");
+    public string QueuePath => Path.Combine(DataPath, "queue");
+    public Queue.QueueOptions Queue => new()
+    {
+        InlineBodyBytes = GetInt("Queue:InlineBodyBytes", 0, 16 << 20),
+        SegmentBytes = GetInt("Queue:SegmentBytes", 1 << 20, int.MaxValue),
+    };
+    public string TlsCertificateFile => Get("Tls:CertificateFile") is { Length: > 0 } f ? Path.GetFullPath(f, DataPath) : "";
+    public string TlsKeyFile => Get("Tls:KeyFile") is { Length: > 0 } f ? Path.GetFullPath(f, DataPath) : "";
+    public string ExtensionSeparators => Get("Delivery:ExtensionSeparators");
 
     public string Get(string key)
     {
@@ -56,6 +66,9 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = CacheMaxEntries + CacheCheckMilliseconds + MaxDirectoryEntries;
         _ = Passwords;
         _ = StoreClearText;
+        _ = Queue;
+        if (ListenAddress != "*" && !System.Net.IPAddress.TryParse(ListenAddress, out _))
+            throw new SettingsException($"setting Listen:Address must be * or an IP address, not '{ListenAddress}'");
         if (LogLevel is not ("Trace" or "Debug" or "Information" or "Warning" or "Error"))
             throw new SettingsException($"setting Log:Level must be Trace, Debug, Information, Warning or Error, not '{LogLevel}'");
     }

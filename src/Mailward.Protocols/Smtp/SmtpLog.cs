@@ -1,0 +1,34 @@
+// The SMTP service's log events, with stable ids (design rule 10): one line per session, per
+// queued or refused message and per refused recipient: the raw material of the statistics.
+using Microsoft.Extensions.Logging;
+
+namespace Mailward.Protocols.Smtp;
+
+internal static partial class SmtpLog
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Debug, Message = "smtp {SessionId} connect client={Client} port={Port}")]
+    public static partial void SessionStarted(ILogger logger, string sessionId, string client, int port);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information,
+        Message = "smtp {SessionId} end client={Client} helo={Helo} tls={Tls} queued={Queued} rejected_rcpts={Rejected} result={Result}")]
+    public static partial void SessionEnded(ILogger logger, string sessionId, string client, string helo, string tls, int queued, int rejected, string result);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information,
+        Message = "smtp {SessionId} queued id={QueueId} from=<{Sender}> rcpts={Recipients} size={Size} proto={Protocol}")]
+    public static partial void MessageQueued(ILogger logger, string sessionId, string queueId, string sender, int recipients, long size, string protocol);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "smtp {SessionId} rcpt rejected to=<{Recipient}> reason={Reason}")]
+    public static partial void RecipientRejected(ILogger logger, string sessionId, string recipient, string reason);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "smtp {SessionId} message refused from=<{Sender}> reason={Reason}")]
+    public static partial void MessageRefused(ILogger logger, string sessionId, string sender, string reason);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "smtp {SessionId} queue write failed: {Error}")]
+    public static partial void QueueFailed(ILogger logger, string sessionId, string error);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "smtp {SessionId} TLS handshake failed: {Error}")]
+    public static partial void TlsFailed(ILogger logger, string sessionId, string error);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "smtp connection from {Client} refused: {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, string client, string reason);
+}

@@ -1,0 +1,32 @@
+// The SMTP service's limits, read once from the settings (docs/settings.md explains each).
+using Mailward.Core.Configuration;
+
+namespace Mailward.Protocols.Smtp;
+
+public sealed record SmtpOptions
+{
+    public string Hostname { get; init; } = "localhost";
+    public long MaxMessageBytes { get; init; } = 26_214_400;
+    public int MaxRecipients { get; init; } = 100;
+    public int MaxLineLength { get; init; } = 10_000;
+    public int MaxCommandLength { get; init; } = 512;
+    public int MaxBadCommands { get; init; } = 20;
+    public int MaxHops { get; init; } = 100;
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(1200);
+    public int MaxConnections { get; init; } = 1000;
+    public int MaxConnectionsPerClient { get; init; } = 20;
+
+    public static SmtpOptions From(MailwardSettings s) => new()
+    {
+        Hostname = s.Hostname,
+        MaxMessageBytes = s.GetInt("Smtp:MaxMessageBytes", 1024, int.MaxValue),
+        MaxRecipients = s.GetInt("Smtp:MaxRecipients", 1, 100_000),
+        MaxLineLength = s.GetInt("Smtp:MaxLineLength", 998, 1 << 20),
+        MaxCommandLength = s.GetInt("Smtp:MaxCommandLength", 512, 64 * 1024),
+        MaxBadCommands = s.GetInt("Smtp:MaxBadCommands", 1, 10_000),
+        MaxHops = s.GetInt("Smtp:MaxHops", 1, 10_000),
+        CommandTimeout = TimeSpan.FromSeconds(s.GetInt("Smtp:CommandTimeoutSeconds", 1, 86_400)),
+        MaxConnections = s.GetInt("Smtp:MaxConnections", 1, 1_000_000),
+        MaxConnectionsPerClient = s.GetInt("Smtp:MaxConnectionsPerClient", 1, 1_000_000),
+    };
+}

@@ -1,0 +1,219 @@
+// The SMTP verbs (RFC 5321 §4.1.1) as a declarative table: each verb's handler and whether it
+// counts toward the bad-command limit. Sequence errors are 503, syntax 500/501, parameters 555.
+using Mailward.Core.Policy;
+
+namespace Mailward.Protocols.Smtp;
+
+public sealed partial class SmtpSession
+{
+    private delegate ValueTask<bool> Handler(SmtpSession session, string argument, CancellationToken ct);
+
+    private static readonly Dictionary<string, Handler> Verbs = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["EHLO"] = (s, a, _) => s.Hello(a, esmtp: true),
+        ["HELO"] = (s, a, _) => s.Hello(a, esmtp: false),
+        ["MAIL"] = (s, a, _) => s.Mail(a),
+        ["RCPT"] = (s, a, _) => s.Rcpt(a),
+        ["DATA"] = (s, a, ct) => s.DataAsync(a, ct),
+        ["RSET"] = (s, a, _) => s.Simple(a, SmtpReplies.Ok, reset: true),
+        ["NOOP"] = (s, _, _) => s.Simple("", SmtpReplies.Ok, reset: false),
+        ["QUIT"] = (s, _, _) => s.Quit(),
+        // VRFY never tells whether an account exists (RFC 5321 §3.5.3, 252).
+        ["VRFY"] = (s, _, _) => s.Simple("", SmtpReplies.CannotVrfy, reset: false),
+        ["HELP"] = (s, _, _) => s.Simple("", SmtpReplies.Help, reset: false),
+        ["STARTTLS"] = (s, a, ct) => s.StartTlsAsync(a, ct),
+    };
+
+    private async ValueTask<bool> HandleAsync(string line, CancellationToken ct)
+    {
+        if (ReferenceEquals(line, LongLine))
+            return BadCommand(SmtpReplies.LineTooLong);
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        var verb = space < 0 ? line : line[..space];
+        var argument = space < 0 ? "" : line[(space + 1)..];
+        if (!Verbs.TryGetValue(verb, out var handler))
+            return BadCommand(verb.Equals("EXPN", StringComparison.OrdinalIgnoreCase) || verb.Equals("AUTH", StringComparison.OrdinalIgnoreCase)
+                ? SmtpReplies.NotImplemented : SmtpReplies.UnknownCommand);
+        return await handler(this, argument, ct);
+    }
+
+    /// <summary>Answers a bad command; closes the session past Smtp:MaxBadCommands.</summary>
+    private bool BadCommand(string reply)
+    {
+        if (++_badCommands > options.MaxBadCommands)
+        {
+            Reply(SmtpReplies.TooManyErrors);
+            return false;
+        }
+        Reply(reply);
+        return true;
+    }
+
+    private void ResetTransaction()
+    {
+        _sender = null;
+        _recipients.Clear();
+    }
+
+    private ValueTask<bool> Simple(string argument, string reply, bool reset)
+    {
+        if (argument.Trim().Length > 0 && reset)
+            return ValueTask.FromResult(BadCommand(SmtpReplies.SyntaxNoArguments));
+        if (reset)
+            ResetTransaction();
+        Reply(reply);
+        return ValueTask.FromResult(true);
+    }
+
+    private ValueTask<bool> Quit()
+    {
+        Reply(SmtpReplies.Bye);
+        return ValueTask.FromResult(false);
+    }
+
+    // RFC 5321 §4.1.1.1; the EHLO keywords of RFC 2920, 1870, 6152, 2034 and 3207.
+    private ValueTask<bool> Hello(string argument, bool esmtp)
+    {
+        var name = argument.Trim();
+        if (name.Length == 0 || name.Contains(' ', StringComparison.Ordinal))
+            return ValueTask.FromResult(BadCommand(esmtp ? SmtpReplies.SyntaxHelo : "501 5.5.4 Syntax: HELO hostname"));
+        ResetTransaction();
+        _helo = name;
+        _esmtp = esmtp;
+        if (!esmtp)
+        {
+            Reply($"250 {options.Hostname}");
+            return ValueTask.FromResult(true);
+        }
+        var lines = new List<string> { options.Hostname, "PIPELINING", $"SIZE {options.MaxMessageBytes}", "8BITMIME", "ENHANCEDSTATUSCODES" };
+        if (_tls is null && _info.StartTls is not null)
+            lines.Add("STARTTLS");
+        for (var i = 0; i < lines.Count; i++)
+            Reply($"250{(i == lines.Count - 1 ? ' ' : '-')}{lines[i]}");
+        return ValueTask.FromResult(true);
+    }
+
+    // RFC 5321 §4.1.1.2; SIZE (RFC 1870 §6) and BODY (RFC 6152) parameters.
+    private ValueTask<bool> Mail(string argument)
+    {
+        if (_helo is null)
+        {
+            Reply(SmtpReplies.NeedHelo);
+            return ValueTask.FromResult(true);
+        }
+        if (_sender is not null)
+        {
+            Reply(SmtpReplies.NestedMail);
+            return ValueTask.FromResult(true);
+        }
+        if (!argument.StartsWith("FROM:", StringComparison.OrdinalIgnoreCase))
+            return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax("MAIL FROM:<address>")));
+        if (!SmtpPath.TryParse(argument[5..], allowNull: true, out var path, out var parameters, out var error))
+            return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax(error)));
+        foreach (var p in parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = p.IndexOf('=', StringComparison.Ordinal);
+            var key = eq < 0 ? p : p[..eq];
+            var value = eq < 0 ? "" : p[(eq + 1)..];
+            if (_esmtp && key.Equals("SIZE", StringComparison.OrdinalIgnoreCase) && long.TryParse(value, out var size) && size >= 0)
+            {
+                if (size > options.MaxMessageBytes)
+                {
+                    Reply(SmtpReplies.MessageTooBigAtMail);
+                    return ValueTask.FromResult(true);
+                }
+            }
+            else if (_esmtp && key.Equals("BODY", StringComparison.OrdinalIgnoreCase) &&
+                     (value.Equals("8BITMIME", StringComparison.OrdinalIgnoreCase) || value.Equals("7BIT", StringComparison.OrdinalIgnoreCase)))
+            {
+            }
+            else
+                return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(p)));
+        }
+        if (!policy.SenderAllowed(Client, path.Address))
+        {
+            Reply(SmtpReplies.SenderRejected(path.Address));
+            return ValueTask.FromResult(true);
+        }
+        _sender = path;
+        Reply(SmtpReplies.SenderOk);
+        return ValueTask.FromResult(true);
+    }
+
+    // RFC 5321 §4.1.1.3; the recipient limit of §4.5.3.1.8 (452, and the client retries the rest).
+    private ValueTask<bool> Rcpt(string argument)
+    {
+        if (_sender is null)
+        {
+            Reply(_helo is null ? SmtpReplies.NeedHelo : SmtpReplies.NeedMail);
+            return ValueTask.FromResult(true);
+        }
+        if (!argument.StartsWith("TO:", StringComparison.OrdinalIgnoreCase))
+            return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax("RCPT TO:<address>")));
+        if (!SmtpPath.TryParse(argument[3..], allowNull: false, out var path, out var parameters, out var error))
+            return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax(error)));
+        if (parameters.Length > 0)
+            return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(parameters.Split(' ')[0])));
+        if (_recipients.Count >= options.MaxRecipients)
+        {
+            Reply(SmtpReplies.TooManyRecipients);
+            return ValueTask.FromResult(true);
+        }
+        var decision = policy.CheckRecipient(Client, path.LocalValue.Contains('@', StringComparison.Ordinal) ? path.LocalPart : path.LocalValue,
+            path.Domain, path.DomainIsLiteral);
+        switch (decision.Verdict)
+        {
+            case RecipientVerdict.AcceptLocal:
+            case RecipientVerdict.AcceptRelay:
+                _recipients.Add(decision.Verdict == RecipientVerdict.AcceptLocal ? decision.Address : path.Address);
+                Reply(SmtpReplies.RecipientOk);
+                break;
+            case RecipientVerdict.UnknownUser:
+                _recipientsRejected++;
+                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, "user unknown");
+                Reply(SmtpReplies.UserUnknown(path.Address));
+                break;
+            default:
+                _recipientsRejected++;
+                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, "relay denied");
+                Reply(SmtpReplies.RelayDenied(path.Address));
+                break;
+        }
+        return ValueTask.FromResult(true);
+    }
+
+    // RFC 3207: STARTTLS. Input pipelined after the command is discarded, never read as commands
+    // sent inside TLS (Postfix HISTORY 20110105, CVE-2011-0411).
+    private async ValueTask<bool> StartTlsAsync(string argument, CancellationToken ct)
+    {
+        if (_info.StartTls is null)
+            return BadCommand(SmtpReplies.NotImplemented);
+        if (_tls is not null)
+        {
+            Reply(SmtpReplies.AlreadyTls);
+            return true;
+        }
+        if (argument.Trim().Length > 0)
+            return BadCommand(SmtpReplies.SyntaxNoArguments);
+        Reply(SmtpReplies.ReadyForTls);
+        await FlushAsync(ct);
+        _start = _end = 0;
+        _discardingLongLine = false;
+        try
+        {
+            var (stream, description) = await _info.StartTls(_stream, ct);
+            _stream = stream;
+            _tls = description;
+        }
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+        {
+            SmtpLog.TlsFailed(logger, _info.SessionId, e.Message);
+            return false;
+        }
+        // RFC 3207 §4.2: the client starts again with EHLO.
+        _helo = null;
+        _esmtp = false;
+        ResetTransaction();
+        return true;
+    }
+}

@@ -1,0 +1,112 @@
+// DATA (RFC 5321 §4.1.1.4): the Received line (§4.4) is written first, the text streams through
+// DataReader into a queue transaction, and 250 is answered only after the queue's commit returned,
+// i.e. after the fsync (docs/queue-format.md). Any problem discards the message, never the session.
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Mailward.Core.Queue;
+
+namespace Mailward.Protocols.Smtp;
+
+public sealed partial class SmtpSession
+{
+    private async ValueTask<bool> DataAsync(string argument, CancellationToken ct)
+    {
+        if (argument.Trim().Length > 0)
+            return BadCommand(SmtpReplies.SyntaxNoArguments);
+        if (_sender is null)
+        {
+            Reply(_helo is null ? SmtpReplies.NeedHelo : SmtpReplies.NeedMail);
+            return true;
+        }
+        if (_recipients.Count == 0)
+        {
+            // With PIPELINING every RCPT may have failed before DATA arrived (RFC 2920 §3.1).
+            Reply(SmtpReplies.NoValidRecipients);
+            return true;
+        }
+        var envelope = new QueueEnvelope(_sender.Address, [.. _recipients], _info.ClientAddress.ToString(), _helo ?? "", Protocol);
+        await using var tx = queue.Begin(envelope);
+        await tx.WriteAsync(ReceivedLine(tx.QueueId, tx.ArrivedAt), ct);
+        Reply(SmtpReplies.StartData);
+        await FlushAsync(ct);
+
+        var reader = new DataReader(options.MaxMessageBytes, options.MaxLineLength, options.MaxHops);
+        var chunk = new ArrayBufferWriter<byte>(16 * 1024);
+        while (true)
+        {
+            if (_end > _start)
+            {
+                _start += reader.Feed(_in.AsSpan(_start, _end - _start), chunk);
+                if (chunk.WrittenCount > 0)
+                {
+                    await tx.WriteAsync(chunk.WrittenMemory, ct);
+                    chunk.ResetWrittenCount();
+                }
+                if (reader.Complete)
+                    break;
+            }
+            if (await ReadMoreAsync(ct) == 0)
+                return false; // the client went away mid-message: nothing is queued
+        }
+
+        ResetTransaction();
+        var problem = reader.Problem switch
+        {
+            DataProblem.TooBig => SmtpReplies.MessageTooBig,
+            DataProblem.LineTooLong => SmtpReplies.LineTooLongInData,
+            DataProblem.BareLineEnd => SmtpReplies.BareLineEnd,
+            DataProblem.TooManyHops => SmtpReplies.Loop,
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            var reason = reader.Problem.ToString();
+            SmtpLog.MessageRefused(logger, _info.SessionId, envelope.Sender, reason);
+            Reply(problem);
+            return true;
+        }
+        try
+        {
+            var id = await tx.CommitAsync(ct);
+            _messagesQueued++;
+            SmtpLog.MessageQueued(logger, _info.SessionId, id, envelope.Sender, envelope.Recipients.Count, tx.BodyLength, Protocol);
+            Reply(SmtpReplies.Queued(id));
+        }
+        catch (IOException e)
+        {
+            SmtpLog.QueueFailed(logger, _info.SessionId, e.Message);
+            Reply(SmtpReplies.QueueError);
+        }
+        return true;
+    }
+
+    /// <summary>RFC 3848's "with" keyword: SMTP, ESMTP, ESMTPS (later ESMTPA, ESMTPSA).</summary>
+    private string Protocol => !_esmtp ? "SMTP" : _tls is null ? "ESMTP" : "ESMTPS";
+
+    /// <summary>The trace field of RFC 5321 §4.4: who sent it, who took it, how, and when.</summary>
+    private byte[] ReceivedLine(string queueId, DateTimeOffset at)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"Received: from {Sanitize(_helo ?? "unknown")} ([{_info.ClientAddress}])\r\n");
+        sb.Append(CultureInfo.InvariantCulture, $"\tby {options.Hostname} (Mailward) with {Protocol} id {queueId}\r\n");
+        if (_tls is not null)
+            sb.Append(CultureInfo.InvariantCulture, $"\t({Sanitize(_tls)})\r\n");
+        if (_recipients.Count == 1)
+            sb.Append(CultureInfo.InvariantCulture, $"\tfor <{_recipients[0]}>");
+        else
+            sb.Append('\t');
+        sb.Append("; ").Append(Rfc5322Date(at)).Append("\r\n");
+        return Encoding.ASCII.GetBytes(sb.ToString());
+    }
+
+    /// <summary>Keeps a client-chosen name from breaking the header: printable ASCII, no parentheses.</summary>
+    private static string Sanitize(string s) =>
+        new(s.Take(255).Select(c => c is >= '!' and <= '~' and not '(' and not ')' ? c : '_').ToArray());
+
+    private static string Rfc5322Date(DateTimeOffset t)
+    {
+        var u = t.ToUniversalTime();
+        return u.ToString("ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " +0000";
+    }
+}

@@ -1,0 +1,16 @@
+// What a session knows about its connection, built by the connection handler (or a test): the
+// endpoints, the session id the log shows, and how to start TLS on this connection.
+using System.Net;
+
+namespace Mailward.Protocols.Smtp;
+
+public sealed record SmtpSessionInfo(string SessionId, IPAddress ClientAddress, int ClientPort)
+{
+    /// <summary>Wraps the plain stream in TLS (the handshake included) and describes the result; null when TLS is not offered.</summary>
+    public Func<Stream, CancellationToken, Task<(Stream Stream, string Description)>>? StartTls { get; init; }
+
+    /// <summary>Set when the connection is already TLS (implicit TLS listeners).</summary>
+    public string? TlsDescription { get; init; }
+
+    public static string NewSessionId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+}
