@@ -19,9 +19,9 @@ public sealed record SmtpOptions
     public static SmtpOptions From(MailwardSettings s) => new()
     {
         Hostname = s.Hostname,
-        MaxMessageBytes = s.GetInt("Smtp:MaxMessageBytes", 1024, int.MaxValue),
+        MaxMessageBytes = s.GetInt("Smtp:MaxMessageBytes", 1, int.MaxValue),
         MaxRecipients = s.GetInt("Smtp:MaxRecipients", 1, 100_000),
-        MaxLineLength = s.GetInt("Smtp:MaxLineLength", 998, 1 << 20),
+        MaxLineLength = s.GetInt("Smtp:MaxLineLength", 1, 1 << 20),
         MaxCommandLength = s.GetInt("Smtp:MaxCommandLength", 512, 64 * 1024),
         MaxBadCommands = s.GetInt("Smtp:MaxBadCommands", 1, 10_000),
         MaxHops = s.GetInt("Smtp:MaxHops", 1, 10_000),

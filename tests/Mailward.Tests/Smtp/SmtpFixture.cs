@@ -21,7 +21,34 @@ public sealed class SmtpFixture : IAsyncDisposable
         Store = new SqliteAccountStore($"Data Source={_tmp.Combine("accounts.db")}", cacheCheckMilliseconds: 0);
         Admin = new AccountAdmin(Store, new MailStoreLayout(_tmp.Combine("domains")), new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }));
         Queue = QueueStore.Open(_tmp.Combine("queue"));
+        var (settings, badMailFrom) = Apply(Admin, fixtures);
+        foreach (var kv in settings.Select(x => x.Split('=', 2)))
+            Options = kv[0] switch
+            {
+                "Smtp:MaxMessageBytes" => Options with { MaxMessageBytes = long.Parse(kv[1]) },
+                "Smtp:MaxRecipients" => Options with { MaxRecipients = int.Parse(kv[1]) },
+                "Smtp:MaxLineLength" => Options with { MaxLineLength = int.Parse(kv[1]) },
+                "Smtp:MaxBadCommands" => Options with { MaxBadCommands = int.Parse(kv[1]) },
+                "Smtp:MaxHops" => Options with { MaxHops = int.Parse(kv[1]) },
+                "Smtp:CommandTimeoutSeconds" => Options with { CommandTimeout = TimeSpan.FromSeconds(double.Parse(kv[1])) },
+                _ => throw new FormatException($"unknown @set {kv[0]}"),
+            };
+        Policy = new SmtpPolicy(Store, new RecipientResolver(Store), badMailFrom);
+    }
+
+    /// <summary>
+    /// Applies a transcript's "@" lines to an account store; returns the settings they ask for
+    /// ("Smtp:Key=value") and the badmailfrom list.
+    /// </summary>
+    public static (List<string> Settings, string BadMailFrom) Apply(AccountAdmin admin, IEnumerable<string> fixtures)
+    {
+        var settings = new List<string>();
         var badMailFrom = "";
+        void EnsureDomain(string domain)
+        {
+            if (admin.Store.FindDomain(domain) is null)
+                admin.AddDomain(domain, new PasswordInput.Clear("pw"));
+        }
         foreach (var f in fixtures)
         {
             var parts = f.Split(' ', 2);
@@ -31,48 +58,30 @@ public sealed class SmtpFixture : IAsyncDisposable
                 case "domain": EnsureDomain(arg); break;
                 case "user":
                     EnsureDomain(arg[(arg.IndexOf('@', StringComparison.Ordinal) + 1)..]);
-                    Admin.AddUser(arg, new PasswordInput.Clear("pw"));
+                    admin.AddUser(arg, new PasswordInput.Clear("pw"));
                     break;
                 case "alias":
                     var a = arg.Split(' ', 2);
-                    Admin.AddAliasLine(a[0], a[1]);
+                    admin.AddAliasLine(a[0], a[1]);
                     break;
                 case "aliasdomain":
                     var ad = arg.Split(' ');
-                    Admin.AddDomainAlias(ad[0], ad[1]);
+                    admin.AddDomainAlias(ad[0], ad[1]);
                     break;
                 case "catchall":
                     var c = arg.Split(' ');
-                    Admin.SetCatchAll(c[0], AccountAdmin.ParseCatchAll(c[1]));
+                    admin.SetCatchAll(c[0], AccountAdmin.ParseCatchAll(c[1]));
                     break;
                 case "relay":
                     var r = arg.Split(' ');
-                    Admin.SetRelayRule(r[1], r[0] == "allow" ? RelayAction.Allow : RelayAction.Deny, null);
+                    admin.SetRelayRule(r[1], r[0] == "allow" ? RelayAction.Allow : RelayAction.Deny, null);
                     break;
                 case "badmailfrom": badMailFrom = arg; break;
-                case "set":
-                    var kv = arg.Split('=', 2);
-                    Options = kv[0] switch
-                    {
-                        "MaxMessageBytes" => Options with { MaxMessageBytes = long.Parse(kv[1]) },
-                        "MaxRecipients" => Options with { MaxRecipients = int.Parse(kv[1]) },
-                        "MaxLineLength" => Options with { MaxLineLength = int.Parse(kv[1]) },
-                        "MaxBadCommands" => Options with { MaxBadCommands = int.Parse(kv[1]) },
-                        "MaxHops" => Options with { MaxHops = int.Parse(kv[1]) },
-                        "CommandTimeoutSeconds" => Options with { CommandTimeout = TimeSpan.FromSeconds(double.Parse(kv[1])) },
-                        _ => throw new FormatException($"unknown @set {kv[0]}"),
-                    };
-                    break;
+                case "set": settings.Add("Smtp:" + arg); break;
                 default: throw new FormatException($"unknown fixture @{f}");
             }
         }
-        Policy = new SmtpPolicy(Store, new RecipientResolver(Store), badMailFrom);
-    }
-
-    private void EnsureDomain(string domain)
-    {
-        if (Store.FindDomain(domain) is null)
-            Admin.AddDomain(domain, new PasswordInput.Clear("pw"));
+        return (settings, badMailFrom);
     }
 
     public SqliteAccountStore Store { get; }

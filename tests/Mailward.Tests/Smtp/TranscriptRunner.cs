@@ -10,13 +10,17 @@ namespace Mailward.Tests.Smtp;
 
 public static class TranscriptRunner
 {
+    /// <summary>One self-signed certificate for every in-memory session of the run (RSA key generation is slow).</summary>
+    public static readonly Lazy<Mailward.Protocols.Tls.TlsCertificates> TestCertificate = new(() =>
+        Mailward.Protocols.Tls.TlsCertificates.Load("", "", Path.Combine(Path.GetTempPath(), "mailward-tests", "tls-" + Environment.ProcessId), "mail.test"));
+
     /// <summary>Runs the transcript through an in-memory pipe to a session; chunk 0 sends each write whole.</summary>
     public static async Task RunInMemoryAsync(Transcript t, int chunk)
     {
         await using var fx = new SmtpFixture(t.Fixtures);
         var (client, server) = DuplexStream.CreatePair();
         var session = new SmtpSession(fx.Options, fx.Policy, fx.Queue, NullLogger.Instance);
-        var info = new SmtpSessionInfo("T" + chunk, IPAddress.Parse(t.ClientAddress), 40000);
+        var info = new SmtpSessionInfo("T" + chunk, IPAddress.Parse(t.ClientAddress), 40000) { StartTls = TestCertificate.Value.HandshakeAsync };
         var run = Task.Run(async () =>
         {
             try
@@ -31,7 +35,7 @@ public static class TranscriptRunner
         await PlayAsync(t, client, chunk, $"in-memory, chunk {chunk}");
         ((DuplexStream)client).CompleteWrite();
         await run.WaitAsync(TimeSpan.FromSeconds(30));
-        Check(t, fx);
+        Check(t, fx.Messages);
     }
 
     public static async Task PlayAsync(Transcript t, Stream client, int chunk, string mode)
@@ -69,14 +73,13 @@ public static class TranscriptRunner
         }
     }
 
-    public static void Check(Transcript t, SmtpFixture fx)
+    public static void Check(Transcript t, IReadOnlyList<Mailward.Core.Queue.QueuedMessage> messages)
     {
-        var messages = fx.Messages;
         foreach (var a in t.Assertions)
         {
             var parts = a.Split(' ', 2);
             var arg = parts.Length > 1 ? parts[1] : "";
-            var last = messages.LastOrDefault();
+            var last = messages.Count > 0 ? messages[^1] : null;
             switch (parts[0])
             {
                 case "queued":

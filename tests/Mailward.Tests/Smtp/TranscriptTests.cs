@@ -24,4 +24,17 @@ public class TranscriptTests
         foreach (var chunk in new[] { 0, 1, 2, 3, 7, 64 })
             await TranscriptRunner.RunInMemoryAsync(t, chunk);
     }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public async Task Over_a_real_socket(string file)
+    {
+        var t = Transcript.Load(Path.Combine(Folder, file));
+        await using var server = await ServerFixture.StartAsync(t.Fixtures);
+        await using (var stream = await server.ConnectAsync(t.ClientAddress))
+        {
+            await TranscriptRunner.PlayAsync(t, stream, 0, "socket");
+        }
+        TranscriptRunner.Check(t, server.Messages);
+    }
 }

@@ -1,0 +1,130 @@
+// Composes the running server: settings, logging, account store, queue, policy, TLS and the
+// listeners on Kestrel's connection hosting. `mailward serve` runs it until a signal; tests start
+// it in-process on ephemeral loopback ports. Stopping stops accepting, ends sessions (421) and
+// closes the queue after its last commit.
+using System.Net;
+using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
+using Mailward.Core.Configuration;
+using Mailward.Core.Policy;
+using Mailward.Core.Queue;
+using Mailward.Core.Routing;
+using Mailward.Protocols.Smtp;
+using Mailward.Protocols.Tls;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Mailward.Hosting;
+
+public sealed partial class MailServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly List<(string Name, ListenOptions Options)> _listeners = [];
+
+    public MailServer(DataFolder data, AccountAdmin admin, Action<ILoggingBuilder>? logging = null)
+    {
+        var settings = data.Settings;
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(settings.LogLevel));
+        if (logging is null)
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            });
+        else
+            logging(builder.Logging);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var smtpOptions = SmtpOptions.From(settings);
+        builder.Services.AddSingleton(data);
+        builder.Services.AddSingleton(admin);
+        builder.Services.AddSingleton<IAccountStore>(admin.Store);
+        builder.Services.AddSingleton(smtpOptions);
+        builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue));
+        builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(admin.Store,
+            new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom")));
+        builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
+        builder.Services.AddSingleton<SmtpConnectionLimiter>();
+        builder.Services.AddHostedService<LifecycleService>();
+
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            if (settings.GetBool("Smtp:Enabled"))
+                Listen(k, "smtp", settings.ListenAddress, settings.GetInt("Smtp:Port", 0, 65535), l => l.UseConnectionHandler<SmtpConnectionHandler>());
+        });
+        _app = builder.Build();
+    }
+
+    private void Listen(KestrelServerOptions k, string name, string address, int port, Action<ListenOptions> configure)
+    {
+        void Add(ListenOptions l)
+        {
+            configure(l);
+            _listeners.Add((name, l));
+        }
+        if (address == "*")
+            k.ListenAnyIP(port, Add);
+        else
+            k.Listen(IPAddress.Parse(address), port, Add);
+    }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Where a listener is bound, with the real port when 0 was asked for.</summary>
+    public IPEndPoint Endpoint(string name) => _listeners.First(l => l.Name == name).Options.IPEndPoint!;
+
+    public Task StartAsync(CancellationToken ct = default) => _app.StartAsync(ct);
+
+    public Task StopAsync(CancellationToken ct = default) => _app.StopAsync(ct);
+
+    public Task RunAsync(CancellationToken ct = default) => _app.RunAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+    }
+
+    /// <summary>Opens what the services need before the listeners accept, logs ready, and closes the queue last.</summary>
+    private sealed partial class LifecycleService(DataFolder data, AccountAdmin admin, QueueStore queue, TlsCertificates tls,
+        ILogger<MailServer> log) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            var recovered = admin.RecoverFolders();
+            var domains = admin.Store.ListDomains().Count;
+            var queued = queue.Messages.Count;
+            foreach (var error in queue.RecoveryErrors)
+                QueueRecoveryError(log, error);
+            Ready(log, data.Settings.Hostname, data.Path, domains, queued, recovered, tls.Certificate.Subject);
+            return Task.CompletedTask;
+        }
+
+        // The queue is closed by the container when the app is disposed: after Kestrel has ended
+        // every session, so no commit can race the close.
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            Stopping(log);
+            return Task.CompletedTask;
+        }
+
+        [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
+            Message = "mailward ready: hostname={Hostname} data={DataPath} domains={Domains} queued={Queued} folder_intents_recovered={Recovered} tls={Certificate}")]
+        private static partial void Ready(ILogger logger, string hostname, string dataPath, int domains, int queued, int recovered, string certificate);
+
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "mailward stopping")]
+        private static partial void Stopping(ILogger logger);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "queue recovery: {Error}")]
+        private static partial void QueueRecoveryError(ILogger logger, string error);
+    }
+}

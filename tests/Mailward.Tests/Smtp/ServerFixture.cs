@@ -1,0 +1,79 @@
+// A real Mailward server in-process for socket tests: its own data folder, SQLite store, queue and
+// Kestrel listeners on an ephemeral loopback port. Log lines are kept for assertions.
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Mailward.Core.Configuration;
+using Mailward.Core.Queue;
+using Mailward.Hosting;
+using Mailward.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Mailward.Tests.Smtp;
+
+public sealed class ServerFixture : IAsyncDisposable
+{
+    private readonly TempFolder _tmp = new();
+    private MailServer? _server;
+
+    public ConcurrentQueue<string> Log { get; } = new();
+    public string DataPath => _tmp.Combine("data");
+
+    public static async Task<ServerFixture> StartAsync(IEnumerable<string> fixtures, params string[] settings)
+    {
+        var fx = new ServerFixture();
+        var data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes.Select(s => s), "--Hostname=mail.test", "--Listen:Address=127.0.0.1", "--Smtp:Port=0", .. settings]);
+        var admin = new Mailward.Core.Admin.AccountAdmin(
+            new Mailward.Core.Accounts.SqliteAccountStore(data.Settings.AccountsConnectionString, cacheCheckMilliseconds: 0),
+            new Mailward.Core.MailStore.MailStoreLayout(data.Settings.MailStorePath), new Mailward.Core.Passwords.PasswordHasher(data.Settings.Passwords));
+        var (extra, badMailFrom) = SmtpFixture.Apply(admin, fixtures);
+        if (extra.Count > 0 || badMailFrom.Length > 0)
+            data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes, "--Hostname=mail.test", "--Listen:Address=127.0.0.1", "--Smtp:Port=0",
+                .. settings, .. extra.Select(e => "--" + e), $"--Smtp:BadMailFrom={badMailFrom}"]);
+        fx._server = new MailServer(data, admin, logging => logging.AddProvider(new ListLoggerProvider(fx.Log)));
+        await fx._server.StartAsync();
+        return fx;
+    }
+
+    public IPEndPoint Smtp => _server!.Endpoint("smtp");
+
+    public QueueStore Queue => _server!.Services.GetRequiredService<QueueStore>();
+
+    public IReadOnlyList<QueuedMessage> Messages => Queue.Messages.OrderBy(m => m.QueueId, StringComparer.Ordinal).ToList();
+
+    /// <summary>A TCP connection to the SMTP listener from <paramref name="from"/> (a loopback address).</summary>
+    public async Task<NetworkStream> ConnectAsync(string from = "127.0.0.1")
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
+        await socket.ConnectAsync(Smtp);
+        return new NetworkStream(socket, ownsSocket: true);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.StopAsync();
+            await _server.DisposeAsync();
+        }
+        _tmp.Dispose();
+    }
+
+    private sealed class ListLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger(ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue(formatter(state, exception));
+        }
+    }
+}
