@@ -91,7 +91,7 @@ public sealed partial class SmtpSession
         sb.Append(CultureInfo.InvariantCulture, $"Received: from {Sanitize(_helo ?? "unknown")} ([{_info.ClientAddress}])\r\n");
         sb.Append(CultureInfo.InvariantCulture, $"\tby {options.Hostname} (Mailward) with {Protocol} id {queueId}\r\n");
         if (_tls is not null)
-            sb.Append(CultureInfo.InvariantCulture, $"\t({Sanitize(_tls)})\r\n");
+            sb.Append(CultureInfo.InvariantCulture, $"\t({_tls})\r\n");
         if (_recipients.Count == 1)
             sb.Append(CultureInfo.InvariantCulture, $"\tfor <{_recipients[0]}>");
         else
