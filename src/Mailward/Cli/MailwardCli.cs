@@ -72,6 +72,7 @@ public static class MailwardCli
         root.Subcommands.Add(AliasCommands.Build(context));
         root.Subcommands.Add(NetworkCommands.BuildRelay(context));
         root.Subcommands.Add(NetworkCommands.BuildIpMap(context));
+        root.Subcommands.Add(QueueCommands.Build(context));
         root.Subcommands.Add(SettingsCommands.Build(context));
         foreach (var (name, summary) in VpopmailTools.Summaries)
             root.Subcommands.Add(new Command(name, $"vpopmail-compatible: {summary} (run '{name} -h' for its flags)"));
