@@ -41,6 +41,9 @@ public static class MailwardCli
                 Output = console.Out,
                 Error = console.Error,
                 EnableDefaultExceptionHandler = false,
+                // The host's console lifetime handles SIGTERM/SIGINT and stops gracefully; the
+                // parser's own handler would force an exit after its timeout.
+                ProcessTerminationTimeout = null,
             }, ct);
         }
         catch (AccountException e)

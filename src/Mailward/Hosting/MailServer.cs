@@ -96,7 +96,7 @@ public sealed partial class MailServer : IAsyncDisposable
 
     /// <summary>Opens what the services need before the listeners accept, logs ready, and closes the queue last.</summary>
     private sealed partial class LifecycleService(DataFolder data, AccountAdmin admin, QueueStore queue, TlsCertificates tls,
-        ILogger<MailServer> log) : IHostedService
+        IHostApplicationLifetime lifetime, Microsoft.AspNetCore.Hosting.Server.IServer server, ILogger<MailServer> log) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
@@ -105,7 +105,14 @@ public sealed partial class MailServer : IAsyncDisposable
             var queued = queue.Messages.Count;
             foreach (var error in queue.RecoveryErrors)
                 QueueRecoveryError(log, error);
-            Ready(log, data.Settings.Hostname, data.Path, domains, queued, recovered, tls.Certificate.Subject);
+            // "ready" only once every listener is bound, so whoever waits for it can connect.
+            lifetime.ApplicationStarted.Register(() =>
+            {
+                var addresses = server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
+                var listening = string.Join(" ", addresses).Replace("http://", "", StringComparison.Ordinal);
+                var subject = tls.Certificate.Subject;
+                Ready(log, data.Settings.Hostname, data.Path, domains, queued, recovered, subject, listening);
+            });
             return Task.CompletedTask;
         }
 
@@ -118,8 +125,8 @@ public sealed partial class MailServer : IAsyncDisposable
         }
 
         [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
-            Message = "mailward ready: hostname={Hostname} data={DataPath} domains={Domains} queued={Queued} folder_intents_recovered={Recovered} tls={Certificate}")]
-        private static partial void Ready(ILogger logger, string hostname, string dataPath, int domains, int queued, int recovered, string certificate);
+            Message = "mailward ready: hostname={Hostname} data={DataPath} domains={Domains} queued={Queued} folder_intents_recovered={Recovered} tls={Certificate} listening={Listening}")]
+        private static partial void Ready(ILogger logger, string hostname, string dataPath, int domains, int queued, int recovered, string certificate, string listening);
 
         [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "mailward stopping")]
         private static partial void Stopping(ILogger logger);

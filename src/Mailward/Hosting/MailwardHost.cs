@@ -12,6 +12,11 @@ internal static class MailwardHost
         {
             await server.RunAsync(ct);
         }
+        catch (OperationCanceledException)
+        {
+            // Stopped while starting: nothing was accepted yet, a clean stop.
+            return 0;
+        }
         catch (IOException e)
         {
             // Kestrel reports a port it cannot bind (taken, or below 1024 without the right) this way.
