@@ -4,11 +4,13 @@ using Mailward.Bench;
 return args.FirstOrDefault() switch
 {
     "accounts" => AccountsBenchmark.Run(args.Skip(1).ToArray()),
+    "smtp" => SmtpLoad.Run(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: Mailward.Bench accounts [--users N] [--domains N] [--lookups N] [--commands N] [--data DIR]");
+    Console.Error.WriteLine("       Mailward.Bench smtp [--host H] [--port P] [--messages N] [--size BYTES] [--concurrency N] [--rcpt a@x,b@y] [--from ADDR] [--seconds LIMIT]");
     return 1;
 }

@@ -31,6 +31,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     {
         InlineBodyBytes = GetInt("Queue:InlineBodyBytes", 0, 16 << 20),
         SegmentBytes = GetInt("Queue:SegmentBytes", 1 << 20, int.MaxValue),
+        MaxCommitBatch = GetInt("Queue:MaxCommitBatch", 1, 100_000),
     };
     public string TlsCertificateFile => Get("Tls:CertificateFile") is { Length: > 0 } f ? Path.GetFullPath(f, DataPath) : "";
     public string TlsKeyFile => Get("Tls:KeyFile") is { Length: > 0 } f ? Path.GetFullPath(f, DataPath) : "";

@@ -10,6 +10,9 @@ public sealed record QueueOptions
 {
     public int InlineBodyBytes { get; init; } = 64 * 1024;
     public long SegmentBytes { get; init; } = 64L << 20;
+
+    /// <summary>Most commits sharing one fsync; 1 turns group commit off (for measuring it).</summary>
+    public int MaxCommitBatch { get; init; } = 4096;
 }
 
 public sealed class QueueStore : IAsyncDisposable
@@ -181,7 +184,7 @@ public sealed class QueueStore : IAsyncDisposable
         {
             batch.Clear();
             long bytes = 0;
-            while (batch.Count < 4096 && bytes < (16 << 20) && reader.TryRead(out var p))
+            while (batch.Count < _options.MaxCommitBatch && bytes < (16 << 20) && reader.TryRead(out var p))
             {
                 batch.Add(p);
                 bytes += p.Record.Length;
