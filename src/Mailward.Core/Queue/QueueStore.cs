@@ -29,8 +29,16 @@ public sealed class QueueStore : IAsyncDisposable
     private int _idSeq;
     private FileStream? _segment;
     private long _segmentNumber;
+    private int _disposed;
+    private readonly ConcurrentDictionary<string, string> _segmentOf = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _liveIn = new(StringComparer.Ordinal);
+    private readonly Channel<QueuedMessage> _committed = Channel.CreateUnbounded<QueuedMessage>(new UnboundedChannelOptions { SingleReader = true });
 
-    private sealed record Pending(byte[] Record, int BodyOffsetInRecord, QueuedMessage Message, bool FileBody, TaskCompletionSource Done);
+    /// <summary>A record to append; Message is set for message records, Apply runs after the fsync.</summary>
+    private sealed record Pending(byte[] Record, int BodyOffsetInRecord, QueuedMessage? Message, bool FileBody, TaskCompletionSource Done, Action? Apply = null);
+
+    /// <summary>Every message as soon as its commit returned: delivery starts at once, no polling.</summary>
+    public ChannelReader<QueuedMessage> Committed => _committed.Reader;
 
     public IReadOnlyList<string> RecoveryErrors { get; }
     public int RecoveredTornRecords { get; }
@@ -42,8 +50,14 @@ public sealed class QueueStore : IAsyncDisposable
         _options = options;
         _time = time;
         _lock = lockFile;
+        foreach (var seg in scan.Segments)
+            _liveIn.TryAdd(seg, 0);
         foreach (var e in scan.Messages.Values)
+        {
             _index[e.QueueId] = e.ToMessage();
+            _segmentOf[e.QueueId] = e.Segment;
+            _liveIn.AddOrUpdate(e.Segment, 1, (_, n) => n + 1);
+        }
         _lastIdMs = scan.Messages.Values.Select(e => IdMilliseconds(e.QueueId)).DefaultIfEmpty(0).Max();
         RecoveryErrors = scan.Errors;
         RecoveredTornRecords = (scan.TornTail is null ? 0 : 1) + removedTemp;
@@ -54,6 +68,7 @@ public sealed class QueueStore : IAsyncDisposable
     /// <summary>Takes the queue's lock, recovers after a crash and starts the writer.</summary>
     public static QueueStore Open(string queueDir, QueueOptions? options = null, TimeProvider? time = null)
     {
+        queueDir = Path.GetFullPath(queueDir);
         foreach (var sub in new[] { "log", "body", "tmp" })
             Directory.CreateDirectory(Path.Combine(queueDir, sub), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         FileStream lockFile;
@@ -207,11 +222,19 @@ public sealed class QueueStore : IAsyncDisposable
                 FsyncCount++;
                 foreach (var (p, segmentName, offset) in placed)
                 {
-                    var m = p.BodyOffsetInRecord < 0 ? p.Message
-                        : p.Message with { Body = new QueueBodyLocation(segmentName, offset + p.BodyOffsetInRecord, null) };
-                    _index[m.QueueId] = m;
+                    if (p.Message is { } message)
+                    {
+                        var m = p.BodyOffsetInRecord < 0 ? message
+                            : message with { Body = new QueueBodyLocation(segmentName, offset + p.BodyOffsetInRecord, null) };
+                        _index[m.QueueId] = m;
+                        _segmentOf[m.QueueId] = segmentName;
+                        _liveIn.AddOrUpdate(segmentName, 1, (_, n) => n + 1);
+                        _committed.Writer.TryWrite(m);
+                    }
+                    p.Apply?.Invoke();
                     p.Done.TrySetResult();
                 }
+                DeleteDeadSegments();
             }
             catch (Exception ex)
             {
@@ -236,6 +259,69 @@ public sealed class QueueStore : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Checkpoints one recipient's outcome (qmail's markdone): durable before the call returns, so
+    /// a crash after it never repeats that delivery.
+    /// </summary>
+    public Task MarkDoneAsync(string queueId, int recipient, RecipientOutcome outcome)
+    {
+        var payload = new PayloadWriter().String(queueId).Int32(recipient).Byte((byte)outcome).Int64(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        return Append(QueueRecord.Frame(QueueRecordType.RecipientDone, payload.Span), () =>
+        {
+            if (_index.TryGetValue(queueId, out var m))
+                _index[queueId] = m with { Done = new Dictionary<int, RecipientOutcome>(m.Done) { [recipient] = outcome } };
+        });
+    }
+
+    /// <summary>Removes a message from the queue (every recipient done, or `queue del`).</summary>
+    public async Task RemoveAsync(string queueId)
+    {
+        var payload = new PayloadWriter().String(queueId).Int64(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        await Append(QueueRecord.Frame(QueueRecordType.MessageRemoved, payload.Span), () =>
+        {
+            if (_index.TryRemove(queueId, out var m) && _segmentOf.TryRemove(queueId, out var segment))
+                _liveIn.AddOrUpdate(segment, 0, (_, n) => n - 1);
+        });
+        try
+        {
+            File.Delete(BodyPath(queueId));
+        }
+        catch (IOException)
+        {
+            // Unreferenced now; the next start removes it.
+        }
+    }
+
+    private Task Append(byte[] record, Action apply)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(new Pending(record, -1, null, false, done, apply)), this);
+        return done.Task;
+    }
+
+    /// <summary>
+    /// Deletes closed segments from the oldest on, while none of them holds a queued message. Only
+    /// in order: a segment may hold recipient-done records of messages in older segments, so it
+    /// goes only after them (docs/queue-format.md, "Space").
+    /// </summary>
+    private void DeleteDeadSegments()
+    {
+        foreach (var segment in _liveIn.Keys.Order(StringComparer.Ordinal).ToList())
+        {
+            if (_segment is null || segment == _segment.Name || _liveIn.GetValueOrDefault(segment) > 0)
+                return;
+            try
+            {
+                File.Delete(segment);
+                _liveIn.TryRemove(segment, out _);
+            }
+            catch (IOException)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>The segment to append to, rolling to a new one past Queue:SegmentBytes.</summary>
     private FileStream SegmentFor(int recordLength)
     {
@@ -253,6 +339,7 @@ public sealed class QueueStore : IAsyncDisposable
             var path = Path.Combine(_dir, "log", $"{_segmentNumber:D12}.seg");
             var isNew = !File.Exists(path);
             _segment = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read | FileShare.Delete, 1 << 16);
+            _liveIn.TryAdd(_segment.Name, 0);
             _segment.Position = _segment.Length;
             if (isNew)
                 Fsync.Directory(Path.Combine(_dir, "log"));
@@ -262,7 +349,10 @@ public sealed class QueueStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         _pending.Writer.TryComplete();
+        _committed.Writer.TryComplete();
         await _writer;
         if (_segment is not null)
         {

@@ -173,4 +173,56 @@ public sealed class QueueStoreTests : IDisposable
         Assert.Contains(again.RecoveryErrors, e => e.Contains("checksum", StringComparison.Ordinal));
         Assert.Equal(bytes.Length, new FileInfo(segments[0]).Length); // not truncated: not the tail
     }
+
+    [Fact]
+    public async Task Recipient_checkpoints_and_removal_survive_a_reopen()
+    {
+        string id;
+        await using (var q = QueueStore.Open(Dir))
+        {
+            id = await Commit(q, Body(100), Envelope("a@example.com", "b@example.com", "c@example.com"));
+            await q.MarkDoneAsync(id, 1, RecipientOutcome.Delivered);
+            Assert.Equal([0, 2], q.Messages.Single().PendingRecipients);
+        }
+        await using (var q = QueueStore.Open(Dir))
+        {
+            var m = Assert.Single(q.Messages);
+            Assert.Equal([0, 2], m.PendingRecipients);
+            Assert.Equal(RecipientOutcome.Delivered, m.Done[1]);
+            await q.RemoveAsync(id);
+            Assert.Empty(q.Messages);
+        }
+        await using var again = QueueStore.Open(Dir);
+        Assert.Empty(again.Messages);
+    }
+
+    [Fact]
+    public async Task A_committed_message_is_announced_at_once()
+    {
+        await using var q = QueueStore.Open(Dir);
+        var id = await Commit(q, Body(100));
+        Assert.True(q.Committed.TryRead(out var announced));
+        Assert.Equal(id, announced.QueueId);
+    }
+
+    [Fact]
+    public async Task Dead_segments_are_deleted_in_order_and_a_live_one_pins_the_rest()
+    {
+        var options = new QueueOptions { SegmentBytes = 4_000 };
+        await using var q = QueueStore.Open(Dir, options);
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++)
+            ids.Add(await Commit(q, Body(1500, (byte)i)));
+        var segments = () => Directory.GetFiles(Path.Combine(Dir, "log")).Length;
+        var before = segments();
+        Assert.True(before >= 5);
+        // Finish every message but the first: it pins its segment and every later one.
+        foreach (var id in ids.Skip(1))
+            await q.RemoveAsync(id);
+        Assert.True(segments() >= before - 1, "segments after a live one must stay (they may hold its checkpoints)");
+        await q.MarkDoneAsync(ids[0], 0, RecipientOutcome.Delivered);
+        await q.RemoveAsync(ids[0]);
+        await Commit(q, Body(3000)); // rolls on; the writer tidies after each batch
+        Assert.True(segments() <= 2, $"{segments()} segments left");
+    }
 }
