@@ -6,6 +6,7 @@ using System.Net;
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
 using Mailward.Core.Configuration;
+using Mailward.Core.Delivery;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
@@ -54,7 +55,13 @@ public sealed partial class MailServer : IAsyncDisposable
             new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom")));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         builder.Services.AddSingleton<SmtpConnectionLimiter>();
+        builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
+            admin.Layout, sp.GetRequiredService<QueueStore>(), settings.Hostname));
+        builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
+            sp.GetRequiredService<ILogger<QueueManager>>(), localConcurrency: settings.GetInt("Delivery:LocalConcurrency", 1, 1000)));
         builder.Services.AddHostedService<LifecycleService>();
+        if (settings.GetBool("Delivery:Enabled"))
+            builder.Services.AddHostedService<DeliveryService>();
 
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
@@ -92,6 +99,27 @@ public sealed partial class MailServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();
+    }
+
+    /// <summary>Runs the queue manager beside the listeners; on stop, lets deliveries in flight finish.</summary>
+    private sealed class DeliveryService(QueueManager manager) : IHostedService, IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _run = Task.CompletedTask;
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _run = Task.Run(() => manager.RunAsync(_stop.Token), CancellationToken.None);
+            return Task.CompletedTask;
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            await _stop.CancelAsync();
+            await _run.WaitAsync(cancellationToken);
+        }
+
+        public void Dispose() => _stop.Dispose();
     }
 
     /// <summary>Opens what the services need before the listeners accept, logs ready, and closes the queue last.</summary>

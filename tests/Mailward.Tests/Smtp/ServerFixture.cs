@@ -20,8 +20,11 @@ public sealed class ServerFixture : IAsyncDisposable
     public ConcurrentQueue<string> Log { get; } = new();
     public string DataPath => _tmp.Combine("data");
 
+    /// <summary>A server that holds its queue (Delivery:Enabled=false) unless the settings say otherwise, so tests can inspect it.</summary>
     public static async Task<ServerFixture> StartAsync(IEnumerable<string> fixtures, params string[] settings)
     {
+        if (!settings.Any(s => s.StartsWith("--Delivery:Enabled=", StringComparison.Ordinal)))
+            settings = [.. settings, "--Delivery:Enabled=false"];
         var fx = new ServerFixture();
         var data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes.Select(s => s), "--Hostname=mail.test", "--Listen:Address=127.0.0.1", "--Smtp:Port=0", .. settings]);
         var admin = new Mailward.Core.Admin.AccountAdmin(
