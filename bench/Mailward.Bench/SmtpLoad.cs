@@ -10,13 +10,17 @@ namespace Mailward.Bench;
 
 internal static class SmtpLoad
 {
-    private sealed record Options(string Host, int Port, int Messages, int Size, int Concurrency, string[] Recipients, string From, TimeSpan Limit);
+    private sealed record Options(string Host, int Port, int Messages, int Size, int Concurrency, string[] Recipients, string From, TimeSpan Limit, bool Spread);
 
     public static int Run(string[] args)
     {
         var o = Parse(args);
         var body = Body(o.Size);
-        var envelope = Encoding.ASCII.GetBytes($"MAIL FROM:<{o.From}>\r\n" + string.Concat(o.Recipients.Select(r => $"RCPT TO:<{r}>\r\n")) + "DATA\r\n");
+        // All recipients in every message, or (--spread) one recipient per message, round-robin.
+        var envelopes = (o.Spread ? o.Recipients.Select(r => new[] { r }) : [o.Recipients])
+            .Select(rs => Encoding.ASCII.GetBytes($"MAIL FROM:<{o.From}>\r\n" + string.Concat(rs.Select(r => $"RCPT TO:<{r}>\r\n")) + "DATA\r\n"))
+            .ToArray();
+        var perMessage = o.Spread ? 1 : o.Recipients.Length;
         var latencies = new long[o.Messages];
         var next = -1;
         var accepted = 0;
@@ -38,8 +42,8 @@ internal static class SmtpLoad
                 while ((i = Interlocked.Increment(ref next)) < o.Messages && !deadline.IsCancellationRequested)
                 {
                     var t0 = Stopwatch.GetTimestamp();
-                    await stream.WriteAsync(envelope, deadline.Token);
-                    if (!await reader.ExpectAsync('2', 1 + o.Recipients.Length, deadline.Token) || !await reader.ExpectAsync('3', 1, deadline.Token))
+                    await stream.WriteAsync(envelopes[i % envelopes.Length], deadline.Token);
+                    if (!await reader.ExpectAsync('2', 1 + perMessage, deadline.Token) || !await reader.ExpectAsync('3', 1, deadline.Token))
                     {
                         Interlocked.Increment(ref failed);
                         await stream.WriteAsync("RSET\r\n"u8.ToArray(), deadline.Token);
@@ -89,6 +93,7 @@ internal static class SmtpLoad
     {
         string host = "127.0.0.1", from = "load@load.test";
         int port = 25, messages = 10_000, size = 2048, concurrency = 32, seconds = 300;
+        var spread = false;
         var rcpts = new[] { "joe@bench.test" };
         for (var i = 0; i < args.Length; i++)
         {
@@ -103,10 +108,11 @@ internal static class SmtpLoad
                 case "--rcpt": rcpts = Next().Split(','); break;
                 case "--from": from = Next(); break;
                 case "--seconds": seconds = int.Parse(Next()); break;
+                case "--spread": spread = true; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
-        return new Options(host, port, messages, size, concurrency, rcpts, from, TimeSpan.FromSeconds(seconds));
+        return new Options(host, port, messages, size, concurrency, rcpts, from, TimeSpan.FromSeconds(seconds), spread);
     }
 
     /// <summary>Reads replies, skipping continuation lines; true when each of <c>count</c> replies starts with the digit.</summary>

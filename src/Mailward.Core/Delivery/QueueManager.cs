@@ -63,7 +63,8 @@ public sealed partial class QueueManager(QueueStore queue, LocalDelivery local, 
     private async Task DeliverMessageAsync(QueuedMessage message, bool mayBeRepeat, CancellationToken ct)
     {
         var done = message.Done.Count;
-        foreach (var index in message.PendingRecipients.ToList())
+        var pending = message.PendingRecipients.ToList();
+        foreach (var index in pending)
         {
             if (ct.IsCancellationRequested)
                 return; // the rest waits in the queue for the next start
@@ -80,14 +81,15 @@ public sealed partial class QueueManager(QueueStore queue, LocalDelivery local, 
             var delay = (_time.GetUtcNow() - message.ArrivedAt).TotalSeconds;
             var status = result.Status.ToString().ToLowerInvariant();
             Attempt(log, message.QueueId, recipient, status, result.Detail, delay);
-            if (result.Status == DeliveryStatus.Delivered)
-            {
+            if (result.Status != DeliveryStatus.Delivered)
+                continue;
+            done++;
+            // The last recipient's checkpoint is the removal itself: one fsync wait, not two.
+            if (done == message.Envelope.Recipients.Count)
+                await queue.RemoveAsync(message.QueueId);
+            else
                 await queue.MarkDoneAsync(message.QueueId, index, RecipientOutcome.Delivered);
-                done++;
-            }
         }
-        if (done == message.Envelope.Recipients.Count)
-            await queue.RemoveAsync(message.QueueId);
     }
 
     public void Dispose() => _slots.Dispose();

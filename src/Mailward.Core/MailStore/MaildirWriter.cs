@@ -31,8 +31,9 @@ public static class MaildirWriter
     public static async Task<string> DeliverAsync(string maildir, string uniqueBase, string hostname, string returnPath, string deliveredTo,
         Stream body, CancellationToken ct = default)
     {
-        foreach (var sub in new[] { "tmp", "new", "cur" })
-            Directory.CreateDirectory(Path.Combine(maildir, sub), Private); // vdelivermail recreates a missing Maildir
+        if (!Directory.Exists(Path.Combine(maildir, "tmp")))
+            foreach (var sub in new[] { "tmp", "new", "cur" })
+                Directory.CreateDirectory(Path.Combine(maildir, sub), Private); // vdelivermail recreates a missing Maildir
         var host = hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
         var tmp = Path.Combine(maildir, "tmp", $"{uniqueBase}.{host}");
         long size = 0, lines = 0;
