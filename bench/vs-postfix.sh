@@ -57,7 +57,6 @@ wait_port 2525
 # --- Postfix -------------------------------------------------------------------------------
 postfix stop >/dev/null 2>&1 || true
 chmod 755 "$WORK"; mkdir -p "$WORK/pf" && chown 5000:5000 "$WORK/pf"
-postconf -e "maillog_file=/var/log/postfix-bench.log"
 : > /etc/postfix/vmailbox
 for d in $DOMAINS; do for u in $USERS; do echo "u$u@d$d.bench.test d$d.bench.test/u$u/" >> /etc/postfix/vmailbox; done; done
 postconf -e "myhostname=postfix.bench.test" "mydestination=" "inet_interfaces=127.0.0.1" "inet_protocols=ipv4" \
@@ -68,6 +67,7 @@ postconf -e "myhostname=postfix.bench.test" "mydestination=" "inet_interfaces=12
 postmap /etc/postfix/vmailbox
 postconf -M "2526/inet=2526 inet n - n - - smtpd"
 newaliases 2>/dev/null || true
+postsuper -d ALL >/dev/null 2>&1 || true   # nothing left over from an earlier run
 postfix start >/dev/null 2>&1
 wait_port 2526
 

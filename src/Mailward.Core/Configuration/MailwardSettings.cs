@@ -36,6 +36,40 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     public string TlsCertificateFile => Get("Tls:CertificateFile") is { Length: > 0 } f ? Path.GetFullPath(f, DataPath) : "";
     public string TlsKeyFile => Get("Tls:KeyFile") is { Length: > 0 } f ? Path.GetFullPath(f, DataPath) : "";
     public string ExtensionSeparators => Get("Delivery:ExtensionSeparators");
+    public Delivery.DeliveryOptions Delivery => new()
+    {
+        Hostname = Hostname,
+        LocalConcurrency = GetInt("Delivery:LocalConcurrency", 1, 1000),
+        RemoteConcurrency = GetInt("Delivery:RemoteConcurrency", 1, 1000),
+        Lifetime = TimeSpan.FromSeconds(GetInt("Queue:Lifetime", 0, int.MaxValue)),
+        DoubleBounceTo = Get("Delivery:DoubleBounceTo"),
+    };
+    public Delivery.Remote.RemoteOptions Remote => new()
+    {
+        ConnectTimeout = TimeSpan.FromSeconds(GetInt("Remote:ConnectTimeoutSeconds", 1, 3600)),
+        DataTimeout = TimeSpan.FromSeconds(GetInt("Remote:DataTimeoutSeconds", 1, 86400)),
+    };
+
+    /// <summary>Remote:SmartHost and the Remote:Routes section, validated.</summary>
+    public Delivery.Remote.RemoteRoutes RemoteRoutes
+    {
+        get
+        {
+            _ = Get("Remote:Routes");
+            var routes = configuration.GetSection("Remote:Routes").GetChildren()
+                .Where(c => c.Value is { Length: > 0 }).ToDictionary(c => c.Key, c => c.Value!, StringComparer.OrdinalIgnoreCase);
+            return new Delivery.Remote.RemoteRoutes(Get("Remote:SmartHost"), routes, GetInt("Remote:Port", 1, 65535));
+        }
+    }
+
+    public TimeSpan MaxHostBackoff => TimeSpan.FromSeconds(GetInt("Remote:MaxHostBackoffSeconds", 0, 86400 * 7));
+
+    /// <summary>Domains whose instruction lines may run programs; "*" is every domain.</summary>
+    public IReadOnlySet<string> ProgramDomains =>
+        Get("Delivery:ProgramDomains").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+    public TimeSpan ProgramTimeout => TimeSpan.FromSeconds(GetInt("Delivery:ProgramTimeoutSeconds", 1, 86400));
 
     public string Get(string key)
     {
@@ -68,6 +102,10 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = Passwords;
         _ = StoreClearText;
         _ = Queue;
+        _ = Delivery;
+        _ = Remote;
+        _ = RemoteRoutes;
+        _ = MaxHostBackoff + ProgramTimeout;
         if (ListenAddress != "*" && !System.Net.IPAddress.TryParse(ListenAddress, out _))
             throw new SettingsException($"setting Listen:Address must be * or an IP address, not '{ListenAddress}'");
         if (LogLevel is not ("Trace" or "Debug" or "Information" or "Warning" or "Error"))

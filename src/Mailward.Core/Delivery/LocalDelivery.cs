@@ -2,6 +2,7 @@
 // user, an extension of either, then the catch-all. Maildir targets are written first; forwards
 // (&address) are queued afterwards through the queue's one entry, as qmail-local orders them.
 // mbox and |program lines are not supported yet: such recipients stay queued (Temporary).
+using System.Buffers;
 using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.MailStore;
@@ -44,7 +45,9 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             return failure;
         if (targets.Count == 0)
             return new DeliveryResult(DeliveryStatus.Delivered, "discarded by the catch-all");
-        if (await AlreadyDeliveredToAsync(message, recipient, ct))
+        // One open of the body serves the loop check and every Maildir target.
+        await using var body = QueueStore.OpenBody(message);
+        if (AlreadyDeliveredTo(body, recipient))
             return new DeliveryResult(DeliveryStatus.Permanent, $"looping: the message already carries Delivered-To: {recipient}");
         if (targets.OfType<Unsupported>().FirstOrDefault() is { } unsupported)
             return new DeliveryResult(DeliveryStatus.Temporary, $"delivery line not supported yet: {unsupported.Line}");
@@ -61,8 +64,8 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                 delivered.Add("already in " + box.Maildir);
                 continue;
             }
-            await using var body = QueueStore.OpenBody(message);
-            await MaildirWriter.DeliverAsync(box.Maildir, name, hostname, message.Envelope.Sender, recipient, body, ct);
+            body.Position = 0;
+            MaildirWriter.Deliver(box.Maildir, name, hostname, message.Envelope.Sender, recipient, body);
             delivered.Add(box.Maildir);
         }
         foreach (var forward in targets.OfType<ToForward>())
@@ -130,15 +133,15 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
     }
 
     /// <summary>qmail-local's loop check: a Delivered-To line for this recipient in the header.</summary>
-    private static async Task<bool> AlreadyDeliveredToAsync(QueuedMessage message, string recipient, CancellationToken ct)
+    private static bool AlreadyDeliveredTo(Stream body, string recipient)
     {
-        await using var body = QueueStore.OpenBody(message);
-        var buffer = new byte[64 * 1024];
-        var n = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct);
-        var header = Encoding.Latin1.GetString(buffer, 0, n);
-        var end = header.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        if (end >= 0)
-            header = header[..end];
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var n = body.ReadAtLeast(buffer.AsSpan(0, 64 * 1024), 64 * 1024, throwOnEndOfStream: false);
+        var end = buffer.AsSpan(0, n).IndexOf("\r\n\r\n"u8);
+        var header = Encoding.Latin1.GetString(buffer, 0, end >= 0 ? end : n);
+        ArrayPool<byte>.Shared.Return(buffer);
+        if (!header.Contains("Delivered-To:", StringComparison.OrdinalIgnoreCase))
+            return false;
         foreach (var line in header.Split("\r\n"))
             if (line.StartsWith("Delivered-To:", StringComparison.OrdinalIgnoreCase) &&
                 line[13..].Trim().Equals(recipient, StringComparison.OrdinalIgnoreCase))

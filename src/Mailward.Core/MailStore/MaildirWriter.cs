@@ -2,6 +2,7 @@
 // sizes): write tmp/NAME with LF line ends, Return-Path and Delivered-To first; fsync; rename into
 // new/; fsync new/. The name is derived from the queue id, the recipient and the target, so a
 // repeated attempt after a crash finds its own earlier file and counts it done (exactly once).
+using System.Buffers;
 using System.Text;
 
 namespace Mailward.Core.MailStore;
@@ -27,9 +28,12 @@ public static class MaildirWriter
         return false;
     }
 
-    /// <summary>Writes the message; returns the file's path in new/. The body is the queued message (CRLF).</summary>
-    public static async Task<string> DeliverAsync(string maildir, string uniqueBase, string hostname, string returnPath, string deliveredTo,
-        Stream body, CancellationToken ct = default)
+    /// <summary>
+    /// Writes the message from the current position of <paramref name="body"/> (the queued
+    /// message, CRLF) and returns the file's path in new/. Synchronous on purpose: small files,
+    /// written by a bounded pool of delivery workers, go faster without async file I/O.
+    /// </summary>
+    public static string Deliver(string maildir, string uniqueBase, string hostname, string returnPath, string deliveredTo, Stream body)
     {
         if (!Directory.Exists(Path.Combine(maildir, "tmp")))
             foreach (var sub in new[] { "tmp", "new", "cur" })
@@ -37,21 +41,18 @@ public static class MaildirWriter
         var host = hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
         var tmp = Path.Combine(maildir, "tmp", $"{uniqueBase}.{host}");
         long size = 0, lines = 0;
+        var input = ArrayPool<byte>.Shared.Rent(1 << 16);
+        var output = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
-            await using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 0))
             {
-                var header = Encoding.UTF8.GetBytes($"Return-Path: <{returnPath}>\nDelivered-To: {deliveredTo}\n");
-                await file.WriteAsync(header, ct);
-                size += header.Length;
+                var o = Encoding.UTF8.GetBytes($"Return-Path: <{returnPath}>\nDelivered-To: {deliveredTo}\n", output);
                 lines += 2;
-                var input = new byte[1 << 16];
-                var output = new byte[1 << 16];
                 var heldCr = false;
                 int n;
-                while ((n = await body.ReadAsync(input, ct)) > 0)
+                while ((n = body.Read(input, 0, 1 << 16)) > 0)
                 {
-                    var o = 0;
                     for (var i = 0; i < n; i++)
                     {
                         var b = input[i];
@@ -63,22 +64,18 @@ public static class MaildirWriter
                         if (b == (byte)'\n')
                             lines++;
                         output[o++] = b;
-                        if (o >= output.Length - 1)
+                        if (o >= (1 << 16) - 1)
                         {
-                            await file.WriteAsync(output.AsMemory(0, o), ct);
+                            file.Write(output, 0, o);
                             size += o;
                             o = 0;
                         }
                     }
-                    await file.WriteAsync(output.AsMemory(0, o), ct);
-                    size += o;
                 }
                 if (heldCr)
-                {
-                    await file.WriteAsync(new[] { (byte)'\r' }, ct);
-                    size++;
-                }
-                await file.FlushAsync(ct);
+                    output[o++] = (byte)'\r';
+                file.Write(output, 0, o);
+                size += o;
                 file.Flush(flushToDisk: true);
             }
             // ,S= is the size on disk; ,W= the size with CRLF line ends, as POP3 and IMAP report it.
@@ -97,6 +94,11 @@ public static class MaildirWriter
             {
             }
             throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+            ArrayPool<byte>.Shared.Return(output);
         }
     }
 }

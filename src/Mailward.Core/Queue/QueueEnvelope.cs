@@ -17,8 +17,8 @@ public sealed record QueueEnvelope(
 public enum RecipientOutcome : byte
 {
     Delivered = 1,
-    Bounced = 2,
-    Dropped = 3,
+    Bounced = 2,   // failed for good; reported in the message's DSN
+    Dropped = 3,   // failed for good and reported to no one (a failed double bounce)
 }
 
 /// <summary>One queued message as the index knows it: envelope, arrival, where the body lives, what is done.</summary>
@@ -28,9 +28,13 @@ public sealed record QueuedMessage(
     QueueEnvelope Envelope,
     long BodyLength,
     QueueBodyLocation Body,
-    IReadOnlyDictionary<int, RecipientOutcome> Done)
+    IReadOnlyDictionary<int, RecipientOutcome> Done,
+    IReadOnlyDictionary<int, string>? Reasons = null)
 {
     public IEnumerable<int> PendingRecipients => Enumerable.Range(0, Envelope.Recipients.Count).Where(i => !Done.ContainsKey(i));
+
+    /// <summary>Why a recipient failed (the remote reply or the local reason), kept for the DSN.</summary>
+    public string ReasonFor(int recipient) => Reasons is not null && Reasons.TryGetValue(recipient, out var r) ? r : "";
 }
 
 /// <summary>Inline bodies live in a segment at an offset; larger ones in body/ID.</summary>

@@ -13,9 +13,11 @@ internal static class QueueScanner
         public required long BodyLength;
         public required QueueBodyLocation Body;
         public readonly Dictionary<int, RecipientOutcome> Done = [];
+        public readonly Dictionary<int, string> Reasons = [];
         public required string Segment;
 
-        public QueuedMessage ToMessage() => new(QueueId, ArrivedAt, Envelope, BodyLength, Body, new Dictionary<int, RecipientOutcome>(Done));
+        public QueuedMessage ToMessage() => new(QueueId, ArrivedAt, Envelope, BodyLength, Body, new Dictionary<int, RecipientOutcome>(Done),
+            new Dictionary<int, string>(Reasons));
     }
 
     internal sealed record Result(
@@ -132,8 +134,13 @@ internal static class QueueScanner
                 var index = r.Int32();
                 var outcome = (RecipientOutcome)r.Byte();
                 r.Int64();
+                var reason = r.AtEnd ? "" : r.String();
                 if (messages.TryGetValue(doneId, out var entry))
+                {
                     entry.Done[index] = outcome;
+                    if (reason.Length > 0)
+                        entry.Reasons[index] = reason;
+                }
                 break;
             case QueueRecordType.MessageRemoved:
                 messages.Remove(r.String());

@@ -263,15 +263,25 @@ public sealed class QueueStore : IAsyncDisposable
     /// Checkpoints one recipient's outcome (qmail's markdone): durable before the call returns, so
     /// a crash after it never repeats that delivery.
     /// </summary>
-    public Task MarkDoneAsync(string queueId, int recipient, RecipientOutcome outcome)
+    public Task MarkDoneAsync(string queueId, int recipient, RecipientOutcome outcome, string reason = "")
     {
-        var payload = new PayloadWriter().String(queueId).Int32(recipient).Byte((byte)outcome).Int64(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        reason = Truncate(reason, 1000);
+        var payload = new PayloadWriter().String(queueId).Int32(recipient).Byte((byte)outcome).Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()).String(reason);
         return Append(QueueRecord.Frame(QueueRecordType.RecipientDone, payload.Span), () =>
         {
             if (_index.TryGetValue(queueId, out var m))
-                _index[queueId] = m with { Done = new Dictionary<int, RecipientOutcome>(m.Done) { [recipient] = outcome } };
+                _index[queueId] = m with
+                {
+                    Done = new Dictionary<int, RecipientOutcome>(m.Done) { [recipient] = outcome },
+                    Reasons = reason.Length == 0 ? m.Reasons : new Dictionary<int, string>(m.Reasons ?? new Dictionary<int, string>()) { [recipient] = reason },
+                };
         });
     }
+
+    /// <summary>The current state of a queued message, or null once removed.</summary>
+    public QueuedMessage? Find(string queueId) => _index.GetValueOrDefault(queueId);
+
+    private static string Truncate(string s, int chars) => s.Length <= chars ? s : s[..chars];
 
     /// <summary>Removes a message from the queue (every recipient done, or `queue del`).</summary>
     public async Task RemoveAsync(string queueId)
@@ -367,13 +377,25 @@ public sealed class QueueStore : IAsyncDisposable
 internal sealed class SubStream(Stream inner, long length) : Stream
 {
     private readonly long _length = length;
+    private readonly long _start = inner.Position;
     private long _remaining = length;
 
     public override bool CanRead => true;
-    public override bool CanSeek => false;
+    public override bool CanSeek => true;
     public override bool CanWrite => false;
     public override long Length => _length;
-    public override long Position { get => _length - _remaining; set => throw new NotSupportedException(); }
+
+    public override long Position
+    {
+        get => _length - _remaining;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, _length);
+            inner.Position = _start + value;
+            _remaining = _length - value;
+        }
+    }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -399,7 +421,13 @@ internal sealed class SubStream(Stream inner, long length) : Stream
     {
     }
 
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => Position = origin switch
+    {
+        SeekOrigin.Begin => offset,
+        SeekOrigin.Current => Position + offset,
+        _ => _length + offset,
+    };
+
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 

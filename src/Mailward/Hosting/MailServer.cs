@@ -3,10 +3,12 @@
 // it in-process on ephemeral loopback ports. Stopping stops accepting, ends sessions (421) and
 // closes the queue after its last commit.
 using System.Net;
+using DnsClient;
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
 using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
+using Mailward.Core.Delivery.Remote;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
@@ -27,8 +29,9 @@ public sealed partial class MailServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly List<(string Name, ListenOptions Options)> _listeners = [];
 
-    public MailServer(DataFolder data, AccountAdmin admin, Action<ILoggingBuilder>? logging = null)
+    public MailServer(DataFolder data, AccountAdmin admin, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var settings = data.Settings;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
@@ -50,15 +53,19 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(admin);
         builder.Services.AddSingleton<IAccountStore>(admin.Store);
         builder.Services.AddSingleton(smtpOptions);
-        builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue));
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue, time));
         builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(admin.Store,
             new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom")));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         builder.Services.AddSingleton<SmtpConnectionLimiter>();
         builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
             admin.Layout, sp.GetRequiredService<QueueStore>(), settings.Hostname));
+        builder.Services.AddSingleton(_ => new RemoteDelivery(
+            new MxResolver(new LookupClient(new LookupClientOptions { UseCache = true, Timeout = TimeSpan.FromSeconds(10), Retries = 2 })),
+            new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(settings.Remote, settings.Hostname)));
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
-            sp.GetRequiredService<ILogger<QueueManager>>(), localConcurrency: settings.GetInt("Delivery:LocalConcurrency", 1, 1000)));
+            sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddHostedService<LifecycleService>();
         if (settings.GetBool("Delivery:Enabled"))
             builder.Services.AddHostedService<DeliveryService>();

@@ -13,46 +13,15 @@ namespace Mailward.Tests.Delivery;
 
 public class LocalDeliveryTests
 {
-    private static async Task SendAsync(ServerFixture server, string to, string subject, string text = "hello", string from = "sender@remote.test")
-    {
-        var message = new MimeMessage();
-        message.From.Add(MailboxAddress.Parse(from));
-        message.To.Add(MailboxAddress.Parse(to));
-        message.Subject = subject;
-        message.Body = new TextPart("plain") { Text = text, ContentTransferEncoding = ContentEncoding.EightBit };
-        using var client = new SmtpClient { Timeout = 15_000 };
-        await client.ConnectAsync(server.Smtp.Address.ToString(), server.Smtp.Port, SecureSocketOptions.None);
-        await client.SendAsync(message);
-        await client.DisconnectAsync(true);
-    }
+    private static Task SendAsync(ServerFixture server, string to, string subject, string text = "hello", string from = "sender@remote.test") =>
+        DeliveryTestMail.SendAsync(server, to, subject, text, from);
 
-    private static string Maildir(ServerFixture server, string address)
-    {
-        var a = Core.Addresses.MailAddress.Parse(address);
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheMaxEntries: 0);
-        var user = store.FindUser(a.Local, a.Domain)!;
-        store.Dispose();
-        return Path.Combine(server.DataPath, "domains", user.Directory, "Maildir");
-    }
+    private static string Maildir(ServerFixture server, string address) => DeliveryTestMail.Maildir(server, address);
 
-    private static string[] NewMail(string maildir) =>
-        Directory.Exists(Path.Combine(maildir, "new")) ? Directory.GetFiles(Path.Combine(maildir, "new")).Order().ToArray() : [];
+    private static string[] NewMail(string maildir) => DeliveryTestMail.NewMail(maildir);
 
-    /// <summary>Waits until the queue holds <paramref name="left"/> messages and nothing changes for a moment.</summary>
-    private static async Task SettleAsync(ServerFixture server, int left = 0)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            if (server.Queue.Messages.Count == left)
-            {
-                await Task.Delay(200);
-                if (server.Queue.Messages.Count == left)
-                    return;
-            }
-            await Task.Delay(50);
-        }
-        Assert.Fail($"queue still holds {server.Queue.Messages.Count} messages, expected {left}");
-    }
+    private static Task SettleAsync(ServerFixture server, int left = 0) => DeliveryTestMail.SettleAsync(server, left);
+
 
     [Fact]
     public async Task Mail_for_a_user_lands_in_its_Maildir_with_trace_headers_and_leaves_the_queue()
@@ -70,7 +39,7 @@ public class LocalDeliveryTests
         var lf = bytes.Count(b => b == (byte)'\n');
         Assert.EndsWith($",S={bytes.Length},W={bytes.Length + lf}", Path.GetFileName(file));
         Assert.Empty(Directory.GetFiles(Path.Combine(Maildir(server, "joe@hosted.test"), "tmp")));
-        Assert.Contains(server.Log, l => l.Contains("to=<joe@hosted.test> result=delivered", StringComparison.Ordinal));
+        Assert.Contains(server.Log, l => l.Contains("to=<joe@hosted.test> channel=local result=delivered", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -107,30 +76,39 @@ public class LocalDeliveryTests
     }
 
     [Fact]
-    public async Task A_forwarding_loop_ends_with_the_looping_message_held_not_a_storm()
+    public async Task A_forwarding_loop_ends_in_one_bounce_not_a_storm()
     {
         await using var server = await ServerFixture.StartAsync(
-            ["domain hosted.test", "alias a@hosted.test &b@hosted.test", "alias b@hosted.test &a@hosted.test"], "--Delivery:Enabled=true");
-        await SendAsync(server, "a@hosted.test", "loop");
-        await SettleAsync(server, left: 1);
-        var held = Assert.Single(server.Queue.Messages);
-        Assert.Equal(["a@hosted.test"], held.Envelope.Recipients);
-        Assert.Contains(server.Log, l => l.Contains("result=permanent detail=looping", StringComparison.Ordinal));
-        // a -> b -> a: the message from SMTP and two forwards, then it stops.
+            ["user me@hosted.test", "alias a@hosted.test &b@hosted.test", "alias b@hosted.test &a@hosted.test"], "--Delivery:Enabled=true");
+        await SendAsync(server, "a@hosted.test", "loop", from: "me@hosted.test");
+        await SettleAsync(server);
+        // a -> b -> a: the message from SMTP and two forwards, then the loop check stops it.
         Assert.Equal(2, server.Log.Count(l => l.Contains("forwarded to", StringComparison.Ordinal)));
+        Assert.Contains(server.Log, l => l.Contains("result=failed detail=looping", StringComparison.Ordinal));
+        var dsn = MimeMessage.Load(Assert.Single(NewMail(Maildir(server, "me@hosted.test"))));
+        Assert.Equal("failure notice", dsn.Subject);
+        var report = Assert.IsType<MultipartReport>(dsn.Body);
+        var status = Assert.IsType<MessageDeliveryStatus>(report[1]);
+        Assert.Equal("failed", status.StatusGroups[1]["Action"]);
+        Assert.Equal("5.4.6", status.StatusGroups[1]["Status"]);
+        Assert.Equal("rfc822; a@hosted.test", status.StatusGroups[1]["Final-Recipient"]);
     }
 
     [Fact]
-    public async Task The_bounce_all_flag_refuses_delivery()
+    public async Task The_bounce_all_flag_refuses_delivery_and_the_sender_gets_a_DSN()
     {
-        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Delivery:Enabled=true");
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user me@hosted.test"], "--Delivery:Enabled=true");
         var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
         store.UpdateUser(store.FindUser("joe", "hosted.test")! with { Flags = UserFlags.BounceMail });
         store.Dispose();
         await Task.Delay(1100); // the server's cache re-reads the store's change counter within a second
-        await SendAsync(server, "joe@hosted.test", "refused");
-        await SettleAsync(server, left: 1);
+        await SendAsync(server, "joe@hosted.test", "refused", from: "me@hosted.test");
+        await SettleAsync(server);
         Assert.Empty(NewMail(Maildir(server, "joe@hosted.test")));
-        Assert.Contains(server.Log, l => l.Contains("result=permanent detail=this mailbox refuses all mail", StringComparison.Ordinal));
+        Assert.Contains(server.Log, l => l.Contains("result=failed detail=this mailbox refuses all mail", StringComparison.Ordinal));
+        var dsn = await File.ReadAllTextAsync(Assert.Single(NewMail(Maildir(server, "me@hosted.test"))));
+        Assert.StartsWith("Return-Path: <>\n", dsn);
+        Assert.Contains("<joe@hosted.test>:\nthis mailbox refuses all mail", dsn);
+        Assert.Contains("Subject: refused", dsn); // the original headers come back
     }
 }

@@ -21,7 +21,11 @@ public sealed class ServerFixture : IAsyncDisposable
     public string DataPath => _tmp.Combine("data");
 
     /// <summary>A server that holds its queue (Delivery:Enabled=false) unless the settings say otherwise, so tests can inspect it.</summary>
-    public static async Task<ServerFixture> StartAsync(IEnumerable<string> fixtures, params string[] settings)
+    public static Task<ServerFixture> StartAsync(IEnumerable<string> fixtures, params string[] settings) =>
+        StartAsync(fixtures, null, settings);
+
+    /// <summary>As above, with a clock the test drives (retries, lifetimes, host back-off).</summary>
+    public static async Task<ServerFixture> StartAsync(IEnumerable<string> fixtures, TimeProvider? time, params string[] settings)
     {
         if (!settings.Any(s => s.StartsWith("--Delivery:Enabled=", StringComparison.Ordinal)))
             settings = [.. settings, "--Delivery:Enabled=false"];
@@ -34,7 +38,7 @@ public sealed class ServerFixture : IAsyncDisposable
         if (extra.Count > 0 || badMailFrom.Length > 0)
             data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes, "--Hostname=mail.test", "--Listen:Address=127.0.0.1", "--Smtp:Port=0",
                 .. settings, .. extra.Select(e => "--" + e), $"--Smtp:BadMailFrom={badMailFrom}"]);
-        fx._server = new MailServer(data, admin, logging => logging.AddProvider(new ListLoggerProvider(fx.Log)));
+        fx._server = new MailServer(data, admin, logging => logging.AddProvider(new ListLoggerProvider(fx.Log)), time);
         await fx._server.StartAsync();
         return fx;
     }
@@ -42,6 +46,8 @@ public sealed class ServerFixture : IAsyncDisposable
     public IPEndPoint Smtp => _server!.Endpoint("smtp");
 
     public QueueStore Queue => _server!.Services.GetRequiredService<QueueStore>();
+
+    public Mailward.Core.Delivery.QueueManager Manager => _server!.Services.GetRequiredService<Mailward.Core.Delivery.QueueManager>();
 
     public IReadOnlyList<QueuedMessage> Messages => Queue.Messages.OrderBy(m => m.QueueId, StringComparer.Ordinal).ToList();
 

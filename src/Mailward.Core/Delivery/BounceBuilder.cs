@@ -1,0 +1,131 @@
+// Builds the delivery status notification for failed recipients (RFC 3464 multipart/report,
+// RFC 6522): a human-readable part in the spirit of qmail's QSBMF, the machine-readable
+// message/delivery-status, and the original message's headers (text/rfc822-headers).
+using System.Text;
+using System.Text.RegularExpressions;
+using MimeKit;
+
+namespace Mailward.Core.Delivery;
+
+public sealed record FailedRecipient(string Address, string Reason);
+
+public static partial class BounceBuilder
+{
+    /// <summary>The envelope sender of a double bounce (qmail's #@[]): never bounced again, sent as MAIL FROM:&lt;&gt;.</summary>
+    public const string DoubleBounceSender = "#@[]";
+
+    private const int MaxHeaderBytes = 64 * 1024;
+
+    /// <summary>
+    /// The DSN as bytes with CRLF line ends, ready for the queue. <paramref name="originalBody"/> is
+    /// read only up to the end of its header.
+    /// </summary>
+    public static byte[] Build(string hostname, string originalSender, string queueId, DateTimeOffset arrived,
+        IReadOnlyList<FailedRecipient> failed, Stream originalBody, bool doubleBounce, DateTimeOffset now)
+    {
+        var message = new MimeMessage();
+        message.From.Add(new MailboxAddress("Mail Delivery System", $"MAILER-DAEMON@{hostname}"));
+        message.To.Add(MailboxAddress.Parse(ParserOptions.Default, doubleBounce ? "postmaster@" + hostname : originalSender));
+        message.Subject = doubleBounce ? "failure notice (double bounce)" : "failure notice";
+        message.Date = now;
+        message.MessageId = MimeKit.Utils.MimeUtils.GenerateMessageId(hostname);
+        message.Headers.Add("Auto-Submitted", "auto-replied"); // RFC 3834 §5: no automatic reply to this
+
+        var report = new MultipartReport("delivery-status");
+        report.Add(new TextPart("plain") { Text = HumanText(hostname, originalSender, failed, doubleBounce) });
+
+        var status = new MessageDeliveryStatus();
+        var perMessage = new HeaderList
+        {
+            { "Reporting-MTA", "dns; " + hostname },
+            { "X-Mailward-Queue-ID", queueId },
+            { "Arrival-Date", MimeKit.Utils.DateUtils.FormatDate(arrived) },
+        };
+        status.StatusGroups.Add(perMessage);
+        foreach (var f in failed)
+        {
+            var group = new HeaderList
+            {
+                { "Final-Recipient", "rfc822; " + f.Address },
+                { "Action", "failed" },
+                { "Status", StatusCode(f.Reason) },
+            };
+            if (RemoteReply().Match(f.Reason) is { Success: true } m)
+            {
+                group.Add("Remote-MTA", "dns; " + m.Groups["host"].Value);
+                group.Add("Diagnostic-Code", "smtp; " + m.Groups["reply"].Value);
+            }
+            else
+                group.Add("Diagnostic-Code", "X-Mailward; " + f.Reason);
+            status.StatusGroups.Add(group);
+        }
+        report.Add(status);
+
+        var headers = new TextRfc822Headers { Message = OriginalHeaders(originalBody) };
+        report.Add(headers);
+        message.Body = report;
+
+        var options = FormatOptions.Default.Clone();
+        options.NewLineFormat = NewLineFormat.Dos;
+        using var output = new MemoryStream();
+        message.WriteTo(options, output);
+        return output.ToArray();
+    }
+
+    private static string HumanText(string hostname, string sender, IReadOnlyList<FailedRecipient> failed, bool doubleBounce)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"Hi. This is the Mailward delivery program at {hostname}.\n");
+        if (doubleBounce)
+            sb.Append($"I tried to deliver a bounce message to <{sender}>, but the bounce bounced!\n");
+        else
+            sb.Append("I'm afraid I wasn't able to deliver your message to the following addresses.\n")
+              .Append("This is a permanent error; I've given up. Sorry it didn't work out.\n");
+        foreach (var f in failed)
+            sb.Append($"\n<{f.Address}>:\n{f.Reason}\n");
+        sb.Append("\n--- The headers of the original message are attached below.\n");
+        return sb.ToString();
+    }
+
+    /// <summary>The RFC 3463 status code: the remote's enhanced code when it gave one, else one that fits the cause.</summary>
+    internal static string StatusCode(string reason)
+    {
+        if (EnhancedCode().Match(reason) is { Success: true } m)
+            return m.Value.Trim();
+        if (reason.Contains("no such user", StringComparison.OrdinalIgnoreCase))
+            return "5.1.1";
+        if (reason.Contains("quota", StringComparison.OrdinalIgnoreCase))
+            return "5.2.2";
+        if (reason.Contains("looping", StringComparison.OrdinalIgnoreCase))
+            return "5.4.6";
+        if (reason.Contains("gave up", StringComparison.OrdinalIgnoreCase))
+            return "4.4.7";
+        return "5.0.0";
+    }
+
+    private static MimeMessage OriginalHeaders(Stream body)
+    {
+        var buffer = new byte[MaxHeaderBytes];
+        var n = body.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        var end = buffer.AsSpan(0, n).IndexOf("\r\n\r\n"u8);
+        using var headerStream = new MemoryStream();
+        headerStream.Write(buffer, 0, end >= 0 ? end + 2 : n);
+        headerStream.Write("\r\n"u8); // the header alone, with an empty body
+        headerStream.Position = 0;
+        try
+        {
+            return MimeMessage.Load(headerStream);
+        }
+        catch (FormatException)
+        {
+            return new MimeMessage();
+        }
+    }
+
+    // "mx.example.com [192.0.2.1] said: 550 5.1.1 <x@y>: no such user"
+    [GeneratedRegex(@"^(?<host>\S+) \[[^\]]*\] said: (?<reply>[45]\d\d.*)$", RegexOptions.Singleline)]
+    private static partial Regex RemoteReply();
+
+    [GeneratedRegex(@"(?<=(?:^|said: )[45]\d\d[ -])[45]\.\d{1,3}\.\d{1,3}\b")]
+    private static partial Regex EnhancedCode();
+}

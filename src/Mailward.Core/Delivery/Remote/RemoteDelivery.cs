@@ -1,0 +1,60 @@
+// Remote delivery of one message to the recipients that share a destination (qmail-rspawn +
+// qmail-remote): find the hosts, skip the ones known to be unreachable, and hand the message to
+// the first that answers. Connection failures move on to the next host; once a host has taken
+// the transaction its per-recipient replies are the results.
+namespace Mailward.Core.Delivery.Remote;
+
+public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, SmtpRelayClient client)
+{
+    public HostBackoff Backoff => backoff;
+
+    public async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(Queue.QueuedMessage message, IReadOnlyList<string> recipients,
+        Destination destination, CancellationToken ct)
+    {
+        var found = await resolver.ResolveAsync(destination, ct);
+        if (found.Failure is { } failure)
+            return recipients.Select(_ => failure).ToList();
+        // A double bounce travels with the null sender like any bounce (qmail's #@[]).
+        var sender = message.Envelope.Sender == BounceBuilder.DoubleBounceSender ? "" : message.Envelope.Sender;
+        var eightBit = await HasEightBitAsync(message, ct);
+        DeliveryResult? last = null;
+        var skipped = 0;
+        foreach (var host in found.Hosts)
+        {
+            if (backoff.IsSkipped(host.Endpoint))
+            {
+                skipped++;
+                continue;
+            }
+            var session = await client.SendAsync(host.Name, host.Endpoint, sender, recipients,
+                () => Queue.QueueStore.OpenBody(message), message.BodyLength, eightBit, ct);
+            if (!session.Connected)
+            {
+                backoff.Failed(host.Endpoint, session.SessionFailure!.Detail);
+                last = session.SessionFailure;
+                continue;
+            }
+            backoff.Succeeded(host.Endpoint);
+            if (session.SessionFailure is { } early)
+            {
+                last = early; // greeting or EHLO refused: the next MX may do better
+                continue;
+            }
+            return session.Recipients;
+        }
+        last ??= new DeliveryResult(DeliveryStatus.Temporary,
+            $"all {skipped} mail host(s) for {destination.Domain} failed recently and are being skipped (mailward queue hosts)");
+        return recipients.Select(_ => last).ToList();
+    }
+
+    private static async Task<bool> HasEightBitAsync(Queue.QueuedMessage message, CancellationToken ct)
+    {
+        await using var body = Queue.QueueStore.OpenBody(message);
+        var buffer = new byte[1 << 16];
+        int n;
+        while ((n = await body.ReadAsync(buffer, ct)) > 0)
+            if (buffer.AsSpan(0, n).IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0)
+                return true;
+        return false;
+    }
+}

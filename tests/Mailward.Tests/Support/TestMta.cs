@@ -1,0 +1,188 @@
+// A scripted receiving SMTP server for remote-delivery tests: a real listener on loopback that
+// speaks enough RFC 5321 (EHLO with PIPELINING, SIZE and 8BITMIME, MAIL, RCPT, DATA, RSET, QUIT)
+// for Mailward's client, answers RCPT and the end of DATA as the test says, and records what
+// arrived, byte for byte (dot-unstuffed).
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Mailward.Tests.Support;
+
+public sealed record ReceivedMail(string Sender, IReadOnlyList<string> Recipients, byte[] Data, int Connection, string MailCommand);
+
+public sealed class TestMta : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accept;
+    private int _connections;
+
+    public ConcurrentQueue<ReceivedMail> Received { get; } = new();
+
+    /// <summary>The reply to RCPT TO for an address; default 250.</summary>
+    public Func<string, string> RcptReply { get; set; } = _ => "250 2.1.5 ok";
+
+    /// <summary>The reply after the final dot, given how many DATA phases came before; default 250.</summary>
+    public Func<int, string> DataReply { get; set; } = _ => "250 2.0.0 ok queued";
+
+    private int _dataPhases;
+
+    public int Connections => _connections;
+    public int DataPhases => _dataPhases;
+    public string Endpoint => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+
+    public TestMta()
+    {
+        _listener.Start();
+        _accept = Task.Run(AcceptAsync);
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            var n = Interlocked.Increment(ref _connections);
+            _ = Task.Run(() => SessionAsync(client, n));
+        }
+    }
+
+    private async Task SessionAsync(TcpClient client, int connection)
+    {
+        using var _ = client;
+        try
+        {
+            var stream = client.GetStream();
+            var reader = new LineReader(stream);
+            async Task Say(string line) => await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
+            await Say("220 testmta.test ESMTP");
+            string sender = "", mail = "";
+            var recipients = new List<string>();
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                var verb = line.Split(' ')[0].ToUpperInvariant();
+                switch (verb)
+                {
+                    case "EHLO":
+                        await Say("250-testmta.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250 8BITMIME");
+                        break;
+                    case "HELO":
+                        await Say("250 testmta.test");
+                        break;
+                    case "MAIL":
+                        mail = line;
+                        sender = Between(line);
+                        recipients.Clear();
+                        await Say("250 2.1.0 ok");
+                        break;
+                    case "RCPT":
+                        var reply = RcptReply(Between(line));
+                        if (reply.StartsWith('2'))
+                            recipients.Add(Between(line));
+                        await Say(reply);
+                        break;
+                    case "DATA":
+                        if (recipients.Count == 0)
+                        {
+                            await Say("554 5.5.1 no valid recipients");
+                            break;
+                        }
+                        await Say("354 go ahead");
+                        var data = await reader.ReadDataAsync();
+                        var phase = Interlocked.Increment(ref _dataPhases) - 1;
+                        var final = DataReply(phase);
+                        if (final.StartsWith('2'))
+                            Received.Enqueue(new ReceivedMail(sender, [.. recipients], data, connection, mail));
+                        await Say(final);
+                        break;
+                    case "RSET":
+                        recipients.Clear();
+                        await Say("250 ok");
+                        break;
+                    case "QUIT":
+                        await Say("221 bye");
+                        return;
+                    default:
+                        await Say("502 5.5.2 unknown command");
+                        break;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static string Between(string line)
+    {
+        var open = line.IndexOf('<');
+        var close = line.IndexOf('>', open + 1);
+        return open >= 0 && close > open ? line[(open + 1)..close] : "";
+    }
+
+    /// <summary>Waits until <paramref name="count"/> messages have arrived.</summary>
+    public async Task WaitForAsync(int count, int seconds = 20)
+    {
+        for (var i = 0; i < seconds * 20 && Received.Count < count; i++)
+            await Task.Delay(50);
+        Assert.True(Received.Count >= count, $"the test MTA received {Received.Count} messages, expected {count}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _accept;
+        _stop.Dispose();
+    }
+
+    private sealed class LineReader(Stream stream)
+    {
+        private readonly byte[] _buffer = new byte[65536];
+        private int _start, _end;
+
+        private async Task<byte[]?> ReadRawLineAsync()
+        {
+            var line = new List<byte>();
+            while (true)
+            {
+                if (_start == _end)
+                {
+                    _start = 0;
+                    _end = await stream.ReadAsync(_buffer);
+                    if (_end == 0)
+                        return null;
+                }
+                var b = _buffer[_start++];
+                line.Add(b);
+                if (b == '\n')
+                    return [.. line];
+            }
+        }
+
+        public async Task<string?> ReadLineAsync() =>
+            await ReadRawLineAsync() is { } raw ? Encoding.UTF8.GetString(raw).TrimEnd('\r', '\n') : null;
+
+        /// <summary>The DATA content up to the lone dot, with dot-stuffing removed (RFC 5321 §4.5.2).</summary>
+        public async Task<byte[]> ReadDataAsync()
+        {
+            var data = new MemoryStream();
+            while (await ReadRawLineAsync() is { } raw)
+            {
+                if (raw.AsSpan().SequenceEqual(".\r\n"u8))
+                    break;
+                data.Write(raw, raw[0] == '.' ? 1 : 0, raw[0] == '.' ? raw.Length - 1 : raw.Length);
+            }
+            return data.ToArray();
+        }
+    }
+}
