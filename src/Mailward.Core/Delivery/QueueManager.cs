@@ -25,7 +25,11 @@ public sealed record DeliveryOptions
 /// <summary>One recipient as `mailward queue list` shows it.</summary>
 public sealed record RecipientStatus(string Address, string State, DateTimeOffset? NextAttempt, string LastError);
 
-public sealed record MessageStatus(string QueueId, DateTimeOffset ArrivedAt, string Sender, long Bytes, IReadOnlyList<RecipientStatus> Recipients);
+public sealed record MessageStatus(string QueueId, DateTimeOffset ArrivedAt, string Sender, long Bytes, string Origin, IReadOnlyList<RecipientStatus> Recipients)
+{
+    /// <summary>How the message came in, as `queue list` shows it: "ESMTP from 192.0.2.1".</summary>
+    public static string OriginOf(QueueEnvelope e) => $"{e.Protocol} from {e.ClientAddress}";
+}
 
 public sealed partial class QueueManager : IDisposable
 {
@@ -143,7 +147,7 @@ public sealed partial class QueueManager : IDisposable
                 ? new RecipientStatus(r, o.ToString().ToLowerInvariant(), null, m.ReasonFor(i))
                 : new RecipientStatus(r, t?.Running == true ? "delivering" : "pending", t?.Running == true ? null : t?.NextAttempt,
                     t is not null && t.LastError.TryGetValue(i, out var e) ? e : "")).ToList();
-            return new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.BodyLength, recipients);
+            return new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.BodyLength, MessageStatus.OriginOf(m.Envelope), recipients);
         }).ToList();
 
     public IReadOnlyList<UnreachableHost> Hosts() => _remote.Backoff.Snapshot();

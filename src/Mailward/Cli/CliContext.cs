@@ -24,6 +24,21 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
 
     public DataFolder Data => _data ??= OpenData();
 
+    /// <summary>Exit statuses of the queue commands (README, "Exit status").</summary>
+    public const int ExitNotQueued = 40, ExitNoServer = 41;
+
+    public int Done(string message)
+    {
+        Out.WriteLine(message);
+        return 0;
+    }
+
+    public int Fail(string message, int exitCode)
+    {
+        Error.WriteLine($"mailward: {message}");
+        return exitCode;
+    }
+
     public AccountAdmin Admin
     {
         get

@@ -8,6 +8,12 @@ namespace Mailward.Cli;
 
 internal static class CommandHelpers
 {
+    public static Command WithAction(this Command command, Func<ParseResult, Task<int>> action)
+    {
+        command.SetAction((pr, _) => action(pr));
+        return command;
+    }
+
     public static Command WithAction(this Command command, Action<ParseResult> action)
     {
         command.SetAction(pr =>

@@ -1,6 +1,8 @@
-// mailward queue list|stat: what is queued (qmail-qread, qmail-qstat). Reads the queue as it is
-// on disk, safely while the server runs (docs/queue-format.md, "Reading the queue").
+// mailward queue list|stat|flush|del|hosts (qmail-qread, qmail-qstat, SIGALRM, qmail-tcpto): asks the
+// running server through its control socket; without one, reads the queue as it is on disk.
 using System.CommandLine;
+using Mailward.Control;
+using Mailward.Core.Delivery;
 using Mailward.Core.Queue;
 
 namespace Mailward.Cli;
@@ -9,31 +11,81 @@ internal static class QueueCommands
 {
     public static Command Build(CliContext ctx)
     {
-        var queue = new Command("queue", "The mail queue: list messages and their recipients, or count them.");
-        queue.Subcommands.Add(new Command("list", "List queued messages: arrival, id, size, sender, then each recipient and its state (qmail-qread).").WithAction(_ =>
-        {
-            var (messages, errors) = QueueStore.ReadSnapshot(ctx.Data.Settings.QueuePath);
-            foreach (var m in messages)
+        var queue = new Command("queue", "The mail queue: list, count, retry now, delete, and the hosts being skipped.");
+        queue.Subcommands.Add(new Command("list", "List queued messages: arrival, id, size, sender, then each recipient with its state, next attempt and last error (qmail-qread).")
+            .WithAction(async _ =>
             {
-                ctx.Out.WriteLine($"{m.ArrivedAt.UtcDateTime:dd MMM yyyy HH:mm:ss} GMT  #{m.QueueId}  {m.BodyLength}  <{m.Envelope.Sender}>  {m.Envelope.Protocol} from {m.Envelope.ClientAddress}");
-                for (var i = 0; i < m.Envelope.Recipients.Count; i++)
+                var (messages, errors) = await StatusAsync(ctx);
+                foreach (var m in messages)
                 {
-                    var state = m.Done.TryGetValue(i, out var outcome) ? outcome.ToString().ToLowerInvariant() : "pending";
-                    ctx.Out.WriteLine($"\t{state}\t{m.Envelope.Recipients[i]}");
+                    ctx.Out.WriteLine($"{m.ArrivedAt.UtcDateTime:dd MMM yyyy HH:mm:ss} GMT  #{m.QueueId}  {m.Bytes}  <{m.Sender}>  {m.Origin}");
+                    foreach (var r in m.Recipients)
+                    {
+                        var next = r.NextAttempt is { } at ? $"\tnext {at.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z" : "";
+                        var error = r.LastError.Length > 0 ? $"\t{r.LastError}" : "";
+                        ctx.Out.WriteLine($"\t{r.State}\t{r.Address}{next}{error}");
+                    }
                 }
-            }
-            foreach (var e in errors)
-                ctx.Error.WriteLine($"mailward: queue: {e}");
-        }));
-        queue.Subcommands.Add(new Command("stat", "Count queued messages and recipients still to deliver (qmail-qstat).").WithAction(_ =>
+                foreach (var e in errors)
+                    ctx.Error.WriteLine($"mailward: queue: {e}");
+                return 0;
+            }));
+        queue.Subcommands.Add(new Command("stat", "Count queued messages and recipients still to deliver (qmail-qstat).").WithAction(async _ =>
         {
-            var (messages, errors) = QueueStore.ReadSnapshot(ctx.Data.Settings.QueuePath);
+            var (messages, errors) = await StatusAsync(ctx);
             ctx.Out.WriteLine($"messages in queue: {messages.Count}");
-            ctx.Out.WriteLine($"recipients pending: {messages.Sum(m => m.PendingRecipients.Count())}");
-            ctx.Out.WriteLine($"bytes in queue: {messages.Sum(m => m.BodyLength)}");
+            ctx.Out.WriteLine($"recipients pending: {messages.Sum(m => m.Recipients.Count(r => r.State is "pending" or "delivering"))}");
+            ctx.Out.WriteLine($"bytes in queue: {messages.Sum(m => m.Bytes)}");
             if (errors.Count > 0)
                 ctx.Out.WriteLine($"queue errors: {errors.Count}");
+            return 0;
         }));
+        queue.Subcommands.Add(new Command("flush", "Retry every deferred message now and forget unreachable hosts (qmail's SIGALRM). Needs the running server.")
+            .WithAction(async _ =>
+            {
+                var answer = await ControlChannel.AskAsync(ctx.Data.Path, "queue-flush");
+                if (answer is null)
+                    return ctx.Fail("no running server answers on " + ControlChannel.SocketPath(ctx.Data.Path) + "; a start delivers the whole queue at once", CliContext.ExitNoServer);
+                ctx.Out.WriteLine(answer.Message);
+                return 0;
+            }));
+        var id = new Argument<string>("ID") { Description = "the queue id, as `queue list` shows it after #" };
+        var del = new Command("del", "Remove one message from the queue without delivering it further (no bounce).") { id };
+        del.SetAction(async (parse, _) =>
+        {
+            var queueId = parse.GetValue(id)!.TrimStart('#');
+            var answer = await ControlChannel.AskAsync(ctx.Data.Path, "queue-del " + queueId);
+            if (answer is not null)
+                return answer.Ok ? ctx.Done(answer.Message) : ctx.Fail(answer.Message, CliContext.ExitNotQueued);
+            // No server: this process takes the queue's lock and writes the removal itself.
+            await using var store = QueueStore.Open(ctx.Data.Settings.QueuePath, ctx.Data.Settings.Queue);
+            if (!store.Contains(queueId))
+                return ctx.Fail($"no queued message {queueId}", CliContext.ExitNotQueued);
+            await store.RemoveAsync(queueId);
+            return ctx.Done($"deleted {queueId}");
+        });
+        queue.Subcommands.Add(del);
+        queue.Subcommands.Add(new Command("hosts", "Remote hosts that could not be reached lately and are skipped until the time shown (qmail-tcpto).")
+            .WithAction(async _ =>
+            {
+                var answer = await ControlChannel.AskAsync(ctx.Data.Path, "queue-status");
+                if (answer is null)
+                    return ctx.Fail("no running server answers; unreachable hosts are known only to a running server", CliContext.ExitNoServer);
+                foreach (var h in answer.Hosts ?? [])
+                    ctx.Out.WriteLine($"{h.Endpoint}\tfailures {h.Failures}\tskipped until {h.SkipUntil.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z\t{h.LastError}");
+                return 0;
+            }));
         return queue;
+    }
+
+    /// <summary>The live view from the running server, or the queue as it is on disk when none runs.</summary>
+    private static async Task<(IReadOnlyList<MessageStatus> Messages, IReadOnlyList<string> Errors)> StatusAsync(CliContext ctx)
+    {
+        if (await ControlChannel.AskAsync(ctx.Data.Path, "queue-status") is { Queue: { } live })
+            return (live, []);
+        var (messages, errors) = QueueStore.ReadSnapshot(ctx.Data.Settings.QueuePath);
+        return (messages.Select(m => new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.BodyLength, MessageStatus.OriginOf(m.Envelope),
+            m.Envelope.Recipients.Select((r, i) => new RecipientStatus(r,
+                m.Done.TryGetValue(i, out var o) ? o.ToString().ToLowerInvariant() : "pending", null, m.ReasonFor(i))).ToList())).ToList(), errors);
     }
 }

@@ -75,6 +75,7 @@ public sealed partial class MailServer : IAsyncDisposable
             k.AddServerHeader = false;
             if (settings.GetBool("Smtp:Enabled"))
                 Listen(k, "smtp", settings.ListenAddress, settings.GetInt("Smtp:Port", 0, 65535), l => l.UseConnectionHandler<SmtpConnectionHandler>());
+            k.ListenUnixSocket(PrepareControlSocket(data.Path), l => l.UseConnectionHandler<Control.ControlConnectionHandler>());
         });
         _app = builder.Build();
     }
@@ -90,6 +91,30 @@ public sealed partial class MailServer : IAsyncDisposable
             k.ListenAnyIP(port, Add);
         else
             k.Listen(IPAddress.Parse(address), port, Add);
+    }
+
+    /// <summary>
+    /// The control socket's path, its folder made owner-only. A socket file nobody answers on is
+    /// left over from a killed server and removed; a live one belongs to a running server, which
+    /// also holds the queue's lock, so this one will not start.
+    /// </summary>
+    private static string PrepareControlSocket(string dataPath)
+    {
+        var path = Control.ControlChannel.SocketPath(dataPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (File.Exists(path))
+        {
+            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            try
+            {
+                probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                File.Delete(path);
+            }
+        }
+        return path;
     }
 
     public IServiceProvider Services => _app.Services;
@@ -144,7 +169,8 @@ public sealed partial class MailServer : IAsyncDisposable
             lifetime.ApplicationStarted.Register(() =>
             {
                 var addresses = server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
-                var listening = string.Join(" ", addresses).Replace("http://", "", StringComparison.Ordinal);
+                var listening = string.Join(" ", addresses.Where(a => !a.Contains("unix:", StringComparison.Ordinal)))
+                    .Replace("http://", "", StringComparison.Ordinal);
                 var subject = tls.Certificate.Subject;
                 Ready(log, data.Settings.Hostname, data.Path, domains, queued, recovered, subject, listening);
             });

@@ -60,13 +60,20 @@ public sealed class ServerFixture : IAsyncDisposable
         return new NetworkStream(socket, ownsSocket: true);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the server and keeps its data folder, for commands that run without it.</summary>
+    public async Task StopAsync()
     {
         if (_server is not null)
         {
             await _server.StopAsync();
             await _server.DisposeAsync();
+            _server = null;
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         _tmp.Dispose();
     }
 
@@ -82,7 +89,7 @@ public sealed class ServerFixture : IAsyncDisposable
             public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
             public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
             public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue(formatter(state, exception));
+                lines.Enqueue(formatter(state, exception) + (exception is null ? "" : " " + exception));
         }
     }
 }

@@ -1,0 +1,99 @@
+// The running server's control channel: a Unix socket at <data>/run/control.sock (owner-only, as
+// the data folder) through which `mailward queue list|stat|flush|del|hosts` reach the live queue
+// manager (qmail's SIGALRM and qmail-qread in one place). One request line, one JSON answer.
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Mailward.Core.Delivery;
+using Mailward.Core.Delivery.Remote;
+using Mailward.Protocols.Hosting;
+using Microsoft.AspNetCore.Connections;
+
+namespace Mailward.Control;
+
+public sealed record ControlAnswer(bool Ok, string Message, IReadOnlyList<MessageStatus>? Queue = null, IReadOnlyList<UnreachableHost>? Hosts = null);
+
+public static class ControlChannel
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static string SocketPath(string dataPath) => Path.Combine(dataPath, "run", "control.sock");
+
+    /// <summary>Asks the running server; null when none answers (not running, or a stale socket).</summary>
+    public static async Task<ControlAnswer?> AskAsync(string dataPath, string request, TimeSpan? timeout = null)
+    {
+        var path = SocketPath(dataPath);
+        if (!File.Exists(path))
+            return null;
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cts.Token);
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request + "\n"), cts.Token);
+        await stream.FlushAsync(cts.Token);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var text = await reader.ReadToEndAsync(cts.Token);
+        return JsonSerializer.Deserialize<ControlAnswer>(text, Json);
+    }
+}
+
+/// <summary>Serves the control socket inside `mailward serve`.</summary>
+public sealed class ControlConnectionHandler(QueueManager manager) : ConnectionHandler
+{
+    private const int MaxRequest = 1024;
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        await using var stream = new PipeStream(connection.Transport);
+        var buffer = new byte[MaxRequest];
+        var length = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (length < MaxRequest)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(length), timeout.Token);
+            if (n == 0)
+                break;
+            length += n;
+            if (buffer.AsSpan(0, length).Contains((byte)'\n'))
+                break;
+        }
+        var request = Encoding.UTF8.GetString(buffer, 0, length).Split('\n')[0].Trim();
+        ControlAnswer answer;
+        try
+        {
+            answer = await AnswerAsync(request);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            answer = new ControlAnswer(false, $"{request}: {e.Message}");
+        }
+        await stream.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(answer, ControlChannel.Json));
+        await stream.FlushAsync();
+    }
+
+    private async Task<ControlAnswer> AnswerAsync(string request)
+    {
+        var parts = request.Split(' ', 2, StringSplitOptions.TrimEntries);
+        switch (parts[0])
+        {
+            case "queue-status":
+                return new ControlAnswer(true, "", manager.Status(), manager.Hosts());
+            case "queue-flush":
+                var n = manager.Flush();
+                return new ControlAnswer(true, $"{n} deferred message(s) scheduled for delivery now");
+            case "queue-del" when parts.Length == 2:
+                return await manager.DeleteAsync(parts[1])
+                    ? new ControlAnswer(true, $"deleted {parts[1]}")
+                    : new ControlAnswer(false, $"no queued message {parts[1]}");
+            default:
+                return new ControlAnswer(false, $"unknown request '{request}'");
+        }
+    }
+}
