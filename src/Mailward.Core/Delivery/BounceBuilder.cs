@@ -92,6 +92,8 @@ public static partial class BounceBuilder
     {
         if (EnhancedCode().Match(reason) is { Success: true } m)
             return m.Value.Trim();
+        if (QmailCode().Match(reason) is { Success: true } q)
+            return q.Groups[1].Value;
         if (reason.Contains("no such user", StringComparison.OrdinalIgnoreCase))
             return "5.1.1";
         if (reason.Contains("quota", StringComparison.OrdinalIgnoreCase))
@@ -128,4 +130,8 @@ public static partial class BounceBuilder
 
     [GeneratedRegex(@"(?<=(?:^|said: )[45]\d\d[ -])[45]\.\d{1,3}\.\d{1,3}\b")]
     private static partial Regex EnhancedCode();
+
+    // qmail's convention at the end of a reason: "(#5.2.2)"
+    [GeneratedRegex(@"\(#([45]\.\d{1,3}\.\d{1,3})\)")]
+    private static partial Regex QmailCode();
 }

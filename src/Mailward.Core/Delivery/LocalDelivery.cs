@@ -1,7 +1,8 @@
 // Local delivery for hosted domains, resolving like qmail-local + vdelivermail: alias lines, the
 // user, an extension of either, then the catch-all. Maildir targets are written first; forwards
 // (&address) are queued afterwards through the queue's one entry, as qmail-local orders them.
-// mbox and |program lines are not supported yet: such recipients stay queued (Temporary).
+// mbox lines are appended under a lock; |program lines run where Delivery:ProgramDomains allows.
+// User mailboxes honour Maildir++ quotas (user and domain).
 using System.Buffers;
 using System.Text;
 using Mailward.Core.Accounts;
@@ -21,12 +22,26 @@ public enum DeliveryStatus
 
 public sealed record DeliveryResult(DeliveryStatus Status, string Detail);
 
-public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolver, MailStoreLayout layout, QueueStore queue, string hostname)
+/// <summary>What local delivery needs besides the store: its name, and who may run programs for how long.</summary>
+public sealed record LocalDeliveryOptions(string Hostname)
 {
+    public IReadOnlySet<string> ProgramDomains { get; init; } = new HashSet<string>();
+    public TimeSpan ProgramTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    public bool ProgramsAllowedFor(string domain) => ProgramDomains.Contains("*") || ProgramDomains.Contains(domain);
+}
+
+public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolver, MailStoreLayout layout, QueueStore queue,
+    LocalDeliveryOptions options, TimeProvider? time = null)
+{
+    private readonly string hostname = options.Hostname;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly DomainUsageCache _domainUsage = new(store, layout, time ?? TimeProvider.System);
+
     private abstract record Target;
-    private sealed record ToMaildir(string Maildir) : Target;
+    private sealed record ToMaildir(string Maildir, UserRecord? Owner = null) : Target;
+    private sealed record ToMbox(string Path) : Target;
+    private sealed record ToProgram(string Command) : Target;
     private sealed record ToForward(string Address) : Target;
-    private sealed record Unsupported(string Line) : Target;
 
     /// <summary>
     /// Delivers recipient <paramref name="index"/> of <paramref name="message"/>. With
@@ -45,35 +60,89 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             return failure;
         if (targets.Count == 0)
             return new DeliveryResult(DeliveryStatus.Delivered, "discarded by the catch-all");
-        // One open of the body serves the loop check and every Maildir target.
+        // One open of the body serves the loop check and every target.
         await using var body = QueueStore.OpenBody(message);
         if (AlreadyDeliveredTo(body, recipient))
             return new DeliveryResult(DeliveryStatus.Permanent, $"looping: the message already carries Delivered-To: {recipient}");
-        if (targets.OfType<Unsupported>().FirstOrDefault() is { } unsupported)
-            return new DeliveryResult(DeliveryStatus.Temporary, $"delivery line not supported yet: {unsupported.Line}");
+        if (targets.OfType<ToProgram>().Any() && !options.ProgramsAllowedFor(resolution.Domain!.Name))
+            return new DeliveryResult(DeliveryStatus.Permanent, $"delivery to programs is not enabled for {resolution.Domain.Name} (Delivery:ProgramDomains)");
+        if (await OverQuotaAsync(targets, message, resolution.Domain!) is { } overQuota)
+            return overQuota;
 
-        var delivered = new List<string>();
-        // Maildirs first, forwards after them (qmail-local).
+        var done = new List<string>();
+        var forwards = new List<ToForward>();
+        // Lines in order; forwards are queued only after every other line succeeded (qmail-local).
         for (var t = 0; t < targets.Count; t++)
         {
-            if (targets[t] is not ToMaildir box)
-                continue;
-            var name = MaildirWriter.UniqueBase(message.ArrivedAt, message.QueueId, index, t);
-            if (mayBeRepeat && MaildirWriter.AlreadyDelivered(box.Maildir, name))
-            {
-                delivered.Add("already in " + box.Maildir);
-                continue;
-            }
             body.Position = 0;
-            MaildirWriter.Deliver(box.Maildir, name, hostname, message.Envelope.Sender, recipient, body);
-            delivered.Add(box.Maildir);
+            switch (targets[t])
+            {
+                case ToForward f:
+                    forwards.Add(f);
+                    break;
+                case ToMaildir box:
+                    var name = MaildirWriter.UniqueBase(message.ArrivedAt, message.QueueId, index, t);
+                    if (mayBeRepeat && MaildirWriter.AlreadyDelivered(box.Maildir, name))
+                    {
+                        done.Add("already in " + box.Maildir);
+                        break;
+                    }
+                    var path = MaildirWriter.Deliver(box.Maildir, name, hostname, message.Envelope.Sender, recipient, body);
+                    if (box.Owner is not null)
+                        MaildirQuota.Add(box.Maildir, MaildirWriter.SizeOf(path), 1);
+                    done.Add(box.Maildir);
+                    break;
+                case ToMbox mbox:
+                    await MboxWriter.AppendAsync(mbox.Path, message.Envelope.Sender, recipient, body, _time.GetUtcNow(), ct);
+                    done.Add(mbox.Path);
+                    break;
+                case ToProgram program:
+                    var (outcome, detail) = await ProgramRunner.RunAsync(program.Command,
+                        new ProgramContext(message.Envelope.Sender, recipient, recipient[..at], recipient[(at + 1)..], Extension(recipient[..at], resolution)),
+                        body, options.ProgramTimeout, ct);
+                    if (outcome == ProgramOutcome.Permanent)
+                        return new DeliveryResult(DeliveryStatus.Permanent, detail);
+                    if (outcome == ProgramOutcome.Temporary)
+                        return new DeliveryResult(DeliveryStatus.Temporary, detail);
+                    done.Add("program: " + detail);
+                    if (outcome == ProgramOutcome.DeliveredStop)
+                        t = targets.Count; // 99: the lines after this one are skipped
+                    break;
+            }
         }
-        foreach (var forward in targets.OfType<ToForward>())
+        foreach (var forward in forwards)
         {
             var id = await ForwardAsync(message, recipient, forward.Address, ct);
-            delivered.Add($"forwarded to <{forward.Address}> as {id}");
+            done.Add($"forwarded to <{forward.Address}> as {id}");
         }
-        return new DeliveryResult(DeliveryStatus.Delivered, string.Join("; ", delivered));
+        return new DeliveryResult(DeliveryStatus.Delivered, string.Join("; ", done));
+    }
+
+    /// <summary>The extension part of a local part that resolved to its base (joe-news → news).</summary>
+    private static string Extension(string local, Resolution r) =>
+        r.Kind == ResolutionKind.Extension && r.Local is { } b && local.Length > b.Length + 1 ? local[(b.Length + 1)..] : "";
+
+    /// <summary>
+    /// Maildir++ quota of each user mailbox target and the domain's quota; over → bounce with the
+    /// domain's .over-quota.msg text when it has one. Messages of 1 KB or less always pass.
+    /// </summary>
+    private async Task<DeliveryResult?> OverQuotaAsync(List<Target> targets, QueuedMessage message, DomainRecord domain)
+    {
+        foreach (var box in targets.OfType<ToMaildir>())
+        {
+            if (box.Owner is not { } user)
+                continue;
+            var over = !user.Quota.IsUnlimited && MaildirQuota.WouldExceed(user.Quota, MaildirQuota.Usage(box.Maildir, user.Quota), message.BodyLength);
+            var limits = domain.Limits.DomainQuota;
+            if (!over && !limits.IsUnlimited && message.BodyLength > MaildirQuota.AlwaysDeliveredBytes)
+                over = MaildirQuota.WouldExceed(limits, _domainUsage.Usage(domain), message.BodyLength);
+            if (!over)
+                continue;
+            var custom = Path.Combine(layout.Resolve(domain.Directory), ".over-quota.msg");
+            var text = File.Exists(custom) ? (await File.ReadAllTextAsync(custom)).Trim() : "";
+            return new DeliveryResult(DeliveryStatus.Permanent, (text.Length > 0 ? text : $"{user.Address}: mailbox is over quota") + " (#5.2.2)");
+        }
+        return null;
     }
 
     private (List<Target> Targets, DeliveryResult? Failure) Targets(Resolution r)
@@ -106,14 +175,17 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             return ([], new DeliveryResult(DeliveryStatus.Permanent, $"no such user here: {local}@{domain}"));
         if (user.Flags.HasFlag(UserFlags.BounceMail))
             return ([], new DeliveryResult(DeliveryStatus.Permanent, "this mailbox refuses all mail"));
-        return ([new ToMaildir(MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)))], null);
+        return ([new ToMaildir(MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), user)], null);
     }
 
+    /// <summary>A .qmail-style line: &amp;address, /Maildir/, /mbox, |program (a bare address forwards, as in valias).</summary>
     private static Target Line(string line) => line[0] switch
     {
         '&' => new ToForward(line[1..]),
         '/' when line.EndsWith('/') => new ToMaildir(line.TrimEnd('/')),
-        _ => new Unsupported(line),
+        '/' => new ToMbox(line),
+        '|' => new ToProgram(line[1..]),
+        _ => new ToForward(line),
     };
 
     /// <summary>A forward is a new message through the queue's one entry, same sender, Delivered-To added for loop detection.</summary>

@@ -15,6 +15,21 @@ public static class MaildirWriter
     public static string UniqueBase(DateTimeOffset arrived, string queueId, int recipient, int target) =>
         $"{arrived.ToUnixTimeSeconds()}.M{queueId}R{recipient}T{target}";
 
+    /// <summary>The ,S= size in a Maildir file name (bytes on disk), or the file's length when the name has none.</summary>
+    public static long SizeOf(string path)
+    {
+        var name = Path.GetFileName(path);
+        var s = name.IndexOf(",S=", StringComparison.Ordinal);
+        if (s >= 0)
+        {
+            var digits = name.AsSpan(s + 3);
+            var end = digits.IndexOfAnyExceptInRange('0', '9');
+            if (long.TryParse(end < 0 ? digits : digits[..end], out var size))
+                return size;
+        }
+        return new FileInfo(path).Length;
+    }
+
     /// <summary>True when new/ or cur/ already holds the file of this delivery (cur/ names carry flags after the sizes).</summary>
     public static bool AlreadyDelivered(string maildir, string uniqueBase)
     {

@@ -60,7 +60,8 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         builder.Services.AddSingleton<SmtpConnectionLimiter>();
         builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
-            admin.Layout, sp.GetRequiredService<QueueStore>(), settings.Hostname));
+            admin.Layout, sp.GetRequiredService<QueueStore>(),
+            new LocalDeliveryOptions(settings.Hostname) { ProgramDomains = settings.ProgramDomains, ProgramTimeout = settings.ProgramTimeout }, time));
         builder.Services.AddSingleton(_ => new RemoteDelivery(
             new MxResolver(new LookupClient(new LookupClientOptions { UseCache = true, Timeout = TimeSpan.FromSeconds(10), Retries = 2 })),
             new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(settings.Remote, settings.Hostname)));

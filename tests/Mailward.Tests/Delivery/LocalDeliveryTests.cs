@@ -111,4 +111,79 @@ public class LocalDeliveryTests
         Assert.Contains("<joe@hosted.test>:\nthis mailbox refuses all mail", dsn);
         Assert.Contains("Subject: refused", dsn); // the original headers come back
     }
+
+    [Fact]
+    public async Task Over_quota_bounces_with_the_domains_text_but_small_notices_still_arrive()
+    {
+        await using var server = await ServerFixture.StartAsync(["user q@hosted.test", "user me@hosted.test"], "--Delivery:Enabled=true");
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        store.UpdateUser(store.FindUser("q", "hosted.test")! with { Quota = new Quota(4000, 0) });
+        var domainDir = Path.Combine(server.DataPath, "domains", store.FindDomain("hosted.test")!.Directory);
+        store.Dispose();
+        await File.WriteAllTextAsync(Path.Combine(domainDir, ".over-quota.msg"), "Q's mailbox is full; call the help desk.\n");
+        await Task.Delay(1100); // the server's cache sees the change within a second
+
+        var big = new string('x', 2500);
+        await SendAsync(server, "q@hosted.test", "first fits", big, from: "me@hosted.test");
+        await SettleAsync(server);
+        await SendAsync(server, "q@hosted.test", "second does not", big, from: "me@hosted.test");
+        await SettleAsync(server);
+        await SendAsync(server, "q@hosted.test", "tiny notice", "hi", from: "me@hosted.test");
+        await SettleAsync(server);
+
+        var inbox = NewMail(Maildir(server, "q@hosted.test")).Select(File.ReadAllText).ToList();
+        Assert.Equal(2, inbox.Count);
+        Assert.Contains(inbox, t => t.Contains("Subject: first fits", StringComparison.Ordinal));
+        Assert.Contains(inbox, t => t.Contains("Subject: tiny notice", StringComparison.Ordinal));
+        var dsn = await File.ReadAllTextAsync(Assert.Single(NewMail(Maildir(server, "me@hosted.test"))));
+        Assert.Contains("Q's mailbox is full; call the help desk.", dsn);
+        Assert.Contains("Status: 5.2.2", dsn);
+        // maildirsize tracks both deliveries: the quota line, then one line per message.
+        var sizes = await File.ReadAllLinesAsync(Path.Combine(Maildir(server, "q@hosted.test"), "maildirsize"));
+        Assert.Equal("4000S", sizes[0]);
+        Assert.Equal(2, sizes.Skip(1).Sum(l => long.Parse(l.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
+    public async Task Program_lines_follow_qmail_exit_codes_and_mbox_lines_append()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "mailward-tests", "prog-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        await using var server = await ServerFixture.StartAsync(
+        [
+            "user me@hosted.test",
+            $"alias p0@hosted.test |echo \"$SENDER|$RECIPIENT|$LOCAL|$HOST|$EXT\" > {dir}/env; cat > {dir}/p0",
+            $"alias p0@hosted.test {dir}/mbox0",
+            $"alias p99@hosted.test |exit 99",
+            $"alias p99@hosted.test {dir}/mbox99",
+            "alias p100@hosted.test |echo no such list; exit 100",
+            "alias p111@hosted.test |echo list busy; exit 111",
+            "domain other.test", "alias p@other.test |cat > /dev/null",
+        ], "--Delivery:Enabled=true", "--Delivery:ProgramDomains=hosted.test");
+        await SendAsync(server, "p0-x@hosted.test", "zero", "From here on\r\nline two", from: "me@hosted.test");
+        await SendAsync(server, "p99@hosted.test", "ninety-nine", from: "me@hosted.test");
+        await SendAsync(server, "p100@hosted.test", "hundred", from: "me@hosted.test");
+        await SendAsync(server, "p@other.test", "not allowed", from: "me@hosted.test");
+        await SendAsync(server, "p111@hosted.test", "one-eleven", from: "me@hosted.test");
+        await SettleAsync(server, left: 1);
+
+        Assert.Equal("me@hosted.test|p0-x@hosted.test|p0-x|hosted.test|x\n", await File.ReadAllTextAsync(Path.Combine(dir, "env")));
+        var piped = await File.ReadAllTextAsync(Path.Combine(dir, "p0"));
+        Assert.Contains("Subject: zero\n", piped);
+        Assert.DoesNotContain("\r", piped);
+        var mbox = await File.ReadAllTextAsync(Path.Combine(dir, "mbox0"));
+        Assert.StartsWith("From me@hosted.test ", mbox);
+        Assert.Contains("\nReturn-Path: <me@hosted.test>\nDelivered-To: p0-x@hosted.test\n", mbox);
+        Assert.Contains("\n>From here on\n", mbox); // mboxrd quoting
+        Assert.EndsWith("\n\n", mbox); // a blank line before the next separator
+        Assert.False(File.Exists(Path.Combine(dir, "mbox99"))); // 99 ended processing
+        var held = Assert.Single(server.Manager.Status());
+        Assert.Equal("p111@hosted.test", held.Recipients[0].Address);
+        Assert.Contains("list busy", held.Recipients[0].LastError);
+        var bounces = NewMail(Maildir(server, "me@hosted.test")).Select(File.ReadAllText).ToList();
+        Assert.Equal(2, bounces.Count);
+        Assert.Contains(bounces, b => b.Contains("<p100@hosted.test>:\nno such list", StringComparison.Ordinal));
+        Assert.Contains(bounces, b => b.Contains("delivery to programs is not enabled for other.test", StringComparison.Ordinal));
+        Directory.Delete(dir, recursive: true);
+    }
 }
