@@ -18,11 +18,12 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _m.Dispose();
 
-    private Process Start(int port, bool deliver)
+    private Process Start(int port, bool deliver, params string[] extra)
     {
         var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Hostname=mail.test",
-                     "--Log:Level=Warning", $"--Delivery:Enabled={deliver}", "serve" })
+        string[] args = ["--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Hostname=mail.test",
+            "--Log:Level=Warning", $"--Delivery:Enabled={deliver}", .. extra, "serve"];
+        foreach (var a in args)
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
@@ -56,46 +57,54 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         new[] { "new", "cur" }.SelectMany(d => Directory.GetFiles(Path.Combine(Maildir(local), d)))
             .Select(f => File.ReadAllLines(f).First(l => l.StartsWith("X-Token: ", StringComparison.Ordinal))[9..]).ToList();
 
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>Queues <paramref name="messages"/> messages with delivery held, so later kills land mid-delivery; returns their tokens.</summary>
+    private async Task<ConcurrentBag<string>> FillAsync(int port, int messages, string[] recipients)
+    {
+        var tokens = new ConcurrentBag<string>();
+        var rcpts = string.Concat(recipients.Select(r => $"RCPT TO:<{r}>\r\n"));
+        using var server = Start(port, deliver: false);
+        await WaitListeningAsync(port);
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(IPAddress.Loopback, port);
+            var s = tcp.GetStream();
+            var r = new TranscriptRunner.ReplyReader(s);
+            await r.ReadLineAsync();
+            await s.WriteAsync("HELO load.test\r\n"u8.ToArray());
+            await r.ReadLineAsync();
+            for (var i = w; i < messages; i += 8)
+            {
+                var token = $"{i}-{Guid.NewGuid():N}";
+                await s.WriteAsync(Encoding.ASCII.GetBytes($"MAIL FROM:<s@remote.test>\r\n{rcpts}DATA\r\n"));
+                for (var k = 0; k < 2 + recipients.Length; k++)
+                    await r.ReadLineAsync();
+                await s.WriteAsync(Encoding.ASCII.GetBytes($"X-Token: {token}\r\nSubject: t\r\n\r\n{new string('z', 2000)}\r\n.\r\n"));
+                Assert.StartsWith("250 2.0.0 Ok: queued as", await r.ReadLineAsync());
+                tokens.Add(token);
+            }
+        })));
+        server.Kill();
+        await server.WaitForExitAsync();
+        return tokens;
+    }
+
     [Fact]
     public async Task Every_recipient_is_delivered_exactly_once_across_SIGKILLs()
     {
         (await _m.Run("vadddomain", "hosted.test", "pw")).Ok();
         (await _m.Run("vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test")).Ok();
         (await _m.Run("vadduser", "-e", "DmIMm9e5Hc8ic", "ann@hosted.test")).Ok();
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-
-        // Fill the queue with delivery held, so the kills below land in the middle of delivering.
+        var port = FreePort();
         const int Messages = 600;
-        var tokens = new ConcurrentBag<string>();
-        using (var server = Start(port, deliver: false))
-        {
-            await WaitListeningAsync(port);
-            await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
-            {
-                using var tcp = new TcpClient();
-                await tcp.ConnectAsync(IPAddress.Loopback, port);
-                var s = tcp.GetStream();
-                var r = new TranscriptRunner.ReplyReader(s);
-                await r.ReadLineAsync();
-                await s.WriteAsync("HELO load.test\r\n"u8.ToArray());
-                await r.ReadLineAsync();
-                for (var i = w; i < Messages; i += 8)
-                {
-                    var token = $"{i}-{Guid.NewGuid():N}";
-                    await s.WriteAsync(Encoding.ASCII.GetBytes($"MAIL FROM:<s@remote.test>\r\nRCPT TO:<joe@hosted.test>\r\nRCPT TO:<ann@hosted.test>\r\nDATA\r\n"));
-                    for (var k = 0; k < 4; k++)
-                        await r.ReadLineAsync();
-                    await s.WriteAsync(Encoding.ASCII.GetBytes($"X-Token: {token}\r\nSubject: t\r\n\r\n{new string('z', 2000)}\r\n.\r\n"));
-                    Assert.StartsWith("250 2.0.0 Ok: queued as", await r.ReadLineAsync());
-                    tokens.Add(token);
-                }
-            })));
-            server.Kill();
-            await server.WaitForExitAsync();
-        }
+        var tokens = await FillAsync(port, Messages, ["joe@hosted.test", "ann@hosted.test"]);
 
         var rng = new Random(1123);
         var kills = 0;
@@ -131,5 +140,58 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         var stat = (await _m.Run("queue", "stat")).Ok().Out;
         Assert.Contains("messages in queue: 0", stat);
         output.WriteLine($"{Messages} messages to 2 users, {kills} kills during delivery (delivered so far at each: {string.Join(", ", partial)}): {Tokens("joe").Count} + {Tokens("ann").Count} files, no duplicates");
+    }
+
+    [Fact]
+    public async Task Remote_recipients_all_arrive_across_SIGKILLs_and_duplicates_are_counted()
+    {
+        (await _m.Run("vadddomain", "hosted.test", "pw")).Ok();
+        (await _m.Run("vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test")).Ok();
+        await using var mta = new TestMta();
+        var port = FreePort();
+        const int Messages = 300;
+        var tokens = await FillAsync(port, Messages, ["joe@hosted.test", "far@remote.test"]);
+        string[] relay = [$"--Remote:SmartHost={mta.Endpoint}"];
+
+        var kills = 0;
+        var rng = new Random(2311);
+        var partial = new List<int>();
+        for (var round = 0; round < 3; round++)
+        {
+            using var server = Start(port, deliver: true, relay);
+            await WaitListeningAsync(port);
+            await Task.Delay(rng.Next(100, 500));
+            server.Kill();
+            await server.WaitForExitAsync();
+            kills++;
+            partial.Add(mta.Received.Count);
+        }
+        Assert.Contains(partial, n => n is > 0 and < Messages);
+        using (var server = Start(port, deliver: true, relay))
+        {
+            await WaitListeningAsync(port);
+            for (var i = 0; i < 300 && (Tokens("joe").Count < Messages || mta.Received.Select(TokenOf).Distinct().Count() < Messages); i++)
+                await Task.Delay(100);
+            using (var term = Process.Start("kill", ["-TERM", server.Id.ToString()]))
+                await term.WaitForExitAsync();
+            await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        var remote = mta.Received.Select(TokenOf).ToList();
+        Assert.Equal(tokens.Order(), remote.Distinct().Order()); // every message reached the remote side
+        Assert.Equal(tokens.Order(), Tokens("joe").Order());     // and the local user exactly once
+        var duplicates = remote.Count - remote.Distinct().Count();
+        // A kill can repeat only the remote transactions in flight: at most Delivery:RemoteConcurrency (20) per kill.
+        Assert.InRange(duplicates, 0, kills * 20);
+        Assert.Contains("messages in queue: 0", (await _m.Run("queue", "stat")).Ok().Out);
+        output.WriteLine($"{Messages} messages to one local and one remote recipient, {kills} kills (remote arrivals at each: {string.Join(", ", partial)}): " +
+                         $"local exactly once; remote duplicates {duplicates} of {remote.Count} arrivals");
+    }
+
+    private static string TokenOf(ReceivedMail mail)
+    {
+        var text = Encoding.ASCII.GetString(mail.Data);
+        var at = text.IndexOf("X-Token: ", StringComparison.Ordinal);
+        Assert.True(at >= 0, "no token in: " + text[..Math.Min(300, text.Length)]);
+        return text[(at + 9)..text.IndexOf('\r', at)];
     }
 }

@@ -97,7 +97,8 @@ public sealed class TestMta : IAsyncDisposable
                             break;
                         }
                         await Say("354 go ahead");
-                        var data = await reader.ReadDataAsync();
+                        if (await reader.ReadDataAsync() is not { } data)
+                            return; // a client killed mid-message delivered nothing
                         var phase = Interlocked.Increment(ref _dataPhases) - 1;
                         var final = DataReply(phase);
                         if (final.StartsWith('2'))
@@ -172,17 +173,17 @@ public sealed class TestMta : IAsyncDisposable
         public async Task<string?> ReadLineAsync() =>
             await ReadRawLineAsync() is { } raw ? Encoding.UTF8.GetString(raw).TrimEnd('\r', '\n') : null;
 
-        /// <summary>The DATA content up to the lone dot, with dot-stuffing removed (RFC 5321 §4.5.2).</summary>
-        public async Task<byte[]> ReadDataAsync()
+        /// <summary>The DATA content up to the lone dot, with dot-stuffing removed (RFC 5321 §4.5.2); null when the client vanished first.</summary>
+        public async Task<byte[]?> ReadDataAsync()
         {
             var data = new MemoryStream();
             while (await ReadRawLineAsync() is { } raw)
             {
                 if (raw.AsSpan().SequenceEqual(".\r\n"u8))
-                    break;
+                    return data.ToArray();
                 data.Write(raw, raw[0] == '.' ? 1 : 0, raw[0] == '.' ? raw.Length - 1 : raw.Length);
             }
-            return data.ToArray();
+            return null;
         }
     }
 }
