@@ -24,7 +24,11 @@ internal static class QueueScanner
         Dictionary<string, Entry> Messages,
         IReadOnlyList<string> Segments,
         List<string> Errors,
-        (string Segment, long ValidLength)? TornTail);
+        (string Segment, long ValidLength)? TornTail)
+    {
+        /// <summary>Message records each segment holds, live or not (compaction's measure of how dead a segment is).</summary>
+        public Dictionary<string, int> Held { get; } = new(StringComparer.Ordinal);
+    }
 
     public static IReadOnlyList<string> Segments(string logDir) =>
         Directory.Exists(logDir)
@@ -38,11 +42,12 @@ internal static class QueueScanner
         var segments = Segments(logDir);
         var messages = new Dictionary<string, Entry>(StringComparer.Ordinal);
         var errors = new List<string>();
+        var held = new Dictionary<string, int>(StringComparer.Ordinal);
         (string, long)? torn = null;
         for (var s = 0; s < segments.Count; s++)
         {
             var last = s == segments.Count - 1;
-            var (valid, error) = ScanSegment(segments[s], bodyDir, messages);
+            var (valid, error) = ScanSegment(segments[s], bodyDir, messages, held);
             if (error is null)
                 continue;
             if (last)
@@ -50,11 +55,14 @@ internal static class QueueScanner
             else
                 errors.Add($"{Path.GetFileName(segments[s])}: {error} at offset {valid}; the rest of this segment was skipped");
         }
-        return new Result(messages, segments, errors, torn);
+        var result = new Result(messages, segments, errors, torn);
+        foreach (var (segment, count) in held)
+            result.Held[segment] = count;
+        return result;
     }
 
     /// <summary>Applies a segment's records; the length of its valid prefix and the first problem, if any.</summary>
-    private static (long Valid, string? Error) ScanSegment(string path, string bodyDir, Dictionary<string, Entry> messages)
+    private static (long Valid, string? Error) ScanSegment(string path, string bodyDir, Dictionary<string, Entry> messages, Dictionary<string, int> held)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
         var header = new byte[QueueRecord.HeaderSize];
@@ -79,6 +87,8 @@ internal static class QueueScanner
             try
             {
                 Apply((QueueRecordType)header[4], record.AsSpan(QueueRecord.HeaderSize, length), path, offset, bodyDir, messages);
+                if ((QueueRecordType)header[4] == QueueRecordType.Message)
+                    held[path] = held.GetValueOrDefault(path) + 1;
             }
             catch (InvalidDataException e)
             {

@@ -32,6 +32,7 @@ public sealed class QueueStore : IAsyncDisposable
     private int _disposed;
     private readonly ConcurrentDictionary<string, string> _segmentOf = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _liveIn = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _heldIn = new(StringComparer.Ordinal); // message records ever placed in a segment
     private readonly Channel<QueuedMessage> _committed = Channel.CreateUnbounded<QueuedMessage>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>A record to append; Message is set for message records, Apply runs after the fsync.</summary>
@@ -52,6 +53,8 @@ public sealed class QueueStore : IAsyncDisposable
         _lock = lockFile;
         foreach (var seg in scan.Segments)
             _liveIn.TryAdd(seg, 0);
+        foreach (var (seg, count) in scan.Held)
+            _heldIn[seg] = count;
         foreach (var e in scan.Messages.Values)
         {
             _index[e.QueueId] = e.ToMessage();
@@ -172,24 +175,126 @@ public sealed class QueueStore : IAsyncDisposable
 
     internal Task AppendMessageAsync(QueueTransaction tx, bool fileBody, CancellationToken ct)
     {
-        var e = tx.Envelope;
-        var w = new PayloadWriter()
-            .String(tx.QueueId).Int64(tx.ArrivedAt.ToUnixTimeMilliseconds()).String(e.Sender).Int32(e.Recipients.Count);
-        foreach (var r in e.Recipients)
-            w.String(r);
-        w.String(e.ClientAddress).String(e.ClientHelo).String(e.Protocol).String(e.AuthenticatedUser)
-            .Byte(fileBody ? (byte)1 : (byte)0).Int64(tx.BodyLength);
-        var bodyOffset = QueueRecord.HeaderSize + w.Span.Length;
-        if (!fileBody)
-            w.Bytes(tx.InlineBody);
-        var record = QueueRecord.Frame(QueueRecordType.Message, w.Span);
-        var message = new QueuedMessage(tx.QueueId, tx.ArrivedAt, e, tx.BodyLength,
+        var (record, bodyOffset) = MessageRecord(tx.QueueId, tx.ArrivedAt, tx.Envelope, fileBody, tx.BodyLength, fileBody ? default : tx.InlineBody);
+        var message = new QueuedMessage(tx.QueueId, tx.ArrivedAt, tx.Envelope, tx.BodyLength,
             new QueueBodyLocation(null, 0, fileBody ? BodyPath(tx.QueueId) : null), new Dictionary<int, RecipientOutcome>());
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(new Pending(record, fileBody ? -1 : bodyOffset, message, fileBody, done)), this);
         // The commit is not cancellable once handed over: the record may already be on disk.
         return done.Task;
     }
+
+    /// <summary>A framed message record and where its inline body starts within it.</summary>
+    private static (byte[] Record, int BodyOffset) MessageRecord(string id, DateTimeOffset arrived, QueueEnvelope e, bool fileBody, long bodyLength,
+        ReadOnlySpan<byte> inlineBody)
+    {
+        var w = new PayloadWriter()
+            .String(id).Int64(arrived.ToUnixTimeMilliseconds()).String(e.Sender).Int32(e.Recipients.Count);
+        foreach (var r in e.Recipients)
+            w.String(r);
+        w.String(e.ClientAddress).String(e.ClientHelo).String(e.Protocol).String(e.AuthenticatedUser)
+            .Byte(fileBody ? (byte)1 : (byte)0).Int64(bodyLength);
+        var bodyOffset = QueueRecord.HeaderSize + w.Span.Length;
+        if (!fileBody)
+            w.Bytes(inlineBody);
+        return (QueueRecord.Frame(QueueRecordType.Message, w.Span), bodyOffset);
+    }
+
+    private static byte[] DoneRecord(string queueId, int recipient, RecipientOutcome outcome, long atMs, string reason) =>
+        QueueRecord.Frame(QueueRecordType.RecipientDone,
+            new PayloadWriter().String(queueId).Int32(recipient).Byte((byte)outcome).Int64(atMs).String(reason).Span);
+
+    /// <summary>
+    /// Compaction: when the oldest closed segment still holds messages (deferred ones, typically)
+    /// and so pins younger closed segments on disk, its live messages are written again, with their
+    /// recipient states, at the end of the log; the old copy is then dead and the segments can go.
+    /// Runs on the writer between batches, a bounded number of messages at a time.
+    /// </summary>
+    private void RelocateOldest(int maxMessages)
+    {
+        if (_segment is null)
+            return;
+        var closed = _liveIn.Keys.Where(k => k != _segment.Name).Order(StringComparer.Ordinal).ToList();
+        if (closed.Count < 2)
+            return;
+        // Only a mostly dead segment is worth it: at most a quarter of the messages it held still
+        // live, so compaction rewrites at most a third of what arrives. A queue that is all
+        // deferred (an outage) is left as it is, not copied round and round.
+        var live = _liveIn.GetValueOrDefault(closed[0]);
+        if (live == 0 || live * 4 > _heldIn.GetValueOrDefault(closed[0]))
+            return;
+        var oldest = closed[0];
+        var moving = _segmentOf.Where(kv => kv.Value == oldest).Select(kv => kv.Key).Take(maxMessages).ToList();
+        var placed = new List<(QueuedMessage Message, string Segment, long BodyOffset)>();
+        foreach (var id in moving)
+        {
+            if (!_index.TryGetValue(id, out var m))
+                continue;
+            var fileBody = m.Body.FilePath is not null;
+            byte[] inline = [];
+            if (!fileBody)
+            {
+                inline = new byte[m.BodyLength];
+                using var f = new FileStream(m.Body.SegmentPath!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                f.Position = m.Body.Offset;
+                f.ReadExactly(inline);
+            }
+            var (record, bodyOffset) = MessageRecord(id, m.ArrivedAt, m.Envelope, fileBody, m.BodyLength, inline);
+            var segment = SegmentFor(record.Length);
+            var at = segment.Position;
+            segment.Write(record);
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var (index, outcome) in m.Done)
+                segment.Write(DoneRecord(id, index, outcome, now, m.ReasonFor(index)));
+            placed.Add((m, segment.Name, fileBody ? -1 : at + bodyOffset));
+        }
+        _segment!.Flush(flushToDisk: true);
+        FsyncCount++;
+        foreach (var (m, segmentName, bodyOffset) in placed)
+        {
+            var moved = bodyOffset < 0 ? m : m with { Body = new QueueBodyLocation(segmentName, bodyOffset, null) };
+            _index[m.QueueId] = moved;
+            if (_segmentOf.TryGetValue(m.QueueId, out var from))
+                _liveIn.AddOrUpdate(from, 0, (_, n) => n - 1);
+            _segmentOf[m.QueueId] = segmentName;
+            _liveIn.AddOrUpdate(segmentName, 1, (_, n) => n + 1);
+            _heldIn.AddOrUpdate(segmentName, 1, (_, n) => n + 1);
+        }
+        Relocated += placed.Count;
+    }
+
+    /// <summary>Runs compaction after a batch; a failure cuts its own records off and leaves the batch's alone.</summary>
+    private void Compact()
+    {
+        if (_segment is null)
+            return;
+        var start = _segment.Length;
+        var name = _segment.Name;
+        try
+        {
+            RelocateOldest(maxMessages: 1000);
+            DeleteDeadSegments();
+        }
+        catch (IOException)
+        {
+            try
+            {
+                if (_segment is not null && _segment.Name == name)
+                {
+                    _segment.SetLength(start);
+                    _segment.Position = start;
+                }
+            }
+            catch (IOException)
+            {
+                _segment?.Dispose();
+                _segment = null;
+            }
+        }
+    }
+
+    /// <summary>Messages written again by compaction since the store opened.</summary>
+    public long Relocated { get; private set; }
 
     private async Task WriteLoopAsync()
     {
@@ -229,6 +334,7 @@ public sealed class QueueStore : IAsyncDisposable
                         _index[m.QueueId] = m;
                         _segmentOf[m.QueueId] = segmentName;
                         _liveIn.AddOrUpdate(segmentName, 1, (_, n) => n + 1);
+                        _heldIn.AddOrUpdate(segmentName, 1, (_, n) => n + 1);
                         _committed.Writer.TryWrite(m);
                     }
                     p.Apply?.Invoke();
@@ -256,6 +362,7 @@ public sealed class QueueStore : IAsyncDisposable
                 foreach (var p in batch)
                     p.Done.TrySetException(new IOException("queue write failed: " + ex.Message, ex));
             }
+            Compact();
         }
     }
 
@@ -266,8 +373,7 @@ public sealed class QueueStore : IAsyncDisposable
     public Task MarkDoneAsync(string queueId, int recipient, RecipientOutcome outcome, string reason = "")
     {
         reason = Truncate(reason, 1000);
-        var payload = new PayloadWriter().String(queueId).Int32(recipient).Byte((byte)outcome).Int64(_time.GetUtcNow().ToUnixTimeMilliseconds()).String(reason);
-        return Append(QueueRecord.Frame(QueueRecordType.RecipientDone, payload.Span), () =>
+        return Append(DoneRecord(queueId, recipient, outcome, _time.GetUtcNow().ToUnixTimeMilliseconds(), reason), () =>
         {
             if (_index.TryGetValue(queueId, out var m))
                 _index[queueId] = m with

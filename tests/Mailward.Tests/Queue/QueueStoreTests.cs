@@ -206,23 +206,33 @@ public sealed class QueueStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Dead_segments_are_deleted_in_order_and_a_live_one_pins_the_rest()
+    public async Task Dead_segments_are_deleted_and_a_deferred_message_is_moved_forward_instead_of_pinning_them()
     {
         var options = new QueueOptions { SegmentBytes = 4_000 };
-        await using var q = QueueStore.Open(Dir, options);
         var ids = new List<string>();
-        for (var i = 0; i < 12; i++)
-            ids.Add(await Commit(q, Body(1500, (byte)i)));
         var segments = () => Directory.GetFiles(Path.Combine(Dir, "log")).Length;
-        var before = segments();
-        Assert.True(before >= 5);
-        // Finish every message but the first: it pins its segment and every later one.
-        foreach (var id in ids.Skip(1))
-            await q.RemoveAsync(id);
-        Assert.True(segments() >= before - 1, "segments after a live one must stay (they may hold its checkpoints)");
-        await q.MarkDoneAsync(ids[0], 0, RecipientOutcome.Delivered);
-        await q.RemoveAsync(ids[0]);
-        await Commit(q, Body(3000)); // rolls on; the writer tidies after each batch
-        Assert.True(segments() <= 2, $"{segments()} segments left");
+        var first = Body(300, 0);
+        await using (var q = QueueStore.Open(Dir, options))
+        {
+            // About ten messages a segment: the first segment will be nine tenths dead.
+            for (var i = 0; i < 40; i++)
+                ids.Add(await Commit(q, i == 0 ? first : Body(300, (byte)i), Envelope("a@example.com", "b@example.com")));
+            Assert.True(segments() >= 4);
+            // The first message stays deferred, one recipient done: it would pin every later segment.
+            await q.MarkDoneAsync(ids[0], 1, RecipientOutcome.Bounced, "550 no such user");
+            foreach (var id in ids.Skip(1))
+                await q.RemoveAsync(id);
+            await Commit(q, Body(3000)); // rolls on; the writer compacts and tidies after each batch
+            Assert.True(segments() <= 3, $"{segments()} segments left");
+            Assert.True(q.Relocated >= 1);
+            Assert.Equal(first, ReadBody(q.Find(ids[0])!)); // the body now lives at its new place
+        }
+        await using var again = QueueStore.Open(Dir, options);
+        var m = again.Messages.Single(x => x.QueueId == ids[0]);
+        Assert.Equal(first, ReadBody(m));
+        Assert.Equal(RecipientOutcome.Bounced, m.Done[1]);
+        Assert.Equal("550 no such user", m.ReasonFor(1));
+        Assert.Equal([0], m.PendingRecipients);
+        Assert.Equal(2, again.Messages.Count);
     }
 }
