@@ -54,6 +54,7 @@ public class LocalDeliveryTests
             "aliasdomain other.test hosted.test",
             "user box@catch.test", "catchall catch.test mailbox:box",
             "domain drop.test", "catchall drop.test delete",
+            "domain fwd.test", "catchall fwd.test forward:ann@hosted.test",
         ], "--Delivery:Enabled=true");
         await SendAsync(server, "joe-news@hosted.test", "extension -");
         await SendAsync(server, "joe+list@hosted.test", "extension +");
@@ -62,10 +63,12 @@ public class LocalDeliveryTests
         await SendAsync(server, "archive@hosted.test", "alias to a Maildir path");
         await SendAsync(server, "whoever@catch.test", "catch-all mailbox");
         await SendAsync(server, "whoever@drop.test", "catch-all delete");
+        await SendAsync(server, "whoever@fwd.test", "catch-all forward");
         await SettleAsync(server);
 
         Assert.Equal(3, NewMail(Maildir(server, "joe@hosted.test")).Length); // -news, +list, team
-        Assert.Equal(2, NewMail(Maildir(server, "ann@hosted.test")).Length); // alias domain, team
+        Assert.Equal(3, NewMail(Maildir(server, "ann@hosted.test")).Length); // alias domain, team, catch-all forward
+        Assert.Contains(server.Log, l => l.Contains("to=<whoever@drop.test> channel=local result=delivered detail=discarded by the catch-all", StringComparison.Ordinal));
         Assert.Single(NewMail(Maildir(server, "box@catch.test")));
         var archived = Assert.Single(NewMail(archive));
         Assert.Contains("Delivered-To: archive@hosted.test\n", await File.ReadAllTextAsync(archived));
