@@ -1,4 +1,4 @@
-// The seams of design.md, enforced: the SMTP protocol layer reaches the file system and the
+// The seams of design.md, enforced: the protocol layer (SMTP, POP3) reaches the file system and the
 // database only through the components (queue, policy), never directly.
 using System.Text.RegularExpressions;
 
@@ -17,10 +17,12 @@ public partial class SeamTests
         return dir!.FullName;
     }
 
-    [Fact]
-    public void Smtp_sessions_touch_no_files_and_no_database()
+    [Theory]
+    [InlineData("Smtp")]
+    [InlineData("Pop3")]
+    public void Protocol_sessions_touch_no_files_and_no_database(string protocol)
     {
-        var offenders = Directory.GetFiles(Path.Combine(Repo(), "src", "Mailward.Protocols", "Smtp"), "*.cs")
+        var offenders = Directory.GetFiles(Path.Combine(Repo(), "src", "Mailward.Protocols", protocol), "*.cs")
             .SelectMany(f => File.ReadAllLines(f).Select((line, i) => (f, i, line)))
             .Where(x => !x.line.TrimStart().StartsWith("//", StringComparison.Ordinal) && ForbiddenInProtocols().IsMatch(x.line))
             .Select(x => $"{Path.GetFileName(x.f)}:{x.i + 1}: {x.line.Trim()}")

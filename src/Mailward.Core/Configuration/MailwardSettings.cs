@@ -69,6 +69,13 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         Get("Delivery:ProgramDomains").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
+    public Auth.LoginOptions Login => new()
+    {
+        DefaultDomain = Get("Pop3:DefaultDomain"),
+        CacheLifetime = TimeSpan.FromSeconds(GetInt("Auth:CacheSeconds", 0, 86400)),
+        MaxFailuresPerClient = GetInt("Pop3:MaxLoginFailuresPerClient", 1, 1_000_000),
+    };
+
     public TimeSpan ProgramTimeout => TimeSpan.FromSeconds(GetInt("Delivery:ProgramTimeoutSeconds", 1, 86400));
 
     public string Get(string key)
@@ -106,6 +113,9 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = Remote;
         _ = RemoteRoutes;
         _ = MaxHostBackoff + ProgramTimeout;
+        _ = Login;
+        if (Get("Pop3:AllowPlaintextAuth") is not ("never" or "loopback" or "always"))
+            throw new SettingsException($"setting Pop3:AllowPlaintextAuth must be never, loopback or always, not '{Get("Pop3:AllowPlaintextAuth")}'");
         if (ListenAddress != "*" && !System.Net.IPAddress.TryParse(ListenAddress, out _))
             throw new SettingsException($"setting Listen:Address must be * or an IP address, not '{ListenAddress}'");
         if (LogLevel is not ("Trace" or "Debug" or "Information" or "Warning" or "Error"))

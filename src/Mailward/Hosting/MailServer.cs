@@ -6,12 +6,14 @@ using System.Net;
 using DnsClient;
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
+using Mailward.Core.Auth;
 using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
+using Mailward.Protocols.Pop3;
 using Mailward.Protocols.Smtp;
 using Mailward.Protocols.Tls;
 using Microsoft.AspNetCore.Builder;
@@ -67,6 +69,10 @@ public sealed partial class MailServer : IAsyncDisposable
             new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(settings.Remote, settings.Hostname)));
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(_ => new LoginService(admin.Store, admin.Hasher, admin.Layout, settings.Login, time));
+        builder.Services.AddSingleton(Pop3Services.OptionsFrom(settings));
+        builder.Services.AddSingleton<Pop3Services>();
         builder.Services.AddHostedService<LifecycleService>();
         if (settings.GetBool("Delivery:Enabled"))
             builder.Services.AddHostedService<DeliveryService>();
@@ -76,6 +82,10 @@ public sealed partial class MailServer : IAsyncDisposable
             k.AddServerHeader = false;
             if (settings.GetBool("Smtp:Enabled"))
                 Listen(k, "smtp", settings.ListenAddress, settings.GetInt("Smtp:Port", 0, 65535), l => l.UseConnectionHandler<SmtpConnectionHandler>());
+            if (settings.GetBool("Pop3:Enabled"))
+                Listen(k, "pop3", settings.ListenAddress, settings.GetInt("Pop3:Port", 0, 65535), l => l.UseConnectionHandler<Pop3ConnectionHandler>());
+            if (settings.GetBool("Pop3s:Enabled"))
+                Listen(k, "pop3s", settings.ListenAddress, settings.GetInt("Pop3s:Port", 0, 65535), l => l.UseConnectionHandler<Pop3sConnectionHandler>());
             k.ListenUnixSocket(PrepareControlSocket(data.Path), l => l.UseConnectionHandler<Control.ControlConnectionHandler>());
         });
         _app = builder.Build();

@@ -1,0 +1,144 @@
+// Logins for POP3 (and later IMAP and SMTP AUTH), as vchkpw did them: login names user@domain,
+// user%domain, or a bare user whose domain comes from the server address (vipmap) or the default
+// domain; alias domains log in to their real domain. A success records the last login and
+// upgrades a legacy hash. Successful verifications are cached in memory under a salted digest of
+// name and password (Dovecot's auth_cache: no password is kept), valid only while the user's hash
+// and flags are unchanged. Failures are throttled per client address.
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Mailward.Core.Accounts;
+using Mailward.Core.Addresses;
+using Mailward.Core.MailStore;
+using Mailward.Core.Passwords;
+
+namespace Mailward.Core.Auth;
+
+public sealed record LoginOptions
+{
+    public string DefaultDomain { get; init; } = "";
+    public TimeSpan CacheLifetime { get; init; } = TimeSpan.FromMinutes(1);
+    public int MaxFailuresPerClient { get; init; } = 10;
+    public TimeSpan FailureWindow { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Why a login failed, as RFC 2449/3206 response codes name it.</summary>
+public enum LoginFailure
+{
+    None,
+    BadCredentials,  // [AUTH]
+    ServiceDisabled, // [SYS/PERM]: the account may not use this service
+    Throttled,       // [AUTH]: too many failures from this address
+}
+
+public sealed record LoginResult(LoginFailure Failure, UserRecord? User = null, string Maildir = "", bool FromCache = false)
+{
+    public bool Succeeded => Failure == LoginFailure.None;
+}
+
+public sealed class LoginService(IAccountStore store, PasswordHasher hasher, MailStoreLayout layout, LoginOptions options, TimeProvider? time = null)
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly byte[] _salt = RandomNumberGenerator.GetBytes(32);
+    private readonly ConcurrentDictionary<string, (long UserId, string Hash, UserFlags Flags, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<IPAddress, (int Count, DateTimeOffset Since)> _failures = new();
+
+    /// <summary>The mailbox address a login name means, or null when it names no hosted domain.</summary>
+    public (string Local, DomainRecord Domain)? Resolve(string login, IPAddress? serverAddress)
+    {
+        login = login.Trim();
+        var at = login.LastIndexOfAny(['@', '%']);
+        string local, domain;
+        if (at > 0)
+        {
+            local = login[..at];
+            domain = login[(at + 1)..];
+        }
+        else
+        {
+            local = login;
+            domain = (serverAddress is null ? null : store.MapIpToDomain(Normalize(serverAddress).ToString())) ?? options.DefaultDomain;
+        }
+        if (domain.Length == 0 || !LocalPart.TryNormalize(local, out var l, out _) || !DomainName.TryNormalize(domain, out var d, out _))
+            return null;
+        return store.FindDomain(d) is { } hosted ? (l, hosted) : null;
+    }
+
+    /// <summary>
+    /// Verifies a login. <paramref name="refusedFlags"/> are the flags that bar this service
+    /// (no-pop for POP3). Never says whether the name exists.
+    /// </summary>
+    public LoginResult Verify(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
+    {
+        client = Normalize(client);
+        var now = _time.GetUtcNow();
+        if (IsThrottled(client, now))
+            return new LoginResult(LoginFailure.Throttled);
+        var target = Resolve(login, server);
+        var user = target is { } t ? store.FindUser(t.Local, t.Domain.Name) : null;
+        if (user is null || password.Length == 0)
+        {
+            hasher.Verify(PasswordHasher.NoPassword, password); // the same work for a name that does not exist
+            return Failed(client, now);
+        }
+        var key = CacheKey(user.Address, password);
+        var fromCache = _cache.TryGetValue(key, out var hit) && hit.UserId == user.Id && hit.Hash == user.PasswordHash && hit.Until > now;
+        if (!fromCache)
+        {
+            if (!hasher.Verify(user.PasswordHash, password))
+                return Failed(client, now);
+            if (hasher.NeedsUpgrade(user.PasswordHash))
+            {
+                user = user with { PasswordHash = hasher.Hash(password) };
+                store.UpdateUser(user);
+            }
+            _cache[key] = (user.Id, user.PasswordHash, user.Flags, now + options.CacheLifetime);
+        }
+        _failures.TryRemove(client, out _);
+        if ((user.Flags & refusedFlags) != 0)
+            return new LoginResult(LoginFailure.ServiceDisabled, user);
+        store.RecordLogin(user.Id, new LastLogin(now, client.ToString(), service));
+        return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), fromCache);
+    }
+
+    /// <summary>APOP (RFC 1939 §7): MD5 of the greeting's timestamp and the clear-text password, where a clear copy exists.</summary>
+    public LoginResult VerifyApop(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
+    {
+        client = Normalize(client);
+        var now = _time.GetUtcNow();
+        if (IsThrottled(client, now))
+            return new LoginResult(LoginFailure.Throttled);
+        var target = Resolve(login, server);
+        var user = target is { } t ? store.FindUser(t.Local, t.Domain.Name) : null;
+        if (user?.ClearPassword is not { Length: > 0 } clear)
+            return Failed(client, now);
+#pragma warning disable CA5351 // APOP is defined with MD5; it is offered only where a clear-text copy is stored anyway
+        var expected = Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(timestamp + clear)));
+#pragma warning restore CA5351
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(digest.ToLowerInvariant())))
+            return Failed(client, now);
+        _failures.TryRemove(client, out _);
+        if ((user.Flags & refusedFlags) != 0)
+            return new LoginResult(LoginFailure.ServiceDisabled, user);
+        store.RecordLogin(user.Id, new LastLogin(now, client.ToString(), service));
+        return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)));
+    }
+
+    private LoginResult Failed(IPAddress client, DateTimeOffset now)
+    {
+        _failures.AddOrUpdate(client, _ => (1, now), (_, f) => now - f.Since > options.FailureWindow ? (1, now) : (f.Count + 1, f.Since));
+        return new LoginResult(LoginFailure.BadCredentials);
+    }
+
+    private bool IsThrottled(IPAddress client, DateTimeOffset now) =>
+        _failures.TryGetValue(client, out var f) && now - f.Since <= options.FailureWindow && f.Count >= options.MaxFailuresPerClient;
+
+    private string CacheKey(string address, string password)
+    {
+        var input = Encoding.UTF8.GetBytes(address.ToLowerInvariant() + "\0" + password);
+        return Convert.ToBase64String(HMACSHA256.HashData(_salt, input));
+    }
+
+    private static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+}

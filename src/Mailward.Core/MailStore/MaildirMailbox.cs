@@ -1,0 +1,184 @@
+// A user's Maildir inbox as POP3 sees it (qmail-pop3d's behaviour): at open, new/ messages move to
+// cur/ with the ":2," suffix; the list comes from file names (,W= gives the size with CRLF line
+// ends without opening the file); the unique id is the name up to ':' (what qmail-pop3d and
+// Dovecot report); deletions are applied only by Commit. A lock file in the Maildir keeps a second
+// session out, also across nodes sharing the mail store; it goes stale after a timeout.
+using System.Text;
+
+namespace Mailward.Core.MailStore;
+
+public sealed record MailboxMessage(string FileName, string UniqueId, long Size, long StoredSize);
+
+public sealed class MaildirMailbox : IDisposable
+{
+    private const string LockName = "mailward-pop3.lock";
+    private readonly string _maildir;
+    private readonly string _lockPath;
+    private bool _locked;
+
+    public IReadOnlyList<MailboxMessage> Messages { get; }
+
+    private MaildirMailbox(string maildir, List<MailboxMessage> messages, string lockPath)
+    {
+        _maildir = maildir;
+        Messages = messages;
+        _lockPath = lockPath;
+        _locked = true;
+    }
+
+    /// <summary>Locks and opens the mailbox; null when another session holds a fresh lock ([IN-USE]).</summary>
+    public static MaildirMailbox? Open(string maildir, TimeSpan staleAfter, string holder)
+    {
+        foreach (var sub in new[] { "tmp", "new", "cur" })
+            Directory.CreateDirectory(Path.Combine(maildir, sub), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var lockPath = Path.Combine(maildir, LockName);
+        if (!TryLock(lockPath, staleAfter, holder))
+            return null;
+        try
+        {
+            var cur = Path.Combine(maildir, "cur");
+            foreach (var file in new DirectoryInfo(Path.Combine(maildir, "new")).EnumerateFiles())
+            {
+                if (file.Name.StartsWith('.'))
+                    continue;
+                try
+                {
+                    File.Move(file.FullName, Path.Combine(cur, file.Name.Contains(':', StringComparison.Ordinal) ? file.Name : file.Name + ":2,"));
+                }
+                catch (FileNotFoundException)
+                {
+                    // taken by an IMAP session or another node meanwhile
+                }
+            }
+            var messages = new DirectoryInfo(cur).EnumerateFiles()
+                .Where(f => !f.Name.StartsWith('.'))
+                .Select(f => (File: f, Base: f.Name.Split(':')[0]))
+                .OrderBy(x => TimeOf(x.Base)).ThenBy(x => x.Base, StringComparer.Ordinal)
+                .Select(x => new MailboxMessage(x.File.Name, UniqueId(x.Base), SizeWithCrLf(x.File), x.File.Length))
+                .ToList();
+            return new MaildirMailbox(maildir, messages, lockPath);
+        }
+        catch
+        {
+            File.Delete(lockPath);
+            throw;
+        }
+    }
+
+    public Stream OpenMessage(int index) =>
+        new FileStream(Path.Combine(_maildir, "cur", Messages[index].FileName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+
+    /// <summary>The POP3 UPDATE state: deletes the marked messages and updates maildirsize. Returns how many went.</summary>
+    public int Commit(IEnumerable<int> deleted)
+    {
+        long bytes = 0;
+        var count = 0;
+        foreach (var i in deleted)
+        {
+            try
+            {
+                File.Delete(Path.Combine(_maildir, "cur", Messages[i].FileName));
+                bytes += Messages[i].StoredSize;
+                count++;
+            }
+            catch (IOException)
+            {
+                // already gone (another client of a shared store): nothing to do
+            }
+        }
+        if (count > 0)
+            MaildirQuota.Add(_maildir, -bytes, -count);
+        return count;
+    }
+
+    /// <summary>Keeps the lock fresh during a long session.</summary>
+    public void Touch()
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(_lockPath, DateTime.UtcNow);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_locked)
+            return;
+        _locked = false;
+        try
+        {
+            File.Delete(_lockPath);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static bool TryLock(string path, TimeSpan staleAfter, string holder)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            try
+            {
+                using var f = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                f.Write(Encoding.UTF8.GetBytes(holder + "\n"));
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // A lock older than the timeout belongs to a session that died without cleaning up.
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(path) < staleAfter)
+                    return false;
+                File.Delete(path);
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The UIDL: the name up to ':' as qmail-pop3d reports it, when it fits RFC 1939 §7 (1–70
+    /// characters 0x21–0x7E); otherwise a digest of it, equally stable.
+    /// </summary>
+    private static string UniqueId(string baseName)
+    {
+        if (baseName.Length is > 0 and <= 70 && baseName.All(c => c is >= '!' and <= '~'))
+            return baseName;
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(baseName)))[..40];
+    }
+
+    private static long TimeOf(string name) =>
+        long.TryParse(name.AsSpan(0, Math.Max(0, name.IndexOf('.'))), out var t) ? t : 0;
+
+    /// <summary>The size as POP3 sends it (CRLF line ends): ,W= from the name, else counted once from the file.</summary>
+    private static long SizeWithCrLf(FileInfo file)
+    {
+        var name = file.Name;
+        var w = name.IndexOf(",W=", StringComparison.Ordinal);
+        if (w >= 0)
+        {
+            var digits = name.AsSpan(w + 3);
+            var end = digits.IndexOfAnyExceptInRange('0', '9');
+            if (long.TryParse(end < 0 ? digits : digits[..end], out var size))
+                return size;
+        }
+        using var f = file.OpenRead();
+        var buffer = new byte[1 << 16];
+        long total = 0;
+        var previous = (byte)0;
+        int n;
+        while ((n = f.Read(buffer)) > 0)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                if (buffer[i] == (byte)'\n' && previous != (byte)'\r')
+                    total++;
+                previous = buffer[i];
+            }
+            total += n;
+        }
+        return total;
+    }
+}

@@ -1,0 +1,282 @@
+// POP3 commands by state. AUTHORIZATION: CAPA, USER, PASS, APOP, AUTH PLAIN, STLS, QUIT.
+// TRANSACTION: STAT, LIST, UIDL, RETR, TOP, DELE, NOOP, RSET, CAPA, QUIT (UPDATE).
+using System.Buffers;
+using System.Text;
+using Mailward.Core.Accounts;
+using Mailward.Core.Auth;
+using Mailward.Core.MailStore;
+
+namespace Mailward.Protocols.Pop3;
+
+public sealed partial class Pop3Session
+{
+    private async Task<bool> AuthorizationAsync(string verb, string arg, CancellationToken ct)
+    {
+        switch (verb)
+        {
+            case "CAPA":
+                Capabilities();
+                return true;
+            case "QUIT":
+                Reply("+OK bye");
+                return false;
+            case "STLS" when _tls is not null:
+                return Bad("-ERR already using TLS");
+            case "STLS" when _info.StartTls is null:
+                return Bad("-ERR STLS not available");
+            case "STLS":
+                // RFC 2595 §4: nothing the client pipelined behind STLS may be read as a command.
+                _start = _end = 0;
+                Reply("+OK begin TLS negotiation");
+                await FlushAsync(ct);
+                (_stream, _tls) = await _info.StartTls(_stream, ct);
+                _user = null;
+                return true;
+            case "USER" when !PlaintextAllowed:
+            case "PASS" when !PlaintextAllowed:
+            case "AUTH" when arg.Length > 0 && !PlaintextAllowed:
+                return Bad("-ERR [AUTH] plain text logins need TLS first (STLS)");
+            case "USER" when arg.Length == 0:
+                return Bad("-ERR USER needs a name");
+            case "USER":
+                _user = arg.Trim();
+                Reply("+OK send PASS"); // the same for every name: no account oracle
+                return true;
+            case "PASS" when _user is null:
+                return Bad("-ERR USER first");
+            case "PASS":
+                var user = _user;
+                _user = null;
+                return await LoginAsync(user, () => logins.Verify(user, arg, _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop), ct);
+            case "APOP" when !options.ApopOffered:
+                return Bad("-ERR APOP not available");
+            case "APOP":
+                var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length != 2)
+                    return Bad("-ERR APOP name digest");
+                return await LoginAsync(parts[0], () => logins.VerifyApop(parts[0], _timestamp, parts[1], _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop), ct);
+            case "AUTH":
+                return await AuthAsync(arg, ct);
+            default:
+                return Bad(verb is "STAT" or "LIST" or "RETR" or "DELE" or "UIDL" or "TOP" or "RSET" or "NOOP"
+                    ? "-ERR log in first" : "-ERR unknown command");
+        }
+    }
+
+    /// <summary>RFC 5034 AUTH: only PLAIN, with the initial response on the line or after "+ ".</summary>
+    private async Task<bool> AuthAsync(string arg, CancellationToken ct)
+    {
+        if (arg.Length == 0)
+        {
+            Reply("+OK mechanisms follow");
+            if (PlaintextAllowed)
+                Reply("PLAIN");
+            Reply(".");
+            return true;
+        }
+        var parts = arg.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+        if (!parts[0].Equals("PLAIN", StringComparison.OrdinalIgnoreCase))
+            return Bad("-ERR [AUTH] unsupported mechanism");
+        var response = parts.Length > 1 ? parts[1] : null;
+        if (response is null)
+        {
+            Reply("+ ");
+            response = await ReadLineAsync(ct);
+            if (response is null)
+                return false;
+        }
+        if (response == "*")
+            return Bad("-ERR [AUTH] authentication cancelled");
+        string[] fields;
+        try
+        {
+            // authzid NUL authcid NUL password (RFC 4616); "=" is an empty initial response.
+            fields = Encoding.UTF8.GetString(Convert.FromBase64String(response == "=" ? "" : response)).Split('\0');
+        }
+        catch (FormatException)
+        {
+            return Bad("-ERR [AUTH] malformed base64");
+        }
+        if (fields.Length != 3 || (fields[0].Length > 0 && fields[0] != fields[1]))
+            return Bad("-ERR [AUTH] malformed PLAIN response");
+        return await LoginAsync(fields[1], () => logins.Verify(fields[1], fields[2], _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop), ct);
+    }
+
+    private static readonly string[] FailureNames = ["ok", "bad-credentials", "service-disabled", "throttled"];
+
+    private async Task<bool> LoginAsync(string login, Func<LoginResult> verify, CancellationToken ct)
+    {
+        var result = await Task.Run(verify, ct); // Argon2 takes milliseconds of CPU: off the I/O thread
+        Pop3Log.Login(logger, _info.SessionId, _client, login, FailureNames[(int)result.Failure], result.FromCache);
+        if (!result.Succeeded)
+        {
+            // The answer waits (checkpoppasswd's delay), without holding any thread or other session.
+            await Task.Delay(options.FailedLoginDelay, _time, ct);
+            return Bad(result.Failure switch
+            {
+                LoginFailure.ServiceDisabled => "-ERR [SYS/PERM] POP3 access is disabled for this account",
+                LoginFailure.Throttled => "-ERR [AUTH] too many failed logins from your address; try again later",
+                _ => "-ERR [AUTH] invalid login or password",
+            });
+        }
+        var mailbox = await Task.Run(() => MaildirMailbox.Open(result.Maildir, options.LockStaleAfter, $"{options.Hostname} {_info.SessionId}"), ct);
+        if (mailbox is null)
+        {
+            Reply("-ERR [IN-USE] the mailbox is open in another session");
+            return true;
+        }
+        _mailbox = mailbox;
+        _address = result.User!.Address;
+        Reply($"+OK {mailbox.Messages.Count} messages");
+        return true;
+    }
+
+    private void Capabilities()
+    {
+        Reply("+OK capability list follows");
+        foreach (var c in new[] { "TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER", "IMPLEMENTATION Mailward" })
+            Reply(c);
+        if (_mailbox is null)
+        {
+            if (PlaintextAllowed)
+            {
+                Reply("USER");
+                Reply("SASL PLAIN");
+            }
+            if (_tls is null && _info.StartTls is not null)
+                Reply("STLS");
+        }
+        Reply(".");
+    }
+
+    private async Task<bool> TransactionAsync(string verb, string arg, CancellationToken ct)
+    {
+        var box = _mailbox!;
+        box.Touch();
+        switch (verb)
+        {
+            case "STAT":
+                var live = Live().ToList();
+                Reply($"+OK {live.Count} {live.Sum(i => box.Messages[i].Size)}");
+                return true;
+            case "LIST" or "UIDL":
+                if (arg.Length > 0)
+                {
+                    if (Number(arg) is not { } n)
+                        return Bad("-ERR no such message");
+                    Reply($"+OK {n + 1} {(verb == "LIST" ? box.Messages[n].Size.ToString() : box.Messages[n].UniqueId)}");
+                    return true;
+                }
+                Reply(verb == "LIST" ? "+OK scan listing follows" : "+OK unique-id listing follows");
+                foreach (var i in Live())
+                    Reply($"{i + 1} {(verb == "LIST" ? box.Messages[i].Size.ToString() : box.Messages[i].UniqueId)}");
+                Reply(".");
+                return true;
+            case "RETR":
+                if (Number(arg) is not { } r)
+                    return Bad("-ERR no such message");
+                Reply($"+OK {box.Messages[r].Size} octets");
+                await SendMessageAsync(r, int.MaxValue, ct);
+                return true;
+            case "TOP":
+                var a = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (a.Length != 2 || Number(a[0]) is not { } t || !int.TryParse(a[1], out var lines) || lines < 0)
+                    return Bad("-ERR TOP message lines");
+                Reply("+OK top of message follows");
+                await SendMessageAsync(t, lines, ct);
+                return true;
+            case "DELE":
+                if (Number(arg) is not { } d)
+                    return Bad("-ERR no such message");
+                _deleted.Add(d);
+                Reply($"+OK message {d + 1} deleted");
+                return true;
+            case "NOOP":
+                Reply("+OK");
+                return true;
+            case "RSET":
+                _deleted.Clear();
+                Reply($"+OK {box.Messages.Count} messages");
+                return true;
+            case "CAPA":
+                Capabilities();
+                return true;
+            case "QUIT":
+                // UPDATE (RFC 1939 §6): only now do the deletions happen.
+                var gone = box.Commit(_deleted);
+                Pop3Log.Update(logger, _info.SessionId, _address, gone, box.Messages.Count - gone);
+                _mailbox = null;
+                box.Dispose();
+                Reply($"+OK bye; {gone} deleted");
+                return false;
+            default:
+                return Bad("-ERR unknown command");
+        }
+    }
+
+    private IEnumerable<int> Live() => Enumerable.Range(0, _mailbox!.Messages.Count).Where(i => !_deleted.Contains(i));
+
+    /// <summary>A message number (1-based) that exists and is not deleted, as an index.</summary>
+    private int? Number(string text) =>
+        int.TryParse(text.Trim(), out var n) && n >= 1 && n <= _mailbox!.Messages.Count && !_deleted.Contains(n - 1) ? n - 1 : null;
+
+    /// <summary>
+    /// The message with CRLF line ends and byte-stuffing (RFC 1939 §3), then the terminating dot.
+    /// With <paramref name="bodyLines"/> (TOP) the header, the blank line and that many body lines.
+    /// </summary>
+    private async Task SendMessageAsync(int index, int bodyLines, CancellationToken ct)
+    {
+        await using var file = _mailbox!.OpenMessage(index);
+        var input = ArrayPool<byte>.Shared.Rent(1 << 16);
+        try
+        {
+            var atLineStart = true;
+            var inBody = false;
+            var emptyLine = true;
+            var bodySeen = 0;
+            var lastWasCr = false;
+            int n;
+            while ((n = await file.ReadAsync(input.AsMemory(0, 1 << 16), ct)) > 0)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    if (inBody && bodySeen >= bodyLines)
+                        goto done;
+                    var b = input[i];
+                    if (atLineStart && b == (byte)'.')
+                        _out.Write("."u8);
+                    if (b == (byte)'\n')
+                    {
+                        if (!lastWasCr)
+                            _out.Write("\r"u8);
+                        _out.Write("\n"u8);
+                        if (inBody)
+                            bodySeen++;
+                        else if (emptyLine)
+                            inBody = true;
+                        atLineStart = true;
+                        emptyLine = true;
+                        lastWasCr = false;
+                        continue;
+                    }
+                    _out.GetSpan(1)[0] = b;
+                    _out.Advance(1);
+                    lastWasCr = b == (byte)'\r';
+                    if (!lastWasCr)
+                        emptyLine = false;
+                    atLineStart = false;
+                }
+                if (_out.WrittenCount > 1 << 16)
+                    await FlushAsync(ct);
+            }
+            if (!atLineStart)
+                _out.Write("\r\n"u8);
+        done:
+            Reply(".");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+        }
+    }
+}
