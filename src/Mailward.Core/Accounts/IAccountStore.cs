@@ -47,6 +47,9 @@ public interface IAccountStore : IDisposable
     void SetRelayRule(RelayRule rule);
     bool DeleteRelayRule(string network);
     IReadOnlyList<IpMapEntry> ListIpMap();
+    /// <summary>POP-before-SMTP: the client address may relay until the grant expires (extended, never shortened).</summary>
+    void GrantRoaming(RoamingGrant grant);
+    IReadOnlyList<RoamingGrant> ListRoaming(DateTimeOffset now);
     void AddIpMap(IpMapEntry entry);
     bool DeleteIpMap(string address, string? domain);
 

@@ -62,5 +62,12 @@ internal static class Schema
                 path TEXT NOT NULL,
                 created_at INTEGER NOT NULL);
             """),
+        (2, """
+            CREATE TABLE roaming(
+                address TEXT PRIMARY KEY,
+                login TEXT NOT NULL,
+                expires_at INTEGER NOT NULL);
+            CREATE INDEX roaming_expiry ON roaming(expires_at);
+            """),
     ];
 }

@@ -12,6 +12,20 @@ public sealed partial class SqliteAccountStore
             r => r.GetString(0), ("$a", address)).FirstOrDefault());
     }
 
+    public void GrantRoaming(RoamingGrant grant) => QuietWrite((c, tx) =>
+    {
+        // Expired grants go as new ones come: no cron job (vpopmail needed clearopensmtp).
+        Exec(c, tx, "DELETE FROM roaming WHERE expires_at <= $now", ("$now", grant.GrantedAt.ToUnixTimeSeconds()));
+        Exec(c, tx, """
+            INSERT INTO roaming(address, login, expires_at) VALUES ($a, $l, $e)
+            ON CONFLICT(address) DO UPDATE SET login = excluded.login, expires_at = MAX(expires_at, excluded.expires_at)
+            """, ("$a", grant.Address), ("$l", grant.Login), ("$e", grant.ExpiresAt.ToUnixTimeSeconds()));
+    });
+
+    public IReadOnlyList<RoamingGrant> ListRoaming(DateTimeOffset now) =>
+        Query("SELECT address, login, expires_at FROM roaming WHERE expires_at > $now ORDER BY address",
+            r => new RoamingGrant(r.GetString(0), r.GetString(1), now, FromUnix(r.GetInt64(2))), ("$now", now.ToUnixTimeSeconds()));
+
     public IReadOnlyList<RelayRule> ListRelayRules() =>
         Query("SELECT network, action, comment, created_at FROM relay_rules ORDER BY network",
             r => new RelayRule(r.GetString(0), (RelayAction)r.GetInt32(1), r.GetString(2), FromUnix(r.GetInt64(3))));

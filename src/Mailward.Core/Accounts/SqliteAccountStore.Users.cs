@@ -71,7 +71,7 @@ public sealed partial class SqliteAccountStore
             throw new AccountException(AccountError.UserNotFound, $"user does not exist: {u.Address}");
     });
 
-    public void RecordLogin(long userId, LastLogin login) => Write((c, tx) =>
+    public void RecordLogin(long userId, LastLogin login) => QuietWrite((c, tx) =>
         Exec(c, tx, "UPDATE users SET last_auth_at = $t, last_auth_address = $a, last_auth_service = $s WHERE id = $id",
             ("$t", login.At.ToUnixTimeSeconds()), ("$a", login.Address), ("$s", login.Service), ("$id", userId)));
 

@@ -87,6 +87,20 @@ public sealed partial class SqliteAccountStore : IAccountStore
         }
     }
 
+    /// <summary>
+    /// A write that changes nothing the caches hold (last logins, roaming grants): no change-counter
+    /// bump, so the read caches of every process stay warm, and synchronous=NORMAL (WAL): a power
+    /// cut may lose the last such write, never corrupt the store.
+    /// </summary>
+    private void QuietWrite(Action<SqliteConnection, SqliteTransaction> work)
+    {
+        using var c = Open();
+        Exec(c, null, "PRAGMA synchronous=NORMAL");
+        using var tx = c.BeginTransaction(deferred: false);
+        work(c, tx);
+        tx.Commit();
+    }
+
     private void Write(Action<SqliteConnection, SqliteTransaction> work) => Write<int>((c, tx) =>
     {
         work(c, tx);

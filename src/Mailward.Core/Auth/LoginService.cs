@@ -37,7 +37,8 @@ public sealed record LoginResult(LoginFailure Failure, UserRecord? User = null, 
     public bool Succeeded => Failure == LoginFailure.None;
 }
 
-public sealed class LoginService(IAccountStore store, PasswordHasher hasher, MailStoreLayout layout, LoginOptions options, TimeProvider? time = null)
+public sealed class LoginService(IAccountStore store, PasswordHasher hasher, MailStoreLayout layout, LoginOptions options, TimeProvider? time = null,
+    Policy.RoamingRelay? roaming = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly byte[] _salt = RandomNumberGenerator.GetBytes(32);
@@ -98,7 +99,7 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         _failures.TryRemove(client, out _);
         if ((user.Flags & refusedFlags) != 0)
             return new LoginResult(LoginFailure.ServiceDisabled, user);
-        store.RecordLogin(user.Id, new LastLogin(now, client.ToString(), service));
+        Succeeded(user, client, service, now);
         return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), fromCache);
     }
 
@@ -121,8 +122,16 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         _failures.TryRemove(client, out _);
         if ((user.Flags & refusedFlags) != 0)
             return new LoginResult(LoginFailure.ServiceDisabled, user);
-        store.RecordLogin(user.Id, new LastLogin(now, client.ToString(), service));
+        Succeeded(user, client, service, now);
         return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)));
+    }
+
+    /// <summary>vpopmail's last-auth record, and the roaming grant unless the user has the no-relay flag.</summary>
+    private void Succeeded(UserRecord user, IPAddress client, string service, DateTimeOffset now)
+    {
+        store.RecordLogin(user.Id, new LastLogin(now, client.ToString(), service));
+        if (service is "pop3" or "imap" && !user.Flags.HasFlag(UserFlags.NoRelay))
+            roaming?.Grant(client, user.Address);
     }
 
     private LoginResult Failed(IPAddress client, DateTimeOffset now)

@@ -86,6 +86,8 @@ public static class SettingsCatalog
         new("Pop3:MaxConnectionsPerClient", "20", "Most POP3 connections at once from one client address.", "A household behind one NAT fits; one host cannot take every slot.", SettingKind.Number),
         new("Pop3:LockStaleSeconds", "1800", "Age after which a mailbox lock left by a vanished session (or node) is taken over.",
             "A live session refreshes its lock on every command; half an hour covers any real pause.", SettingKind.Number),
+        new("Relay:RoamingMinutes", "180", "Minutes a client address may relay after a successful POP3 login (roaming users, POP-before-SMTP); each login extends it. 0 turns roaming off.",
+            "vpopmail's default three hours; SMTP AUTH is the better way, roaming serves old clients.", SettingKind.Number),
         new("Auth:CacheSeconds", "60", "How long a successful password verification is remembered (keyed by a salted digest, no password kept); 0 turns the cache off.",
             "Clients poll every few minutes; a minute spares most Argon2 work while a changed password takes effect at once.", SettingKind.Number),
         new("Queue:InlineBodyBytes", "65536", "Bodies up to this size are kept in memory while received and written into the queue log; larger ones get a file of their own.",

@@ -42,9 +42,12 @@ public sealed class SmtpPolicy : ISmtpPolicy
     private (IPNetwork Network, RelayAction Action)[] _rules = [];
     private long _rulesLoaded = long.MinValue;
 
-    public SmtpPolicy(IAccountStore store, RecipientResolver resolver, string badMailFrom = "", TimeProvider? time = null)
+    private readonly RoamingRelay? _roaming;
+
+    public SmtpPolicy(IAccountStore store, RecipientResolver resolver, string badMailFrom = "", TimeProvider? time = null, RoamingRelay? roaming = null)
     {
         _store = store;
+        _roaming = roaming;
         _resolver = resolver;
         _time = time ?? TimeProvider.System;
         foreach (var entry in badMailFrom.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
@@ -80,7 +83,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
         return new RecipientDecision(MayRelay(client) ? RecipientVerdict.AcceptRelay : RecipientVerdict.RelayDenied, address);
     }
 
-    /// <summary>Authenticated, or allowed by the most specific relay rule that contains the client.</summary>
+    /// <summary>Authenticated, allowed by the most specific relay rule that contains the client, or a roaming address.</summary>
     public bool MayRelay(ClientInfo client)
     {
         if (client.AuthenticatedUser is not null)
@@ -96,7 +99,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
                 allowed = action == RelayAction.Allow;
             }
         }
-        return allowed;
+        return allowed || _roaming?.MayRelay(ip) == true;
     }
 
     private (IPNetwork, RelayAction)[] Rules()

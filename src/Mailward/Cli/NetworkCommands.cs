@@ -27,10 +27,12 @@ internal static class NetworkCommands
         var delNet = new Argument<string>("network");
         relay.Subcommands.Add(new Command("del", "Remove the rule for a network.") { delNet }.WithAction(pr =>
             ctx.Admin.DeleteRelayRule(pr.GetValue(delNet)!)));
-        relay.Subcommands.Add(new Command("list", "List relay rules as 'allow|deny network comment'.").WithAction(_ =>
+        relay.Subcommands.Add(new Command("list", "List relay rules as 'allow|deny network comment', then roaming grants as 'roaming address until TIME login' (POP-before-SMTP).").WithAction(_ =>
         {
             foreach (var r in ctx.Admin.Store.ListRelayRules())
                 ctx.Out.WriteLine($"{r.Action.ToString().ToLowerInvariant()} {r.Network}{(r.Comment.Length > 0 ? " " + r.Comment : "")}");
+            foreach (var g in ctx.Admin.Store.ListRoaming(DateTimeOffset.UtcNow))
+                ctx.Out.WriteLine($"roaming {g.Address} until {g.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {g.Login}");
         }));
         return relay;
     }

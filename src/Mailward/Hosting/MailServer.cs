@@ -57,8 +57,10 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(smtpOptions);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue, time));
+        var roaming = new RoamingRelay(admin.Store, TimeSpan.FromMinutes(settings.GetInt("Relay:RoamingMinutes", 0, 525_600)), time);
+        builder.Services.AddSingleton(roaming);
         builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(admin.Store,
-            new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom")));
+            new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         builder.Services.AddSingleton<SmtpConnectionLimiter>();
         builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
@@ -70,7 +72,7 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(_ => new LoginService(admin.Store, admin.Hasher, admin.Layout, settings.Login, time));
+        builder.Services.AddSingleton(_ => new LoginService(admin.Store, admin.Hasher, admin.Layout, settings.Login, time, roaming));
         builder.Services.AddSingleton(Pop3Services.OptionsFrom(settings));
         builder.Services.AddSingleton<Pop3Services>();
         builder.Services.AddHostedService<LifecycleService>();

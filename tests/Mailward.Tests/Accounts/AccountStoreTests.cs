@@ -19,17 +19,17 @@ public sealed class AccountStoreTests : IDisposable
     [Fact]
     public void Schema_is_versioned_in_the_database_and_in_wal_mode()
     {
-        Assert.Equal(1, _m.Store.SchemaVersion);
+        Assert.Equal(2, _m.Store.SchemaVersion); // 2: roaming grants
         using var c = new SqliteConnection(Db);
         c.Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", cmd.ExecuteScalar());
         cmd.CommandText = "SELECT COUNT(*) FROM schema_migrations";
-        Assert.Equal(1L, cmd.ExecuteScalar());
+        Assert.Equal(2L, cmd.ExecuteScalar());
         // Opening again applies nothing twice.
         using var again = new SqliteAccountStore(Db);
-        Assert.Equal(1, again.SchemaVersion);
+        Assert.Equal(2, again.SchemaVersion);
     }
 
     [Fact]

@@ -11,6 +11,7 @@ using Mailward.Core.Accounts;
 using Mailward.Core.MailStore;
 using Mailward.Tests.Delivery;
 using Mailward.Tests.Smtp;
+using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Pop3;
 
@@ -285,5 +286,51 @@ public class Pop3Tests
         await p.WaitForExitAsync();
         Assert.True(p.ExitCode == 0, error);
         Assert.Equal("1 0", output.Trim());
+    }
+
+    [Fact]
+    public async Task A_POP3_login_lets_that_address_relay_until_the_grant_expires()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user norelay@hosted.test"], clock);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        store.UpdateUser(store.FindUser("norelay", "hosted.test")! with { Flags = UserFlags.NoRelay });
+        store.Dispose();
+        clock.Advance(TimeSpan.FromSeconds(2)); // the server's caches see the change
+
+        async Task<string> RcptFrom(string from)
+        {
+            await using var tcp = await server.ConnectAsync(from);
+            var r = new TranscriptRunner.ReplyReader(tcp);
+            await r.ReadLineAsync();
+            await tcp.WriteAsync("HELO roamer.test\r\nMAIL FROM:<joe@hosted.test>\r\nRCPT TO:<friend@remote.test>\r\nQUIT\r\n"u8.ToArray());
+            await r.ReadLineAsync();
+            await r.ReadLineAsync();
+            return await r.ReadLineAsync() ?? "";
+        }
+        async Task LoginFrom(string user, string from)
+        {
+            using var c = await Raw.ConnectAsync(server.Pop3, from);
+            await c.SayAsync("USER " + user);
+            Assert.StartsWith("+OK", await c.SayAsync("PASS pw"));
+            await c.SayAsync("QUIT");
+        }
+
+        Assert.StartsWith("554 5.7.1", await RcptFrom("127.0.0.9"));
+        await LoginFrom("norelay@hosted.test", "127.0.0.9"); // the no-relay flag: no grant
+        Assert.StartsWith("554 5.7.1", await RcptFrom("127.0.0.9"));
+        await LoginFrom("joe@hosted.test", "127.0.0.9");
+        Assert.StartsWith("250", await RcptFrom("127.0.0.9"));
+        Assert.StartsWith("554 5.7.1", await RcptFrom("127.0.0.10")); // only the address that logged in
+
+        using var runner = new MailwardRunner();
+        var list = (await runner.RunWith("", null, "--data", server.DataPath, "relay", "list")).Ok().Out;
+        Assert.Contains("roaming 127.0.0.9 until ", list);
+        Assert.Contains("joe@hosted.test", list);
+
+        clock.Advance(TimeSpan.FromMinutes(179));
+        Assert.StartsWith("250", await RcptFrom("127.0.0.9"));
+        clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.StartsWith("554 5.7.1", await RcptFrom("127.0.0.9")); // expired after Relay:RoamingMinutes (180)
     }
 }
