@@ -333,4 +333,39 @@ public class Pop3Tests
         clock.Advance(TimeSpan.FromMinutes(2));
         Assert.StartsWith("554 5.7.1", await RcptFrom("127.0.0.9")); // expired after Relay:RoamingMinutes (180)
     }
+
+    [FactWhenInstalled("fetchmail")]
+    public async Task Fetchmail_from_Debian_fetches_and_deletes()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        Put(server, "joe@hosted.test", "Subject: for fetchmail\n\n.dot line\nbody\n", 1);
+        Put(server, "joe@hosted.test", "Subject: second\n\nmore\n", 2);
+        var dir = Path.Combine(Path.GetTempPath(), "mailward-tests", "fetchmail-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var output = Path.Combine(dir, "fetched.mbox");
+        var rc = Path.Combine(dir, "fetchmailrc");
+        await File.WriteAllTextAsync(rc, $"""
+            set no syslog
+            poll 127.0.0.1 protocol pop3 port {server.Pop3.Port} auth password timeout 20:
+              user "joe@hosted.test" password "pw" is "joe" here
+              sslproto '' no keep
+              mda "/bin/sh -c 'cat >> {output}'"
+            """);
+        File.SetUnixFileMode(rc, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var psi = new ProcessStartInfo("fetchmail", ["--fetchmailrc", rc, "--idfile", Path.Combine(dir, "ids"), "--nodetach", "-v"])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["HOME"] = dir;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var log = await stdout + await stderr;
+        Assert.True(p.ExitCode == 0, log);
+        var mbox = await File.ReadAllTextAsync(output);
+        Assert.Contains("Subject: for fetchmail", mbox);
+        Assert.Contains("\n.dot line\n", mbox); // unstuffed again by the client
+        Assert.Contains("Subject: second", mbox);
+        Assert.Empty(Directory.GetFiles(Path.Combine(DeliveryTestMail.Maildir(server, "joe@hosted.test"), "cur")));
+        Directory.Delete(dir, recursive: true);
+    }
 }
