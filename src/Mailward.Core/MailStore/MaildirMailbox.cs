@@ -54,7 +54,7 @@ public sealed class MaildirMailbox : IDisposable
                 .Where(f => !f.Name.StartsWith('.'))
                 .Select(f => (File: f, Base: f.Name.Split(':')[0]))
                 .OrderBy(x => TimeOf(x.Base)).ThenBy(x => x.Base, StringComparer.Ordinal)
-                .Select(x => new MailboxMessage(x.File.Name, UniqueId(x.Base), SizeWithCrLf(x.File), x.File.Length))
+                .Select(x => new MailboxMessage(x.File.Name, UniqueId(x.Base), SizeWithCrLf(x.File), NameSize(x.File.Name, ",S=") ?? x.File.Length))
                 .ToList();
             return new MaildirMailbox(maildir, messages, lockPath);
         }
@@ -65,8 +65,9 @@ public sealed class MaildirMailbox : IDisposable
         }
     }
 
-    public Stream OpenMessage(int index) =>
-        new FileStream(Path.Combine(_maildir, "cur", Messages[index].FileName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+    /// <summary>The stored message as a plain handle reader: no stream layers, one read call per block.</summary>
+    public MessageReader OpenMessage(int index) =>
+        new(File.OpenHandle(Path.Combine(_maildir, "cur", Messages[index].FileName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
 
     /// <summary>The POP3 UPDATE state: deletes the marked messages and updates maildirsize. Returns how many went.</summary>
     public int Commit(IEnumerable<int> deleted)
@@ -91,12 +92,18 @@ public sealed class MaildirMailbox : IDisposable
         return count;
     }
 
-    /// <summary>Keeps the lock fresh during a long session.</summary>
+    private DateTime _touched = DateTime.UtcNow;
+
+    /// <summary>Keeps the lock fresh during a long session (at most once a minute: one syscall, not one per command).</summary>
     public void Touch()
     {
+        var now = DateTime.UtcNow;
+        if (now - _touched < TimeSpan.FromMinutes(1))
+            return;
+        _touched = now;
         try
         {
-            File.SetLastWriteTimeUtc(_lockPath, DateTime.UtcNow);
+            File.SetLastWriteTimeUtc(_lockPath, now);
         }
         catch (IOException)
         {
@@ -149,21 +156,25 @@ public sealed class MaildirMailbox : IDisposable
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(baseName)))[..40];
     }
 
+    /// <summary>A size field (",S=" or ",W=") of a Maildir name; null when absent.</summary>
+    private static long? NameSize(string name, string field)
+    {
+        var at = name.IndexOf(field, StringComparison.Ordinal);
+        if (at < 0)
+            return null;
+        var digits = name.AsSpan(at + field.Length);
+        var end = digits.IndexOfAnyExceptInRange('0', '9');
+        return long.TryParse(end < 0 ? digits : digits[..end], out var size) ? size : null;
+    }
+
     private static long TimeOf(string name) =>
         long.TryParse(name.AsSpan(0, Math.Max(0, name.IndexOf('.'))), out var t) ? t : 0;
 
     /// <summary>The size as POP3 sends it (CRLF line ends): ,W= from the name, else counted once from the file.</summary>
     private static long SizeWithCrLf(FileInfo file)
     {
-        var name = file.Name;
-        var w = name.IndexOf(",W=", StringComparison.Ordinal);
-        if (w >= 0)
-        {
-            var digits = name.AsSpan(w + 3);
-            var end = digits.IndexOfAnyExceptInRange('0', '9');
-            if (long.TryParse(end < 0 ? digits : digits[..end], out var size))
-                return size;
-        }
+        if (NameSize(file.Name, ",W=") is { } size)
+            return size;
         using var f = file.OpenRead();
         var buffer = new byte[1 << 16];
         long total = 0;
@@ -181,4 +192,19 @@ public sealed class MaildirMailbox : IDisposable
         }
         return total;
     }
+}
+
+/// <summary>Reads a stored message front to back.</summary>
+public sealed class MessageReader(Microsoft.Win32.SafeHandles.SafeFileHandle handle) : IDisposable
+{
+    private long _offset;
+
+    public int Read(Span<byte> buffer)
+    {
+        var n = RandomAccess.Read(handle, buffer, _offset);
+        _offset += n;
+        return n;
+    }
+
+    public void Dispose() => handle.Dispose();
 }

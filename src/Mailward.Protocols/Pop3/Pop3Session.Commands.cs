@@ -223,48 +223,51 @@ public sealed partial class Pop3Session
     /// <summary>
     /// The message with CRLF line ends and byte-stuffing (RFC 1939 §3), then the terminating dot.
     /// With <paramref name="bodyLines"/> (TOP) the header, the blank line and that many body lines.
+    /// Works line by line on whole spans; a line may span two reads.
     /// </summary>
     private async Task SendMessageAsync(int index, int bodyLines, CancellationToken ct)
     {
-        await using var file = _mailbox!.OpenMessage(index);
+        using var file = _mailbox!.OpenMessage(index);
         var input = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
             var atLineStart = true;
-            var inBody = false;
-            var emptyLine = true;
-            var bodySeen = 0;
+            var lineHasText = false;
             var lastWasCr = false;
+            var inBody = false;
+            var bodySeen = 0;
             int n;
-            while ((n = await file.ReadAsync(input.AsMemory(0, 1 << 16), ct)) > 0)
+            // Synchronous reads: small files from the page cache; async file I/O would only add a thread hop.
+            while ((n = file.Read(input.AsSpan(0, 1 << 16))) > 0)
             {
-                for (var i = 0; i < n; i++)
+                var pos = 0;
+                while (pos < n)
                 {
                     if (inBody && bodySeen >= bodyLines)
                         goto done;
-                    var b = input[i];
-                    if (atLineStart && b == (byte)'.')
+                    if (atLineStart && input[pos] == (byte)'.')
                         _out.Write("."u8);
-                    if (b == (byte)'\n')
+                    var rest = input.AsSpan(pos, n - pos);
+                    var lf = rest.IndexOf((byte)'\n');
+                    var segment = lf < 0 ? rest : rest[..lf];
+                    if (segment.Length > 0)
                     {
-                        if (!lastWasCr)
-                            _out.Write("\r"u8);
-                        _out.Write("\n"u8);
-                        if (inBody)
-                            bodySeen++;
-                        else if (emptyLine)
-                            inBody = true;
-                        atLineStart = true;
-                        emptyLine = true;
-                        lastWasCr = false;
-                        continue;
+                        _out.Write(segment);
+                        lastWasCr = segment[^1] == (byte)'\r';
+                        lineHasText = lineHasText || segment.IndexOfAnyExcept((byte)'\r') >= 0;
+                        atLineStart = false;
                     }
-                    _out.GetSpan(1)[0] = b;
-                    _out.Advance(1);
-                    lastWasCr = b == (byte)'\r';
-                    if (!lastWasCr)
-                        emptyLine = false;
-                    atLineStart = false;
+                    if (lf < 0)
+                        break;
+                    _out.Write(lastWasCr ? "\n"u8 : "\r\n"u8);
+                    if (inBody)
+                        bodySeen++;
+                    else if (!lineHasText)
+                        inBody = true; // the blank line between header and body
+                    atLineStart = true;
+                    lineHasText = false;
+                    lastWasCr = false;
+                    pos += lf + 1;
                 }
                 if (_out.WrittenCount > 1 << 16)
                     await FlushAsync(ct);

@@ -144,7 +144,6 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
     /// <summary>One command line; null at end of stream. Overlong lines are discarded and answered.</summary>
     private async Task<string?> ReadLineAsync(CancellationToken ct)
     {
-        await FlushAsync(ct);
         var discarding = false;
         while (true)
         {
@@ -176,6 +175,8 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
                 _end -= _start;
                 _start = 0;
             }
+            // Replies go out only before a read that could block: pipelined commands get theirs in one write.
+            await FlushAsync(ct);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(options.CommandTimeout);
             int n;
