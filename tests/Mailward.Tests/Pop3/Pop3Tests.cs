@@ -368,4 +368,63 @@ public class Pop3Tests
         Assert.Empty(Directory.GetFiles(Path.Combine(DeliveryTestMail.Maildir(server, "joe@hosted.test"), "cur")));
         Directory.Delete(dir, recursive: true);
     }
+
+    [Fact]
+    public async Task A_legacy_hash_is_upgraded_at_login_a_password_change_beats_the_cache_and_deletions_update_maildirsize()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        var db = $"Data Source={Path.Combine(server.DataPath, "accounts.db")}";
+        var store = new SqliteAccountStore(db, cacheCheckMilliseconds: 0);
+        store.UpdateUser(store.FindUser("joe", "hosted.test")! with { PasswordHash = "DmIMm9e5Hc8ic", Quota = new Quota(1_000_000, 0) }); // DES crypt of "testpw"
+        store.Dispose();
+        await Task.Delay(1100);
+        Put(server, "joe@hosted.test", "Subject: a\n\n" + new string('a', 500) + "\n", 1);
+        Put(server, "joe@hosted.test", "Subject: b\n\nb\n", 2);
+        var maildir = DeliveryTestMail.Maildir(server, "joe@hosted.test");
+        MaildirQuota.Recalculate(maildir, new Quota(1_000_000, 0));
+
+        async Task<string> Session(string password, params string[] commands)
+        {
+            using var c = await Raw.ConnectAsync(server.Pop3);
+            await c.SayAsync("USER joe@hosted.test");
+            var answer = await c.SayAsync("PASS " + password);
+            foreach (var command in commands)
+                await c.SayAsync(command);
+            return answer;
+        }
+        Assert.StartsWith("+OK", await Session("testpw"));
+        var check = new SqliteAccountStore(db, cacheMaxEntries: 0);
+        Assert.StartsWith("$argon2id$", check.FindUser("joe", "hosted.test")!.PasswordHash);
+        Assert.StartsWith("+OK", await Session("testpw")); // now from the verification cache
+        Assert.Contains(server.Log, l => l.Contains("user=joe@hosted.test result=ok cached=True", StringComparison.Ordinal));
+
+        using (var runner = new MailwardRunner())
+            (await runner.RunWith("", null, "--data", server.DataPath, "user", "passwd", "joe@hosted.test", "newpw")).Ok();
+        await Task.Delay(1100);
+        Assert.StartsWith("-ERR [AUTH]", await Session("testpw")); // the cached success no longer counts
+        Assert.StartsWith("+OK", await Session("newpw", "DELE 1", "QUIT"));
+        check.Dispose();
+
+        var usage = MaildirQuota.Usage(maildir, new Quota(1_000_000, 0));
+        Assert.Equal(1, usage.Messages); // the deletion at QUIT was recorded in maildirsize
+        Assert.Equal(MaildirUsage.Measure(maildir).Bytes, usage.Bytes);
+    }
+
+    [Fact]
+    public async Task A_stale_lock_left_by_a_vanished_session_is_taken_over()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Pop3:LockStaleSeconds=60");
+        Put(server, "joe@hosted.test", "Subject: a\n\nx\n", 1);
+        var lockFile = Path.Combine(DeliveryTestMail.Maildir(server, "joe@hosted.test"), "mailward-pop3.lock");
+        await File.WriteAllTextAsync(lockFile, "othernode 1234\n");
+        async Task<string> Login()
+        {
+            using var c = await Raw.ConnectAsync(server.Pop3);
+            await c.SayAsync("USER joe@hosted.test");
+            return await c.SayAsync("PASS pw");
+        }
+        Assert.StartsWith("-ERR [IN-USE]", await Login()); // a fresh lock of another node is respected
+        File.SetLastWriteTimeUtc(lockFile, DateTime.UtcNow.AddMinutes(-2));
+        Assert.StartsWith("+OK 1 messages", await Login());
+    }
 }
