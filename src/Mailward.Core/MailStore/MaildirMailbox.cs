@@ -67,7 +67,8 @@ public sealed class MaildirMailbox : IDisposable
 
     /// <summary>The stored message as a plain handle reader: no stream layers, one read call per block.</summary>
     public MessageReader OpenMessage(int index) =>
-        new(File.OpenHandle(Path.Combine(_maildir, "cur", Messages[index].FileName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+        new(File.OpenHandle(Path.Combine(_maildir, "cur", Messages[index].FileName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete),
+            Messages[index].StoredSize);
 
     /// <summary>The POP3 UPDATE state: deletes the marked messages and updates maildirsize. Returns how many went.</summary>
     public int Commit(IEnumerable<int> deleted)
@@ -194,13 +195,15 @@ public sealed class MaildirMailbox : IDisposable
     }
 }
 
-/// <summary>Reads a stored message front to back.</summary>
-public sealed class MessageReader(Microsoft.Win32.SafeHandles.SafeFileHandle handle) : IDisposable
+/// <summary>Reads a stored message front to back; with the size known from its name, the read that would only say "end" is skipped.</summary>
+public sealed class MessageReader(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long knownSize = -1) : IDisposable
 {
     private long _offset;
 
     public int Read(Span<byte> buffer)
     {
+        if (knownSize >= 0 && _offset >= knownSize)
+            return 0;
         var n = RandomAccess.Read(handle, buffer, _offset);
         _offset += n;
         return n;
