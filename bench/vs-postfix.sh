@@ -48,7 +48,7 @@ for d in $DOMAINS; do
   for u in $USERS; do $MW --data "$WORK/mw" vadduser -e DmIMm9e5Hc8ic "u$u@d$d.bench.test" >/dev/null; done
 done
 HOLD=true; [ "$MODE" = deliver ] || HOLD=false
-$MW --data "$WORK/mw" --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Enabled=false --Pop3s:Enabled=false --Smtp:MaxConnectionsPerClient=200 \
+$MW --data "$WORK/mw" --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Enabled=false --Pop3s:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Smtp:MaxConnectionsPerClient=200 \
   --Delivery:Enabled=$HOLD --Log:Level=Warning serve >"$WORK/mw.log" 2>&1 &
 MWPID=$!
 trap 'kill -TERM $MWPID 2>/dev/null || true; postfix stop >/dev/null 2>&1 || true' EXIT

@@ -103,6 +103,27 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), fromCache);
     }
 
+    /// <summary>
+    /// May <paramref name="user"/> use <paramref name="sender"/> as its envelope sender? Its own
+    /// mailbox (also under an alias domain), an alias that delivers to it, the null sender, or, for a
+    /// domain admin, any address of its domain.
+    /// </summary>
+    public bool MayUseSender(UserRecord user, string sender)
+    {
+        if (sender.Length == 0)
+            return true;
+        var at = sender.LastIndexOf('@');
+        if (at <= 0 || !LocalPart.TryNormalize(sender[..at], out var local, out _) || !DomainName.TryNormalize(sender[(at + 1)..], out var d, out _))
+            return false;
+        var domain = store.FindDomain(d);
+        if (domain is null)
+            return false;
+        if (domain.Id == user.DomainId && (local == user.Local || user.Flags.HasFlag(UserFlags.DomainAdmin)))
+            return true;
+        var alias = store.FindAlias(local, domain.Name);
+        return alias is not null && alias.Lines.Any(l => l.TrimStart('&').Equals(user.Address, StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>APOP (RFC 1939 §7): MD5 of the greeting's timestamp and the clear-text password, where a clear copy exists.</summary>
     public LoginResult VerifyApop(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
     {

@@ -2,6 +2,7 @@
 // the session info (endpoints, session id, how to start TLS) and runs the session on the
 // connection's pipes until it ends or the server stops.
 using System.Net;
+using Mailward.Core.Auth;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Protocols.Hosting;
@@ -12,32 +13,88 @@ using Microsoft.Extensions.Logging;
 
 namespace Mailward.Protocols.Smtp;
 
-public sealed class SmtpConnectionHandler(SmtpOptions options, ISmtpPolicy policy, QueueStore queue, TlsCertificates tls,
-    SmtpConnectionLimiter limiter, IHostApplicationLifetime lifetime, ILogger<SmtpSession> logger) : ConnectionHandler
+public sealed class SmtpConnectionHandler(SmtpEdge edge) : ConnectionHandler
 {
-    public override async Task OnConnectedAsync(ConnectionContext connection)
+    public override Task OnConnectedAsync(ConnectionContext connection) => edge.RunAsync(connection, SmtpListener.Smtp);
+}
+
+/// <summary>Submission on 587 (RFC 6409): STARTTLS, AUTH before MAIL.</summary>
+public sealed class SubmissionConnectionHandler(SmtpEdge edge) : ConnectionHandler
+{
+    public override Task OnConnectedAsync(ConnectionContext connection) => edge.RunAsync(connection, SmtpListener.Submission);
+}
+
+/// <summary>Submission over implicit TLS on 465 (RFC 8314).</summary>
+public sealed class SmtpsConnectionHandler(SmtpEdge edge) : ConnectionHandler
+{
+    public override Task OnConnectedAsync(ConnectionContext connection) => edge.RunAsync(connection, SmtpListener.Smtps);
+}
+
+public enum SmtpListener
+{
+    Smtp,
+    Submission,
+    Smtps,
+}
+
+/// <summary>What the three SMTP listeners share: limits, TLS, the session's parts.</summary>
+public sealed class SmtpEdge(SmtpOptions options, ISmtpPolicy policy, QueueStore queue, TlsCertificates tls,
+    SmtpConnectionLimiter limiter, IHostApplicationLifetime lifetime, ILogger<SmtpSession> logger, LoginService? logins = null)
+{
+    private readonly ConnectionLimiter _submissionLimiter = new(options.MaxConnections, options.MaxConnectionsPerClient);
+
+    public async Task RunAsync(ConnectionContext connection, SmtpListener listener)
     {
         var remote = connection.RemoteEndPoint as IPEndPoint;
         var client = remote?.Address ?? IPAddress.None;
         if (client.IsIPv4MappedToIPv6)
             client = client.MapToIPv4();
-        await using var stream = new PipeStream(connection.Transport);
-        if (limiter.Limiter.TryEnter(client) is { } refusal)
-        {
-            SmtpLog.ConnectionRefused(logger, client.ToString(), refusal);
-            await stream.WriteAsync("421 4.7.0 Error: too many connections; try again later\r\n"u8.ToArray());
-            await stream.FlushAsync();
-            return;
-        }
+        var server = (connection.LocalEndPoint as IPEndPoint)?.Address;
+        if (server is { IsIPv4MappedToIPv6: true })
+            server = server.MapToIPv4();
+        var slots = listener == SmtpListener.Smtp ? limiter.Limiter : _submissionLimiter;
+        Stream stream = new PipeStream(connection.Transport);
         try
         {
-            using var ct = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, lifetime.ApplicationStopping);
-            var info = new SmtpSessionInfo(SmtpSessionInfo.NewSessionId(), client, remote?.Port ?? 0) { StartTls = tls.HandshakeAsync };
-            await new SmtpSession(options, policy, queue, logger).RunAsync(stream, info, ct.Token);
+            if (slots.TryEnter(client) is { } refusal)
+            {
+                SmtpLog.ConnectionRefused(logger, client.ToString(), refusal);
+                if (listener != SmtpListener.Smtps)
+                {
+                    await stream.WriteAsync("421 4.7.0 Error: too many connections; try again later\r\n"u8.ToArray());
+                    await stream.FlushAsync();
+                }
+                return;
+            }
+            try
+            {
+                using var ct = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, lifetime.ApplicationStopping);
+                var info = new SmtpSessionInfo(SmtpSessionInfo.NewSessionId(), client, remote?.Port ?? 0)
+                {
+                    StartTls = tls.HandshakeAsync,
+                    ServerAddress = server,
+                    Submission = listener != SmtpListener.Smtp,
+                };
+                if (listener == SmtpListener.Smtps)
+                {
+                    var (secure, description) = await tls.HandshakeAsync(stream, ct.Token);
+                    stream = secure;
+                    info = info with { StartTls = null, TlsDescription = description };
+                }
+                await new SmtpSession(options, policy, queue, logger, null, logins).RunAsync(stream, info, ct.Token);
+            }
+            catch (IOException)
+            {
+                // a failed implicit-TLS handshake: nothing was said
+            }
+            finally
+            {
+                slots.Leave(client);
+            }
         }
         finally
         {
-            limiter.Limiter.Leave(client);
+            await stream.DisposeAsync();
         }
     }
 }

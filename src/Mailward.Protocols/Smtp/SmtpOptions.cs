@@ -15,6 +15,9 @@ public sealed record SmtpOptions
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(1200);
     public int MaxConnections { get; init; } = 1000;
     public int MaxConnectionsPerClient { get; init; } = 20;
+    public SmtpPlaintextAuth PlaintextAuth { get; init; } = SmtpPlaintextAuth.Never;
+    public TimeSpan FailedAuthDelay { get; init; } = TimeSpan.FromSeconds(2);
+    public bool EnforceSenderOwnership { get; init; } = true;
 
     public static SmtpOptions From(MailwardSettings s) => new()
     {
@@ -28,5 +31,8 @@ public sealed record SmtpOptions
         CommandTimeout = TimeSpan.FromSeconds(s.GetInt("Smtp:CommandTimeoutSeconds", 1, 86_400)),
         MaxConnections = s.GetInt("Smtp:MaxConnections", 1, 1_000_000),
         MaxConnectionsPerClient = s.GetInt("Smtp:MaxConnectionsPerClient", 1, 1_000_000),
+        PlaintextAuth = Enum.Parse<SmtpPlaintextAuth>(s.Get("Submission:AllowPlaintextAuth"), ignoreCase: true),
+        FailedAuthDelay = TimeSpan.FromMilliseconds(s.GetInt("Submission:FailedAuthDelayMilliseconds", 0, 60_000)),
+        EnforceSenderOwnership = s.GetBool("Submission:EnforceSenderOwnership"),
     };
 }

@@ -22,6 +22,7 @@ public sealed partial class SmtpSession
         ["VRFY"] = (s, _, _) => s.Simple("", SmtpReplies.CannotVrfy, reset: false),
         ["HELP"] = (s, _, _) => s.Simple("", SmtpReplies.Help, reset: false),
         ["STARTTLS"] = (s, a, ct) => s.StartTlsAsync(a, ct),
+        ["AUTH"] = (s, a, ct) => s.AuthAsync(a, ct),
     };
 
     private async ValueTask<bool> HandleAsync(string line, CancellationToken ct)
@@ -32,8 +33,7 @@ public sealed partial class SmtpSession
         var verb = space < 0 ? line : line[..space];
         var argument = space < 0 ? "" : line[(space + 1)..];
         if (!Verbs.TryGetValue(verb, out var handler))
-            return BadCommand(verb.Equals("EXPN", StringComparison.OrdinalIgnoreCase) || verb.Equals("AUTH", StringComparison.OrdinalIgnoreCase)
-                ? SmtpReplies.NotImplemented : SmtpReplies.UnknownCommand);
+            return BadCommand(verb.Equals("EXPN", StringComparison.OrdinalIgnoreCase) ? SmtpReplies.NotImplemented : SmtpReplies.UnknownCommand);
         return await handler(this, argument, ct);
     }
 
@@ -88,6 +88,8 @@ public sealed partial class SmtpSession
         var lines = new List<string> { options.Hostname, "PIPELINING", $"SIZE {options.MaxMessageBytes}", "8BITMIME", "ENHANCEDSTATUSCODES" };
         if (_tls is null && _info.StartTls is not null)
             lines.Add("STARTTLS");
+        if (AuthOffered)
+            lines.Add("AUTH PLAIN LOGIN");
         for (var i = 0; i < lines.Count; i++)
             Reply($"250{(i == lines.Count - 1 ? ' ' : '-')}{lines[i]}");
         return ValueTask.FromResult(true);
@@ -104,6 +106,11 @@ public sealed partial class SmtpSession
         if (_sender is not null)
         {
             Reply(SmtpReplies.NestedMail);
+            return ValueTask.FromResult(true);
+        }
+        if (_info.Submission && _authUser is null)
+        {
+            Reply("530 5.7.0 Authentication required"); // RFC 6409 §4.3
             return ValueTask.FromResult(true);
         }
         if (!argument.StartsWith("FROM:", StringComparison.OrdinalIgnoreCase))
@@ -135,6 +142,12 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.SenderRejected(path.Address));
             return ValueTask.FromResult(true);
         }
+        // An authenticated sender sends as itself (RFC 6409 §6.1): its mailbox, aliases, alias domains.
+        if (_authUser is not null && options.EnforceSenderOwnership && !logins!.MayUseSender(_authUser, path.Address))
+        {
+            Reply($"553 5.7.1 <{path.Address}>: Sender address not owned by user {_authUser.Address}");
+            return ValueTask.FromResult(true);
+        }
         _sender = path;
         Reply(SmtpReplies.SenderOk);
         return ValueTask.FromResult(true);
@@ -163,6 +176,12 @@ public sealed partial class SmtpSession
             path.Domain, path.DomainIsLiteral);
         switch (decision.Verdict)
         {
+            case RecipientVerdict.AcceptRelay when _authUser is not null && _authUser.Flags.HasFlag(Mailward.Core.Accounts.UserFlags.NoRelay):
+                // qmail's internal-only accounts: hosted domains yes, the rest of the world no.
+                _recipientsRejected++;
+                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, "account limited to hosted domains");
+                Reply($"554 5.7.1 <{path.Address}>: This account may send to hosted domains only");
+                break;
             case RecipientVerdict.AcceptLocal:
             case RecipientVerdict.AcceptRelay:
                 _recipients.Add(decision.Verdict == RecipientVerdict.AcceptLocal ? decision.Address : path.Address);

@@ -25,7 +25,7 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.NoValidRecipients);
             return true;
         }
-        var envelope = new QueueEnvelope(_sender.Address, [.. _recipients], _info.ClientAddress.ToString(), _helo ?? "", Protocol);
+        var envelope = new QueueEnvelope(_sender.Address, [.. _recipients], _info.ClientAddress.ToString(), _helo ?? "", Protocol, _authUser?.Address ?? "");
         await using var tx = queue.Begin(envelope);
         await tx.WriteAsync(ReceivedLine(tx.QueueId, tx.ArrivedAt), ct);
         Reply(SmtpReplies.StartData);
@@ -81,8 +81,8 @@ public sealed partial class SmtpSession
         return true;
     }
 
-    /// <summary>RFC 3848's "with" keyword: SMTP, ESMTP, ESMTPS (later ESMTPA, ESMTPSA).</summary>
-    private string Protocol => !_esmtp ? "SMTP" : _tls is null ? "ESMTP" : "ESMTPS";
+    /// <summary>RFC 3848's "with" keyword: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA.</summary>
+    private string Protocol => !_esmtp ? "SMTP" : (_tls is null ? "ESMTP" : "ESMTPS") + (_authUser is null ? "" : "A");
 
     /// <summary>The trace field of RFC 5321 §4.4: who sent it, who took it, how, and when.</summary>
     private byte[] ReceivedLine(string queueId, DateTimeOffset at)
@@ -92,6 +92,8 @@ public sealed partial class SmtpSession
         sb.Append(CultureInfo.InvariantCulture, $"\tby {options.Hostname} (Mailward) with {Protocol} id {queueId}\r\n");
         if (_tls is not null)
             sb.Append(CultureInfo.InvariantCulture, $"\t({_tls})\r\n");
+        if (_authUser is not null)
+            sb.Append(CultureInfo.InvariantCulture, $"\t(authenticated sender: {_authUser.Address})\r\n");
         if (_recipients.Count == 1)
             sb.Append(CultureInfo.InvariantCulture, $"\tfor <{_recipients[0]}>");
         else

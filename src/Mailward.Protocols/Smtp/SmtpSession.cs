@@ -11,7 +11,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Mailward.Protocols.Smtp;
 
-public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy, QueueStore queue, ILogger logger, TimeProvider? time = null)
+public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy, QueueStore queue, ILogger logger, TimeProvider? time = null,
+    Mailward.Core.Auth.LoginService? logins = null)
 {
     // Holds 32 command lines and reads DATA in 16 KiB steps; idle sessions stay cheap (about 16 KiB each).
     private const int InputBufferSize = 16 * 1024;
@@ -38,7 +39,7 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
     private SmtpPath? _sender;
     private readonly List<string> _recipients = [];
 
-    private ClientInfo Client => new(_info.ClientAddress);
+    private ClientInfo Client => new(_info.ClientAddress, _authUser?.Address);
 
     public async Task RunAsync(Stream stream, SmtpSessionInfo info, CancellationToken ct)
     {
@@ -47,6 +48,7 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
         _tls = info.TlsDescription;
         var end = "closed";
         var client = info.ClientAddress.ToString();
+        _clientText = client;
         SmtpLog.SessionStarted(logger, info.SessionId, client, info.ClientPort);
         try
         {

@@ -12,5 +12,11 @@ public sealed record SmtpSessionInfo(string SessionId, IPAddress ClientAddress, 
     /// <summary>Set when the connection is already TLS (implicit TLS listeners).</summary>
     public string? TlsDescription { get; init; }
 
+    /// <summary>The local address the client connected to (for bare login names through vipmap).</summary>
+    public IPAddress? ServerAddress { get; init; }
+
+    /// <summary>A submission listener (587, 465): AUTH before MAIL, sender ownership (RFC 6409).</summary>
+    public bool Submission { get; init; }
+
     public static string NewSessionId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
 }

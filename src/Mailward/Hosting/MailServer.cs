@@ -63,6 +63,9 @@ public sealed partial class MailServer : IAsyncDisposable
             new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         builder.Services.AddSingleton<SmtpConnectionLimiter>();
+        builder.Services.AddSingleton(sp => new SmtpEdge(smtpOptions, sp.GetRequiredService<ISmtpPolicy>(), sp.GetRequiredService<QueueStore>(),
+            sp.GetRequiredService<TlsCertificates>(), sp.GetRequiredService<SmtpConnectionLimiter>(), sp.GetRequiredService<IHostApplicationLifetime>(),
+            sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>()));
         builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
             admin.Layout, sp.GetRequiredService<QueueStore>(),
             new LocalDeliveryOptions(settings.Hostname) { ProgramDomains = settings.ProgramDomains, ProgramTimeout = settings.ProgramTimeout }, time));
@@ -84,6 +87,10 @@ public sealed partial class MailServer : IAsyncDisposable
             k.AddServerHeader = false;
             if (settings.GetBool("Smtp:Enabled"))
                 Listen(k, "smtp", settings.ListenAddress, settings.GetInt("Smtp:Port", 0, 65535), l => l.UseConnectionHandler<SmtpConnectionHandler>());
+            if (settings.GetBool("Submission:Enabled"))
+                Listen(k, "submission", settings.ListenAddress, settings.GetInt("Submission:Port", 0, 65535), l => l.UseConnectionHandler<SubmissionConnectionHandler>());
+            if (settings.GetBool("Smtps:Enabled"))
+                Listen(k, "smtps", settings.ListenAddress, settings.GetInt("Smtps:Port", 0, 65535), l => l.UseConnectionHandler<SmtpsConnectionHandler>());
             if (settings.GetBool("Pop3:Enabled"))
                 Listen(k, "pop3", settings.ListenAddress, settings.GetInt("Pop3:Port", 0, 65535), l => l.UseConnectionHandler<Pop3ConnectionHandler>());
             if (settings.GetBool("Pop3s:Enabled"))

@@ -21,7 +21,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
     private Process Start(int port, bool deliver, params string[] extra)
     {
         var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        string[] args = ["--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Hostname=mail.test",
+        string[] args = ["--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test",
             "--Log:Level=Warning", $"--Delivery:Enabled={deliver}", .. extra, "serve"];
         foreach (var a in args)
             psi.ArgumentList.Add(a);

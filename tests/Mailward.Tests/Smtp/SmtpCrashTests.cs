@@ -33,7 +33,7 @@ public sealed class SmtpCrashTests(ITestOutputHelper output) : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Hostname=mail.test", "--Delivery:Enabled=false", "serve" })
+        foreach (var a in new[] { "--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", "--Delivery:Enabled=false", "serve" })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };

@@ -26,7 +26,7 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
         var port = ((IPEndPoint)l.LocalEndpoint).Port;
         l.Stop();
         var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Hostname=mail.test", "--Log:Level=Warning" }.Concat(settings).Append("serve"))
+        foreach (var a in new[] { "--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", "--Log:Level=Warning" }.Concat(settings).Append("serve"))
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
