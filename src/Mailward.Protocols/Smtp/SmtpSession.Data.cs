@@ -33,6 +33,8 @@ public sealed partial class SmtpSession
 
         var reader = new DataReader(options.MaxMessageBytes, options.MaxLineLength, options.MaxHops);
         var chunk = new ArrayBufferWriter<byte>(16 * 1024);
+        // Submission completes the header (RFC 6409 §8); mail from other servers is left as it came.
+        var fixer = _info.Submission && _authUser is not null ? new SubmissionHeaders() : null;
         while (true)
         {
             if (_end > _start)
@@ -40,11 +42,24 @@ public sealed partial class SmtpSession
                 _start += reader.Feed(_in.AsSpan(_start, _end - _start), chunk);
                 if (chunk.WrittenCount > 0)
                 {
-                    await tx.WriteAsync(chunk.WrittenMemory, ct);
+                    var end = fixer?.Scan(chunk.WrittenSpan) ?? -1;
+                    if (end >= 0)
+                    {
+                        await tx.WriteAsync(chunk.WrittenMemory[..end], ct);
+                        await tx.WriteAsync(fixer!.Missing(options.Hostname, tx.QueueId, _time.GetUtcNow()), ct);
+                        await tx.WriteAsync(chunk.WrittenMemory[end..], ct);
+                    }
+                    else
+                        await tx.WriteAsync(chunk.WrittenMemory, ct);
                     chunk.ResetWrittenCount();
                 }
                 if (reader.Complete)
+                {
+                    // A message that is all header (no blank line) gets the fields at its end.
+                    if (fixer is { HeaderComplete: false } && reader.Problem == DataProblem.None)
+                        await tx.WriteAsync(fixer.Missing(options.Hostname, tx.QueueId, _time.GetUtcNow()), ct);
                     break;
+                }
             }
             if (await ReadMoreAsync(ct) == 0)
                 return false; // the client went away mid-message: nothing is queued
@@ -106,7 +121,7 @@ public sealed partial class SmtpSession
     private static string Sanitize(string s) =>
         new(s.Take(255).Select(c => c is >= '!' and <= '~' and not '(' and not ')' ? c : '_').ToArray());
 
-    private static string Rfc5322Date(DateTimeOffset t)
+    internal static string Rfc5322Date(DateTimeOffset t)
     {
         var u = t.ToUniversalTime();
         return u.ToString("ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " +0000";

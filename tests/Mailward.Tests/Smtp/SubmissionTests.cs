@@ -168,4 +168,70 @@ public class SubmissionTests
         Assert.Equal("joe@hosted.test", queued.Envelope.AuthenticatedUser);
         Assert.Equal("ESMTPSA", queued.Envelope.Protocol);
     }
+
+    [Fact]
+    public async Task A_submitted_message_without_Date_and_Message_ID_gets_them_and_plaintext_auth_works_on_loopback_when_allowed()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Submission:AllowPlaintextAuth=loopback");
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(server.Submission);
+        var s = tcp.GetStream();
+        var r = new TranscriptRunner.ReplyReader(s);
+        await r.ReadLineAsync();
+        var plain = Convert.ToBase64String("\0joe@hosted.test\0pw"u8.ToArray());
+        await s.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"EHLO c.test\r\nAUTH PLAIN {plain}\r\n"));
+        string? line;
+        do
+            line = await r.ReadLineAsync();
+        while (line!.StartsWith("250-", StringComparison.Ordinal));
+        Assert.Equal("235 2.7.0 Authentication successful", await r.ReadLineAsync());
+        async Task Send(string message)
+        {
+            await s.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"MAIL FROM:<joe@hosted.test>\r\nRCPT TO:<joe@hosted.test>\r\nDATA\r\n"));
+            for (var i = 0; i < 3; i++)
+                await r.ReadLineAsync();
+            await s.WriteAsync(System.Text.Encoding.ASCII.GetBytes(message + ".\r\n"));
+            Assert.StartsWith("250 2.0.0", await r.ReadLineAsync());
+        }
+        await Send("Subject: bare\r\nX-Folded: a\r\n Date: not a field\r\n\r\nDate: in the body\r\n");
+        await Send("Subject: complete\r\nDate: Mon, 23 Nov 2026 06:00:00 +0000\r\nMessage-ID: <x@y>\r\n\r\nbody\r\n");
+        var bodies = server.Messages.Select(m =>
+        {
+            using var b = Core.Queue.QueueStore.OpenBody(m);
+            return new StreamReader(b).ReadToEnd();
+        }).ToList();
+        var bare = bodies.Single(b => b.Contains("Subject: bare", StringComparison.Ordinal));
+        var header = bare[..bare.IndexOf("\r\n\r\n", StringComparison.Ordinal)];
+        Assert.Matches(@"\r\nDate: \w{3}, \d{1,2} \w{3} \d{4} ", header);
+        Assert.Matches(@"\r\nMessage-ID: <[0-9A-F]+\.\d+@mail\.test>$", header);
+        Assert.EndsWith("Date: in the body\r\n", bare);
+        var complete = bodies.Single(b => b.Contains("Subject: complete", StringComparison.Ordinal));
+        Assert.Single(complete.Split("\r\n"), l => l.StartsWith("Date:", StringComparison.Ordinal));
+        Assert.DoesNotContain("Message-ID: <", complete.Replace("Message-ID: <x@y>", "", StringComparison.Ordinal));
+    }
+}
+
+public class SubmissionHeadersTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(64)]
+    public void The_header_end_and_the_missing_fields_are_found_in_any_chunking(int chunk)
+    {
+        var message = "Subject: x\r\nDATE: Mon, 1 Jan 2026 00:00:00 +0000\r\nX-Long-Name-Beyond-Sixteen: y\r\n message-id: folded\r\n\r\nMessage-ID: body\r\n"u8.ToArray();
+        var scanner = new Mailward.Protocols.Smtp.SubmissionHeaders();
+        var end = -1;
+        for (var i = 0; i < message.Length && end < 0; i += chunk)
+        {
+            var at = scanner.Scan(message.AsSpan(i, Math.Min(chunk, message.Length - i)));
+            if (at >= 0)
+                end = i + at;
+        }
+        Assert.Equal(System.Text.Encoding.ASCII.GetString(message).IndexOf("\r\n\r\n", StringComparison.Ordinal) + 2, end);
+        var missing = System.Text.Encoding.ASCII.GetString(scanner.Missing("mail.test", "ID", DateTimeOffset.UnixEpoch));
+        Assert.DoesNotContain("Date:", missing); // DATE: counts, case-insensitive
+        Assert.StartsWith("Message-ID: <ID.0@mail.test>", missing); // a folded line or the body does not
+    }
 }
