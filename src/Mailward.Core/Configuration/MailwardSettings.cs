@@ -62,6 +62,22 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         }
     }
 
+    /// <summary>Submission:MaxMessagesPerHour/MaxRecipientsPerMessage and the Submission:Overrides section.</summary>
+    public Policy.SendingLimits SendingLimits(TimeProvider? time = null)
+    {
+        _ = Get("Submission:Overrides");
+        var defaults = new Policy.SendingLimit(GetInt("Submission:MaxMessagesPerHour", 0, 10_000_000), GetInt("Submission:MaxRecipientsPerMessage", 0, 100_000));
+        var perDomain = new Dictionary<string, Policy.SendingLimit>(StringComparer.OrdinalIgnoreCase);
+        foreach (var d in configuration.GetSection("Submission:Overrides").GetChildren())
+        {
+            int Value(string key, int fallback) =>
+                d[key] is { } raw ? (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= 0 ? v
+                    : throw new SettingsException($"setting Submission:Overrides:{d.Key}:{key} must be a whole number, not '{raw}'")) : fallback;
+            perDomain[d.Key] = new Policy.SendingLimit(Value("MaxMessagesPerHour", defaults.MessagesPerHour), Value("MaxRecipientsPerMessage", defaults.RecipientsPerMessage));
+        }
+        return new Policy.SendingLimits(defaults, perDomain, time);
+    }
+
     public TimeSpan MaxHostBackoff => TimeSpan.FromSeconds(GetInt("Remote:MaxHostBackoffSeconds", 0, 86400 * 7));
 
     /// <summary>Domains whose instruction lines may run programs; "*" is every domain.</summary>
@@ -114,6 +130,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = RemoteRoutes;
         _ = MaxHostBackoff + ProgramTimeout;
         _ = Login;
+        _ = SendingLimits();
         if (Get("Pop3:AllowPlaintextAuth") is not ("never" or "loopback" or "always"))
             throw new SettingsException($"setting Pop3:AllowPlaintextAuth must be never, loopback or always, not '{Get("Pop3:AllowPlaintextAuth")}'");
         if (ListenAddress != "*" && !System.Net.IPAddress.TryParse(ListenAddress, out _))

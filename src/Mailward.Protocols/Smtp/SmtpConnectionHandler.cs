@@ -39,7 +39,8 @@ public enum SmtpListener
 
 /// <summary>What the three SMTP listeners share: limits, TLS, the session's parts.</summary>
 public sealed class SmtpEdge(SmtpOptions options, ISmtpPolicy policy, QueueStore queue, TlsCertificates tls,
-    SmtpConnectionLimiter limiter, IHostApplicationLifetime lifetime, ILogger<SmtpSession> logger, LoginService? logins = null)
+    SmtpConnectionLimiter limiter, IHostApplicationLifetime lifetime, ILogger<SmtpSession> logger, LoginService? logins = null,
+    SendingLimits? limits = null, TimeProvider? time = null)
 {
     private readonly ConnectionLimiter _submissionLimiter = new(options.MaxConnections, options.MaxConnectionsPerClient);
 
@@ -81,7 +82,7 @@ public sealed class SmtpEdge(SmtpOptions options, ISmtpPolicy policy, QueueStore
                     stream = secure;
                     info = info with { StartTls = null, TlsDescription = description };
                 }
-                await new SmtpSession(options, policy, queue, logger, null, logins).RunAsync(stream, info, ct.Token);
+                await new SmtpSession(options, policy, queue, logger, time, logins, limits).RunAsync(stream, info, ct.Token);
             }
             catch (IOException)
             {

@@ -142,6 +142,11 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.SenderRejected(path.Address));
             return ValueTask.FromResult(true);
         }
+        if (_authUser is not null && limits is not null && !limits.MayStartMessage(_authUser.Address, _authUser.Domain))
+        {
+            Reply($"450 4.7.1 Sending limit of {limits.For(_authUser.Domain).MessagesPerHour} messages per hour reached; try again later");
+            return ValueTask.FromResult(true);
+        }
         // An authenticated sender sends as itself (RFC 6409 §6.1): its mailbox, aliases, alias domains.
         if (_authUser is not null && options.EnforceSenderOwnership && !logins!.MayUseSender(_authUser, path.Address))
         {
@@ -167,6 +172,11 @@ public sealed partial class SmtpSession
             return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax(error)));
         if (parameters.Length > 0)
             return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(parameters.Split(' ')[0])));
+        if (_authUser is not null && limits is not null && limits.For(_authUser.Domain).RecipientsPerMessage is > 0 and var most && _recipients.Count >= most)
+        {
+            Reply(SmtpReplies.TooManyRecipients);
+            return ValueTask.FromResult(true);
+        }
         if (_recipients.Count >= options.MaxRecipients)
         {
             Reply(SmtpReplies.TooManyRecipients);

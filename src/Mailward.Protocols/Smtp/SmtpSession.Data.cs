@@ -85,6 +85,8 @@ public sealed partial class SmtpSession
         {
             var id = await tx.CommitAsync(ct);
             _messagesQueued++;
+            if (_authUser is not null)
+                limits?.Sent(_authUser.Address);
             SmtpLog.MessageQueued(logger, _info.SessionId, id, envelope.Sender, envelope.Recipients.Count, tx.BodyLength, Protocol);
             Reply(SmtpReplies.Queued(id));
         }

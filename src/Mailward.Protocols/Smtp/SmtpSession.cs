@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Mailward.Protocols.Smtp;
 
 public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy, QueueStore queue, ILogger logger, TimeProvider? time = null,
-    Mailward.Core.Auth.LoginService? logins = null)
+    Mailward.Core.Auth.LoginService? logins = null, SendingLimits? limits = null)
 {
     // Holds 32 command lines and reads DATA in 16 KiB steps; idle sessions stay cheap (about 16 KiB each).
     private const int InputBufferSize = 16 * 1024;

@@ -65,7 +65,7 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton<SmtpConnectionLimiter>();
         builder.Services.AddSingleton(sp => new SmtpEdge(smtpOptions, sp.GetRequiredService<ISmtpPolicy>(), sp.GetRequiredService<QueueStore>(),
             sp.GetRequiredService<TlsCertificates>(), sp.GetRequiredService<SmtpConnectionLimiter>(), sp.GetRequiredService<IHostApplicationLifetime>(),
-            sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>()));
+            sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>(), settings.SendingLimits(time), time));
         builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
             admin.Layout, sp.GetRequiredService<QueueStore>(),
             new LocalDeliveryOptions(settings.Hostname) { ProgramDomains = settings.ProgramDomains, ProgramTimeout = settings.ProgramTimeout }, time));

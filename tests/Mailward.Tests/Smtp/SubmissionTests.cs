@@ -211,6 +211,47 @@ public class SubmissionTests
     }
 }
 
+public class SendingLimitTests
+{
+    [Fact]
+    public async Task Messages_per_hour_and_recipients_per_message_are_answered_with_4xx_and_a_domain_can_differ()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "domain other.test", "user max@other.test"], clock,
+            "--Submission:MaxMessagesPerHour=2", "--Submission:MaxRecipientsPerMessage=2", "--Submission:Overrides:other.test:MaxMessagesPerHour=1");
+        async Task<SmtpClient> Login(string user)
+        {
+            var c = new SmtpClient { ServerCertificateValidationCallback = (_, cert, _, _) => cert?.Subject == "CN=mail.test", Timeout = 15_000 };
+            await c.ConnectAsync(server.Submission.Address.ToString(), server.Submission.Port, SecureSocketOptions.StartTls);
+            await c.AuthenticateAsync(user, "pw");
+            return c;
+        }
+        static MimeMessage M(string from, params string[] to)
+        {
+            var m = new MimeMessage();
+            m.From.Add(MailboxAddress.Parse(from));
+            foreach (var t in to)
+                m.To.Add(MailboxAddress.Parse(t));
+            m.Body = new TextPart("plain") { Text = "x" };
+            return m;
+        }
+        using var joe = await Login("joe@hosted.test");
+        var tooMany = await Assert.ThrowsAsync<SmtpCommandException>(() => joe.SendAsync(M("joe@hosted.test", "a@remote.test", "b@remote.test", "c@remote.test")));
+        Assert.Equal(System.Net.Mail.SmtpStatusCode.InsufficientStorage, (System.Net.Mail.SmtpStatusCode)(int)tooMany.StatusCode); // 452
+        await joe.SendAsync(M("joe@hosted.test", "a@remote.test", "b@remote.test"));
+        await joe.SendAsync(M("joe@hosted.test", "a@remote.test"));
+        var limit = await Assert.ThrowsAsync<SmtpCommandException>(() => joe.SendAsync(M("joe@hosted.test", "a@remote.test")));
+        Assert.Equal(450, (int)limit.StatusCode);
+        Assert.Contains("2 messages per hour", limit.Message);
+        using var max = await Login("max@other.test");
+        await max.SendAsync(M("max@other.test", "a@remote.test"));
+        Assert.Equal(450, (int)(await Assert.ThrowsAsync<SmtpCommandException>(() => max.SendAsync(M("max@other.test", "a@remote.test")))).StatusCode);
+        clock.Advance(TimeSpan.FromMinutes(61));
+        await joe.SendAsync(M("joe@hosted.test", "a@remote.test")); // the hour has room again
+        Assert.Equal(4, server.Queue.Messages.Count);
+    }
+}
+
 public class SubmissionHeadersTests
 {
     [Theory]
