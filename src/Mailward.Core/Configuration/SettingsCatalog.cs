@@ -117,6 +117,8 @@ public static class SettingsCatalog
         new("Tls:CertificateFile", "", "PEM certificate (chain) for STARTTLS. Empty: a self-signed certificate for Hostname is made in <data>/tls on first start.",
             "Works out of the box; a real certificate is one setting away."),
         new("Tls:KeyFile", "", "PEM private key for Tls:CertificateFile.", "Goes with the certificate."),
+        new("Tls:ReloadCheckSeconds", "5", "How often the certificate files are checked for a change (a renewal) and reloaded without a restart; SIGHUP reloads at once. 0: only on SIGHUP.",
+            "A renewed certificate is in use within seconds; a stat of two files every few seconds costs nothing.", SettingKind.Number),
         new("Delivery:Enabled", "true", "Deliver queued mail. false holds everything in the queue (maintenance; qmail's stopped qmail-send, Postfix's hold) while SMTP keeps accepting.",
             "A mail server delivers; holding is the exception.", SettingKind.Switch),
         new("Delivery:LocalConcurrency", "10", "Most local deliveries (to Maildirs) at once.",

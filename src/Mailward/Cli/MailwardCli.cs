@@ -70,6 +70,7 @@ public static class MailwardCli
             new Option<string>("--data") { Description = "Data folder (default: $MAILWARD_DATA, else ./mailward-data).", Recursive = true },
         };
         root.Subcommands.Add(ServeCommand.Build(context));
+        root.Subcommands.Add(TlsCommands.Build(context));
         root.Subcommands.Add(DomainCommands.Build(context));
         root.Subcommands.Add(UserCommands.Build(context));
         root.Subcommands.Add(AliasCommands.Build(context));

@@ -3,6 +3,7 @@
 // it in-process on ephemeral loopback ports. Stopping stops accepting, ends sessions (421) and
 // closes the queue after its last commit.
 using System.Net;
+using System.Runtime.InteropServices;
 using DnsClient;
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
@@ -180,6 +181,20 @@ public sealed partial class MailServer : IAsyncDisposable
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
+            // New certificates without a restart: a changed file is seen within Tls:ReloadCheckSeconds, SIGHUP at once.
+            tls.Reloaded += (ok, detail) =>
+            {
+                if (ok)
+                    CertificateReloaded(log, detail);
+                else
+                    CertificateReloadFailed(log, detail);
+            };
+            tls.WatchFiles(TimeSpan.FromSeconds(data.Settings.GetInt("Tls:ReloadCheckSeconds", 0, 86400)));
+            _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true; // SIGHUP reloads; it does not stop the server
+                tls.Reload();
+            });
             var recovered = admin.RecoverFolders();
             var domains = admin.Store.ListDomains().Count;
             var queued = queue.Messages.Count;
@@ -199,8 +214,12 @@ public sealed partial class MailServer : IAsyncDisposable
 
         // The queue is closed by the container when the app is disposed: after Kestrel has ended
         // every session, so no commit can race the close.
+        private PosixSignalRegistration? _hangup;
+
         public Task StopAsync(CancellationToken cancellationToken)
         {
+            _hangup?.Dispose();
+            tls.Dispose();
             Stopping(log);
             return Task.CompletedTask;
         }
@@ -208,6 +227,12 @@ public sealed partial class MailServer : IAsyncDisposable
         [LoggerMessage(EventId = 1000, Level = LogLevel.Information,
             Message = "mailward ready: hostname={Hostname} data={DataPath} domains={Domains} queued={Queued} folder_intents_recovered={Recovered} tls={Certificate} listening={Listening}")]
         private static partial void Ready(ILogger logger, string hostname, string dataPath, int domains, int queued, int recovered, string certificate, string listening);
+
+        [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "tls certificate reloaded: {Subject}")]
+        private static partial void CertificateReloaded(ILogger logger, string subject);
+
+        [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "tls certificate reload failed, the previous one stays: {Error}")]
+        private static partial void CertificateReloadFailed(ILogger logger, string error);
 
         [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "mailward stopping")]
         private static partial void Stopping(ILogger logger);

@@ -211,6 +211,41 @@ public class SubmissionTests
     }
 }
 
+public class SwaksTests
+{
+    private static async Task<(int Code, string Output)> Swaks(params string[] args)
+    {
+        var psi = new ProcessStartInfo("swaks", args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var error = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (p.ExitCode, await output + await error);
+    }
+
+    [FactWhenInstalled("swaks")]
+    public async Task Swaks_authenticates_over_starttls_and_tls_and_a_bounce_mail_account_is_refused()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user gone@hosted.test"]);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        store.UpdateUser(store.FindUser("gone", "hosted.test")! with { Flags = UserFlags.BounceMail });
+        store.Dispose();
+        await Task.Delay(1100);
+        string[] common = ["--server", "127.0.0.1", "--from", "joe@hosted.test", "--to", "friend@remote.test", "--auth-user", "joe@hosted.test", "--auth-password", "pw"];
+        var starttls = await Swaks([.. common, "--port", server.Submission.Port.ToString(), "--tls", "--auth", "LOGIN"]);
+        Assert.True(starttls.Code == 0, starttls.Output);
+        Assert.Contains("235 2.7.0 Authentication successful", starttls.Output);
+        var implicitTls = await Swaks([.. common, "--port", server.Smtps.Port.ToString(), "--tls-on-connect", "--auth", "PLAIN"]);
+        Assert.True(implicitTls.Code == 0, implicitTls.Output);
+        var noTls = await Swaks([.. common, "--port", server.Submission.Port.ToString(), "--auth", "PLAIN"]);
+        Assert.NotEqual(0, noTls.Code); // AUTH is not offered before TLS
+        var gone = await Swaks("--server", "127.0.0.1", "--port", server.Submission.Port.ToString(), "--tls", "--auth", "PLAIN",
+            "--auth-user", "gone@hosted.test", "--auth-password", "pw", "--from", "gone@hosted.test", "--to", "friend@remote.test");
+        Assert.Contains("535 5.7.8", gone.Output);
+        Assert.Equal(2, server.Queue.Messages.Count);
+    }
+}
+
 public class SendingLimitTests
 {
     [Fact]
@@ -249,6 +284,68 @@ public class SendingLimitTests
         clock.Advance(TimeSpan.FromMinutes(61));
         await joe.SendAsync(M("joe@hosted.test", "a@remote.test")); // the hour has room again
         Assert.Equal(4, server.Queue.Messages.Count);
+    }
+}
+
+public class CertificateReloadTests
+{
+    private static void WritePair(string cert, string key, string name)
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest($"CN={name}", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        File.WriteAllText(key, rsa.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(cert, created.ExportCertificatePem());
+    }
+
+    private static async Task<string> ServedSubjectAsync(System.Net.IPEndPoint at)
+    {
+        var subject = "";
+        using var c = new SmtpClient
+        {
+            // Accept only the two test certificates, and note which one was served.
+            ServerCertificateValidationCallback = (_, cert, _, _) =>
+            {
+                subject = cert?.Subject ?? "";
+                return subject is "CN=first.test" or "CN=second.test";
+            },
+            Timeout = 15_000,
+        };
+        await c.ConnectAsync(at.Address.ToString(), at.Port, SecureSocketOptions.SslOnConnect);
+        await c.DisconnectAsync(true);
+        return subject;
+    }
+
+    [Fact]
+    public async Task A_swapped_certificate_is_served_without_a_restart_and_tls_show_prints_it()
+    {
+        using var folder = new TempFolder();
+        var cert = folder.Combine("cert.pem");
+        var key = folder.Combine("key.pem");
+        WritePair(cert, key, "first.test");
+        await using var server = await ServerFixture.StartAsync(["domain hosted.test"],
+            $"--Tls:CertificateFile={cert}", $"--Tls:KeyFile={key}", "--Tls:ReloadCheckSeconds=1");
+        Assert.Equal("CN=first.test", await ServedSubjectAsync(server.Smtps));
+
+        using (var runner = new MailwardRunner())
+        {
+            var show = (await runner.RunWith("", null, "--data", server.DataPath, $"--Tls:CertificateFile={cert}", $"--Tls:KeyFile={key}", "tls", "show")).Ok().Out;
+            Assert.Contains($"file: {cert}", show);
+            Assert.Contains("subject: CN=first.test", show);
+            Assert.Matches("sha256: [0-9A-F]{64}", show);
+        }
+
+        WritePair(cert, key, "second.test");
+        File.SetLastWriteTimeUtc(cert, DateTime.UtcNow.AddSeconds(5)); // a change even within the file system's time granularity
+        var served = "";
+        for (var i = 0; i < 50 && served != "CN=second.test"; i++)
+        {
+            await Task.Delay(200);
+            served = await ServedSubjectAsync(server.Smtps);
+        }
+        Assert.Equal("CN=second.test", served);
+        Assert.Contains(server.Log, l => l.Contains("tls certificate reloaded: CN=second.test", StringComparison.Ordinal));
     }
 }
 
