@@ -72,12 +72,9 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
     /// </summary>
     public LoginResult Verify(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
     {
-        client = Normalize(client);
-        var now = _time.GetUtcNow();
-        if (IsThrottled(client, now))
+        var (user, now, throttled) = Begin(login, ref client, server);
+        if (throttled)
             return new LoginResult(LoginFailure.Throttled);
-        var target = Resolve(login, server);
-        var user = target is { } t ? store.FindUser(t.Local, t.Domain.Name) : null;
         if (user is null || password.Length == 0)
         {
             hasher.Verify(PasswordHasher.NoPassword, password); // the same work for a name that does not exist
@@ -127,12 +124,9 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
     /// <summary>APOP (RFC 1939 §7): MD5 of the greeting's timestamp and the clear-text password, where a clear copy exists.</summary>
     public LoginResult VerifyApop(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
     {
-        client = Normalize(client);
-        var now = _time.GetUtcNow();
-        if (IsThrottled(client, now))
+        var (user, now, throttled) = Begin(login, ref client, server);
+        if (throttled)
             return new LoginResult(LoginFailure.Throttled);
-        var target = Resolve(login, server);
-        var user = target is { } t ? store.FindUser(t.Local, t.Domain.Name) : null;
         if (user?.ClearPassword is not { Length: > 0 } clear)
             return Failed(client, now);
 #pragma warning disable CA5351 // APOP is defined with MD5; it is offered only where a clear-text copy is stored anyway
@@ -145,6 +139,17 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
             return new LoginResult(LoginFailure.ServiceDisabled, user);
         Succeeded(user, client, service, now);
         return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)));
+    }
+
+    /// <summary>The common start of a login: the client's plain address, the clock, the throttle, and the user the name means.</summary>
+    private (UserRecord? User, DateTimeOffset Now, bool Throttled) Begin(string login, ref IPAddress client, IPAddress? server)
+    {
+        client = Normalize(client);
+        var now = _time.GetUtcNow();
+        if (IsThrottled(client, now))
+            return (null, now, true);
+        var target = Resolve(login, server);
+        return (target is { } t ? store.FindUser(t.Local, t.Domain.Name) : null, now, false);
     }
 
     /// <summary>vpopmail's last-auth record, and the roaming grant unless the user has the no-relay flag.</summary>

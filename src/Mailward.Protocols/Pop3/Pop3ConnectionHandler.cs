@@ -47,13 +47,7 @@ internal static class Pop3Edge
 {
     public static async Task RunAsync(Pop3Services s, ConnectionContext connection, bool implicitTls)
     {
-        var remote = connection.RemoteEndPoint as IPEndPoint;
-        var client = remote?.Address ?? IPAddress.None;
-        if (client.IsIPv4MappedToIPv6)
-            client = client.MapToIPv4();
-        var server = (connection.LocalEndPoint as IPEndPoint)?.Address;
-        if (server is { IsIPv4MappedToIPv6: true })
-            server = server.MapToIPv4();
+        var (client, _, server) = ConnectionAddresses.Of(connection);
         var limiter = implicitTls ? s.Secure : s.Plain;
         Stream stream = new PipeStream(connection.Transport);
         try

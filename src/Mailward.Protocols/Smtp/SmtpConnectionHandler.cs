@@ -46,13 +46,7 @@ public sealed class SmtpEdge(SmtpOptions options, ISmtpPolicy policy, QueueStore
 
     public async Task RunAsync(ConnectionContext connection, SmtpListener listener)
     {
-        var remote = connection.RemoteEndPoint as IPEndPoint;
-        var client = remote?.Address ?? IPAddress.None;
-        if (client.IsIPv4MappedToIPv6)
-            client = client.MapToIPv4();
-        var server = (connection.LocalEndPoint as IPEndPoint)?.Address;
-        if (server is { IsIPv4MappedToIPv6: true })
-            server = server.MapToIPv4();
+        var (client, clientPort, server) = ConnectionAddresses.Of(connection);
         var slots = listener == SmtpListener.Smtp ? limiter.Limiter : _submissionLimiter;
         Stream stream = new PipeStream(connection.Transport);
         try
@@ -70,7 +64,7 @@ public sealed class SmtpEdge(SmtpOptions options, ISmtpPolicy policy, QueueStore
             try
             {
                 using var ct = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, lifetime.ApplicationStopping);
-                var info = new SmtpSessionInfo(SmtpSessionInfo.NewSessionId(), client, remote?.Port ?? 0)
+                var info = new SmtpSessionInfo(SmtpSessionInfo.NewSessionId(), client, clientPort)
                 {
                     StartTls = tls.HandshakeAsync,
                     ServerAddress = server,
