@@ -172,4 +172,15 @@ public class RemoteDeliveryTests
         Assert.InRange(Assert.Single(server.Manager.Hosts()).Failures, 1, 2); // 3 had the flush not forgotten the first
         Assert.Contains(server.Manager.Status(), m => m.Recipients[0].LastError.Contains("could not connect", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_broken_starttls_offer_falls_back_to_plain_text_and_the_mail_still_goes()
+    {
+        await using var mta = new TestMta { BrokenStartTls = true };
+        await using var server = await ServerFixture.StartAsync(["domain hosted.test"], "--Delivery:Enabled=true", $"--Remote:SmartHost={mta.Endpoint}");
+        await DeliveryTestMail.SendAsync(server, "far@remote.test", "tls broken");
+        await mta.WaitForAsync(1);
+        await DeliveryTestMail.SettleAsync(server);
+        Assert.Equal(2, mta.Connections); // the TLS attempt, then plain text
+    }
 }

@@ -28,6 +28,9 @@ public sealed class TestMta : IAsyncDisposable
 
     private int _dataPhases;
 
+    /// <summary>Offers STARTTLS, says 220, then drops the connection: a broken TLS setup.</summary>
+    public bool BrokenStartTls { get; set; }
+
     public int Connections => _connections;
     public int DataPhases => _dataPhases;
     public string Endpoint => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
@@ -73,8 +76,12 @@ public sealed class TestMta : IAsyncDisposable
                 switch (verb)
                 {
                     case "EHLO":
-                        await Say("250-testmta.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250 8BITMIME");
+                        await Say("250-testmta.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n" + (BrokenStartTls ? "250-STARTTLS\r\n" : "") + "250 8BITMIME");
                         break;
+                    case "STARTTLS":
+                        await Say("220 go ahead");
+                        return; // and no TLS follows
+
                     case "HELO":
                         await Say("250 testmta.test");
                         break;

@@ -31,26 +31,32 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
     /// so the caller can try the next host; afterwards every recipient gets its own result.
     /// </summary>
     public async Task<RelaySession> SendAsync(string host, IPEndPoint endpoint, string sender, IReadOnlyList<string> recipients,
-        Func<Stream> openBody, long bodyLength, bool eightBit, CancellationToken ct)
+        Func<Stream> openBody, long bodyLength, bool eightBit, CancellationToken ct, bool tryTls = true)
     {
         var label = $"{host} [{endpoint.Address}]";
-        Socket socket;
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             using var connect = CancellationTokenSource.CreateLinkedTokenSource(ct);
             connect.CancelAfter(options.ConnectTimeout);
             await socket.ConnectAsync(endpoint, connect.Token);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
         {
+            socket.Dispose();
             return new RelaySession(false, new DeliveryResult(DeliveryStatus.Temporary,
                 $"could not connect to {label}:{endpoint.Port}: {(e is OperationCanceledException ? "timed out" : e.Message)}"), [], false);
         }
         await using var conn = new Connection(new NetworkStream(socket, ownsSocket: true), options.DataTimeout, label);
         try
         {
-            return await TalkAsync(conn, sender, recipients, openBody, bodyLength, eightBit, ct);
+            return await TalkAsync(conn, sender, recipients, openBody, bodyLength, eightBit, tryTls, ct);
+        }
+        catch (Exception e) when (tryTls && conn.TlsAttempted && !conn.Tls && e is AuthenticationException or IOException && !ct.IsCancellationRequested)
+        {
+            // A broken TLS offer does not stop the mail: once more without STARTTLS, as Postfix's "may" level.
+            await conn.DisposeAsync();
+            return await SendAsync(host, endpoint, sender, recipients, openBody, bodyLength, eightBit, ct, tryTls: false);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or AuthenticationException or ProtocolViolation
                                   && !ct.IsCancellationRequested)
@@ -63,7 +69,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
     }
 
     private async Task<RelaySession> TalkAsync(Connection c, string sender, IReadOnlyList<string> recipients,
-        Func<Stream> openBody, long bodyLength, bool eightBit, CancellationToken ct)
+        Func<Stream> openBody, long bodyLength, bool eightBit, bool tryTls, CancellationToken ct)
     {
         var greeting = await c.ReadReplyAsync(ct);
         if (greeting.Code / 100 != 2)
@@ -76,7 +82,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             if (helo.Code != 250)
                 return Early(c, helo, "HELO");
         }
-        if (extensions.ContainsKey("STARTTLS"))
+        if (tryTls && extensions.ContainsKey("STARTTLS"))
         {
             var start = await c.CommandAsync("STARTTLS", ct);
             if (start.Code == 220)
@@ -225,6 +231,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
 
         public string Label { get; } = label;
         public bool Tls { get; private set; }
+        public bool TlsAttempted { get; private set; }
         public bool InTransaction { get; set; }
 
         public void Write(string command) => _out.Write(Encoding.UTF8.GetBytes(command + "\r\n"));
@@ -249,6 +256,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             // Opportunistic TLS (RFC 7435): encrypt when offered, without insisting on a verified name,
             // as Postfix's smtp_tls_security_level=may does. TLS 1.2 and later only.
 #pragma warning disable CA5359 // unverified on purpose: RFC 7435 opportunistic security; refusing would send in clear text instead
+            TlsAttempted = true;
             var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
 #pragma warning restore CA5359
             using var t = Timed(ct);
