@@ -66,6 +66,9 @@ public class SubmissionTests
         Assert.DoesNotContain("pw", first.Split("\r\n\r\n")[0].Split('\n').Where(l => l.Contains("authenticated", StringComparison.Ordinal)));
         Assert.Single(DeliveryTestMail.NewMail(DeliveryTestMail.Maildir(server, "ann@hosted.test")));
         Assert.Contains(server.Log, l => l.Contains("auth client=127.0.0.1 user=joe@hosted.test result=ok", StringComparison.Ordinal));
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheMaxEntries: 0);
+        Assert.Equal("smtp", store.FindUser("joe", "hosted.test")!.LastLogin!.Service); // vpopmail's last-auth, service smtp
+        store.Dispose();
     }
 
     [Fact]
