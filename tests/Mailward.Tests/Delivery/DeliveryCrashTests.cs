@@ -16,7 +16,26 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
 {
     private readonly MailwardRunner _m = new();
 
-    public void Dispose() => _m.Dispose();
+    private readonly List<int> _started = [];
+
+    /// <summary>A test that failed half-way must not leave a server running (its Process objects are disposed by then).</summary>
+    public void Dispose()
+    {
+        foreach (var pid in _started)
+        {
+            try
+            {
+                using var p = Process.GetProcessById(pid);
+                if (!p.HasExited && p.ProcessName == "mailward")
+                    p.Kill();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // gone already
+            }
+        }
+        _m.Dispose();
+    }
 
     private Process Start(int port, bool deliver, params string[] extra)
     {
@@ -26,6 +45,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
+        _started.Add(p.Id);
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
         p.BeginOutputReadLine();
