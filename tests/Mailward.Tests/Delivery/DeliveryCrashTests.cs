@@ -16,24 +16,11 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
 {
     private readonly MailwardRunner _m = new();
 
-    private readonly List<int> _started = [];
+    private readonly ServerProcesses _servers = new();
 
-    /// <summary>A test that failed half-way must not leave a server running (its Process objects are disposed by then).</summary>
     public void Dispose()
     {
-        foreach (var pid in _started)
-        {
-            try
-            {
-                using var p = Process.GetProcessById(pid);
-                if (!p.HasExited && p.ProcessName == "mailward")
-                    p.Kill();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-                // gone already
-            }
-        }
+        _servers.Dispose();
         _m.Dispose();
     }
 
@@ -44,8 +31,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
             "--Log:Level=Warning", $"--Delivery:Enabled={deliver}", .. extra, "serve"];
         foreach (var a in args)
             psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        _started.Add(p.Id);
+        var p = _servers.Track(Process.Start(psi)!);
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
         p.BeginOutputReadLine();

@@ -15,24 +15,11 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
 {
     private readonly MailwardRunner _m = new();
 
-    private readonly List<int> _started = [];
+    private readonly ServerProcesses _servers = new();
 
-    /// <summary>A test that failed half-way must not leave a server running (its Process objects are disposed by then).</summary>
     public void Dispose()
     {
-        foreach (var pid in _started)
-        {
-            try
-            {
-                using var p = Process.GetProcessById(pid);
-                if (!p.HasExited && p.ProcessName == "mailward")
-                    p.Kill();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-                // gone already
-            }
-        }
+        _servers.Dispose();
         _m.Dispose();
     }
 
@@ -47,8 +34,7 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
         var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward")) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", "--Log:Level=Warning" }.Concat(settings).Append("serve"))
             psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        _started.Add(p.Id);
+        var p = _servers.Track(Process.Start(psi)!);
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
         p.BeginOutputReadLine();
