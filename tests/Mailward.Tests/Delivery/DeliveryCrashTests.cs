@@ -24,38 +24,8 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         _m.Dispose();
     }
 
-    private Process Start(int port, bool deliver, params string[] extra)
-    {
-        var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        string[] args = ["--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test",
-            "--Log:Level=Warning", $"--Delivery:Enabled={deliver}", .. extra, "serve"];
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        var p = _servers.Track(Process.Start(psi)!);
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private static async Task WaitListeningAsync(int port)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            try
-            {
-                using var c = new TcpClient();
-                await c.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-        throw new TimeoutException("server did not start");
-    }
+    private Process Start(int port, bool deliver, params string[] extra) =>
+        _servers.Start(_m.Data, port, ["--Log:Level=Warning", $"--Delivery:Enabled={deliver}", .. extra]);
 
     private string Maildir(string local) => Path.Combine(_m.MailStore, "hosted.test", local, "Maildir");
 
@@ -63,20 +33,13 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         new[] { "new", "cur" }.SelectMany(d => Directory.GetFiles(Path.Combine(Maildir(local), d)))
             .Select(f => File.ReadAllLines(f).First(l => l.StartsWith("X-Token: ", StringComparison.Ordinal))[9..]).ToList();
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     /// <summary>Queues <paramref name="messages"/> messages with delivery held, so later kills land mid-delivery; returns their tokens.</summary>
     private async Task<ConcurrentBag<string>> FillAsync(int port, int messages, string[] recipients)
     {
         var tokens = new ConcurrentBag<string>();
         var rcpts = string.Concat(recipients.Select(r => $"RCPT TO:<{r}>\r\n"));
         using var server = Start(port, deliver: false);
-        await WaitListeningAsync(port);
+        await ServerProcesses.WaitListeningAsync(port);
         await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             using var tcp = new TcpClient();
@@ -108,7 +71,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         (await _m.Run("vadddomain", "hosted.test", "pw")).Ok();
         (await _m.Run("vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test")).Ok();
         (await _m.Run("vadduser", "-e", "DmIMm9e5Hc8ic", "ann@hosted.test")).Ok();
-        var port = FreePort();
+        var port = ServerProcesses.FreePort();
         const int Messages = 600;
         var tokens = await FillAsync(port, Messages, ["joe@hosted.test", "ann@hosted.test"]);
 
@@ -118,7 +81,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         for (var round = 0; round < 3; round++)
         {
             using var server = Start(port, deliver: true);
-            await WaitListeningAsync(port);
+            await ServerProcesses.WaitListeningAsync(port);
             await Task.Delay(rng.Next(50, 400));
             server.Kill();
             await server.WaitForExitAsync();
@@ -129,7 +92,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(partial, n => n is > 0 and < 2 * Messages);
         using (var server = Start(port, deliver: true))
         {
-            await WaitListeningAsync(port);
+            await ServerProcesses.WaitListeningAsync(port);
             for (var i = 0; i < 300 && (Tokens("joe").Count < Messages || Tokens("ann").Count < Messages); i++)
                 await Task.Delay(100);
             using (var term = Process.Start("kill", ["-TERM", server.Id.ToString()]))
@@ -154,7 +117,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         (await _m.Run("vadddomain", "hosted.test", "pw")).Ok();
         (await _m.Run("vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test")).Ok();
         await using var mta = new TestMta();
-        var port = FreePort();
+        var port = ServerProcesses.FreePort();
         const int Messages = 300;
         var tokens = await FillAsync(port, Messages, ["joe@hosted.test", "far@remote.test"]);
         string[] relay = [$"--Remote:SmartHost={mta.Endpoint}"];
@@ -165,7 +128,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         for (var round = 0; round < 3; round++)
         {
             using var server = Start(port, deliver: true, relay);
-            await WaitListeningAsync(port);
+            await ServerProcesses.WaitListeningAsync(port);
             await Task.Delay(rng.Next(100, 500));
             server.Kill();
             await server.WaitForExitAsync();
@@ -175,7 +138,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(partial, n => n is > 0 and < Messages);
         using (var server = Start(port, deliver: true, relay))
         {
-            await WaitListeningAsync(port);
+            await ServerProcesses.WaitListeningAsync(port);
             for (var i = 0; i < 300 && (Tokens("joe").Count < Messages || mta.Received.Select(TokenOf).Distinct().Count() < Messages); i++)
                 await Task.Delay(100);
             using (var term = Process.Start("kill", ["-TERM", server.Id.ToString()]))

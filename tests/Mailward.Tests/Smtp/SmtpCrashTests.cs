@@ -24,48 +24,7 @@ public sealed class SmtpCrashTests(ITestOutputHelper output) : IDisposable
         _m.Dispose();
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    private Process StartServer(int port)
-    {
-        var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { "--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", "--Delivery:Enabled=false", "serve" })
-            psi.ArgumentList.Add(a);
-        var p = _servers.Track(Process.Start(psi)!);
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private static async Task WaitListeningAsync(int port)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            try
-            {
-                using var c = new TcpClient();
-                await c.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-        throw new TimeoutException("server did not start listening");
-    }
+    private Process StartServer(int port) => _servers.Start(_m.Data, port, "--Delivery:Enabled=false");
 
     /// <summary>One SMTP transaction; the token when the server answered 250 after DATA, else null.</summary>
     private static async Task<string?> SendOnceAsync(int port, int sender, int n)
@@ -101,7 +60,7 @@ public sealed class SmtpCrashTests(ITestOutputHelper output) : IDisposable
     {
         (await _m.Run("vadddomain", "hosted.test", "pw")).Ok();
         (await _m.Run("vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test")).Ok();
-        var port = FreePort();
+        var port = ServerProcesses.FreePort();
         var acknowledged = new ConcurrentBag<string>();
         using var stop = new CancellationTokenSource();
         var senders = Enumerable.Range(0, 8).Select(sender => Task.Run(async () =>
@@ -119,7 +78,7 @@ public sealed class SmtpCrashTests(ITestOutputHelper output) : IDisposable
         for (var round = 0; round < 4; round++)
         {
             using var server = StartServer(port);
-            await WaitListeningAsync(port);
+            await ServerProcesses.WaitListeningAsync(port);
             await Task.Delay(rng.Next(400, 1500));
             server.Kill(); // SIGKILL: no shutdown, no flush
             await server.WaitForExitAsync();
@@ -130,7 +89,7 @@ public sealed class SmtpCrashTests(ITestOutputHelper output) : IDisposable
         // One clean start recovers what the last kill left, then a graceful stop.
         using (var server = StartServer(port))
         {
-            await WaitListeningAsync(port);
+            await ServerProcesses.WaitListeningAsync(port);
             using (var term = Process.Start("kill", ["-TERM", server.Id.ToString()]))
                 await term.WaitForExitAsync();
             await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));

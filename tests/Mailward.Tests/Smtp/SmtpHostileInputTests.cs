@@ -27,32 +27,10 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
     {
         (await _m.Run("vadddomain", "hosted.test", "pw")).Ok();
         (await _m.Run("vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test")).Ok();
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "--data", _m.Data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={port}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", "--Log:Level=Warning" }.Concat(settings).Append("serve"))
-            psi.ArgumentList.Add(a);
-        var p = _servers.Track(Process.Start(psi)!);
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        for (var i = 0; i < 200; i++)
-        {
-            try
-            {
-                using var c = new TcpClient();
-                await c.ConnectAsync(IPAddress.Loopback, port);
-                return (p, port);
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-        throw new TimeoutException("server did not start");
+        var port = ServerProcesses.FreePort();
+        var p = _servers.Start(_m.Data, port, ["--Log:Level=Warning", .. settings]);
+        await ServerProcesses.WaitListeningAsync(port);
+        return (p, port);
     }
 
     private static long ResidentKiB(Process p) =>

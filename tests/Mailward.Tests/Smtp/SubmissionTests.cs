@@ -290,68 +290,6 @@ public class SendingLimitTests
     }
 }
 
-public class CertificateReloadTests
-{
-    private static void WritePair(string cert, string key, string name)
-    {
-        using var rsa = System.Security.Cryptography.RSA.Create(2048);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest($"CN={name}", rsa,
-            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-        File.WriteAllText(key, rsa.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(cert, created.ExportCertificatePem());
-    }
-
-    private static async Task<string> ServedSubjectAsync(System.Net.IPEndPoint at)
-    {
-        var subject = "";
-        using var c = new SmtpClient
-        {
-            // Accept only the two test certificates, and note which one was served.
-            ServerCertificateValidationCallback = (_, cert, _, _) =>
-            {
-                subject = cert?.Subject ?? "";
-                return subject is "CN=first.test" or "CN=second.test";
-            },
-            Timeout = 15_000,
-        };
-        await c.ConnectAsync(at.Address.ToString(), at.Port, SecureSocketOptions.SslOnConnect);
-        await c.DisconnectAsync(true);
-        return subject;
-    }
-
-    [Fact]
-    public async Task A_swapped_certificate_is_served_without_a_restart_and_tls_show_prints_it()
-    {
-        using var folder = new TempFolder();
-        var cert = folder.Combine("cert.pem");
-        var key = folder.Combine("key.pem");
-        WritePair(cert, key, "first.test");
-        await using var server = await ServerFixture.StartAsync(["domain hosted.test"],
-            $"--Tls:CertificateFile={cert}", $"--Tls:KeyFile={key}", "--Tls:ReloadCheckSeconds=1");
-        Assert.Equal("CN=first.test", await ServedSubjectAsync(server.Smtps));
-
-        using (var runner = new MailwardRunner())
-        {
-            var show = (await runner.RunWith("", null, "--data", server.DataPath, $"--Tls:CertificateFile={cert}", $"--Tls:KeyFile={key}", "tls", "show")).Ok().Out;
-            Assert.Contains($"file: {cert}", show);
-            Assert.Contains("subject: CN=first.test", show);
-            Assert.Matches("sha256: [0-9A-F]{64}", show);
-        }
-
-        WritePair(cert, key, "second.test");
-        File.SetLastWriteTimeUtc(cert, DateTime.UtcNow.AddSeconds(5)); // a change even within the file system's time granularity
-        var served = "";
-        for (var i = 0; i < 50 && served != "CN=second.test"; i++)
-        {
-            await Task.Delay(200);
-            served = await ServedSubjectAsync(server.Smtps);
-        }
-        Assert.Equal("CN=second.test", served);
-        Assert.Contains(server.Log, l => l.Contains("tls certificate reloaded: CN=second.test", StringComparison.Ordinal));
-    }
-}
-
 public class SubmissionHeadersTests
 {
     [Theory]

@@ -1,6 +1,10 @@
-// The `mailward serve` child processes a test started, killed at the end even when the test failed
-// half-way (by then its Process objects are disposed, so they are remembered by id).
+// The `mailward serve` child processes a test starts (crash, signal and hostile-input tests), killed
+// at the end even when the test failed half-way (by then its Process objects are disposed, so they
+// are remembered by id).
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 
 namespace Mailward.Tests.Support;
 
@@ -8,10 +12,63 @@ public sealed class ServerProcesses : IDisposable
 {
     private readonly List<int> _started = [];
 
-    public Process Track(Process p)
+    /// <summary>What the children printed (stdout and stderr), in arrival order.</summary>
+    public ConcurrentQueue<string> Output { get; } = new();
+
+    /// <summary>
+    /// `mailward serve` on 127.0.0.1 with SMTP on <paramref name="smtpPort"/> and the other listeners
+    /// off; <paramref name="settings"/> come after the defaults, so they may turn one back on.
+    /// </summary>
+    public Process Start(string data, int smtpPort, params string[] settings)
     {
+        var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        string[] args = ["--data", data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={smtpPort}", "--Pop3:Port=0", "--Pop3s:Port=0",
+            "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", .. settings, "serve"];
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        var p = Process.Start(psi)!;
         _started.Add(p.Id);
+        p.OutputDataReceived += (_, e) => Keep(e.Data);
+        p.ErrorDataReceived += (_, e) => Keep(e.Data);
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
         return p;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null && Output.Count < 10_000)
+            Output.Enqueue(line);
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public static async Task WaitListeningAsync(int port)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            try
+            {
+                using var c = new TcpClient();
+                await c.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+        throw new TimeoutException($"server did not start listening on port {port}");
     }
 
     public void Dispose()
