@@ -31,6 +31,8 @@ public sealed class ServerProcesses : IDisposable
             "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", .. settings, "serve"];
         foreach (var a in args)
             psi.ArgumentList.Add(a);
+        // A killed runtime cannot remove its diagnostic pipes from /tmp; these children need none.
+        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
         var p = Process.Start(psi)!;
         _started.Add(p.Id);
         p.OutputDataReceived += (_, e) => Keep(e.Data);
