@@ -22,15 +22,22 @@ public sealed class Pop3Services(Pop3Options options, LoginService logins, TlsCe
     public ConnectionLimiter Plain { get; } = new(settings.GetInt("Pop3:MaxConnections", 1, 1_000_000), settings.GetInt("Pop3:MaxConnectionsPerClient", 1, 1_000_000));
     public ConnectionLimiter Secure { get; } = new(settings.GetInt("Pop3:MaxConnections", 1, 1_000_000), settings.GetInt("Pop3:MaxConnectionsPerClient", 1, 1_000_000));
 
-    public static Pop3Options OptionsFrom(MailwardSettings s) => new()
+    public static Pop3Options OptionsFrom(MailwardSettings s)
     {
-        Hostname = s.Hostname,
-        AllowPlaintextAuth = Enum.Parse<PlaintextAuth>(s.Get("Pop3:AllowPlaintextAuth"), ignoreCase: true),
-        ApopOffered = s.StoreClearText,
-        CommandTimeout = TimeSpan.FromSeconds(s.GetInt("Pop3:CommandTimeoutSeconds", 600, 86400)),
-        FailedLoginDelay = TimeSpan.FromMilliseconds(s.GetInt("Pop3:FailedLoginDelayMilliseconds", 0, 60_000)),
-        LockStaleAfter = TimeSpan.FromSeconds(s.GetInt("Pop3:LockStaleSeconds", 60, 86400 * 7)),
-    };
+        var idle = TimeSpan.FromSeconds(s.GetInt("Pop3:CommandTimeoutSeconds", 600, 86400));
+        return new()
+        {
+            Hostname = s.Hostname,
+            AllowPlaintextAuth = Enum.Parse<PlaintextAuth>(s.Get("Pop3:AllowPlaintextAuth"), ignoreCase: true),
+            ApopOffered = s.StoreClearText,
+            CommandTimeout = idle,
+            FailedLoginDelay = TimeSpan.FromMilliseconds(s.GetInt("Pop3:FailedLoginDelayMilliseconds", 0, 60_000)),
+            // An idle session refreshes nothing (and a busy one once a minute): a shorter stale age
+            // would let a second session take a live lock.
+            LockStaleAfter = TimeSpan.FromSeconds(Math.Max(s.GetInt("Pop3:LockStaleSeconds", 60, 86400 * 7), idle.TotalSeconds + 60)),
+            MaxBadCommands = s.GetInt("Pop3:MaxBadCommands", 1, 10_000),
+        };
+    }
 }
 
 public sealed class Pop3ConnectionHandler(Pop3Services services) : ConnectionHandler

@@ -83,7 +83,10 @@ public sealed partial class Pop3Session
             Reply("+ ");
             response = await ReadLineAsync(ct);
             if (response is null)
+            {
+                _closeReason ??= "client disconnected";
                 return false;
+            }
         }
         if (response == "*")
             return Bad("-ERR [AUTH] authentication cancelled");

@@ -32,6 +32,7 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
     private string? _user;
     private string _timestamp = "";
     private int _badCommands;
+    private string? _closeReason; // why the session ends when it is not the client's QUIT
     private MaildirMailbox? _mailbox;
     private readonly HashSet<int> _deleted = [];
     private string _address = "";
@@ -61,12 +62,12 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
                 var line = await ReadLineAsync(ct);
                 if (line is null)
                 {
-                    end = "client disconnected"; // no UPDATE: nothing is deleted (RFC 1939 §6)
+                    end = _closeReason ?? "client disconnected"; // no UPDATE: nothing is deleted (RFC 1939 §6)
                     break;
                 }
                 if (!await HandleAsync(line, ct))
                 {
-                    end = "quit";
+                    end = _closeReason ?? "quit";
                     break;
                 }
             }
@@ -103,11 +104,18 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
         return await TransactionAsync(verb, arg, ct);
     }
 
+    /// <summary>Answers a refused command; false (close) when it was one too many.</summary>
     private bool Bad(string reply)
     {
+        // Too many errors: a scanner, a password guesser or a broken client, not a person.
+        if (++_badCommands >= options.MaxBadCommands)
+        {
+            Reply("-ERR too many bad commands; closing connection");
+            _closeReason = "too many bad commands";
+            return false;
+        }
         Reply(reply);
-        // Too many errors: a scanner or a broken client, not a person.
-        return ++_badCommands < options.MaxBadCommands;
+        return true;
     }
 
     private void Reply(string line)

@@ -64,26 +64,6 @@ public class SmtpFuzzTests
             yield return Transcript.Load(f).Steps.OfType<Transcript.Send>().SelectMany(s => s.Bytes).ToArray();
     }
 
-    /// <summary>Bit flips, special bytes (CR, LF, NUL, '.', '<', '@'), cuts and duplications.</summary>
-    private static byte[] Mutate(byte[] seed, Random rng)
-    {
-        var b = new List<byte>(seed);
-        var special = "\r\n\0.<>@: \"\\"u8.ToArray();
-        for (var n = rng.Next(1, 6); n > 0 && b.Count > 0; n--)
-        {
-            var i = rng.Next(b.Count);
-            switch (rng.Next(5))
-            {
-                case 0: b[i] ^= (byte)(1 << rng.Next(8)); break;
-                case 1: b.Insert(i, special[rng.Next(special.Length)]); break;
-                case 2: b.RemoveAt(i); break;
-                case 3: b.InsertRange(i, b.GetRange(i, Math.Min(b.Count - i, rng.Next(1, 64)))); break;
-                default: b.RemoveRange(i, b.Count - i); break;
-            }
-        }
-        return [.. b];
-    }
-
     [Fact]
     public async Task Seed_corpus_and_mutations_keep_every_invariant()
     {
@@ -96,7 +76,7 @@ public class SmtpFuzzTests
             runs++;
             for (var m = 0; m < 40; m++)
             {
-                var input = Mutate(seed, rng);
+                var input = Mutations.Mutate(seed, rng, "\r\n\0.<>@: \"\\"u8);
                 try
                 {
                     await SmtpFuzzTarget.RunAsync(fx, input);

@@ -55,12 +55,12 @@ public sealed class ServerFixture : IAsyncDisposable
 
     public IReadOnlyList<QueuedMessage> Messages => Queue.Messages.OrderBy(m => m.QueueId, StringComparer.Ordinal).ToList();
 
-    /// <summary>A TCP connection to the SMTP listener from <paramref name="from"/> (a loopback address).</summary>
-    public async Task<NetworkStream> ConnectAsync(string from = "127.0.0.1")
+    /// <summary>A TCP connection from <paramref name="from"/> (a loopback address) to a listener, SMTP unless <paramref name="to"/> names another.</summary>
+    public async Task<NetworkStream> ConnectAsync(string from = "127.0.0.1", IPEndPoint? to = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
-        await socket.ConnectAsync(Smtp);
+        await socket.ConnectAsync(to ?? Smtp);
         return new NetworkStream(socket, ownsSocket: true);
     }
 

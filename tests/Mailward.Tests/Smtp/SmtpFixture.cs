@@ -1,6 +1,7 @@
 // A fresh mail server's parts for one SMTP test: data folder, SQLite account store, queue,
 // policy and options, set up from a transcript's "@" lines.
 using Mailward.Core.Accounts;
+using Mailward.Core.Addresses;
 using Mailward.Core.Admin;
 using Mailward.Core.MailStore;
 using Mailward.Core.Passwords;
@@ -37,10 +38,11 @@ public sealed class SmtpFixture : IAsyncDisposable
     }
 
     /// <summary>
-    /// Applies a transcript's "@" lines to an account store; returns the settings they ask for
-    /// ("Smtp:Key=value") and the badmailfrom list.
+    /// Applies a transcript's "@" lines to an account store and mail store; returns the settings
+    /// they ask for ("Section:Key=value", the section of the protocol under test) and the
+    /// badmailfrom list. Every user's password is "pw".
     /// </summary>
-    public static (List<string> Settings, string BadMailFrom) Apply(AccountAdmin admin, IEnumerable<string> fixtures)
+    public static (List<string> Settings, string BadMailFrom) Apply(AccountAdmin admin, IEnumerable<string> fixtures, string section = "Smtp")
     {
         var settings = new List<string>();
         var badMailFrom = "";
@@ -76,8 +78,20 @@ public sealed class SmtpFixture : IAsyncDisposable
                     var r = arg.Split(' ');
                     admin.SetRelayRule(r[1], r[0] == "allow" ? RelayAction.Allow : RelayAction.Deny, null);
                     break;
+                case "flags":
+                    var fl = arg.Split(' ');
+                    admin.ModifyUser(fl[0], new AccountAdmin.UserChange { Set = fl[1].Split(',').Aggregate(UserFlags.None, (all, n) => all | UserFlagNames.Parse(n)) });
+                    break;
+                case "mail":
+                    // @mail ADDRESS UNIQUE-NAME TEXT: a message (TEXT with \r \n escapes) already in the mailbox.
+                    var ml = arg.Split(' ', 3);
+                    var to = MailAddress.Parse(ml[0]);
+                    var owner = admin.Store.FindUser(to.Local, to.Domain) ?? throw new FormatException($"@mail for unknown user {ml[0]}");
+                    using (var text = new MemoryStream(Transcript.Unescape(ml[2])))
+                        MaildirWriter.Deliver(MailStoreLayout.MaildirOf(admin.Layout.Resolve(owner.Directory)), ml[1], "mail.test", "s@remote.test", ml[0], text);
+                    break;
                 case "badmailfrom": badMailFrom = arg; break;
-                case "set": settings.Add("Smtp:" + arg); break;
+                case "set": settings.Add(section + ":" + arg); break;
                 default: throw new FormatException($"unknown fixture @{f}");
             }
         }
