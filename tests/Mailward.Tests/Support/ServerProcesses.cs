@@ -48,6 +48,11 @@ public sealed class ServerProcesses : IDisposable
             Output.Enqueue(line);
     }
 
+    /// <summary>A child's resident memory (VmRSS), for tests that bound what hostile input costs.</summary>
+    public static long ResidentKiB(Process p) =>
+        long.Parse(File.ReadAllLines($"/proc/{p.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+
     public static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
