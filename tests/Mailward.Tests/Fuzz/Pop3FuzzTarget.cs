@@ -63,18 +63,7 @@ public sealed partial class Pop3FuzzTarget : IDisposable
             Refill();
         var options = new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero, MaxBadCommands = 1000, CommandTimeout = TimeSpan.FromSeconds(5) };
         var session = new Pop3Session(options, _logins, NullLogger.Instance);
-        var (client, server) = DuplexStream.CreatePair();
-        var run = Task.Run(async () =>
-        {
-            try
-            {
-                await session.RunAsync(server, new Pop3SessionInfo("F", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None);
-            }
-            finally
-            {
-                server.Dispose();
-            }
-        });
+        var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, new Pop3SessionInfo("F", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None));
         var replies = new MemoryStream();
         var reading = client.CopyToAsync(replies);
         await client.WriteAsync(input);

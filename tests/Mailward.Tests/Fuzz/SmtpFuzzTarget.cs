@@ -20,20 +20,9 @@ public static partial class SmtpFuzzTarget
     /// <summary>Runs one input; throws when an invariant breaks.</summary>
     public static async Task RunAsync(SmtpFixture fx, byte[] input)
     {
-        var (client, server) = DuplexStream.CreatePair();
         var session = new SmtpSession(fx.Options with { MaxBadCommands = 1000, CommandTimeout = TimeSpan.FromSeconds(5) }, fx.Policy, fx.Queue, NullLogger.Instance);
         var before = fx.Queue.Messages.Count;
-        var run = Task.Run(async () =>
-        {
-            try
-            {
-                await session.RunAsync(server, new SmtpSessionInfo("F", IPAddress.Loopback, 1), CancellationToken.None);
-            }
-            finally
-            {
-                server.Dispose();
-            }
-        });
+        var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, new SmtpSessionInfo("F", IPAddress.Loopback, 1), CancellationToken.None));
         var replies = new MemoryStream();
         var reading = client.CopyToAsync(replies);
         await client.WriteAsync(input);

@@ -31,19 +31,8 @@ public sealed class Pop3SessionTests : IDisposable
 
     private static async Task<string> TalkAsync(LoginService logins, string input, int chunk, Pop3SessionInfo? info = null)
     {
-        var (client, server) = DuplexStream.CreatePair();
         var session = new Pop3Session(new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero }, logins, NullLogger.Instance);
-        var run = Task.Run(async () =>
-        {
-            try
-            {
-                await session.RunAsync(server, info ?? new Pop3SessionInfo("T", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None);
-            }
-            finally
-            {
-                server.Dispose();
-            }
-        });
+        var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, info ?? new Pop3SessionInfo("T", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None));
         var bytes = Encoding.UTF8.GetBytes(input);
         for (var i = 0; i < bytes.Length; i += chunk)
         {

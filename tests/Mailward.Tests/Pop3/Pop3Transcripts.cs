@@ -56,18 +56,7 @@ public class Pop3TranscriptTests
                     _ => throw new FormatException($"unknown @set {kv[0]}"),
                 };
             var session = new Pop3Session(options, new LoginService(store, hasher, layout, new LoginOptions()), NullLogger.Instance);
-            var (client, server) = DuplexStream.CreatePair();
-            var run = Task.Run(async () =>
-            {
-                try
-                {
-                    await session.RunAsync(server, new Pop3SessionInfo("T" + chunk, IPAddress.Parse(t.ClientAddress), IPAddress.Loopback), CancellationToken.None);
-                }
-                finally
-                {
-                    server.Dispose();
-                }
-            });
+            var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, new Pop3SessionInfo("T" + chunk, IPAddress.Parse(t.ClientAddress), IPAddress.Loopback), CancellationToken.None));
             await TranscriptRunner.PlayAsync(t, client, chunk, $"in-memory, chunk {chunk}");
             ((DuplexStream)client).CompleteWrite();
             await run.WaitAsync(TimeSpan.FromSeconds(30));

@@ -18,20 +18,9 @@ public static class TranscriptRunner
     public static async Task RunInMemoryAsync(Transcript t, int chunk)
     {
         await using var fx = new SmtpFixture(t.Fixtures);
-        var (client, server) = DuplexStream.CreatePair();
         var session = new SmtpSession(fx.Options, fx.Policy, fx.Queue, NullLogger.Instance);
         var info = new SmtpSessionInfo("T" + chunk, IPAddress.Parse(t.ClientAddress), 40000) { StartTls = TestCertificate.Value.HandshakeAsync };
-        var run = Task.Run(async () =>
-        {
-            try
-            {
-                await session.RunAsync(server, info, CancellationToken.None);
-            }
-            finally
-            {
-                server.Dispose();
-            }
-        });
+        var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, info, CancellationToken.None));
         await PlayAsync(t, client, chunk, $"in-memory, chunk {chunk}");
         ((DuplexStream)client).CompleteWrite();
         await run.WaitAsync(TimeSpan.FromSeconds(30));

@@ -13,6 +13,24 @@ public sealed class DuplexStream(Stream read, Stream write) : Stream
                 new DuplexStream(toServer.Reader.AsStream(), toClient.Writer.AsStream()));
     }
 
+    /// <summary>A session on the server side of a new pair, that side closed when it ends: the client side and the running session.</summary>
+    public static (Stream Client, Task Session) Serve(Func<Stream, Task> session)
+    {
+        var (client, server) = CreatePair();
+        var run = Task.Run(async () =>
+        {
+            try
+            {
+                await session(server);
+            }
+            finally
+            {
+                server.Dispose();
+            }
+        });
+        return (client, run);
+    }
+
     public override bool CanRead => true;
     public override bool CanWrite => true;
     public override bool CanSeek => false;
