@@ -63,15 +63,8 @@ public sealed partial class Pop3FuzzTarget : IDisposable
             Refill();
         var options = new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero, MaxBadCommands = 1000, CommandTimeout = TimeSpan.FromSeconds(5) };
         var session = new Pop3Session(options, _logins, NullLogger.Instance);
-        var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, new Pop3SessionInfo("F", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None));
-        var replies = new MemoryStream();
-        var reading = client.CopyToAsync(replies);
-        await client.WriteAsync(input);
-        ((DuplexStream)client).CompleteWrite();
-        await run.WaitAsync(TimeSpan.FromSeconds(20));
-        await reading.WaitAsync(TimeSpan.FromSeconds(20));
-
-        var text = Encoding.Latin1.GetString(replies.ToArray());
+        var text = Encoding.Latin1.GetString(await DuplexStream.ConverseAsync(
+            server => session.RunAsync(server, new Pop3SessionInfo("F", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None), input));
         if (!text.StartsWith("+OK ", StringComparison.Ordinal) || !text.EndsWith("\r\n", StringComparison.Ordinal))
             throw new InvalidOperationException($"output does not open with +OK and end with CRLF: {text[..Math.Min(40, text.Length)]}...{text[^Math.Min(40, text.Length)..]}");
         var update = UpdateReply().Matches(text);

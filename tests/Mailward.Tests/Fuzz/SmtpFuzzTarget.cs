@@ -22,15 +22,8 @@ public static partial class SmtpFuzzTarget
     {
         var session = new SmtpSession(fx.Options with { MaxBadCommands = 1000, CommandTimeout = TimeSpan.FromSeconds(5) }, fx.Policy, fx.Queue, NullLogger.Instance);
         var before = fx.Queue.Messages.Count;
-        var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, new SmtpSessionInfo("F", IPAddress.Loopback, 1), CancellationToken.None));
-        var replies = new MemoryStream();
-        var reading = client.CopyToAsync(replies);
-        await client.WriteAsync(input);
-        ((DuplexStream)client).CompleteWrite();
-        await run.WaitAsync(TimeSpan.FromSeconds(20));
-        await reading.WaitAsync(TimeSpan.FromSeconds(20));
-
-        var text = Encoding.Latin1.GetString(replies.ToArray());
+        var text = Encoding.Latin1.GetString(await DuplexStream.ConverseAsync(
+            server => session.RunAsync(server, new SmtpSessionInfo("F", IPAddress.Loopback, 1), CancellationToken.None), input));
         if (!text.EndsWith("\r\n", StringComparison.Ordinal))
             throw new InvalidOperationException($"reply stream does not end with CRLF: {text[^Math.Min(40, text.Length)..]}");
         foreach (var line in text[..^2].Split("\r\n"))

@@ -32,17 +32,9 @@ public sealed class Pop3SessionTests : IDisposable
     private static async Task<string> TalkAsync(LoginService logins, string input, int chunk, Pop3SessionInfo? info = null)
     {
         var session = new Pop3Session(new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero }, logins, NullLogger.Instance);
-        var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, info ?? new Pop3SessionInfo("T", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None));
-        var bytes = Encoding.UTF8.GetBytes(input);
-        for (var i = 0; i < bytes.Length; i += chunk)
-        {
-            await client.WriteAsync(bytes.AsMemory(i, Math.Min(chunk, bytes.Length - i)));
-            await client.FlushAsync();
-        }
-        var output = new MemoryStream();
-        await client.CopyToAsync(output).WaitAsync(TimeSpan.FromSeconds(30));
-        await run.WaitAsync(TimeSpan.FromSeconds(30));
-        return Encoding.UTF8.GetString(output.ToArray());
+        return Encoding.UTF8.GetString(await DuplexStream.ConverseAsync(
+            server => session.RunAsync(server, info ?? new Pop3SessionInfo("T", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None),
+            Encoding.UTF8.GetBytes(input), chunk));
     }
 
     [Fact]

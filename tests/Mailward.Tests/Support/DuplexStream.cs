@@ -31,6 +31,28 @@ public sealed class DuplexStream(Stream read, Stream write) : Stream
         return (client, run);
     }
 
+    /// <summary>
+    /// Sends <paramref name="input"/> to a session (in <paramref name="chunk"/>-byte writes; 0: one
+    /// write), then ends the input; returns everything the session wrote until it ended.
+    /// </summary>
+    public static async Task<byte[]> ConverseAsync(Func<Stream, Task> session, byte[] input, int chunk = 0)
+    {
+        var (client, run) = Serve(session);
+        await using var _ = client;
+        var output = new MemoryStream();
+        var reading = client.CopyToAsync(output);
+        var step = chunk <= 0 ? Math.Max(1, input.Length) : chunk;
+        for (var i = 0; i < input.Length; i += step)
+        {
+            await client.WriteAsync(input.AsMemory(i, Math.Min(step, input.Length - i)));
+            await client.FlushAsync();
+        }
+        ((DuplexStream)client).CompleteWrite();
+        await run.WaitAsync(TimeSpan.FromSeconds(20));
+        await reading.WaitAsync(TimeSpan.FromSeconds(20));
+        return output.ToArray();
+    }
+
     public override bool CanRead => true;
     public override bool CanWrite => true;
     public override bool CanSeek => false;
