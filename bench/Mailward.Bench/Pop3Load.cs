@@ -128,6 +128,15 @@ internal static class Pop3Load
         private readonly byte[] _buffer = new byte[1 << 16];
         private int _start, _end;
 
+        /// <summary>Refills the empty buffer; a closed connection is an error mid-answer.</summary>
+        private async Task FillAsync()
+        {
+            _start = 0;
+            _end = await stream.ReadAsync(_buffer);
+            if (_end == 0)
+                throw new IOException("closed");
+        }
+
         public Task SendAsync(string text) => stream.WriteAsync(Encoding.ASCII.GetBytes(text)).AsTask();
 
         public async Task<string> LineAsync()
@@ -136,12 +145,7 @@ internal static class Pop3Load
             while (true)
             {
                 if (_start == _end)
-                {
-                    _start = 0;
-                    _end = await stream.ReadAsync(_buffer);
-                    if (_end == 0)
-                        throw new IOException("closed");
-                }
+                    await FillAsync();
                 var span = _buffer.AsSpan(_start, _end - _start);
                 var lf = span.IndexOf((byte)'\n');
                 if (lf < 0)
@@ -174,12 +178,7 @@ internal static class Pop3Load
             while (true)
             {
                 if (_start == _end)
-                {
-                    _start = 0;
-                    _end = await stream.ReadAsync(_buffer);
-                    if (_end == 0)
-                        throw new IOException("closed");
-                }
+                    await FillAsync();
                 for (; _start < _end; _start++)
                 {
                     var b = _buffer[_start];
