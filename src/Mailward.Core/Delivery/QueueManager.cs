@@ -77,7 +77,8 @@ public sealed partial class QueueManager : IDisposable
     {
         _stopping = ct;
         // Messages found at start-up may have been in flight when the last process died.
-        foreach (var m in _queue.Messages.OrderBy(m => m.QueueId, StringComparer.Ordinal))
+        // A held message (its body file missing or mis-sized) waits for the admin: never delivered wrong.
+        foreach (var m in _queue.Messages.Where(m => !m.Held).OrderBy(m => m.QueueId, StringComparer.Ordinal))
             Dispatch(_tracked.GetOrAdd(m.QueueId, id => new Tracked(id, mayBeRepeat: true)));
         var intake = Task.Run(async () =>
         {
@@ -145,12 +146,16 @@ public sealed partial class QueueManager : IDisposable
             _tracked.TryGetValue(m.QueueId, out var t);
             var recipients = m.Envelope.Recipients.Select((r, i) => m.Done.TryGetValue(i, out var o)
                 ? new RecipientStatus(r, o.ToString().ToLowerInvariant(), null, m.ReasonFor(i))
+                : m.Held ? new RecipientStatus(r, "held", null, m.Problem!)
                 : new RecipientStatus(r, t?.Running == true ? "delivering" : "pending", t?.Running == true ? null : t?.NextAttempt,
                     t is not null && t.LastError.TryGetValue(i, out var e) ? e : "")).ToList();
             return new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.BodyLength, MessageStatus.OriginOf(m.Envelope), recipients);
         }).ToList();
 
     public IReadOnlyList<UnreachableHost> Hosts() => _remote.Backoff.Snapshot();
+
+    /// <summary>What the queue's start-up scan found wrong (damage, suspect and held messages).</summary>
+    public QueueHealth QueueHealth => _queue.Health;
 
     private async Task TimerLoopAsync(CancellationToken ct)
     {

@@ -29,8 +29,12 @@ public sealed record QueuedMessage(
     long BodyLength,
     QueueBodyLocation Body,
     IReadOnlyDictionary<int, RecipientOutcome> Done,
-    IReadOnlyDictionary<int, string>? Reasons = null)
+    IReadOnlyDictionary<int, string>? Reasons = null,
+    string? Problem = null)
 {
+    /// <summary>Set when the body cannot be trusted (its file missing or mis-sized): the message is held, not delivered.</summary>
+    public bool Held => Problem is not null;
+
     public IEnumerable<int> PendingRecipients => Enumerable.Range(0, Envelope.Recipients.Count).Where(i => !Done.ContainsKey(i));
 
     /// <summary>Why a recipient failed (the remote reply or the local reason), kept for the DSN.</summary>

@@ -41,16 +41,28 @@ public sealed class QueueStore : IAsyncDisposable
     /// <summary>Every message as soon as its commit returned: delivery starts at once, no polling.</summary>
     public ChannelReader<QueuedMessage> Committed => _committed.Reader;
 
+    /// <summary>Damage found at start-up and anything that could not be saved: one line each, logged as errors.</summary>
     public IReadOnlyList<string> RecoveryErrors { get; }
+
+    /// <summary>What recovery did that is no error: a torn tail saved and cut, bodies kept in corrupt/.</summary>
+    public IReadOnlyList<string> RecoveryNotes { get; }
+
+    /// <summary>What the start-up scan found: damaged ranges, suspect and held messages, the torn tail.</summary>
+    public QueueHealth Health { get; }
+
     public int RecoveredTornRecords { get; }
     public long FsyncCount { get; private set; }
 
-    private QueueStore(string dir, QueueOptions options, TimeProvider time, FileStream lockFile, QueueScanner.Result scan, int removedTemp)
+    // Segments with damage that could not be saved to corrupt/: never deleted, they hold its only copy.
+    private readonly HashSet<string> _pinned;
+
+    private QueueStore(string dir, QueueOptions options, TimeProvider time, FileStream lockFile, QueueScanner.Result scan, Recovery recovery)
     {
         _dir = dir;
         _options = options;
         _time = time;
         _lock = lockFile;
+        _pinned = recovery.Pinned;
         foreach (var seg in scan.Segments)
             _liveIn.TryAdd(seg, 0);
         foreach (var (seg, count) in scan.Held)
@@ -62,16 +74,23 @@ public sealed class QueueStore : IAsyncDisposable
             _liveIn.AddOrUpdate(e.Segment, 1, (_, n) => n + 1);
         }
         _lastIdMs = scan.Messages.Values.Select(e => IdMilliseconds(e.QueueId)).DefaultIfEmpty(0).Max();
-        RecoveryErrors = scan.Errors;
-        RecoveredTornRecords = (scan.TornTail is null ? 0 : 1) + removedTemp;
+        Health = scan.Health;
+        RecoveryErrors = recovery.Errors;
+        RecoveryNotes = recovery.Notes;
+        RecoveredTornRecords = (scan.Health.TornTail is null ? 0 : 1) + recovery.RemovedTemp;
         _segmentNumber = scan.Segments.Count == 0 ? 0 : long.Parse(Path.GetFileNameWithoutExtension(scan.Segments[^1]));
+        if (recovery.StartNewSegment)
+            _segmentNumber++; // the torn tail could not be saved: leave it in place and append elsewhere
         _writer = Task.Run(WriteLoopAsync);
     }
+
+    private sealed record Recovery(List<string> Errors, List<string> Notes, HashSet<string> Pinned, int RemovedTemp, bool StartNewSegment);
 
     /// <summary>Takes the queue's lock, recovers after a crash and starts the writer.</summary>
     public static QueueStore Open(string queueDir, QueueOptions? options = null, TimeProvider? time = null)
     {
         queueDir = Path.GetFullPath(queueDir);
+        time ??= TimeProvider.System;
         foreach (var sub in new[] { "log", "body", "tmp" })
             Directory.CreateDirectory(Path.Combine(queueDir, sub), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         FileStream lockFile;
@@ -93,22 +112,45 @@ public sealed class QueueStore : IAsyncDisposable
                 removed++;
             }
             var scan = QueueScanner.Scan(queueDir);
-            if (scan.TornTail is { } torn)
+            var recovery = new Recovery([.. scan.Health.Lines()], [], new HashSet<string>(StringComparer.Ordinal), removed, false);
+            var corrupt = new CorruptFolder(queueDir, time);
+            // Damage is saved before anything is cut or deleted (docs/queue-format.md, "Damage").
+            foreach (var d in scan.Health.Damage)
+                if (!corrupt.TrySaveRange(d, "damaged", out var error))
+                {
+                    recovery.Pinned.Add(d.Segment);
+                    recovery.Errors.Add(error!);
+                }
+            if (scan.Health.TornTail is { } torn)
             {
-                using var f = new FileStream(torn.Segment, FileMode.Open, FileAccess.Write, FileShare.Read);
-                f.SetLength(torn.ValidLength);
-                f.Flush(flushToDisk: true);
+                if (corrupt.TrySaveRange(torn, "torn", out var error))
+                {
+                    using var f = new FileStream(torn.Segment, FileMode.Open, FileAccess.Write, FileShare.Read);
+                    f.SetLength(torn.Start);
+                    f.Flush(flushToDisk: true);
+                    recovery.Notes.Add($"torn tail cut (a crash during a write, no commit of it returned): {Path.GetFileName(torn.Segment)} " +
+                        $"bytes {torn.Start}-{torn.End}, saved as corrupt/{torn.SavedName("torn")}");
+                }
+                else
+                {
+                    recovery = recovery with { StartNewSegment = true };
+                    recovery.Errors.Add(error + "; the tail stays and a new segment is started");
+                }
             }
-            // body/ files no record names: committed to disk, never to the log.
+            // body/ files no record names: committed to disk, never to the log (deleted), unless
+            // damage or a torn tail was found: then they may be a damaged message's, and are kept.
+            var salvage = scan.Health.Damage.Count > 0 || scan.Health.TornTail is not null;
             foreach (var f in Directory.GetFiles(Path.Combine(queueDir, "body")))
                 if (!scan.Messages.ContainsKey(Path.GetFileName(f)))
                 {
-                    File.Delete(f);
-                    removed++;
+                    if (!salvage)
+                        File.Delete(f);
+                    else if (corrupt.TryKeepBody(f, out var error))
+                        recovery.Notes.Add($"body file {Path.GetFileName(f)} names no valid record; kept as corrupt/{Path.GetFileName(f)}.body");
+                    else
+                        recovery.Errors.Add(error!);
                 }
-            foreach (var e in scan.Messages.Values.Where(e => e.Body.FilePath is { } p && !File.Exists(p)))
-                scan.Errors.Add($"{e.QueueId}: body file missing");
-            return new QueueStore(queueDir, options ?? new QueueOptions(), time ?? TimeProvider.System, lockFile, scan, removed);
+            return new QueueStore(queueDir, options ?? new QueueOptions(), time, lockFile, scan, recovery);
         }
         catch
         {
@@ -120,8 +162,15 @@ public sealed class QueueStore : IAsyncDisposable
     /// <summary>Reads the queue as it is on disk, without the lock and without changing anything.</summary>
     public static (IReadOnlyList<QueuedMessage> Messages, IReadOnlyList<string> Errors) ReadSnapshot(string queueDir)
     {
+        var (messages, health) = Check(queueDir);
+        return (messages, health.Lines());
+    }
+
+    /// <summary>`mailward queue check`: the queue as on disk and what is wrong with it, without the lock, changing nothing.</summary>
+    public static (IReadOnlyList<QueuedMessage> Messages, QueueHealth Health) Check(string queueDir)
+    {
         var scan = QueueScanner.Scan(queueDir);
-        return (scan.Messages.Values.Select(e => e.ToMessage()).OrderBy(m => m.QueueId, StringComparer.Ordinal).ToList(), scan.Errors);
+        return (scan.Messages.Values.Select(e => e.ToMessage()).OrderBy(m => m.QueueId, StringComparer.Ordinal).ToList(), scan.Health);
     }
 
     public IReadOnlyCollection<QueuedMessage> Messages => _index.Values.ToList();
@@ -424,7 +473,7 @@ public sealed class QueueStore : IAsyncDisposable
     {
         foreach (var segment in _liveIn.Keys.Order(StringComparer.Ordinal).ToList())
         {
-            if (_segment is null || segment == _segment.Name || _liveIn.GetValueOrDefault(segment) > 0)
+            if (_segment is null || segment == _segment.Name || _liveIn.GetValueOrDefault(segment) > 0 || _pinned.Contains(segment))
                 return;
             try
             {

@@ -25,7 +25,7 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
     public DataFolder Data => _data ??= OpenData();
 
     /// <summary>Exit statuses of the queue commands (README, "Exit status").</summary>
-    public const int ExitNotQueued = 40, ExitNoServer = 41;
+    public const int ExitNotQueued = 40, ExitNoServer = 41, ExitQueueDamaged = 42;
 
     public int Done(string message)
     {

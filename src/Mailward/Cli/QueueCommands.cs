@@ -1,5 +1,5 @@
-// mailward queue list|stat|flush|del|hosts (qmail-qread, qmail-qstat, SIGALRM, qmail-tcpto): asks the
-// running server through its control socket; without one, reads the queue as it is on disk.
+// mailward queue list|stat|check|flush|del|hosts (qmail-qread, qmail-qstat, SIGALRM, qmail-tcpto):
+// asks the running server through its control socket; without one, reads the queue as it is on disk.
 using System.CommandLine;
 using Mailward.Control;
 using Mailward.Core.Delivery;
@@ -15,7 +15,7 @@ internal static class QueueCommands
         queue.Subcommands.Add(new Command("list", "List queued messages: arrival, id, size, sender, then each recipient with its state, next attempt and last error (qmail-qread).")
             .WithAction(async _ =>
             {
-                var (messages, errors) = await StatusAsync(ctx);
+                var (messages, damage) = await StatusAsync(ctx);
                 foreach (var m in messages)
                 {
                     ctx.Out.WriteLine($"{m.ArrivedAt.UtcDateTime:dd MMM yyyy HH:mm:ss} GMT  #{m.QueueId}  {m.Bytes}  <{m.Sender}>  {m.Origin}");
@@ -26,20 +26,41 @@ internal static class QueueCommands
                         ctx.Out.WriteLine($"\t{r.State}\t{r.Address}{next}{error}");
                     }
                 }
-                foreach (var e in errors)
+                foreach (var e in damage.Lines)
                     ctx.Error.WriteLine($"mailward: queue: {e}");
                 return 0;
             }));
         queue.Subcommands.Add(new Command("stat", "Count queued messages and recipients still to deliver (qmail-qstat).").WithAction(async _ =>
         {
-            var (messages, errors) = await StatusAsync(ctx);
+            var (messages, damage) = await StatusAsync(ctx);
             ctx.Out.WriteLine($"messages in queue: {messages.Count}");
             ctx.Out.WriteLine($"recipients pending: {messages.Sum(m => m.Recipients.Count(r => r.State is "pending" or "delivering"))}");
             ctx.Out.WriteLine($"bytes in queue: {messages.Sum(m => m.Bytes)}");
-            if (errors.Count > 0)
-                ctx.Out.WriteLine($"queue errors: {errors.Count}");
+            var held = messages.Count(m => m.Recipients.Any(r => r.State == "held"));
+            if (damage.Ranges > 0 || held > 0)
+            {
+                ctx.Out.WriteLine($"damaged ranges: {damage.Ranges}");
+                ctx.Out.WriteLine($"suspect messages: {damage.Suspects.Count}");
+                ctx.Out.WriteLine($"held messages: {held}");
+                ctx.Out.WriteLine("(mailward queue check names each; the damaged bytes are saved in queue/corrupt/)");
+            }
             return 0;
         }));
+        queue.Subcommands.Add(new Command("check",
+            "Scan the queue on disk for damage (the server running or not; changes nothing): name each damaged range, held message and torn tail. Exit 42 when damage was found.")
+            .WithAction(_ =>
+            {
+                var (messages, health) = QueueStore.Check(ctx.Data.Settings.QueuePath);
+                foreach (var d in health.Damage)
+                    ctx.Out.WriteLine($"damaged: {d}");
+                foreach (var (queueId, problem) in health.Held.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                    ctx.Out.WriteLine($"held: {queueId}: {problem}");
+                if (health.TornTail is { } t)
+                    ctx.Out.WriteLine($"incomplete tail: {Path.GetFileName(t.Segment)} bytes {t.Start}-{t.End}: a write in progress, or a crash's (cut at the next start)");
+                ctx.Out.WriteLine($"queue check: {messages.Count} message(s), {health.Damage.Count} damaged range(s), " +
+                    $"{health.Suspects.Count} suspect message(s), {health.Held.Count} held message(s)");
+                return Task.FromResult(health.Damaged ? CliContext.ExitQueueDamaged : 0);
+            }));
         queue.Subcommands.Add(new Command("flush", "Retry every deferred message now and forget unreachable hosts (qmail's SIGALRM). Needs the running server.")
             .WithAction(async _ =>
             {
@@ -79,13 +100,15 @@ internal static class QueueCommands
     }
 
     /// <summary>The live view from the running server, or the queue as it is on disk when none runs.</summary>
-    private static async Task<(IReadOnlyList<MessageStatus> Messages, IReadOnlyList<string> Errors)> StatusAsync(CliContext ctx)
+    private static async Task<(IReadOnlyList<MessageStatus> Messages, QueueDamageSummary Damage)> StatusAsync(CliContext ctx)
     {
-        if (await ControlChannel.AskAsync(ctx.Data.Path, "queue-status") is { Queue: { } live })
-            return (live, []);
-        var (messages, errors) = QueueStore.ReadSnapshot(ctx.Data.Settings.QueuePath);
+        if (await ControlChannel.AskAsync(ctx.Data.Path, "queue-status") is { Queue: { } live } answer)
+            return (live, answer.Damage ?? new QueueDamageSummary(0, [], []));
+        var (messages, health) = QueueStore.Check(ctx.Data.Settings.QueuePath);
         return (messages.Select(m => new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.BodyLength, MessageStatus.OriginOf(m.Envelope),
             m.Envelope.Recipients.Select((r, i) => new RecipientStatus(r,
-                m.Done.TryGetValue(i, out var o) ? o.ToString().ToLowerInvariant() : "pending", null, m.ReasonFor(i))).ToList())).ToList(), errors);
+                m.Done.TryGetValue(i, out var o) ? o.ToString().ToLowerInvariant() : m.Held ? "held" : "pending", null,
+                m.Held && !m.Done.ContainsKey(i) ? m.Problem! : m.ReasonFor(i))).ToList())).ToList(),
+            new QueueDamageSummary(health.Damage.Count, health.Suspects, health.Lines()));
     }
 }

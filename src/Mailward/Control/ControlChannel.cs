@@ -6,12 +6,17 @@ using System.Text;
 using System.Text.Json;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
+using Mailward.Core.Queue;
 using Mailward.Protocols.Hosting;
 using Microsoft.AspNetCore.Connections;
 
 namespace Mailward.Control;
 
-public sealed record ControlAnswer(bool Ok, string Message, IReadOnlyList<MessageStatus>? Queue = null, IReadOnlyList<UnreachableHost>? Hosts = null);
+public sealed record ControlAnswer(bool Ok, string Message, IReadOnlyList<MessageStatus>? Queue = null, IReadOnlyList<UnreachableHost>? Hosts = null,
+    QueueDamageSummary? Damage = null);
+
+/// <summary>The queue damage the running server found at its start, as `queue stat|list` show it.</summary>
+public sealed record QueueDamageSummary(int Ranges, IReadOnlyList<string> Suspects, IReadOnlyList<string> Lines);
 
 public static class ControlChannel
 {
@@ -84,7 +89,9 @@ public sealed class ControlConnectionHandler(QueueManager manager) : ConnectionH
         switch (parts[0])
         {
             case "queue-status":
-                return new ControlAnswer(true, "", manager.Status(), manager.Hosts());
+                var health = manager.QueueHealth;
+                return new ControlAnswer(true, "", manager.Status(), manager.Hosts(),
+                    new QueueDamageSummary(health.Damage.Count, health.Suspects, health.Lines()));
             case "queue-flush":
                 var n = manager.Flush();
                 return new ControlAnswer(true, $"{n} deferred message(s) scheduled for delivery now");

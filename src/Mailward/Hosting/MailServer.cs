@@ -200,6 +200,8 @@ public sealed partial class MailServer : IAsyncDisposable
             var queued = queue.Messages.Count;
             foreach (var error in queue.RecoveryErrors)
                 QueueRecoveryError(log, error);
+            foreach (var note in queue.RecoveryNotes)
+                QueueRecoveryNote(log, note);
             // "ready" only once every listener is bound, so whoever waits for it can connect.
             lifetime.ApplicationStarted.Register(() =>
             {
@@ -239,5 +241,8 @@ public sealed partial class MailServer : IAsyncDisposable
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "queue recovery: {Error}")]
         private static partial void QueueRecoveryError(ILogger logger, string error);
+
+        [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "queue recovery: {Note}")]
+        private static partial void QueueRecoveryNote(ILogger logger, string note);
     }
 }
