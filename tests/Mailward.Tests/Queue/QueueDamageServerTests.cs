@@ -101,6 +101,10 @@ public sealed class QueueDamageServerTests : IDisposable
             await StopAsync(server);
         }
 
+        var clean = (await _m.Run("queue", "check")).Ok().Out;
+        Assert.Contains("queue check: 60 message(s), 0 damaged range(s), 0 suspect message(s), 0 held message(s)", clean);
+        Assert.DoesNotContain("damaged:", clean);
+
         var segments = Directory.GetFiles(Path.Combine(QueueDir, "log")).Order(StringComparer.Ordinal).ToArray();
         Assert.True(segments.Length >= 4, $"{segments.Length} segments");
         var lengths = segments.Select(s => new FileInfo(s).Length).ToArray();
