@@ -79,7 +79,16 @@ internal static class QueueScanner
         QueueDamage? torn = null;
         for (var s = 0; s < segments.Count; s++)
         {
-            using var segment = new SegmentReader(segments[s]);
+            SegmentReader segment;
+            try
+            {
+                segment = new SegmentReader(segments[s]);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // deleted by the running writer after the listing: it held nothing live
+            }
+            using var _ = segment;
             var tail = ScanSegment(segment, bodyDir, messages, held, damage);
             if (tail is null)
                 continue;
