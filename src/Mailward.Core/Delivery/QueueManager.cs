@@ -56,6 +56,9 @@ public sealed partial class QueueManager : IDisposable
         public bool Running { get; set; }
         public DateTimeOffset? NextAttempt { get; set; }
         public ConcurrentDictionary<int, string> LastError { get; } = new();
+
+        /// <summary>Local targets this message reached (LocalDelivery's duplicate elimination); passes of one message never overlap.</summary>
+        public HashSet<string> Reached { get; } = new(StringComparer.Ordinal);
     }
 
     public QueueManager(QueueStore queue, LocalDelivery local, RemoteDelivery remote, RemoteRoutes routes, DeliveryOptions options,
@@ -245,7 +248,7 @@ public sealed partial class QueueManager : IDisposable
             await _localSlots.WaitAsync(CancellationToken.None);
             try
             {
-                result = await _local.DeliverAsync(message, index, t.MayBeRepeat, ct);
+                result = await _local.DeliverAsync(message, index, t.MayBeRepeat, t.Reached, ct);
             }
             catch (IOException e)
             {
@@ -290,7 +293,9 @@ public sealed partial class QueueManager : IDisposable
         }).ToList();
         foreach (var deferred in await Task.WhenAll(remoteTasks))
             deferredRemote |= deferred;
-        t.MayBeRepeat = false;
+        // Any later pass may meet files this one wrote: a recipient whose first alias line was
+        // delivered and a later line deferred must find its own Maildir file and count it done.
+        t.MayBeRepeat = true;
 
         if (_queue.Find(t.QueueId) is not { } after)
         {

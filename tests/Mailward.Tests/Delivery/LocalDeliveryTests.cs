@@ -189,4 +189,35 @@ public class LocalDeliveryTests
         Assert.Contains(bounces, b => b.Contains("delivery to programs is not enabled for other.test", StringComparison.Ordinal));
         Directory.Delete(dir, recursive: true);
     }
+
+    [Fact]
+    public async Task A_retried_alias_counts_its_delivered_Maildir_line_done_instead_of_bouncing_it()
+    {
+        // Issue 18, item 11: a Maildir line delivered, a later line deferred; the retry used to find
+        // its own file "already exists" and fail until Queue:Lifetime, then bounce mail that had arrived.
+        var dir = Path.Combine(Path.GetTempPath(), "mailward-tests", "retry-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user me@hosted.test"],
+            "--Delivery:Enabled=true", "--Delivery:ProgramDomains=hosted.test");
+        var joe = Maildir(server, "joe@hosted.test");
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var domain = store.FindDomain("hosted.test")!.Id;
+        store.AddAliasLine(domain, "both", joe + "/");
+        // EX_TEMPFAIL (75) the first time, success after.
+        store.AddAliasLine(domain, "both", $"|if [ -e {dir}/once ]; then exit 0; fi; touch {dir}/once; exit 75");
+        store.Dispose();
+        await Task.Delay(1100); // the server's cache sees the change within a second
+
+        await SendAsync(server, "both@hosted.test", "twice?", from: "me@hosted.test");
+        for (var i = 0; i < 200 && server.Manager.Status() is not [{ Recipients: [{ State: "pending", NextAttempt: not null }] }]; i++)
+            await Task.Delay(50);
+        Assert.Contains("exit 75", Assert.Single(Assert.Single(server.Manager.Status()).Recipients).LastError, StringComparison.Ordinal);
+        Assert.Single(NewMail(joe));
+
+        server.Manager.Flush(); // the retry, now
+        await SettleAsync(server);
+        Assert.Single(NewMail(joe));
+        Assert.Empty(NewMail(Maildir(server, "me@hosted.test"))); // no bounce
+        Directory.Delete(dir, recursive: true);
+    }
 }
