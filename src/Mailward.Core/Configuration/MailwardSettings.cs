@@ -43,6 +43,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         RemoteConcurrency = GetInt("Delivery:RemoteConcurrency", 1, 1000),
         Lifetime = TimeSpan.FromSeconds(GetInt("Queue:Lifetime", 0, int.MaxValue)),
         DoubleBounceTo = Get("Delivery:DoubleBounceTo"),
+        BounceHeaderBytes = GetInt("Delivery:BounceHeaderBytes", 0, 1 << 20),
     };
     public Delivery.Remote.RemoteOptions Remote => new()
     {

@@ -129,6 +129,8 @@ public static class SettingsCatalog
             "qmail's concurrencyremote default; raise it on a busy outbound relay.", SettingKind.Number),
         new("Delivery:DoubleBounceTo", "", "Where a bounce that cannot be delivered goes (qmail's doublebounceto). Empty: postmaster@Hostname.",
             "Someone should hear of mail that could be returned to no one; a failed double bounce is dropped and logged."),
+        new("Delivery:BounceHeaderBytes", "4096", "Most bytes of the original header a bounce (DSN) carries back, cut at a line end (the text/rfc822-headers part of RFC 6522 §4).",
+            "Enough for the trace and the fields that let a sender recognise the message; a forged sender gets little of a stranger's text back.", SettingKind.Number),
         new("Delivery:ProgramDomains", "", "Domains whose delivery instructions may run programs (|command lines), separated by commas; * for all. Empty: none.",
             "A program line runs with the server's rights: an admin enables it per domain, knowingly."),
         new("Delivery:ProgramTimeoutSeconds", "600", "Seconds a delivery program may run before it is killed and the delivery deferred.",

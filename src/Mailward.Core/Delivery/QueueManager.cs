@@ -20,6 +20,9 @@ public sealed record DeliveryOptions
 
     /// <summary>Where a bounce that cannot be delivered goes; empty: postmaster@Hostname.</summary>
     public string DoubleBounceTo { get; init; } = "";
+
+    /// <summary>Most bytes of the original header a DSN carries back (Delivery:BounceHeaderBytes).</summary>
+    public int BounceHeaderBytes { get; init; } = 4096;
 }
 
 /// <summary>One recipient as `mailward queue list` shows it.</summary>
@@ -375,7 +378,7 @@ public sealed partial class QueueManager : IDisposable
         byte[] dsn;
         await using (var body = QueueStore.OpenBody(message))
             dsn = BounceBuilder.Build(_options.Hostname, doubleBounce ? failed[0].Address : sender, message.QueueId, message.ArrivedAt,
-                failed, body, doubleBounce, _time.GetUtcNow());
+                failed, body, doubleBounce, _time.GetUtcNow(), _options.BounceHeaderBytes);
         var envelope = new QueueEnvelope(doubleBounce ? BounceBuilder.DoubleBounceSender : "", [to], "127.0.0.1", _options.Hostname, "bounce");
         await using var tx = _queue.Begin(envelope);
         await tx.WriteAsync(dsn);
