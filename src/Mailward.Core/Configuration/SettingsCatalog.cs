@@ -116,6 +116,8 @@ public static class SettingsCatalog
             "Every commit waiting when the writer wakes rides along: throughput grows with concurrency while no 250 precedes its fsync.", SettingKind.Number),
         new("Queue:Lifetime", "604800", "Seconds a message may stay in the queue while deliveries fail temporarily; then it bounces (qmail's queuelifetime).",
             "qmail's and Postfix's seven days: long enough to ride out a weekend outage of the receiving side.", SettingKind.Number),
+        new("Queue:MinFreeBytes", "104857600", "Free space the queue's and the mail store's file systems must keep: below it (plus the size MAIL declares) MAIL and DATA get 452 4.3.1 (Postfix's queue_minfree). 0: no check.",
+            "Postfix refuses below 1.5 times its size limit; 100 MiB holds four messages of Smtp:MaxMessageBytes and leaves the logs and the account store room to work.", SettingKind.Number),
         new("Tls:CertificateFile", "", "PEM certificate (chain) for STARTTLS. Empty: a self-signed certificate for Hostname is made in <data>/tls on first start.",
             "Works out of the box; a real certificate is one setting away."),
         new("Tls:KeyFile", "", "PEM private key for Tls:CertificateFile.", "Goes with the certificate."),

@@ -28,6 +28,9 @@ public interface ISmtpPolicy
     bool SenderAllowed(ClientInfo client, string sender);
 
     RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral);
+
+    /// <summary>False while the queue's or the mail store's file system is short of space for <paramref name="size"/> bytes (Queue:MinFreeBytes).</summary>
+    bool HasStorageFor(long size);
 }
 
 public sealed class SmtpPolicy : ISmtpPolicy
@@ -43,10 +46,14 @@ public sealed class SmtpPolicy : ISmtpPolicy
     private long _rulesLoaded = long.MinValue;
 
     private readonly RoamingRelay? _roaming;
+    private readonly FreeSpaceGuard? _storage;
 
-    public SmtpPolicy(IAccountStore store, RecipientResolver resolver, string badMailFrom = "", TimeProvider? time = null, RoamingRelay? roaming = null)
+    /// <param name="storage">The free-space guard; null: space is not checked.</param>
+    public SmtpPolicy(IAccountStore store, RecipientResolver resolver, string badMailFrom = "", TimeProvider? time = null, RoamingRelay? roaming = null,
+        FreeSpaceGuard? storage = null)
     {
         _store = store;
+        _storage = storage;
         _roaming = roaming;
         _resolver = resolver;
         _time = time ?? TimeProvider.System;
@@ -66,6 +73,8 @@ public sealed class SmtpPolicy : ISmtpPolicy
         var at = sender.LastIndexOf('@');
         return !_badAddresses.Contains(sender) && !(at >= 0 && _badDomains.Contains(sender[(at + 1)..]));
     }
+
+    public bool HasStorageFor(long size) => _storage?.HasRoomFor(size) ?? true;
 
     public RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral)
     {

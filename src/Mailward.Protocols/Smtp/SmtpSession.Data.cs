@@ -25,6 +25,11 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.NoValidRecipients);
             return true;
         }
+        if (!policy.HasStorageFor(_declaredSize))
+        {
+            Reply(SmtpReplies.InsufficientStorage); // Postfix's queue_minfree, checked again at DATA
+            return true;
+        }
         var envelope = new QueueEnvelope(_sender.Address, [.. _recipients], _info.ClientAddress.ToString(), _helo ?? "", Protocol, _authUser?.Address ?? "");
         await using var tx = queue.Begin(envelope);
         await tx.WriteAsync(ReceivedLine(tx.QueueId, tx.ArrivedAt), ct);
