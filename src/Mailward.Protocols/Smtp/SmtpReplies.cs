@@ -43,5 +43,9 @@ public static class SmtpReplies
     public static string Queued(string id) => $"250 2.0.0 Ok: queued as {id}";
     public static string UserUnknown(string address) => $"550 5.1.1 <{address}>: Recipient address rejected: user unknown";
     public static string RelayDenied(string address) => $"554 5.7.1 <{address}>: Relay access denied";
+    public static string MailboxDisabled(string address) => $"550 5.2.1 <{address}>: Recipient address rejected: mailbox disabled";
+    public static string MailboxFull(string address) => $"552 5.2.2 <{address}>: Recipient address rejected: mailbox full";
+    public const string MailboxFullAtData = "552 5.2.2 Error: every recipient's mailbox is full for a message this size; discarded";
+    public static string Looping(string address) => $"554 5.4.6 Error: mail loop: the message already carries Delivered-To: {address}; discarded";
     public static string SenderRejected(string address) => $"553 5.7.1 <{address}>: Sender address rejected: listed in badmailfrom";
 }

@@ -55,6 +55,7 @@ public sealed partial class SmtpSession
         _declaredSize = 0;
         _recipients.Clear();
         _recipientSet.Clear();
+        _hostedRecipients.Clear();
     }
 
     private ValueTask<bool> Simple(string argument, string reply, bool reset)
@@ -193,7 +194,7 @@ public sealed partial class SmtpSession
             return ValueTask.FromResult(true);
         }
         var decision = policy.CheckRecipient(Client, path.LocalValue.Contains('@', StringComparison.Ordinal) ? path.LocalPart : path.LocalValue,
-            path.Domain, path.DomainIsLiteral);
+            path.Domain, path.DomainIsLiteral, _declaredSize);
         switch (decision.Verdict)
         {
             case RecipientVerdict.AcceptRelay when _authUser is not null && _authUser.Flags.HasFlag(Mailward.Core.Accounts.UserFlags.NoRelay):
@@ -209,7 +210,16 @@ public sealed partial class SmtpSession
                 var address = decision.Verdict == RecipientVerdict.AcceptLocal ? decision.Address : path.Address;
                 if (_recipientSet.Add(address))
                     _recipients.Add(address);
+                if (decision.Verdict == RecipientVerdict.AcceptLocal)
+                    _hostedRecipients.Add(address);
                 Reply(SmtpReplies.RecipientOk);
+                break;
+            case RecipientVerdict.MailboxDisabled or RecipientVerdict.MailboxFull:
+                // Refused now rather than bounced later, perhaps to a forged sender.
+                _recipientsRejected++;
+                var disabled = decision.Verdict == RecipientVerdict.MailboxDisabled;
+                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, disabled ? "mailbox refuses mail" : "over quota");
+                Reply(disabled ? SmtpReplies.MailboxDisabled(path.Address) : SmtpReplies.MailboxFull(path.Address));
                 break;
             case RecipientVerdict.UnknownUser:
                 _recipientsRejected++;

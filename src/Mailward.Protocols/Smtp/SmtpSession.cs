@@ -40,6 +40,7 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
     private long _declaredSize; // MAIL's SIZE (RFC 1870), 0 when not given
     private readonly List<string> _recipients = [];
     private readonly HashSet<string> _recipientSet = new(StringComparer.Ordinal); // finds repeats
+    private readonly HashSet<string> _hostedRecipients = new(StringComparer.OrdinalIgnoreCase); // for the loop check
 
     private ClientInfo Client => new(_info.ClientAddress, _authUser?.Address);
 

@@ -62,7 +62,7 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(roaming);
         builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(admin.Store,
             new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
-            new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
+            admin.Layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         builder.Services.AddSingleton<SmtpConnectionLimiter>();
         builder.Services.AddSingleton(sp => new SmtpEdge(smtpOptions, sp.GetRequiredService<ISmtpPolicy>(), sp.GetRequiredService<QueueStore>(),
