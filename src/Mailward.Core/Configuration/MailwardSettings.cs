@@ -43,7 +43,11 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         RemoteConcurrency = GetInt("Delivery:RemoteConcurrency", 1, 1000),
         Lifetime = TimeSpan.FromSeconds(GetInt("Queue:Lifetime", 0, int.MaxValue)),
         DoubleBounceTo = Get("Delivery:DoubleBounceTo"),
+        BounceHeaderBytes = GetInt("Delivery:BounceHeaderBytes", 0, 1 << 20),
     };
+
+    /// <summary>Queue:MinFreeBytes: the space the queue's and mail store's file systems keep free.</summary>
+    public long MinFreeBytes => GetLong("Queue:MinFreeBytes", 0, long.MaxValue);
     public Delivery.Remote.RemoteOptions Remote => new()
     {
         ConnectTimeout = TimeSpan.FromSeconds(GetInt("Remote:ConnectTimeoutSeconds", 1, 3600)),
@@ -109,6 +113,14 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         return v;
     }
 
+    public long GetLong(string key, long min, long max)
+    {
+        var raw = Get(key);
+        if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+            throw new SettingsException($"setting {key} must be a whole number from {min} to {max}, not '{raw}'");
+        return v;
+    }
+
     public bool GetBool(string key)
     {
         var raw = Get(key);
@@ -129,6 +141,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = Remote;
         _ = RemoteRoutes;
         _ = MaxHostBackoff + ProgramTimeout;
+        _ = MinFreeBytes;
         _ = Login;
         _ = SendingLimits();
         if (Get("Pop3:AllowPlaintextAuth") is not ("never" or "loopback" or "always"))

@@ -1,6 +1,7 @@
 // Builds the delivery status notification for failed recipients (RFC 3464 multipart/report,
 // RFC 6522): a human-readable part in the spirit of qmail's QSBMF, the machine-readable
-// message/delivery-status, and the original message's headers (text/rfc822-headers).
+// message/delivery-status, and the original message's headers (text/rfc822-headers), at most
+// Delivery:BounceHeaderBytes of them, so a bounce to a forged sender carries little of a stranger's text.
 using System.Text;
 using System.Text.RegularExpressions;
 using MimeKit;
@@ -14,14 +15,12 @@ public static partial class BounceBuilder
     /// <summary>The envelope sender of a double bounce (qmail's #@[]): never bounced again, sent as MAIL FROM:&lt;&gt;.</summary>
     public const string DoubleBounceSender = "#@[]";
 
-    private const int MaxHeaderBytes = 64 * 1024;
-
     /// <summary>
     /// The DSN as bytes with CRLF line ends, ready for the queue. <paramref name="originalBody"/> is
-    /// read only up to the end of its header.
+    /// read only up to the end of its header, and at most <paramref name="maxHeaderBytes"/> of it.
     /// </summary>
     public static byte[] Build(string hostname, string originalSender, string queueId, DateTimeOffset arrived,
-        IReadOnlyList<FailedRecipient> failed, Stream originalBody, bool doubleBounce, DateTimeOffset now)
+        IReadOnlyList<FailedRecipient> failed, Stream originalBody, bool doubleBounce, DateTimeOffset now, int maxHeaderBytes = 4096)
     {
         var message = new MimeMessage();
         message.From.Add(new MailboxAddress("Mail Delivery System", $"MAILER-DAEMON@{hostname}"));
@@ -61,7 +60,7 @@ public static partial class BounceBuilder
         }
         report.Add(status);
 
-        var headers = new TextRfc822Headers { Message = OriginalHeaders(originalBody) };
+        var headers = new TextRfc822Headers { Message = OriginalHeaders(originalBody, maxHeaderBytes) };
         report.Add(headers);
         message.Body = report;
 
@@ -105,13 +104,16 @@ public static partial class BounceBuilder
         return "5.0.0";
     }
 
-    private static MimeMessage OriginalHeaders(Stream body)
+    /// <summary>The original header up to its end or <paramref name="max"/> bytes, whichever is first, cut after a whole line.</summary>
+    private static MimeMessage OriginalHeaders(Stream body, int max)
     {
-        var buffer = new byte[MaxHeaderBytes];
+        var buffer = new byte[max + 2];
         var n = body.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
         var end = buffer.AsSpan(0, n).IndexOf("\r\n\r\n"u8);
+        var lastLine = buffer.AsSpan(0, Math.Min(n, max)).LastIndexOf("\r\n"u8);
+        var length = end >= 0 && end + 2 <= max ? end + 2 : lastLine < 0 ? 0 : lastLine + 2;
         using var headerStream = new MemoryStream();
-        headerStream.Write(buffer, 0, end >= 0 ? end + 2 : n);
+        headerStream.Write(buffer, 0, length);
         headerStream.Write("\r\n"u8); // the header alone, with an empty body
         headerStream.Position = 0;
         try

@@ -3,6 +3,8 @@
 // (&address) are queued afterwards through the queue's one entry, as qmail-local orders them.
 // mbox lines are appended under a lock; |program lines run where Delivery:ProgramDomains allows.
 // User mailboxes honour Maildir++ quotas (user and domain).
+// A target that several recipients (or alias lines) of one message reach gets one copy: Postfix
+// local(8)'s duplicate elimination, keyed by the Maildir, mbox, program or forward address.
 using System.Buffers;
 using System.Text;
 using Mailward.Core.Accounts;
@@ -37,18 +39,40 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly DomainUsageCache _domainUsage = new(store, layout, time ?? TimeProvider.System);
 
-    private abstract record Target;
-    private sealed record ToMaildir(string Maildir, UserRecord? Owner = null) : Target;
-    private sealed record ToMbox(string Path) : Target;
-    private sealed record ToProgram(string Command) : Target;
-    private sealed record ToForward(string Address) : Target;
+    private abstract record Target
+    {
+        /// <summary>What makes two targets the same final destination, for duplicate elimination.</summary>
+        public abstract string Key { get; }
+    }
+
+    private sealed record ToMaildir(string Maildir, UserRecord? Owner = null) : Target
+    {
+        public override string Key => "maildir:" + System.IO.Path.GetFullPath(Maildir).TrimEnd('/');
+    }
+
+    private sealed record ToMbox(string Path) : Target
+    {
+        public override string Key => "mbox:" + System.IO.Path.GetFullPath(Path);
+    }
+
+    private sealed record ToProgram(string Command) : Target
+    {
+        public override string Key => "program:" + Command;
+    }
+
+    private sealed record ToForward(string Address) : Target
+    {
+        public override string Key => "forward:" + Address.ToLowerInvariant();
+    }
 
     /// <summary>
     /// Delivers recipient <paramref name="index"/> of <paramref name="message"/>. With
-    /// <paramref name="mayBeRepeat"/> (the message was in the queue at start-up) a Maildir file
-    /// written by an earlier, interrupted attempt counts as delivered.
+    /// <paramref name="mayBeRepeat"/> (an earlier attempt at this message may have written files: it
+    /// was in the queue at start-up, or this is a retry) a Maildir file of that attempt counts as
+    /// delivered. <paramref name="reached"/> holds the keys of the targets this message already
+    /// reached: those are skipped, and each target reached now is added.
     /// </summary>
-    public async Task<DeliveryResult> DeliverAsync(QueuedMessage message, int index, bool mayBeRepeat, CancellationToken ct = default)
+    public async Task<DeliveryResult> DeliverAsync(QueuedMessage message, int index, bool mayBeRepeat, ISet<string>? reached = null, CancellationToken ct = default)
     {
         var recipient = message.Envelope.Recipients[index];
         var at = recipient.LastIndexOf('@');
@@ -66,7 +90,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             return new DeliveryResult(DeliveryStatus.Permanent, $"looping: the message already carries Delivered-To: {recipient}");
         if (targets.OfType<ToProgram>().Any() && !options.ProgramsAllowedFor(resolution.Domain!.Name))
             return new DeliveryResult(DeliveryStatus.Permanent, $"delivery to programs is not enabled for {resolution.Domain.Name} (Delivery:ProgramDomains)");
-        if (await OverQuotaAsync(targets, message, resolution.Domain!) is { } overQuota)
+        if (await OverQuotaAsync(targets.Where(t => reached?.Contains(t.Key) != true).ToList(), message, resolution.Domain!) is { } overQuota)
             return overQuota;
 
         var done = new List<string>();
@@ -75,6 +99,11 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         for (var t = 0; t < targets.Count; t++)
         {
             body.Position = 0;
+            if (reached?.Contains(targets[t].Key) == true)
+            {
+                done.Add("duplicate: " + targets[t].Key + " already has this message");
+                continue;
+            }
             switch (targets[t])
             {
                 case ToForward f:
@@ -84,16 +113,19 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                     var name = MaildirWriter.UniqueBase(message.ArrivedAt, message.QueueId, index, t);
                     if (mayBeRepeat && MaildirWriter.AlreadyDelivered(box.Maildir, name))
                     {
+                        reached?.Add(box.Key);
                         done.Add("already in " + box.Maildir);
                         break;
                     }
                     var path = MaildirWriter.Deliver(box.Maildir, name, hostname, message.Envelope.Sender, recipient, body);
+                    reached?.Add(box.Key); // only once the file is there: a failed write is tried again
                     if (box.Owner is not null)
                         MaildirQuota.Add(box.Maildir, MaildirWriter.SizeOf(path), 1);
                     done.Add(box.Maildir);
                     break;
                 case ToMbox mbox:
                     await MboxWriter.AppendAsync(mbox.Path, message.Envelope.Sender, recipient, body, _time.GetUtcNow(), ct);
+                    reached?.Add(mbox.Key);
                     done.Add(mbox.Path);
                     break;
                 case ToProgram program:
@@ -104,6 +136,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                         return new DeliveryResult(DeliveryStatus.Permanent, detail);
                     if (outcome == ProgramOutcome.Temporary)
                         return new DeliveryResult(DeliveryStatus.Temporary, detail);
+                    reached?.Add(program.Key);
                     done.Add("program: " + detail);
                     if (outcome == ProgramOutcome.DeliveredStop)
                         t = targets.Count; // 99: the lines after this one are skipped
@@ -112,7 +145,10 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         }
         foreach (var forward in forwards)
         {
+            if (reached?.Contains(forward.Key) == true)
+                continue; // two lines of this recipient name the same address
             var id = await ForwardAsync(message, recipient, forward.Address, ct);
+            reached?.Add(forward.Key);
             done.Add($"forwarded to <{forward.Address}> as {id}");
         }
         return new DeliveryResult(DeliveryStatus.Delivered, string.Join("; ", done));

@@ -20,6 +20,9 @@ public sealed record DeliveryOptions
 
     /// <summary>Where a bounce that cannot be delivered goes; empty: postmaster@Hostname.</summary>
     public string DoubleBounceTo { get; init; } = "";
+
+    /// <summary>Most bytes of the original header a DSN carries back (Delivery:BounceHeaderBytes).</summary>
+    public int BounceHeaderBytes { get; init; } = 4096;
 }
 
 /// <summary>One recipient as `mailward queue list` shows it.</summary>
@@ -56,6 +59,9 @@ public sealed partial class QueueManager : IDisposable
         public bool Running { get; set; }
         public DateTimeOffset? NextAttempt { get; set; }
         public ConcurrentDictionary<int, string> LastError { get; } = new();
+
+        /// <summary>Local targets this message reached (LocalDelivery's duplicate elimination); passes of one message never overlap.</summary>
+        public HashSet<string> Reached { get; } = new(StringComparer.Ordinal);
     }
 
     public QueueManager(QueueStore queue, LocalDelivery local, RemoteDelivery remote, RemoteRoutes routes, DeliveryOptions options,
@@ -250,7 +256,7 @@ public sealed partial class QueueManager : IDisposable
             await _localSlots.WaitAsync(CancellationToken.None);
             try
             {
-                result = await _local.DeliverAsync(message, index, t.MayBeRepeat, ct);
+                result = await _local.DeliverAsync(message, index, t.MayBeRepeat, t.Reached, ct);
             }
             catch (IOException e)
             {
@@ -295,7 +301,9 @@ public sealed partial class QueueManager : IDisposable
         }).ToList();
         foreach (var deferred in await Task.WhenAll(remoteTasks))
             deferredRemote |= deferred;
-        t.MayBeRepeat = false;
+        // Any later pass may meet files this one wrote: a recipient whose first alias line was
+        // delivered and a later line deferred must find its own Maildir file and count it done.
+        t.MayBeRepeat = true;
 
         if (_queue.Find(t.QueueId) is not { } after)
         {
@@ -375,7 +383,7 @@ public sealed partial class QueueManager : IDisposable
         byte[] dsn;
         await using (var body = QueueStore.OpenBody(message))
             dsn = BounceBuilder.Build(_options.Hostname, doubleBounce ? failed[0].Address : sender, message.QueueId, message.ArrivedAt,
-                failed, body, doubleBounce, _time.GetUtcNow());
+                failed, body, doubleBounce, _time.GetUtcNow(), _options.BounceHeaderBytes);
         var envelope = new QueueEnvelope(doubleBounce ? BounceBuilder.DoubleBounceSender : "", [to], "127.0.0.1", _options.Hostname, "bounce");
         await using var tx = _queue.Begin(envelope);
         await tx.WriteAsync(dsn);

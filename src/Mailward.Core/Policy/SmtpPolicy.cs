@@ -2,10 +2,12 @@
 // be accepted. Recipients of hosted domains must lead somewhere (RecipientResolver); any other
 // domain is relaying, allowed only for authenticated sessions or clients a relay rule allows.
 // Address tricks cannot relay: a hosted domain's address is only ever delivered locally, and
-// everything else needs the relay right.
+// everything else needs the relay right. What delivery would refuse for sure (a bounce-mail
+// mailbox, one over quota) is refused here, before the 250, so no bounce goes to a forged sender.
 using System.Net;
 using Mailward.Core.Accounts;
 using Mailward.Core.Addresses;
+using Mailward.Core.MailStore;
 using Mailward.Core.Routing;
 
 namespace Mailward.Core.Policy;
@@ -18,6 +20,8 @@ public enum RecipientVerdict
     AcceptRelay,
     UnknownUser,
     RelayDenied,
+    MailboxDisabled,
+    MailboxFull,
 }
 
 public sealed record RecipientDecision(RecipientVerdict Verdict, string Address);
@@ -27,7 +31,11 @@ public interface ISmtpPolicy
     /// <summary>False when the sender is refused (badmailfrom).</summary>
     bool SenderAllowed(ClientInfo client, string sender);
 
-    RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral);
+    /// <param name="size">The message size when known (MAIL's SIZE, or after DATA); 0 when not.</param>
+    RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0);
+
+    /// <summary>False while the queue's or the mail store's file system is short of space for <paramref name="size"/> bytes (Queue:MinFreeBytes).</summary>
+    bool HasStorageFor(long size);
 }
 
 public sealed class SmtpPolicy : ISmtpPolicy
@@ -43,10 +51,17 @@ public sealed class SmtpPolicy : ISmtpPolicy
     private long _rulesLoaded = long.MinValue;
 
     private readonly RoamingRelay? _roaming;
+    private readonly MailStoreLayout? _layout;
+    private readonly FreeSpaceGuard? _storage;
 
-    public SmtpPolicy(IAccountStore store, RecipientResolver resolver, string badMailFrom = "", TimeProvider? time = null, RoamingRelay? roaming = null)
+    /// <param name="layout">The mail store, for quotas at RCPT; null: quotas are left to delivery.</param>
+    /// <param name="storage">The free-space guard; null: space is not checked.</param>
+    public SmtpPolicy(IAccountStore store, RecipientResolver resolver, string badMailFrom = "", TimeProvider? time = null, RoamingRelay? roaming = null,
+        MailStoreLayout? layout = null, FreeSpaceGuard? storage = null)
     {
         _store = store;
+        _layout = layout;
+        _storage = storage;
         _roaming = roaming;
         _resolver = resolver;
         _time = time ?? TimeProvider.System;
@@ -67,7 +82,9 @@ public sealed class SmtpPolicy : ISmtpPolicy
         return !_badAddresses.Contains(sender) && !(at >= 0 && _badDomains.Contains(sender[(at + 1)..]));
     }
 
-    public RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral)
+    public bool HasStorageFor(long size) => _storage?.HasRoomFor(size) ?? true;
+
+    public RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0)
     {
         if (!domainIsLiteral)
         {
@@ -76,11 +93,39 @@ public sealed class SmtpPolicy : ISmtpPolicy
             {
                 // Hosted: delivered here or nowhere; a hosted address is never relayed (no % or ! routing).
                 var canonical = $"{localPart.ToLowerInvariant()}@{resolution.Domain!.Name}";
-                return new RecipientDecision(resolution.Accepts ? RecipientVerdict.AcceptLocal : RecipientVerdict.UnknownUser, canonical);
+                if (!resolution.Accepts)
+                    return new RecipientDecision(RecipientVerdict.UnknownUser, canonical);
+                if (MailboxOwner(resolution) is not { } owner)
+                    return new RecipientDecision(RecipientVerdict.AcceptLocal, canonical);
+                if (owner.Flags.HasFlag(UserFlags.BounceMail))
+                    return new RecipientDecision(RecipientVerdict.MailboxDisabled, canonical);
+                return new RecipientDecision(Full(owner, size) ? RecipientVerdict.MailboxFull : RecipientVerdict.AcceptLocal, canonical);
             }
         }
         var address = $"{localPart}@{domain}";
         return new RecipientDecision(MayRelay(client) ? RecipientVerdict.AcceptRelay : RecipientVerdict.RelayDenied, address);
+    }
+
+    /// <summary>The user whose own Maildir the address reaches, as LocalDelivery resolves it; null for alias lines.</summary>
+    private UserRecord? MailboxOwner(Resolution r) => r.Kind switch
+    {
+        ResolutionKind.User or ResolutionKind.Extension when _store.FindAlias(r.Local!, r.Domain!.Name) is null => _store.FindUser(r.Local!, r.Domain!.Name),
+        ResolutionKind.CatchAll when r.Domain!.CatchAll is { Kind: CatchAllKind.Mailbox, Target: { } target } => _store.FindUser(target, r.Domain.Name),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The user's Maildir++ quota (the domain's is left to delivery): with a known size, would the
+    /// message exceed it (small notices always pass); without one, is the mailbox already full.
+    /// </summary>
+    private bool Full(UserRecord user, long size)
+    {
+        if (_layout is null || user.Quota.IsUnlimited)
+            return false;
+        var usage = MaildirQuota.Usage(MailStoreLayout.MaildirOf(_layout.Resolve(user.Directory)), user.Quota);
+        if (size > 0)
+            return MaildirQuota.WouldExceed(user.Quota, usage, size);
+        return user.Quota.Bytes > 0 && usage.Bytes >= user.Quota.Bytes || user.Quota.Messages > 0 && usage.Messages >= user.Quota.Messages;
     }
 
     /// <summary>Authenticated, allowed by the most specific relay rule that contains the client, or a roaming address.</summary>

@@ -52,7 +52,10 @@ public sealed partial class SmtpSession
     private void ResetTransaction()
     {
         _sender = null;
+        _declaredSize = 0;
         _recipients.Clear();
+        _recipientSet.Clear();
+        _hostedRecipients.Clear();
     }
 
     private ValueTask<bool> Simple(string argument, string reply, bool reset)
@@ -117,6 +120,7 @@ public sealed partial class SmtpSession
             return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax("MAIL FROM:<address>")));
         if (!SmtpPath.TryParse(argument[5..], allowNull: true, out var path, out var parameters, out var error))
             return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax(error)));
+        long declared = 0;
         foreach (var p in parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = p.IndexOf('=', StringComparison.Ordinal);
@@ -129,6 +133,7 @@ public sealed partial class SmtpSession
                     Reply(SmtpReplies.MessageTooBigAtMail);
                     return ValueTask.FromResult(true);
                 }
+                declared = size;
             }
             else if (_esmtp && key.Equals("BODY", StringComparison.OrdinalIgnoreCase) &&
                      (value.Equals("8BITMIME", StringComparison.OrdinalIgnoreCase) || value.Equals("7BIT", StringComparison.OrdinalIgnoreCase)))
@@ -136,6 +141,11 @@ public sealed partial class SmtpSession
             }
             else
                 return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(p)));
+        }
+        if (!policy.HasStorageFor(declared))
+        {
+            Reply(SmtpReplies.InsufficientStorage); // RFC 1870 §6.1; Postfix's queue_minfree
+            return ValueTask.FromResult(true);
         }
         if (!policy.SenderAllowed(Client, path.Address))
         {
@@ -154,6 +164,7 @@ public sealed partial class SmtpSession
             return ValueTask.FromResult(true);
         }
         _sender = path;
+        _declaredSize = declared;
         Reply(SmtpReplies.SenderOk);
         return ValueTask.FromResult(true);
     }
@@ -183,7 +194,7 @@ public sealed partial class SmtpSession
             return ValueTask.FromResult(true);
         }
         var decision = policy.CheckRecipient(Client, path.LocalValue.Contains('@', StringComparison.Ordinal) ? path.LocalPart : path.LocalValue,
-            path.Domain, path.DomainIsLiteral);
+            path.Domain, path.DomainIsLiteral, _declaredSize);
         switch (decision.Verdict)
         {
             case RecipientVerdict.AcceptRelay when _authUser is not null && _authUser.Flags.HasFlag(Mailward.Core.Accounts.UserFlags.NoRelay):
@@ -194,8 +205,21 @@ public sealed partial class SmtpSession
                 break;
             case RecipientVerdict.AcceptLocal:
             case RecipientVerdict.AcceptRelay:
-                _recipients.Add(decision.Verdict == RecipientVerdict.AcceptLocal ? decision.Address : path.Address);
+                // A repeated recipient is answered 250 and kept once (compared as the resolver sees it:
+                // hosted addresses canonical, others with the domain in lower case): 100 RCPTs, one copy.
+                var address = decision.Verdict == RecipientVerdict.AcceptLocal ? decision.Address : path.Address;
+                if (_recipientSet.Add(address))
+                    _recipients.Add(address);
+                if (decision.Verdict == RecipientVerdict.AcceptLocal)
+                    _hostedRecipients.Add(address);
                 Reply(SmtpReplies.RecipientOk);
+                break;
+            case RecipientVerdict.MailboxDisabled or RecipientVerdict.MailboxFull:
+                // Refused now rather than bounced later, perhaps to a forged sender.
+                _recipientsRejected++;
+                var disabled = decision.Verdict == RecipientVerdict.MailboxDisabled;
+                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, disabled ? "mailbox refuses mail" : "over quota");
+                Reply(disabled ? SmtpReplies.MailboxDisabled(path.Address) : SmtpReplies.MailboxFull(path.Address));
                 break;
             case RecipientVerdict.UnknownUser:
                 _recipientsRejected++;

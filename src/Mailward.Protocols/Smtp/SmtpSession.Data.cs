@@ -25,6 +25,11 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.NoValidRecipients);
             return true;
         }
+        if (!policy.HasStorageFor(_declaredSize))
+        {
+            Reply(SmtpReplies.InsufficientStorage); // Postfix's queue_minfree, checked again at DATA
+            return true;
+        }
         var envelope = new QueueEnvelope(_sender.Address, [.. _recipients], _info.ClientAddress.ToString(), _helo ?? "", Protocol, _authUser?.Address ?? "");
         await using var tx = queue.Begin(envelope);
         await tx.WriteAsync(ReceivedLine(tx.QueueId, tx.ArrivedAt), ct);
@@ -35,6 +40,8 @@ public sealed partial class SmtpSession
         var chunk = new ArrayBufferWriter<byte>(16 * 1024);
         // Submission completes the header (RFC 6409 §8); mail from other servers is left as it came.
         var fixer = _info.Submission && _authUser is not null ? new SubmissionHeaders() : null;
+        var hosted = new HashSet<string>(_hostedRecipients, StringComparer.OrdinalIgnoreCase);
+        var loops = new DeliveredToScanner(hosted);
         while (true)
         {
             if (_end > _start)
@@ -42,6 +49,7 @@ public sealed partial class SmtpSession
                 _start += reader.Feed(_in.AsSpan(_start, _end - _start), chunk);
                 if (chunk.WrittenCount > 0)
                 {
+                    loops.Scan(chunk.WrittenSpan);
                     var end = fixer?.Scan(chunk.WrittenSpan) ?? -1;
                     if (end >= 0)
                     {
@@ -66,6 +74,7 @@ public sealed partial class SmtpSession
         }
 
         ResetTransaction();
+        var reason = reader.Problem.ToString();
         var problem = reader.Problem switch
         {
             DataProblem.TooBig => SmtpReplies.MessageTooBig,
@@ -74,9 +83,13 @@ public sealed partial class SmtpSession
             DataProblem.TooManyHops => SmtpReplies.Loop,
             _ => null,
         };
+        // Decided before the 250, so no bounce goes to a sender that may be forged.
+        if (problem is null && loops.Looping is { } looping)
+            (problem, reason) = (SmtpReplies.Looping(looping), "looping");
+        else if (problem is null && AllMailboxesFull(envelope.Recipients, hosted, tx.BodyLength))
+            (problem, reason) = (SmtpReplies.MailboxFullAtData, "over quota");
         if (problem is not null)
         {
-            var reason = reader.Problem.ToString();
             SmtpLog.MessageRefused(logger, _info.SessionId, envelope.Sender, reason);
             Reply(problem);
             return true;
@@ -94,6 +107,23 @@ public sealed partial class SmtpSession
         {
             SmtpLog.QueueFailed(logger, _info.SessionId, e.Message);
             Reply(SmtpReplies.QueueError);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// True when every recipient is hosted and its mailbox is over quota for a message of
+    /// <paramref name="size"/> bytes: one reply answers DATA for all, so only then is it refused.
+    /// </summary>
+    private bool AllMailboxesFull(IReadOnlyList<string> recipients, HashSet<string> hosted, long size)
+    {
+        foreach (var r in recipients)
+        {
+            if (!hosted.Contains(r))
+                return false;
+            var at = r.LastIndexOf('@');
+            if (policy.CheckRecipient(Client, r[..at], r[(at + 1)..], domainIsLiteral: false, size).Verdict != Mailward.Core.Policy.RecipientVerdict.MailboxFull)
+                return false;
         }
         return true;
     }

@@ -37,7 +37,10 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
 
     // Transaction state: set by MAIL, cleared by RSET, HELO/EHLO, STARTTLS and the end of DATA.
     private SmtpPath? _sender;
+    private long _declaredSize; // MAIL's SIZE (RFC 1870), 0 when not given
     private readonly List<string> _recipients = [];
+    private readonly HashSet<string> _recipientSet = new(StringComparer.Ordinal); // finds repeats
+    private readonly HashSet<string> _hostedRecipients = new(StringComparer.OrdinalIgnoreCase); // for the loop check
 
     private ClientInfo Client => new(_info.ClientAddress, _authUser?.Address);
 

@@ -61,7 +61,8 @@ public sealed partial class MailServer : IAsyncDisposable
         var roaming = new RoamingRelay(admin.Store, TimeSpan.FromMinutes(settings.GetInt("Relay:RoamingMinutes", 0, 525_600)), time);
         builder.Services.AddSingleton(roaming);
         builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(admin.Store,
-            new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming));
+            new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
+            admin.Layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         builder.Services.AddSingleton<SmtpConnectionLimiter>();
         builder.Services.AddSingleton(sp => new SmtpEdge(smtpOptions, sp.GetRequiredService<ISmtpPolicy>(), sp.GetRequiredService<QueueStore>(),

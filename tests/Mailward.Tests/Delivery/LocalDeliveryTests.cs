@@ -100,12 +100,14 @@ public class LocalDeliveryTests
     [Fact]
     public async Task The_bounce_all_flag_refuses_delivery_and_the_sender_gets_a_DSN()
     {
-        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user me@hosted.test"], "--Delivery:Enabled=true");
+        // SMTP refuses such a mailbox at RCPT (BackscatterTests); a forward reaches it only at delivery.
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user me@hosted.test", "alias fw@hosted.test &joe@hosted.test"],
+            "--Delivery:Enabled=true");
         var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
         store.UpdateUser(store.FindUser("joe", "hosted.test")! with { Flags = UserFlags.BounceMail });
         store.Dispose();
         await Task.Delay(1100); // the server's cache re-reads the store's change counter within a second
-        await SendAsync(server, "joe@hosted.test", "refused", from: "me@hosted.test");
+        await SendAsync(server, "fw@hosted.test", "refused", from: "me@hosted.test");
         await SettleAsync(server);
         Assert.Empty(NewMail(Maildir(server, "joe@hosted.test")));
         Assert.Contains(server.Log, l => l.Contains("result=failed detail=this mailbox refuses all mail", StringComparison.Ordinal));
@@ -118,7 +120,9 @@ public class LocalDeliveryTests
     [Fact]
     public async Task Over_quota_bounces_with_the_domains_text_but_small_notices_still_arrive()
     {
-        await using var server = await ServerFixture.StartAsync(["user q@hosted.test", "user me@hosted.test"], "--Delivery:Enabled=true");
+        // SMTP refuses mail for a full mailbox before the 250 (BackscatterTests); a forward meets the quota at delivery.
+        await using var server = await ServerFixture.StartAsync(["user q@hosted.test", "user me@hosted.test", "alias fq@hosted.test &q@hosted.test"],
+            "--Delivery:Enabled=true");
         var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
         store.UpdateUser(store.FindUser("q", "hosted.test")! with { Quota = new Quota(4000, 0) });
         var domainDir = Path.Combine(server.DataPath, "domains", store.FindDomain("hosted.test")!.Directory);
@@ -129,7 +133,7 @@ public class LocalDeliveryTests
         var big = new string('x', 2500);
         await SendAsync(server, "q@hosted.test", "first fits", big, from: "me@hosted.test");
         await SettleAsync(server);
-        await SendAsync(server, "q@hosted.test", "second does not", big, from: "me@hosted.test");
+        await SendAsync(server, "fq@hosted.test", "second does not", big, from: "me@hosted.test");
         await SettleAsync(server);
         await SendAsync(server, "q@hosted.test", "tiny notice", "hi", from: "me@hosted.test");
         await SettleAsync(server);
@@ -187,6 +191,37 @@ public class LocalDeliveryTests
         Assert.Equal(2, bounces.Count);
         Assert.Contains(bounces, b => b.Contains("<p100@hosted.test>:\nno such list", StringComparison.Ordinal));
         Assert.Contains(bounces, b => b.Contains("delivery to programs is not enabled for other.test", StringComparison.Ordinal));
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_retried_alias_counts_its_delivered_Maildir_line_done_instead_of_bouncing_it()
+    {
+        // Issue 18, item 11: a Maildir line delivered, a later line deferred; the retry used to find
+        // its own file "already exists" and fail until Queue:Lifetime, then bounce mail that had arrived.
+        var dir = Path.Combine(Path.GetTempPath(), "mailward-tests", "retry-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user me@hosted.test"],
+            "--Delivery:Enabled=true", "--Delivery:ProgramDomains=hosted.test");
+        var joe = Maildir(server, "joe@hosted.test");
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var domain = store.FindDomain("hosted.test")!.Id;
+        store.AddAliasLine(domain, "both", joe + "/");
+        // EX_TEMPFAIL (75) the first time, success after.
+        store.AddAliasLine(domain, "both", $"|if [ -e {dir}/once ]; then exit 0; fi; touch {dir}/once; exit 75");
+        store.Dispose();
+        await Task.Delay(1100); // the server's cache sees the change within a second
+
+        await SendAsync(server, "both@hosted.test", "twice?", from: "me@hosted.test");
+        for (var i = 0; i < 200 && server.Manager.Status() is not [{ Recipients: [{ State: "pending", NextAttempt: not null }] }]; i++)
+            await Task.Delay(50);
+        Assert.Contains("exit 75", Assert.Single(Assert.Single(server.Manager.Status()).Recipients).LastError, StringComparison.Ordinal);
+        Assert.Single(NewMail(joe));
+
+        server.Manager.Flush(); // the retry, now
+        await SettleAsync(server);
+        Assert.Single(NewMail(joe));
+        Assert.Empty(NewMail(Maildir(server, "me@hosted.test"))); // no bounce
         Directory.Delete(dir, recursive: true);
     }
 }
