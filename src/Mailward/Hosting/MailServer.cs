@@ -69,7 +69,12 @@ public sealed partial class MailServer : IAsyncDisposable
             sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>(), settings.SendingLimits(time), time));
         builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
             admin.Layout, sp.GetRequiredService<QueueStore>(),
-            new LocalDeliveryOptions(settings.Hostname) { ProgramDomains = settings.ProgramDomains, ProgramTimeout = settings.ProgramTimeout }, time));
+            new LocalDeliveryOptions(settings.Hostname)
+            {
+                ProgramDomains = settings.ProgramDomains,
+                ProgramTimeout = settings.ProgramTimeout,
+                AllowedExternalPaths = settings.AllowedExternalPaths,
+            }, time));
         builder.Services.AddSingleton(_ => new RemoteDelivery(
             new MxResolver(new LookupClient(new LookupClientOptions { UseCache = true, Timeout = TimeSpan.FromSeconds(10), Retries = 2 })),
             new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(settings.Remote, settings.Hostname)));
