@@ -36,6 +36,8 @@ public sealed partial class MailServer : IAsyncDisposable
     {
         time ??= TimeProvider.System;
         var settings = data.Settings;
+        // Before the queue and the store are opened: a local user must not get at them (postfix check).
+        var modeFindings = DataFolderModes.Check(settings);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(settings.LogLevel));
@@ -104,7 +106,13 @@ public sealed partial class MailServer : IAsyncDisposable
             k.ListenUnixSocket(PrepareControlSocket(data.Path), l => l.UseConnectionHandler<Control.ControlConnectionHandler>());
         });
         _app = builder.Build();
+        var log = _app.Services.GetRequiredService<ILogger<MailServer>>();
+        foreach (var finding in modeFindings)
+            FileModeFinding(log, finding);
     }
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "file modes: {Finding}")]
+    private static partial void FileModeFinding(ILogger logger, string finding);
 
     private void Listen(KestrelServerOptions k, string name, string address, int port, Action<ListenOptions> configure)
     {
