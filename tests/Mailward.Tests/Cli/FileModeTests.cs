@@ -68,6 +68,28 @@ public sealed class FileModeTests : IDisposable
     }
 
     [FactWhenRoot]
+    public async Task A_local_user_can_neither_read_the_password_hashes_nor_lock_the_queue()
+    {
+        var data = _tmp.Combine("data");
+        File.SetUnixFileMode(_tmp.Path, (UnixFileMode)0b111_101_101); // the temp folder above is no barrier
+        var server = await StartReadyAsync(data);
+        server.Kill();
+        await server.WaitForExitAsync();
+        // What the audit did: read accounts.db, and take a shared lock on queue/lock so the next start fails.
+        foreach (var attack in new[] { $"cat {data}/accounts.db > /dev/null", $"flock -s -n {data}/queue/lock true" })
+        {
+            var psi = new ProcessStartInfo("runuser") { RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "-u", "nobody", "--", "sh", "-c", attack })
+                psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var err = await p.StandardError.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            Assert.True(p.ExitCode != 0, $"nobody could: {attack}");
+            Assert.Contains("Permission denied", err);
+        }
+    }
+
+    [FactWhenRoot]
     public async Task Serve_refuses_to_run_as_root_without_allow_root()
     {
         var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward"))
