@@ -30,7 +30,7 @@ for u in small big $(seq -f 'l%g' 0 15); do
   case $u in l*) LOGIN_USERS="$LOGIN_USERS,$u@bench.test";; esac
 done
 LOGIN_USERS=${LOGIN_USERS#,}
-$MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Port=2110 --Pop3s:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning serve >"$WORK/mw.log" 2>&1 &
+$MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Port=2110 --Pop3s:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning serve --allow-root >"$WORK/mw.log" 2>&1 &  # the script runs as root (Dovecot needs it)
 MWPID=$!
 trap 'kill -TERM $MWPID 2>/dev/null || true; [ -f "$WORK/dovecot-run/master.pid" ] && kill "$(cat "$WORK/dovecot-run/master.pid")" 2>/dev/null || true' EXIT
 wait_port 2525

@@ -49,7 +49,7 @@ for d in $DOMAINS; do
 done
 HOLD=true; [ "$MODE" = deliver ] || HOLD=false
 $MW --data "$WORK/mw" --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Enabled=false --Pop3s:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Smtp:MaxConnectionsPerClient=200 \
-  --Delivery:Enabled=$HOLD --Log:Level=Warning serve >"$WORK/mw.log" 2>&1 &
+  --Delivery:Enabled=$HOLD --Log:Level=Warning serve --allow-root >"$WORK/mw.log" 2>&1 &  # the script runs as root (Postfix needs it)
 MWPID=$!
 trap 'kill -TERM $MWPID 2>/dev/null || true; postfix stop >/dev/null 2>&1 || true' EXIT
 wait_port 2525

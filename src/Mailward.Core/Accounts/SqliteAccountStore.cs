@@ -21,6 +21,7 @@ public sealed partial class SqliteAccountStore : IAccountStore
             DefaultTimeout = 30, // seconds a writer waits on a busy database before failing
         }.ToString();
         _cache = new AccountCache(cacheMaxEntries, TimeSpan.FromMilliseconds(cacheCheckMilliseconds), _time);
+        CreatePrivate(new SqliteConnectionStringBuilder(connectionString).DataSource);
         Migrate();
         _readers = new SqliteReaders(_connectionString);
     }
@@ -50,6 +51,29 @@ public sealed partial class SqliteAccountStore : IAccountStore
             Exec(c, tx, sql);
             Exec(c, tx, "INSERT INTO schema_migrations(version, applied_at) VALUES ($v, $t)", ("$v", version), ("$t", Now()));
             tx.Commit();
+        }
+    }
+
+    /// <summary>
+    /// A new database file is made 0600 before SQLite opens it (an empty file is an empty database):
+    /// it holds password hashes, and SQLite gives its -wal and -shm files the same mode.
+    /// </summary>
+    private static void CreatePrivate(string source)
+    {
+        if (source.Length == 0 || source == ":memory:" || source.StartsWith("file:", StringComparison.Ordinal) || File.Exists(source))
+            return;
+        try
+        {
+            using var _ = new FileStream(source, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(source))
+        {
+            // another process made it first
         }
     }
 

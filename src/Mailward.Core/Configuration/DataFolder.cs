@@ -1,5 +1,6 @@
 // Finds and prepares the data folder: --data DIR, else $MAILWARD_DATA, else ./mailward-data.
-// On first use it is created with mailward.json (all defaults, commented) and the mail store root.
+// On first use it is created (0700) with mailward.json (all defaults, commented; 0600) and the
+// mail store root (0700).
 using Microsoft.Extensions.Configuration;
 
 namespace Mailward.Core.Configuration;
@@ -31,13 +32,14 @@ public sealed class DataFolder
     public static DataFolder Open(string? dataOption, IEnumerable<string>? settingArgs = null)
     {
         var path = Resolve(dataOption);
-        Directory.CreateDirectory(path);
+        Directory.CreateDirectory(path, DataFolderModes.PrivateFolder); // password hashes, queue and TLS key live here
         var settingsFile = System.IO.Path.Combine(path, SettingsFileName);
         if (!File.Exists(settingsFile))
         {
             // Write then rename, so a crash never leaves a half-written settings file.
             var tmp = settingsFile + ".tmp";
             File.WriteAllText(tmp, SettingsCatalog.RenderJson());
+            File.SetUnixFileMode(tmp, DataFolderModes.PrivateFile); // it may come to hold a connection string's password
             File.Move(tmp, settingsFile, overwrite: false);
         }
         var configuration = new ConfigurationBuilder()
@@ -47,7 +49,7 @@ public sealed class DataFolder
             .AddCommandLine(settingArgs?.ToArray() ?? [])
             .Build();
         var folder = new DataFolder(path, configuration);
-        Directory.CreateDirectory(folder.Settings.MailStorePath);
+        Directory.CreateDirectory(folder.Settings.MailStorePath, DataFolderModes.PrivateFolder);
         return folder;
     }
 }

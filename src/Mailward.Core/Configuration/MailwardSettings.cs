@@ -89,6 +89,11 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         Get("Delivery:ProgramDomains").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Path prefixes outside the mail store that alias lines may write to.</summary>
+    public IReadOnlyList<string> AllowedExternalPaths =>
+        Get("Delivery:AllowedExternalPaths").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => Path.IsPathRooted(p) ? p : throw new SettingsException($"setting Delivery:AllowedExternalPaths must list absolute paths, not '{p}'")).ToList();
+
     public Auth.LoginOptions Login => new()
     {
         DefaultDomain = Get("Pop3:DefaultDomain"),
@@ -143,6 +148,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = MaxHostBackoff + ProgramTimeout;
         _ = MinFreeBytes;
         _ = Login;
+        _ = AllowedExternalPaths;
         _ = SendingLimits();
         if (Get("Pop3:AllowPlaintextAuth") is not ("never" or "loopback" or "always"))
             throw new SettingsException($"setting Pop3:AllowPlaintextAuth must be never, loopback or always, not '{Get("Pop3:AllowPlaintextAuth")}'");

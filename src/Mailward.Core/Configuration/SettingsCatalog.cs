@@ -137,6 +137,8 @@ public static class SettingsCatalog
             "A program line runs with the server's rights: an admin enables it per domain, knowingly."),
         new("Delivery:ProgramTimeoutSeconds", "600", "Seconds a delivery program may run before it is killed and the delivery deferred.",
             "Long enough for a spam filter or a list manager, short enough that a hung program does not hold a delivery slot for ever.", SettingKind.Number),
+        new("Delivery:AllowedExternalPaths", "", "Folders outside the mail store where alias lines may name a Maildir (/path/) or mbox (/path/file): path prefixes separated by commas. Empty: none; such lines fail.",
+            "A line naming a path makes the server write there with its own rights, through any link a local user plants; an admin allows such places knowingly."),
         new("Delivery:ExtensionSeparators", "-+", "Characters that start an address extension: joe-news@ and joe+news@ reach joe unless the full address exists.",
             "qmail used '-', most others '+'; accepting both serves users of either habit."),
         new("Remote:SmartHost", "", "host:port that receives all remote mail (a relay); empty: deliver by MX lookup.",

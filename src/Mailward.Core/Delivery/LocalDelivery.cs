@@ -2,6 +2,7 @@
 // user, an extension of either, then the catch-all. Maildir targets are written first; forwards
 // (&address) are queued afterwards through the queue's one entry, as qmail-local orders them.
 // mbox lines are appended under a lock; |program lines run where Delivery:ProgramDomains allows.
+// Maildir and mbox lines outside the mail store need Delivery:AllowedExternalPaths.
 // User mailboxes honour Maildir++ quotas (user and domain).
 // A target that several recipients (or alias lines) of one message reach gets one copy: Postfix
 // local(8)'s duplicate elimination, keyed by the Maildir, mbox, program or forward address.
@@ -29,6 +30,7 @@ public sealed record LocalDeliveryOptions(string Hostname)
 {
     public IReadOnlySet<string> ProgramDomains { get; init; } = new HashSet<string>();
     public TimeSpan ProgramTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    public IReadOnlyList<string> AllowedExternalPaths { get; init; } = [];
     public bool ProgramsAllowedFor(string domain) => ProgramDomains.Contains("*") || ProgramDomains.Contains(domain);
 }
 
@@ -90,6 +92,9 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             return new DeliveryResult(DeliveryStatus.Permanent, $"looping: the message already carries Delivered-To: {recipient}");
         if (targets.OfType<ToProgram>().Any() && !options.ProgramsAllowedFor(resolution.Domain!.Name))
             return new DeliveryResult(DeliveryStatus.Permanent, $"delivery to programs is not enabled for {resolution.Domain.Name} (Delivery:ProgramDomains)");
+        if (targets.Select(t => t switch { ToMaildir { Owner: null } m => m.Maildir, ToMbox m => m.Path, _ => null })
+            .Any(p => p is not null && !ExternalPaths.Allowed(p, layout.Root, options.AllowedExternalPaths)))
+            return new DeliveryResult(DeliveryStatus.Permanent, "an alias line names a path outside the mail store that Delivery:AllowedExternalPaths does not allow");
         if (await OverQuotaAsync(targets.Where(t => reached?.Contains(t.Key) != true).ToList(), message, resolution.Domain!) is { } overQuota)
             return overQuota;
 

@@ -1,9 +1,15 @@
 // Delivers one message into a Maildir (the Maildir spec; Dovecot's and Courier's ,S= and ,W=
-// sizes): write tmp/NAME with LF line ends, Return-Path and Delivered-To first; fsync; rename into
+// sizes): write tmp/NAME with LF line ends, Return-Path and Delivered-To first; fsync; link into
 // new/; fsync new/. The name is derived from the queue id, the recipient and the target, so a
 // repeated attempt after a crash finds its own earlier file and counts it done (exactly once).
+// A Maildir named by an alias line may sit in a folder a local user can write, so nothing is
+// trusted there: tmp/new/cur that are links are refused, the folders are opened once without
+// following links and the file is created in them (O_EXCL, O_NOFOLLOW, 0600) by handle.
 using System.Buffers;
+using System.Security.Cryptography;
 using System.Text;
+using Mailward.Core.Posix;
+using Microsoft.Win32.SafeHandles;
 
 namespace Mailward.Core.MailStore;
 
@@ -53,14 +59,19 @@ public static class MaildirWriter
         if (!Directory.Exists(Path.Combine(maildir, "tmp")))
             foreach (var sub in new[] { "tmp", "new", "cur" })
                 Directory.CreateDirectory(Path.Combine(maildir, sub), Private); // vdelivermail recreates a missing Maildir
+        foreach (var sub in new[] { "tmp", "new", "cur" })
+            if (new DirectoryInfo(Path.Combine(maildir, sub)).LinkTarget is not null)
+                throw new IOException($"Maildir folder {sub}/ is a symbolic link; refusing to deliver through it");
+        using var tmpDir = Libc.Open(Path.Combine(maildir, "tmp"), Libc.ORdOnly | Libc.ODirectory | Libc.ONoFollow);
+        using var newDir = Libc.Open(Path.Combine(maildir, "new"), Libc.ORdOnly | Libc.ODirectory | Libc.ONoFollow);
         var host = hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
-        var tmp = Path.Combine(maildir, "tmp", $"{uniqueBase}.{host}");
+        var (handle, tmp) = CreateTmp(tmpDir, uniqueBase, host);
         long size = 0, lines = 0;
         var input = ArrayPool<byte>.Shared.Rent(1 << 16);
         var output = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
-            using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+            using (var file = new FileStream(handle, FileAccess.Write, 0))
             {
                 var o = Encoding.UTF8.GetBytes($"Return-Path: <{returnPath}>\nDelivered-To: {deliveredTo}\n", output);
                 lines += 2;
@@ -94,16 +105,20 @@ public static class MaildirWriter
                 file.Flush(flushToDisk: true);
             }
             // ,S= is the size on disk; ,W= the size with CRLF line ends, as POP3 and IMAP report it.
-            var final = Path.Combine(maildir, "new", $"{uniqueBase}.{host},S={size},W={size + lines}");
-            File.Move(tmp, final);
-            Queue.Fsync.Directory(Path.Combine(maildir, "new"));
-            return final;
+            var final = $"{uniqueBase}.{host},S={size},W={size + lines}";
+            // A link, not a rename: an existing file of that name is never replaced (EEXIST).
+            var errno = Libc.LinkAt(tmpDir, tmp, newDir, final);
+            if (errno != 0)
+                throw new IOException($"cannot link tmp/{tmp} to new/{final}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
+            Libc.UnlinkAt(tmpDir, tmp);
+            Libc.Fsync(newDir);
+            return Path.Combine(maildir, "new", final);
         }
         catch
         {
             try
             {
-                File.Delete(tmp);
+                Libc.UnlinkAt(tmpDir, tmp);
             }
             catch (IOException)
             {
@@ -112,8 +127,28 @@ public static class MaildirWriter
         }
         finally
         {
+            handle.Dispose();
             ArrayPool<byte>.Shared.Return(input);
             ArrayPool<byte>.Shared.Return(output);
+        }
+    }
+
+    /// <summary>
+    /// tmp/BASE.HOST, created new (never opened if something, a planted link included, has the
+    /// name); on a clash a name with 64 random bits that no one can plant in advance.
+    /// </summary>
+    private static (SafeFileHandle Handle, string Name) CreateTmp(SafeFileHandle tmpDir, string uniqueBase, string host)
+    {
+        var name = $"{uniqueBase}.{host}";
+        for (var attempt = 0; ; attempt++)
+        {
+            var handle = Libc.TryOpenAt(tmpDir, name, Libc.OWrOnly | Libc.OCreat | Libc.OExcl | Libc.ONoFollow | Libc.ONoCtty,
+                UnixFileMode.UserRead | UnixFileMode.UserWrite, out var errno);
+            if (handle is not null)
+                return (handle, name);
+            if (errno != Libc.EExist || attempt == 3)
+                throw new IOException($"cannot create tmp/{name}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
+            name = $"{uniqueBase}.P{RandomNumberGenerator.GetHexString(16, lowercase: true)}.{host}";
         }
     }
 }

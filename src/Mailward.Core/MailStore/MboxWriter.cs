@@ -2,9 +2,12 @@
 // exclusive lock, a "From " separator line, Return-Path and Delivered-To, the message with LF line
 // ends and mboxrd quoting of From lines (">From "), a blank line; fsynced. On any error the file
 // is cut back to its old length, so a failed attempt leaves no half message behind.
+// The file may sit in a folder a local user can write: it is opened without following a link,
+// created 0600, and must be a regular file with one link owned by the user Mailward runs as.
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Mailward.Core.Posix;
 
 namespace Mailward.Core.MailStore;
 
@@ -74,21 +77,30 @@ public static class MboxWriter
         line.SetLength(0);
     }
 
-    /// <summary>.NET locks a file opened with FileShare.None (flock); another writer makes us wait, up to a bound.</summary>
+    /// <summary>Opens (or creates) the file safely, then waits for the exclusive lock (flock, as .NET's FileShare.None), up to a bound.</summary>
     private static async Task<FileStream> OpenLockedAsync(string path, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow + LockWait;
-        while (true)
+        // O_NONBLOCK: a FIFO planted under the name must not hang the open; it fails the check below.
+        var handle = Libc.Open(path, Libc.ORdWr | Libc.OCreat | Libc.ONoFollow | Libc.ONoCtty | Libc.ONonBlock,
+            UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
         {
-            try
+            var facts = Libc.Facts(handle);
+            if (!facts.IsRegularFile || facts.Links != 1 || facts.Owner != Libc.EffectiveUserId)
+                throw new IOException($"mbox {path} is not a regular file with one link owned by uid {Libc.EffectiveUserId}; refusing to append");
+            var deadline = DateTime.UtcNow + LockWait;
+            while (!Libc.TryLockExclusive(handle))
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16,
-                    FileOptions.None);
-            }
-            catch (IOException) when (File.Exists(path) && DateTime.UtcNow < deadline)
-            {
+                if (DateTime.UtcNow >= deadline)
+                    throw new IOException($"mbox {path} stayed locked for {LockWait.TotalSeconds:0} s");
                 await Task.Delay(100, ct);
             }
+            return new FileStream(handle, FileAccess.ReadWrite, 1 << 16);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
         }
     }
 }

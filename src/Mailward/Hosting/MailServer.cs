@@ -36,6 +36,8 @@ public sealed partial class MailServer : IAsyncDisposable
     {
         time ??= TimeProvider.System;
         var settings = data.Settings;
+        // Before the queue and the store are opened: a local user must not get at them (postfix check).
+        var modeFindings = DataFolderModes.Check(settings);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(settings.LogLevel));
@@ -70,7 +72,12 @@ public sealed partial class MailServer : IAsyncDisposable
             sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>(), settings.SendingLimits(time), time));
         builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
             admin.Layout, sp.GetRequiredService<QueueStore>(),
-            new LocalDeliveryOptions(settings.Hostname) { ProgramDomains = settings.ProgramDomains, ProgramTimeout = settings.ProgramTimeout }, time));
+            new LocalDeliveryOptions(settings.Hostname)
+            {
+                ProgramDomains = settings.ProgramDomains,
+                ProgramTimeout = settings.ProgramTimeout,
+                AllowedExternalPaths = settings.AllowedExternalPaths,
+            }, time));
         builder.Services.AddSingleton(_ => new RemoteDelivery(
             new MxResolver(new LookupClient(new LookupClientOptions { UseCache = true, Timeout = TimeSpan.FromSeconds(10), Retries = 2 })),
             new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(settings.Remote, settings.Hostname)));
@@ -100,7 +107,13 @@ public sealed partial class MailServer : IAsyncDisposable
             k.ListenUnixSocket(PrepareControlSocket(data.Path), l => l.UseConnectionHandler<Control.ControlConnectionHandler>());
         });
         _app = builder.Build();
+        var log = _app.Services.GetRequiredService<ILogger<MailServer>>();
+        foreach (var finding in modeFindings)
+            FileModeFinding(log, finding);
     }
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "file modes: {Finding}")]
+    private static partial void FileModeFinding(ILogger logger, string finding);
 
     private void Listen(KestrelServerOptions k, string name, string address, int port, Action<ListenOptions> configure)
     {

@@ -55,7 +55,7 @@ public class LocalDeliveryTests
             "user box@catch.test", "catchall catch.test mailbox:box",
             "domain drop.test", "catchall drop.test delete",
             "domain fwd.test", "catchall fwd.test forward:ann@hosted.test",
-        ], "--Delivery:Enabled=true");
+        ], "--Delivery:Enabled=true", $"--Delivery:AllowedExternalPaths={Path.GetDirectoryName(archive)}");
         await SendAsync(server, "joe-news@hosted.test", "extension -");
         await SendAsync(server, "joe+list@hosted.test", "extension +");
         await SendAsync(server, "ann@other.test", "alias domain");
@@ -166,7 +166,7 @@ public class LocalDeliveryTests
             "alias p100@hosted.test |echo no such list; exit 100",
             "alias p111@hosted.test |echo list busy; exit 111",
             "domain other.test", "alias p@other.test |cat > /dev/null",
-        ], "--Delivery:Enabled=true", "--Delivery:ProgramDomains=hosted.test");
+        ], "--Delivery:Enabled=true", "--Delivery:ProgramDomains=hosted.test", $"--Delivery:AllowedExternalPaths={dir}");
         await SendAsync(server, "p0-x@hosted.test", "zero", "From here on\r\nline two", from: "me@hosted.test");
         await SendAsync(server, "p99@hosted.test", "ninety-nine", from: "me@hosted.test");
         await SendAsync(server, "p100@hosted.test", "hundred", from: "me@hosted.test");

@@ -1,0 +1,144 @@
+// The few POSIX calls (Linux, glibc) that .NET does not offer and that file safety needs: umask,
+// open/openat without following the last link, linkat/unlinkat in an open folder, flock, statx
+// (type, owner, link count of an open file; its struct has one layout on every architecture),
+// realpath, and a signal to a whole process group.
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Mailward.Core.Posix;
+
+public static partial class Libc
+{
+    // asm-generic/fcntl.h values, shared by x86_64 and arm64.
+    public const int ORdOnly = 0, OWrOnly = 1, ORdWr = 2, OCreat = 0x40, OExcl = 0x80, ONoCtty = 0x100, ONonBlock = 0x800,
+        ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000;
+    public const int EIntr = 4, EAgain = 11, EExist = 17, ELoop = 40;
+    public const int SigKill = 9;
+    private const int AtEmptyPath = 0x1000, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
+    private const int SIfMt = 0xF000, SIfReg = 0x8000, SIfDir = 0x4000;
+
+    [LibraryImport("libc", EntryPoint = "umask")]
+    private static partial uint UmaskNative(uint mask);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEuidNative();
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNative(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenAtNative(int dirfd, string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkAtNative(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
+
+    [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnlinkAtNative(int dirfd, string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int FsyncNative(int fd);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int FlockNative(int fd, int operation);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial IntPtr RealPathNative(string path, IntPtr resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void FreeNative(IntPtr p);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int KillNative(int pid, int signal);
+
+    /// <summary>Sets the process's file creation mask and returns the old one.</summary>
+    public static uint Umask(uint mask) => UmaskNative(mask);
+
+    /// <summary>The user this process acts as: the owner every file it writes to must have.</summary>
+    public static uint EffectiveUserId => GetEuidNative();
+
+    /// <summary>open(2); a failure becomes an IOException naming the path and errno.</summary>
+    public static SafeFileHandle Open(string path, int flags, UnixFileMode mode = 0)
+    {
+        int fd;
+        do
+            fd = OpenNative(path, flags | OCloExec, (int)mode);
+        while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Error("open", path);
+    }
+
+    /// <summary>openat(2) relative to an open folder; returns -1 with <paramref name="errno"/> set instead of throwing.</summary>
+    public static SafeFileHandle? TryOpenAt(SafeFileHandle dir, string name, int flags, UnixFileMode mode, out int errno)
+    {
+        var fd = OpenAtNative(Fd(dir), name, flags | OCloExec, (int)mode);
+        errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+        return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : null;
+    }
+
+    public static int LinkAt(SafeFileHandle fromDir, string from, SafeFileHandle toDir, string to) =>
+        LinkAtNative(Fd(fromDir), from, Fd(toDir), to, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static void UnlinkAt(SafeFileHandle dir, string name)
+    {
+        if (UnlinkAtNative(Fd(dir), name, 0) != 0)
+            throw Error("unlink", name);
+    }
+
+    public static void Fsync(SafeFileHandle handle)
+    {
+        if (FsyncNative(Fd(handle)) != 0)
+            throw Error("fsync", "");
+    }
+
+    /// <summary>flock(LOCK_EX|LOCK_NB): false when another holds the lock.</summary>
+    public static bool TryLockExclusive(SafeFileHandle handle)
+    {
+        if (FlockNative(Fd(handle), LockEx | LockNb) == 0)
+            return true;
+        var errno = Marshal.GetLastPInvokeError();
+        return errno is EAgain or EIntr ? false : throw Error("flock", "");
+    }
+
+    /// <summary>What statx(2) says about an open file: type, owner, link count, permission bits.</summary>
+    public static unsafe FileFacts Facts(SafeFileHandle handle)
+    {
+        var buffer = stackalloc byte[256]; // sizeof(struct statx)
+        if (StatxNative(Fd(handle), "", AtEmptyPath, StatxBasicStats, buffer) != 0)
+            throw Error("statx", "");
+        var nlink = *(uint*)(buffer + 16);
+        var uid = *(uint*)(buffer + 20);
+        var mode = *(ushort*)(buffer + 28);
+        return new FileFacts((mode & SIfMt) == SIfReg, (mode & SIfMt) == SIfDir, uid, nlink, (UnixFileMode)(mode & 0xFFF));
+    }
+
+    /// <summary>The path with every link and ".." resolved; null when it does not exist.</summary>
+    public static string? RealPath(string path)
+    {
+        var p = RealPathNative(path, IntPtr.Zero);
+        if (p == IntPtr.Zero)
+            return null;
+        try
+        {
+            return Marshal.PtrToStringUTF8(p);
+        }
+        finally
+        {
+            FreeNative(p);
+        }
+    }
+
+    /// <summary>kill(-group, signal): every process of the group.</summary>
+    public static void KillGroup(int group, int signal) => _ = KillNative(-group, signal);
+
+    private static int Fd(SafeFileHandle handle) => (int)handle.DangerousGetHandle();
+
+    private static IOException Error(string call, string path)
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{call} {path}: {Marshal.GetPInvokeErrorMessage(errno)}".Replace("  ", " ", StringComparison.Ordinal), errno);
+    }
+}
+
+public sealed record FileFacts(bool IsRegularFile, bool IsDirectory, uint Owner, uint Links, UnixFileMode Mode);
