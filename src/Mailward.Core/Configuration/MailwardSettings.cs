@@ -41,6 +41,8 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         Hostname = Hostname,
         LocalConcurrency = GetInt("Delivery:LocalConcurrency", 1, 1000),
         RemoteConcurrency = GetInt("Delivery:RemoteConcurrency", 1, 1000),
+        BounceConcurrency = GetInt("Delivery:BounceConcurrency", 1, 1000),
+        DestinationConcurrency = GetInt("Delivery:DestinationConcurrency", 1, 1000),
         Lifetime = TimeSpan.FromSeconds(GetInt("Queue:Lifetime", 0, int.MaxValue)),
         DoubleBounceTo = Get("Delivery:DoubleBounceTo"),
         BounceHeaderBytes = GetInt("Delivery:BounceHeaderBytes", 0, 1 << 20),
@@ -52,7 +54,20 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     {
         ConnectTimeout = TimeSpan.FromSeconds(GetInt("Remote:ConnectTimeoutSeconds", 1, 3600)),
         DataTimeout = TimeSpan.FromSeconds(GetInt("Remote:DataTimeoutSeconds", 1, 86400)),
+        GreetingTimeout = TimeSpan.FromSeconds(GetInt("Remote:GreetingTimeoutSeconds", 1, 3600)),
+        SessionTimeout = TimeSpan.FromSeconds(GetInt("Remote:SessionTimeoutSeconds", 1, 86400)),
+        MaxMxAddresses = GetInt("Remote:MaxMxAddresses", 1, 100),
+        MaxMxSessions = GetInt("Remote:MaxMxSessions", 1, 100),
     };
+
+    public bool AllowPrivateTargets => GetBool("Remote:AllowPrivateTargets");
+
+    /// <summary>Remote:DnsServers: "address" or "address:port" (port 53 by default); empty: the system's.</summary>
+    public IReadOnlyList<System.Net.IPEndPoint> DnsServers =>
+        Get("Remote:DnsServers").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s =>
+            System.Net.IPAddress.TryParse(s, out var a) ? new System.Net.IPEndPoint(a, 53)
+            : System.Net.IPEndPoint.TryParse(s, out var ep) && ep.Port > 0 ? ep
+            : throw new SettingsException($"setting Remote:DnsServers: '{s}' is not an address or address:port")).ToList();
 
     /// <summary>Remote:SmartHost and the Remote:Routes section, validated.</summary>
     public Delivery.Remote.RemoteRoutes RemoteRoutes
@@ -145,6 +160,8 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = Delivery;
         _ = Remote;
         _ = RemoteRoutes;
+        _ = AllowPrivateTargets;
+        _ = DnsServers;
         _ = MaxHostBackoff + ProgramTimeout;
         _ = MinFreeBytes;
         _ = Login;

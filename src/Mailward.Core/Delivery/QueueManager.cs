@@ -16,6 +16,8 @@ public sealed record DeliveryOptions
     public required string Hostname { get; init; }
     public int LocalConcurrency { get; init; } = 10;
     public int RemoteConcurrency { get; init; } = 20;
+    public int BounceConcurrency { get; init; } = 5;
+    public int DestinationConcurrency { get; init; } = 5;
     public TimeSpan Lifetime { get; init; } = TimeSpan.FromDays(7);
 
     /// <summary>Where a bounce that cannot be delivered goes; empty: postmaster@Hostname.</summary>
@@ -44,7 +46,7 @@ public sealed partial class QueueManager : IDisposable
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _localSlots;
-    private readonly SemaphoreSlim _remoteSlots;
+    private readonly RemoteSlots _remoteSlots;
     private readonly ConcurrentDictionary<string, Tracked> _tracked = new(StringComparer.Ordinal);
     private readonly PriorityQueue<Tracked, DateTimeOffset> _timers = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -75,7 +77,7 @@ public sealed partial class QueueManager : IDisposable
         _log = log;
         _time = time ?? TimeProvider.System;
         _localSlots = new SemaphoreSlim(options.LocalConcurrency);
-        _remoteSlots = new SemaphoreSlim(options.RemoteConcurrency);
+        _remoteSlots = new RemoteSlots(options.RemoteConcurrency, options.BounceConcurrency, options.DestinationConcurrency);
     }
 
     /// <summary>Runs until <paramref name="ct"/> is cancelled, then waits for the deliveries in flight.</summary>
@@ -283,16 +285,10 @@ public sealed partial class QueueManager : IDisposable
 
         var remoteTasks = groups.Values.Select(async g =>
         {
-            await _remoteSlots.WaitAsync(CancellationToken.None);
             IReadOnlyList<DeliveryResult> results;
-            try
-            {
+            var bounce = message.Envelope.Sender is "" or BounceBuilder.DoubleBounceSender;
+            using (await _remoteSlots.EnterAsync(g.Destination.Key, bounce, limited: !g.Destination.SmartHost, CancellationToken.None))
                 results = await _remote.DeliverAsync(message, g.Indexes.Select(i => message.Envelope.Recipients[i]).ToList(), g.Destination, ct);
-            }
-            finally
-            {
-                _remoteSlots.Release();
-            }
             var deferred = false;
             for (var k = 0; k < g.Indexes.Count; k++)
                 if (await RecordAsync(t, message, g.Indexes[k], results[k], "remote", () => Interlocked.Decrement(ref left) == 0) is false)

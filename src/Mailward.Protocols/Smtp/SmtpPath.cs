@@ -132,7 +132,8 @@ public sealed record SmtpPath(string LocalPart, string Domain, bool DomainIsLite
         var domain = s[(at + 1)..];
         if (domain.StartsWith('[') && domain.EndsWith(']'))
         {
-            if (!System.Net.IPAddress.TryParse(domain[1..^1].Replace("IPv6:", "", StringComparison.OrdinalIgnoreCase), out _))
+            // RFC 5321 §4.1.3: dotted quad or IPv6: only; "0x7f.1" and other inet_aton forms are syntax errors.
+            if (!Mailward.Core.Addresses.AddressLiteral.TryParse(domain, out _))
             {
                 error = "bad address literal";
                 return false;

@@ -78,9 +78,15 @@ public sealed partial class MailServer : IAsyncDisposable
                 ProgramTimeout = settings.ProgramTimeout,
                 AllowedExternalPaths = settings.AllowedExternalPaths,
             }, time));
+        var remote = settings.Remote;
+        var dnsServers = settings.DnsServers;
+        var dnsOptions = dnsServers.Count > 0 ? new LookupClientOptions([.. dnsServers]) : new LookupClientOptions();
+        dnsOptions.UseCache = true;
+        dnsOptions.Timeout = TimeSpan.FromSeconds(10);
+        dnsOptions.Retries = 2;
         builder.Services.AddSingleton(_ => new RemoteDelivery(
-            new MxResolver(new LookupClient(new LookupClientOptions { UseCache = true, Timeout = TimeSpan.FromSeconds(10), Retries = 2 })),
-            new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(settings.Remote, settings.Hostname)));
+            new MxResolver(new LookupClient(dnsOptions), new TargetGuard(settings.AllowPrivateTargets, time), remote.MaxMxAddresses),
+            new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(remote, settings.Hostname), remote.MaxMxSessions));
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);

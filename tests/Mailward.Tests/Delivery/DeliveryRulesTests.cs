@@ -42,7 +42,7 @@ public class DeliveryRulesTests
         });
         Assert.Equal(new Destination("10.0.0.5", 25, "partner.test"), routes.For("partner.test"));
         Assert.Equal(new Destination("::1", 26, "mail.eu.corp.test"), routes.For("mail.eu.corp.test"));
-        Assert.Equal(new Destination("relay.isp.test", 2525, "other.test"), routes.For("other.test"));
+        Assert.Equal(new Destination("relay.isp.test", 2525, "other.test", SmartHost: true), routes.For("other.test"));
         Assert.Equal("mx:other.test", new RemoteRoutes("", new Dictionary<string, string>()).For("other.test").Key);
         Assert.Throws<SettingsException>(() => new RemoteRoutes("host:notaport", new Dictionary<string, string>()));
     }

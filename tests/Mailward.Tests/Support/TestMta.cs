@@ -1,7 +1,8 @@
 // A scripted receiving SMTP server for remote-delivery tests: a real listener on loopback that
 // speaks enough RFC 5321 (EHLO with PIPELINING, SIZE and 8BITMIME, MAIL, RCPT, DATA, RSET, QUIT)
 // for Mailward's client, answers RCPT and the end of DATA as the test says, and records what
-// arrived, byte for byte (dot-unstuffed).
+// arrived, byte for byte (dot-unstuffed). It can also play a tarpit: greet late or never, answer
+// slowly, or greet with a name the test chooses (the sender's own, for loop tests).
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -13,10 +14,12 @@ public sealed record ReceivedMail(string Sender, IReadOnlyList<string> Recipient
 
 public sealed class TestMta : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
     private int _connections;
+    private int _open;
+    private int _mostOpen;
 
     public ConcurrentQueue<ReceivedMail> Received { get; } = new();
 
@@ -31,12 +34,28 @@ public sealed class TestMta : IAsyncDisposable
     /// <summary>Offers STARTTLS, says 220, then drops the connection: a broken TLS setup.</summary>
     public bool BrokenStartTls { get; set; }
 
-    public int Connections => _connections;
-    public int DataPhases => _dataPhases;
-    public string Endpoint => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+    /// <summary>How long before the 220; Timeout.InfiniteTimeSpan: never (a tarpit that only accepts).</summary>
+    public TimeSpan GreetingDelay { get; set; } = TimeSpan.Zero;
 
-    public TestMta()
+    /// <summary>A pause before every reply after the greeting (a trickling tarpit).</summary>
+    public TimeSpan ReplyDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>The name in the greeting and the EHLO reply.</summary>
+    public string Name { get; set; } = "testmta.test";
+
+    public int Connections => _connections;
+
+    /// <summary>Connections open now, and the most that were ever open at once.</summary>
+    public int Open => Volatile.Read(ref _open);
+    public int MostOpen => Volatile.Read(ref _mostOpen);
+    public int DataPhases => _dataPhases;
+    public string Endpoint => $"{((IPEndPoint)_listener.LocalEndpoint).Address}:{Port}";
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>Listens on <paramref name="address"/> (127.0.0.1 unless given) and <paramref name="port"/> (any free one unless given).</summary>
+    public TestMta(string address = "127.0.0.1", int port = 0)
     {
+        _listener = new TcpListener(IPAddress.Parse(address), port);
         _listener.Start();
         _accept = Task.Run(AcceptAsync);
     }
@@ -62,12 +81,24 @@ public sealed class TestMta : IAsyncDisposable
     private async Task SessionAsync(TcpClient client, int connection)
     {
         using var _ = client;
+        var open = Interlocked.Increment(ref _open);
+        for (var most = _mostOpen; open > most; most = _mostOpen)
+            Interlocked.CompareExchange(ref _mostOpen, open, most);
         try
         {
             var stream = client.GetStream();
             var reader = new LineReader(stream);
-            async Task Say(string line) => await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
-            await Say("220 testmta.test ESMTP");
+            var greeted = false;
+            async Task Say(string line)
+            {
+                if (greeted && ReplyDelay > TimeSpan.Zero)
+                    await Task.Delay(ReplyDelay, _stop.Token);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
+            }
+            if (GreetingDelay != TimeSpan.Zero)
+                await DelayUnlessClosedAsync(client, GreetingDelay);
+            await Say($"220 {Name} ESMTP");
+            greeted = true;
             string sender = "", mail = "";
             var recipients = new List<string>();
             while (await reader.ReadLineAsync() is { } line)
@@ -76,14 +107,14 @@ public sealed class TestMta : IAsyncDisposable
                 switch (verb)
                 {
                     case "EHLO":
-                        await Say("250-testmta.test\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n" + (BrokenStartTls ? "250-STARTTLS\r\n" : "") + "250 8BITMIME");
+                        await Say($"250-{Name}\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n" + (BrokenStartTls ? "250-STARTTLS\r\n" : "") + "250 8BITMIME");
                         break;
                     case "STARTTLS":
                         await Say("220 go ahead");
                         return; // and no TLS follows
 
                     case "HELO":
-                        await Say("250 testmta.test");
+                        await Say($"250 {Name}");
                         break;
                     case "MAIL":
                         mail = line;
@@ -125,8 +156,24 @@ public sealed class TestMta : IAsyncDisposable
                 }
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or OperationCanceledException)
         {
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _open);
+        }
+    }
+
+    /// <summary>Waits <paramref name="delay"/>, or until the client hangs up (then the session ends).</summary>
+    private async Task DelayUnlessClosedAsync(TcpClient client, TimeSpan delay)
+    {
+        var until = delay == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + delay;
+        while (DateTime.UtcNow < until)
+        {
+            if (client.Client.Poll(0, SelectMode.SelectRead) && client.Client.Available == 0)
+                throw new IOException("the client hung up before the greeting");
+            await Task.Delay(20, _stop.Token);
         }
     }
 

@@ -1,6 +1,8 @@
 // Remembers hosts that could not be reached and skips them for a while (qmail-tcpto), so one dead
-// MX does not cost a connect timeout for every message. The pause doubles with each failure, from
-// a minute up to Remote:MaxHostBackoffSeconds; one success forgets the host.
+// MX does not cost a connect timeout for every message. Hosts that accept the connection but stay
+// mute (no greeting, or too slow before any transaction: a tarpit) are recorded the same way. The
+// pause doubles with each failure, from a minute up to Remote:MaxHostBackoffSeconds; one success
+// forgets the host.
 using System.Collections.Concurrent;
 using System.Net;
 

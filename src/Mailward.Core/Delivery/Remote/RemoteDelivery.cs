@@ -1,10 +1,12 @@
 // Remote delivery of one message to the recipients that share a destination (qmail-rspawn +
 // qmail-remote): find the hosts, skip the ones known to be unreachable, and hand the message to
 // the first that answers. Connection failures move on to the next host; once a host has taken
-// the transaction its per-recipient replies are the results.
+// the transaction its per-recipient replies are the results. Hosts that connect but stay mute are
+// backed off like unreachable ones; at most Remote:MaxMxSessions hosts are talked to per attempt
+// (Postfix's smtp_mx_session_limit), and a peer that turns out to be this server ends it (a loop).
 namespace Mailward.Core.Delivery.Remote;
 
-public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, SmtpRelayClient client)
+public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, SmtpRelayClient client, int maxSessions = 2)
 {
     public HostBackoff Backoff => backoff;
 
@@ -19,8 +21,11 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
         var eightBit = await HasEightBitAsync(message, ct);
         DeliveryResult? last = null;
         var skipped = 0;
+        var sessions = 0;
         foreach (var host in found.Hosts)
         {
+            if (sessions >= maxSessions)
+                break;
             if (backoff.IsSkipped(host.Endpoint))
             {
                 skipped++;
@@ -30,6 +35,16 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
                 () => Queue.QueueStore.OpenBody(message), message.BodyLength, eightBit, ct);
             if (!session.Connected)
             {
+                backoff.Failed(host.Endpoint, session.SessionFailure!.Detail);
+                last = session.SessionFailure;
+                continue;
+            }
+            sessions++;
+            if (session.Loop)
+                return recipients.Select(_ => session.SessionFailure!).ToList();
+            if (session.Mute)
+            {
+                // Accepted the connection, then said nothing useful in time: a tarpit costs one timeout, not one per message.
                 backoff.Failed(host.Endpoint, session.SessionFailure!.Detail);
                 last = session.SessionFailure;
                 continue;

@@ -3,8 +3,8 @@
 // Remote:SmartHost, then the domain's MX records.
 namespace Mailward.Core.Delivery.Remote;
 
-/// <summary>A fixed relay host, or null Host for an MX lookup of the domain.</summary>
-public sealed record Destination(string? Host, int Port, string Domain)
+/// <summary>A fixed relay host, or null Host for an MX lookup of the domain; SmartHost: Remote:SmartHost, every message's relay.</summary>
+public sealed record Destination(string? Host, int Port, string Domain, bool SmartHost = false)
 {
     /// <summary>Recipients with the same key share one connection.</summary>
     public string Key => Host is null ? "mx:" + Domain : $"relay:{Host}:{Port}";
@@ -33,7 +33,7 @@ public sealed class RemoteRoutes
             if (_routes.TryGetValue(domain[dot..], out var parent))
                 return new Destination(parent.Host, parent.Port, domain);
         if (_smartHost is { } s)
-            return new Destination(s.Host, s.Port, domain);
+            return new Destination(s.Host, s.Port, domain, SmartHost: true);
         return new Destination(null, _mxPort, domain);
     }
 

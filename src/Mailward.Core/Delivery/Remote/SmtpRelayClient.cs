@@ -2,6 +2,10 @@
 // every recipient of a message for one destination, with PIPELINING (RFC 2920), SIZE (RFC 1870),
 // BODY=8BITMIME (RFC 6152) and opportunistic STARTTLS (RFC 3207). The message's bytes are sent
 // exactly as queued; only the transparency dots of RFC 5321 §4.5.2 are added on the wire.
+// Time is bounded three ways: each read and write (Remote:DataTimeoutSeconds), the greeting
+// (Remote:GreetingTimeoutSeconds, RFC 5321 §4.5.3.2.1) and the whole conversation
+// (Remote:SessionTimeoutSeconds), so a tarpit that trickles one line at a time cannot hold a slot
+// for hours. A peer that greets or answers EHLO with our own Hostname is this server: a loop.
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -14,11 +18,19 @@ public sealed record RemoteOptions
 {
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan DataTimeout { get; init; } = TimeSpan.FromSeconds(1200);
+    public TimeSpan GreetingTimeout { get; init; } = TimeSpan.FromSeconds(300);
+    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(1800);
+    public int MaxMxAddresses { get; init; } = 5;
+    public int MaxMxSessions { get; init; } = 2;
     public int MaxRecipientsPerTransaction { get; init; } = 100;
 }
 
-/// <summary>How one session went: it never connected, it failed before MAIL, or per-recipient results.</summary>
-public sealed record RelaySession(bool Connected, DeliveryResult? SessionFailure, IReadOnlyList<DeliveryResult> Recipients, bool Tls);
+/// <summary>
+/// How one session went: it never connected, it failed before MAIL, or per-recipient results.
+/// Mute: it connected but timed out before a transaction began (a tarpit); Loop: the peer is this server.
+/// </summary>
+public sealed record RelaySession(bool Connected, DeliveryResult? SessionFailure, IReadOnlyList<DeliveryResult> Recipients, bool Tls,
+    bool Mute = false, bool Loop = false);
 
 public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
 {
@@ -35,9 +47,11 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
     {
         var label = $"{host} [{endpoint.Address}]";
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(options.SessionTimeout);
         try
         {
-            using var connect = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var connect = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
             connect.CancelAfter(options.ConnectTimeout);
             await socket.ConnectAsync(endpoint, connect.Token);
         }
@@ -50,7 +64,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         await using var conn = new Connection(new NetworkStream(socket, ownsSocket: true), options.DataTimeout, label);
         try
         {
-            return await TalkAsync(conn, sender, recipients, openBody, bodyLength, eightBit, tryTls, ct);
+            return await TalkAsync(conn, sender, recipients, openBody, bodyLength, eightBit, tryTls, deadline.Token);
         }
         catch (Exception e) when (tryTls && conn.TlsAttempted && !conn.Tls && e is AuthenticationException or IOException && !ct.IsCancellationRequested)
         {
@@ -61,19 +75,26 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or AuthenticationException or ProtocolViolation
                                   && !ct.IsCancellationRequested)
         {
-            var why = e is OperationCanceledException ? "timed out" : e.Message;
+            var timedOut = e is OperationCanceledException;
+            var why = !timedOut ? e.Message
+                : deadline.IsCancellationRequested ? $"the whole session took longer than {options.SessionTimeout.TotalSeconds:0} s (Remote:SessionTimeoutSeconds)"
+                : conn.Greeted ? "timed out" : $"connected, but no greeting within {options.GreetingTimeout.TotalSeconds:0} s";
             var failure = new DeliveryResult(DeliveryStatus.Temporary, $"{label} conversation failed: {why}");
             return new RelaySession(true, conn.InTransaction ? null : failure,
-                conn.InTransaction ? recipients.Select(_ => failure).ToList() : [], conn.Tls);
+                conn.InTransaction ? recipients.Select(_ => failure).ToList() : [], conn.Tls, Mute: timedOut && !conn.InTransaction);
         }
     }
 
     private async Task<RelaySession> TalkAsync(Connection c, string sender, IReadOnlyList<string> recipients,
         Func<Stream> openBody, long bodyLength, bool eightBit, bool tryTls, CancellationToken ct)
     {
-        var greeting = await c.ReadReplyAsync(ct);
+        // RFC 5321 §4.5.3.2.1: five minutes for the initial 220, not the long data timeout.
+        var greeting = await c.ReadReplyAsync(ct, options.GreetingTimeout);
+        c.Greeted = true;
         if (greeting.Code / 100 != 2)
             return Early(c, greeting, "greeting");
+        if (IsMyName(greeting))
+            return Loop(c, "greeted me with my own hostname");
         var ehlo = await c.CommandAsync($"EHLO {hostname}", ct);
         var extensions = ehlo.Code == 250 ? Extensions(ehlo) : new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         if (ehlo.Code != 250)
@@ -81,7 +102,11 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             var helo = await c.CommandAsync($"HELO {hostname}", ct);
             if (helo.Code != 250)
                 return Early(c, helo, "HELO");
+            if (IsMyName(helo))
+                return Loop(c, "replied to HELO with my own hostname");
         }
+        else if (IsMyName(ehlo))
+            return Loop(c, "replied to EHLO with my own hostname");
         if (tryTls && extensions.ContainsKey("STARTTLS"))
         {
             var start = await c.CommandAsync("STARTTLS", ct);
@@ -199,6 +224,14 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         reply.Code / 100 == 2 ? DeliveryStatus.Delivered : reply.Code / 100 == 5 ? DeliveryStatus.Permanent : DeliveryStatus.Temporary,
         $"{c.Label} said: {reply.Text}");
 
+    /// <summary>The first word of a greeting or EHLO reply is the peer's name (RFC 5321 §4.2); ours means a loop.</summary>
+    private bool IsMyName(Reply reply) =>
+        reply.Lines.Count > 0 && reply.Lines[0].Split(' ', 2)[0].TrimEnd('.').Equals(hostname, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Postfix's "mail for ... loops back to myself": permanent, no other MX will do better.</summary>
+    private static RelaySession Loop(Connection c, string why) =>
+        new(true, new DeliveryResult(DeliveryStatus.Permanent, $"mail loops back to myself: {c.Label} {why} (#5.4.6)"), [], c.Tls, Loop: true);
+
     private static RelaySession Early(Connection c, Reply reply, string stage) =>
         new(true, new DeliveryResult(reply.Code / 100 == 5 ? DeliveryStatus.Permanent : DeliveryStatus.Temporary,
             $"{c.Label} said: {reply.Text} (at {stage})"), [], c.Tls);
@@ -233,6 +266,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         public bool Tls { get; private set; }
         public bool TlsAttempted { get; private set; }
         public bool InTransaction { get; set; }
+        public bool Greeted { get; set; }
 
         public void Write(string command) => _out.Write(Encoding.UTF8.GetBytes(command + "\r\n"));
 
@@ -299,13 +333,13 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             await _stream.FlushAsync(t.Token);
         }
 
-        public async Task<Reply> ReadReplyAsync(CancellationToken ct)
+        public async Task<Reply> ReadReplyAsync(CancellationToken ct, TimeSpan? lineTimeout = null)
         {
             var lines = new List<string>();
             var code = 0;
             while (true)
             {
-                var line = await ReadLineAsync(ct);
+                var line = await ReadLineAsync(lineTimeout ?? timeout, ct);
                 if (line.Length < 3 || !int.TryParse(line.AsSpan(0, 3), out var c) || c < 200 || c > 599 ||
                     (line.Length > 3 && line[3] != ' ' && line[3] != '-'))
                     throw new ProtocolViolation($"{Label} sent a malformed reply: {Printable(line)}");
@@ -320,9 +354,10 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             }
         }
 
-        private async Task<string> ReadLineAsync(CancellationToken ct)
+        private async Task<string> ReadLineAsync(TimeSpan lineTimeout, CancellationToken ct)
         {
-            using var t = Timed(ct);
+            using var t = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            t.CancelAfter(lineTimeout);
             var line = new List<byte>();
             while (true)
             {
