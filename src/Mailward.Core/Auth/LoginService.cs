@@ -102,8 +102,10 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
 
     /// <summary>
     /// May <paramref name="user"/> use <paramref name="sender"/> as its envelope sender? Its own
-    /// mailbox (also under an alias domain), an alias that delivers to it, the null sender, or, for a
-    /// domain admin, any address of its domain.
+    /// mailbox (also under an alias domain), an alias of its own domain (or an alias domain of it)
+    /// that delivers to it, the null sender, or, for a domain admin, any address of its domain. An
+    /// alias in another tenant's domain that forwards here confers no identity: anyone may forward
+    /// to anyone.
     /// </summary>
     public bool MayUseSender(UserRecord user, string sender)
     {
@@ -113,9 +115,9 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         if (at <= 0 || !LocalPart.TryNormalize(sender[..at], out var local, out _) || !DomainName.TryNormalize(sender[(at + 1)..], out var d, out _))
             return false;
         var domain = store.FindDomain(d);
-        if (domain is null)
+        if (domain is null || domain.Id != user.DomainId)
             return false;
-        if (domain.Id == user.DomainId && (local == user.Local || user.Flags.HasFlag(UserFlags.DomainAdmin)))
+        if (local == user.Local || user.Flags.HasFlag(UserFlags.DomainAdmin))
             return true;
         var alias = store.FindAlias(local, domain.Name);
         return alias is not null && alias.Lines.Any(l => l.TrimStart('&').Equals(user.Address, StringComparison.OrdinalIgnoreCase));
