@@ -13,7 +13,7 @@ public sealed partial class SmtpSession
         ["EHLO"] = (s, a, _) => s.Hello(a, esmtp: true),
         ["HELO"] = (s, a, _) => s.Hello(a, esmtp: false),
         ["MAIL"] = (s, a, _) => s.Mail(a),
-        ["RCPT"] = (s, a, _) => s.Rcpt(a),
+        ["RCPT"] = (s, a, ct) => s.RcptWithErrorLimitAsync(a, ct),
         ["DATA"] = (s, a, ct) => s.DataAsync(a, ct),
         ["RSET"] = (s, a, _) => s.Simple(a, SmtpReplies.Ok, reset: true),
         ["NOOP"] = (s, _, _) => s.Simple("", SmtpReplies.Ok, reset: false),
