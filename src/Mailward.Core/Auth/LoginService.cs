@@ -154,12 +154,12 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         return (target is { } t ? store.FindUser(t.Local, t.Domain.Name) : null, now, false);
     }
 
-    /// <summary>vpopmail's last-auth record, and the roaming grant unless the user has the no-relay flag.</summary>
+    /// <summary>vpopmail's last-auth record, and the roaming grant for a user who may send (no no-relay, no-smtp or bounce-mail flag).</summary>
     private void Succeeded(UserRecord user, IPAddress client, string service, DateTimeOffset now)
     {
         store.RecordLogin(user.Id, new LastLogin(now, client.ToString(), service));
-        if (service is "pop3" or "imap" && !user.Flags.HasFlag(UserFlags.NoRelay))
-            roaming?.Grant(client, user.Address);
+        if (service is "pop3" or "imap" && (user.Flags & (UserFlags.NoRelay | UserFlags.NoSmtp | UserFlags.BounceMail)) == 0)
+            roaming?.Grant(client, user);
     }
 
     private LoginResult Failed(IPAddress client, DateTimeOffset now)

@@ -52,6 +52,7 @@ public sealed partial class SmtpSession
     private void ResetTransaction()
     {
         _sender = null;
+        _roamUser = null;
         _recipients.Clear();
     }
 
@@ -137,14 +138,15 @@ public sealed partial class SmtpSession
             else
                 return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(p)));
         }
-        if (!policy.SenderAllowed(Client, path.Address))
+        if (!policy.SenderAllowed(Client, path.IsNull ? "" : $"{path.LocalValue}@{path.Domain}"))
         {
             Reply(SmtpReplies.SenderRejected(path.Address));
             return ValueTask.FromResult(true);
         }
-        if (_authUser is not null && limits is not null && !limits.MayStartMessage(_authUser.Address, _authUser.Domain))
+        var user = _authUser ?? RoamingUser(path.Address);
+        if (user is not null && limits is not null && !limits.MayStartMessage(user.Address, user.Domain))
         {
-            Reply($"450 4.7.1 Sending limit of {limits.For(_authUser.Domain).MessagesPerHour} messages per hour reached; try again later");
+            Reply($"450 4.7.1 Sending limit of {limits.For(user.Domain).MessagesPerHour} messages per hour reached; try again later");
             return ValueTask.FromResult(true);
         }
         // An authenticated sender sends as itself (RFC 6409 §6.1): its mailbox, aliases, alias domains.
@@ -154,6 +156,11 @@ public sealed partial class SmtpSession
             return ValueTask.FromResult(true);
         }
         _sender = path;
+        if (user != _authUser)
+        {
+            _roamUser = user;
+            SmtpLog.Roaming(logger, _info.SessionId, _clientText, user!.Address, path.Address);
+        }
         Reply(SmtpReplies.SenderOk);
         return ValueTask.FromResult(true);
     }
@@ -172,7 +179,7 @@ public sealed partial class SmtpSession
             return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax(error)));
         if (parameters.Length > 0)
             return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(parameters.Split(' ')[0])));
-        if (_authUser is not null && limits is not null && limits.For(_authUser.Domain).RecipientsPerMessage is > 0 and var most && _recipients.Count >= most)
+        if (SessionUser is { } user && limits is not null && limits.For(user.Domain).RecipientsPerMessage is > 0 and var most && _recipients.Count >= most)
         {
             Reply(SmtpReplies.TooManyRecipients);
             return ValueTask.FromResult(true);

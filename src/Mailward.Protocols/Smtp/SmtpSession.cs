@@ -39,7 +39,7 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
     private SmtpPath? _sender;
     private readonly List<string> _recipients = [];
 
-    private ClientInfo Client => new(_info.ClientAddress, _authUser?.Address);
+    private ClientInfo Client => new(_info.ClientAddress, SessionUser?.Address);
 
     public async Task RunAsync(Stream stream, SmtpSessionInfo info, CancellationToken ct)
     {
