@@ -72,7 +72,7 @@ public static class SettingsCatalog
             "Bounds memory and file handles on a small machine while leaving room for bursts.", SettingKind.Number),
         new("Smtp:MaxConnectionsPerClient", "20", "Most SMTP connections at once from one client address; more get 421.",
             "No honest sender needs more; one host cannot take every slot.", SettingKind.Number),
-        new("Smtp:BadMailFrom", "", "Envelope senders refused at MAIL (qmail's badmailfrom): addresses and @domain entries, separated by commas.",
+        new("Smtp:BadMailFrom", "", "Envelope senders refused at MAIL (qmail's badmailfrom), separated by commas: addresses, @domain (that domain) and @.domain (its subdomains). Compared case-insensitively with the address a quoted local part names.",
             "Empty: refuse no one until the admin says so."),
         new("Submission:Enabled", "true", "Run the submission listener (RFC 6409, port 587, STARTTLS): mail clients send here after AUTH.", "The door for users' mail clients.", SettingKind.Switch),
         new("Submission:Port", "587", "Submission port.", "RFC 6409's port.", SettingKind.Number),

@@ -79,7 +79,7 @@ public sealed partial class SmtpSession
         if (name.Length == 0 || name.Contains(' ', StringComparison.Ordinal))
             return ValueTask.FromResult(BadCommand(esmtp ? SmtpReplies.SyntaxHelo : "501 5.5.4 Syntax: HELO hostname"));
         ResetTransaction();
-        _helo = name;
+        _helo = ClientText.Printable(name); // it reaches logs, the Received line and `queue list`
         _esmtp = esmtp;
         if (!esmtp)
         {
@@ -246,9 +246,11 @@ public sealed partial class SmtpSession
             SmtpLog.TlsFailed(logger, _info.SessionId, e.Message);
             return false;
         }
-        // RFC 3207 §4.2: the client starts again with EHLO.
+        // RFC 3207 §4.2: the server forgets what the client said before TLS (the EHLO name, and a
+        // plaintext AUTH, which anyone on the path could have injected); the client starts again with EHLO.
         _helo = null;
         _esmtp = false;
+        _authUser = null;
         ResetTransaction();
         return true;
     }
