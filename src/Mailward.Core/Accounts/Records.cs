@@ -84,8 +84,8 @@ public sealed record RelayRule(string Network, RelayAction Action, string Commen
 
 public sealed record IpMapEntry(string Address, string Domain);
 
-/// <summary>A roaming user's relay right for one client address (vpopmail's relay table, open-smtp).</summary>
-public sealed record RoamingGrant(string Address, string Login, DateTimeOffset GrantedAt, DateTimeOffset ExpiresAt);
+/// <summary>A roaming user's relay right for one client address (vpopmail's relay table, open-smtp): the user logged in from there.</summary>
+public sealed record RoamingGrant(string Address, long UserId, string Login, DateTimeOffset GrantedAt, DateTimeOffset ExpiresAt);
 
 /// <summary>Fields a new user is created with.</summary>
 public sealed record NewUser(string Local, string PasswordHash, string? ClearPassword, string Gecos, Quota? Quota, UserFlags Flags = UserFlags.None);

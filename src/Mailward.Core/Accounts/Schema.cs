@@ -69,5 +69,22 @@ internal static class Schema
                 expires_at INTEGER NOT NULL);
             CREATE INDEX roaming_expiry ON roaming(expires_at);
             """),
+        // 3: a grant names its user (issue 18): a roaming session sends as that user, with its
+        // rights and limits, and users behind one address (a NAT) each keep their own grant.
+        (3, """
+            CREATE TABLE roaming_by_user(
+                address TEXT NOT NULL,
+                user_id INTEGER NOT NULL,
+                login TEXT NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY(address, user_id));
+            INSERT INTO roaming_by_user(address, user_id, login, expires_at)
+                SELECT r.address, u.id, r.login, r.expires_at
+                FROM roaming r JOIN users u ON 1 = 1 JOIN domains d ON d.id = u.domain_id
+                WHERE u.local || '@' || d.name = r.login;
+            DROP TABLE roaming;
+            ALTER TABLE roaming_by_user RENAME TO roaming;
+            CREATE INDEX roaming_expiry ON roaming(expires_at);
+            """),
     ];
 }

@@ -17,14 +17,14 @@ public sealed partial class SqliteAccountStore
         // Expired grants go as new ones come: no cron job (vpopmail needed clearopensmtp).
         Exec(c, tx, "DELETE FROM roaming WHERE expires_at <= $now", ("$now", grant.GrantedAt.ToUnixTimeSeconds()));
         Exec(c, tx, """
-            INSERT INTO roaming(address, login, expires_at) VALUES ($a, $l, $e)
-            ON CONFLICT(address) DO UPDATE SET login = excluded.login, expires_at = MAX(expires_at, excluded.expires_at)
-            """, ("$a", grant.Address), ("$l", grant.Login), ("$e", grant.ExpiresAt.ToUnixTimeSeconds()));
+            INSERT INTO roaming(address, user_id, login, expires_at) VALUES ($a, $u, $l, $e)
+            ON CONFLICT(address, user_id) DO UPDATE SET login = excluded.login, expires_at = MAX(expires_at, excluded.expires_at)
+            """, ("$a", grant.Address), ("$u", grant.UserId), ("$l", grant.Login), ("$e", grant.ExpiresAt.ToUnixTimeSeconds()));
     });
 
     public IReadOnlyList<RoamingGrant> ListRoaming(DateTimeOffset now) =>
-        Query("SELECT address, login, expires_at FROM roaming WHERE expires_at > $now ORDER BY address",
-            r => new RoamingGrant(r.GetString(0), r.GetString(1), now, FromUnix(r.GetInt64(2))), ("$now", now.ToUnixTimeSeconds()));
+        Query("SELECT address, user_id, login, expires_at FROM roaming WHERE expires_at > $now ORDER BY address, login",
+            r => new RoamingGrant(r.GetString(0), r.GetInt64(1), r.GetString(2), now, FromUnix(r.GetInt64(3))), ("$now", now.ToUnixTimeSeconds()));
 
     public IReadOnlyList<RelayRule> ListRelayRules() =>
         Query("SELECT network, action, comment, created_at FROM relay_rules ORDER BY network",

@@ -3,7 +3,8 @@
 // domain; alias domains log in to their real domain. A success records the last login and
 // upgrades a legacy hash. Successful verifications are cached in memory under a salted digest of
 // name and password (Dovecot's auth_cache: no password is kept), valid only while the user's hash
-// and flags are unchanged. Failures are throttled per client address.
+// and flags are unchanged. Failures are throttled per client, per (client, login) and per account
+// (LoginThrottle); a name that does not exist costs the same Argon2 work as a wrong password.
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
@@ -20,6 +21,8 @@ public sealed record LoginOptions
     public string DefaultDomain { get; init; } = "";
     public TimeSpan CacheLifetime { get; init; } = TimeSpan.FromMinutes(1);
     public int MaxFailuresPerClient { get; init; } = 10;
+    public int MaxFailuresPerAccount { get; init; } = 20;
+    public int MaxTrackedEntries { get; init; } = 100_000;
     public TimeSpan FailureWindow { get; init; } = TimeSpan.FromMinutes(5);
 }
 
@@ -29,7 +32,7 @@ public enum LoginFailure
     None,
     BadCredentials,  // [AUTH]
     ServiceDisabled, // [SYS/PERM]: the account may not use this service
-    Throttled,       // [AUTH]: too many failures from this address
+    Throttled,       // [AUTH]: too many failures from this address, or against this account
 }
 
 public sealed record LoginResult(LoginFailure Failure, UserRecord? User = null, string Maildir = "", bool FromCache = false)
@@ -43,7 +46,7 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly byte[] _salt = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<string, (long UserId, string Hash, UserFlags Flags, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<IPAddress, (int Count, DateTimeOffset Since)> _failures = new();
+    private readonly LoginThrottle _throttle = new(options);
 
     /// <summary>The mailbox address a login name means, or null when it names no hosted domain.</summary>
     public (string Local, DomainRecord Domain)? Resolve(string login, IPAddress? serverAddress)
@@ -72,20 +75,20 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
     /// </summary>
     public LoginResult Verify(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
     {
-        var (user, now, throttled) = Begin(login, ref client, server);
+        var (user, account, now, throttled) = Begin(login, ref client, server);
         if (throttled)
             return new LoginResult(LoginFailure.Throttled);
-        if (user is null || password.Length == 0)
+        if (user is null || password.Length == 0 || user.PasswordHash == PasswordHasher.NoPassword)
         {
-            hasher.Verify(PasswordHasher.NoPassword, password); // the same work for a name that does not exist
-            return Failed(client, now);
+            hasher.VerifyDummy(password); // the same Argon2 work as a wrong password: no timing tells which names exist
+            return Failed(client, account, now);
         }
         var key = CacheKey(user.Address, password);
         var fromCache = _cache.TryGetValue(key, out var hit) && hit.UserId == user.Id && hit.Hash == user.PasswordHash && hit.Until > now;
         if (!fromCache)
         {
             if (!hasher.Verify(user.PasswordHash, password))
-                return Failed(client, now);
+                return Failed(client, account, now);
             if (hasher.NeedsUpgrade(user.PasswordHash))
             {
                 user = user with { PasswordHash = hasher.Hash(password) };
@@ -93,7 +96,7 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
             }
             _cache[key] = (user.Id, user.PasswordHash, user.Flags, now + options.CacheLifetime);
         }
-        _failures.TryRemove(client, out _);
+        _throttle.Succeeded(client, account, now);
         if ((user.Flags & refusedFlags) != 0)
             return new LoginResult(LoginFailure.ServiceDisabled, user);
         Succeeded(user, client, service, now);
@@ -102,8 +105,10 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
 
     /// <summary>
     /// May <paramref name="user"/> use <paramref name="sender"/> as its envelope sender? Its own
-    /// mailbox (also under an alias domain), an alias that delivers to it, the null sender, or, for a
-    /// domain admin, any address of its domain.
+    /// mailbox (also under an alias domain), an alias of its own domain (or an alias domain of it)
+    /// that delivers to it, the null sender, or, for a domain admin, any address of its domain. An
+    /// alias in another tenant's domain that forwards here confers no identity: anyone may forward
+    /// to anyone.
     /// </summary>
     public bool MayUseSender(UserRecord user, string sender)
     {
@@ -113,9 +118,9 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         if (at <= 0 || !LocalPart.TryNormalize(sender[..at], out var local, out _) || !DomainName.TryNormalize(sender[(at + 1)..], out var d, out _))
             return false;
         var domain = store.FindDomain(d);
-        if (domain is null)
+        if (domain is null || domain.Id != user.DomainId)
             return false;
-        if (domain.Id == user.DomainId && (local == user.Local || user.Flags.HasFlag(UserFlags.DomainAdmin)))
+        if (local == user.Local || user.Flags.HasFlag(UserFlags.DomainAdmin))
             return true;
         var alias = store.FindAlias(local, domain.Name);
         return alias is not null && alias.Lines.Any(l => l.TrimStart('&').Equals(user.Address, StringComparison.OrdinalIgnoreCase));
@@ -124,50 +129,54 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
     /// <summary>APOP (RFC 1939 §7): MD5 of the greeting's timestamp and the clear-text password, where a clear copy exists.</summary>
     public LoginResult VerifyApop(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
     {
-        var (user, now, throttled) = Begin(login, ref client, server);
+        var (user, account, now, throttled) = Begin(login, ref client, server);
         if (throttled)
             return new LoginResult(LoginFailure.Throttled);
         if (user?.ClearPassword is not { Length: > 0 } clear)
-            return Failed(client, now);
+            return Failed(client, account, now);
 #pragma warning disable CA5351 // APOP is defined with MD5; it is offered only where a clear-text copy is stored anyway
         var expected = Convert.ToHexStringLower(MD5.HashData(Encoding.UTF8.GetBytes(timestamp + clear)));
 #pragma warning restore CA5351
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(digest.ToLowerInvariant())))
-            return Failed(client, now);
-        _failures.TryRemove(client, out _);
+            return Failed(client, account, now);
+        _throttle.Succeeded(client, account, now);
         if ((user.Flags & refusedFlags) != 0)
             return new LoginResult(LoginFailure.ServiceDisabled, user);
         Succeeded(user, client, service, now);
         return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)));
     }
 
-    /// <summary>The common start of a login: the client's plain address, the clock, the throttle, and the user the name means.</summary>
-    private (UserRecord? User, DateTimeOffset Now, bool Throttled) Begin(string login, ref IPAddress client, IPAddress? server)
+    /// <summary>
+    /// The common start of a login: the client's plain address, the account the name means (its
+    /// canonical address, or the name itself when it names none: unknown names are throttled alike,
+    /// so the throttle tells nothing either), the clock, the throttle, and the user.
+    /// </summary>
+    private (UserRecord? User, string Account, DateTimeOffset Now, bool Throttled) Begin(string login, ref IPAddress client, IPAddress? server)
     {
         client = Normalize(client);
         var now = _time.GetUtcNow();
-        if (IsThrottled(client, now))
-            return (null, now, true);
         var target = Resolve(login, server);
-        return (target is { } t ? store.FindUser(t.Local, t.Domain.Name) : null, now, false);
+        var account = target is { } t ? $"{t.Local}@{t.Domain.Name}" : login.Trim().ToLowerInvariant();
+        if (account.Length > 320)
+            account = account[..320];
+        if (_throttle.IsThrottled(client, account, now))
+            return (null, account, now, true);
+        return (target is { } u ? store.FindUser(u.Local, u.Domain.Name) : null, account, now, false);
     }
 
-    /// <summary>vpopmail's last-auth record, and the roaming grant unless the user has the no-relay flag.</summary>
+    /// <summary>vpopmail's last-auth record, and the roaming grant for a user who may send (no no-relay, no-smtp or bounce-mail flag).</summary>
     private void Succeeded(UserRecord user, IPAddress client, string service, DateTimeOffset now)
     {
         store.RecordLogin(user.Id, new LastLogin(now, client.ToString(), service));
-        if (service is "pop3" or "imap" && !user.Flags.HasFlag(UserFlags.NoRelay))
-            roaming?.Grant(client, user.Address);
+        if (service is "pop3" or "imap" && (user.Flags & (UserFlags.NoRelay | UserFlags.NoSmtp | UserFlags.BounceMail)) == 0)
+            roaming?.Grant(client, user);
     }
 
-    private LoginResult Failed(IPAddress client, DateTimeOffset now)
+    private LoginResult Failed(IPAddress client, string account, DateTimeOffset now)
     {
-        _failures.AddOrUpdate(client, _ => (1, now), (_, f) => now - f.Since > options.FailureWindow ? (1, now) : (f.Count + 1, f.Since));
+        _throttle.Failed(client, account, now);
         return new LoginResult(LoginFailure.BadCredentials);
     }
-
-    private bool IsThrottled(IPAddress client, DateTimeOffset now) =>
-        _failures.TryGetValue(client, out var f) && now - f.Since <= options.FailureWindow && f.Count >= options.MaxFailuresPerClient;
 
     private string CacheKey(string address, string password)
     {

@@ -114,6 +114,8 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         DefaultDomain = Get("Pop3:DefaultDomain"),
         CacheLifetime = TimeSpan.FromSeconds(GetInt("Auth:CacheSeconds", 0, 86400)),
         MaxFailuresPerClient = GetInt("Pop3:MaxLoginFailuresPerClient", 1, 1_000_000),
+        MaxFailuresPerAccount = GetInt("Auth:MaxFailuresPerAccount", 1, 1_000_000),
+        MaxTrackedEntries = GetInt("Auth:MaxTrackedEntries", 1000, 100_000_000),
     };
 
     public TimeSpan ProgramTimeout => TimeSpan.FromSeconds(GetInt("Delivery:ProgramTimeoutSeconds", 1, 86400));

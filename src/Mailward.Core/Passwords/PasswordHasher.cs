@@ -12,6 +12,11 @@ namespace Mailward.Core.Passwords;
 public sealed partial class PasswordHasher(PasswordOptions options)
 {
     private readonly PasswordOptions _options = options;
+    private string? _dummy;
+    private long _argon2Verifications;
+
+    /// <summary>Argon2 verifications run so far (a seam for tests: an unknown login must cost one).</summary>
+    public long Argon2Verifications => Interlocked.Read(ref _argon2Verifications);
 
     public static PasswordHasher Default { get; } = new(new PasswordOptions());
 
@@ -50,6 +55,7 @@ public sealed partial class PasswordHasher(PasswordOptions options)
             case null when hash.StartsWith("$argon2", StringComparison.Ordinal):
                 try
                 {
+                    Interlocked.Increment(ref _argon2Verifications);
                     return Argon2.Verify(hash, password);
                 }
                 catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
@@ -59,6 +65,17 @@ public sealed partial class PasswordHasher(PasswordOptions options)
             default:
                 return UnixCrypt.Verify(hash, password);
         }
+    }
+
+    /// <summary>
+    /// Verifies against a hash of a random password made with the current parameters, and fails:
+    /// a login name that does not exist (or has no password) then costs what a wrong password costs.
+    /// </summary>
+    public bool VerifyDummy(string password)
+    {
+        _dummy ??= Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)));
+        Verify(_dummy, password);
+        return false;
     }
 
     /// <summary>True when the hash is not Argon2id at the configured cost: rehash after a good login.</summary>

@@ -1,8 +1,10 @@
 // Roaming users (POP-before-SMTP, vpopmail's roaming users): after a successful POP3 or IMAP
-// login the client's address may relay for Relay:RoamingMinutes, each login extending it. Grants
-// live in the account store (so `mailward relay list` and other nodes see them) and in memory here,
-// re-read every few seconds; expiry is checked against the clock, and expired rows are removed as
-// new grants are written, without a cron job.
+// login the client's address may send as that user for Relay:RoamingMinutes, each login extending
+// it. Off by default: SMTP AUTH is the way to send now. A grant names its user, so a roaming
+// session is that user (sender ownership, sending limits, flags), never an open relay for the
+// address. Grants live in the account store (so `mailward relay list` and other nodes see them)
+// and in memory here, re-read every few seconds; expiry is checked against the clock, and expired
+// rows are removed as new grants are written, without a cron job.
 using System.Collections.Concurrent;
 using System.Net;
 using Mailward.Core.Accounts;
@@ -13,36 +15,36 @@ public sealed class RoamingRelay(IAccountStore store, TimeSpan lifetime, TimePro
 {
     private static readonly TimeSpan Refresh = TimeSpan.FromSeconds(5);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private ConcurrentDictionary<string, DateTimeOffset> _grants = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, RoamingGrant[]> _grants = new(StringComparer.Ordinal);
     private long _loaded = long.MinValue;
 
     public bool Enabled => lifetime > TimeSpan.Zero;
 
-    /// <summary>Grants (or extends) relaying for <paramref name="client"/> after <paramref name="login"/> logged in.</summary>
-    public void Grant(IPAddress client, string login)
+    /// <summary>Grants (or extends) sending as <paramref name="user"/> from <paramref name="client"/> after it logged in.</summary>
+    public void Grant(IPAddress client, UserRecord user)
     {
         if (!Enabled)
             return;
         var now = _time.GetUtcNow();
-        var address = Normalize(client).ToString();
-        store.GrantRoaming(new RoamingGrant(address, login, now, now + lifetime));
-        _grants.AddOrUpdate(address, now + lifetime, (_, old) => old > now + lifetime ? old : now + lifetime);
+        var grant = new RoamingGrant(Normalize(client).ToString(), user.Id, user.Address, now, now + lifetime);
+        store.GrantRoaming(grant);
+        _grants.AddOrUpdate(grant.Address, [grant], (_, old) => [.. old.Where(g => g.UserId != user.Id), grant]);
     }
 
-    public bool MayRelay(IPAddress client)
+    /// <summary>The unexpired grants for <paramref name="client"/>: the users who logged in from there.</summary>
+    public IReadOnlyList<RoamingGrant> GrantsFor(IPAddress client)
     {
         if (!Enabled)
-            return false;
+            return [];
         var stamp = _time.GetTimestamp();
         if (_loaded == long.MinValue || _time.GetElapsedTime(Volatile.Read(ref _loaded), stamp) >= Refresh)
         {
-            var fresh = new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
-            foreach (var g in store.ListRoaming(_time.GetUtcNow()))
-                fresh[g.Address] = g.ExpiresAt;
-            _grants = fresh;
+            _grants = new ConcurrentDictionary<string, RoamingGrant[]>(
+                store.ListRoaming(_time.GetUtcNow()).GroupBy(g => g.Address).Select(g => KeyValuePair.Create(g.Key, g.ToArray())), StringComparer.Ordinal);
             Volatile.Write(ref _loaded, stamp);
         }
-        return _grants.TryGetValue(Normalize(client).ToString(), out var until) && until > _time.GetUtcNow();
+        var now = _time.GetUtcNow();
+        return _grants.TryGetValue(Normalize(client).ToString(), out var grants) ? [.. grants.Where(g => g.ExpiresAt > now)] : [];
     }
 
     private static IPAddress Normalize(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;

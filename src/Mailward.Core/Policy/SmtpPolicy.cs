@@ -2,8 +2,10 @@
 // be accepted. Recipients of hosted domains must lead somewhere (RecipientResolver); any other
 // domain is relaying, allowed only for authenticated sessions or clients a relay rule allows.
 // Address tricks cannot relay: a hosted domain's address is only ever delivered locally, and
-// everything else needs the relay right. What delivery would refuse for sure (a bounce-mail
-// mailbox, one over quota) is refused here, before the 250, so no bounce goes to a forged sender.
+// everything else needs the relay right. A roaming grant (POP-before-SMTP) is not a relay right of
+// the address: it names the users a session may act as, and a deny rule beats it. What delivery would
+// refuse for sure (a bounce-mail mailbox, one over quota) is refused here, before the 250, so no
+// bounce goes to a forged sender.
 using System.Net;
 using Mailward.Core.Accounts;
 using Mailward.Core.Addresses;
@@ -28,8 +30,14 @@ public sealed record RecipientDecision(RecipientVerdict Verdict, string Address)
 
 public interface ISmtpPolicy
 {
-    /// <summary>False when the sender is refused (badmailfrom).</summary>
+    /// <summary>False when the sender is refused (badmailfrom); <paramref name="sender"/> is the unquoted local part @ domain.</summary>
     bool SenderAllowed(ClientInfo client, string sender);
+
+    /// <summary>
+    /// The users who logged in over POP3/IMAP from this client within Relay:RoamingMinutes and may
+    /// still send (no no-smtp, bounce-mail or no-relay flag), unless a deny rule covers the client.
+    /// </summary>
+    IReadOnlyList<UserRecord> RoamingUsers(ClientInfo client);
 
     /// <param name="size">The message size when known (MAIL's SIZE, or after DATA); 0 when not.</param>
     RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0);
@@ -46,6 +54,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
     private readonly RecipientResolver _resolver;
     private readonly HashSet<string> _badAddresses = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _badDomains = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<string> _badDomainSuffixes = [];
     private readonly TimeProvider _time;
     private (IPNetwork Network, RelayAction Action)[] _rules = [];
     private long _rulesLoaded = long.MinValue;
@@ -67,7 +76,9 @@ public sealed class SmtpPolicy : ISmtpPolicy
         _time = time ?? TimeProvider.System;
         foreach (var entry in badMailFrom.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            if (entry.StartsWith('@'))
+            if (entry.StartsWith("@.", StringComparison.Ordinal))
+                _badDomainSuffixes.Add(entry[1..].ToLowerInvariant()); // "@.evil.test": every subdomain of evil.test
+            else if (entry.StartsWith('@'))
                 _badDomains.Add(entry[1..]);
             else
                 _badAddresses.Add(entry);
@@ -78,8 +89,31 @@ public sealed class SmtpPolicy : ISmtpPolicy
     {
         if (sender.Length == 0)
             return true; // the null sender is always accepted (RFC 5321 §4.5.5)
+        // Compared as the mailbox it names: unquoted by the caller, case-insensitive, no trailing dot.
         var at = sender.LastIndexOf('@');
-        return !_badAddresses.Contains(sender) && !(at >= 0 && _badDomains.Contains(sender[(at + 1)..]));
+        var domain = at < 0 ? "" : sender[(at + 1)..].TrimEnd('.').ToLowerInvariant();
+        if (at >= 0)
+            sender = sender[..(at + 1)] + domain;
+        return !_badAddresses.Contains(sender) && !(at >= 0 && (_badDomains.Contains(domain) ||
+            _badDomainSuffixes.Exists(suffix => domain.EndsWith(suffix, StringComparison.Ordinal))));
+    }
+
+    public IReadOnlyList<UserRecord> RoamingUsers(ClientInfo client)
+    {
+        if (_roaming is not { Enabled: true })
+            return [];
+        var ip = Plain(client.Address);
+        if (MostSpecificRule(ip) == RelayAction.Deny)
+            return []; // the admin's deny rule wins over a user's login
+        var users = new List<UserRecord>();
+        foreach (var grant in _roaming.GrantsFor(ip))
+        {
+            var at = grant.Login.LastIndexOf('@');
+            var user = at > 0 ? _store.FindUser(grant.Login[..at], grant.Login[(at + 1)..]) : null;
+            if (user is not null && user.Id == grant.UserId && (user.Flags & (UserFlags.NoSmtp | UserFlags.BounceMail | UserFlags.NoRelay)) == 0)
+                users.Add(user);
+        }
+        return users;
     }
 
     public bool HasStorageFor(long size) => _storage?.HasRoomFor(size) ?? true;
@@ -128,24 +162,29 @@ public sealed class SmtpPolicy : ISmtpPolicy
         return user.Quota.Bytes > 0 && usage.Bytes >= user.Quota.Bytes || user.Quota.Messages > 0 && usage.Messages >= user.Quota.Messages;
     }
 
-    /// <summary>Authenticated, allowed by the most specific relay rule that contains the client, or a roaming address.</summary>
-    public bool MayRelay(ClientInfo client)
+    /// <summary>
+    /// Authenticated (by AUTH, or a roaming user the session acts as), or allowed by the most
+    /// specific relay rule that contains the client.
+    /// </summary>
+    public bool MayRelay(ClientInfo client) =>
+        client.AuthenticatedUser is not null || MostSpecificRule(Plain(client.Address)) == RelayAction.Allow;
+
+    private RelayAction? MostSpecificRule(IPAddress ip)
     {
-        if (client.AuthenticatedUser is not null)
-            return true;
-        var ip = client.Address.IsIPv4MappedToIPv6 ? client.Address.MapToIPv4() : client.Address;
         var best = -1;
-        var allowed = false;
-        foreach (var (network, action) in Rules())
+        RelayAction? action = null;
+        foreach (var (network, a) in Rules())
         {
             if (network.PrefixLength > best && network.Contains(ip))
             {
                 best = network.PrefixLength;
-                allowed = action == RelayAction.Allow;
+                action = a;
             }
         }
-        return allowed || _roaming?.MayRelay(ip) == true;
+        return action;
     }
+
+    private static IPAddress Plain(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
 
     private (IPNetwork, RelayAction)[] Rules()
     {

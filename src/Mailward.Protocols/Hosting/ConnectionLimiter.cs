@@ -1,7 +1,9 @@
 // Counts open connections of one listener, in all and per client address (tcpserver's -c and
-// tcprules' per-IP limits), so one host cannot take every slot.
+// tcprules' per-IP limits), so one host cannot take every slot. IPv6 clients count by /64
+// (ClientGroup): a host holds a whole /64 and could otherwise use a fresh address per connection.
 using System.Collections.Concurrent;
 using System.Net;
+using Mailward.Core.Policy;
 
 namespace Mailward.Protocols.Hosting;
 
@@ -20,7 +22,7 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerClient)
             Interlocked.Decrement(ref _total);
             return "too many connections";
         }
-        if (_perClient.AddOrUpdate(client, 1, (_, n) => n + 1) > maxPerClient)
+        if (_perClient.AddOrUpdate(ClientGroup.Of(client), 1, (_, n) => n + 1) > maxPerClient)
         {
             Leave(client);
             return "too many connections from this address";
@@ -31,6 +33,7 @@ public sealed class ConnectionLimiter(int maxTotal, int maxPerClient)
     public void Leave(IPAddress client)
     {
         Interlocked.Decrement(ref _total);
+        client = ClientGroup.Of(client);
         // Remove the entry when it reaches zero so the table does not grow with every address seen.
         while (_perClient.TryGetValue(client, out var n))
         {

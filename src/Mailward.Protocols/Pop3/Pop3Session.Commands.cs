@@ -110,7 +110,8 @@ public sealed partial class Pop3Session
     private async Task<bool> LoginAsync(string login, Func<LoginResult> verify, CancellationToken ct)
     {
         var result = await Task.Run(verify, ct); // Argon2 takes milliseconds of CPU: off the I/O thread
-        Pop3Log.Login(logger, _info.SessionId, _client, login, FailureNames[(int)result.Failure], result.FromCache);
+        var shown = Mailward.Core.Policy.ClientText.Printable(login); // a client's string: no forged log lines
+        Pop3Log.Login(logger, _info.SessionId, _client, shown, FailureNames[(int)result.Failure], result.FromCache);
         if (!result.Succeeded)
         {
             // The answer waits (checkpoppasswd's delay), without holding any thread or other session.

@@ -34,4 +34,10 @@ internal static partial class SmtpLog
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "smtp {SessionId} auth client={Client} user={User} result={Result}")]
     public static partial void Auth(ILogger logger, string sessionId, string client, string user, string result);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "smtp {SessionId} closed client={Client}: {Errors} rejected recipients reached Smtp:HardErrorLimit")]
+    public static partial void ErrorLimit(ILogger logger, string sessionId, string client, int errors);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "smtp {SessionId} roaming client={Client} user={User} from=<{Sender}>")]
+    public static partial void Roaming(ILogger logger, string sessionId, string client, string user, string sender);
 }

@@ -11,6 +11,9 @@ public sealed record SmtpOptions
     public int MaxLineLength { get; init; } = 10_000;
     public int MaxCommandLength { get; init; } = 512;
     public int MaxBadCommands { get; init; } = 20;
+    public int SoftErrorLimit { get; init; } = 10;
+    public int HardErrorLimit { get; init; } = 20;
+    public TimeSpan ErrorDelay { get; init; } = TimeSpan.FromSeconds(1);
     public int MaxHops { get; init; } = 100;
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(1200);
     public int MaxConnections { get; init; } = 1000;
@@ -27,6 +30,9 @@ public sealed record SmtpOptions
         MaxLineLength = s.GetInt("Smtp:MaxLineLength", 1, 1 << 20),
         MaxCommandLength = s.GetInt("Smtp:MaxCommandLength", 512, 64 * 1024),
         MaxBadCommands = s.GetInt("Smtp:MaxBadCommands", 1, 10_000),
+        SoftErrorLimit = s.GetInt("Smtp:SoftErrorLimit", 0, 10_000),
+        HardErrorLimit = s.GetInt("Smtp:HardErrorLimit", 1, 10_000),
+        ErrorDelay = TimeSpan.FromMilliseconds(s.GetInt("Smtp:ErrorDelayMilliseconds", 0, 60_000)),
         MaxHops = s.GetInt("Smtp:MaxHops", 1, 10_000),
         CommandTimeout = TimeSpan.FromSeconds(s.GetInt("Smtp:CommandTimeoutSeconds", 1, 86_400)),
         MaxConnections = s.GetInt("Smtp:MaxConnections", 1, 1_000_000),

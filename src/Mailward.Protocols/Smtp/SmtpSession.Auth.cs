@@ -68,7 +68,8 @@ public sealed partial class SmtpSession
 
         var result = await Task.Run(() => logins.Verify(user, password, _info.ClientAddress, _info.ServerAddress, "smtp", UserFlags.NoSmtp), ct);
         var outcome = result.Succeeded ? "ok" : result.Failure == LoginFailure.ServiceDisabled ? "disabled" : "failed";
-        SmtpLog.Auth(logger, _info.SessionId, _clientText, user, outcome);
+        var shown = Mailward.Core.Policy.ClientText.Printable(user); // a client's string: no forged log lines
+        SmtpLog.Auth(logger, _info.SessionId, _clientText, shown, outcome);
         if (result.Succeeded && result.User!.Flags.HasFlag(UserFlags.BounceMail))
             result = result with { Failure = LoginFailure.ServiceDisabled };
         if (!result.Succeeded)

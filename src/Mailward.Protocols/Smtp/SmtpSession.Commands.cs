@@ -13,7 +13,7 @@ public sealed partial class SmtpSession
         ["EHLO"] = (s, a, _) => s.Hello(a, esmtp: true),
         ["HELO"] = (s, a, _) => s.Hello(a, esmtp: false),
         ["MAIL"] = (s, a, _) => s.Mail(a),
-        ["RCPT"] = (s, a, _) => s.Rcpt(a),
+        ["RCPT"] = (s, a, ct) => s.RcptWithErrorLimitAsync(a, ct),
         ["DATA"] = (s, a, ct) => s.DataAsync(a, ct),
         ["RSET"] = (s, a, _) => s.Simple(a, SmtpReplies.Ok, reset: true),
         ["NOOP"] = (s, _, _) => s.Simple("", SmtpReplies.Ok, reset: false),
@@ -53,6 +53,7 @@ public sealed partial class SmtpSession
     {
         _sender = null;
         _declaredSize = 0;
+        _roamUser = null;
         _recipients.Clear();
         _recipientSet.Clear();
         _hostedRecipients.Clear();
@@ -81,7 +82,7 @@ public sealed partial class SmtpSession
         if (name.Length == 0 || name.Contains(' ', StringComparison.Ordinal))
             return ValueTask.FromResult(BadCommand(esmtp ? SmtpReplies.SyntaxHelo : "501 5.5.4 Syntax: HELO hostname"));
         ResetTransaction();
-        _helo = name;
+        _helo = ClientText.Printable(name); // it reaches logs, the Received line and `queue list`
         _esmtp = esmtp;
         if (!esmtp)
         {
@@ -147,14 +148,15 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.InsufficientStorage); // RFC 1870 §6.1; Postfix's queue_minfree
             return ValueTask.FromResult(true);
         }
-        if (!policy.SenderAllowed(Client, path.Address))
+        if (!policy.SenderAllowed(Client, path.IsNull ? "" : $"{path.LocalValue}@{path.Domain}"))
         {
             Reply(SmtpReplies.SenderRejected(path.Address));
             return ValueTask.FromResult(true);
         }
-        if (_authUser is not null && limits is not null && !limits.MayStartMessage(_authUser.Address, _authUser.Domain))
+        var user = _authUser ?? RoamingUser(path.Address);
+        if (user is not null && limits is not null && !limits.MayStartMessage(user.Address, user.Domain))
         {
-            Reply($"450 4.7.1 Sending limit of {limits.For(_authUser.Domain).MessagesPerHour} messages per hour reached; try again later");
+            Reply($"450 4.7.1 Sending limit of {limits.For(user.Domain).MessagesPerHour} messages per hour reached; try again later");
             return ValueTask.FromResult(true);
         }
         // An authenticated sender sends as itself (RFC 6409 §6.1): its mailbox, aliases, alias domains.
@@ -165,6 +167,11 @@ public sealed partial class SmtpSession
         }
         _sender = path;
         _declaredSize = declared;
+        if (user != _authUser)
+        {
+            _roamUser = user;
+            SmtpLog.Roaming(logger, _info.SessionId, _clientText, user!.Address, path.Address);
+        }
         Reply(SmtpReplies.SenderOk);
         return ValueTask.FromResult(true);
     }
@@ -183,7 +190,7 @@ public sealed partial class SmtpSession
             return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax(error)));
         if (parameters.Length > 0)
             return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(parameters.Split(' ')[0])));
-        if (_authUser is not null && limits is not null && limits.For(_authUser.Domain).RecipientsPerMessage is > 0 and var most && _recipients.Count >= most)
+        if (SessionUser is { } user && limits is not null && limits.For(user.Domain).RecipientsPerMessage is > 0 and var most && _recipients.Count >= most)
         {
             Reply(SmtpReplies.TooManyRecipients);
             return ValueTask.FromResult(true);
@@ -263,9 +270,11 @@ public sealed partial class SmtpSession
             SmtpLog.TlsFailed(logger, _info.SessionId, e.Message);
             return false;
         }
-        // RFC 3207 §4.2: the client starts again with EHLO.
+        // RFC 3207 §4.2: the server forgets what the client said before TLS (the EHLO name, and a
+        // plaintext AUTH, which anyone on the path could have injected); the client starts again with EHLO.
         _helo = null;
         _esmtp = false;
+        _authUser = null;
         ResetTransaction();
         return true;
     }

@@ -30,7 +30,8 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.InsufficientStorage); // Postfix's queue_minfree, checked again at DATA
             return true;
         }
-        var envelope = new QueueEnvelope(_sender.Address, [.. _recipients], _info.ClientAddress.ToString(), _helo ?? "", Protocol, _authUser?.Address ?? "");
+        var user = SessionUser; // the roaming user goes with the transaction, before the commit
+        var envelope = new QueueEnvelope(_sender.Address, [.. _recipients], _info.ClientAddress.ToString(), _helo ?? "", Protocol, user?.Address ?? "");
         await using var tx = queue.Begin(envelope);
         await tx.WriteAsync(ReceivedLine(tx.QueueId, tx.ArrivedAt), ct);
         Reply(SmtpReplies.StartData);
@@ -98,8 +99,8 @@ public sealed partial class SmtpSession
         {
             var id = await tx.CommitAsync(ct);
             _messagesQueued++;
-            if (_authUser is not null)
-                limits?.Sent(_authUser.Address);
+            if (user is not null)
+                limits?.Sent(user.Address);
             SmtpLog.MessageQueued(logger, _info.SessionId, id, envelope.Sender, envelope.Recipients.Count, tx.BodyLength, Protocol);
             Reply(SmtpReplies.Queued(id));
         }

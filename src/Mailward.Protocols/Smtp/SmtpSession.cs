@@ -42,7 +42,7 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
     private readonly HashSet<string> _recipientSet = new(StringComparer.Ordinal); // finds repeats
     private readonly HashSet<string> _hostedRecipients = new(StringComparer.OrdinalIgnoreCase); // for the loop check
 
-    private ClientInfo Client => new(_info.ClientAddress, _authUser?.Address);
+    private ClientInfo Client => new(_info.ClientAddress, SessionUser?.Address);
 
     public async Task RunAsync(Stream stream, SmtpSessionInfo info, CancellationToken ct)
     {

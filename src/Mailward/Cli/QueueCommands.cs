@@ -3,6 +3,7 @@
 using System.CommandLine;
 using Mailward.Control;
 using Mailward.Core.Delivery;
+using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 
 namespace Mailward.Cli;
@@ -18,12 +19,13 @@ internal static class QueueCommands
                 var (messages, damage) = await StatusAsync(ctx);
                 foreach (var m in messages)
                 {
-                    ctx.Out.WriteLine($"{m.ArrivedAt.UtcDateTime:dd MMM yyyy HH:mm:ss} GMT  #{m.QueueId}  {m.Bytes}  <{m.Sender}>  {m.Origin}");
+                    // Senders, EHLO names and remote replies come from strangers: printable and capped (ClientText).
+                    ctx.Out.WriteLine($"{m.ArrivedAt.UtcDateTime:dd MMM yyyy HH:mm:ss} GMT  #{m.QueueId}  {m.Bytes}  <{ClientText.Printable(m.Sender, 320)}>  {ClientText.Printable(m.Origin, 600)}");
                     foreach (var r in m.Recipients)
                     {
                         var next = r.NextAttempt is { } at ? $"\tnext {at.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z" : "";
-                        var error = r.LastError.Length > 0 ? $"\t{r.LastError}" : "";
-                        ctx.Out.WriteLine($"\t{r.State}\t{r.Address}{next}{error}");
+                        var error = r.LastError.Length > 0 ? $"\t{ClientText.Printable(r.LastError, 1000)}" : "";
+                        ctx.Out.WriteLine($"\t{r.State}\t{ClientText.Printable(r.Address, 320)}{next}{error}");
                     }
                 }
                 foreach (var e in damage.Lines)

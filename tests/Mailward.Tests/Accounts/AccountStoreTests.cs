@@ -19,17 +19,17 @@ public sealed class AccountStoreTests : IDisposable
     [Fact]
     public void Schema_is_versioned_in_the_database_and_in_wal_mode()
     {
-        Assert.Equal(2, _m.Store.SchemaVersion); // 2: roaming grants
+        Assert.Equal(3, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user
         using var c = new SqliteConnection(Db);
         c.Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", cmd.ExecuteScalar());
         cmd.CommandText = "SELECT COUNT(*) FROM schema_migrations";
-        Assert.Equal(2L, cmd.ExecuteScalar());
+        Assert.Equal(3L, cmd.ExecuteScalar());
         // Opening again applies nothing twice.
         using var again = new SqliteAccountStore(Db);
-        Assert.Equal(2, again.SchemaVersion);
+        Assert.Equal(3, again.SchemaVersion);
     }
 
     [Fact]
@@ -44,6 +44,29 @@ public sealed class AccountStoreTests : IDisposable
         }
         var e = Assert.Throws<AccountException>(() => new SqliteAccountStore(Db));
         Assert.Contains("newer than this program", e.Message);
+    }
+
+    [Fact]
+    public void Migration_3_gives_each_roaming_grant_its_user()
+    {
+        var path = Path.Combine(_m.Data, "v2.db");
+        using (var c = new SqliteConnection($"Data Source={path}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);" +
+                Schema.Migrations[0].Sql + Schema.Migrations[1].Sql + """
+                INSERT INTO schema_migrations VALUES (1, 0), (2, 0);
+                INSERT INTO domains(id, name, dir, created_at) VALUES (1, 'example.com', 'e', 0);
+                INSERT INTO users(id, domain_id, local, password_hash, dir, created_at) VALUES (7, 1, 'joe', '*', 'j', 0);
+                INSERT INTO roaming(address, login, expires_at) VALUES ('192.0.2.1', 'joe@example.com', 4000000000), ('192.0.2.2', 'gone@example.com', 4000000000);
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        using var store = new SqliteAccountStore($"Data Source={path}");
+        Assert.Equal(3, store.SchemaVersion);
+        var grant = Assert.Single(store.ListRoaming(DateTimeOffset.UtcNow)); // a grant whose user is gone names no one: dropped
+        Assert.Equal(("192.0.2.1", 7L, "joe@example.com"), (grant.Address, grant.UserId, grant.Login));
     }
 
     [Fact]

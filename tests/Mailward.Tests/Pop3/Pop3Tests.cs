@@ -292,7 +292,7 @@ public class Pop3Tests
     public async Task A_POP3_login_lets_that_address_relay_until_the_grant_expires()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user norelay@hosted.test"], clock);
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user norelay@hosted.test"], clock, "--Relay:RoamingMinutes=180");
         var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
         store.UpdateUser(store.FindUser("norelay", "hosted.test")! with { Flags = UserFlags.NoRelay });
         store.Dispose();
