@@ -72,6 +72,34 @@ public static partial class Libc
         return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Error("open", path);
     }
 
+    /// <summary>
+    /// Opens an absolute path one component at a time, each with O_NOFOLLOW: a link anywhere on
+    /// the way (even one swapped in after a check) fails the open instead of being followed.
+    /// </summary>
+    public static SafeFileHandle OpenWithoutLinks(string path, int flags, UnixFileMode mode = 0)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (!path.StartsWith('/') || parts.Length == 0 || parts.Any(p => p is "." or ".."))
+            throw new IOException($"open {path}: not an absolute path without . or .. parts");
+        var dir = Open("/", ORdOnly | ODirectory);
+        try
+        {
+            for (var i = 0; i < parts.Length - 1; i++)
+            {
+                var next = TryOpenAt(dir, parts[i], ORdOnly | ODirectory | ONoFollow, 0, out var errno)
+                    ?? throw new IOException($"open {path}: {parts[i]} is a symbolic link or not a folder ({Marshal.GetPInvokeErrorMessage(errno)})");
+                dir.Dispose();
+                dir = next;
+            }
+            return TryOpenAt(dir, parts[^1], flags | ONoFollow, mode, out var e)
+                ?? throw new IOException($"open {path}: {Marshal.GetPInvokeErrorMessage(e)}", e);
+        }
+        finally
+        {
+            dir.Dispose();
+        }
+    }
+
     /// <summary>openat(2) relative to an open folder; returns -1 with <paramref name="errno"/> set instead of throwing.</summary>
     public static SafeFileHandle? TryOpenAt(SafeFileHandle dir, string name, int flags, UnixFileMode mode, out int errno)
     {
