@@ -108,9 +108,12 @@ public static class MaildirWriter
             var final = $"{uniqueBase}.{host},S={size},W={size + lines}";
             // A link, not a rename: an existing file of that name is never replaced (EEXIST).
             var errno = Libc.LinkAt(tmpDir, tmp, newDir, final);
-            if (errno != 0)
+            if (errno is Libc.EPerm or Libc.ENotSup or Libc.EMLink && !File.Exists(Path.Combine(maildir, "new", final)))
+                Libc.RenameAt(tmpDir, tmp, newDir, final); // a file system without hard links, as File.Move falls back
+            else if (errno != 0)
                 throw new IOException($"cannot link tmp/{tmp} to new/{final}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
-            Libc.UnlinkAt(tmpDir, tmp);
+            else
+                Libc.UnlinkAt(tmpDir, tmp);
             Libc.Fsync(newDir);
             return Path.Combine(maildir, "new", final);
         }
@@ -134,8 +137,9 @@ public static class MaildirWriter
     }
 
     /// <summary>
-    /// tmp/BASE.HOST, created new (never opened if something, a planted link included, has the
-    /// name); on a clash a name with 64 random bits that no one can plant in advance.
+    /// tmp/BASE.HOST, created new: whatever has the name (a file left by an attempt killed
+    /// mid-write, or a planted link) is unlinked, never opened or followed. Should the name be
+    /// taken again at once, a name with 64 random bits that no one can plant in advance.
     /// </summary>
     private static (SafeFileHandle Handle, string Name) CreateTmp(SafeFileHandle tmpDir, string uniqueBase, string host)
     {
@@ -148,6 +152,18 @@ public static class MaildirWriter
                 return (handle, name);
             if (errno != Libc.EExist || attempt == 3)
                 throw new IOException($"cannot create tmp/{name}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
+            if (attempt == 0)
+            {
+                try
+                {
+                    Libc.UnlinkAt(tmpDir, name); // the link itself, not what it points to
+                }
+                catch (IOException)
+                {
+                    // gone already, or a folder under that name: a random name below
+                }
+                continue;
+            }
             name = $"{uniqueBase}.P{RandomNumberGenerator.GetHexString(16, lowercase: true)}.{host}";
         }
     }

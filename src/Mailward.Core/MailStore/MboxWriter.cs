@@ -2,8 +2,9 @@
 // exclusive lock, a "From " separator line, Return-Path and Delivered-To, the message with LF line
 // ends and mboxrd quoting of From lines (">From "), a blank line; fsynced. On any error the file
 // is cut back to its old length, so a failed attempt leaves no half message behind.
-// The file may sit in a folder a local user can write: it is opened without following a link,
-// created 0600, and must be a regular file with one link owned by the user Mailward runs as.
+// The file may sit in a folder a local user can write: it is opened without following a link in
+// any part of its path, created 0600, and must be a regular file with one link owned by the user
+// Mailward runs as.
 using System.Buffers;
 using System.Globalization;
 using System.Text;
@@ -81,7 +82,8 @@ public static class MboxWriter
     private static async Task<FileStream> OpenLockedAsync(string path, CancellationToken ct)
     {
         // O_NONBLOCK: a FIFO planted under the name must not hang the open; it fails the check below.
-        var handle = Libc.Open(path, Libc.ORdWr | Libc.OCreat | Libc.ONoFollow | Libc.ONoCtty | Libc.ONonBlock,
+        // No link anywhere on the path: a folder swapped for a link after the path check cannot redirect the append.
+        var handle = Libc.OpenWithoutLinks(Path.GetFullPath(path), Libc.ORdWr | Libc.OCreat | Libc.ONoCtty | Libc.ONonBlock,
             UnixFileMode.UserRead | UnixFileMode.UserWrite);
         try
         {

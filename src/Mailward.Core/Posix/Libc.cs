@@ -12,7 +12,7 @@ public static partial class Libc
     // asm-generic/fcntl.h values, shared by x86_64 and arm64.
     public const int ORdOnly = 0, OWrOnly = 1, ORdWr = 2, OCreat = 0x40, OExcl = 0x80, ONoCtty = 0x100, ONonBlock = 0x800,
         ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000;
-    public const int EIntr = 4, EAgain = 11, EExist = 17, ELoop = 40;
+    public const int EPerm = 1, EIntr = 4, EAgain = 11, EExist = 17, EMLink = 31, ELoop = 40, ENotSup = 95;
     public const int SigKill = 9;
     private const int AtEmptyPath = 0x1000, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
     private const int SIfMt = 0xF000, SIfReg = 0x8000, SIfDir = 0x4000;
@@ -31,6 +31,9 @@ public static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int LinkAtNative(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
+
+    [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAtNative(int olddirfd, string oldpath, int newdirfd, string newpath);
 
     [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnlinkAtNative(int dirfd, string path, int flags);
@@ -69,6 +72,34 @@ public static partial class Libc
         return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Error("open", path);
     }
 
+    /// <summary>
+    /// Opens an absolute path one component at a time, each with O_NOFOLLOW: a link anywhere on
+    /// the way (even one swapped in after a check) fails the open instead of being followed.
+    /// </summary>
+    public static SafeFileHandle OpenWithoutLinks(string path, int flags, UnixFileMode mode = 0)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (!path.StartsWith('/') || parts.Length == 0 || parts.Any(p => p is "." or ".."))
+            throw new IOException($"open {path}: not an absolute path without . or .. parts");
+        var dir = Open("/", ORdOnly | ODirectory);
+        try
+        {
+            for (var i = 0; i < parts.Length - 1; i++)
+            {
+                var next = TryOpenAt(dir, parts[i], ORdOnly | ODirectory | ONoFollow, 0, out var errno)
+                    ?? throw new IOException($"open {path}: {parts[i]} is a symbolic link or not a folder ({Marshal.GetPInvokeErrorMessage(errno)})");
+                dir.Dispose();
+                dir = next;
+            }
+            return TryOpenAt(dir, parts[^1], flags | ONoFollow, mode, out var e)
+                ?? throw new IOException($"open {path}: {Marshal.GetPInvokeErrorMessage(e)}", e);
+        }
+        finally
+        {
+            dir.Dispose();
+        }
+    }
+
     /// <summary>openat(2) relative to an open folder; returns -1 with <paramref name="errno"/> set instead of throwing.</summary>
     public static SafeFileHandle? TryOpenAt(SafeFileHandle dir, string name, int flags, UnixFileMode mode, out int errno)
     {
@@ -79,6 +110,12 @@ public static partial class Libc
 
     public static int LinkAt(SafeFileHandle fromDir, string from, SafeFileHandle toDir, string to) =>
         LinkAtNative(Fd(fromDir), from, Fd(toDir), to, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static void RenameAt(SafeFileHandle fromDir, string from, SafeFileHandle toDir, string to)
+    {
+        if (RenameAtNative(Fd(fromDir), from, Fd(toDir), to) != 0)
+            throw Error("rename", from);
+    }
 
     public static void UnlinkAt(SafeFileHandle dir, string name)
     {

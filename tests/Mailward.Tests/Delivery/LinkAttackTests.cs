@@ -67,7 +67,7 @@ public sealed class LinkAttackTests : IDisposable
         await DeliveryTestMail.SettleAsync(server);
 
         Assert.Equal("root's secret\n", await File.ReadAllTextAsync(victim));
-        Assert.NotNull(new FileInfo(Path.Combine(Bob, "Maildir", "tmp", planted)).LinkTarget); // left alone
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(Bob, "Maildir", "tmp"))); // the link was removed, not followed
         var delivered = Assert.Single(DeliveryTestMail.NewMail(Path.Combine(Bob, "Maildir")));
         Assert.Contains("Subject: planted", await File.ReadAllTextAsync(delivered));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(delivered));
@@ -77,16 +77,23 @@ public sealed class LinkAttackTests : IDisposable
     public async Task An_mbox_that_is_a_link_or_not_the_servers_gets_nothing_and_a_new_one_is_0600()
     {
         var victim = Victim("victim");
-        AsNobody($"ln -s {victim} {Bob}/linked.mbox && touch {Bob}/owned.mbox");
+        Directory.CreateDirectory(_dir.Combine("rootonly"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var shadow = Victim("rootonly/shadow");
+        // dir: a folder link, as if swapped in after the path check (its target is in an allowed folder too).
+        AsNobody($"ln -s {victim} {Bob}/linked.mbox && touch {Bob}/owned.mbox && ln -s {_dir.Combine("rootonly")} {Bob}/dir");
         await using var server = await ServerFixture.StartAsync(
-            ["user me@hosted.test", $"alias linked@hosted.test {Bob}/linked.mbox", $"alias owned@hosted.test {Bob}/owned.mbox", $"alias fresh@hosted.test {Bob}/fresh.mbox"],
+            ["user me@hosted.test", $"alias linked@hosted.test {Bob}/linked.mbox", $"alias owned@hosted.test {Bob}/owned.mbox",
+             $"alias fresh@hosted.test {Bob}/fresh.mbox", $"alias swapped@hosted.test {Bob}/dir/shadow"],
             "--Delivery:Enabled=true", $"--Delivery:AllowedExternalPaths={_dir.Path}");
         await DeliveryTestMail.SendAsync(server, "linked@hosted.test", "through the link", from: "me@hosted.test");
         await DeliveryTestMail.SendAsync(server, "owned@hosted.test", "into nobody's file", from: "me@hosted.test");
         await DeliveryTestMail.SendAsync(server, "fresh@hosted.test", "new mbox", from: "me@hosted.test");
-        await DeliveryTestMail.SettleAsync(server, left: 2); // both refusals are deferred, not lost
+        await DeliveryTestMail.SendAsync(server, "swapped@hosted.test", "through a folder link", from: "me@hosted.test");
+        await DeliveryTestMail.SettleAsync(server, left: 3); // the refusals are deferred, not lost
 
         Assert.Equal("root's secret\n", await File.ReadAllTextAsync(victim));
+        Assert.Equal("root's secret\n", await File.ReadAllTextAsync(shadow));
+        Assert.Contains(server.Log, l => l.Contains("to=<swapped@hosted.test> channel=local result=deferred", StringComparison.Ordinal));
         Assert.Equal(0, new FileInfo(Path.Combine(Bob, "owned.mbox")).Length);
         Assert.Contains(server.Log, l => l.Contains("to=<linked@hosted.test> channel=local result=deferred", StringComparison.Ordinal));
         Assert.Contains(server.Log, l => l.Contains("to=<owned@hosted.test> channel=local result=deferred", StringComparison.Ordinal));
