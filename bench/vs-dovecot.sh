@@ -43,6 +43,8 @@ echo "mailboxes: small $(count_mail small) messages, big $(count_mail big) messa
 # --- Dovecot on the same Maildirs --------------------------------------------------------------
 # Dovecot will not serve mail as root: the mail store goes to uid 5000 (Mailward, as root, still reads it).
 chown -R 5000:5000 "$WORK/mw/domains"
+# The data folder is owner-only (0700, docs/security.md); Dovecot's uid must pass through it to the mail store.
+chmod 711 "$WORK/mw"
 python3 - "$WORK" <<'EOF'
 import sqlite3, sys, os
 work = sys.argv[1]

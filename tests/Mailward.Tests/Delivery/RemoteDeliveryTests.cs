@@ -115,6 +115,21 @@ public class RemoteDeliveryTests
     }
 
     [Fact]
+    public async Task A_remote_reply_reaches_the_dsn_and_the_queue_printable()
+    {
+        // A hostile receiver answers with a terminal escape and a bare CR inside its reply line.
+        await using var mta = new TestMta { DataReply = _ => "554 5.7.1 refused \u001b[2J\rX-Injected: yes" };
+        await using var server = await ServerFixture.StartAsync(["user me@hosted.test"],
+            "--Delivery:Enabled=true", $"--Remote:SmartHost={mta.Endpoint}");
+        await DeliveryTestMail.SendAsync(server, "far@remote.test", "hostile reply", from: "me@hosted.test");
+        await DeliveryTestMail.SettleAsync(server);
+        var diagnostic = (await SingleDsnAsync(server, "me@hosted.test")).StatusGroups[1]["Diagnostic-Code"] ?? "";
+        Assert.Contains("554 5.7.1 refused ?[2J?X-Injected: yes", diagnostic);
+        Assert.DoesNotContain('\u001b', diagnostic);
+        Assert.DoesNotContain('\r', diagnostic);
+    }
+
+    [Fact]
     public async Task Mail_still_deferred_at_the_end_of_the_lifetime_bounces_and_an_undeliverable_bounce_goes_to_the_postmaster()
     {
         var clock = Clock();

@@ -11,6 +11,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
+using Mailward.Core.Policy;
 
 namespace Mailward.Core.Delivery.Remote;
 
@@ -249,7 +250,8 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
 
     private sealed record Reply(int Code, IReadOnlyList<string> Lines)
     {
-        public string Text => $"{Code} {string.Join(" ", Lines)}".Trim();
+        // A remote reply reaches logs, `queue list` and DSNs: printable and capped, whatever the peer sent.
+        public string Text => ClientText.Printable($"{Code} {string.Join(" ", Lines)}".Trim(), 1000);
     }
 
     private sealed class ProtocolViolation(string message) : Exception(message);
