@@ -14,7 +14,7 @@ WORK=$(mktemp -d /tmp/mailward-pop3bench.XXXXXX)
 chmod 755 "$WORK"
 
 command -v dovecot >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-pop3d >/dev/null; }
-systemctl stop dovecot >/dev/null 2>&1 || pkill -x dovecot >/dev/null 2>&1 || true
+# A Dovecot the machine runs is left alone: this one has its own base_dir and port (2111).
 dotnet build -c Release src/Mailward >/dev/null
 dotnet build -c Release bench/Mailward.Bench >/dev/null
 BENCH="dotnet bench/Mailward.Bench/bin/Release/net10.0/Mailward.Bench.dll"
@@ -32,7 +32,8 @@ done
 LOGIN_USERS=${LOGIN_USERS#,}
 $MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Port=2110 --Pop3s:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning serve --allow-root >"$WORK/mw.log" 2>&1 &  # the script runs as root (Dovecot needs it)
 MWPID=$!
-trap 'kill -TERM $MWPID 2>/dev/null || true; [ -f "$WORK/dovecot-run/master.pid" ] && kill "$(cat "$WORK/dovecot-run/master.pid")" 2>/dev/null || true' EXIT
+DOVECOT_PID=""
+trap 'kill -TERM $MWPID 2>/dev/null || true; [ -n "$DOVECOT_PID" ] && kill "$DOVECOT_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 wait_port 2525
 wait_port 2110
 $BENCH smtp --port 2525 --messages 1000 --size 2048 --concurrency 8 --rcpt small@bench.test >/dev/null
@@ -88,6 +89,7 @@ service pop3-login {
 EOF
 dovecot -c "$WORK/dovecot.conf"
 wait_port 2111
+DOVECOT_PID=$(cat "$WORK/dovecot-run/master.pid")   # known from now on, so the exit trap stops it even after a failure
 
 # --- the runs ----------------------------------------------------------------------------------
 result() { sed -n 's/^RESULT //p'; }
@@ -129,4 +131,3 @@ awk -v a="$r_small_mailward" -v b="$r_small_dovecot" -v c="$r_big_mailward" -v d
     -v e="$m_big_mailward" -v f="$m_big_dovecot" -v g="$l_mailward" -v h="$l_dovecot" 'BEGIN {
   printf "ratios mailward/dovecot: 2 KiB msgs/s %.2f, 100 KiB msgs/s %.2f (MB/s %.2f), logins/s %.2f\n", a / b, c / d, e / f, g / h }'
 grep -c "Error\|Fatal" "$WORK/dovecot.log" >/dev/null && grep "Error\|Fatal" "$WORK/dovecot.log" | head -3 || true
-rm -rf "$WORK"

@@ -51,11 +51,25 @@ HOLD=true; [ "$MODE" = deliver ] || HOLD=false
 $MW --data "$WORK/mw" --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Enabled=false --Pop3s:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Smtp:MaxConnectionsPerClient=200 \
   --Delivery:Enabled=$HOLD --Log:Level=Warning serve --allow-root >"$WORK/mw.log" 2>&1 &  # the script runs as root (Postfix needs it)
 MWPID=$!
-trap 'kill -TERM $MWPID 2>/dev/null || true; postfix stop >/dev/null 2>&1 || true' EXIT
+# On exit: stop what this script started and give the machine's Postfix its configuration back.
+PF_OURS=0   # 1 once this script owns Postfix (none ran, its queue was empty, its configuration saved)
+trap 'kill -TERM $MWPID 2>/dev/null || true
+      if [ "$PF_OURS" = 1 ]; then postfix stop >/dev/null 2>&1 || true; postsuper -d ALL >/dev/null 2>&1 || true
+        for f in main.cf master.cf; do cp -p "$WORK/$f.orig" "/etc/postfix/$f"; done; fi
+      rm -rf "$WORK"' EXIT
 wait_port 2525
 
 # --- Postfix -------------------------------------------------------------------------------
-postfix stop >/dev/null 2>&1 || true
+# A benchmark never stops a service it did not start, nor touches mail it did not send: with a
+# Postfix running, or mail in its queue, it refuses; the configuration it changes is restored on exit.
+if postfix status >/dev/null 2>&1; then
+  echo "a Postfix is running on this machine; this benchmark will not stop it (stop it yourself, or run where none runs)" >&2; exit 1
+fi
+if [ -n "$(find /var/spool/postfix/maildrop /var/spool/postfix/incoming /var/spool/postfix/active /var/spool/postfix/deferred /var/spool/postfix/hold -type f 2>/dev/null | head -n 1)" ]; then
+  echo "Postfix's queue holds mail; this benchmark will not mix with it or delete it" >&2; exit 1
+fi
+for f in main.cf master.cf; do cp -p "/etc/postfix/$f" "$WORK/$f.orig"; done
+PF_OURS=1
 chmod 755 "$WORK"; mkdir -p "$WORK/pf" && chown 5000:5000 "$WORK/pf"
 : > /etc/postfix/vmailbox
 for d in $DOMAINS; do for u in $USERS; do echo "u$u@d$d.bench.test d$d.bench.test/u$u/" >> /etc/postfix/vmailbox; done; done
@@ -67,7 +81,6 @@ postconf -e "myhostname=postfix.bench.test" "mydestination=" "inet_interfaces=12
 postmap /etc/postfix/vmailbox
 postconf -M "2526/inet=2526 inet n - n - - smtpd"
 newaliases 2>/dev/null || true
-postsuper -d ALL >/dev/null 2>&1 || true   # nothing left over from an earlier run
 postfix start >/dev/null 2>&1
 wait_port 2526
 
@@ -96,4 +109,3 @@ done
 cat "$WORK/ratios"
 echo "peak memory: mailward $(awk '/VmHWM/{print $2}' /proc/$MWPID/status) KiB (VmHWM); postfix $(postfix_rss_kib) KiB (sum of VmRSS of its processes at the end)"
 [ "$MODE" = deliver ] || echo "(accept: Postfix also delivers to its Maildirs meanwhile; Mailward holds its queue: Delivery:Enabled=false)"
-rm -rf "$WORK"
