@@ -245,20 +245,20 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         return await tx.CommitAsync(ct);
     }
 
-    /// <summary>qmail-local's loop check: a Delivered-To line for this recipient in the header.</summary>
+    /// <summary>qmail-local's loop check: a Delivered-To line for this recipient in the header (its first 64 KiB).</summary>
     private static bool AlreadyDeliveredTo(Stream body, string recipient)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        var n = body.ReadAtLeast(buffer.AsSpan(0, 64 * 1024), 64 * 1024, throwOnEndOfStream: false);
-        var end = buffer.AsSpan(0, n).IndexOf("\r\n\r\n"u8);
-        var header = Encoding.Latin1.GetString(buffer, 0, end >= 0 ? end : n);
-        ArrayPool<byte>.Shared.Return(buffer);
-        if (!header.Contains("Delivered-To:", StringComparison.OrdinalIgnoreCase))
-            return false;
-        foreach (var line in header.Split("\r\n"))
-            if (line.StartsWith("Delivered-To:", StringComparison.OrdinalIgnoreCase) &&
-                line[13..].Trim().Equals(recipient, StringComparison.OrdinalIgnoreCase))
-                return true;
-        return false;
+        try
+        {
+            var n = body.ReadAtLeast(buffer.AsSpan(0, 64 * 1024), 64 * 1024, throwOnEndOfStream: false);
+            var scanner = new DeliveredToScanner(new HashSet<string>([recipient], StringComparer.OrdinalIgnoreCase));
+            scanner.Scan(buffer.AsSpan(0, n));
+            return scanner.Looping is not null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

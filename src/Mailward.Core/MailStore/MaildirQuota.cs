@@ -90,4 +90,8 @@ public static class MaildirQuota
     public static bool WouldExceed(Quota quota, Quota usage, long size) =>
         size > AlwaysDeliveredBytes &&
         (quota.Bytes > 0 && usage.Bytes + size > quota.Bytes || quota.Messages > 0 && usage.Messages + 1 > quota.Messages);
+
+    /// <summary>Has <paramref name="usage"/> already reached <paramref name="quota"/> (bytes or messages)?</summary>
+    public static bool IsFull(Quota quota, Quota usage) =>
+        quota.Bytes > 0 && usage.Bytes >= quota.Bytes || quota.Messages > 0 && usage.Messages >= quota.Messages;
 }

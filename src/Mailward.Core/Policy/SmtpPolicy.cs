@@ -159,7 +159,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
         var usage = MaildirQuota.Usage(MailStoreLayout.MaildirOf(_layout.Resolve(user.Directory)), user.Quota);
         if (size > 0)
             return MaildirQuota.WouldExceed(user.Quota, usage, size);
-        return user.Quota.Bytes > 0 && usage.Bytes >= user.Quota.Bytes || user.Quota.Messages > 0 && usage.Messages >= user.Quota.Messages;
+        return MaildirQuota.IsFull(user.Quota, usage);
     }
 
     /// <summary>

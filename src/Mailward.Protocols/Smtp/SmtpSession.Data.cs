@@ -4,6 +4,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Mailward.Core.Delivery;
 using Mailward.Core.Queue;
 
 namespace Mailward.Protocols.Smtp;

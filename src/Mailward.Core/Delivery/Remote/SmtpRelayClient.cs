@@ -344,7 +344,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
                 var line = await ReadLineAsync(lineTimeout ?? timeout, ct);
                 if (line.Length < 3 || !int.TryParse(line.AsSpan(0, 3), out var c) || c < 200 || c > 599 ||
                     (line.Length > 3 && line[3] != ' ' && line[3] != '-'))
-                    throw new ProtocolViolation($"{Label} sent a malformed reply: {Printable(line)}");
+                    throw new ProtocolViolation($"{Label} sent a malformed reply: {ClientText.Printable(line, 80)}");
                 if (code != 0 && c != code)
                     throw new ProtocolViolation($"{Label} changed the reply code within one reply");
                 code = c;
@@ -389,7 +389,6 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             return t;
         }
 
-        private static string Printable(string s) => new(s.Take(80).Select(ch => ch is < ' ' or > '~' ? '?' : ch).ToArray());
 
         public async ValueTask DisposeAsync()
         {

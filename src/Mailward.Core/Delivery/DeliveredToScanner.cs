@@ -1,12 +1,12 @@
-// qmail-local's loop check, moved before the 250: watches the header of a message as DATA streams
-// (CRLF lines, dots already unstuffed) for a Delivered-To line naming one of this transaction's
-// hosted recipients, so a looping message is refused (554 5.4.6) instead of bounced later to a
-// sender that may be forged. Resumable across chunks, bounded (one short line held), pure.
+// qmail-local's loop check: watches a message's header for a Delivered-To line naming one of the
+// given recipients. SMTP runs it as DATA streams (so a loop is refused, 554 5.4.6, before the 250
+// instead of bounced to a sender that may be forged); local delivery runs it again on the queued
+// body. Resumable across chunks, bounded (one short line held), pure.
 using System.Text;
 
-namespace Mailward.Protocols.Smtp;
+namespace Mailward.Core.Delivery;
 
-internal sealed class DeliveredToScanner(HashSet<string> recipients)
+public sealed class DeliveredToScanner(HashSet<string> recipients)
 {
     private static readonly byte[] Name = "delivered-to:"u8.ToArray();
     private const int MaxLine = 13 + 512; // the field name and the longest address worth comparing
