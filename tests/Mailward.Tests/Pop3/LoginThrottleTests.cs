@@ -103,4 +103,19 @@ public sealed class LoginThrottleTests : IDisposable
         limiter.Leave(IPAddress.Parse("2001:db8::1"));
         Assert.Null(limiter.TryEnter(IPAddress.Parse("2001:db8::4")));
     }
+
+    [Fact]
+    public void A_flood_of_addresses_keeps_the_throttle_within_Auth_MaxTrackedEntries()
+    {
+        // Bounded memory: past the bound the oldest entries go, so the first address's failure is forgotten.
+        var throttle = new LoginThrottle(new LoginOptions { MaxFailuresPerClient = 1, MaxFailuresPerAccount = 1_000_000, MaxTrackedEntries = 100 });
+        var now = DateTimeOffset.UtcNow;
+        var first = IPAddress.Parse("198.51.100.1");
+        throttle.Failed(first, "joe@hosted.test", now);
+        Assert.True(throttle.IsThrottled(first, "joe@hosted.test", now));
+        for (var i = 0; i < 1_000; i++)
+            throttle.Failed(new IPAddress([203, 0, (byte)(i >> 8), (byte)i]), $"guess{i}@hosted.test", now.AddMilliseconds(i + 1));
+        Assert.False(throttle.IsThrottled(first, "joe@hosted.test", now.AddSeconds(2)));
+        Assert.True(throttle.IsThrottled(new IPAddress([203, 0, 3, 231]), "x@hosted.test", now.AddSeconds(2))); // the newest are kept
+    }
 }
