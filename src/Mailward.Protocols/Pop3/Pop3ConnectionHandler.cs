@@ -1,27 +1,34 @@
-// The edge for POP3: one Kestrel connection becomes one Pop3Session. Checks the connection limits,
-// does the TLS handshake first on the implicit-TLS listener (995), offers STLS on the plain one.
-using System.Net;
+// POP3's two listeners on the shared edge: 110 (STLS offered) and 995 (implicit TLS, RFC 8314),
+// each with its own connection slots. Each connection becomes one Pop3Session.
 using Mailward.Core.Auth;
 using Mailward.Core.Configuration;
+using Mailward.Protocols.Common;
 using Mailward.Protocols.Hosting;
-using Mailward.Protocols.Tls;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Mailward.Protocols.Pop3;
 
-public sealed class Pop3Services(Pop3Options options, LoginService logins, TlsCertificates tls, IHostApplicationLifetime lifetime,
-    ILogger<Pop3Session> logger, MailwardSettings settings)
+/// <summary>POP3 as the host registers it: its settings, its service, its listeners.</summary>
+public sealed class Pop3Protocol : IMailProtocol
 {
-    public Pop3Options Options { get; } = options;
-    public LoginService Logins { get; } = logins;
-    public TlsCertificates Tls { get; } = tls;
-    public IHostApplicationLifetime Lifetime { get; } = lifetime;
-    public ILogger<Pop3Session> Logger { get; } = logger;
-    public ConnectionLimiter Plain { get; } = new(settings.GetInt("Pop3:MaxConnections", 1, 1_000_000), settings.GetInt("Pop3:MaxConnectionsPerClient", 1, 1_000_000));
-    public ConnectionLimiter Secure { get; } = new(settings.GetInt("Pop3:MaxConnections", 1, 1_000_000), settings.GetInt("Pop3:MaxConnectionsPerClient", 1, 1_000_000));
+    public static IReadOnlyList<MailListener> Register(IServiceCollection services, MailwardSettings settings)
+    {
+        var options = OptionsFrom(settings);
+        var maxConnections = settings.GetInt("Pop3:MaxConnections", 1, 1_000_000);
+        var maxPerClient = settings.GetInt("Pop3:MaxConnectionsPerClient", 1, 1_000_000);
+        services.AddSingleton(options);
+        services.AddSingleton(sp => new Pop3Service(options, sp.GetRequiredService<LoginService>(), sp.GetRequiredService<ProtocolEdge>(),
+            sp.GetRequiredService<ILogger<Pop3Session>>(), maxConnections, maxPerClient));
+        return
+        [
+            new("pop3", "Pop3", sp => sp.GetRequiredService<Pop3Service>().RunPlainAsync),
+            new("pop3s", "Pop3s", sp => sp.GetRequiredService<Pop3Service>().RunImplicitTlsAsync),
+        ];
+    }
 
+    /// <summary>The session's settings, from the catalogue (docs/settings.md explains each).</summary>
     public static Pop3Options OptionsFrom(MailwardSettings s)
     {
         var idle = TimeSpan.FromSeconds(s.GetInt("Pop3:CommandTimeoutSeconds", 600, 86400));
@@ -40,59 +47,21 @@ public sealed class Pop3Services(Pop3Options options, LoginService logins, TlsCe
     }
 }
 
-public sealed class Pop3ConnectionHandler(Pop3Services services) : ConnectionHandler
+/// <summary>What the two POP3 listeners share: the session's parts; each listener has its own slots.</summary>
+public sealed class Pop3Service(Pop3Options options, LoginService logins, ProtocolEdge edge, ILogger<Pop3Session> logger, int maxConnections, int maxPerClient)
 {
-    public override Task OnConnectedAsync(ConnectionContext connection) => Pop3Edge.RunAsync(services, connection, implicitTls: false);
-}
+    private const string Refusal = "-ERR [SYS/TEMP] too many connections; try again later";
+    private readonly EdgeListener _plain = new("pop3", false, new ConnectionLimiter(maxConnections, maxPerClient), Refusal);
+    private readonly EdgeListener _secure = new("pop3", true, new ConnectionLimiter(maxConnections, maxPerClient), Refusal);
 
-public sealed class Pop3sConnectionHandler(Pop3Services services) : ConnectionHandler
-{
-    public override Task OnConnectedAsync(ConnectionContext connection) => Pop3Edge.RunAsync(services, connection, implicitTls: true);
-}
+    public Task RunPlainAsync(ConnectionContext connection) => edge.RunAsync(connection, _plain, RunSession);
 
-internal static class Pop3Edge
-{
-    public static async Task RunAsync(Pop3Services s, ConnectionContext connection, bool implicitTls)
-    {
-        var (client, _, server) = ConnectionAddresses.Of(connection);
-        var limiter = implicitTls ? s.Secure : s.Plain;
-        Stream stream = new PipeStream(connection.Transport);
-        try
+    public Task RunImplicitTlsAsync(ConnectionContext connection) => edge.RunAsync(connection, _secure, RunSession);
+
+    private Task RunSession(Stream stream, EdgeConnection c, CancellationToken ct) =>
+        new Pop3Session(options, logins, logger).RunAsync(stream, new Pop3SessionInfo(c.SessionId, c.Client, c.Server)
         {
-            if (limiter.TryEnter(client) is { } refusal)
-            {
-                Pop3Log.ConnectionRefused(s.Logger, client.ToString(), refusal);
-                if (!implicitTls)
-                {
-                    await stream.WriteAsync("-ERR [SYS/TEMP] too many connections; try again later\r\n"u8.ToArray());
-                    await stream.FlushAsync();
-                }
-                return;
-            }
-            try
-            {
-                using var ct = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, s.Lifetime.ApplicationStopping);
-                var info = new Pop3SessionInfo(Smtp.SmtpSessionInfo.NewSessionId(), client, server) { StartTls = s.Tls.HandshakeAsync };
-                if (implicitTls)
-                {
-                    var (tls, description) = await s.Tls.HandshakeAsync(stream, ct.Token);
-                    stream = tls;
-                    info = info with { StartTls = null, TlsDescription = description };
-                }
-                await new Pop3Session(s.Options, s.Logins, s.Logger).RunAsync(stream, info, ct.Token);
-            }
-            catch (IOException)
-            {
-                // a failed TLS handshake: nothing was said, nothing to do
-            }
-            finally
-            {
-                limiter.Leave(client);
-            }
-        }
-        finally
-        {
-            await stream.DisposeAsync();
-        }
-    }
+            StartTls = c.StartTls,
+            TlsDescription = c.TlsDescription,
+        }, ct);
 }

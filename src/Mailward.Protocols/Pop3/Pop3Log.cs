@@ -1,4 +1,4 @@
-// POP3 log events (ids 4000–4004): sessions, every login attempt (never the password) and the
+// POP3 log events (ids 4000–4003; refusals are the edge's, 5000): sessions, every login attempt (never the password) and the
 // deletions applied at QUIT, with the session id the greeting's timestamp carries.
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +17,4 @@ internal static partial class Pop3Log
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "pop3 {SessionId} end user={User} reason={Reason}")]
     public static partial void SessionEnded(ILogger logger, string sessionId, string user, string reason);
-
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "pop3 connection from {Client} refused: {Reason}")]
-    public static partial void ConnectionRefused(ILogger logger, string client, string reason);
 }

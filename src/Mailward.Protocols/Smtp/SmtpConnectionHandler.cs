@@ -1,34 +1,17 @@
-// The edge: one Kestrel connection becomes one SmtpSession. Checks the connection limits, builds
-// the session info (endpoints, session id, how to start TLS) and runs the session on the
-// connection's pipes until it ends or the server stops.
-using System.Net;
+// SMTP's three listeners on the shared edge: 25 (mail from other servers), 587 (submission, RFC
+// 6409: STARTTLS, AUTH before MAIL) and 465 (submission over implicit TLS, RFC 8314). 25 has its own
+// connection slots; 587 and 465 share theirs. Each connection becomes one SmtpSession.
 using Mailward.Core.Auth;
+using Mailward.Core.Configuration;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
+using Mailward.Protocols.Common;
 using Mailward.Protocols.Hosting;
-using Mailward.Protocols.Tls;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Mailward.Protocols.Smtp;
-
-public sealed class SmtpConnectionHandler(SmtpEdge edge) : ConnectionHandler
-{
-    public override Task OnConnectedAsync(ConnectionContext connection) => edge.RunAsync(connection, SmtpListener.Smtp);
-}
-
-/// <summary>Submission on 587 (RFC 6409): STARTTLS, AUTH before MAIL.</summary>
-public sealed class SubmissionConnectionHandler(SmtpEdge edge) : ConnectionHandler
-{
-    public override Task OnConnectedAsync(ConnectionContext connection) => edge.RunAsync(connection, SmtpListener.Submission);
-}
-
-/// <summary>Submission over implicit TLS on 465 (RFC 8314).</summary>
-public sealed class SmtpsConnectionHandler(SmtpEdge edge) : ConnectionHandler
-{
-    public override Task OnConnectedAsync(ConnectionContext connection) => edge.RunAsync(connection, SmtpListener.Smtps);
-}
 
 public enum SmtpListener
 {
@@ -37,65 +20,66 @@ public enum SmtpListener
     Smtps,
 }
 
-/// <summary>What the three SMTP listeners share: limits, TLS, the session's parts.</summary>
-public sealed class SmtpEdge(SmtpOptions options, ISmtpPolicy policy, QueueStore queue, TlsCertificates tls,
-    SmtpConnectionLimiter limiter, IHostApplicationLifetime lifetime, ILogger<SmtpSession> logger, LoginService? logins = null,
-    SendingLimits? limits = null, TimeProvider? time = null)
+/// <summary>SMTP as the host registers it: its settings, its service, its listeners.</summary>
+public sealed class SmtpProtocol : IMailProtocol
 {
-    private readonly ConnectionLimiter _submissionLimiter = new(options.MaxConnections, options.MaxConnectionsPerClient);
-
-    public async Task RunAsync(ConnectionContext connection, SmtpListener listener)
+    public static IReadOnlyList<MailListener> Register(IServiceCollection services, MailwardSettings settings)
     {
-        var (client, clientPort, server) = ConnectionAddresses.Of(connection);
-        var slots = listener == SmtpListener.Smtp ? limiter.Limiter : _submissionLimiter;
-        Stream stream = new PipeStream(connection.Transport);
-        try
+        var options = SmtpOptions.From(settings);
+        services.AddSingleton(options);
+        services.AddSingleton(sp =>
         {
-            if (slots.TryEnter(client) is { } refusal)
-            {
-                SmtpLog.ConnectionRefused(logger, client.ToString(), refusal);
-                if (listener != SmtpListener.Smtps)
-                {
-                    await stream.WriteAsync("421 4.7.0 Error: too many connections; try again later\r\n"u8.ToArray());
-                    await stream.FlushAsync();
-                }
-                return;
-            }
-            try
-            {
-                using var ct = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, lifetime.ApplicationStopping);
-                var info = new SmtpSessionInfo(SmtpSessionInfo.NewSessionId(), client, clientPort)
-                {
-                    StartTls = tls.HandshakeAsync,
-                    ServerAddress = server,
-                    Submission = listener != SmtpListener.Smtp,
-                };
-                if (listener == SmtpListener.Smtps)
-                {
-                    var (secure, description) = await tls.HandshakeAsync(stream, ct.Token);
-                    stream = secure;
-                    info = info with { StartTls = null, TlsDescription = description };
-                }
-                await new SmtpSession(options, policy, queue, logger, time, logins, limits).RunAsync(stream, info, ct.Token);
-            }
-            catch (IOException)
-            {
-                // a failed implicit-TLS handshake: nothing was said
-            }
-            finally
-            {
-                slots.Leave(client);
-            }
-        }
-        finally
-        {
-            await stream.DisposeAsync();
-        }
+            var time = sp.GetRequiredService<TimeProvider>();
+            return new SmtpService(options, sp.GetRequiredService<ISmtpPolicy>(), sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<ProtocolEdge>(),
+                sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>(), settings.SendingLimits(time), time);
+        });
+        return
+        [
+            Listener("smtp", "Smtp", SmtpListener.Smtp),
+            Listener("submission", "Submission", SmtpListener.Submission),
+            Listener("smtps", "Smtps", SmtpListener.Smtps),
+        ];
     }
+
+    private static MailListener Listener(string name, string section, SmtpListener kind) =>
+        new(name, section, sp =>
+        {
+            var smtp = sp.GetRequiredService<SmtpService>();
+            return connection => smtp.RunAsync(connection, kind);
+        });
 }
 
-/// <summary>The SMTP listener's limiter, as its own service type.</summary>
-public sealed class SmtpConnectionLimiter(SmtpOptions options)
+/// <summary>What the three SMTP listeners share: their slots on the edge and the session's parts.</summary>
+public sealed class SmtpService(SmtpOptions options, ISmtpPolicy policy, QueueStore queue, ProtocolEdge edge, ILogger<SmtpSession> logger,
+    LoginService? logins = null, SendingLimits? limits = null, TimeProvider? time = null)
 {
-    public ConnectionLimiter Limiter { get; } = new(options.MaxConnections, options.MaxConnectionsPerClient);
+    private const string Refusal = "421 4.7.0 Error: too many connections; try again later";
+    private readonly EdgeListener[] _listeners = Listeners(options);
+
+    /// <summary>By SmtpListener: 25 with its own slots, 587 and 465 sharing theirs.</summary>
+    private static EdgeListener[] Listeners(SmtpOptions o)
+    {
+        var submission = new ConnectionLimiter(o.MaxConnections, o.MaxConnectionsPerClient);
+        return
+        [
+            new("smtp", false, new ConnectionLimiter(o.MaxConnections, o.MaxConnectionsPerClient), Refusal),
+            new("smtp", false, submission, Refusal),
+            new("smtp", true, submission, Refusal),
+        ];
+    }
+
+    public Task RunAsync(ConnectionContext connection, SmtpListener listener) =>
+        edge.RunAsync(connection, Of(listener), (stream, c, ct) =>
+        {
+            var info = new SmtpSessionInfo(c.SessionId, c.Client, c.ClientPort)
+            {
+                StartTls = c.StartTls,
+                TlsDescription = c.TlsDescription,
+                ServerAddress = c.Server,
+                Submission = listener != SmtpListener.Smtp,
+            };
+            return new SmtpSession(options, policy, queue, logger, time, logins, limits).RunAsync(stream, info, ct);
+        });
+
+    private EdgeListener Of(SmtpListener listener) => _listeners[(int)listener];
 }

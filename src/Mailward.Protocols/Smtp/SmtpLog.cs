@@ -29,9 +29,6 @@ internal static partial class SmtpLog
     [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "smtp {SessionId} TLS handshake failed: {Error}")]
     public static partial void TlsFailed(ILogger logger, string sessionId, string error);
 
-    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "smtp connection from {Client} refused: {Reason}")]
-    public static partial void ConnectionRefused(ILogger logger, string client, string reason);
-
     [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "smtp {SessionId} auth client={Client} user={User} result={Result}")]
     public static partial void Auth(ILogger logger, string sessionId, string client, string user, string result);
 

@@ -17,6 +17,4 @@ public sealed record SmtpSessionInfo(string SessionId, IPAddress ClientAddress, 
 
     /// <summary>A submission listener (587, 465): AUTH before MAIL, sender ownership (RFC 6409).</summary>
     public bool Submission { get; init; }
-
-    public static string NewSessionId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
 }

@@ -14,6 +14,7 @@ using Mailward.Core.Delivery.Remote;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
+using Mailward.Protocols.Hosting;
 using Mailward.Protocols.Pop3;
 using Mailward.Protocols.Smtp;
 using Mailward.Protocols.Tls;
@@ -53,11 +54,9 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
-        var smtpOptions = SmtpOptions.From(settings);
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(admin);
         builder.Services.AddSingleton<IAccountStore>(admin.Store);
-        builder.Services.AddSingleton(smtpOptions);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue, time));
         var roaming = new RoamingRelay(admin.Store, TimeSpan.FromMinutes(settings.GetInt("Relay:RoamingMinutes", 0, 525_600)), time);
@@ -66,10 +65,6 @@ public sealed partial class MailServer : IAsyncDisposable
             new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
             admin.Layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
-        builder.Services.AddSingleton<SmtpConnectionLimiter>();
-        builder.Services.AddSingleton(sp => new SmtpEdge(smtpOptions, sp.GetRequiredService<ISmtpPolicy>(), sp.GetRequiredService<QueueStore>(),
-            sp.GetRequiredService<TlsCertificates>(), sp.GetRequiredService<SmtpConnectionLimiter>(), sp.GetRequiredService<IHostApplicationLifetime>(),
-            sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>(), settings.SendingLimits(time), time));
         builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
             admin.Layout, sp.GetRequiredService<QueueStore>(),
             new LocalDeliveryOptions(settings.Hostname)
@@ -91,8 +86,8 @@ public sealed partial class MailServer : IAsyncDisposable
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(_ => new LoginService(admin.Store, admin.Hasher, admin.Layout, settings.Login, time, roaming));
-        builder.Services.AddSingleton(Pop3Services.OptionsFrom(settings));
-        builder.Services.AddSingleton<Pop3Services>();
+        // One call per protocol: its settings, its services, its listeners.
+        List<MailListener> listeners = [.. builder.Services.AddMailProtocol<SmtpProtocol>(settings), .. builder.Services.AddMailProtocol<Pop3Protocol>(settings)];
         builder.Services.AddHostedService<LifecycleService>();
         if (settings.GetBool("Delivery:Enabled"))
             builder.Services.AddHostedService<DeliveryService>();
@@ -100,16 +95,8 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            if (settings.GetBool("Smtp:Enabled"))
-                Listen(k, "smtp", settings.ListenAddress, settings.GetInt("Smtp:Port", 0, 65535), l => l.UseConnectionHandler<SmtpConnectionHandler>());
-            if (settings.GetBool("Submission:Enabled"))
-                Listen(k, "submission", settings.ListenAddress, settings.GetInt("Submission:Port", 0, 65535), l => l.UseConnectionHandler<SubmissionConnectionHandler>());
-            if (settings.GetBool("Smtps:Enabled"))
-                Listen(k, "smtps", settings.ListenAddress, settings.GetInt("Smtps:Port", 0, 65535), l => l.UseConnectionHandler<SmtpsConnectionHandler>());
-            if (settings.GetBool("Pop3:Enabled"))
-                Listen(k, "pop3", settings.ListenAddress, settings.GetInt("Pop3:Port", 0, 65535), l => l.UseConnectionHandler<Pop3ConnectionHandler>());
-            if (settings.GetBool("Pop3s:Enabled"))
-                Listen(k, "pop3s", settings.ListenAddress, settings.GetInt("Pop3s:Port", 0, 65535), l => l.UseConnectionHandler<Pop3sConnectionHandler>());
+            foreach (var listener in listeners.Where(l => settings.GetBool(l.Section + ":Enabled")))
+                Listen(k, listener.Name, settings.ListenAddress, settings.GetInt(listener.Section + ":Port", 0, 65535), l => l.Run(listener.Serve(l.ApplicationServices)));
             k.ListenUnixSocket(PrepareControlSocket(data.Path), l => l.UseConnectionHandler<Control.ControlConnectionHandler>());
         });
         _app = builder.Build();
