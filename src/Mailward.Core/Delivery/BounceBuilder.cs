@@ -3,14 +3,14 @@
 // message/delivery-status, and the original message's headers (text/rfc822-headers), at most
 // Delivery:BounceHeaderBytes of them, so a bounce to a forged sender carries little of a stranger's text.
 using System.Text;
-using System.Text.RegularExpressions;
+using Mailward.Core.Queue;
 using MimeKit;
 
 namespace Mailward.Core.Delivery;
 
-public sealed record FailedRecipient(string Address, string Reason);
+public sealed record FailedRecipient(string Address, RecipientReport Report);
 
-public static partial class BounceBuilder
+public static class BounceBuilder
 {
     /// <summary>The envelope sender of a double bounce (qmail's #@[]): never bounced again, sent as MAIL FROM:&lt;&gt;.</summary>
     public const string DoubleBounceSender = "#@[]";
@@ -47,15 +47,16 @@ public static partial class BounceBuilder
             {
                 { "Final-Recipient", "rfc822; " + f.Address },
                 { "Action", "failed" },
-                { "Status", StatusCode(f.Reason) },
+                { "Status", f.Report.Code.Length > 0 ? f.Report.Code : LegacyStatus },
             };
-            if (RemoteReply().Match(f.Reason) is { Success: true } m)
+            // RFC 3464 §2.3.5, §2.3.6: the remote MTA and its reply as given; otherwise our own reason.
+            if (f.Report.RemoteMta.Length > 0)
             {
-                group.Add("Remote-MTA", "dns; " + m.Groups["host"].Value);
-                group.Add("Diagnostic-Code", "smtp; " + m.Groups["reply"].Value);
+                group.Add("Remote-MTA", "dns; " + f.Report.RemoteMta);
+                group.Add("Diagnostic-Code", "smtp; " + f.Report.RemoteReply);
             }
             else
-                group.Add("Diagnostic-Code", "X-Mailward; " + f.Reason);
+                group.Add("Diagnostic-Code", "X-Mailward; " + f.Report.Reason);
             status.StatusGroups.Add(group);
         }
         report.Add(status);
@@ -81,28 +82,13 @@ public static partial class BounceBuilder
             sb.Append("I'm afraid I wasn't able to deliver your message to the following addresses.\n")
               .Append("This is a permanent error; I've given up. Sorry it didn't work out.\n");
         foreach (var f in failed)
-            sb.Append($"\n<{f.Address}>:\n{f.Reason}\n");
+            sb.Append($"\n<{f.Address}>:\n{f.Report.Reason}\n");
         sb.Append("\n--- The headers of the original message are attached below.\n");
         return sb.ToString();
     }
 
-    /// <summary>The RFC 3463 status code: the remote's enhanced code when it gave one, else one that fits the cause.</summary>
-    internal static string StatusCode(string reason)
-    {
-        if (EnhancedCode().Match(reason) is { Success: true } m)
-            return m.Value.Trim();
-        if (QmailCode().Match(reason) is { Success: true } q)
-            return q.Groups[1].Value;
-        if (reason.Contains("no such user", StringComparison.OrdinalIgnoreCase))
-            return "5.1.1";
-        if (reason.Contains("quota", StringComparison.OrdinalIgnoreCase))
-            return "5.2.2";
-        if (reason.Contains("looping", StringComparison.OrdinalIgnoreCase))
-            return "5.4.6";
-        if (reason.Contains("gave up", StringComparison.OrdinalIgnoreCase))
-            return "4.4.7";
-        return "5.0.0";
-    }
+    /// <summary>The status of a failure recorded before records carried codes: RFC 3463's "permanent, undefined".</summary>
+    private const string LegacyStatus = "5.0.0";
 
     /// <summary>The original header up to its end or <paramref name="max"/> bytes, whichever is first, cut after a whole line.</summary>
     private static MimeMessage OriginalHeaders(Stream body, int max)
@@ -125,15 +111,4 @@ public static partial class BounceBuilder
             return new MimeMessage();
         }
     }
-
-    // "mx.example.com [192.0.2.1] said: 550 5.1.1 <x@y>: no such user"
-    [GeneratedRegex(@"^(?<host>\S+) \[[^\]]*\] said: (?<reply>[45]\d\d.*)$", RegexOptions.Singleline)]
-    private static partial Regex RemoteReply();
-
-    [GeneratedRegex(@"(?<=(?:^|said: )[45]\d\d[ -])[45]\.\d{1,3}\.\d{1,3}\b")]
-    private static partial Regex EnhancedCode();
-
-    // qmail's convention at the end of a reason: "(#5.2.2)"
-    [GeneratedRegex(@"\(#([45]\.\d{1,3}\.\d{1,3})\)")]
-    private static partial Regex QmailCode();
 }

@@ -15,16 +15,6 @@ using Mailward.Core.Routing;
 
 namespace Mailward.Core.Delivery;
 
-public enum DeliveryStatus
-{
-    Delivered,
-    Temporary,
-    Permanent,
-    NotLocal,
-}
-
-public sealed record DeliveryResult(DeliveryStatus Status, string Detail);
-
 /// <summary>What local delivery needs besides the store: its name, and who may run programs for how long.</summary>
 public sealed record LocalDeliveryOptions(string Hostname)
 {
@@ -79,22 +69,22 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         var recipient = message.Envelope.Recipients[index];
         var at = recipient.LastIndexOf('@');
         if (at <= 0)
-            return new DeliveryResult(DeliveryStatus.Permanent, "recipient without a domain");
+            return DeliveryResult.Permanent("5.1.3", "recipient without a domain");
         var resolution = resolver.Resolve(recipient[..at], recipient[(at + 1)..]);
         var (targets, failure) = Targets(resolution);
         if (failure is not null)
             return failure;
         if (targets.Count == 0)
-            return new DeliveryResult(DeliveryStatus.Delivered, "discarded by the catch-all");
+            return DeliveryResult.Delivered("discarded by the catch-all");
         // One open of the body serves the loop check and every target.
         await using var body = QueueStore.OpenBody(message);
         if (AlreadyDeliveredTo(body, recipient))
-            return new DeliveryResult(DeliveryStatus.Permanent, $"looping: the message already carries Delivered-To: {recipient}");
+            return DeliveryResult.Permanent("5.4.6", $"looping: the message already carries Delivered-To: {recipient}");
         if (targets.OfType<ToProgram>().Any() && !options.ProgramsAllowedFor(resolution.Domain!.Name))
-            return new DeliveryResult(DeliveryStatus.Permanent, $"delivery to programs is not enabled for {resolution.Domain.Name} (Delivery:ProgramDomains)");
+            return DeliveryResult.Permanent("5.3.5", $"delivery to programs is not enabled for {resolution.Domain.Name} (Delivery:ProgramDomains)");
         if (targets.Select(t => t switch { ToMaildir { Owner: null } m => m.Maildir, ToMbox m => m.Path, _ => null })
             .Any(p => p is not null && !ExternalPaths.Allowed(p, layout.Root, options.AllowedExternalPaths)))
-            return new DeliveryResult(DeliveryStatus.Permanent, "an alias line names a path outside the mail store that Delivery:AllowedExternalPaths does not allow");
+            return DeliveryResult.Permanent("5.3.5", "an alias line names a path outside the mail store that Delivery:AllowedExternalPaths does not allow");
         if (await OverQuotaAsync(targets.Where(t => reached?.Contains(t.Key) != true).ToList(), message, resolution.Domain!) is { } overQuota)
             return overQuota;
 
@@ -138,9 +128,9 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                         new ProgramContext(message.Envelope.Sender, recipient, recipient[..at], recipient[(at + 1)..], Extension(recipient[..at], resolution)),
                         body, options.ProgramTimeout, ct);
                     if (outcome == ProgramOutcome.Permanent)
-                        return new DeliveryResult(DeliveryStatus.Permanent, detail);
+                        return DeliveryResult.Permanent("5.3.0", detail);
                     if (outcome == ProgramOutcome.Temporary)
-                        return new DeliveryResult(DeliveryStatus.Temporary, detail);
+                        return DeliveryResult.Temporary("4.3.0", detail);
                     reached?.Add(program.Key);
                     done.Add("program: " + detail);
                     if (outcome == ProgramOutcome.DeliveredStop)
@@ -156,7 +146,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             reached?.Add(forward.Key);
             done.Add($"forwarded to <{forward.Address}> as {id}");
         }
-        return new DeliveryResult(DeliveryStatus.Delivered, string.Join("; ", done));
+        return DeliveryResult.Delivered(string.Join("; ", done));
     }
 
     /// <summary>The extension part of a local part that resolved to its base (joe-news → news).</summary>
@@ -181,7 +171,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                 continue;
             var custom = Path.Combine(layout.Resolve(domain.Directory), ".over-quota.msg");
             var text = File.Exists(custom) ? (await File.ReadAllTextAsync(custom)).Trim() : "";
-            return new DeliveryResult(DeliveryStatus.Permanent, (text.Length > 0 ? text : $"{user.Address}: mailbox is over quota") + " (#5.2.2)");
+            return DeliveryResult.Permanent("5.2.2", (text.Length > 0 ? text : $"{user.Address}: mailbox is over quota") + " (#5.2.2)");
         }
         return null;
     }
@@ -191,9 +181,9 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         switch (r.Kind)
         {
             case ResolutionKind.NotHosted:
-                return ([], new DeliveryResult(DeliveryStatus.NotLocal, "not a hosted domain"));
+                return ([], DeliveryResult.NotLocal("not a hosted domain"));
             case ResolutionKind.NotFound:
-                return ([], new DeliveryResult(DeliveryStatus.Permanent, "no such user here"));
+                return ([], DeliveryResult.Permanent("5.1.1", "no such user here"));
             case ResolutionKind.CatchAll:
                 var c = r.Domain!.CatchAll;
                 return c.Kind switch
@@ -213,9 +203,9 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
     {
         var user = store.FindUser(local, domain);
         if (user is null)
-            return ([], new DeliveryResult(DeliveryStatus.Permanent, $"no such user here: {local}@{domain}"));
+            return ([], DeliveryResult.Permanent("5.1.1", $"no such user here: {local}@{domain}"));
         if (user.Flags.HasFlag(UserFlags.BounceMail))
-            return ([], new DeliveryResult(DeliveryStatus.Permanent, "this mailbox refuses all mail"));
+            return ([], DeliveryResult.Permanent("5.2.1", "this mailbox refuses all mail"));
         return ([new ToMaildir(MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), user)], null);
     }
 

@@ -86,11 +86,12 @@ public sealed partial class QueueManager : IDisposable
         _stopping = ct;
         // Messages found at start-up may have been in flight when the last process died.
         // A held message (its body file missing or mis-sized) waits for the admin: never delivered wrong.
+        var committed = _queue.SubscribeCommitted();
         foreach (var m in _queue.Messages.Where(m => !m.Held).OrderBy(m => m.QueueId, StringComparer.Ordinal))
             Dispatch(_tracked.GetOrAdd(m.QueueId, id => new Tracked(id, mayBeRepeat: true)));
         var intake = Task.Run(async () =>
         {
-            await foreach (var m in _queue.Committed.ReadAllAsync(ct))
+            await foreach (var m in committed.ReadAllAsync(ct))
                 Dispatch(_tracked.GetOrAdd(m.QueueId, id => new Tracked(id, mayBeRepeat: false)));
         }, CancellationToken.None);
         try
@@ -262,7 +263,7 @@ public sealed partial class QueueManager : IDisposable
             }
             catch (IOException e)
             {
-                result = new DeliveryResult(DeliveryStatus.Temporary, e.Message);
+                result = DeliveryResult.Temporary("4.3.0", e.Message);
             }
             finally
             {
@@ -340,7 +341,8 @@ public sealed partial class QueueManager : IDisposable
                 return true;
             case DeliveryStatus.Permanent:
                 isLast();
-                await _queue.MarkDoneAsync(message.QueueId, index, RecipientOutcome.Bounced, result.Detail);
+                await _queue.MarkDoneAsync(message.QueueId, index, RecipientOutcome.Bounced,
+                    new RecipientReport(result.Detail, result.Code, result.Remote?.Mta ?? "", result.Remote?.Reply ?? ""));
                 return true;
             default:
                 if (now - message.ArrivedAt < _options.Lifetime)
@@ -349,8 +351,9 @@ public sealed partial class QueueManager : IDisposable
                     return false;
                 }
                 isLast();
-                await _queue.MarkDoneAsync(message.QueueId, index, RecipientOutcome.Bounced,
-                    $"gave up after {_options.Lifetime.TotalDays:0.#} days in the queue; last error: {result.Detail}");
+                // The DSN keeps the last error's own code (Postfix does the same); the diagnostic, giving up, is ours.
+                await _queue.MarkDoneAsync(message.QueueId, index, RecipientOutcome.Bounced, new RecipientReport(
+                    $"gave up after {_options.Lifetime.TotalDays:0.#} days in the queue; last error: {result.Detail}", result.Code));
                 return true;
         }
     }
@@ -359,7 +362,7 @@ public sealed partial class QueueManager : IDisposable
     private async Task FinishAsync(QueuedMessage message)
     {
         var failed = message.Done.Where(d => d.Value == RecipientOutcome.Bounced).OrderBy(d => d.Key)
-            .Select(d => new FailedRecipient(message.Envelope.Recipients[d.Key], message.ReasonFor(d.Key))).ToList();
+            .Select(d => new FailedRecipient(message.Envelope.Recipients[d.Key], message.ReportFor(d.Key))).ToList();
         if (failed.Count > 0)
             await BounceAsync(message, failed);
         await _queue.RemoveAsync(message.QueueId);

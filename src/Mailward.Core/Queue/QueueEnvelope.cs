@@ -29,7 +29,7 @@ public sealed record QueuedMessage(
     long BodyLength,
     QueueBodyLocation Body,
     IReadOnlyDictionary<int, RecipientOutcome> Done,
-    IReadOnlyDictionary<int, string>? Reasons = null,
+    IReadOnlyDictionary<int, RecipientReport>? Reasons = null,
     string? Problem = null)
 {
     /// <summary>Set when the body cannot be trusted (its file missing or mis-sized): the message is held, not delivered.</summary>
@@ -38,7 +38,21 @@ public sealed record QueuedMessage(
     public IEnumerable<int> PendingRecipients => Enumerable.Range(0, Envelope.Recipients.Count).Where(i => !Done.ContainsKey(i));
 
     /// <summary>Why a recipient failed (the remote reply or the local reason), kept for the DSN.</summary>
-    public string ReasonFor(int recipient) => Reasons is not null && Reasons.TryGetValue(recipient, out var r) ? r : "";
+    public string ReasonFor(int recipient) => ReportFor(recipient).Reason;
+
+    public RecipientReport ReportFor(int recipient) => Reasons is not null && Reasons.TryGetValue(recipient, out var r) ? r : RecipientReport.None;
+}
+
+/// <summary>
+/// What a recipient-done record keeps for the DSN: the reason as logged, the RFC 3463 status code
+/// decided where the failure happened, and the remote MTA and its reply when one answered. Records
+/// written before codes existed have only the reason.
+/// </summary>
+public sealed record RecipientReport(string Reason, string Code = "", string RemoteMta = "", string RemoteReply = "")
+{
+    public static readonly RecipientReport None = new("");
+
+    public bool IsEmpty => Reason.Length == 0 && Code.Length == 0 && RemoteMta.Length == 0 && RemoteReply.Length == 0;
 }
 
 /// <summary>Inline bodies live in a segment at an offset; larger ones in body/ID.</summary>

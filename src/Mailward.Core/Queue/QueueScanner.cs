@@ -49,12 +49,12 @@ internal static class QueueScanner
         public required long BodyLength;
         public required QueueBodyLocation Body;
         public readonly Dictionary<int, RecipientOutcome> Done = [];
-        public readonly Dictionary<int, string> Reasons = [];
+        public readonly Dictionary<int, RecipientReport> Reasons = [];
         public required string Segment;
         public string? Problem;
 
         public QueuedMessage ToMessage() => new(QueueId, ArrivedAt, Envelope, BodyLength, Body, new Dictionary<int, RecipientOutcome>(Done),
-            new Dictionary<int, string>(Reasons), Problem);
+            new Dictionary<int, RecipientReport>(Reasons), Problem);
     }
 
     internal sealed record Result(Dictionary<string, Entry> Messages, IReadOnlyList<string> Segments, QueueHealth Health)
@@ -189,7 +189,7 @@ internal static class QueueScanner
 
     /// <summary>One record's meaning, parsed but not yet applied.</summary>
     private sealed record ParsedRecord(QueueRecordType Type, string QueueId, Entry? Message = null, int Index = 0,
-        RecipientOutcome Outcome = 0, string Reason = "");
+        RecipientOutcome Outcome = 0, RecipientReport? Report = null);
 
     private static ParsedRecord Parse(byte[] record, string segment, long recordOffset, string bodyDir)
     {
@@ -240,8 +240,12 @@ internal static class QueueScanner
                 var index = r.Int32();
                 var outcome = (RecipientOutcome)r.Byte();
                 r.Int64();
+                // Each later field was added at the end; records written before it simply stop earlier.
                 var reason = r.AtEnd ? "" : r.String();
-                return new ParsedRecord(type, doneId, Index: index, Outcome: outcome, Reason: reason);
+                var code = r.AtEnd ? "" : r.String();
+                var mta = r.AtEnd ? "" : r.String();
+                var reply = r.AtEnd ? "" : r.String();
+                return new ParsedRecord(type, doneId, Index: index, Outcome: outcome, Report: new RecipientReport(reason, code, mta, reply));
             default:
                 return new ParsedRecord(type, r.String());
         }
@@ -262,8 +266,8 @@ internal static class QueueScanner
                 if (messages.TryGetValue(p.QueueId, out var entry))
                 {
                     entry.Done[p.Index] = p.Outcome;
-                    if (p.Reason.Length > 0)
-                        entry.Reasons[p.Index] = p.Reason;
+                    if (p.Report is { IsEmpty: false } report)
+                        entry.Reasons[p.Index] = report;
                 }
                 break;
             case QueueRecordType.MessageRemoved:

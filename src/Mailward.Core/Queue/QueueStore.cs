@@ -33,13 +33,30 @@ public sealed class QueueStore : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _segmentOf = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _liveIn = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _heldIn = new(StringComparer.Ordinal); // message records ever placed in a segment
-    private readonly Channel<QueuedMessage> _committed = Channel.CreateUnbounded<QueuedMessage>(new UnboundedChannelOptions { SingleReader = true });
+    // Made by the one consumer's subscription: with delivery off (Delivery:Enabled=false) nothing
+    // subscribes, and committed messages are not kept in memory for a reader that never comes.
+    private Channel<QueuedMessage>? _committed;
 
     /// <summary>A record to append; Message is set for message records, Apply runs after the fsync.</summary>
     private sealed record Pending(byte[] Record, int BodyOffsetInRecord, QueuedMessage? Message, bool FileBody, TaskCompletionSource Done, Action? Apply = null);
 
     /// <summary>Every message as soon as its commit returned: delivery starts at once, no polling.</summary>
-    public ChannelReader<QueuedMessage> Committed => _committed.Reader;
+    /// <summary>
+    /// Messages committed from now on, for the one delivery loop. Subscribe before reading
+    /// <see cref="Messages"/>, so nothing falls between the two (a message in both is seen twice).
+    /// </summary>
+    public ChannelReader<QueuedMessage> SubscribeCommitted()
+    {
+        var channel = Channel.CreateUnbounded<QueuedMessage>(); // not SingleReader: that kind cannot count
+        if (Interlocked.CompareExchange(ref _committed, channel, null) is not null)
+            throw new InvalidOperationException("the queue has a delivery loop already");
+        if (Volatile.Read(ref _disposed) == 1)
+            channel.Writer.TryComplete();
+        return channel.Reader;
+    }
+
+    /// <summary>Committed messages waiting for the delivery loop to pick them up (0 without one).</summary>
+    public int CommittedWaiting => Volatile.Read(ref _committed)?.Reader.Count ?? 0;
 
     /// <summary>Damage found at start-up and anything that could not be saved: one line each, logged as errors.</summary>
     public IReadOnlyList<string> RecoveryErrors { get; }
@@ -249,9 +266,9 @@ public sealed class QueueStore : IAsyncDisposable
         return (QueueRecord.Frame(QueueRecordType.Message, w.Span), bodyOffset);
     }
 
-    private static byte[] DoneRecord(string queueId, int recipient, RecipientOutcome outcome, long atMs, string reason) =>
-        QueueRecord.Frame(QueueRecordType.RecipientDone,
-            new PayloadWriter().String(queueId).Int32(recipient).Byte((byte)outcome).Int64(atMs).String(reason).Span);
+    private static byte[] DoneRecord(string queueId, int recipient, RecipientOutcome outcome, long atMs, RecipientReport report) =>
+        QueueRecord.Frame(QueueRecordType.RecipientDone, new PayloadWriter().String(queueId).Int32(recipient).Byte((byte)outcome).Int64(atMs)
+            .String(report.Reason).String(report.Code).String(report.RemoteMta).String(report.RemoteReply).Span);
 
     /// <summary>
     /// Compaction: when the oldest closed segment still holds messages (deferred ones, typically)
@@ -294,7 +311,7 @@ public sealed class QueueStore : IAsyncDisposable
             segment.Write(record);
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             foreach (var (index, outcome) in m.Done)
-                segment.Write(DoneRecord(id, index, outcome, now, m.ReasonFor(index)));
+                segment.Write(DoneRecord(id, index, outcome, now, m.ReportFor(index)));
             placed.Add((m, segment.Name, fileBody ? -1 : at + bodyOffset));
         }
         _segment!.Flush(flushToDisk: true);
@@ -384,7 +401,7 @@ public sealed class QueueStore : IAsyncDisposable
                         _segmentOf[m.QueueId] = segmentName;
                         _liveIn.AddOrUpdate(segmentName, 1, (_, n) => n + 1);
                         _heldIn.AddOrUpdate(segmentName, 1, (_, n) => n + 1);
-                        _committed.Writer.TryWrite(m);
+                        _committed?.Writer.TryWrite(m);
                     }
                     p.Apply?.Invoke();
                     p.Done.TrySetResult();
@@ -419,19 +436,24 @@ public sealed class QueueStore : IAsyncDisposable
     /// Checkpoints one recipient's outcome (qmail's markdone): durable before the call returns, so
     /// a crash after it never repeats that delivery.
     /// </summary>
-    public Task MarkDoneAsync(string queueId, int recipient, RecipientOutcome outcome, string reason = "")
+    public Task MarkDoneAsync(string queueId, int recipient, RecipientOutcome outcome, RecipientReport? report = null)
     {
-        reason = Truncate(reason, 1000);
-        return Append(DoneRecord(queueId, recipient, outcome, _time.GetUtcNow().ToUnixTimeMilliseconds(), reason), () =>
+        report = report is null ? RecipientReport.None
+            : new RecipientReport(Truncate(report.Reason, 1000), Truncate(report.Code, 16), Truncate(report.RemoteMta, 255), Truncate(report.RemoteReply, 1000));
+        return Append(DoneRecord(queueId, recipient, outcome, _time.GetUtcNow().ToUnixTimeMilliseconds(), report), () =>
         {
             if (_index.TryGetValue(queueId, out var m))
                 _index[queueId] = m with
                 {
                     Done = new Dictionary<int, RecipientOutcome>(m.Done) { [recipient] = outcome },
-                    Reasons = reason.Length == 0 ? m.Reasons : new Dictionary<int, string>(m.Reasons ?? new Dictionary<int, string>()) { [recipient] = reason },
+                    Reasons = report.IsEmpty ? m.Reasons
+                        : new Dictionary<int, RecipientReport>(m.Reasons ?? new Dictionary<int, RecipientReport>()) { [recipient] = report },
                 };
         });
     }
+
+    public Task MarkDoneAsync(string queueId, int recipient, RecipientOutcome outcome, string reason) =>
+        MarkDoneAsync(queueId, recipient, outcome, new RecipientReport(reason));
 
     /// <summary>The current state of a queued message, or null once removed.</summary>
     public QueuedMessage? Find(string queueId) => _index.GetValueOrDefault(queueId);
@@ -517,7 +539,7 @@ public sealed class QueueStore : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
         _pending.Writer.TryComplete();
-        _committed.Writer.TryComplete();
+        Volatile.Read(ref _committed)?.Writer.TryComplete();
         await _writer;
         if (_segment is not null)
         {

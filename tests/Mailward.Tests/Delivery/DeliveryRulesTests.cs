@@ -3,6 +3,7 @@
 using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
+using Mailward.Core.Queue;
 
 namespace Mailward.Tests.Delivery;
 
@@ -48,12 +49,48 @@ public class DeliveryRulesTests
     }
 
     [Theory]
-    [InlineData("mx.test [192.0.2.1] said: 550 5.1.1 <x@y>: no such user", "5.1.1")]
-    [InlineData("mx.test [192.0.2.1] said: 552 message too big", "5.0.0")]
-    [InlineData("Q's mailbox is full (#5.2.2)", "5.2.2")]
-    [InlineData("looping: the message already carries Delivered-To: a@b", "5.4.6")]
-    [InlineData("no such user here", "5.1.1")]
-    [InlineData("gave up after 7 days in the queue; last error: could not connect", "4.4.7")]
-    public void A_DSN_reports_the_remote_code_or_one_that_fits_the_cause(string reason, string status) =>
-        Assert.Equal(status, BounceBuilder.StatusCode(reason));
+    [InlineData(550, "550 5.1.1 <x@y>: no such user", DeliveryStatus.Permanent, "5.1.1")]
+    [InlineData(552, "552 message too big", DeliveryStatus.Permanent, "5.0.0")]
+    [InlineData(550, "550 4.2.2 class disagrees with the reply", DeliveryStatus.Permanent, "5.0.0")]
+    [InlineData(451, "451 4.7.1 greylisted", DeliveryStatus.Temporary, "4.7.1")]
+    [InlineData(421, "421 service not available", DeliveryStatus.Temporary, "4.0.0")]
+    [InlineData(550, "550 5.1.10 null MX", DeliveryStatus.Permanent, "5.1.10")]
+    [InlineData(550, "550 5.1.1x not a code", DeliveryStatus.Permanent, "5.0.0")]
+    public void A_remote_reply_gives_its_enhanced_code_only_when_its_class_agrees(int code, string reply, DeliveryStatus status, string expected)
+    {
+        var result = DeliveryResult.FromReply("mx.test", code, reply, "mx.test [192.0.2.1] said: " + reply);
+        Assert.Equal(status, result.Status);
+        Assert.Equal(expected, result.Code);
+        Assert.Equal(new RemoteReply("mx.test", reply), result.Remote);
+    }
+
+    [Fact]
+    public void A_failure_is_built_with_a_code_of_its_own_class()
+    {
+        Assert.Equal("5.2.2", DeliveryResult.Permanent("5.2.2", "mailbox full").Code);
+        Assert.Throws<ArgumentException>(() => DeliveryResult.Permanent("4.2.2", "mailbox full"));
+        Assert.Throws<ArgumentException>(() => DeliveryResult.Temporary("5.4.1", "x"));
+        Assert.Throws<ArgumentException>(() => DeliveryResult.Temporary("4.x.1", "x"));
+    }
+
+    [Fact]
+    public void A_DSN_takes_the_recorded_code_and_remote_reply_and_a_record_without_a_code_says_5_0_0()
+    {
+        using var original = new MemoryStream("Subject: hi\r\n\r\nbody\r\n"u8.ToArray());
+        var dsn = BounceBuilder.Build("mx.hosted.test", "a@sender.test", "Q1", DateTimeOffset.UnixEpoch,
+            [
+                new FailedRecipient("x@remote.test", new RecipientReport("mx.remote.test [192.0.2.1] said: 550 5.7.1 no thanks", "5.7.1", "mx.remote.test", "550 5.7.1 no thanks")),
+                new FailedRecipient("y@hosted.test", new RecipientReport("no such user here (a quota of words: mailbox full, looping)", "5.1.1")),
+                new FailedRecipient("z@hosted.test", new RecipientReport("recorded before codes existed: mailbox is over quota")),
+            ], original, doubleBounce: false, DateTimeOffset.UnixEpoch);
+        var message = MimeKit.MimeMessage.Load(new MemoryStream(dsn));
+        var status = ((MimeKit.MultipartReport)message.Body!).OfType<MimeKit.MessageDeliveryStatus>().Single().StatusGroups;
+        Assert.Equal("5.7.1", status[1]["Status"]);
+        Assert.Equal("dns; mx.remote.test", status[1]["Remote-MTA"]);
+        Assert.Equal("smtp; 550 5.7.1 no thanks", status[1]["Diagnostic-Code"]);
+        Assert.Equal("5.1.1", status[2]["Status"]); // the words in the reason decide nothing
+        Assert.Null(status[2]["Remote-MTA"]);
+        Assert.Equal("5.0.0", status[3]["Status"]);
+        Assert.StartsWith("X-Mailward; recorded before codes", status[3]["Diagnostic-Code"]);
+    }
 }

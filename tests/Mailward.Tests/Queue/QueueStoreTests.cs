@@ -200,9 +200,43 @@ public sealed class QueueStoreTests : IDisposable
     public async Task A_committed_message_is_announced_at_once()
     {
         await using var q = QueueStore.Open(Dir);
+        var committed = q.SubscribeCommitted();
         var id = await Commit(q, Body(100));
-        Assert.True(q.Committed.TryRead(out var announced));
+        Assert.True(committed.TryRead(out var announced));
         Assert.Equal(id, announced.QueueId);
+        Assert.Throws<InvalidOperationException>(() => q.SubscribeCommitted()); // one delivery loop
+    }
+
+    [Fact]
+    public async Task With_no_delivery_loop_committed_messages_are_not_kept_in_memory()
+    {
+        // Delivery:Enabled=false: nothing subscribes, and a held queue must not grow a list in memory.
+        await using var q = QueueStore.Open(Dir);
+        for (var i = 0; i < 20; i++)
+            await Commit(q, Body(100, (byte)i));
+        Assert.Equal(0, q.CommittedWaiting);
+        Assert.Equal(20, q.Messages.Count); // all queued, on disk and in the index
+        var committed = q.SubscribeCommitted();
+        var id = await Commit(q, Body(100));
+        Assert.Equal(1, q.CommittedWaiting);
+        Assert.True(committed.TryRead(out var announced));
+        Assert.Equal(id, announced.QueueId);
+    }
+
+    [Fact]
+    public async Task A_recipient_done_record_keeps_the_status_code_and_the_remote_reply_across_a_restart()
+    {
+        string id;
+        await using (var q = QueueStore.Open(Dir))
+        {
+            id = await Commit(q, Body(100), Envelope("a@example.com", "b@example.com"));
+            await q.MarkDoneAsync(id, 0, RecipientOutcome.Bounced,
+                new RecipientReport("mx.test [192.0.2.1] said: 550 5.1.1 gone", "5.1.1", "mx.test", "550 5.1.1 gone"));
+        }
+        await using var again = QueueStore.Open(Dir);
+        var m = again.Find(id)!;
+        Assert.Equal(new RecipientReport("mx.test [192.0.2.1] said: 550 5.1.1 gone", "5.1.1", "mx.test", "550 5.1.1 gone"), m.ReportFor(0));
+        Assert.Equal(RecipientReport.None, m.ReportFor(1));
     }
 
     [Fact]

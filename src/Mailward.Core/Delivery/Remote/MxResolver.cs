@@ -32,7 +32,7 @@ public sealed class MxResolver(ILookupClient dns, TargetGuard? guard = null, int
         }
         catch (DnsResponseException e)
         {
-            return new MxResult([], new DeliveryResult(DeliveryStatus.Temporary, $"DNS lookup for {destination.Domain} failed: {e.Message}"));
+            return new MxResult([], DeliveryResult.Temporary("4.4.3", $"DNS lookup for {destination.Domain} failed: {e.Message}"));
         }
     }
 
@@ -44,12 +44,12 @@ public sealed class MxResolver(ILookupClient dns, TargetGuard? guard = null, int
         {
             var addresses = await Dns.GetHostAddressesAsync(host, ct);
             if (addresses.Length == 0)
-                return new MxResult([], new DeliveryResult(DeliveryStatus.Temporary, $"relay host {host} has no address"));
+                return new MxResult([], DeliveryResult.Temporary("4.4.3", $"relay host {host} has no address"));
             return new MxResult(Ordered(addresses).Take(maxAddresses).Select(a => new MxHost(host, new IPEndPoint(a, port))).ToList(), null);
         }
         catch (System.Net.Sockets.SocketException e)
         {
-            return new MxResult([], new DeliveryResult(DeliveryStatus.Temporary, $"relay host {host} not found: {e.Message}"));
+            return new MxResult([], DeliveryResult.Temporary("4.4.3", $"relay host {host} not found: {e.Message}"));
         }
     }
 
@@ -59,17 +59,17 @@ public sealed class MxResolver(ILookupClient dns, TargetGuard? guard = null, int
         if (domain.StartsWith('['))
         {
             if (!AddressLiteral.TryParse(domain, out var ip))
-                return new MxResult([], new DeliveryResult(DeliveryStatus.Permanent, $"{domain} is not an address literal (#5.1.3)"));
+                return new MxResult([], DeliveryResult.Permanent("5.1.3", $"{domain} is not an address literal (#5.1.3)"));
             return Guarded(domain, [new MxHost(domain, new IPEndPoint(ip, port))]);
         }
         var mx = await dns.QueryAsync(domain, QueryType.MX, QueryClass.IN, ct);
         if (mx.Header.ResponseCode == DnsHeaderResponseCode.NotExistentDomain)
-            return new MxResult([], new DeliveryResult(DeliveryStatus.Permanent, $"Sorry, I couldn't find any host named {domain}. (#5.1.2)"));
+            return new MxResult([], DeliveryResult.Permanent("5.1.2", $"Sorry, I couldn't find any host named {domain}. (#5.1.2)"));
         if (mx.HasError)
-            return new MxResult([], new DeliveryResult(DeliveryStatus.Temporary, $"DNS lookup of MX for {domain} failed: {mx.ErrorMessage}"));
+            return new MxResult([], DeliveryResult.Temporary("4.4.3", $"DNS lookup of MX for {domain} failed: {mx.ErrorMessage}"));
         var records = mx.Answers.MxRecords().ToList();
         if (records.Count == 1 && records[0].Exchange.Value is "." or "")
-            return new MxResult([], new DeliveryResult(DeliveryStatus.Permanent, $"{domain} does not accept mail (null MX, RFC 7505) (#5.1.10)"));
+            return new MxResult([], DeliveryResult.Permanent("5.1.10", $"{domain} does not accept mail (null MX, RFC 7505) (#5.1.10)"));
         IReadOnlyList<(string Name, int Preference)> names = records.Count == 0 ? [(domain, 0)]
             : Ordered(records.Select(r => (r.Exchange.Value.TrimEnd('.'), (int)r.Preference)), Random.Shared);
         var hosts = new List<MxHost>();
@@ -87,7 +87,7 @@ public sealed class MxResolver(ILookupClient dns, TargetGuard? guard = null, int
             }
         }
         if (hosts.Count == 0)
-            return new MxResult([], new DeliveryResult(DeliveryStatus.Temporary, $"no address found for the mail hosts of {domain}"));
+            return new MxResult([], DeliveryResult.Temporary("4.4.3", $"no address found for the mail hosts of {domain}"));
         return Guarded(domain, hosts);
     }
 
@@ -103,9 +103,9 @@ public sealed class MxResolver(ILookupClient dns, TargetGuard? guard = null, int
         if (kept.Count > 0)
             return new MxResult(kept, null);
         if (self != int.MaxValue)
-            return new MxResult([], new DeliveryResult(DeliveryStatus.Permanent,
+            return new MxResult([], DeliveryResult.Permanent("5.4.6",
                 $"mail for {domain} loops back to myself ({hosts.First(h => h.Preference == self).Endpoint.Address}) (#5.4.6)"));
-        return new MxResult([], new DeliveryResult(DeliveryStatus.Permanent,
+        return new MxResult([], DeliveryResult.Permanent("5.4.4",
             $"mail for {domain} would go to a private address ({hosts[0].Endpoint.Address}); refused (Remote:AllowPrivateTargets) (#5.4.4)"));
     }
 

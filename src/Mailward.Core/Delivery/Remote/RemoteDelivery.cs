@@ -57,7 +57,7 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
             }
             return session.Recipients;
         }
-        last ??= new DeliveryResult(DeliveryStatus.Temporary,
+        last ??= DeliveryResult.Temporary("4.4.1",
             $"all {skipped} mail host(s) for {destination.Domain} failed recently and are being skipped (mailward queue hosts)");
         return recipients.Select(_ => last).ToList();
     }

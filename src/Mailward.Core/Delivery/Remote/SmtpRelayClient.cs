@@ -59,7 +59,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             socket.Dispose();
-            return new RelaySession(false, new DeliveryResult(DeliveryStatus.Temporary,
+            return new RelaySession(false, DeliveryResult.Temporary("4.4.1",
                 $"could not connect to {label}:{endpoint.Port}: {(e is OperationCanceledException ? "timed out" : e.Message)}"), [], false);
         }
         await using var conn = new Connection(new NetworkStream(socket, ownsSocket: true), options.DataTimeout, label);
@@ -80,7 +80,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             var why = !timedOut ? e.Message
                 : deadline.IsCancellationRequested ? $"the whole session took longer than {options.SessionTimeout.TotalSeconds:0} s (Remote:SessionTimeoutSeconds)"
                 : conn.Greeted ? "timed out" : $"connected, but no greeting within {options.GreetingTimeout.TotalSeconds:0} s";
-            var failure = new DeliveryResult(DeliveryStatus.Temporary, $"{label} conversation failed: {why}");
+            var failure = DeliveryResult.Temporary("4.4.2", $"{label} conversation failed: {why}");
             return new RelaySession(true, conn.InTransaction ? null : failure,
                 conn.InTransaction ? recipients.Select(_ => failure).ToList() : [], conn.Tls, Mute: timedOut && !conn.InTransaction);
         }
@@ -121,7 +121,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             }
         }
         if (extensions.TryGetValue("SIZE", out var sizeText) && long.TryParse(sizeText, out var limit) && limit > 0 && bodyLength > limit)
-            return new RelaySession(true, null, recipients.Select(_ => new DeliveryResult(DeliveryStatus.Permanent,
+            return new RelaySession(true, null, recipients.Select(_ => DeliveryResult.Permanent("5.3.4",
                 $"{c.Label} accepts at most {limit} bytes (SIZE); the message has {bodyLength}")).ToList(), c.Tls);
 
         var pipelining = extensions.ContainsKey("PIPELINING");
@@ -221,9 +221,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         return recipients.Select(_ => Result(c, reply)).ToList();
     }
 
-    private static DeliveryResult Result(Connection c, Reply reply) => new(
-        reply.Code / 100 == 2 ? DeliveryStatus.Delivered : reply.Code / 100 == 5 ? DeliveryStatus.Permanent : DeliveryStatus.Temporary,
-        $"{c.Label} said: {reply.Text}");
+    private static DeliveryResult Result(Connection c, Reply reply) => DeliveryResult.FromReply(c.Host, reply.Code, reply.Text, $"{c.Label} said: {reply.Text}");
 
     /// <summary>The first word of a greeting or EHLO reply is the peer's name (RFC 5321 §4.2); ours means a loop.</summary>
     private bool IsMyName(Reply reply) =>
@@ -231,11 +229,10 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
 
     /// <summary>Postfix's "mail for ... loops back to myself": permanent, no other MX will do better.</summary>
     private static RelaySession Loop(Connection c, string why) =>
-        new(true, new DeliveryResult(DeliveryStatus.Permanent, $"mail loops back to myself: {c.Label} {why} (#5.4.6)"), [], c.Tls, Loop: true);
+        new(true, DeliveryResult.Permanent("5.4.6", $"mail loops back to myself: {c.Label} {why} (#5.4.6)"), [], c.Tls, Loop: true);
 
     private static RelaySession Early(Connection c, Reply reply, string stage) =>
-        new(true, new DeliveryResult(reply.Code / 100 == 5 ? DeliveryStatus.Permanent : DeliveryStatus.Temporary,
-            $"{c.Label} said: {reply.Text} (at {stage})"), [], c.Tls);
+        new(true, DeliveryResult.FromReply(c.Host, reply.Code, reply.Text, $"{c.Label} said: {reply.Text} (at {stage})"), [], c.Tls);
 
     private static Dictionary<string, string> Extensions(Reply ehlo)
     {
@@ -265,6 +262,8 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         private readonly MemoryStream _out = new();
 
         public string Label { get; } = label;
+        /// <summary>The host name part of the label: the DSN's Remote-MTA.</summary>
+        public string Host => Label[..Math.Max(0, Label.IndexOf(" [", StringComparison.Ordinal))];
         public bool Tls { get; private set; }
         public bool TlsAttempted { get; private set; }
         public bool InTransaction { get; set; }
