@@ -10,6 +10,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     public string DataPath { get; } = dataPath;
 
     public string Hostname => Get("Hostname") is { Length: > 0 } h ? h : System.Net.Dns.GetHostName();
+    public string NodeId => Get("Node:Id") is { Length: > 0 } n ? n : System.Net.Dns.GetHostName();
     public string AccountsProvider => Get("Accounts:Provider").ToLowerInvariant();
     public string AccountsConnectionString => Get("Accounts:ConnectionString") is { Length: > 0 } cs ? cs
         : $"Data Source={Path.Combine(DataPath, "accounts.db")}";

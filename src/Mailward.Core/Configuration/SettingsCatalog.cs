@@ -24,6 +24,8 @@ public static class SettingsCatalog
     [
         new("Hostname", "", "The server's own name (qmail's control/me), used in greetings, Received lines and bounces. Empty: the machine's host name.",
             "The machine's name is right for a single-host install; set it when the public name differs."),
+        new("Node:Id", "", "This node's name among the nodes that share one mail store: it is part of every new Maildir file name and of every mailbox lock. Must differ between nodes. Empty: the machine's host name.",
+            "Host names already differ between machines; a name of its own is needed only where they do not (docs/mail-store.md)."),
         new("Accounts:Provider", "sqlite", "Where accounts live: sqlite (one file in the data folder). postgres is reserved for shared multi-node stores and not yet available.",
             "SQLite needs nothing installed and serves one node at millions of users."),
         new("Accounts:ConnectionString", "", "Connection string for the account store. Empty: Data Source=<data>/accounts.db.",

@@ -10,6 +10,7 @@ using System.Buffers;
 using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Maildir;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
 
@@ -18,6 +19,8 @@ namespace Mailward.Core.Delivery;
 /// <summary>What local delivery needs besides the store: its name, and who may run programs for how long.</summary>
 public sealed record LocalDeliveryOptions(string Hostname)
 {
+    /// <summary>Node:Id, part of every Maildir name this node writes (docs/mail-store.md).</summary>
+    public string NodeId { get; init; } = System.Net.Dns.GetHostName();
     public IReadOnlySet<string> ProgramDomains { get; init; } = new HashSet<string>();
     public TimeSpan ProgramTimeout { get; init; } = TimeSpan.FromMinutes(10);
     public IReadOnlyList<string> AllowedExternalPaths { get; init; } = [];
@@ -105,8 +108,9 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                     forwards.Add(f);
                     break;
                 case ToMaildir box:
-                    var name = MaildirWriter.UniqueBase(message.ArrivedAt, message.QueueId, index, t);
-                    if (mayBeRepeat && MaildirWriter.AlreadyDelivered(box.Maildir, name))
+                    var name = MaildirName.DeliveryBase(message.ArrivedAt, message.QueueId, index, t, options.NodeId);
+                    if (mayBeRepeat && MaildirWriter.AlreadyDelivered(box.Maildir, name,
+                            MaildirName.LegacyDeliveryBase(message.ArrivedAt, message.QueueId, index, t), hostname))
                     {
                         reached?.Add(box.Key);
                         done.Add("already in " + box.Maildir);

@@ -4,6 +4,7 @@
 // Dovecot report); deletions are applied only by Commit. A lock file in the Maildir keeps a second
 // session out, also across nodes sharing the mail store; it goes stale after a timeout.
 using System.Text;
+using Mailward.Core.MailStore.Maildir;
 
 namespace Mailward.Core.MailStore;
 
@@ -52,9 +53,9 @@ public sealed class MaildirMailbox : IDisposable
             }
             var messages = new DirectoryInfo(cur).EnumerateFiles()
                 .Where(f => !f.Name.StartsWith('.'))
-                .Select(f => (File: f, Base: f.Name.Split(':')[0]))
-                .OrderBy(x => TimeOf(x.Base)).ThenBy(x => x.Base, StringComparer.Ordinal)
-                .Select(x => new MailboxMessage(x.File.Name, UniqueId(x.Base), SizeWithCrLf(x.File), NameSize(x.File.Name, ",S=") ?? x.File.Length))
+                .Select(f => (File: f, Name: MaildirName.Parse(f.Name)))
+                .OrderBy(x => x.Name.Time ?? 0).ThenBy(x => x.Name.Key, StringComparer.Ordinal)
+                .Select(x => new MailboxMessage(x.File.Name, x.Name.Pop3Uidl, x.Name.VirtualSize ?? SizeWithCrLf(x.File), x.Name.Size ?? x.File.Length))
                 .ToList();
             return new MaildirMailbox(maildir, messages, lockPath);
         }
@@ -146,36 +147,9 @@ public sealed class MaildirMailbox : IDisposable
         return false;
     }
 
-    /// <summary>
-    /// The UIDL: the name up to ':' as qmail-pop3d reports it, when it fits RFC 1939 §7 (1–70
-    /// characters 0x21–0x7E); otherwise a digest of it, equally stable.
-    /// </summary>
-    private static string UniqueId(string baseName)
-    {
-        if (baseName.Length is > 0 and <= 70 && baseName.All(c => c is >= '!' and <= '~'))
-            return baseName;
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(baseName)))[..40];
-    }
-
-    /// <summary>A size field (",S=" or ",W=") of a Maildir name; null when absent.</summary>
-    private static long? NameSize(string name, string field)
-    {
-        var at = name.IndexOf(field, StringComparison.Ordinal);
-        if (at < 0)
-            return null;
-        var digits = name.AsSpan(at + field.Length);
-        var end = digits.IndexOfAnyExceptInRange('0', '9');
-        return long.TryParse(end < 0 ? digits : digits[..end], out var size) ? size : null;
-    }
-
-    private static long TimeOf(string name) =>
-        long.TryParse(name.AsSpan(0, Math.Max(0, name.IndexOf('.'))), out var t) ? t : 0;
-
-    /// <summary>The size as POP3 sends it (CRLF line ends): ,W= from the name, else counted once from the file.</summary>
+    /// <summary>The size as POP3 sends it (CRLF line ends) of a name without ,W=: counted from the file.</summary>
     private static long SizeWithCrLf(FileInfo file)
     {
-        if (NameSize(file.Name, ",W=") is { } size)
-            return size;
         using var f = file.OpenRead();
         var buffer = new byte[1 << 16];
         long total = 0;

@@ -1,13 +1,15 @@
 // Delivers one message into a Maildir (the Maildir spec; Dovecot's and Courier's ,S= and ,W=
 // sizes): write tmp/NAME with LF line ends, Return-Path and Delivered-To first; fsync; link into
-// new/; fsync new/. The name is derived from the queue id, the recipient and the target, so a
-// repeated attempt after a crash finds its own earlier file and counts it done (exactly once).
+// new/; fsync new/. The name (MaildirName) is derived from the queue id, the recipient, the target
+// and the node id, so a repeated attempt after a crash finds its own earlier file and counts it
+// done (exactly once), and never takes another node's file for its own.
 // A Maildir named by an alias line may sit in a folder a local user can write, so nothing is
 // trusted there: tmp/new/cur that are links are refused, the folders are opened once without
 // following links and the file is created in them (O_EXCL, O_NOFOLLOW, 0600) by handle.
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using Mailward.Core.MailStore.Maildir;
 using Mailward.Core.Posix;
 using Microsoft.Win32.SafeHandles;
 
@@ -17,33 +19,27 @@ public static class MaildirWriter
 {
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    /// <summary>The base of the file name: stable for one (message, recipient, target).</summary>
-    public static string UniqueBase(DateTimeOffset arrived, string queueId, int recipient, int target) =>
-        $"{arrived.ToUnixTimeSeconds()}.M{queueId}R{recipient}T{target}";
-
     /// <summary>The ,S= size in a Maildir file name (bytes on disk), or the file's length when the name has none.</summary>
-    public static long SizeOf(string path)
-    {
-        var name = Path.GetFileName(path);
-        var s = name.IndexOf(",S=", StringComparison.Ordinal);
-        if (s >= 0)
-        {
-            var digits = name.AsSpan(s + 3);
-            var end = digits.IndexOfAnyExceptInRange('0', '9');
-            if (long.TryParse(end < 0 ? digits : digits[..end], out var size))
-                return size;
-        }
-        return new FileInfo(path).Length;
-    }
+    public static long SizeOf(string path) => MaildirName.Parse(Path.GetFileName(path)).Size ?? new FileInfo(path).Length;
 
-    /// <summary>True when new/ or cur/ already holds the file of this delivery (cur/ names carry flags after the sizes).</summary>
-    public static bool AlreadyDelivered(string maildir, string uniqueBase)
+    /// <summary>
+    /// True when new/ or cur/ already holds this node's file of this delivery (cur/ names carry
+    /// flags after the sizes). <paramref name="uniqueBase"/> holds the node id, so another node's
+    /// file never matches; a name from before node ids (<paramref name="legacyBase"/>) matches only
+    /// with this node's HOST.
+    /// </summary>
+    public static bool AlreadyDelivered(string maildir, string uniqueBase, string? legacyBase = null, string hostname = "")
     {
-        var prefix = uniqueBase + ".";
+        var host = MaildirName.HostPart(hostname);
         foreach (var sub in new[] { "new", "cur" })
         {
             var dir = Path.Combine(maildir, sub);
-            if (Directory.Exists(dir) && Directory.EnumerateFiles(dir, prefix + "*").Any())
+            if (!Directory.Exists(dir))
+                continue;
+            if (Directory.EnumerateFiles(dir, uniqueBase + ".*").Any())
+                return true;
+            if (legacyBase is not null && host.Length > 0 && host.IndexOfAny(['*', '?', '[']) < 0
+                && Directory.EnumerateFiles(dir, $"{legacyBase}.{host},*").Any())
                 return true;
         }
         return false;
@@ -64,7 +60,7 @@ public static class MaildirWriter
                 throw new IOException($"Maildir folder {sub}/ is a symbolic link; refusing to deliver through it");
         using var tmpDir = Libc.Open(Path.Combine(maildir, "tmp"), Libc.ORdOnly | Libc.ODirectory | Libc.ONoFollow);
         using var newDir = Libc.Open(Path.Combine(maildir, "new"), Libc.ORdOnly | Libc.ODirectory | Libc.ONoFollow);
-        var host = hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
+        var host = MaildirName.HostPart(hostname);
         var (handle, tmp) = CreateTmp(tmpDir, uniqueBase, host);
         long size = 0, lines = 0;
         var input = ArrayPool<byte>.Shared.Rent(1 << 16);
@@ -105,7 +101,7 @@ public static class MaildirWriter
                 file.Flush(flushToDisk: true);
             }
             // ,S= is the size on disk; ,W= the size with CRLF line ends, as POP3 and IMAP report it.
-            var final = $"{uniqueBase}.{host},S={size},W={size + lines}";
+            var final = MaildirName.Delivered(uniqueBase, host, size, size + lines);
             // A link, not a rename: an existing file of that name is never replaced (EEXIST).
             var errno = Libc.LinkAt(tmpDir, tmp, newDir, final);
             if (errno is Libc.EPerm or Libc.ENotSup or Libc.EMLink && !File.Exists(Path.Combine(maildir, "new", final)))

@@ -69,6 +69,7 @@ public sealed partial class MailServer : IAsyncDisposable
             admin.Layout, sp.GetRequiredService<QueueStore>(),
             new LocalDeliveryOptions(settings.Hostname)
             {
+                NodeId = settings.NodeId,
                 ProgramDomains = settings.ProgramDomains,
                 ProgramTimeout = settings.ProgramTimeout,
                 AllowedExternalPaths = settings.AllowedExternalPaths,

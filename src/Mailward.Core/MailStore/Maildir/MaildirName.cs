@@ -1,0 +1,116 @@
+// The one parser and formatter of Maildir file names (docs/mail-store.md "Maildir file names"):
+// BASE[,S=SIZE][,W=VSIZE][,...][:2,FLAGS] with BASE = TIME.UNIQUE.HOST. Reads names written by
+// qmail, Courier and Dovecot; writes names whose UNIQUE part carries this node's id.
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Mailward.Core.MailStore.Maildir;
+
+public readonly struct MaildirName
+{
+    /// <summary>The whole file name.</summary>
+    public string Name { get; }
+
+    /// <summary>The name up to ':' (base and size fields): what stays when flags change or the file moves from new/ to cur/.</summary>
+    public string Key { get; }
+
+    /// <summary>TIME: Unix seconds of arrival, when the name starts with digits and a dot.</summary>
+    public long? Time { get; }
+
+    /// <summary>,S=: bytes on disk (LF line ends).</summary>
+    public long? Size { get; }
+
+    /// <summary>,W=: bytes with CRLF line ends, as POP3 and IMAP count them.</summary>
+    public long? VirtualSize { get; }
+
+    /// <summary>The info after ':' ("2,FS"), or null for a name without one (new/).</summary>
+    public string? Info { get; }
+
+    private MaildirName(string name, string key, long? time, long? size, long? virtualSize, string? info)
+    {
+        Name = name;
+        Key = key;
+        Time = time;
+        Size = size;
+        VirtualSize = virtualSize;
+        Info = info;
+    }
+
+    /// <summary>The flag letters after ":2," (standard flags upper case, keywords a–z); empty for another or no info.</summary>
+    public string Flags => Info is { } i && i.StartsWith("2,", StringComparison.Ordinal) ? i[2..] : "";
+
+    public static MaildirName Parse(string name)
+    {
+        var colon = name.IndexOf(':', StringComparison.Ordinal);
+        var key = colon < 0 ? name : name[..colon];
+        var dot = key.IndexOf('.', StringComparison.Ordinal);
+        long? time = dot > 0 && long.TryParse(key.AsSpan(0, dot), System.Globalization.NumberStyles.None, null, out var t) ? t : null;
+        return new MaildirName(name, key, time, Field(key, ",S="), Field(key, ",W="), colon < 0 ? null : name[(colon + 1)..]);
+    }
+
+    /// <summary>A size field of a name; null when absent or not a number.</summary>
+    private static long? Field(string key, string field)
+    {
+        var at = key.IndexOf(field, StringComparison.Ordinal);
+        if (at < 0)
+            return null;
+        var digits = key.AsSpan(at + field.Length);
+        var end = digits.IndexOfAnyExceptInRange('0', '9');
+        return long.TryParse(end < 0 ? digits : digits[..end], System.Globalization.NumberStyles.None, null, out var size) ? size : null;
+    }
+
+    /// <summary>
+    /// The POP3 UIDL: the name up to ':' as qmail-pop3d reports it, when it fits RFC 1939 §7 (1–70
+    /// characters 0x21–0x7E); otherwise the first 40 hex digits of its SHA-256, equally stable.
+    /// </summary>
+    public string Pop3Uidl
+    {
+        get
+        {
+            if (Key.Length is > 0 and <= 70 && !Key.AsSpan().ContainsAnyExceptInRange('!', '~'))
+                return Key;
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)))[..40];
+        }
+    }
+
+    /// <summary>The name with these flags: "KEY:2,FLAGS", the letters in ASCII order; another info is replaced.</summary>
+    public string WithFlags(string flags)
+    {
+        var letters = flags.ToCharArray();
+        Array.Sort(letters);
+        return Key + ":2," + new string(letters.Distinct().ToArray());
+    }
+
+    /// <summary>
+    /// TIME.UNIQUE of a delivery: stable for one (message, recipient, target) on one node, so a
+    /// repeated attempt after a crash finds its own earlier file and never another node's.
+    /// </summary>
+    public static string DeliveryBase(DateTimeOffset arrived, string queueId, int recipient, int target, string nodeId) =>
+        $"{arrived.ToUnixTimeSeconds()}.M{queueId}R{recipient}T{target}N{EncodeNodeId(nodeId)}";
+
+    /// <summary>TIME.UNIQUE as names were written before node ids: counts as this node's only with this node's HOST.</summary>
+    public static string LegacyDeliveryBase(DateTimeOffset arrived, string queueId, int recipient, int target) =>
+        $"{arrived.ToUnixTimeSeconds()}.M{queueId}R{recipient}T{target}";
+
+    /// <summary>HOST: the host name with '/' and ':' escaped as Dovecot and Courier do.</summary>
+    public static string HostPart(string hostname) =>
+        hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
+
+    /// <summary>The name delivery links into new/: BASE.HOST,S=SIZE,W=VSIZE.</summary>
+    public static string Delivered(string uniqueBase, string host, long size, long virtualSize) =>
+        $"{uniqueBase}.{host},S={size},W={virtualSize}";
+
+    /// <summary>A–Z a–z 0–9 '-' kept; every other UTF-8 byte as '_' and two hex digits: never '.', '/', ':' or ','.</summary>
+    public static string EncodeNodeId(string nodeId)
+    {
+        var sb = new StringBuilder(nodeId.Length + 8);
+        foreach (var b in Encoding.UTF8.GetBytes(nodeId))
+        {
+            if (b is >= (byte)'A' and <= (byte)'Z' or >= (byte)'a' and <= (byte)'z' or >= (byte)'0' and <= (byte)'9' or (byte)'-')
+                sb.Append((char)b);
+            else
+                sb.Append('_').Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return sb.ToString();
+    }
+}
