@@ -58,11 +58,11 @@ public sealed class LinkAttackTests : IDisposable
         var victim = Victim("victim");
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var now = clock.GetUtcNow();
-        // The name the server will use: arrival second, queue id (the millisecond clock), recipient 0, line 0, host.
-        var planted = $"{now.ToUnixTimeSeconds()}.M{now.ToUnixTimeMilliseconds():X11}00000R0T0.mail.test";
+        // The name the server will use: arrival second, queue id (the millisecond clock), recipient 0, line 0, node, host.
+        var planted = Core.MailStore.Maildir.MaildirName.DeliveryBase(now, $"{now.ToUnixTimeMilliseconds():X11}00000", 0, 0, "node-t") + ".mail.test";
         AsNobody($"mkdir -p {Bob}/Maildir/tmp {Bob}/Maildir/new {Bob}/Maildir/cur && ln -s {victim} {Bob}/Maildir/tmp/{planted}");
         await using var server = await ServerFixture.StartAsync(["domain hosted.test", $"alias box@hosted.test {Bob}/Maildir/"], clock,
-            "--Delivery:Enabled=true", $"--Delivery:AllowedExternalPaths={Bob}");
+            "--Delivery:Enabled=true", $"--Delivery:AllowedExternalPaths={Bob}", "--Node:Id=node-t");
         await DeliveryTestMail.SendAsync(server, "box@hosted.test", "planted");
         await DeliveryTestMail.SettleAsync(server);
 
