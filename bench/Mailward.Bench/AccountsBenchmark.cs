@@ -4,6 +4,7 @@
 // Reports adds/s, lookups/s and p50/p99 latency; the goal is lookups flat (within 2x) as users grow.
 using System.Diagnostics;
 using Mailward.Core.Accounts;
+using Mailward.Core.Accounts.Cache;
 using Mailward.Core.Admin;
 using Mailward.Core.Configuration;
 using Mailward.Core.MailStore;
@@ -35,7 +36,7 @@ internal static class AccountsBenchmark
         var hasher = PasswordHasher.Default;
         var hash = hasher.Hash("bench-password"); // one real Argon2id hash, stored for every user as vadduser -e would
 
-        using var writer = new SqliteAccountStore(connection, cacheMaxEntries: 0);
+        using var writer = new SqliteAccountStore(connection);
         var admin = new AccountAdmin(writer, new MailStoreLayout(folder.Settings.MailStorePath, folder.Settings.MaxDirectoryEntries), hasher);
 
         Console.WriteLine($"# accounts benchmark: {o.Users:N0} users across {o.Domains:N0} domains, {o.Lookups:N0} lookups per measurement");
@@ -62,7 +63,8 @@ internal static class AccountsBenchmark
 
             foreach (var (name, cacheEntries, hotSet) in Paths)
             {
-                using var store = new SqliteAccountStore(connection, cacheEntries, cacheCheckMilliseconds: 1000);
+                using var provider = new SqliteAccountStore(connection);
+                using var store = CachedAccountDirectory.Over(provider, AccountCacheOptions.Default with { MaxEntries = cacheEntries, MaxMisses = cacheEntries });
                 var keys = Keys(added, domains, o.Lookups, seed: checkpoint, hotSet);
                 if (cacheEntries > 0)
                     Measure(store, keys, collect: false); // warm up the cache with the same keys
@@ -101,10 +103,13 @@ internal static class AccountsBenchmark
         return keys;
     }
 
-    private static bool Lookup(IAccountStore store, (string Local, string Domain) k) =>
-        store.FindUser(k.Local, k.Domain) is not null || store.FindAlias(k.Local, k.Domain) is not null;
+    /// <summary>The server's lookups as the server makes them; SQLite and cache hits complete synchronously.</summary>
+    private static bool Lookup(IAccountDirectory store, (string Local, string Domain) k) =>
+        Wait(store.FindUserAsync(k.Local, k.Domain)) is not null || Wait(store.FindAliasAsync(k.Local, k.Domain)) is not null;
 
-    private static (double PerSecond, double P50, double P99) Measure(IAccountStore store, (string, string)[] keys, bool collect)
+    private static T Wait<T>(ValueTask<T> pending) => pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+
+    private static (double PerSecond, double P50, double P99) Measure(IAccountDirectory store, (string, string)[] keys, bool collect)
     {
         var ticks = new long[keys.Length];
         var total = Stopwatch.StartNew();
@@ -126,7 +131,7 @@ internal static class AccountsBenchmark
         return (keys.Length / elapsed, Micro(ticks[ticks.Length / 2]), Micro(ticks[(int)(ticks.Length * 0.99)]));
     }
 
-    private static double MeasureParallel(IAccountStore store, (string, string)[] keys, int threads)
+    private static double MeasureParallel(IAccountDirectory store, (string, string)[] keys, int threads)
     {
         var sw = Stopwatch.StartNew();
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>

@@ -1,11 +1,12 @@
-// The account store seam. The read methods at the top are the hot path (every RCPT and login) and
-// are served from an in-process cache; everything else is administration. Folder creation and
-// removal are not the store's job: it only records the intents (see docs/mail-store.md).
+// The account store seam of a provider: the hot-path lookups (IAccountDirectory, also offered here
+// synchronously for administration, always read from the store) and the administration. The
+// server reads through a CachedAccountDirectory in front of the store. Folder creation and removal
+// are not the store's job: it only records the intents (see docs/mail-store.md).
 namespace Mailward.Core.Accounts;
 
-public interface IAccountStore : IDisposable
+public interface IAccountStore : IAccountDirectory, IAccountChangeSource, IDisposable
 {
-    // --- hot path ---------------------------------------------------------------------------
+    // --- lookups, uncached (administration; the hot path uses IAccountDirectory) -------------
     /// <summary>The hosted domain for a name, following alias domains; null when not hosted.</summary>
     DomainRecord? FindDomain(string name);
     UserRecord? FindUser(string local, string domain);

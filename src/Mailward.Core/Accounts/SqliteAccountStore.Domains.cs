@@ -27,14 +27,12 @@ public sealed partial class SqliteAccountStore
         },
         FromUnix(r.GetInt64(14)));
 
-    public DomainRecord? FindDomain(string name)
-    {
-        _cache.Validate(ReadGeneration);
-        return _cache.GetOrLoad(new CacheKey('d', 0, name), () => HotQuery(
-            $"SELECT {DomainColumns} FROM domains d WHERE d.name = $n " +
-            $"UNION ALL SELECT {DomainColumns} FROM domain_aliases a JOIN domains d ON d.id = a.domain_id WHERE a.name = $n LIMIT 1",
-            MapDomain, ("$n", name)).FirstOrDefault());
-    }
+    public DomainRecord? FindDomain(string name) => HotQuery(
+        $"SELECT {DomainColumns} FROM domains d WHERE d.name = $n " +
+        $"UNION ALL SELECT {DomainColumns} FROM domain_aliases a JOIN domains d ON d.id = a.domain_id WHERE a.name = $n LIMIT 1",
+        MapDomain, ("$n", name)).FirstOrDefault();
+
+    public ValueTask<DomainRecord?> FindDomainAsync(string name, CancellationToken ct = default) => new(FindDomain(name));
 
     public IReadOnlyList<DomainRecord> ListDomains() =>
         Query($"SELECT {DomainColumns} FROM domains d ORDER BY d.name", MapDomain);

@@ -5,12 +5,10 @@ namespace Mailward.Core.Accounts;
 
 public sealed partial class SqliteAccountStore
 {
-    public string? MapIpToDomain(string address)
-    {
-        _cache.Validate(ReadGeneration);
-        return _cache.GetOrLoad(new CacheKey('i', 0, address), () => HotQuery("SELECT domain FROM ip_map WHERE address = $a ORDER BY domain LIMIT 1",
-            r => r.GetString(0), ("$a", address)).FirstOrDefault());
-    }
+    public string? MapIpToDomain(string address) =>
+        HotQuery("SELECT domain FROM ip_map WHERE address = $a ORDER BY domain LIMIT 1", r => r.GetString(0), ("$a", address)).FirstOrDefault();
+
+    public ValueTask<string?> MapIpToDomainAsync(string address, CancellationToken ct = default) => new(MapIpToDomain(address));
 
     public void GrantRoaming(RoamingGrant grant) => QuietWrite((c, tx) =>
     {

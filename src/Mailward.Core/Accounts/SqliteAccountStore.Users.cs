@@ -15,15 +15,14 @@ public sealed partial class SqliteAccountStore
         new Quota(r.GetInt64(7), r.GetInt64(8)), (UserFlags)r.GetInt32(9), r.GetString(10), FromUnix(r.GetInt64(11)),
         r.IsDBNull(12) ? null : new LastLogin(FromUnix(r.GetInt64(12)), r.GetString(13), r.GetString(14)));
 
-    public UserRecord? FindUser(string local, string domain)
-    {
-        var d = FindDomain(domain);
-        if (d is null)
-            return null;
-        return _cache.GetOrLoad(new CacheKey('u', d.Id, local), () => HotQuery(
-            $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d AND u.local = $l",
-            MapUser, ("$d", d.Id), ("$l", local)).FirstOrDefault());
-    }
+    /// <summary>The id of the domain a name or an alias domain's name means (a scalar subquery for the lookups).</summary>
+    private const string DomainIdOf = "(SELECT id FROM domains WHERE name = $n UNION ALL SELECT domain_id FROM domain_aliases WHERE name = $n LIMIT 1)";
+
+    public UserRecord? FindUser(string local, string domain) => HotQuery(
+        $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = {DomainIdOf} AND u.local = $l",
+        MapUser, ("$n", domain), ("$l", local)).FirstOrDefault();
+
+    public ValueTask<UserRecord?> FindUserAsync(string local, string domain, CancellationToken ct = default) => new(FindUser(local, domain));
 
     public IReadOnlyList<UserRecord> ListUsers(long domainId) =>
         Query($"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d ORDER BY u.local",
@@ -77,16 +76,12 @@ public sealed partial class SqliteAccountStore
 
     public AliasRecord? FindAlias(string local, string domain)
     {
-        var d = FindDomain(domain);
-        if (d is null)
-            return null;
-        return _cache.GetOrLoad(new CacheKey('a', d.Id, local), () =>
-        {
-            var lines = HotQuery("SELECT line FROM aliases WHERE domain_id = $d AND local = $l ORDER BY id",
-                r => r.GetString(0), ("$d", d.Id), ("$l", local));
-            return lines.Count == 0 ? null : new AliasRecord(local, d.Name, lines);
-        });
+        var lines = HotQuery($"SELECT d.name, a.line FROM aliases a JOIN domains d ON d.id = a.domain_id WHERE a.domain_id = {DomainIdOf} AND a.local = $l ORDER BY a.id",
+            r => (Domain: r.GetString(0), Line: r.GetString(1)), ("$n", domain), ("$l", local));
+        return lines.Count == 0 ? null : new AliasRecord(local, lines[0].Domain, [.. lines.Select(x => x.Line)]);
     }
+
+    public ValueTask<AliasRecord?> FindAliasAsync(string local, string domain, CancellationToken ct = default) => new(FindAlias(local, domain));
 
     public IReadOnlyList<AliasRecord> ListAliases(long domainId) =>
         Query("SELECT a.local, d.name, a.line FROM aliases a JOIN domains d ON d.id = a.domain_id WHERE a.domain_id = $d ORDER BY a.local, a.id",

@@ -1,5 +1,7 @@
 // IAccountStore on SQLite in WAL mode: one file, readers never wait for the writer. Every write
-// transaction bumps the change counter (meta.generation) that the read cache watches.
+// transaction bumps the change counter (meta.generation) that a CachedAccountDirectory in front of
+// this store watches, and raises Changed for the caches of this process. The store itself caches
+// nothing: its lookups always read the database.
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
@@ -8,11 +10,10 @@ namespace Mailward.Core.Accounts;
 public sealed partial class SqliteAccountStore : IAccountStore
 {
     private readonly string _connectionString;
-    private readonly AccountCache _cache;
     private readonly TimeProvider _time;
     private readonly SqliteReaders _readers;
 
-    public SqliteAccountStore(string connectionString, int cacheMaxEntries = 100_000, int cacheCheckMilliseconds = 1000, TimeProvider? time = null)
+    public SqliteAccountStore(string connectionString, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
         _connectionString = new SqliteConnectionStringBuilder(connectionString)
@@ -20,7 +21,6 @@ public sealed partial class SqliteAccountStore : IAccountStore
             Pooling = true,
             DefaultTimeout = 30, // seconds a writer waits on a busy database before failing
         }.ToString();
-        _cache = new AccountCache(cacheMaxEntries, TimeSpan.FromMilliseconds(cacheCheckMilliseconds), _time);
         CreatePrivate(new SqliteConnectionStringBuilder(connectionString).DataSource);
         Migrate();
         _readers = new SqliteReaders(_connectionString);
@@ -107,7 +107,7 @@ public sealed partial class SqliteAccountStore : IAccountStore
         }
         finally
         {
-            _cache.Invalidate();
+            Changed?.Invoke();
         }
     }
 
@@ -131,8 +131,11 @@ public sealed partial class SqliteAccountStore : IAccountStore
         return 0;
     });
 
-    private long ReadGeneration() =>
-        _readers.Read(r => Convert.ToInt64(r.Command("SELECT value FROM meta WHERE key = 'generation'").ExecuteScalar()));
+    /// <inheritdoc />
+    public event Action? Changed;
+
+    public ValueTask<long> ReadChangeCounterAsync(CancellationToken ct = default) =>
+        new(_readers.Read(r => Convert.ToInt64(r.Command("SELECT value FROM meta WHERE key = 'generation'").ExecuteScalar())));
 
     /// <summary>A hot-path query on a pooled reader with a prepared statement.</summary>
     private List<T> HotQuery<T>(string sql, Func<DbDataReader, T> map, params (string, object?)[] args) => _readers.Read(reader =>

@@ -40,16 +40,19 @@ public sealed record LoginResult(LoginFailure Failure, UserRecord? User = null, 
     public bool Succeeded => Failure == LoginFailure.None;
 }
 
+/// <param name="store">Where logins are recorded and upgraded hashes written.</param>
+/// <param name="directory">The lookups (the server's cached directory); null: <paramref name="store"/>'s own.</param>
 public sealed class LoginService(IAccountStore store, PasswordHasher hasher, MailStoreLayout layout, LoginOptions options, TimeProvider? time = null,
-    Policy.RoamingRelay? roaming = null)
+    Policy.RoamingRelay? roaming = null, IAccountDirectory? directory = null)
 {
+    private readonly IAccountDirectory _directory = directory ?? store;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly byte[] _salt = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<string, (long UserId, string Hash, UserFlags Flags, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
     private readonly LoginThrottle _throttle = new(options);
 
     /// <summary>The mailbox address a login name means, or null when it names no hosted domain.</summary>
-    public (string Local, DomainRecord Domain)? Resolve(string login, IPAddress? serverAddress)
+    public async ValueTask<(string Local, DomainRecord Domain)?> ResolveAsync(string login, IPAddress? serverAddress, CancellationToken ct = default)
     {
         login = login.Trim();
         var at = login.LastIndexOfAny(['@', '%']);
@@ -62,20 +65,22 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         else
         {
             local = login;
-            domain = (serverAddress is null ? null : store.MapIpToDomain(Normalize(serverAddress).ToString())) ?? options.DefaultDomain;
+            domain = (serverAddress is null ? null : await _directory.MapIpToDomainAsync(Normalize(serverAddress).ToString(), ct)) ?? options.DefaultDomain;
         }
         if (domain.Length == 0 || !LocalPart.TryNormalize(local, out var l, out _) || !DomainName.TryNormalize(domain, out var d, out _))
             return null;
-        return store.FindDomain(d) is { } hosted ? (l, hosted) : null;
+        return await _directory.FindDomainAsync(d, ct) is { } hosted ? (l, hosted) : null;
     }
 
     /// <summary>
     /// Verifies a login. <paramref name="refusedFlags"/> are the flags that bar this service
     /// (no-pop for POP3). Never says whether the name exists.
     /// </summary>
-    public LoginResult Verify(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
+    public async Task<LoginResult> VerifyAsync(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags,
+        CancellationToken ct = default)
     {
-        var (user, account, now, throttled) = Begin(login, ref client, server);
+        client = Normalize(client);
+        var (user, account, now, throttled) = await BeginAsync(login, client, server, ct);
         if (throttled)
             return new LoginResult(LoginFailure.Throttled);
         if (user is null || password.Length == 0 || user.PasswordHash == PasswordHasher.NoPassword)
@@ -110,26 +115,28 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
     /// alias in another tenant's domain that forwards here confers no identity: anyone may forward
     /// to anyone.
     /// </summary>
-    public bool MayUseSender(UserRecord user, string sender)
+    public async ValueTask<bool> MayUseSenderAsync(UserRecord user, string sender, CancellationToken ct = default)
     {
         if (sender.Length == 0)
             return true;
         var at = sender.LastIndexOf('@');
         if (at <= 0 || !LocalPart.TryNormalize(sender[..at], out var local, out _) || !DomainName.TryNormalize(sender[(at + 1)..], out var d, out _))
             return false;
-        var domain = store.FindDomain(d);
+        var domain = await _directory.FindDomainAsync(d, ct);
         if (domain is null || domain.Id != user.DomainId)
             return false;
         if (local == user.Local || user.Flags.HasFlag(UserFlags.DomainAdmin))
             return true;
-        var alias = store.FindAlias(local, domain.Name);
+        var alias = await _directory.FindAliasAsync(local, domain.Name, ct);
         return alias is not null && alias.Lines.Any(l => l.TrimStart('&').Equals(user.Address, StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>APOP (RFC 1939 §7): MD5 of the greeting's timestamp and the clear-text password, where a clear copy exists.</summary>
-    public LoginResult VerifyApop(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags)
+    public async Task<LoginResult> VerifyApopAsync(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service,
+        UserFlags refusedFlags, CancellationToken ct = default)
     {
-        var (user, account, now, throttled) = Begin(login, ref client, server);
+        client = Normalize(client);
+        var (user, account, now, throttled) = await BeginAsync(login, client, server, ct);
         if (throttled)
             return new LoginResult(LoginFailure.Throttled);
         if (user?.ClearPassword is not { Length: > 0 } clear)
@@ -147,21 +154,21 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
     }
 
     /// <summary>
-    /// The common start of a login: the client's plain address, the account the name means (its
-    /// canonical address, or the name itself when it names none: unknown names are throttled alike,
-    /// so the throttle tells nothing either), the clock, the throttle, and the user.
+    /// The common start of a login: the account the name means (its canonical address, or the
+    /// name itself when it names none: unknown names are throttled alike, so the throttle tells
+    /// nothing either), the clock, the throttle, and the user.
     /// </summary>
-    private (UserRecord? User, string Account, DateTimeOffset Now, bool Throttled) Begin(string login, ref IPAddress client, IPAddress? server)
+    private async ValueTask<(UserRecord? User, string Account, DateTimeOffset Now, bool Throttled)> BeginAsync(string login, IPAddress client, IPAddress? server,
+        CancellationToken ct)
     {
-        client = Normalize(client);
         var now = _time.GetUtcNow();
-        var target = Resolve(login, server);
+        var target = await ResolveAsync(login, server, ct);
         var account = target is { } t ? $"{t.Local}@{t.Domain.Name}" : login.Trim().ToLowerInvariant();
         if (account.Length > 320)
             account = account[..320];
         if (_throttle.IsThrottled(client, account, now))
             return (null, account, now, true);
-        return (target is { } u ? store.FindUser(u.Local, u.Domain.Name) : null, account, now, false);
+        return (target is { } u ? await _directory.FindUserAsync(u.Local, u.Domain.Name, ct) : null, account, now, false);
     }
 
     /// <summary>vpopmail's last-auth record, and the roaming grant for a user who may send (no no-relay, no-smtp or bounce-mail flag).</summary>

@@ -16,6 +16,8 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         : $"Data Source={Path.Combine(DataPath, "accounts.db")}";
     public int CacheMaxEntries => GetInt("Accounts:CacheMaxEntries", 0, 100_000_000);
     public int CacheCheckMilliseconds => GetInt("Accounts:CacheCheckMilliseconds", 0, 3_600_000);
+    public int CacheMaxMisses => GetInt("Accounts:CacheMaxMisses", 0, 100_000_000);
+    public Accounts.Cache.AccountCacheOptions AccountCache => new(CacheMaxEntries, CacheMaxMisses, TimeSpan.FromMilliseconds(CacheCheckMilliseconds));
     public Passwords.PasswordOptions Passwords => new()
     {
         Argon2MemoryKiB = GetInt("Passwords:Argon2MemoryKiB", 8, 4 * 1024 * 1024),
@@ -156,7 +158,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = AccountsProvider is "sqlite" ? 0 : throw new SettingsException(
             AccountsProvider == "postgres" ? "Accounts:Provider=postgres is not available yet; use sqlite"
             : $"Accounts:Provider must be sqlite, not '{AccountsProvider}'");
-        _ = CacheMaxEntries + CacheCheckMilliseconds + MaxDirectoryEntries;
+        _ = CacheMaxEntries + CacheMaxMisses + CacheCheckMilliseconds + MaxDirectoryEntries;
         _ = Passwords;
         _ = StoreClearText;
         _ = Queue;

@@ -73,8 +73,8 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         var at = recipient.LastIndexOf('@');
         if (at <= 0)
             return DeliveryResult.Permanent("5.1.3", "recipient without a domain");
-        var resolution = resolver.Resolve(recipient[..at], recipient[(at + 1)..]);
-        var (targets, failure) = Targets(resolution);
+        var resolution = await resolver.ResolveAsync(recipient[..at], recipient[(at + 1)..], ct);
+        var (targets, failure) = await TargetsAsync(resolution, ct);
         if (failure is not null)
             return failure;
         if (targets.Count == 0)
@@ -180,7 +180,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         return null;
     }
 
-    private (List<Target> Targets, DeliveryResult? Failure) Targets(Resolution r)
+    private async ValueTask<(List<Target> Targets, DeliveryResult? Failure)> TargetsAsync(Resolution r, CancellationToken ct)
     {
         switch (r.Kind)
         {
@@ -194,18 +194,18 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                 {
                     CatchAllKind.Delete => ([], null),
                     CatchAllKind.Forward => ([new ToForward(c.Target!)], null),
-                    _ => Mailbox(c.Target!, r.Domain.Name),
+                    _ => await MailboxAsync(c.Target!, r.Domain.Name, ct),
                 };
             default: // User, Alias, Extension: the alias of that name if there is one, else the user
-                if (store.FindAlias(r.Local!, r.Domain!.Name) is { } alias)
+                if (await resolver.Directory.FindAliasAsync(r.Local!, r.Domain!.Name, ct) is { } alias)
                     return (alias.Lines.Select(Line).ToList(), null);
-                return Mailbox(r.Local!, r.Domain.Name);
+                return await MailboxAsync(r.Local!, r.Domain.Name, ct);
         }
     }
 
-    private (List<Target>, DeliveryResult?) Mailbox(string local, string domain)
+    private async ValueTask<(List<Target>, DeliveryResult?)> MailboxAsync(string local, string domain, CancellationToken ct)
     {
-        var user = store.FindUser(local, domain);
+        var user = await resolver.Directory.FindUserAsync(local, domain, ct);
         if (user is null)
             return ([], DeliveryResult.Permanent("5.1.1", $"no such user here: {local}@{domain}"));
         if (user.Flags.HasFlag(UserFlags.BounceMail))

@@ -37,10 +37,10 @@ public interface ISmtpPolicy
     /// The users who logged in over POP3/IMAP from this client within Relay:RoamingMinutes and may
     /// still send (no no-smtp, bounce-mail or no-relay flag), unless a deny rule covers the client.
     /// </summary>
-    IReadOnlyList<UserRecord> RoamingUsers(ClientInfo client);
+    ValueTask<IReadOnlyList<UserRecord>> RoamingUsersAsync(ClientInfo client, CancellationToken ct = default);
 
     /// <param name="size">The message size when known (MAIL's SIZE, or after DATA); 0 when not.</param>
-    RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0);
+    ValueTask<RecipientDecision> CheckRecipientAsync(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0, CancellationToken ct = default);
 
     /// <summary>False while the queue's or the mail store's file system is short of space for <paramref name="size"/> bytes (Queue:MinFreeBytes).</summary>
     bool HasStorageFor(long size);
@@ -52,6 +52,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
 
     private readonly IAccountStore _store;
     private readonly RecipientResolver _resolver;
+    private readonly IAccountDirectory _directory;
     private readonly HashSet<string> _badAddresses = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _badDomains = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<string> _badDomainSuffixes = [];
@@ -63,6 +64,8 @@ public sealed class SmtpPolicy : ISmtpPolicy
     private readonly MailStoreLayout? _layout;
     private readonly FreeSpaceGuard? _storage;
 
+    /// <param name="store">The relay rules.</param>
+    /// <param name="resolver">Recipients; its directory answers every lookup.</param>
     /// <param name="layout">The mail store, for quotas at RCPT; null: quotas are left to delivery.</param>
     /// <param name="storage">The free-space guard; null: space is not checked.</param>
     public SmtpPolicy(IAccountStore store, RecipientResolver resolver, string badMailFrom = "", TimeProvider? time = null, RoamingRelay? roaming = null,
@@ -73,6 +76,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
         _storage = storage;
         _roaming = roaming;
         _resolver = resolver;
+        _directory = resolver.Directory;
         _time = time ?? TimeProvider.System;
         foreach (var entry in badMailFrom.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
@@ -98,7 +102,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
             _badDomainSuffixes.Exists(suffix => domain.EndsWith(suffix, StringComparison.Ordinal))));
     }
 
-    public IReadOnlyList<UserRecord> RoamingUsers(ClientInfo client)
+    public async ValueTask<IReadOnlyList<UserRecord>> RoamingUsersAsync(ClientInfo client, CancellationToken ct = default)
     {
         if (_roaming is not { Enabled: true })
             return [];
@@ -109,7 +113,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
         foreach (var grant in _roaming.GrantsFor(ip))
         {
             var at = grant.Login.LastIndexOf('@');
-            var user = at > 0 ? _store.FindUser(grant.Login[..at], grant.Login[(at + 1)..]) : null;
+            var user = at > 0 ? await _directory.FindUserAsync(grant.Login[..at], grant.Login[(at + 1)..], ct) : null;
             if (user is not null && user.Id == grant.UserId && (user.Flags & (UserFlags.NoSmtp | UserFlags.BounceMail | UserFlags.NoRelay)) == 0)
                 users.Add(user);
         }
@@ -118,18 +122,19 @@ public sealed class SmtpPolicy : ISmtpPolicy
 
     public bool HasStorageFor(long size) => _storage?.HasRoomFor(size) ?? true;
 
-    public RecipientDecision CheckRecipient(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0)
+    public async ValueTask<RecipientDecision> CheckRecipientAsync(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0,
+        CancellationToken ct = default)
     {
         if (!domainIsLiteral)
         {
-            var resolution = _resolver.Resolve(localPart, domain);
+            var resolution = await _resolver.ResolveAsync(localPart, domain, ct);
             if (resolution.Kind != ResolutionKind.NotHosted)
             {
                 // Hosted: delivered here or nowhere; a hosted address is never relayed (no % or ! routing).
                 var canonical = $"{localPart.ToLowerInvariant()}@{resolution.Domain!.Name}";
                 if (!resolution.Accepts)
                     return new RecipientDecision(RecipientVerdict.UnknownUser, canonical);
-                if (MailboxOwner(resolution) is not { } owner)
+                if (await MailboxOwnerAsync(resolution, ct) is not { } owner)
                     return new RecipientDecision(RecipientVerdict.AcceptLocal, canonical);
                 if (owner.Flags.HasFlag(UserFlags.BounceMail))
                     return new RecipientDecision(RecipientVerdict.MailboxDisabled, canonical);
@@ -141,10 +146,11 @@ public sealed class SmtpPolicy : ISmtpPolicy
     }
 
     /// <summary>The user whose own Maildir the address reaches, as LocalDelivery resolves it; null for alias lines.</summary>
-    private UserRecord? MailboxOwner(Resolution r) => r.Kind switch
+    private async ValueTask<UserRecord?> MailboxOwnerAsync(Resolution r, CancellationToken ct) => r.Kind switch
     {
-        ResolutionKind.User or ResolutionKind.Extension when _store.FindAlias(r.Local!, r.Domain!.Name) is null => _store.FindUser(r.Local!, r.Domain!.Name),
-        ResolutionKind.CatchAll when r.Domain!.CatchAll is { Kind: CatchAllKind.Mailbox, Target: { } target } => _store.FindUser(target, r.Domain.Name),
+        ResolutionKind.User or ResolutionKind.Extension when await _directory.FindAliasAsync(r.Local!, r.Domain!.Name, ct) is null =>
+            await _directory.FindUserAsync(r.Local!, r.Domain!.Name, ct),
+        ResolutionKind.CatchAll when r.Domain!.CatchAll is { Kind: CatchAllKind.Mailbox, Target: { } target } => await _directory.FindUserAsync(target, r.Domain.Name, ct),
         _ => null,
     };
 
@@ -200,6 +206,6 @@ public sealed class SmtpPolicy : ISmtpPolicy
     }
 
     /// <summary>The domain of a hosted recipient in canonical form, for logging; null when not hosted.</summary>
-    public string? HostedDomain(string domain) =>
-        DomainName.TryNormalize(domain, out var d, out _) ? _store.FindDomain(d)?.Name : null;
+    public async ValueTask<string?> HostedDomainAsync(string domain, CancellationToken ct = default) =>
+        DomainName.TryNormalize(domain, out var d, out _) ? (await _directory.FindDomainAsync(d, ct))?.Name : null;
 }

@@ -21,21 +21,24 @@ public sealed record Resolution(ResolutionKind Kind, DomainRecord? Domain = null
     public bool Accepts => Kind is ResolutionKind.Alias or ResolutionKind.User or ResolutionKind.Extension or ResolutionKind.CatchAll;
 }
 
-public sealed class RecipientResolver(IAccountStore store, string extensionSeparators = "-+")
+public sealed class RecipientResolver(IAccountDirectory directory, string extensionSeparators = "-+")
 {
-    public Resolution Resolve(string localPart, string domain)
+    /// <summary>The lookups this resolver reads (for the callers that need the record it found).</summary>
+    public IAccountDirectory Directory => directory;
+
+    public async ValueTask<Resolution> ResolveAsync(string localPart, string domain, CancellationToken ct = default)
     {
         if (!DomainName.TryNormalize(domain, out var d, out _))
             return new Resolution(ResolutionKind.NotHosted);
-        var hosted = store.FindDomain(d);
+        var hosted = await directory.FindDomainAsync(d, ct);
         if (hosted is null)
             return new Resolution(ResolutionKind.NotHosted);
         // A local part that cannot name a mailbox (quoted, '/', '%', '!', ...) matches nothing but the catch-all.
         if (LocalPart.TryNormalize(localPart, out var local, out _))
         {
-            if (store.FindAlias(local, hosted.Name) is not null)
+            if (await directory.FindAliasAsync(local, hosted.Name, ct) is not null)
                 return new Resolution(ResolutionKind.Alias, hosted, local);
-            if (store.FindUser(local, hosted.Name) is not null)
+            if (await directory.FindUserAsync(local, hosted.Name, ct) is not null)
                 return new Resolution(ResolutionKind.User, hosted, local);
             // Longest base first: for a-b-c try a-b, then a (qmail-local's order).
             for (var i = local.Length - 1; i > 0; i--)
@@ -45,7 +48,7 @@ public sealed class RecipientResolver(IAccountStore store, string extensionSepar
                 var baseName = local[..i].TrimEnd('.');
                 if (baseName.Length == 0)
                     continue;
-                if (store.FindAlias(baseName, hosted.Name) is not null || store.FindUser(baseName, hosted.Name) is not null)
+                if (await directory.FindAliasAsync(baseName, hosted.Name, ct) is not null || await directory.FindUserAsync(baseName, hosted.Name, ct) is not null)
                     return new Resolution(ResolutionKind.Extension, hosted, baseName);
             }
         }

@@ -47,14 +47,14 @@ public sealed partial class Pop3Session
             case "PASS":
                 var user = _user;
                 _user = null;
-                return await LoginAsync(user, () => logins.Verify(user, arg, _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop), ct);
+                return await LoginAsync(user, () => logins.VerifyAsync(user, arg, _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop, ct), ct);
             case "APOP" when !options.ApopOffered:
                 return Bad("-ERR APOP not available");
             case "APOP":
                 var parts = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 if (parts.Length != 2)
                     return Bad("-ERR APOP name digest");
-                return await LoginAsync(parts[0], () => logins.VerifyApop(parts[0], _timestamp, parts[1], _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop), ct);
+                return await LoginAsync(parts[0], () => logins.VerifyApopAsync(parts[0], _timestamp, parts[1], _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop, ct), ct);
             case "AUTH":
                 return await AuthAsync(arg, ct);
             default:
@@ -102,12 +102,12 @@ public sealed partial class Pop3Session
         }
         if (fields.Length != 3 || (fields[0].Length > 0 && fields[0] != fields[1]))
             return Bad("-ERR [AUTH] malformed PLAIN response");
-        return await LoginAsync(fields[1], () => logins.Verify(fields[1], fields[2], _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop), ct);
+        return await LoginAsync(fields[1], () => logins.VerifyAsync(fields[1], fields[2], _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop, ct), ct);
     }
 
     private static readonly string[] FailureNames = ["ok", "bad-credentials", "service-disabled", "throttled"];
 
-    private async Task<bool> LoginAsync(string login, Func<LoginResult> verify, CancellationToken ct)
+    private async Task<bool> LoginAsync(string login, Func<Task<LoginResult>> verify, CancellationToken ct)
     {
         var result = await Task.Run(verify, ct); // Argon2 takes milliseconds of CPU: off the I/O thread
         var shown = Mailward.Core.Policy.ClientText.Printable(login); // a client's string: no forged log lines

@@ -66,7 +66,7 @@ public sealed partial class SmtpSession
         else
             return BadCommand("504 5.5.4 Unrecognized authentication type");
 
-        var result = await Task.Run(() => logins.Verify(user, password, _info.ClientAddress, _info.ServerAddress, "smtp", UserFlags.NoSmtp), ct);
+        var result = await Task.Run(() => logins.VerifyAsync(user, password, _info.ClientAddress, _info.ServerAddress, "smtp", UserFlags.NoSmtp, ct), ct);
         var outcome = result.Succeeded ? "ok" : result.Failure == LoginFailure.ServiceDisabled ? "disabled" : "failed";
         var shown = Mailward.Core.Policy.ClientText.Printable(user); // a client's string: no forged log lines
         SmtpLog.Auth(logger, _info.SessionId, _clientText, shown, outcome);

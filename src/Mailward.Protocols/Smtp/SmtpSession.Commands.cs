@@ -12,7 +12,7 @@ public sealed partial class SmtpSession
     {
         ["EHLO"] = (s, a, _) => s.Hello(a, esmtp: true),
         ["HELO"] = (s, a, _) => s.Hello(a, esmtp: false),
-        ["MAIL"] = (s, a, _) => s.Mail(a),
+        ["MAIL"] = (s, a, ct) => s.Mail(a, ct),
         ["RCPT"] = (s, a, ct) => s.RcptWithErrorLimitAsync(a, ct),
         ["DATA"] = (s, a, ct) => s.DataAsync(a, ct),
         ["RSET"] = (s, a, _) => s.Simple(a, SmtpReplies.Ok, reset: true),
@@ -100,27 +100,27 @@ public sealed partial class SmtpSession
     }
 
     // RFC 5321 §4.1.1.2; SIZE (RFC 1870 §6) and BODY (RFC 6152) parameters.
-    private ValueTask<bool> Mail(string argument)
+    private async ValueTask<bool> Mail(string argument, CancellationToken ct)
     {
         if (_helo is null)
         {
             Reply(SmtpReplies.NeedHelo);
-            return ValueTask.FromResult(true);
+            return true;
         }
         if (_sender is not null)
         {
             Reply(SmtpReplies.NestedMail);
-            return ValueTask.FromResult(true);
+            return true;
         }
         if (_info.Submission && _authUser is null)
         {
             Reply("530 5.7.0 Authentication required"); // RFC 6409 §4.3
-            return ValueTask.FromResult(true);
+            return true;
         }
         if (!argument.StartsWith("FROM:", StringComparison.OrdinalIgnoreCase))
-            return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax("MAIL FROM:<address>")));
+            return BadCommand(SmtpReplies.Syntax("MAIL FROM:<address>"));
         if (!SmtpPath.TryParse(argument[5..], allowNull: true, out var path, out var parameters, out var error))
-            return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax(error)));
+            return BadCommand(SmtpReplies.Syntax(error));
         long declared = 0;
         foreach (var p in parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -132,7 +132,7 @@ public sealed partial class SmtpSession
                 if (size > options.MaxMessageBytes)
                 {
                     Reply(SmtpReplies.MessageTooBigAtMail);
-                    return ValueTask.FromResult(true);
+                    return true;
                 }
                 declared = size;
             }
@@ -141,29 +141,29 @@ public sealed partial class SmtpSession
             {
             }
             else
-                return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(p)));
+                return BadCommand(SmtpReplies.UnsupportedParameter(p));
         }
         if (!policy.HasStorageFor(declared))
         {
             Reply(SmtpReplies.InsufficientStorage); // RFC 1870 §6.1; Postfix's queue_minfree
-            return ValueTask.FromResult(true);
+            return true;
         }
         if (!policy.SenderAllowed(Client, path.IsNull ? "" : $"{path.LocalValue}@{path.Domain}"))
         {
             Reply(SmtpReplies.SenderRejected(path.Address));
-            return ValueTask.FromResult(true);
+            return true;
         }
-        var user = _authUser ?? RoamingUser(path.Address);
+        var user = _authUser ?? await RoamingUserAsync(path.Address, ct);
         if (user is not null && limits is not null && !limits.MayStartMessage(user.Address, user.Domain))
         {
             Reply($"450 4.7.1 Sending limit of {limits.For(user.Domain).MessagesPerHour} messages per hour reached; try again later");
-            return ValueTask.FromResult(true);
+            return true;
         }
         // An authenticated sender sends as itself (RFC 6409 §6.1): its mailbox, aliases, alias domains.
-        if (_authUser is not null && options.EnforceSenderOwnership && !logins!.MayUseSender(_authUser, path.Address))
+        if (_authUser is not null && options.EnforceSenderOwnership && !await logins!.MayUseSenderAsync(_authUser, path.Address, ct))
         {
             Reply($"553 5.7.1 <{path.Address}>: Sender address not owned by user {_authUser.Address}");
-            return ValueTask.FromResult(true);
+            return true;
         }
         _sender = path;
         _declaredSize = declared;
@@ -173,35 +173,35 @@ public sealed partial class SmtpSession
             SmtpLog.Roaming(logger, _info.SessionId, _clientText, user!.Address, path.Address);
         }
         Reply(SmtpReplies.SenderOk);
-        return ValueTask.FromResult(true);
+        return true;
     }
 
     // RFC 5321 §4.1.1.3; the recipient limit of §4.5.3.1.8 (452, and the client retries the rest).
-    private ValueTask<bool> Rcpt(string argument)
+    private async ValueTask<bool> Rcpt(string argument, CancellationToken ct)
     {
         if (_sender is null)
         {
             Reply(_helo is null ? SmtpReplies.NeedHelo : SmtpReplies.NeedMail);
-            return ValueTask.FromResult(true);
+            return true;
         }
         if (!argument.StartsWith("TO:", StringComparison.OrdinalIgnoreCase))
-            return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax("RCPT TO:<address>")));
+            return BadCommand(SmtpReplies.Syntax("RCPT TO:<address>"));
         if (!SmtpPath.TryParse(argument[3..], allowNull: false, out var path, out var parameters, out var error))
-            return ValueTask.FromResult(BadCommand(SmtpReplies.Syntax(error)));
+            return BadCommand(SmtpReplies.Syntax(error));
         if (parameters.Length > 0)
-            return ValueTask.FromResult(BadCommand(SmtpReplies.UnsupportedParameter(parameters.Split(' ')[0])));
+            return BadCommand(SmtpReplies.UnsupportedParameter(parameters.Split(' ')[0]));
         if (SessionUser is { } user && limits is not null && limits.For(user.Domain).RecipientsPerMessage is > 0 and var most && _recipients.Count >= most)
         {
             Reply(SmtpReplies.TooManyRecipients);
-            return ValueTask.FromResult(true);
+            return true;
         }
         if (_recipients.Count >= options.MaxRecipients)
         {
             Reply(SmtpReplies.TooManyRecipients);
-            return ValueTask.FromResult(true);
+            return true;
         }
-        var decision = policy.CheckRecipient(Client, path.LocalValue.Contains('@', StringComparison.Ordinal) ? path.LocalPart : path.LocalValue,
-            path.Domain, path.DomainIsLiteral, _declaredSize);
+        var decision = await policy.CheckRecipientAsync(Client, path.LocalValue.Contains('@', StringComparison.Ordinal) ? path.LocalPart : path.LocalValue,
+            path.Domain, path.DomainIsLiteral, _declaredSize, ct);
         switch (decision.Verdict)
         {
             case RecipientVerdict.AcceptRelay when _authUser is not null && _authUser.Flags.HasFlag(Mailward.Core.Accounts.UserFlags.NoRelay):
@@ -239,7 +239,7 @@ public sealed partial class SmtpSession
                 Reply(SmtpReplies.RelayDenied(path.Address));
                 break;
         }
-        return ValueTask.FromResult(true);
+        return true;
     }
 
     // RFC 3207: STARTTLS. Input pipelined after the command is discarded, never read as commands

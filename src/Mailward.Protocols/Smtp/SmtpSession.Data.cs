@@ -88,7 +88,7 @@ public sealed partial class SmtpSession
         // Decided before the 250, so no bounce goes to a sender that may be forged.
         if (problem is null && loops.Looping is { } looping)
             (problem, reason) = (SmtpReplies.Looping(looping), "looping");
-        else if (problem is null && AllMailboxesFull(envelope.Recipients, hosted, tx.BodyLength))
+        else if (problem is null && await AllMailboxesFullAsync(envelope.Recipients, hosted, tx.BodyLength, ct))
             (problem, reason) = (SmtpReplies.MailboxFullAtData, "over quota");
         if (problem is not null)
         {
@@ -117,14 +117,14 @@ public sealed partial class SmtpSession
     /// True when every recipient is hosted and its mailbox is over quota for a message of
     /// <paramref name="size"/> bytes: one reply answers DATA for all, so only then is it refused.
     /// </summary>
-    private bool AllMailboxesFull(IReadOnlyList<string> recipients, HashSet<string> hosted, long size)
+    private async ValueTask<bool> AllMailboxesFullAsync(IReadOnlyList<string> recipients, HashSet<string> hosted, long size, CancellationToken ct)
     {
         foreach (var r in recipients)
         {
             if (!hosted.Contains(r))
                 return false;
             var at = r.LastIndexOf('@');
-            if (policy.CheckRecipient(Client, r[..at], r[(at + 1)..], domainIsLiteral: false, size).Verdict != Mailward.Core.Policy.RecipientVerdict.MailboxFull)
+            if ((await policy.CheckRecipientAsync(Client, r[..at], r[(at + 1)..], domainIsLiteral: false, size, ct)).Verdict != Mailward.Core.Policy.RecipientVerdict.MailboxFull)
                 return false;
         }
         return true;

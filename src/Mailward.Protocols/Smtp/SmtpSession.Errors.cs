@@ -10,7 +10,7 @@ public sealed partial class SmtpSession
     private async ValueTask<bool> RcptWithErrorLimitAsync(string argument, CancellationToken ct)
     {
         var before = _recipientsRejected;
-        if (!await Rcpt(argument) || _recipientsRejected == before)
+        if (!await Rcpt(argument, ct) || _recipientsRejected == before)
             return true;
         if (_recipientsRejected >= options.HardErrorLimit)
         {

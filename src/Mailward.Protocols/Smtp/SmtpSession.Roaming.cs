@@ -16,13 +16,13 @@ public sealed partial class SmtpSession
     /// <summary>Whom the session sends as: the authenticated user, or the roaming user of this transaction.</summary>
     private UserRecord? SessionUser => _authUser ?? _roamUser;
 
-    private UserRecord? RoamingUser(string sender)
+    private async ValueTask<UserRecord?> RoamingUserAsync(string sender, CancellationToken ct)
     {
         if (_info.Submission)
             return null; // submission requires AUTH (RFC 6409 §4.3)
-        foreach (var user in policy.RoamingUsers(Client))
+        foreach (var user in await policy.RoamingUsersAsync(Client, ct))
         {
-            if (!options.EnforceSenderOwnership || logins?.MayUseSender(user, sender) == true)
+            if (!options.EnforceSenderOwnership || (logins is not null && await logins.MayUseSenderAsync(user, sender, ct)))
                 return user;
         }
         return null;

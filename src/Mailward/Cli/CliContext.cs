@@ -46,7 +46,7 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
             if (_admin is not null)
                 return _admin;
             var s = Data.Settings;
-            _store = new SqliteAccountStore(s.AccountsConnectionString, s.CacheMaxEntries, s.CacheCheckMilliseconds);
+            _store = new SqliteAccountStore(s.AccountsConnectionString); // commands read the store itself: no cache
             _admin = new AccountAdmin(_store, new MailStoreLayout(s.MailStorePath, s.MaxDirectoryEntries),
                 new PasswordHasher(s.Passwords), s.StoreClearText);
             // Finish what an interrupted earlier command left (docs/mail-store.md).

@@ -6,6 +6,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using DnsClient;
 using Mailward.Core.Accounts;
+using Mailward.Core.Accounts.Cache;
 using Mailward.Core.Admin;
 using Mailward.Core.Auth;
 using Mailward.Core.Configuration;
@@ -57,15 +58,18 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(data);
         builder.Services.AddSingleton(admin);
         builder.Services.AddSingleton<IAccountStore>(admin.Store);
+        // Every lookup of the server goes through one bounded cache in front of the provider.
+        var directory = CachedAccountDirectory.Over(admin.Store, settings.AccountCache, time);
+        builder.Services.AddSingleton<IAccountDirectory>(directory);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue, time));
         var roaming = new RoamingRelay(admin.Store, TimeSpan.FromMinutes(settings.GetInt("Relay:RoamingMinutes", 0, 525_600)), time);
         builder.Services.AddSingleton(roaming);
         builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(admin.Store,
-            new RecipientResolver(admin.Store, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
+            new RecipientResolver(directory, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
             admin.Layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
-        builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(admin.Store, settings.ExtensionSeparators),
+        builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(directory, settings.ExtensionSeparators),
             admin.Layout, sp.GetRequiredService<QueueStore>(),
             new LocalDeliveryOptions(settings.Hostname)
             {
@@ -86,7 +90,7 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(_ => new LoginService(admin.Store, admin.Hasher, admin.Layout, settings.Login, time, roaming));
+        builder.Services.AddSingleton(_ => new LoginService(admin.Store, admin.Hasher, admin.Layout, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.
         List<MailListener> listeners = [.. builder.Services.AddMailProtocol<SmtpProtocol>(settings), .. builder.Services.AddMailProtocol<Pop3Protocol>(settings)];
         builder.Services.AddHostedService<LifecycleService>();

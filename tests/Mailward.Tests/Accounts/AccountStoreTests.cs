@@ -1,5 +1,5 @@
-// The SQLite store's read path: migrations recorded in the database, WAL mode, and the read cache
-// that sees changes made here at once and changes made by another process within its interval.
+// The SQLite store's schema: migrations recorded in the database, WAL mode. (The read cache in
+// front of it: AccountCacheTests.)
 using Mailward.Core.Accounts;
 using Mailward.Tests.Support;
 using Microsoft.Data.Sqlite;
@@ -67,37 +67,5 @@ public sealed class AccountStoreTests : IDisposable
         Assert.Equal(3, store.SchemaVersion);
         var grant = Assert.Single(store.ListRoaming(DateTimeOffset.UtcNow)); // a grant whose user is gone names no one: dropped
         Assert.Equal(("192.0.2.1", 7L, "joe@example.com"), (grant.Address, grant.UserId, grant.Login));
-    }
-
-    [Fact]
-    public async Task Cache_sees_its_own_writes_at_once_and_others_within_the_interval()
-    {
-        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        using var server = new SqliteAccountStore(Db, cacheMaxEntries: 1000, cacheCheckMilliseconds: 1000, time: clock);
-        Assert.Null(server.FindUser("joe", "example.com")); // a cached miss
-
-        (await _m.Run("user", "add", "joe@example.com", "pw")).Ok(); // another process's write
-        Assert.Null(server.FindUser("joe", "example.com")); // still within the interval: the cached answer
-        clock.Advance(TimeSpan.FromMilliseconds(1001));
-        Assert.NotNull(server.FindUser("joe", "example.com")); // the change counter moved: re-read
-
-        (await _m.Run("user", "mod", "joe@example.com", "--set", "no-pop")).Ok();
-        clock.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal(UserFlags.NoPop, server.FindUser("joe", "example.com")!.Flags);
-
-        // A write through this store is seen at once, without waiting for the interval.
-        server.UpdateUser(server.FindUser("joe", "example.com")! with { Gecos = "changed here" });
-        Assert.Equal("changed here", server.FindUser("joe", "example.com")!.Gecos);
-    }
-
-    [Fact]
-    public void Cache_stays_bounded()
-    {
-        using var store = new SqliteAccountStore(Db, cacheMaxEntries: 10, cacheCheckMilliseconds: 60_000);
-        for (var i = 0; i < 100; i++)
-            Assert.Null(store.FindUser($"nobody{i}", "example.com"));
-        var cache = typeof(SqliteAccountStore).GetField("_cache", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(store)!;
-        var entries = (System.Collections.ICollection)cache.GetType().GetField("_entries", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(cache)!;
-        Assert.True(entries.Count <= 10, $"{entries.Count} entries");
     }
 }

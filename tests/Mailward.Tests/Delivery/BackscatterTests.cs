@@ -46,7 +46,7 @@ public class BackscatterTests
         var fill = new string('x', 3500);
         await using var server = await ServerFixture.StartAsync(
             ["user q@hosted.test", "user r@hosted.test", $"mail q@hosted.test 1.fill Subject: fill\\n\\n{fill}\\n", $"mail r@hosted.test 1.fill Subject: fill\\n\\n{fill}\\n"]);
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         store.UpdateUser(store.FindUser("q", "hosted.test")! with { Quota = new Quota(5000, 0) }); // 3.5 KB used: room for 1.5 KB
         store.UpdateUser(store.FindUser("r", "hosted.test")! with { Quota = new Quota(3000, 0) }); // already over
         store.Dispose();

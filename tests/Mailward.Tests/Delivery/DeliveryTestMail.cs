@@ -27,7 +27,7 @@ public static class DeliveryTestMail
     public static string Maildir(ServerFixture server, string address)
     {
         var a = Core.Addresses.MailAddress.Parse(address);
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheMaxEntries: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         var user = store.FindUser(a.Local, a.Domain)!;
         store.Dispose();
         return Path.Combine(server.DataPath, "domains", user.Directory, "Maildir");

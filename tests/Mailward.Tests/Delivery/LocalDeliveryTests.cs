@@ -103,7 +103,7 @@ public class LocalDeliveryTests
         // SMTP refuses such a mailbox at RCPT (BackscatterTests); a forward reaches it only at delivery.
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user me@hosted.test", "alias fw@hosted.test &joe@hosted.test"],
             "--Delivery:Enabled=true");
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         store.UpdateUser(store.FindUser("joe", "hosted.test")! with { Flags = UserFlags.BounceMail });
         store.Dispose();
         await Task.Delay(1100); // the server's cache re-reads the store's change counter within a second
@@ -123,7 +123,7 @@ public class LocalDeliveryTests
         // SMTP refuses mail for a full mailbox before the 250 (BackscatterTests); a forward meets the quota at delivery.
         await using var server = await ServerFixture.StartAsync(["user q@hosted.test", "user me@hosted.test", "alias fq@hosted.test &q@hosted.test"],
             "--Delivery:Enabled=true");
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         store.UpdateUser(store.FindUser("q", "hosted.test")! with { Quota = new Quota(4000, 0) });
         var domainDir = Path.Combine(server.DataPath, "domains", store.FindDomain("hosted.test")!.Directory);
         store.Dispose();
@@ -204,7 +204,7 @@ public class LocalDeliveryTests
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user me@hosted.test"],
             "--Delivery:Enabled=true", "--Delivery:ProgramDomains=hosted.test");
         var joe = Maildir(server, "joe@hosted.test");
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         var domain = store.FindDomain("hosted.test")!.Id;
         store.AddAliasLine(domain, "both", joe + "/");
         // EX_TEMPFAIL (75) the first time, success after.

@@ -31,7 +31,7 @@ public sealed partial class Pop3FuzzTarget : IDisposable
 
     public Pop3FuzzTarget()
     {
-        _store = new SqliteAccountStore($"Data Source={_tmp.Combine("accounts.db")}", cacheCheckMilliseconds: 0);
+        _store = new SqliteAccountStore($"Data Source={_tmp.Combine("accounts.db")}");
         var layout = new MailStoreLayout(_tmp.Combine("domains"));
         var hasher = new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 });
         var admin = new AccountAdmin(_store, layout, hasher);

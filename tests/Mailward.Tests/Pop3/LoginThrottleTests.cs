@@ -57,7 +57,7 @@ public sealed class LoginThrottleTests : IDisposable
     }
 
     private static LoginFailure Try(LoginService logins, string user, string password, string client) =>
-        logins.Verify(user, password, IPAddress.Parse(client), null, "pop3", Core.Accounts.UserFlags.None).Failure;
+        logins.VerifyAsync(user, password, IPAddress.Parse(client), null, "pop3", Core.Accounts.UserFlags.None).GetAwaiter().GetResult().Failure;
 
     [Fact]
     public async Task An_unknown_name_costs_one_argon2_verification_like_a_wrong_password()

@@ -157,7 +157,7 @@ public class Pop3Tests
         await using var server = await ServerFixture.StartAsync(
             ["user joe@hosted.test", "user ann@hosted.test", "aliasdomain alias.test hosted.test", "user nopop@hosted.test", "domain other.test", "user bob@other.test"],
             "--Pop3:DefaultDomain=hosted.test", "--Pop3:FailedLoginDelayMilliseconds=1500");
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         store.UpdateUser(store.FindUser("nopop", "hosted.test")! with { Flags = UserFlags.NoPop });
         store.AddIpMap(new IpMapEntry("127.0.0.1", "other.test"));
         store.Dispose();
@@ -173,7 +173,7 @@ public class Pop3Tests
         Assert.StartsWith("+OK", await Login("ann@alias.test"));
         Assert.StartsWith("+OK", await Login("bob")); // bare name: the server's address 127.0.0.1 maps to other.test (vipmap)
         Assert.StartsWith("-ERR [AUTH]", await Login("joe")); // the map wins over the default domain
-        var unmap = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var unmap = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         unmap.DeleteIpMap("127.0.0.1", null);
         unmap.Dispose();
         await Task.Delay(1100);
@@ -192,7 +192,7 @@ public class Pop3Tests
         Assert.Contains(server.Log, l => l.Contains("login client=127.0.0.3 user=joe@hosted.test result=bad-credentials", StringComparison.Ordinal));
         Assert.DoesNotContain(server.Log, l => l.Contains("nope", StringComparison.Ordinal)); // never the password
 
-        var again = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheMaxEntries: 0);
+        var again = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         var joe = again.FindUser("joe", "hosted.test")!;
         again.Dispose();
         Assert.Equal("pop3", joe.LastLogin!.Service);
@@ -293,7 +293,7 @@ public class Pop3Tests
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user norelay@hosted.test"], clock, "--Relay:RoamingMinutes=180");
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         store.UpdateUser(store.FindUser("norelay", "hosted.test")! with { Flags = UserFlags.NoRelay });
         store.Dispose();
         clock.Advance(TimeSpan.FromSeconds(2)); // the server's caches see the change
@@ -374,7 +374,7 @@ public class Pop3Tests
     {
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
         var db = $"Data Source={Path.Combine(server.DataPath, "accounts.db")}";
-        var store = new SqliteAccountStore(db, cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore(db);
         store.UpdateUser(store.FindUser("joe", "hosted.test")! with { PasswordHash = "DmIMm9e5Hc8ic", Quota = new Quota(1_000_000, 0) }); // DES crypt of "testpw"
         store.Dispose();
         await Task.Delay(1100);
@@ -393,7 +393,7 @@ public class Pop3Tests
             return answer;
         }
         Assert.StartsWith("+OK", await Session("testpw"));
-        var check = new SqliteAccountStore(db, cacheMaxEntries: 0);
+        var check = new SqliteAccountStore(db);
         Assert.StartsWith("$argon2id$", check.FindUser("joe", "hosted.test")!.PasswordHash);
         Assert.StartsWith("+OK", await Session("testpw")); // now from the verification cache
         Assert.Contains(server.Log, l => l.Contains("user=joe@hosted.test result=ok cached=True", StringComparison.Ordinal));

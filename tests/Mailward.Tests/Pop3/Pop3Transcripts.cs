@@ -41,7 +41,7 @@ public class Pop3TranscriptTests
         foreach (var chunk in new[] { 0, 1, 2, 3, 7, 64 })
         {
             using var tmp = new TempFolder();
-            using var store = new SqliteAccountStore($"Data Source={tmp.Combine("accounts.db")}", cacheCheckMilliseconds: 0);
+            using var store = new SqliteAccountStore($"Data Source={tmp.Combine("accounts.db")}");
             var layout = new MailStoreLayout(tmp.Combine("domains"));
             var hasher = new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 });
             var admin = new AccountAdmin(store, layout, hasher);
@@ -76,7 +76,7 @@ public class Pop3TranscriptTests
         {
             await TranscriptRunner.PlayAsync(t, stream, 0, "socket");
         }
-        using var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheMaxEntries: 0);
+        using var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         // The session ends after the client has gone: give it a moment before counting files.
         await Task.Delay(100);
         Check(t, new AccountAdmin(store, new MailStoreLayout(Path.Combine(server.DataPath, "domains")), new PasswordHasher(new PasswordOptions())));

@@ -19,7 +19,7 @@ public sealed class SmtpFixture : IAsyncDisposable
 
     public SmtpFixture(IEnumerable<string> fixtures)
     {
-        Store = new SqliteAccountStore($"Data Source={_tmp.Combine("accounts.db")}", cacheCheckMilliseconds: 0);
+        Store = new SqliteAccountStore($"Data Source={_tmp.Combine("accounts.db")}");
         Admin = new AccountAdmin(Store, new MailStoreLayout(_tmp.Combine("domains")), new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }));
         Queue = QueueStore.Open(_tmp.Combine("queue"));
         var (settings, badMailFrom) = Apply(Admin, fixtures);

@@ -30,7 +30,7 @@ public class SubmissionTests
 
     private static void SetFlags(ServerFixture server, string local, UserFlags flags)
     {
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         store.UpdateUser(store.FindUser(local, "hosted.test")! with { Flags = flags });
         store.Dispose();
     }
@@ -66,7 +66,7 @@ public class SubmissionTests
         Assert.DoesNotContain("pw", first.Split("\r\n\r\n")[0].Split('\n').Where(l => l.Contains("authenticated", StringComparison.Ordinal)));
         Assert.Single(DeliveryTestMail.NewMail(DeliveryTestMail.Maildir(server, "ann@hosted.test")));
         Assert.Contains(server.Log, l => l.Contains("auth client=127.0.0.1 user=joe@hosted.test result=ok", StringComparison.Ordinal));
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheMaxEntries: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         Assert.Equal("smtp", store.FindUser("joe", "hosted.test")!.LastLogin!.Service); // vpopmail's last-auth, service smtp
         store.Dispose();
     }
@@ -230,7 +230,7 @@ public class SwaksTests
     public async Task Swaks_authenticates_over_starttls_and_tls_and_a_bounce_mail_account_is_refused()
     {
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user gone@hosted.test"]);
-        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}", cacheCheckMilliseconds: 0);
+        var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         store.UpdateUser(store.FindUser("gone", "hosted.test")! with { Flags = UserFlags.BounceMail });
         store.Dispose();
         await Task.Delay(1100);

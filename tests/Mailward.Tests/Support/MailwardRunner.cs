@@ -50,7 +50,7 @@ public sealed class MailwardRunner : IDisposable
     }
 
     /// <summary>The same store the commands use, with the cache off so every read sees the file.</summary>
-    public SqliteAccountStore Store => _store ??= new SqliteAccountStore($"Data Source={Path.Combine(Data, "accounts.db")}", cacheMaxEntries: 0);
+    public SqliteAccountStore Store => _store ??= new SqliteAccountStore($"Data Source={Path.Combine(Data, "accounts.db")}");
 
     public AccountAdmin Admin(TimeProvider? time = null) =>
         new(Store, new MailStoreLayout(MailStore, 100), new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }), time: time);
