@@ -35,7 +35,15 @@ public interface IAccountStore : IAccountDirectory, IAccountChangeSource, IDispo
     IReadOnlyList<UserRecord> ListUsers(long domainId);
     UserRecord AddUser(DomainRecord domain, NewUser user, string directory, long intentId);
     long DeleteUser(UserRecord user);
+    /// <summary>Writes every field of the record: for imports and tests. Changes go through <see cref="PatchUser"/>.</summary>
     void UpdateUser(UserRecord user);
+    /// <summary>Writes only the fields the patch names; false when the user does not exist.</summary>
+    bool PatchUser(long userId, UserPatch patch);
+    /// <summary>
+    /// A login's upgrade of a legacy hash: writes <paramref name="newHash"/> only while the stored
+    /// hash is still <paramref name="verifiedHash"/> (an admin's new password wins); false otherwise.
+    /// </summary>
+    bool UpgradePasswordHash(long userId, string verifiedHash, string newHash);
     void RecordLogin(long userId, LastLogin login);
 
     // --- aliases ----------------------------------------------------------------------------

@@ -89,3 +89,22 @@ public sealed record RoamingGrant(string Address, long UserId, string Login, Dat
 
 /// <summary>Fields a new user is created with.</summary>
 public sealed record NewUser(string Local, string PasswordHash, string? ClearPassword, string Gecos, Quota? Quota, UserFlags Flags = UserFlags.None);
+
+/// <summary>
+/// The fields of a user one write changes; everything else is left as the store holds it, so two
+/// changes made at the same moment (an admin's flag, a login's hash upgrade) both survive.
+/// </summary>
+public sealed record UserPatch
+{
+    /// <summary>Flags turned on (applied before <see cref="UnsetFlags"/>).</summary>
+    public UserFlags SetFlags { get; init; }
+    public UserFlags UnsetFlags { get; init; }
+    public string? Gecos { get; init; }
+    public Quota? Quota { get; init; }
+    public PasswordChange? Password { get; init; }
+
+    public bool IsEmpty => SetFlags == UserFlags.None && UnsetFlags == UserFlags.None && Gecos is null && Quota is null && Password is null;
+}
+
+/// <summary>A new password: its hash, and the clear-text copy kept for APOP (null: none kept).</summary>
+public sealed record PasswordChange(string Hash, string? ClearPassword);

@@ -70,6 +70,43 @@ public sealed partial class SqliteAccountStore
             throw new AccountException(AccountError.UserNotFound, $"user does not exist: {u.Address}");
     });
 
+    public bool PatchUser(long userId, UserPatch patch) => Write((c, tx) =>
+    {
+        var sets = new List<string>();
+        var args = new List<(string, object?)> { ("$id", userId) };
+        if (patch.SetFlags != UserFlags.None || patch.UnsetFlags != UserFlags.None)
+        {
+            // In SQL, so a flag set elsewhere meanwhile is kept: the row is read and written in one statement.
+            sets.Add("flags = (flags | $fs) & ~$fu");
+            args.Add(("$fs", (int)patch.SetFlags));
+            args.Add(("$fu", (int)patch.UnsetFlags));
+        }
+        if (patch.Gecos is { } gecos)
+        {
+            sets.Add("gecos = $g");
+            args.Add(("$g", gecos));
+        }
+        if (patch.Quota is { } quota)
+        {
+            sets.Add("quota_bytes = $qb, quota_messages = $qm");
+            args.Add(("$qb", quota.Bytes));
+            args.Add(("$qm", quota.Messages));
+        }
+        if (patch.Password is { } password)
+        {
+            sets.Add("password_hash = $h, clear_password = $cp");
+            args.Add(("$h", password.Hash));
+            args.Add(("$cp", password.ClearPassword));
+        }
+        return sets.Count == 0
+            ? Scalar(c, tx, "SELECT 1 FROM users WHERE id = $id", [.. args]) is not null
+            : Exec(c, tx, $"UPDATE users SET {string.Join(", ", sets)} WHERE id = $id", [.. args]) > 0;
+    });
+
+    public bool UpgradePasswordHash(long userId, string verifiedHash, string newHash) => Write((c, tx) =>
+        Exec(c, tx, "UPDATE users SET password_hash = $h WHERE id = $id AND password_hash = $old",
+            ("$h", newHash), ("$id", userId), ("$old", verifiedHash)) > 0);
+
     public void RecordLogin(long userId, LastLogin login) => QuietWrite((c, tx) =>
         Exec(c, tx, "UPDATE users SET last_auth_at = $t, last_auth_address = $a, last_auth_service = $s WHERE id = $id",
             ("$t", login.At.ToUnixTimeSeconds()), ("$a", login.Address), ("$s", login.Service), ("$id", userId)));

@@ -58,7 +58,7 @@ public sealed partial class AccountAdmin
     {
         var user = RequireUser(address);
         var (hash, clear, generated) = MakePassword(password);
-        store.UpdateUser(user with { PasswordHash = hash, ClearPassword = clear });
+        Patch(user, new UserPatch { Password = new PasswordChange(hash, clear) });
         return generated;
     }
 
@@ -75,8 +75,7 @@ public sealed partial class AccountAdmin
 
     public void SetQuota(string address, Quota quota)
     {
-        var user = RequireUser(address);
-        store.UpdateUser(user with { Quota = quota });
+        Patch(RequireUser(address), new UserPatch { Quota = quota });
     }
 
     /// <summary>vsetuserquota DOMAIN: every user of the domain; returns how many.</summary>
@@ -84,7 +83,7 @@ public sealed partial class AccountAdmin
     {
         var users = ListUsers(domain);
         foreach (var u in users)
-            store.UpdateUser(u with { Quota = quota });
+            Patch(u, new UserPatch { Quota = quota });
         return users.Count;
     }
 
@@ -102,16 +101,27 @@ public sealed partial class AccountAdmin
     public UserRecord ModifyUser(string address, UserChange change)
     {
         var user = RequireUser(address);
-        var flags = change.ClearFlags ? UserFlags.None : user.Flags;
-        flags = (flags | change.Set) & ~change.Unset;
-        var updated = user with { Flags = flags, Gecos = change.Gecos ?? user.Gecos, Quota = change.Quota ?? user.Quota };
+        var patch = new UserPatch
+        {
+            SetFlags = change.Set,
+            UnsetFlags = change.ClearFlags ? ~change.Set | change.Unset : change.Unset, // clear all, then set: (f | s) & s & ~u
+            Gecos = change.Gecos,
+            Quota = change.Quota,
+        };
         if (change.Password is not null)
         {
             var (hash, clear, _) = MakePassword(change.Password);
-            updated = updated with { PasswordHash = hash, ClearPassword = clear };
+            patch = patch with { Password = new PasswordChange(hash, clear) };
         }
-        store.UpdateUser(updated);
-        return updated;
+        Patch(user, patch);
+        return RequireUser(address);
+    }
+
+    /// <summary>Writes only what changes, so a change made elsewhere at the same moment survives.</summary>
+    private void Patch(UserRecord user, UserPatch patch)
+    {
+        if (!store.PatchUser(user.Id, patch))
+            throw new AccountException(AccountError.UserNotFound, $"user does not exist: {user.Address}");
     }
 
     /// <summary>Checks a login's password; on success upgrades a legacy hash and records the login.</summary>
@@ -123,7 +133,7 @@ public sealed partial class AccountAdmin
         if (user is null || !hasher.Verify(user.PasswordHash, password))
             return null;
         if (hasher.NeedsUpgrade(user.PasswordHash))
-            store.UpdateUser(user with { PasswordHash = hasher.Hash(password) });
+            store.UpgradePasswordHash(user.Id, user.PasswordHash, hasher.Hash(password));
         store.RecordLogin(user.Id, new LastLogin(_time.GetUtcNow(), clientAddress, service));
         return user;
     }

@@ -94,12 +94,18 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         {
             if (!hasher.Verify(user.PasswordHash, password))
                 return Failed(client, account, now);
+            var remember = true;
             if (hasher.NeedsUpgrade(user.PasswordHash))
             {
-                user = user with { PasswordHash = hasher.Hash(password) };
-                store.UpdateUser(user);
+                // Only the hash, and only while it is still the one verified: a flag or a new
+                // password an admin writes meanwhile is kept (the cached record may be older).
+                var upgraded = hasher.Hash(password);
+                remember = store.UpgradePasswordHash(user.Id, user.PasswordHash, upgraded);
+                if (remember)
+                    user = user with { PasswordHash = upgraded };
             }
-            _cache[key] = (user.Id, user.PasswordHash, user.Flags, now + options.CacheLifetime);
+            if (remember)
+                _cache[key] = (user.Id, user.PasswordHash, user.Flags, now + options.CacheLifetime);
         }
         _throttle.Succeeded(client, account, now);
         if ((user.Flags & refusedFlags) != 0)

@@ -49,7 +49,7 @@ public sealed class MailwardRunner : IDisposable
         return new CliResult(code, stdout.ToString(), stderr.ToString());
     }
 
-    /// <summary>The same store the commands use, with the cache off so every read sees the file.</summary>
+    /// <summary>The same store the commands use; a store caches nothing, so every read sees the file.</summary>
     public SqliteAccountStore Store => _store ??= new SqliteAccountStore($"Data Source={Path.Combine(Data, "accounts.db")}");
 
     public AccountAdmin Admin(TimeProvider? time = null) =>
