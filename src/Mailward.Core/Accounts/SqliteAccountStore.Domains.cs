@@ -37,6 +37,9 @@ public sealed partial class SqliteAccountStore
     public IReadOnlyList<DomainRecord> ListDomains() =>
         Query($"SELECT {DomainColumns} FROM domains d ORDER BY d.name", MapDomain);
 
+    public Page<DomainRecord> ListDomains(PageRequest page) =>
+        Paged(page, $"SELECT {DomainColumns} FROM domains d WHERE {PageFilter("d.name", page)} ORDER BY d.name LIMIT $limit", MapDomain, d => d.Name);
+
     public IReadOnlyList<string> ListDomainAliases(long domainId) =>
         Query("SELECT name FROM domain_aliases WHERE domain_id = $d ORDER BY name", r => r.GetString(0), ("$d", domainId));
 

@@ -1,4 +1,4 @@
-// Relay rules, IP-to-domain maps (vipmap) and folder intents in the SQLite store.
+// The network aggregate in the SQLite store: relay rules, IP-to-domain maps (vipmap) and roaming grants.
 using Microsoft.Data.Sqlite;
 
 namespace Mailward.Core.Accounts;
@@ -16,7 +16,8 @@ public sealed partial class SqliteAccountStore
         Exec(c, tx, "DELETE FROM roaming WHERE expires_at <= $now", ("$now", grant.GrantedAt.ToUnixTimeSeconds()));
         Exec(c, tx, """
             INSERT INTO roaming(address, user_id, login, expires_at) VALUES ($a, $u, $l, $e)
-            ON CONFLICT(address, user_id) DO UPDATE SET login = excluded.login, expires_at = MAX(expires_at, excluded.expires_at)
+            ON CONFLICT(address, user_id) DO UPDATE SET login = excluded.login,
+                expires_at = CASE WHEN excluded.expires_at > roaming.expires_at THEN excluded.expires_at ELSE roaming.expires_at END
             """, ("$a", grant.Address), ("$u", grant.UserId), ("$l", grant.Login), ("$e", grant.ExpiresAt.ToUnixTimeSeconds()));
     });
 
@@ -27,6 +28,10 @@ public sealed partial class SqliteAccountStore
     public IReadOnlyList<RelayRule> ListRelayRules() =>
         Query("SELECT network, action, comment, created_at FROM relay_rules ORDER BY network",
             r => new RelayRule(r.GetString(0), (RelayAction)r.GetInt32(1), r.GetString(2), FromUnix(r.GetInt64(3))));
+
+    public Page<RelayRule> ListRelayRules(PageRequest page) =>
+        Paged(page, $"SELECT network, action, comment, created_at FROM relay_rules WHERE {PageFilter("network", page)} ORDER BY network LIMIT $limit",
+            r => new RelayRule(r.GetString(0), (RelayAction)r.GetInt32(1), r.GetString(2), FromUnix(r.GetInt64(3))), r => r.Network);
 
     public void SetRelayRule(RelayRule rule) => Write((c, tx) =>
         Exec(c, tx, """
@@ -41,34 +46,22 @@ public sealed partial class SqliteAccountStore
     public IReadOnlyList<IpMapEntry> ListIpMap() =>
         Query("SELECT address, domain FROM ip_map ORDER BY address, domain", r => new IpMapEntry(r.GetString(0), r.GetString(1)));
 
+    /// <summary>The cursor is address and domain (an address may map to several domains).</summary>
+    public Page<IpMapEntry> ListIpMap(PageRequest page)
+    {
+        var (address, domain) = page.After is { } after && after.IndexOf(' ', StringComparison.Ordinal) is > 0 and var sp ? (after[..sp], after[(sp + 1)..]) : (page.After, "");
+        return Paged(page with { After = null }, """
+            SELECT address, domain FROM ip_map
+            WHERE ($a IS NULL OR address > $a OR (address = $a AND domain > $ad))
+                AND ($search IS NULL OR address LIKE $search ESCAPE '\' OR domain LIKE $search ESCAPE '\')
+            ORDER BY address, domain LIMIT $limit
+            """, r => new IpMapEntry(r.GetString(0), r.GetString(1)), e => $"{e.Address} {e.Domain}", ("$a", address), ("$ad", domain));
+    }
+
     public void AddIpMap(IpMapEntry entry) => Write((c, tx) =>
         Exec(c, tx, "INSERT INTO ip_map(address, domain) VALUES ($a, $d) ON CONFLICT DO NOTHING", ("$a", entry.Address), ("$d", entry.Domain)));
 
     public bool DeleteIpMap(string address, string? domain) => Write((c, tx) => (domain is null
         ? Exec(c, tx, "DELETE FROM ip_map WHERE address = $a", ("$a", address))
         : Exec(c, tx, "DELETE FROM ip_map WHERE address = $a AND domain = $d", ("$a", address), ("$d", domain))) > 0);
-
-    public long RecordFolderIntent(FolderIntentKind kind, string path) => Write((c, tx) => InsertIntent(c, tx, kind, path));
-
-    public void CompleteFolderIntent(long intentId) => Write((c, tx) => CompleteIntent(c, tx, intentId));
-
-    public IReadOnlyList<FolderIntent> ListFolderIntents() =>
-        Query("SELECT id, kind, path, created_at FROM folder_intents ORDER BY id",
-            r => new FolderIntent(r.GetInt64(0), (FolderIntentKind)r.GetInt32(1), r.GetString(2), FromUnix(r.GetInt64(3))));
-
-    public bool IsFolderInUse(string path)
-    {
-        using var c = Open();
-        return Scalar(c, null, "SELECT 1 FROM domains WHERE dir = $p UNION ALL SELECT 1 FROM users WHERE dir = $p", ("$p", path)) is not null;
-    }
-
-    private long InsertIntent(SqliteConnection c, SqliteTransaction tx, FolderIntentKind kind, string path) =>
-        Convert.ToInt64(Scalar(c, tx, "INSERT INTO folder_intents(kind, path, created_at) VALUES ($k, $p, $t) RETURNING id",
-            ("$k", (int)kind), ("$p", path), ("$t", Now())));
-
-    private static void CompleteIntent(SqliteConnection c, SqliteTransaction tx, long intentId)
-    {
-        if (intentId > 0)
-            Exec(c, tx, "DELETE FROM folder_intents WHERE id = $id", ("$id", intentId));
-    }
 }

@@ -1,4 +1,5 @@
-// Users and their aliases (delivery instruction lines) in the SQLite store.
+// The user aggregate in the SQLite store: lookups, the paged list, adds (MaxUsers checked inside
+// the write transaction), deletes and targeted writes.
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
@@ -28,8 +29,17 @@ public sealed partial class SqliteAccountStore
         Query($"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d ORDER BY u.local",
             MapUser, ("$d", domainId));
 
+    public Page<UserRecord> ListUsers(long domainId, PageRequest page) =>
+        Paged(page, $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d AND {PageFilter("u.local", page)} ORDER BY u.local LIMIT $limit",
+            MapUser, u => u.Local, ("$d", domainId));
+
     public UserRecord AddUser(DomainRecord domain, NewUser user, string directory, long intentId) => Write((c, tx) =>
     {
+        // The limit is checked inside the write transaction (SQLite serializes writers: BEGIN
+        // IMMEDIATE), against the domain's current row, so concurrent adds cannot pass it.
+        var max = Scalar(c, tx, "SELECT max_users FROM domains WHERE id = $d", ("$d", domain.Id));
+        if (max is long most && Convert.ToInt64(Scalar(c, tx, "SELECT COUNT(*) FROM users WHERE domain_id = $d", ("$d", domain.Id))) >= most)
+            throw new AccountException(AccountError.LimitReached, $"limit reached: {domain.Name} allows at most {most} users");
         var id = InsertUser(c, tx, domain, user, directory);
         CompleteIntent(c, tx, intentId);
         return Query(c, tx, $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $id", MapUser, ("$id", id))[0];
@@ -37,17 +47,23 @@ public sealed partial class SqliteAccountStore
 
     private long InsertUser(SqliteConnection c, SqliteTransaction tx, DomainRecord domain, NewUser u, string directory)
     {
-        if (Scalar(c, tx, "SELECT 1 FROM users WHERE domain_id = $d AND local = $l", ("$d", domain.Id), ("$l", u.Local)) is not null)
-            throw new AccountException(AccountError.UserExists, $"user already exists: {u.Local}@{domain.Name}");
         if (Scalar(c, tx, "SELECT 1 FROM aliases WHERE domain_id = $d AND local = $l", ("$d", domain.Id), ("$l", u.Local)) is not null)
             throw new AccountException(AccountError.UserExists, $"an alias already uses this address: {u.Local}@{domain.Name}");
         var quota = u.Quota ?? domain.Limits.DefaultUserQuota;
-        return Convert.ToInt64(Scalar(c, tx, """
-            INSERT INTO users(domain_id, local, password_hash, clear_password, gecos, quota_bytes, quota_messages, flags, dir, created_at)
-            VALUES ($d, $l, $h, $cp, $g, $qb, $qm, $f, $dir, $now) RETURNING id
-            """,
-            ("$d", domain.Id), ("$l", u.Local), ("$h", u.PasswordHash), ("$cp", u.ClearPassword), ("$g", u.Gecos),
-            ("$qb", quota.Bytes), ("$qm", quota.Messages), ("$f", (int)u.Flags), ("$dir", directory), ("$now", Now())));
+        try
+        {
+            // The UNIQUE(domain_id, local) constraint answers "exists" (no check before it to race with).
+            return Convert.ToInt64(Scalar(c, tx, """
+                INSERT INTO users(domain_id, local, password_hash, clear_password, gecos, quota_bytes, quota_messages, flags, dir, created_at)
+                VALUES ($d, $l, $h, $cp, $g, $qb, $qm, $f, $dir, $now) RETURNING id
+                """,
+                ("$d", domain.Id), ("$l", u.Local), ("$h", u.PasswordHash), ("$cp", u.ClearPassword), ("$g", u.Gecos),
+                ("$qb", quota.Bytes), ("$qm", quota.Messages), ("$f", (int)u.Flags), ("$dir", directory), ("$now", Now())));
+        }
+        catch (SqliteException e) when (IsUniqueViolation(e))
+        {
+            throw new AccountException(AccountError.UserExists, $"user already exists: {u.Local}@{domain.Name}");
+        }
     }
 
     public long DeleteUser(UserRecord user) => Write((c, tx) =>
@@ -110,32 +126,4 @@ public sealed partial class SqliteAccountStore
     public void RecordLogin(long userId, LastLogin login) => QuietWrite((c, tx) =>
         Exec(c, tx, "UPDATE users SET last_auth_at = $t, last_auth_address = $a, last_auth_service = $s WHERE id = $id",
             ("$t", login.At.ToUnixTimeSeconds()), ("$a", login.Address), ("$s", login.Service), ("$id", userId)));
-
-    public AliasRecord? FindAlias(string local, string domain)
-    {
-        var lines = HotQuery($"SELECT d.name, a.line FROM aliases a JOIN domains d ON d.id = a.domain_id WHERE a.domain_id = {DomainIdOf} AND a.local = $l ORDER BY a.id",
-            r => (Domain: r.GetString(0), Line: r.GetString(1)), ("$n", domain), ("$l", local));
-        return lines.Count == 0 ? null : new AliasRecord(local, lines[0].Domain, [.. lines.Select(x => x.Line)]);
-    }
-
-    public ValueTask<AliasRecord?> FindAliasAsync(string local, string domain, CancellationToken ct = default) => new(FindAlias(local, domain));
-
-    public IReadOnlyList<AliasRecord> ListAliases(long domainId) =>
-        Query("SELECT a.local, d.name, a.line FROM aliases a JOIN domains d ON d.id = a.domain_id WHERE a.domain_id = $d ORDER BY a.local, a.id",
-                r => (Local: r.GetString(0), Domain: r.GetString(1), Line: r.GetString(2)), ("$d", domainId))
-            .GroupBy(x => (x.Local, x.Domain))
-            .Select(g => new AliasRecord(g.Key.Local, g.Key.Domain, g.Select(x => x.Line).ToList()))
-            .ToList();
-
-    public void AddAliasLine(long domainId, string local, string line) => Write((c, tx) =>
-    {
-        if (Scalar(c, tx, "SELECT 1 FROM aliases WHERE domain_id = $d AND local = $l AND line = $line",
-                ("$d", domainId), ("$l", local), ("$line", line)) is not null)
-            throw new AccountException(AccountError.InvalidArgument, $"the alias already has this line: {line}");
-        Exec(c, tx, "INSERT INTO aliases(domain_id, local, line) VALUES ($d, $l, $line)", ("$d", domainId), ("$l", local), ("$line", line));
-    });
-
-    public int DeleteAlias(long domainId, string local, string? line) => Write((c, tx) => line is null
-        ? Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l", ("$d", domainId), ("$l", local))
-        : Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l AND line = $line", ("$d", domainId), ("$l", local), ("$line", line)));
 }

@@ -101,7 +101,13 @@ public sealed partial class SqliteAccountStore : IAccountStore
             tx.Commit();
             return result;
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT
+        catch (SqliteException e) when (IsUniqueViolation(e))
+        {
+            // A write that met a uniqueness constraint without a more specific answer: "exists", not a failure.
+            throw new AccountException(e.Message.Contains(" users.", StringComparison.Ordinal) ? AccountError.UserExists : AccountError.DomainExists,
+                $"already exists: {e.Message}");
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: a foreign key or NOT NULL
         {
             throw new AccountException(AccountError.StorageFailed, $"account store constraint failed: {e.Message}");
         }
@@ -110,6 +116,9 @@ public sealed partial class SqliteAccountStore : IAccountStore
             Changed?.Invoke();
         }
     }
+
+    /// <summary>SQLITE_CONSTRAINT_UNIQUE or SQLITE_CONSTRAINT_PRIMARYKEY: the row exists.</summary>
+    private static bool IsUniqueViolation(SqliteException e) => e.SqliteExtendedErrorCode is 2067 or 1555;
 
     /// <summary>
     /// A write that changes nothing the caches hold (last logins, roaming grants): no change-counter
@@ -183,6 +192,24 @@ public sealed partial class SqliteAccountStore : IAccountStore
     {
         using var c = Open();
         return Query(c, null, sql, map, args);
+    }
+
+    /// <summary>The WHERE condition of a keyset page over <paramref name="key"/>: after the cursor, and containing the search.</summary>
+    private static string PageFilter(string key, PageRequest page) =>
+        $"($after IS NULL OR {key} > $after) AND ($search IS NULL OR {key} LIKE $search ESCAPE '\\')";
+
+    /// <summary>
+    /// Runs a page query (its SQL uses $after, $search and $limit): one row more than the page
+    /// holds tells whether a next page exists; the cursor is the last item's key.
+    /// </summary>
+    private Page<T> Paged<T>(PageRequest page, string sql, Func<DbDataReader, T> map, Func<T, string> key, params (string, object?)[] args)
+    {
+        var size = page.Size;
+        var rows = Query(sql, map, [.. args, ("$after", page.After), ("$search", page.LikePattern), ("$limit", size + 1)]);
+        if (rows.Count <= size)
+            return new Page<T>(rows, null);
+        rows.RemoveAt(size);
+        return new Page<T>(rows, key(rows[^1]));
     }
 
     private static int? NullableInt(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);

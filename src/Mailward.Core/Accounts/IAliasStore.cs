@@ -1,0 +1,12 @@
+// The admin writes and lists of the alias aggregate: delivery instruction lines per address.
+// AddAliasLine checks the domain's MaxAliases / MaxForwards inside its write transaction.
+namespace Mailward.Core.Accounts;
+
+public interface IAliasStore
+{
+    IReadOnlyList<AliasRecord> ListAliases(long domainId);
+    /// <summary>A domain's aliases by local part, each with all its lines; the search matches the local part.</summary>
+    Page<AliasRecord> ListAliases(long domainId, PageRequest page);
+    void AddAliasLine(long domainId, string local, string line);
+    int DeleteAlias(long domainId, string local, string? line);
+}
