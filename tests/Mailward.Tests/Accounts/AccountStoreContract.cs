@@ -1,0 +1,300 @@
+// The one store test suite: what every account provider must do, written against IAccountStore
+// only. A provider joins by deriving a class that opens its store (SQLite below; PostgreSQL with
+// issue 14). OpenStore may be called several times: each call is another client of the same
+// store (another process or node), which the concurrency cases need.
+using Mailward.Core.Accounts;
+using Mailward.Tests.Support;
+
+namespace Mailward.Tests.Accounts;
+
+public abstract class AccountStoreContract : IDisposable
+{
+    private readonly List<IAccountStore> _opened = [];
+    private IAccountStore? _store;
+
+    /// <summary>A new client of the provider's store under test, empty at the first call.</summary>
+    protected abstract IAccountStore Open();
+
+    protected IAccountStore Store => _store ??= OpenStore();
+
+    protected IAccountStore OpenStore()
+    {
+        var s = Open();
+        _opened.Add(s);
+        return s;
+    }
+
+    public virtual void Dispose()
+    {
+        foreach (var s in _opened)
+            s.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private DomainRecord AddDomain(string name, DomainLimits? limits = null) =>
+        Store.AddDomain(name, name, CatchAll.Bounce, limits ?? DomainLimits.None, null, "", 0);
+
+    private static UserRecord AddUser(IAccountStore store, DomainRecord domain, string local, string hash = "*") =>
+        store.AddUser(domain, new NewUser(local, hash, null, local, null), $"{domain.Name}/{local}", 0);
+
+    [Fact]
+    public async Task Domains_users_and_aliases_are_found_by_their_names_and_through_alias_domains()
+    {
+        var d = AddDomain("example.com");
+        Store.AddDomainAlias("example.net", d.Id);
+        var joe = AddUser(Store, d, "joe");
+        Store.AddAliasLine(d.Id, "info", "&joe@example.com");
+        Store.AddAliasLine(d.Id, "info", "&ann@remote.test");
+        Store.AddIpMap(new IpMapEntry("192.0.2.10", "example.com"));
+
+        Assert.Equal(d.Id, (await Store.FindDomainAsync("example.net"))!.Id);
+        Assert.Equal("example.com", Store.FindDomain("example.net")!.Name);
+        Assert.Null(await Store.FindDomainAsync("example.org"));
+        var viaAlias = (await Store.FindUserAsync("joe", "example.net"))!;
+        Assert.Equal((joe.Id, "joe@example.com"), (viaAlias.Id, viaAlias.Address));
+        Assert.Null(await Store.FindUserAsync("joe", "example.org"));
+        Assert.Null(await Store.FindUserAsync("ann", "example.com"));
+        var info = (await Store.FindAliasAsync("info", "example.net"))!;
+        Assert.Equal("info@example.com", info.Address);
+        Assert.Equal(["&joe@example.com", "&ann@remote.test"], info.Lines);
+        Assert.True(info.IsForward);
+        Assert.Equal("example.com", await Store.MapIpToDomainAsync("192.0.2.10"));
+        Assert.Null(await Store.MapIpToDomainAsync("192.0.2.11"));
+    }
+
+    [Fact]
+    public void Taken_names_are_answered_as_exists()
+    {
+        var d = AddDomain("example.com");
+        AddUser(Store, d, "joe");
+        Store.AddAliasLine(d.Id, "info", "&joe@example.com");
+
+        Assert.Equal(AccountError.DomainExists, Assert.Throws<AccountException>(() => AddDomain("example.com")).Error);
+        Assert.Equal(AccountError.DomainExists, Assert.Throws<AccountException>(() => Store.AddDomainAlias("example.com", d.Id)).Error);
+        Assert.Equal(AccountError.UserExists, Assert.Throws<AccountException>(() => AddUser(Store, d, "joe")).Error);
+        Assert.Equal(AccountError.UserExists, Assert.Throws<AccountException>(() => AddUser(Store, d, "info")).Error); // an alias holds the name
+        Assert.Equal(AccountError.InvalidArgument, Assert.Throws<AccountException>(() => Store.AddAliasLine(d.Id, "info", "&joe@example.com")).Error);
+    }
+
+    [Fact]
+    public void Domain_limits_hold_for_users_aliases_and_forwards_apart()
+    {
+        var d = AddDomain("example.com", new DomainLimits { MaxUsers = 2, MaxAliases = 1, MaxForwards = 1 });
+        AddUser(Store, d, "a");
+        AddUser(Store, d, "b");
+        Assert.Equal(AccountError.LimitReached, Assert.Throws<AccountException>(() => AddUser(Store, d, "c")).Error);
+
+        Store.AddAliasLine(d.Id, "fwd", "&x@remote.test");
+        Store.AddAliasLine(d.Id, "fwd", "&y@remote.test"); // another line of the same address is no new forward
+        Store.AddAliasLine(d.Id, "box", "/var/mail/box/");
+        Assert.Equal(AccountError.LimitReached, Assert.Throws<AccountException>(() => Store.AddAliasLine(d.Id, "fwd2", "&z@remote.test")).Error);
+        Assert.Equal(AccountError.LimitReached, Assert.Throws<AccountException>(() => Store.AddAliasLine(d.Id, "box2", "/var/mail/box2/")).Error);
+
+        Store.SetLimits(d.Id, DomainLimits.None);
+        AddUser(Store, d, "c");
+        Assert.Equal(3, Store.CountUsers(d.Id));
+    }
+
+    [Fact]
+    public async Task Concurrent_clients_cannot_pass_MaxUsers()
+    {
+        var d = AddDomain("example.com", new DomainLimits { MaxUsers = 5 });
+        var clients = Enumerable.Range(0, 12).Select(_ => OpenStore()).ToList();
+        using var start = new Barrier(clients.Count);
+        var results = await Task.WhenAll(clients.Select((client, i) => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait(TimeSpan.FromSeconds(30));
+            try
+            {
+                AddUser(client, d, $"u{i}");
+                return (AccountError?)null;
+            }
+            catch (AccountException e)
+            {
+                return e.Error;
+            }
+        }, TaskCreationOptions.LongRunning)));
+
+        Assert.Equal(5, results.Count(r => r is null));
+        Assert.All(results.Where(r => r is not null), r => Assert.Equal(AccountError.LimitReached, r));
+        Assert.Equal(5, Store.CountUsers(d.Id));
+    }
+
+    [Fact]
+    public async Task Concurrent_adds_of_one_name_leave_one_user_and_tell_the_rest_it_exists()
+    {
+        var d = AddDomain("example.com");
+        var clients = Enumerable.Range(0, 8).Select(_ => OpenStore()).ToList();
+        using var start = new Barrier(clients.Count);
+        var results = await Task.WhenAll(clients.Select(client => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait(TimeSpan.FromSeconds(30));
+            try
+            {
+                AddUser(client, d, "same");
+                return (AccountError?)null;
+            }
+            catch (AccountException e)
+            {
+                return e.Error;
+            }
+        }, TaskCreationOptions.LongRunning)));
+
+        Assert.Single(results, r => r is null);
+        Assert.All(results.Where(r => r is not null), r => Assert.Equal(AccountError.UserExists, r)); // not StorageFailed
+        Assert.Equal(1, Store.CountUsers(d.Id));
+    }
+
+    [Fact]
+    public void Patches_write_only_what_they_name_and_an_upgrade_only_over_the_verified_hash()
+    {
+        var d = AddDomain("example.com");
+        var joe = AddUser(Store, d, "joe", "old-hash");
+        var other = OpenStore();
+
+        Assert.True(Store.PatchUser(joe.Id, new UserPatch { SetFlags = UserFlags.NoPop | UserFlags.NoImap }));
+        Assert.True(other.PatchUser(joe.Id, new UserPatch { UnsetFlags = UserFlags.NoImap, Quota = new Quota(1000, 0) }));
+        Assert.True(Store.UpgradePasswordHash(joe.Id, "old-hash", "new-hash"));
+        Assert.False(other.UpgradePasswordHash(joe.Id, "old-hash", "stale-upgrade")); // not over a hash it did not verify
+        Assert.True(other.PatchUser(joe.Id, new UserPatch { Gecos = "Joe" }));
+
+        var now = Store.FindUser("joe", "example.com")!;
+        Assert.Equal((UserFlags.NoPop, new Quota(1000, 0), "new-hash", "Joe"), (now.Flags, now.Quota, now.PasswordHash, now.Gecos));
+        Assert.True(Store.PatchUser(joe.Id, new UserPatch { Password = new PasswordChange("admin-hash", "clear") }));
+        Assert.Equal(("admin-hash", "clear"), (Store.FindUser("joe", "example.com")!.PasswordHash, Store.FindUser("joe", "example.com")!.ClearPassword));
+        Assert.False(Store.PatchUser(joe.Id + 1000, new UserPatch { Gecos = "x" }));
+    }
+
+    [Fact]
+    public async Task Writes_move_the_change_counter_and_raise_Changed_and_quiet_writes_do_neither()
+    {
+        var d = AddDomain("example.com");
+        var joe = AddUser(Store, d, "joe");
+        var other = OpenStore();
+        var changed = 0;
+        Store.Changed += () => changed++;
+        var before = await other.ReadChangeCounterAsync();
+
+        Store.RecordLogin(joe.Id, new LastLogin(DateTimeOffset.UtcNow, "192.0.2.1", "pop3"));
+        Store.GrantRoaming(new RoamingGrant("192.0.2.1", joe.Id, joe.Address, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddMinutes(5)));
+        Assert.Equal((before, 0), (await other.ReadChangeCounterAsync(), changed));
+
+        Store.PatchUser(joe.Id, new UserPatch { Gecos = "Joe" });
+        Assert.NotEqual(before, await other.ReadChangeCounterAsync()); // seen by another client
+        Assert.Equal(1, changed);
+    }
+
+    [Fact]
+    public void Lists_page_by_cursor_with_a_limit_and_a_search()
+    {
+        var d = AddDomain("example.com");
+        for (var i = 0; i < 25; i++)
+            AddUser(Store, d, $"user{i:D2}");
+        AddUser(Store, d, "joe_100%");
+
+        var seen = new List<string>();
+        var page = Store.ListUsers(d.Id, new PageRequest(Limit: 10));
+        var pages = 1;
+        while (true)
+        {
+            Assert.InRange(page.Items.Count, 1, 10);
+            seen.AddRange(page.Items.Select(u => u.Local));
+            if (page.Next is null)
+                break;
+            page = Store.ListUsers(d.Id, new PageRequest(page.Next, 10));
+            pages++;
+        }
+        Assert.Equal(3, pages);
+        Assert.Equal(Store.ListUsers(d.Id).Select(u => u.Local), seen); // the unpaged list, in the same order
+
+        Assert.Equal(["user10", "user11", "user12", "user13", "user14", "user15", "user16", "user17", "user18", "user19"],
+            Store.ListUsers(d.Id, new PageRequest(Search: "USER1")).Items.Select(u => u.Local));
+        Assert.Equal(["joe_100%"], Store.ListUsers(d.Id, new PageRequest(Search: "_100%")).Items.Select(u => u.Local)); // wildcards match themselves
+        Assert.Empty(Store.ListUsers(d.Id, new PageRequest(Search: "1%0")).Items);
+    }
+
+    [Fact]
+    public void Every_admin_list_pages()
+    {
+        foreach (var n in new[] { "a.test", "b.test", "c.test" })
+            AddDomain(n);
+        var d = Store.FindDomain("b.test")!;
+        foreach (var l in new[] { "x", "y", "z" })
+        {
+            Store.AddAliasLine(d.Id, l, $"&{l}1@remote.test");
+            Store.AddAliasLine(d.Id, l, $"&{l}2@remote.test");
+        }
+        Store.SetRelayRule(new RelayRule("192.0.2.0/24", RelayAction.Allow, "", DateTimeOffset.UtcNow));
+        Store.AddIpMap(new IpMapEntry("192.0.2.1", "a.test"));
+        Store.AddIpMap(new IpMapEntry("192.0.2.1", "b.test"));
+        Store.AddIpMap(new IpMapEntry("192.0.2.2", "c.test"));
+
+        var domains = Store.ListDomains(new PageRequest(Limit: 2));
+        Assert.Equal(["a.test", "b.test"], domains.Items.Select(x => x.Name));
+        Assert.Equal("b.test", domains.Next);
+        Assert.Equal(["c.test"], Store.ListDomains(new PageRequest(domains.Next, 2)).Items.Select(x => x.Name));
+
+        var aliases = Store.ListAliases(d.Id, new PageRequest(Limit: 2));
+        Assert.Equal(["x", "y"], aliases.Items.Select(a => a.Local));
+        Assert.All(aliases.Items, a => Assert.Equal(2, a.Lines.Count)); // an address keeps all its lines on its page
+        Assert.Equal(["z"], Store.ListAliases(d.Id, new PageRequest(aliases.Next, 2)).Items.Select(a => a.Local));
+
+        var rules = Store.ListRelayRules(new PageRequest(Search: "192.0.2."));
+        Assert.Equal(["192.0.2.0/24"], rules.Items.Select(r => r.Network));
+        Assert.Equal(Store.ListRelayRules().Count, Store.ListRelayRules(PageRequest.First).Items.Count);
+
+        var maps = Store.ListIpMap(new PageRequest(Limit: 2));
+        Assert.Equal([("192.0.2.1", "a.test"), ("192.0.2.1", "b.test")], maps.Items.Select(m => (m.Address, m.Domain)));
+        Assert.Equal([("192.0.2.2", "c.test")], Store.ListIpMap(new PageRequest(maps.Next, 2)).Items.Select(m => (m.Address, m.Domain)));
+        Assert.Equal(["b.test"], Store.ListIpMap(new PageRequest(Search: "b.TEST")).Items.Select(m => m.Domain));
+    }
+
+    [Fact]
+    public void Roaming_grants_are_extended_never_shortened_and_expire()
+    {
+        var d = AddDomain("example.com");
+        var joe = AddUser(Store, d, "joe");
+        var t = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Store.GrantRoaming(new RoamingGrant("192.0.2.1", joe.Id, joe.Address, t, t.AddMinutes(30)));
+        Store.GrantRoaming(new RoamingGrant("192.0.2.1", joe.Id, joe.Address, t, t.AddMinutes(10)));
+
+        Assert.Equal(t.AddMinutes(30), Assert.Single(Store.ListRoaming(t)).ExpiresAt);
+        Assert.Empty(Store.ListRoaming(t.AddMinutes(31)));
+    }
+
+    [Fact]
+    public void Deleting_a_domain_removes_everything_in_it_and_records_the_folder_intent()
+    {
+        var d = AddDomain("example.com");
+        Store.AddDomainAlias("example.net", d.Id);
+        AddUser(Store, d, "joe");
+        Store.AddAliasLine(d.Id, "info", "&joe@example.com");
+        Store.AddIpMap(new IpMapEntry("192.0.2.10", "example.com"));
+
+        var intent = Store.DeleteDomain(d);
+
+        Assert.Null(Store.FindDomain("example.com"));
+        Assert.Null(Store.FindDomain("example.net"));
+        Assert.Null(Store.FindUser("joe", "example.com"));
+        Assert.Null(Store.MapIpToDomain("192.0.2.10"));
+        var recorded = Assert.Single(Store.ListFolderIntents());
+        Assert.Equal((intent, FolderIntentKind.Delete, "example.com"), (recorded.Id, recorded.Kind, recorded.Path));
+        Store.CompleteFolderIntent(intent);
+        Assert.Empty(Store.ListFolderIntents());
+        Assert.Equal(AccountError.DomainNotFound, Assert.Throws<AccountException>(() => Store.DeleteDomain(d)).Error);
+    }
+}
+
+/// <summary>The suite on SQLite: one database file, each client its own store object on it.</summary>
+public sealed class SqliteAccountStoreContract : AccountStoreContract
+{
+    private readonly TempFolder _folder = new();
+
+    protected override IAccountStore Open() => new SqliteAccountStore($"Data Source={_folder.Combine("accounts.db")}");
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        _folder.Dispose();
+    }
+}
