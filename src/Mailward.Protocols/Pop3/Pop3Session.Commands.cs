@@ -26,10 +26,10 @@ public sealed partial class Pop3Session
                 return Bad("-ERR STLS not available");
             case "STLS":
                 // RFC 2595 §4: nothing the client pipelined behind STLS may be read as a command.
-                _start = _end = 0;
+                _channel.DiscardBuffered();
                 Reply("+OK begin TLS negotiation");
                 await FlushAsync(ct);
-                (_stream, _tls) = await _info.StartTls(_stream, ct);
+                (_channel.Stream, _tls) = await _info.StartTls(_channel.Stream, ct);
                 _user = null;
                 return true;
             case "USER" when !PlaintextAllowed:

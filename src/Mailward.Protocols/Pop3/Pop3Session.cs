@@ -1,14 +1,15 @@
 // A POP3 server session (RFC 1939) as a state machine over a byte stream: AUTHORIZATION (USER/PASS,
 // APOP, AUTH PLAIN of RFC 5034, STLS of RFC 2595, CAPA of RFC 2449), TRANSACTION (STAT, LIST, RETR,
-// DELE, NOOP, RSET, TOP, UIDL) and UPDATE at QUIT. Replies are flushed before each read, so a
-// pipelining client (RFC 2449 PIPELINING) gets its answers in one write. No sockets, no files: the
-// mailbox and the logins come from Core.
+// DELE, NOOP, RSET, TOP, UIDL) and UPDATE at QUIT. The line channel flushes replies before each read
+// that could block, so a pipelining client (RFC 2449 PIPELINING) gets its answers in one write. No
+// sockets, no files: the mailbox and the logins come from Core.
 using System.Buffers;
 using System.Net;
 using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.Auth;
 using Mailward.Core.MailStore;
+using Mailward.Protocols.Common;
 using Microsoft.Extensions.Logging;
 
 namespace Mailward.Protocols.Pop3;
@@ -21,12 +22,9 @@ public sealed record Pop3SessionInfo(string SessionId, IPAddress ClientAddress, 
 
 public sealed partial class Pop3Session(Pop3Options options, LoginService logins, ILogger logger, TimeProvider? time = null)
 {
-    private const int MaxLine = 512; // RFC 2449 §4: 255 octets per command; room for AUTH PLAIN
+    private const int MaxLine = 512 + 2; // RFC 2449 §4: 255 octets per command; room for AUTH PLAIN; and CRLF
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly byte[] _in = new byte[4096];
-    private readonly ArrayBufferWriter<byte> _out = new(1024);
-    private int _start, _end;
-    private Stream _stream = Stream.Null;
+    private LineChannel _channel = null!;
     private Pop3SessionInfo _info = null!;
     private string? _tls;
     private string? _user;
@@ -47,7 +45,7 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
 
     public async Task RunAsync(Stream stream, Pop3SessionInfo info, CancellationToken ct)
     {
-        _stream = stream;
+        _channel = new LineChannel(stream, 4096, MaxLine, options.CommandTimeout, Encoding.UTF8);
         _info = info;
         _tls = info.TlsDescription;
         _timestamp = $"<{info.SessionId}.{_time.GetUtcNow().ToUnixTimeSeconds()}@{options.Hostname}>";
@@ -76,12 +74,12 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
         catch (TimeoutException)
         {
             end = "timeout";
-            await TryReplyAsync("-ERR autologout: idle too long");
+            await _channel.TryFinalReplyAsync("-ERR autologout: idle too long");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             end = "server shutdown";
-            await TryReplyAsync("-ERR [SYS/TEMP] server shutting down");
+            await _channel.TryFinalReplyAsync("-ERR [SYS/TEMP] server shutting down");
         }
         catch (IOException e)
         {
@@ -118,87 +116,23 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
         return true;
     }
 
-    private void Reply(string line)
-    {
-        var count = Encoding.UTF8.GetByteCount(line);
-        Encoding.UTF8.GetBytes(line, _out.GetSpan(count + 2));
-        _out.Advance(count);
-        _out.Write("\r\n"u8);
-    }
+    private void Reply(string line) => _channel.Reply(line);
 
-    private async Task FlushAsync(CancellationToken ct)
-    {
-        if (_out.WrittenCount == 0)
-            return;
-        await _stream.WriteAsync(_out.WrittenMemory, ct);
-        await _stream.FlushAsync(ct);
-        _out.Clear();
-    }
+    /// <summary>The reply buffer, for a message's text (RETR, TOP).</summary>
+    private ArrayBufferWriter<byte> _out => _channel.Output;
 
-    private async Task TryReplyAsync(string line)
-    {
-        try
-        {
-            Reply(line);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await _stream.WriteAsync(_out.WrittenMemory, cts.Token);
-            _out.Clear();
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
-        {
-        }
-    }
+    private ValueTask FlushAsync(CancellationToken ct) => _channel.FlushAsync(ct);
 
     /// <summary>One command line; null at end of stream. Overlong lines are discarded and answered.</summary>
     private async Task<string?> ReadLineAsync(CancellationToken ct)
     {
-        var discarding = false;
         while (true)
         {
-            var lf = Array.IndexOf(_in, (byte)'\n', _start, _end - _start);
-            if (lf >= 0)
-            {
-                var length = lf - _start;
-                if (length > 0 && _in[lf - 1] == (byte)'\r')
-                    length--;
-                var line = Encoding.UTF8.GetString(_in, _start, Math.Min(length, MaxLine));
-                discarding |= length > MaxLine;
-                _start = lf + 1;
-                if (!discarding)
-                    return line;
-                discarding = false;
-                if (!Bad("-ERR line too long"))
-                    return null;
-                await FlushAsync(ct);
-                continue;
-            }
-            if (_end - _start >= MaxLine)
-            {
-                discarding = true;
-                _start = _end = 0;
-            }
-            if (_start > 0)
-            {
-                Buffer.BlockCopy(_in, _start, _in, 0, _end - _start);
-                _end -= _start;
-                _start = 0;
-            }
-            // Replies go out only before a read that could block: pipelined commands get theirs in one write.
-            await FlushAsync(ct);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(options.CommandTimeout);
-            int n;
-            try
-            {
-                n = await _stream.ReadAsync(_in.AsMemory(_end), timeout.Token);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                throw new TimeoutException();
-            }
-            if (n == 0)
+            var line = await _channel.ReadLineAsync(ct);
+            if (!ReferenceEquals(line, LineChannel.LongLine))
+                return line;
+            if (!Bad("-ERR line too long"))
                 return null;
-            _end += n;
         }
     }
 }

@@ -90,7 +90,7 @@ public sealed partial class SmtpSession
     private async Task<string?> ChallengeAsync(string challenge, CancellationToken ct)
     {
         Reply("334 " + challenge);
-        return await ReadLineAsync(ct);
+        return await _channel.ReadLineAsync(ct);
     }
 
     private static string? Decode(string base64)

@@ -1,6 +1,7 @@
 // The SMTP verbs (RFC 5321 §4.1.1) as a declarative table: each verb's handler and whether it
 // counts toward the bad-command limit. Sequence errors are 503, syntax 500/501, parameters 555.
 using Mailward.Core.Policy;
+using Mailward.Protocols.Common;
 
 namespace Mailward.Protocols.Smtp;
 
@@ -27,7 +28,7 @@ public sealed partial class SmtpSession
 
     private async ValueTask<bool> HandleAsync(string line, CancellationToken ct)
     {
-        if (ReferenceEquals(line, LongLine))
+        if (ReferenceEquals(line, LineChannel.LongLine))
             return BadCommand(SmtpReplies.LineTooLong);
         var space = line.IndexOf(' ', StringComparison.Ordinal);
         var verb = space < 0 ? line : line[..space];
@@ -256,13 +257,12 @@ public sealed partial class SmtpSession
         if (argument.Trim().Length > 0)
             return BadCommand(SmtpReplies.SyntaxNoArguments);
         Reply(SmtpReplies.ReadyForTls);
-        await FlushAsync(ct);
-        _start = _end = 0;
-        _discardingLongLine = false;
+        await _channel.FlushAsync(ct);
+        _channel.DiscardBuffered();
         try
         {
-            var (stream, description) = await _info.StartTls(_stream, ct);
-            _stream = stream;
+            var (stream, description) = await _info.StartTls(_channel.Stream, ct);
+            _channel.Stream = stream;
             _tls = description;
         }
         catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)

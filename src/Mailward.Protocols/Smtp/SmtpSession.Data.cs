@@ -36,7 +36,7 @@ public sealed partial class SmtpSession
         await using var tx = queue.Begin(envelope);
         await tx.WriteAsync(ReceivedLine(tx.QueueId, tx.ArrivedAt), ct);
         Reply(SmtpReplies.StartData);
-        await FlushAsync(ct);
+        await _channel.FlushAsync(ct);
 
         var reader = new DataReader(options.MaxMessageBytes, options.MaxLineLength, options.MaxHops);
         var chunk = new ArrayBufferWriter<byte>(16 * 1024);
@@ -46,9 +46,9 @@ public sealed partial class SmtpSession
         var loops = new DeliveredToScanner(hosted);
         while (true)
         {
-            if (_end > _start)
+            if (_channel.Buffered.Length > 0)
             {
-                _start += reader.Feed(_in.AsSpan(_start, _end - _start), chunk);
+                _channel.Consume(reader.Feed(_channel.Buffered, chunk));
                 if (chunk.WrittenCount > 0)
                 {
                     loops.Scan(chunk.WrittenSpan);
@@ -71,7 +71,7 @@ public sealed partial class SmtpSession
                     break;
                 }
             }
-            if (await ReadMoreAsync(ct) == 0)
+            if (await _channel.ReadMoreAsync(ct) == 0)
                 return false; // the client went away mid-message: nothing is queued
         }
 

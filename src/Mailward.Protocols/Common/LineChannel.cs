@@ -1,0 +1,152 @@
+// The line channel every text protocol shares, written once: commands are read into one fixed
+// buffer with a bound on the line (an overlong line is discarded as it streams, never held);
+// replies are buffered and flushed only before a read that could block, so pipelined commands get
+// their answers in one write (RFC 2920, RFC 2449); every read waits at most the command timeout.
+// Bytes after a line (SMTP DATA, an IMAP literal) are read from the same buffer: Buffered, Consume
+// and ReadMoreAsync.
+using System.Buffers;
+using System.Text;
+
+namespace Mailward.Protocols.Common;
+
+/// <summary>A read waited longer than the command timeout (or the data rate fell below its minimum).</summary>
+public sealed class ChannelTimeoutException(string message) : TimeoutException(message);
+
+public sealed class LineChannel
+{
+    /// <summary>What ReadLineAsync returns for a line over the limit (compare by reference).</summary>
+    public static readonly string LongLine = new("\0long");
+
+    private readonly byte[] _in;
+    private readonly ArrayBufferWriter<byte> _out = new(1024);
+    private readonly Encoding _encoding;
+    private readonly int _maxLine;
+    private readonly TimeSpan _timeout;
+    private int _start;
+    private int _end;
+    private bool _discardingLongLine;
+
+    /// <param name="maxLine">The longest line read, in octets with its line end; longer ones are discarded and answered.</param>
+    /// <param name="encoding">How lines and replies become bytes: Latin-1 keeps every octet (SMTP), UTF-8 for text (POP3).</param>
+    public LineChannel(Stream stream, int bufferSize, int maxLine, TimeSpan commandTimeout, Encoding encoding)
+    {
+        Stream = stream;
+        _in = new byte[Math.Max(bufferSize, maxLine + 1)];
+        _maxLine = maxLine;
+        _timeout = commandTimeout;
+        _encoding = encoding;
+    }
+
+    /// <summary>The connection; replaced by its TLS stream after STARTTLS or STLS.</summary>
+    public Stream Stream { get; set; }
+
+    /// <summary>The reply buffer, for replies written as bytes (a message's text).</summary>
+    public ArrayBufferWriter<byte> Output => _out;
+
+    /// <summary>Input read and not yet consumed.</summary>
+    public ReadOnlySpan<byte> Buffered => _in.AsSpan(_start, _end - _start);
+
+    public void Consume(int count) => _start += count;
+
+    /// <summary>Forgets what the client sent ahead: after STARTTLS nothing from before may count (RFC 3207 §4.2, RFC 2595 §4).</summary>
+    public void DiscardBuffered()
+    {
+        _start = _end = 0;
+        _discardingLongLine = false;
+    }
+
+    public void Reply(string line)
+    {
+        var count = _encoding.GetByteCount(line);
+        _encoding.GetBytes(line, _out.GetSpan(count + 2));
+        _out.Advance(count);
+        _out.Write("\r\n"u8);
+    }
+
+    public async ValueTask FlushAsync(CancellationToken ct)
+    {
+        if (_out.WrittenCount == 0)
+            return;
+        await Stream.WriteAsync(_out.WrittenMemory, ct);
+        await Stream.FlushAsync(ct);
+        _out.ResetWrittenCount();
+    }
+
+    /// <summary>A last reply on the way out (timeout, shutdown): within five seconds, or not at all.</summary>
+    public async Task TryFinalReplyAsync(string line)
+    {
+        try
+        {
+            Reply(line);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await FlushAsync(cts.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or NotSupportedException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The next line without its line end; <see cref="LongLine"/> for one over the limit (discarded,
+    /// never buffered); null at end of input. Accepts CRLF, and a bare LF from hand-typed sessions (nc).
+    /// Pending replies are flushed first when the line is not here yet.
+    /// </summary>
+    public async ValueTask<string?> ReadLineAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var span = Buffered;
+            var lf = span.IndexOf((byte)'\n');
+            if (lf >= 0)
+            {
+                var line = span[..lf];
+                _start += lf + 1;
+                if (_discardingLongLine || lf + 1 > _maxLine)
+                {
+                    _discardingLongLine = false;
+                    return LongLine;
+                }
+                if (line.Length > 0 && line[^1] == (byte)'\r')
+                    line = line[..^1];
+                return _encoding.GetString(line);
+            }
+            if (_end - _start >= _maxLine)
+            {
+                // Past the limit with no line end: drop what we have and keep dropping until LF.
+                _discardingLongLine = true;
+                _start = _end;
+            }
+            await FlushAsync(ct);
+            if (await ReadMoreAsync(ct) == 0)
+                return null;
+        }
+    }
+
+    /// <summary>Reads more input into the buffer, within the command timeout; 0 at end of input.</summary>
+    public ValueTask<int> ReadMoreAsync(CancellationToken ct) => ReadMoreAsync(_timeout, ct);
+
+    /// <summary>As above with another deadline for this read (a data-rate deadline).</summary>
+    public async ValueTask<int> ReadMoreAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        if (_start == _end)
+            _start = _end = 0;
+        else if (_end == _in.Length)
+        {
+            Buffer.BlockCopy(_in, _start, _in, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            var n = await Stream.ReadAsync(_in.AsMemory(_end), deadline.Token);
+            _end += n;
+            return n;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new ChannelTimeoutException("no input within " + timeout);
+        }
+    }
+}
