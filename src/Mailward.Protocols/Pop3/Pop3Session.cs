@@ -29,7 +29,7 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
     private string? _tls;
     private string? _user;
     private string _timestamp = "";
-    private int _badCommands;
+    private readonly BadCommandLimit _badCommands = new(options.MaxBadCommands);
     private string? _closeReason; // why the session ends when it is not the client's QUIT
     private MaildirMailbox? _mailbox;
     private readonly HashSet<int> _deleted = [];
@@ -102,11 +102,11 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
         return await TransactionAsync(verb, arg, ct);
     }
 
-    /// <summary>Answers a refused command; false (close) when it was one too many.</summary>
+    /// <summary>Answers a refused command; false (close) when it is the one past Pop3:MaxBadCommands.</summary>
     private bool Bad(string reply)
     {
         // Too many errors: a scanner, a password guesser or a broken client, not a person.
-        if (++_badCommands >= options.MaxBadCommands)
+        if (_badCommands.CountAndCheck())
         {
             Reply("-ERR too many bad commands; closing connection");
             _closeReason = "too many bad commands";

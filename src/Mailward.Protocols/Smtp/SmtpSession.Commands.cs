@@ -38,10 +38,10 @@ public sealed partial class SmtpSession
         return await handler(this, argument, ct);
     }
 
-    /// <summary>Answers a bad command; closes the session past Smtp:MaxBadCommands.</summary>
+    /// <summary>Answers a bad command; the one past Smtp:MaxBadCommands closes the session.</summary>
     private bool BadCommand(string reply)
     {
-        if (++_badCommands > options.MaxBadCommands)
+        if (_badCommands.CountAndCheck())
         {
             Reply(SmtpReplies.TooManyErrors);
             return false;

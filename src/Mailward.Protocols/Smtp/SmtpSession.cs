@@ -24,7 +24,7 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
     private string? _helo;
     private bool _esmtp;
     private string? _tls;
-    private int _badCommands;
+    private readonly BadCommandLimit _badCommands = new(options.MaxBadCommands);
     private int _messagesQueued;
     private int _recipientsRejected;
 
