@@ -16,6 +16,8 @@ public sealed record SmtpOptions
     public TimeSpan ErrorDelay { get; init; } = TimeSpan.FromSeconds(1);
     public int MaxHops { get; init; } = 100;
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(1200);
+    public int MinDataRateBytesPerSecond { get; init; } = 256;
+    public TimeSpan MinDataRateGrace { get; init; } = TimeSpan.FromSeconds(60);
     public int MaxConnections { get; init; } = 1000;
     public int MaxConnectionsPerClient { get; init; } = 20;
     public SmtpPlaintextAuth PlaintextAuth { get; init; } = SmtpPlaintextAuth.Never;
@@ -35,6 +37,8 @@ public sealed record SmtpOptions
         ErrorDelay = TimeSpan.FromMilliseconds(s.GetInt("Smtp:ErrorDelayMilliseconds", 0, 60_000)),
         MaxHops = s.GetInt("Smtp:MaxHops", 1, 10_000),
         CommandTimeout = TimeSpan.FromSeconds(s.GetInt("Smtp:CommandTimeoutSeconds", 1, 86_400)),
+        MinDataRateBytesPerSecond = s.GetInt("Smtp:MinDataRateBytesPerSecond", 0, 1 << 30),
+        MinDataRateGrace = TimeSpan.FromSeconds(s.GetInt("Smtp:MinDataRateGraceSeconds", 0, 86_400)),
         MaxConnections = s.GetInt("Smtp:MaxConnections", 1, 1_000_000),
         MaxConnectionsPerClient = s.GetInt("Smtp:MaxConnectionsPerClient", 1, 1_000_000),
         PlaintextAuth = Enum.Parse<SmtpPlaintextAuth>(s.Get("Submission:AllowPlaintextAuth"), ignoreCase: true),

@@ -36,6 +36,7 @@ public static class SmtpReplies
     public const string TooManyErrors = "421 4.7.0 Error: too many errors; closing connection";
     public const string TooManyConnections = "421 4.7.0 Error: too many connections; try again later";
     public const string Timeout = "421 4.4.2 Error: timeout exceeded; closing connection";
+    public const string DataTooSlow = "451 4.4.2 Error: message data arrives too slowly; closing connection";
     public const string ShuttingDown = "421 4.3.2 Error: server shutting down";
 
     public static string Syntax(string what) => $"501 5.5.4 Syntax error: {what}";

@@ -1,11 +1,13 @@
 // DATA (RFC 5321 §4.1.1.4): the Received line (§4.4) is written first, the text streams through
 // DataReader into a queue transaction, and 250 is answered only after the queue's commit returned,
-// i.e. after the fsync (docs/queue-format.md). Any problem discards the message, never the session.
+// i.e. after the fsync (docs/queue-format.md). Any problem discards the message, never the session;
+// only a client below Smtp:MinDataRateBytesPerSecond is also closed (SmtpSession.RunAsync answers it).
 using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Mailward.Core.Delivery;
 using Mailward.Core.Queue;
+using Mailward.Protocols.Common;
 
 namespace Mailward.Protocols.Smtp;
 
@@ -44,6 +46,7 @@ public sealed partial class SmtpSession
         var fixer = _info.Submission && _authUser is not null ? new SubmissionHeaders() : null;
         var hosted = new HashSet<string>(_hostedRecipients, StringComparer.OrdinalIgnoreCase);
         var loops = new DeliveredToScanner(hosted);
+        var rate = new MinDataRate(options.MinDataRateBytesPerSecond, options.MinDataRateGrace);
         while (true)
         {
             if (_channel.Buffered.Length > 0)
@@ -71,8 +74,9 @@ public sealed partial class SmtpSession
                     break;
                 }
             }
-            if (await _channel.ReadMoreAsync(ct) == 0)
-                return false; // the client went away mid-message: nothing is queued
+            // The client going away mid-message, or dripping it (DataRateTooLowException): nothing is queued.
+            if (await rate.ReadMoreAsync(_channel, options.CommandTimeout, ct) == 0)
+                return false;
         }
 
         ResetTransaction();

@@ -71,6 +71,11 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
             end = "timeout";
             await _channel.TryFinalReplyAsync(SmtpReplies.Timeout);
         }
+        catch (DataRateTooLowException)
+        {
+            end = "data below Smtp:MinDataRateBytesPerSecond";
+            await _channel.TryFinalReplyAsync(SmtpReplies.DataTooSlow);
+        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             end = "server shutdown";
