@@ -35,7 +35,7 @@ public sealed class Pop3Protocol : IMailProtocol
         return new()
         {
             Hostname = s.Hostname,
-            AllowPlaintextAuth = Enum.Parse<PlaintextAuth>(s.Get("Pop3:AllowPlaintextAuth"), ignoreCase: true),
+            AllowPlaintextAuth = PlaintextPolicy.Read(s, "Pop3:AllowPlaintextAuth"),
             ApopOffered = s.StoreClearText,
             CommandTimeout = idle,
             FailedLoginDelay = TimeSpan.FromMilliseconds(s.GetInt("Pop3:FailedLoginDelayMilliseconds", 0, 60_000)),

@@ -1,10 +1,10 @@
 // POP3 commands by state. AUTHORIZATION: CAPA, USER, PASS, APOP, AUTH PLAIN, STLS, QUIT.
 // TRANSACTION: STAT, LIST, UIDL, RETR, TOP, DELE, NOOP, RSET, CAPA, QUIT (UPDATE).
 using System.Buffers;
-using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.Auth;
 using Mailward.Core.MailStore;
+using Mailward.Protocols.Common.Sasl;
 
 namespace Mailward.Protocols.Pop3;
 
@@ -63,7 +63,7 @@ public sealed partial class Pop3Session
         }
     }
 
-    /// <summary>RFC 5034 AUTH: only PLAIN, with the initial response on the line or after "+ ".</summary>
+    /// <summary>RFC 5034 AUTH through the shared SASL code: only PLAIN, with the initial response on the line or after "+ ".</summary>
     private async Task<bool> AuthAsync(string arg, CancellationToken ct)
     {
         if (arg.Length == 0)
@@ -75,35 +75,29 @@ public sealed partial class Pop3Session
             return true;
         }
         var parts = arg.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
-        if (!parts[0].Equals("PLAIN", StringComparison.OrdinalIgnoreCase))
+        if (parts.Length == 0 || SaslServer.Find(parts[0], Mechanisms) is not { } mechanism)
             return Bad("-ERR [AUTH] unsupported mechanism");
-        var response = parts.Length > 1 ? parts[1] : null;
-        if (response is null)
+        var sasl = await SaslServer.RunAsync(mechanism, parts.Length > 1 ? parts[1] : null, async (challenge, token) =>
         {
-            Reply("+ ");
-            response = await ReadLineAsync(ct);
-            if (response is null)
-            {
+            Reply("+ " + challenge);
+            return await ReadLineAsync(token);
+        }, ct);
+        switch (sasl.Result)
+        {
+            case SaslResult.Disconnected:
                 _closeReason ??= "client disconnected";
                 return false;
-            }
+            case SaslResult.Cancelled:
+                return Bad("-ERR [AUTH] authentication cancelled");
+            case SaslResult.MalformedBase64:
+                return Bad("-ERR [AUTH] malformed base64");
+            case SaslResult.Malformed:
+                return Bad("-ERR [AUTH] malformed PLAIN response");
         }
-        if (response == "*")
-            return Bad("-ERR [AUTH] authentication cancelled");
-        string[] fields;
-        try
-        {
-            // authzid NUL authcid NUL password (RFC 4616); "=" is an empty initial response.
-            fields = Encoding.UTF8.GetString(Convert.FromBase64String(response == "=" ? "" : response)).Split('\0');
-        }
-        catch (FormatException)
-        {
-            return Bad("-ERR [AUTH] malformed base64");
-        }
-        if (fields.Length != 3 || (fields[0].Length > 0 && fields[0] != fields[1]))
-            return Bad("-ERR [AUTH] malformed PLAIN response");
-        return await LoginAsync(fields[1], () => logins.VerifyAsync(fields[1], fields[2], _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop, ct), ct);
+        return await LoginAsync(sasl.User, () => logins.VerifyAsync(sasl.User, sasl.Password, _info.ClientAddress, _info.ServerAddress, "pop3", UserFlags.NoPop, ct), ct);
     }
+
+    private static readonly SaslMechanism[] Mechanisms = [SaslMechanism.Plain];
 
     private static readonly string[] FailureNames = ["ok", "bad-credentials", "service-disabled", "throttled"];
 

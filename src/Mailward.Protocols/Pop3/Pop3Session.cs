@@ -36,12 +36,7 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
     private string _address = "";
     private string _client = "";
 
-    private bool PlaintextAllowed => _tls is not null || options.AllowPlaintextAuth switch
-    {
-        PlaintextAuth.Always => true,
-        PlaintextAuth.Loopback => IPAddress.IsLoopback(_info.ClientAddress),
-        _ => false,
-    };
+    private bool PlaintextAllowed => options.AllowPlaintextAuth.Allows(_tls is not null, _info.ClientAddress);
 
     public async Task RunAsync(Stream stream, Pop3SessionInfo info, CancellationToken ct)
     {
@@ -135,13 +130,6 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
                 return null;
         }
     }
-}
-
-public enum PlaintextAuth
-{
-    Never,
-    Loopback,
-    Always,
 }
 
 public sealed record Pop3Options

@@ -1,5 +1,6 @@
 // The SMTP service's limits, read once from the settings (docs/settings.md explains each).
 using Mailward.Core.Configuration;
+using Mailward.Protocols.Common;
 
 namespace Mailward.Protocols.Smtp;
 
@@ -20,7 +21,7 @@ public sealed record SmtpOptions
     public TimeSpan MinDataRateGrace { get; init; } = TimeSpan.FromSeconds(60);
     public int MaxConnections { get; init; } = 1000;
     public int MaxConnectionsPerClient { get; init; } = 20;
-    public SmtpPlaintextAuth PlaintextAuth { get; init; } = SmtpPlaintextAuth.Never;
+    public PlaintextAuth PlaintextAuth { get; init; } = PlaintextAuth.Never;
     public TimeSpan FailedAuthDelay { get; init; } = TimeSpan.FromSeconds(2);
     public bool EnforceSenderOwnership { get; init; } = true;
 
@@ -41,7 +42,7 @@ public sealed record SmtpOptions
         MinDataRateGrace = TimeSpan.FromSeconds(s.GetInt("Smtp:MinDataRateGraceSeconds", 0, 86_400)),
         MaxConnections = s.GetInt("Smtp:MaxConnections", 1, 1_000_000),
         MaxConnectionsPerClient = s.GetInt("Smtp:MaxConnectionsPerClient", 1, 1_000_000),
-        PlaintextAuth = Enum.Parse<SmtpPlaintextAuth>(s.Get("Submission:AllowPlaintextAuth"), ignoreCase: true),
+        PlaintextAuth = PlaintextPolicy.Read(s, "Submission:AllowPlaintextAuth"),
         FailedAuthDelay = TimeSpan.FromMilliseconds(s.GetInt("Submission:FailedAuthDelayMilliseconds", 0, 60_000)),
         EnforceSenderOwnership = s.GetBool("Submission:EnforceSenderOwnership"),
     };

@@ -1,11 +1,11 @@
-// SMTP AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN, offered only under TLS unless the listener
-// allows plain text from loopback; submission (RFC 6409) requires it before MAIL. A failure is
+// SMTP AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN through the shared SASL code, offered only
+// under TLS unless Submission:AllowPlaintextAuth says otherwise (PlaintextPolicy); submission (RFC 6409) requires it before MAIL. A failure is
 // answered after a delay and counts toward the address's throttle; the rights of the account
 // (no-smtp, bounce-mail, no-relay) and, on submission, the ownership of the envelope sender apply.
-using System.Net;
-using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.Auth;
+using Mailward.Protocols.Common;
+using Mailward.Protocols.Common.Sasl;
 
 namespace Mailward.Protocols.Smtp;
 
@@ -14,12 +14,9 @@ public sealed partial class SmtpSession
     private UserRecord? _authUser;
     private string _clientText = "";
 
-    private bool AuthOffered => logins is not null && _authUser is null && (_tls is not null || options.PlaintextAuth switch
-    {
-        SmtpPlaintextAuth.Always => true,
-        SmtpPlaintextAuth.Loopback => IPAddress.IsLoopback(_info.ClientAddress),
-        _ => false,
-    });
+    private static readonly SaslMechanism[] Mechanisms = [SaslMechanism.Plain, SaslMechanism.Login];
+
+    private bool AuthOffered => logins is not null && _authUser is null && options.PlaintextAuth.Allows(_tls is not null, _info.ClientAddress);
 
     private async ValueTask<bool> AuthAsync(string argument, CancellationToken ct)
     {
@@ -36,35 +33,19 @@ public sealed partial class SmtpSession
         var parts = argument.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length == 0)
             return BadCommand(SmtpReplies.Syntax("AUTH mechanism [initial-response]"));
-        string user, password;
-        if (parts[0].Equals("PLAIN", StringComparison.OrdinalIgnoreCase))
-        {
-            var response = parts.Length > 1 ? parts[1] : await ChallengeAsync("", ct);
-            if (response is null)
-                return false;
-            if (response == "*")
-                return BadCommand("501 5.0.0 Authentication cancelled");
-            var fields = Decode(response == "=" ? "" : response)?.Split('\0');
-            if (fields is not { Length: 3 } || (fields[0].Length > 0 && fields[0] != fields[1]))
-                return BadCommand("501 5.5.2 Malformed PLAIN response");
-            (user, password) = (fields[1], fields[2]);
-        }
-        else if (parts[0].Equals("LOGIN", StringComparison.OrdinalIgnoreCase))
-        {
-            var u = parts.Length > 1 ? parts[1] : await ChallengeAsync("VXNlcm5hbWU6", ct); // "Username:"
-            if (u is null)
-                return false;
-            var p = u == "*" ? "*" : await ChallengeAsync("UGFzc3dvcmQ6", ct); // "Password:"
-            if (p is null)
-                return false;
-            if (u == "*" || p == "*")
-                return BadCommand("501 5.0.0 Authentication cancelled");
-            if (Decode(u) is not { } du || Decode(p) is not { } dp)
-                return BadCommand("501 5.5.2 Malformed LOGIN response");
-            (user, password) = (du, dp);
-        }
-        else
+        if (SaslServer.Find(parts[0], Mechanisms) is not { } mechanism)
             return BadCommand("504 5.5.4 Unrecognized authentication type");
+        var sasl = await SaslServer.RunAsync(mechanism, parts.Length > 1 ? parts[1] : null, ChallengeAsync, ct);
+        switch (sasl.Result)
+        {
+            case SaslResult.Disconnected:
+                return false;
+            case SaslResult.Cancelled:
+                return BadCommand("501 5.0.0 Authentication cancelled");
+            case SaslResult.MalformedBase64 or SaslResult.Malformed:
+                return BadCommand($"501 5.5.2 Malformed {SaslServer.Name(mechanism)} response");
+        }
+        var (user, password) = (sasl.User, sasl.Password);
 
         var result = await Task.Run(() => logins.VerifyAsync(user, password, _info.ClientAddress, _info.ServerAddress, "smtp", UserFlags.NoSmtp, ct), ct);
         var outcome = result.Succeeded ? "ok" : result.Failure == LoginFailure.ServiceDisabled ? "disabled" : "failed";
@@ -92,24 +73,4 @@ public sealed partial class SmtpSession
         Reply("334 " + challenge);
         return await _channel.ReadLineAsync(ct);
     }
-
-    private static string? Decode(string base64)
-    {
-        try
-        {
-            return Encoding.UTF8.GetString(Convert.FromBase64String(base64));
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
-}
-
-/// <summary>Where AUTH works without TLS.</summary>
-public enum SmtpPlaintextAuth
-{
-    Never,
-    Loopback,
-    Always,
 }

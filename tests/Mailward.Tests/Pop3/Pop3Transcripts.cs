@@ -10,6 +10,7 @@ using Mailward.Core.Admin;
 using Mailward.Core.Auth;
 using Mailward.Core.MailStore;
 using Mailward.Core.Passwords;
+using Mailward.Protocols.Common;
 using Mailward.Protocols.Pop3;
 using Mailward.Tests.Smtp;
 using Mailward.Tests.Support;
