@@ -1,5 +1,5 @@
-// Decisions at the door (Postfix's restriction stages): may this sender send, may this recipient
-// be accepted. Recipients of hosted domains must lead somewhere (RecipientResolver); any other
+// Decisions at the door, one per stage (Postfix's restriction stages: connect, HELO, MAIL, RCPT,
+// end of DATA): may this sender send, may this recipient be accepted. Recipients of hosted domains must lead somewhere (RecipientResolver); any other
 // domain is relaying, allowed only for authenticated sessions or clients a relay rule allows.
 // Address tricks cannot relay: a hosted domain's address is only ever delivered locally, and
 // everything else needs the relay right. A roaming grant (POP-before-SMTP) is not a relay right of
@@ -26,12 +26,28 @@ public enum RecipientVerdict
     MailboxFull,
 }
 
-public sealed record RecipientDecision(RecipientVerdict Verdict, string Address);
+/// <param name="Address">The recipient as it is kept: canonical for a hosted address, as written otherwise.</param>
+/// <param name="Outcome">The stage's answer: accept, or the refusal with its reply.</param>
+public sealed record RecipientDecision(RecipientVerdict Verdict, string Address, PolicyDecision Outcome = default);
 
+/// <summary>
+/// The door policy, one method per SMTP stage (Postfix's smtpd restriction stages), each answering
+/// accept, reject(reply), temp-fail(reply) or tarpit(delay) (PolicyDecision).
+/// </summary>
 public interface ISmtpPolicy
 {
-    /// <summary>False when the sender is refused (badmailfrom); <paramref name="sender"/> is the unquoted local part @ domain.</summary>
-    bool SenderAllowed(ClientInfo client, string sender);
+    /// <summary>A client connected, before the greeting (RFC 5321 §3.1: a refusal is a 554 greeting).</summary>
+    ValueTask<PolicyDecision> ConnectAsync(ClientInfo client, CancellationToken ct = default);
+
+    /// <summary>HELO or EHLO with its (printable) name.</summary>
+    ValueTask<PolicyDecision> HeloAsync(ClientInfo client, string helo, CancellationToken ct = default);
+
+    /// <summary>
+    /// MAIL: room for <paramref name="declaredSize"/> bytes (Queue:MinFreeBytes), and the sender
+    /// (badmailfrom). <paramref name="mailbox"/> is the unquoted local part @ domain ("" for the null
+    /// sender); <paramref name="address"/> the sender as written, for the reply.
+    /// </summary>
+    ValueTask<PolicyDecision> MailAsync(ClientInfo client, string mailbox, string address, long declaredSize, CancellationToken ct = default);
 
     /// <summary>
     /// The users who logged in over POP3/IMAP from this client within Relay:RoamingMinutes and may
@@ -39,8 +55,14 @@ public interface ISmtpPolicy
     /// </summary>
     ValueTask<IReadOnlyList<UserRecord>> RoamingUsersAsync(ClientInfo client, CancellationToken ct = default);
 
+    /// <summary>RCPT: is the recipient hosted and does it lead somewhere, or may the client relay to it.</summary>
+    /// <param name="address">The recipient as written, for the reply.</param>
     /// <param name="size">The message size when known (MAIL's SIZE, or after DATA); 0 when not.</param>
-    ValueTask<RecipientDecision> CheckRecipientAsync(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0, CancellationToken ct = default);
+    ValueTask<RecipientDecision> RcptAsync(ClientInfo client, string localPart, string domain, bool domainIsLiteral, string address, long size = 0,
+        CancellationToken ct = default);
+
+    /// <summary>The end of DATA, before the commit: refused when every recipient is hosted and over quota for <paramref name="size"/> bytes.</summary>
+    ValueTask<PolicyDecision> EndOfDataAsync(ClientInfo client, IReadOnlyList<string> recipients, IReadOnlySet<string> hosted, long size, CancellationToken ct = default);
 
     /// <summary>False while the queue's or the mail store's file system is short of space for <paramref name="size"/> bytes (Queue:MinFreeBytes).</summary>
     bool HasStorageFor(long size);
@@ -89,6 +111,17 @@ public sealed class SmtpPolicy : ISmtpPolicy
         }
     }
 
+    public ValueTask<PolicyDecision> ConnectAsync(ClientInfo client, CancellationToken ct = default) => ValueTask.FromResult(PolicyDecision.Accept);
+
+    public ValueTask<PolicyDecision> HeloAsync(ClientInfo client, string helo, CancellationToken ct = default) => ValueTask.FromResult(PolicyDecision.Accept);
+
+    public ValueTask<PolicyDecision> MailAsync(ClientInfo client, string mailbox, string address, long declaredSize, CancellationToken ct = default) =>
+        ValueTask.FromResult(
+            !HasStorageFor(declaredSize) ? PolicyDecision.TempFail(PolicyReplies.InsufficientStorage, "insufficient storage")
+            : !SenderAllowed(client, mailbox) ? PolicyDecision.Reject(PolicyReplies.SenderRejected(address), "badmailfrom")
+            : PolicyDecision.Accept);
+
+    /// <summary>False when the sender is refused (badmailfrom); <paramref name="sender"/> is the unquoted local part @ domain.</summary>
     public bool SenderAllowed(ClientInfo client, string sender)
     {
         if (sender.Length == 0)
@@ -122,8 +155,40 @@ public sealed class SmtpPolicy : ISmtpPolicy
 
     public bool HasStorageFor(long size) => _storage?.HasRoomFor(size) ?? true;
 
-    public async ValueTask<RecipientDecision> CheckRecipientAsync(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size = 0,
+    public async ValueTask<RecipientDecision> RcptAsync(ClientInfo client, string localPart, string domain, bool domainIsLiteral, string address, long size = 0,
         CancellationToken ct = default)
+    {
+        var d = await CheckRecipientAsync(client, localPart, domain, domainIsLiteral, size, ct);
+        return d with
+        {
+            Outcome = d.Verdict switch
+            {
+                RecipientVerdict.UnknownUser => PolicyDecision.Reject(PolicyReplies.UserUnknown(address), "user unknown"),
+                RecipientVerdict.MailboxDisabled => PolicyDecision.Reject(PolicyReplies.MailboxDisabled(address), "mailbox refuses mail"),
+                RecipientVerdict.MailboxFull => PolicyDecision.Reject(PolicyReplies.MailboxFull(address), "over quota"),
+                RecipientVerdict.RelayDenied => PolicyDecision.Reject(PolicyReplies.RelayDenied(address), "relay denied"),
+                _ => PolicyDecision.Accept,
+            },
+        };
+    }
+
+    public async ValueTask<PolicyDecision> EndOfDataAsync(ClientInfo client, IReadOnlyList<string> recipients, IReadOnlySet<string> hosted, long size,
+        CancellationToken ct = default)
+    {
+        // One reply answers DATA for all recipients, so only when every one is hosted and full.
+        foreach (var r in recipients)
+        {
+            if (!hosted.Contains(r))
+                return PolicyDecision.Accept;
+            var at = r.LastIndexOf('@');
+            if ((await CheckRecipientAsync(client, r[..at], r[(at + 1)..], domainIsLiteral: false, size, ct)).Verdict != RecipientVerdict.MailboxFull)
+                return PolicyDecision.Accept;
+        }
+        return PolicyDecision.Reject(PolicyReplies.MailboxFullAtData, "over quota");
+    }
+
+    private async ValueTask<RecipientDecision> CheckRecipientAsync(ClientInfo client, string localPart, string domain, bool domainIsLiteral, long size,
+        CancellationToken ct)
     {
         if (!domainIsLiteral)
         {

@@ -32,7 +32,6 @@ public static class SmtpReplies
     public const string BareLineEnd = "554 5.6.0 Error: bare <CR> or <LF> in message text (RFC 5321 2.3.8); discarded";
     public const string Loop = "554 5.4.6 Error: too many hops (Received/Delivered-To lines): mail loop; discarded";
     public const string QueueError = "451 4.3.0 Error: queue write failed; try again later";
-    public const string InsufficientStorage = "452 4.3.1 Insufficient system storage";
     public const string TooManyErrors = "421 4.7.0 Error: too many errors; closing connection";
     public const string TooManyConnections = "421 4.7.0 Error: too many connections; try again later";
     public const string Timeout = "421 4.4.2 Error: timeout exceeded; closing connection";
@@ -42,11 +41,5 @@ public static class SmtpReplies
     public static string Syntax(string what) => $"501 5.5.4 Syntax error: {what}";
     public static string UnsupportedParameter(string p) => $"555 5.5.4 Unsupported parameter: {p}";
     public static string Queued(string id) => $"250 2.0.0 Ok: queued as {id}";
-    public static string UserUnknown(string address) => $"550 5.1.1 <{address}>: Recipient address rejected: user unknown";
-    public static string RelayDenied(string address) => $"554 5.7.1 <{address}>: Relay access denied";
-    public static string MailboxDisabled(string address) => $"550 5.2.1 <{address}>: Recipient address rejected: mailbox disabled";
-    public static string MailboxFull(string address) => $"552 5.2.2 <{address}>: Recipient address rejected: mailbox full";
-    public const string MailboxFullAtData = "552 5.2.2 Error: every recipient's mailbox is full for a message this size; discarded";
     public static string Looping(string address) => $"554 5.4.6 Error: mail loop: the message already carries Delivered-To: {address}; discarded";
-    public static string SenderRejected(string address) => $"553 5.7.1 <{address}>: Sender address rejected: listed in badmailfrom";
 }

@@ -11,8 +11,8 @@ public sealed partial class SmtpSession
 
     private static readonly Dictionary<string, Handler> Verbs = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["EHLO"] = (s, a, _) => s.Hello(a, esmtp: true),
-        ["HELO"] = (s, a, _) => s.Hello(a, esmtp: false),
+        ["EHLO"] = (s, a, ct) => s.Hello(a, esmtp: true, ct),
+        ["HELO"] = (s, a, ct) => s.Hello(a, esmtp: false, ct),
         ["MAIL"] = (s, a, ct) => s.Mail(a, ct),
         ["RCPT"] = (s, a, ct) => s.RcptWithErrorLimitAsync(a, ct),
         ["DATA"] = (s, a, ct) => s.DataAsync(a, ct),
@@ -77,18 +77,20 @@ public sealed partial class SmtpSession
     }
 
     // RFC 5321 §4.1.1.1; the EHLO keywords of RFC 2920, 1870, 6152, 2034 and 3207.
-    private ValueTask<bool> Hello(string argument, bool esmtp)
+    private async ValueTask<bool> Hello(string argument, bool esmtp, CancellationToken ct)
     {
         var name = argument.Trim();
         if (name.Length == 0 || name.Contains(' ', StringComparison.Ordinal))
-            return ValueTask.FromResult(BadCommand(esmtp ? SmtpReplies.SyntaxHelo : "501 5.5.4 Syntax: HELO hostname"));
+            return BadCommand(esmtp ? SmtpReplies.SyntaxHelo : "501 5.5.4 Syntax: HELO hostname");
+        if (!await PassesAsync(await policy.HeloAsync(Client, ClientText.Printable(name), ct), ct))
+            return true;
         ResetTransaction();
         _helo = ClientText.Printable(name); // it reaches logs, the Received line and `queue list`
         _esmtp = esmtp;
         if (!esmtp)
         {
             Reply($"250 {options.Hostname}");
-            return ValueTask.FromResult(true);
+            return true;
         }
         var lines = new List<string> { options.Hostname, "PIPELINING", $"SIZE {options.MaxMessageBytes}", "8BITMIME", "ENHANCEDSTATUSCODES" };
         if (_tls is null && _info.StartTls is not null)
@@ -97,7 +99,7 @@ public sealed partial class SmtpSession
             lines.Add("AUTH PLAIN LOGIN");
         for (var i = 0; i < lines.Count; i++)
             Reply($"250{(i == lines.Count - 1 ? ' ' : '-')}{lines[i]}");
-        return ValueTask.FromResult(true);
+        return true;
     }
 
     // RFC 5321 §4.1.1.2; SIZE (RFC 1870 §6) and BODY (RFC 6152) parameters.
@@ -144,16 +146,9 @@ public sealed partial class SmtpSession
             else
                 return BadCommand(SmtpReplies.UnsupportedParameter(p));
         }
-        if (!policy.HasStorageFor(declared))
-        {
-            Reply(SmtpReplies.InsufficientStorage); // RFC 1870 §6.1; Postfix's queue_minfree
+        // The MAIL stage: room for the declared size (RFC 1870 §6.1), badmailfrom.
+        if (!await PassesAsync(await policy.MailAsync(Client, path.IsNull ? "" : $"{path.LocalValue}@{path.Domain}", path.Address, declared, ct), ct))
             return true;
-        }
-        if (!policy.SenderAllowed(Client, path.IsNull ? "" : $"{path.LocalValue}@{path.Domain}"))
-        {
-            Reply(SmtpReplies.SenderRejected(path.Address));
-            return true;
-        }
         var user = _authUser ?? await RoamingUserAsync(path.Address, ct);
         if (user is not null && limits is not null && !limits.MayStartMessage(user.Address, user.Domain))
         {
@@ -201,44 +196,35 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.TooManyRecipients);
             return true;
         }
-        var decision = await policy.CheckRecipientAsync(Client, path.LocalValue.Contains('@', StringComparison.Ordinal) ? path.LocalPart : path.LocalValue,
-            path.Domain, path.DomainIsLiteral, _declaredSize, ct);
-        switch (decision.Verdict)
+        var decision = await policy.RcptAsync(Client, path.LocalValue.Contains('@', StringComparison.Ordinal) ? path.LocalPart : path.LocalValue,
+            path.Domain, path.DomainIsLiteral, path.Address, _declaredSize, ct);
+        if (decision.Outcome.Action == PolicyAction.Tarpit)
+            await PassesAsync(decision.Outcome, ct);
+        // The policy's refusal (unknown user, relay denied, a disabled or full mailbox refused now
+        // rather than bounced later, perhaps to a forged sender), with its reply and log reason.
+        if (decision.Outcome.Refuses || decision.Verdict is not (RecipientVerdict.AcceptLocal or RecipientVerdict.AcceptRelay))
         {
-            case RecipientVerdict.AcceptRelay when _authUser is not null && _authUser.Flags.HasFlag(Mailward.Core.Accounts.UserFlags.NoRelay):
-                // qmail's internal-only accounts: hosted domains yes, the rest of the world no.
-                _recipientsRejected++;
-                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, "account limited to hosted domains");
-                Reply($"554 5.7.1 <{path.Address}>: This account may send to hosted domains only");
-                break;
-            case RecipientVerdict.AcceptLocal:
-            case RecipientVerdict.AcceptRelay:
-                // A repeated recipient is answered 250 and kept once (compared as the resolver sees it:
-                // hosted addresses canonical, others with the domain in lower case): 100 RCPTs, one copy.
-                var address = decision.Verdict == RecipientVerdict.AcceptLocal ? decision.Address : path.Address;
-                if (_recipientSet.Add(address))
-                    _recipients.Add(address);
-                if (decision.Verdict == RecipientVerdict.AcceptLocal)
-                    _hostedRecipients.Add(address);
-                Reply(SmtpReplies.RecipientOk);
-                break;
-            case RecipientVerdict.MailboxDisabled or RecipientVerdict.MailboxFull:
-                // Refused now rather than bounced later, perhaps to a forged sender.
-                _recipientsRejected++;
-                var disabled = decision.Verdict == RecipientVerdict.MailboxDisabled;
-                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, disabled ? "mailbox refuses mail" : "over quota");
-                Reply(disabled ? SmtpReplies.MailboxDisabled(path.Address) : SmtpReplies.MailboxFull(path.Address));
-                break;
-            case RecipientVerdict.UnknownUser:
-                _recipientsRejected++;
-                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, "user unknown");
-                Reply(SmtpReplies.UserUnknown(path.Address));
-                break;
-            default:
-                _recipientsRejected++;
-                SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, "relay denied");
-                Reply(SmtpReplies.RelayDenied(path.Address));
-                break;
+            _recipientsRejected++;
+            SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, decision.Outcome.Reason ?? "refused by policy");
+            Reply(decision.Outcome.Reply ?? PolicyReplies.RelayDenied(path.Address));
+        }
+        else if (decision.Verdict == RecipientVerdict.AcceptRelay && _authUser is not null && _authUser.Flags.HasFlag(Mailward.Core.Accounts.UserFlags.NoRelay))
+        {
+            // qmail's internal-only accounts: hosted domains yes, the rest of the world no.
+            _recipientsRejected++;
+            SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, "account limited to hosted domains");
+            Reply($"554 5.7.1 <{path.Address}>: This account may send to hosted domains only");
+        }
+        else
+        {
+            // A repeated recipient is answered 250 and kept once (compared as the resolver sees it:
+            // hosted addresses canonical, others with the domain in lower case): 100 RCPTs, one copy.
+            var address = decision.Verdict == RecipientVerdict.AcceptLocal ? decision.Address : path.Address;
+            if (_recipientSet.Add(address))
+                _recipients.Add(address);
+            if (decision.Verdict == RecipientVerdict.AcceptLocal)
+                _hostedRecipients.Add(address);
+            Reply(SmtpReplies.RecipientOk);
         }
         return true;
     }

@@ -6,6 +6,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Mailward.Core.Delivery;
+using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Protocols.Common;
 
@@ -30,7 +31,7 @@ public sealed partial class SmtpSession
         }
         if (!policy.HasStorageFor(_declaredSize))
         {
-            Reply(SmtpReplies.InsufficientStorage); // Postfix's queue_minfree, checked again at DATA
+            Reply(PolicyReplies.InsufficientStorage); // Postfix's queue_minfree, checked again at DATA
             return true;
         }
         var user = SessionUser; // the roaming user goes with the transaction, before the commit
@@ -92,8 +93,13 @@ public sealed partial class SmtpSession
         // Decided before the 250, so no bounce goes to a sender that may be forged.
         if (problem is null && loops.Looping is { } looping)
             (problem, reason) = (SmtpReplies.Looping(looping), "looping");
-        else if (problem is null && await AllMailboxesFullAsync(envelope.Recipients, hosted, tx.BodyLength, ct))
-            (problem, reason) = (SmtpReplies.MailboxFullAtData, "over quota");
+        else if (problem is null && await policy.EndOfDataAsync(Client, envelope.Recipients, hosted, tx.BodyLength, ct) is var door && door.Action != PolicyAction.Accept)
+        {
+            if (door.Action == PolicyAction.Tarpit)
+                await PassesAsync(door, ct);
+            else
+                (problem, reason) = (door.Reply, door.Reason ?? "refused by policy");
+        }
         if (problem is not null)
         {
             SmtpLog.MessageRefused(logger, _info.SessionId, envelope.Sender, reason);
@@ -113,23 +119,6 @@ public sealed partial class SmtpSession
         {
             SmtpLog.QueueFailed(logger, _info.SessionId, e.Message);
             Reply(SmtpReplies.QueueError);
-        }
-        return true;
-    }
-
-    /// <summary>
-    /// True when every recipient is hosted and its mailbox is over quota for a message of
-    /// <paramref name="size"/> bytes: one reply answers DATA for all, so only then is it refused.
-    /// </summary>
-    private async ValueTask<bool> AllMailboxesFullAsync(IReadOnlyList<string> recipients, HashSet<string> hosted, long size, CancellationToken ct)
-    {
-        foreach (var r in recipients)
-        {
-            if (!hosted.Contains(r))
-                return false;
-            var at = r.LastIndexOf('@');
-            if ((await policy.CheckRecipientAsync(Client, r[..at], r[(at + 1)..], domainIsLiteral: false, size, ct)).Verdict != Mailward.Core.Policy.RecipientVerdict.MailboxFull)
-                return false;
         }
         return true;
     }

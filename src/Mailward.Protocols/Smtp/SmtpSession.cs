@@ -49,8 +49,12 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
         SmtpLog.SessionStarted(logger, info.SessionId, client, info.ClientPort);
         try
         {
-            Reply($"220 {options.Hostname} ESMTP Mailward ready; session {info.SessionId}");
-            while (true)
+            // The connect stage: a refusal is the greeting (RFC 5321 §3.1), and the session ends.
+            if (await PassesAsync(await policy.ConnectAsync(Client, ct), ct))
+                Reply($"220 {options.Hostname} ESMTP Mailward ready; session {info.SessionId}");
+            else
+                end = "refused at connect";
+            while (end == "closed")
             {
                 var line = await _channel.ReadLineAsync(ct);
                 if (line is null)
