@@ -46,7 +46,7 @@ internal static class AccountsBenchmark
         var sw = Stopwatch.StartNew();
         var domains = Enumerable.Range(0, o.Domains).Select(i => $"d{i:D5}.bench.test").ToArray();
         foreach (var d in domains)
-            admin.AddDomain(d, new PasswordInput.Hashed(hash));
+            admin.AddDomainAsync(Actor.System, d, new PasswordInput.Hashed(hash)).GetAwaiter().GetResult();
         Console.WriteLine($"domains added: {o.Domains:N0} in {sw.Elapsed.TotalSeconds:F1} s = {o.Domains / sw.Elapsed.TotalSeconds:N0} domains/s (each with its postmaster)");
         Console.WriteLine();
 
@@ -58,7 +58,7 @@ internal static class AccountsBenchmark
             var phase = Stopwatch.StartNew();
             var start = added;
             for (; added < checkpoint; added++)
-                admin.AddUser($"u{added:D7}@{domains[added % domains.Length]}", new PasswordInput.Hashed(hash));
+                admin.AddUserAsync(Actor.System, $"u{added:D7}@{domains[added % domains.Length]}", new PasswordInput.Hashed(hash)).GetAwaiter().GetResult();
             var addsPerSecond = (added - start) / phase.Elapsed.TotalSeconds;
 
             foreach (var (name, cacheEntries, hotSet) in Paths)

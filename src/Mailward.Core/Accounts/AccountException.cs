@@ -1,5 +1,6 @@
 // The errors an admin action can end in. Each has a stable code (for the HTTP API and scripts)
-// and a distinct exit status for the commands, so a script can tell "exists" from "illegal".
+// and a distinct exit status for the commands, so a script can tell "exists" from "illegal";
+// Admin/AccountErrorTable maps each to its exit status, HTTP status and problem type.
 namespace Mailward.Core.Accounts;
 
 public enum AccountError
@@ -17,13 +18,12 @@ public enum AccountError
     InvalidArgument = 20,
     PasswordMismatch = 21,
     NotPermitted = 22,
+    /// <summary>The actor asking has no right to this operation or value (AdminAuthorizer).</summary>
+    Forbidden = 23,
     StorageFailed = 30,
 }
 
 public sealed class AccountException(AccountError error, string message) : Exception(message)
 {
     public AccountError Error { get; } = error;
-
-    /// <summary>The command's exit status for this error (never 0 or 1, which mean success and usage).</summary>
-    public int ExitCode => (int)Error;
 }

@@ -8,11 +8,13 @@ namespace Mailward.Core.Admin;
 public sealed partial class AccountAdmin
 {
     /// <summary>Adds one delivery line to an address, respecting the domain's alias/forward limits.</summary>
-    public string AddAliasLine(string address, string line)
+    public Task<string> AddAliasLineAsync(Actor actor, string address, string line) => ChangeAsync(actor, AdminOperation.AddAliasLine, address, () =>
     {
         var a = MailAddress.Parse(address);
-        var domain = RequireDomain(a.Domain, allowAlias: false);
-        var normalized = NormalizeAliasLine(line);
+        string? normalized = null;
+        var domain = AuthorizedDomain(actor, AdminOperation.AddAliasLine, a.Domain, allowAlias: false, d =>
+            new AdminRequest(AdminOperation.AddAliasLine, d.Name, $"{a.Local}@{d.Name}") { DeliveryLine = normalized = NormalizeAliasLine(line) });
+        normalized ??= NormalizeAliasLine(line);
         if (normalized == "&" + a)
             throw new AccountException(AccountError.InvalidArgument, "an alias cannot forward to itself");
         var existing = store.FindAlias(a.Local, domain.Name);
@@ -27,18 +29,22 @@ public sealed partial class AccountAdmin
         }
         store.AddAliasLine(domain.Id, a.Local, normalized);
         return normalized;
-    }
+    });
 
     /// <summary>Removes one line, or every line of the address when <paramref name="line"/> is null.</summary>
-    public void DeleteAlias(string address, string? line)
+    public Task DeleteAliasAsync(Actor actor, string address, string? line) => ChangeAsync(actor, AdminOperation.DeleteAlias, address, () =>
     {
         var a = MailAddress.Parse(address);
-        var domain = RequireDomain(a.Domain, allowAlias: false);
+        var domain = AuthorizedDomain(actor, AdminOperation.DeleteAlias, a.Domain, allowAlias: false, d =>
+            new AdminRequest(AdminOperation.DeleteAlias, d.Name, $"{a.Local}@{d.Name}"));
         if (store.DeleteAlias(domain.Id, a.Local, line is null ? null : NormalizeAliasLine(line)) == 0)
             throw new AccountException(AccountError.AliasNotFound, line is null ? $"alias does not exist: {a}" : $"alias {a} has no line {line}");
-    }
+        return true;
+    });
 
-    public IReadOnlyList<AliasRecord> ListAliases(string domain) => store.ListAliases(RequireDomain(domain, allowAlias: true).Id);
+    public Task<IReadOnlyList<AliasView>> ListAliasesAsync(Actor actor, string domain) =>
+        Task.FromResult<IReadOnlyList<AliasView>>(store.ListAliases(AuthorizedDomain(actor, AdminOperation.ListAliases, domain, allowAlias: true).Id)
+            .Select(a => new AliasView(a.Local, a.Domain, a.Lines)).ToList());
 
     /// <summary>
     /// Lines as in .qmail and valias: "&amp;address" forwards, "/path/" is a Maildir, "/path" an mbox,
@@ -69,17 +75,34 @@ public sealed partial class AccountAdmin
 
     // --- relay rules ------------------------------------------------------------------------
 
-    public RelayRule SetRelayRule(string network, RelayAction action, string? comment)
+    public Task<RelayRuleView> SetRelayRuleAsync(Actor actor, string network, RelayAction action, string? comment) =>
+        ChangeAsync(actor, AdminOperation.SetRelayRule, network, () =>
     {
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.SetRelayRule));
         var rule = new RelayRule(NormalizeNetwork(network), action, comment ?? "", _time.GetUtcNow());
         store.SetRelayRule(rule);
-        return rule;
-    }
+        return new RelayRuleView(rule.Network, rule.Action, rule.Comment, rule.CreatedAt);
+    });
 
-    public void DeleteRelayRule(string network)
+    public Task DeleteRelayRuleAsync(Actor actor, string network) => ChangeAsync(actor, AdminOperation.DeleteRelayRule, network, () =>
     {
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.DeleteRelayRule));
         if (!store.DeleteRelayRule(NormalizeNetwork(network)))
             throw new AccountException(AccountError.InvalidArgument, $"no relay rule for {network}");
+        return true;
+    });
+
+    public Task<IReadOnlyList<RelayRuleView>> ListRelayRulesAsync(Actor actor)
+    {
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.ListRelayRules));
+        return Task.FromResult<IReadOnlyList<RelayRuleView>>(store.ListRelayRules().Select(r => new RelayRuleView(r.Network, r.Action, r.Comment, r.CreatedAt)).ToList());
+    }
+
+    /// <summary>POP-before-SMTP grants still in force: relay rights that logins made.</summary>
+    public Task<IReadOnlyList<RoamingView>> ListRoamingAsync(Actor actor)
+    {
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.ListRelayRules));
+        return Task.FromResult<IReadOnlyList<RoamingView>>(store.ListRoaming(_time.GetUtcNow()).Select(g => new RoamingView(g.Address, g.Login, g.GrantedAt, g.ExpiresAt)).ToList());
     }
 
     /// <summary>A CIDR network in canonical form; a bare address is a single host.</summary>
@@ -98,21 +121,31 @@ public sealed partial class AccountAdmin
 
     // --- IP maps (vipmap) -------------------------------------------------------------------
 
-    public IpMapEntry AddIpMap(string address, string domain)
+    public Task<IpMapView> AddIpMapAsync(Actor actor, string address, string domain) => ChangeAsync(actor, AdminOperation.AddIpMap, address, () =>
     {
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.AddIpMap));
         var ip = ParseIp(address);
-        var d = RequireDomain(domain, allowAlias: true);
+        var n = DomainName.Normalize(domain);
+        var d = RequireDomain(n, store.FindDomain(n), allowAlias: true);
         var entry = new IpMapEntry(ip, d.Name);
         store.AddIpMap(entry);
-        return entry;
-    }
+        return new IpMapView(entry.Address, entry.Domain);
+    });
 
-    public void DeleteIpMap(string address, string? domain)
+    public Task DeleteIpMapAsync(Actor actor, string address, string? domain) => ChangeAsync(actor, AdminOperation.DeleteIpMap, address, () =>
     {
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.DeleteIpMap));
         var ip = ParseIp(address);
         var d = domain is null ? null : DomainName.Normalize(domain);
         if (!store.DeleteIpMap(ip, d))
             throw new AccountException(AccountError.InvalidArgument, $"no IP map for {ip}{(d is null ? "" : " to " + d)}");
+        return true;
+    });
+
+    public Task<IReadOnlyList<IpMapView>> ListIpMapAsync(Actor actor)
+    {
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.ListIpMap));
+        return Task.FromResult<IReadOnlyList<IpMapView>>(store.ListIpMap().Select(e => new IpMapView(e.Address, e.Domain)).ToList());
     }
 
     private static string ParseIp(string text) => IPAddress.TryParse(text.Trim(), out var ip) ? ip.ToString()

@@ -1,4 +1,5 @@
-// User operations: add, delete, passwords, quotas, flags; and the login check the services use.
+// User operations: add, delete, read, passwords, quotas and flags. Logins are not here: every
+// password check goes through LoginService (throttled, one path for all protocols and tools).
 using Mailward.Core.Accounts;
 using Mailward.Core.Addresses;
 using Mailward.Core.MailStore;
@@ -8,13 +9,13 @@ namespace Mailward.Core.Admin;
 
 public sealed partial class AccountAdmin
 {
-    public sealed record UserResult(UserRecord User, string? GeneratedPassword);
-
     /// <summary>vadduser: checks name, domain limit and password, makes the Maildir, then the record.</summary>
-    public UserResult AddUser(string address, PasswordInput password, string? gecos = null, Quota? quota = null, UserFlags flags = UserFlags.None)
+    public Task<UserResult> AddUserAsync(Actor actor, string address, PasswordInput password, string? gecos = null, Quota? quota = null,
+        UserFlags flags = UserFlags.None) => ChangeAsync(actor, AdminOperation.AddUser, address, () =>
     {
         var a = MailAddress.Parse(address);
-        var domain = RequireDomain(a.Domain, allowAlias: false);
+        var domain = AuthorizedDomain(actor, AdminOperation.AddUser, a.Domain, allowAlias: false, d =>
+            new AdminRequest(AdminOperation.AddUser, d.Name, a.ToString()) { FlagsChanged = flags, Quota = quota, Limits = d.Limits, Password = password });
         if (store.FindUser(a.Local, domain.Name) is not null)
             throw new AccountException(AccountError.UserExists, $"user already exists: {a}");
         if (domain.Limits.MaxUsers is { } max && store.CountUsers(domain.Id) >= max)
@@ -25,82 +26,82 @@ public sealed partial class AccountAdmin
         {
             MailFolders.CreateUserFolder(layout.Resolve(directory));
             var user = store.AddUser(domain, new NewUser(a.Local, hash, clear, gecos ?? a.Local, quota, flags), directory, intent);
-            return new UserResult(user, generated);
+            return new UserResult(View(user), generated);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or AccountException)
         {
             UndoCreate(intent, directory);
             throw e is AccountException ? e : new AccountException(AccountError.StorageFailed, $"cannot create the user's folder: {e.Message}");
         }
-    }
+    });
 
     /// <summary>vdeluser: the record goes first (with a recorded intent), then the folder.</summary>
-    public void DeleteUser(string address)
+    public Task DeleteUserAsync(Actor actor, string address) => ChangeAsync(actor, AdminOperation.DeleteUser, address, () =>
     {
-        var user = RequireUser(address);
+        var user = AuthorizedUser(actor, address, u => new AdminRequest(AdminOperation.DeleteUser, u.Domain, u.Address) { TargetFlags = u.Flags });
         var intent = store.DeleteUser(user);
         FinishDelete(intent, user.Directory);
+        return true;
+    });
+
+    public Task<UserView> GetUserAsync(Actor actor, string address) =>
+        Task.FromResult(View(AuthorizedUser(actor, address, u => new AdminRequest(AdminOperation.ReadUser, u.Domain, u.Address))));
+
+    /// <summary>The password hash and any clear-text copy (vuserinfo -p, -C): the command line's alone.</summary>
+    public Task<UserSecrets> GetUserSecretsAsync(Actor actor, string address)
+    {
+        var u = AuthorizedUser(actor, address, u => new AdminRequest(AdminOperation.ReadUserSecrets, u.Domain, u.Address));
+        return Task.FromResult(new UserSecrets(u.Address, u.PasswordHash, u.ClearPassword));
     }
 
-    public UserRecord RequireUser(string address)
-    {
-        var a = MailAddress.Parse(address);
-        return store.FindUser(a.Local, a.Domain)
-            ?? throw new AccountException(
-                store.FindDomain(a.Domain) is null ? AccountError.DomainNotFound : AccountError.UserNotFound,
-                store.FindDomain(a.Domain) is null ? $"domain does not exist: {a.Domain}" : $"user does not exist: {a}");
-    }
+    public Task<IReadOnlyList<UserView>> ListUsersAsync(Actor actor, string domain) =>
+        Task.FromResult<IReadOnlyList<UserView>>(store.ListUsers(AuthorizedDomain(actor, AdminOperation.ListUsers, domain, allowAlias: true).Id).Select(View).ToList());
 
-    public IReadOnlyList<UserRecord> ListUsers(string domain) => store.ListUsers(RequireDomain(domain, allowAlias: true).Id);
-
-    /// <summary>vpasswd: sets a new password; returns the generated one for -r.</summary>
-    public string? SetPassword(string address, PasswordInput password)
+    /// <summary>vpasswd, or a user's own change (vchangepw, once LoginService has checked the old one); returns a generated password.</summary>
+    public Task<string?> SetPasswordAsync(Actor actor, string address, PasswordInput password) => ChangeAsync(actor, AdminOperation.SetPassword, address, () =>
     {
-        var user = RequireUser(address);
+        var user = AuthorizedUser(actor, address, u =>
+            new AdminRequest(AdminOperation.SetPassword, u.Domain, u.Address) { TargetFlags = u.Flags, Password = password });
         var (hash, clear, generated) = MakePassword(password);
         Patch(user, new UserPatch { Password = new PasswordChange(hash, clear) });
         return generated;
-    }
+    });
 
-    /// <summary>vchangepw: the user changes their own password, proving the old one.</summary>
-    public void ChangePassword(string address, string oldPassword, string newPassword)
+    public Task<UserView> SetQuotaAsync(Actor actor, string address, Quota quota) => ChangeAsync(actor, AdminOperation.SetQuota, address, () =>
     {
-        var user = RequireUser(address);
-        if (!hasher.Verify(user.PasswordHash, oldPassword))
-            throw new AccountException(AccountError.PasswordMismatch, "the old password is not correct");
-        if (user.Flags.HasFlag(UserFlags.NoPasswordChange))
-            throw new AccountException(AccountError.NotPermitted, $"{user.Address} may not change its password");
-        SetPassword(address, new PasswordInput.Clear(newPassword));
-    }
-
-    public void SetQuota(string address, Quota quota)
-    {
-        Patch(RequireUser(address), new UserPatch { Quota = quota });
-    }
+        var user = AuthorizedUser(actor, address, u =>
+            new AdminRequest(AdminOperation.SetQuota, u.Domain, u.Address) { TargetFlags = u.Flags, Quota = quota, Limits = store.FindDomain(u.Domain)?.Limits });
+        Patch(user, new UserPatch { Quota = quota });
+        return View(user with { Quota = quota });
+    });
 
     /// <summary>vsetuserquota DOMAIN: every user of the domain; returns how many.</summary>
-    public int SetDomainUsersQuota(string domain, Quota quota)
+    public Task<int> SetDomainUsersQuotaAsync(Actor actor, string domain, Quota quota) => ChangeAsync(actor, AdminOperation.SetQuota, domain, () =>
     {
-        var users = ListUsers(domain);
+        var d = AuthorizedDomain(actor, AdminOperation.SetQuota, domain, allowAlias: true, d =>
+            new AdminRequest(AdminOperation.SetQuota, d.Name) { Quota = quota, Limits = d.Limits });
+        var users = store.ListUsers(d.Id);
+        // A domain admin cannot reach a system admin's account, so neither can it through the whole domain.
+        if (!actor.HasSystemScope && users.FirstOrDefault(u => u.Flags.HasFlag(UserFlags.SystemAdmin)) is { } sys)
+            AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.SetQuota, d.Name, sys.Address) { TargetFlags = sys.Flags });
         foreach (var u in users)
             Patch(u, new UserPatch { Quota = quota });
         return users.Count;
-    }
-
-    public sealed record UserChange
-    {
-        public bool ClearFlags { get; init; }
-        public UserFlags Set { get; init; }
-        public UserFlags Unset { get; init; }
-        public string? Gecos { get; init; }
-        public Quota? Quota { get; init; }
-        public PasswordInput? Password { get; init; }
-    }
+    });
 
     /// <summary>vmoduser / user mod: flags, comment, quota and password in one update.</summary>
-    public UserRecord ModifyUser(string address, UserChange change)
+    public Task<UserView> ModifyUserAsync(Actor actor, string address, UserChange change) => ChangeAsync(actor, AdminOperation.ModifyUser, address, () =>
     {
-        var user = RequireUser(address);
+        UserFlags NewFlags(UserFlags old) => ((change.ClearFlags ? UserFlags.None : old) | change.Set) & ~change.Unset;
+        var user = AuthorizedUser(actor, address, u => new AdminRequest(AdminOperation.ModifyUser, u.Domain, u.Address)
+        {
+            TargetFlags = u.Flags,
+            FlagsChanged = NewFlags(u.Flags) ^ u.Flags,
+            Quota = change.Quota,
+            Limits = store.FindDomain(u.Domain)?.Limits,
+            Password = change.Password,
+        });
+        // Only what changes is written, so a change made elsewhere at the same moment survives.
         var patch = new UserPatch
         {
             SetFlags = change.Set,
@@ -114,8 +115,8 @@ public sealed partial class AccountAdmin
             patch = patch with { Password = new PasswordChange(hash, clear) };
         }
         Patch(user, patch);
-        return RequireUser(address);
-    }
+        return View(store.FindUser(user.Local, user.Domain) ?? throw new AccountException(AccountError.UserNotFound, $"user does not exist: {user.Address}"));
+    });
 
     /// <summary>Writes only what changes, so a change made elsewhere at the same moment survives.</summary>
     private void Patch(UserRecord user, UserPatch patch)
@@ -124,17 +125,28 @@ public sealed partial class AccountAdmin
             throw new AccountException(AccountError.UserNotFound, $"user does not exist: {user.Address}");
     }
 
-    /// <summary>Checks a login's password; on success upgrades a legacy hash and records the login.</summary>
-    public UserRecord? Authenticate(string address, string password, string service, string clientAddress)
+    /// <summary>The actor a logged-in account acts as (LoginService found it; the web admin asks).</summary>
+    public static Actor ActorFor(UserRecord user) => Actor.For(user);
+
+    /// <summary>
+    /// The user an address names, once the actor may act on it: the domain is authorized first (so
+    /// another tenant learns nothing of who exists), then <paramref name="request"/> with the user.
+    /// </summary>
+    private UserRecord AuthorizedUser(Actor actor, string address, Func<UserRecord, AdminRequest> request)
     {
-        if (!MailAddress.TryParse(address, out var a, out _))
-            return null;
-        var user = store.FindUser(a.Local, a.Domain);
-        if (user is null || !hasher.Verify(user.PasswordHash, password))
-            return null;
-        if (hasher.NeedsUpgrade(user.PasswordHash))
-            store.UpgradePasswordHash(user.Id, user.PasswordHash, hasher.Hash(password));
-        store.RecordLogin(user.Id, new LastLogin(_time.GetUtcNow(), clientAddress, service));
+        var a = MailAddress.Parse(address);
+        var domain = store.FindDomain(a.Domain);
+        var user = domain is null ? null : store.FindUser(a.Local, a.Domain);
+        if (user is null)
+        {
+            // Nothing to show the rule but the name: may this actor ask about that domain's users at all?
+            AdminAuthorizer.Authorize(actor, request(new UserRecord(0, domain?.Id ?? 0, domain?.Name ?? a.Domain, a.Local, PasswordHasher.NoPassword, null,
+                "", Quota.Unlimited, UserFlags.None, "", default, null)) with
+            { Quota = null, FlagsChanged = UserFlags.None, Password = null });
+            throw new AccountException(domain is null ? AccountError.DomainNotFound : AccountError.UserNotFound,
+                domain is null ? $"domain does not exist: {a.Domain}" : $"user does not exist: {a}");
+        }
+        AdminAuthorizer.Authorize(actor, request(user));
         return user;
     }
 

@@ -1,6 +1,8 @@
-// The admin operations on domains, users, aliases, relay rules and IP maps: validation, limits,
-// password hashing and the mail store's folders, in an order that leaves nothing half-made.
-// The commands call these; the web admin and HTTP API will call the same (design.md, Admin).
+// The admin operations on domains, users, aliases, relay rules and IP maps: who may (AdminAuthorizer,
+// asked once per operation), validation, limits, password hashing and the mail store's folders, in
+// an order that leaves nothing half-made; every change is told to the audit hook. What goes out is
+// a read model without secrets (AdminViews). The commands call these; the web admin and HTTP API
+// will call the same (design.md, Admin).
 using Mailward.Core.Accounts;
 using Mailward.Core.Addresses;
 using Mailward.Core.MailStore;
@@ -8,26 +10,24 @@ using Mailward.Core.Passwords;
 
 namespace Mailward.Core.Admin;
 
-public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout layout, PasswordHasher hasher, bool storeClearText = false, TimeProvider? time = null)
+public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout layout, PasswordHasher hasher, bool storeClearText = false,
+    TimeProvider? time = null, IAdminAudit? audit = null)
 {
     /// <summary>An intent younger than this may belong to an admin action still running elsewhere.</summary>
     public static readonly TimeSpan IntentGracePeriod = TimeSpan.FromMinutes(10);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-
-    public IAccountStore Store => store;
-    public MailStoreLayout Layout => layout;
-    public PasswordHasher Hasher => hasher;
+    private readonly IAdminAudit _audit = audit ?? LoggingAdminAudit.None;
 
     // --- domains ----------------------------------------------------------------------------
 
-    public sealed record DomainResult(DomainRecord Domain, UserRecord? Postmaster, string? GeneratedPassword);
-
     /// <summary>vadddomain: the domain, its folder and its postmaster account, all or nothing.</summary>
-    public DomainResult AddDomain(string name, PasswordInput? postmasterPassword, CatchAll? catchAll = null,
-        string? customDirectory = null, Quota? postmasterQuota = null, bool createPostmaster = true)
+    public Task<DomainResult> AddDomainAsync(Actor actor, string name, PasswordInput? postmasterPassword, CatchAll? catchAll = null,
+        string? customDirectory = null, Quota? postmasterQuota = null, bool createPostmaster = true) =>
+        ChangeAsync(actor, AdminOperation.AddDomain, name, () =>
     {
         var domain = DomainName.Normalize(name);
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.AddDomain, domain));
         if (store.FindDomain(domain) is not null)
             throw new AccountException(AccountError.DomainExists, $"domain already exists: {domain}");
         catchAll ??= CatchAll.Bounce;
@@ -54,59 +54,94 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
             if (postmaster is not null)
                 MailFolders.CreateUserFolder(layout.Resolve(postmasterDir));
             var record = store.AddDomain(domain, directory, catchAll, DomainLimits.None, postmaster, postmasterDir, intent);
-            return new DomainResult(record, postmaster is null ? null : store.FindUser("postmaster", domain), generated);
+            return new DomainResult(View(record), postmaster is null ? null : View(store.FindUser("postmaster", domain)!), generated);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or AccountException)
         {
             UndoCreate(intent, directory);
             throw e is AccountException ? e : new AccountException(AccountError.StorageFailed, $"cannot create the domain's folder: {e.Message}");
         }
-    }
+    });
 
     /// <summary>vdeldomain: the domain, its users, aliases, alias domains, IP maps and all its mail.</summary>
-    public void DeleteDomain(string name)
+    public Task DeleteDomainAsync(Actor actor, string name) => ChangeAsync(actor, AdminOperation.DeleteDomain, name, () =>
     {
-        var domain = RequireDomain(name, allowAlias: false);
+        var domain = AuthorizedDomain(actor, AdminOperation.DeleteDomain, name, allowAlias: false);
         var intent = store.DeleteDomain(domain);
         FinishDelete(intent, domain.Directory);
-    }
+        return true;
+    });
 
-    public void AddDomainAlias(string alias, string realDomain)
+    public Task AddDomainAliasAsync(Actor actor, string alias, string realDomain) => ChangeAsync(actor, AdminOperation.AddDomainAlias, alias, () =>
     {
         var aliasName = DomainName.Normalize(alias);
-        var real = RequireDomain(realDomain, allowAlias: false);
+        var real = AuthorizedDomain(actor, AdminOperation.AddDomainAlias, realDomain, allowAlias: false);
         store.AddDomainAlias(aliasName, real.Id);
-    }
+        return true;
+    });
 
-    public void DeleteDomainAlias(string alias)
+    public Task DeleteDomainAliasAsync(Actor actor, string alias) => ChangeAsync(actor, AdminOperation.DeleteDomainAlias, alias, () =>
     {
         var aliasName = DomainName.Normalize(alias);
+        // The admins of the real domain may drop its other names.
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.DeleteDomainAlias, store.FindDomain(aliasName)?.Name ?? aliasName));
         if (!store.DeleteDomainAlias(aliasName))
             throw new AccountException(AccountError.DomainNotFound, $"alias domain does not exist: {aliasName}");
+        return true;
+    });
+
+    /// <summary>The hosted domains the actor administers (all of them for the system), by name.</summary>
+    public Task<IReadOnlyList<DomainView>> ListDomainsAsync(Actor actor)
+    {
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.ListDomains));
+        return Task.FromResult<IReadOnlyList<DomainView>>(store.ListDomains().Where(d => actor.Administers(d.Name)).Select(View).ToList());
     }
 
-    public sealed record DomainInfo(DomainRecord Domain, IReadOnlyList<string> AliasDomains, int Users, int Aliases, int Forwards, string Folder);
-
-    public DomainInfo GetDomainInfo(string name)
+    /// <summary>Alias domains of one domain, or of every domain the actor administers.</summary>
+    public async Task<IReadOnlyList<DomainAliasView>> ListDomainAliasesAsync(Actor actor, string? domain = null)
     {
-        var d = RequireDomain(name, allowAlias: true);
+        IEnumerable<DomainRecord> domains = domain is null
+            ? (await ListDomainsAsync(actor)).Select(d => store.FindDomain(d.Name)!)
+            : [AuthorizedDomain(actor, AdminOperation.ReadDomain, domain, allowAlias: true)];
+        return domains.SelectMany(d => store.ListDomainAliases(d.Id).Select(a => new DomainAliasView(a, d.Name))).ToList();
+    }
+
+    /// <summary>The hosted domain a name means (following alias domains), or null when none is hosted.</summary>
+    public Task<DomainView?> FindDomainAsync(Actor actor, string name)
+    {
+        var n = DomainName.Normalize(name);
+        var d = store.FindDomain(n);
+        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.ReadDomain, d?.Name ?? n));
+        return Task.FromResult(d is null ? null : View(d));
+    }
+
+    /// <summary>A domain by name; with <paramref name="allowAlias"/> an alias domain's name means its real domain.</summary>
+    public Task<DomainView> GetDomainAsync(Actor actor, string name, bool allowAlias = true) =>
+        Task.FromResult(View(AuthorizedDomain(actor, AdminOperation.ReadDomain, name, allowAlias)));
+
+    public Task<DomainInfo> GetDomainInfoAsync(Actor actor, string name)
+    {
+        var d = AuthorizedDomain(actor, AdminOperation.ReadDomain, name, allowAlias: true);
         var aliases = store.ListAliases(d.Id);
-        return new DomainInfo(d, store.ListDomainAliases(d.Id), store.CountUsers(d.Id),
-            aliases.Count(a => !a.IsForward), aliases.Count(a => a.IsForward), layout.Resolve(d.Directory));
+        return Task.FromResult(new DomainInfo(View(d), store.ListDomainAliases(d.Id), store.CountUsers(d.Id),
+            aliases.Count(a => !a.IsForward), aliases.Count(a => a.IsForward), layout.Resolve(d.Directory)));
     }
 
-    public void SetLimits(string name, Func<DomainLimits, DomainLimits> change)
+    /// <summary>vmoddomlimits: the domain's new limits, whole.</summary>
+    public Task<DomainView> SetLimitsAsync(Actor actor, string name, DomainLimits limits) => ChangeAsync(actor, AdminOperation.SetDomainLimits, name, () =>
     {
-        var d = RequireDomain(name, allowAlias: false);
-        store.SetLimits(d.Id, change(d.Limits));
-    }
+        var d = AuthorizedDomain(actor, AdminOperation.SetDomainLimits, name, allowAlias: false);
+        store.SetLimits(d.Id, limits);
+        return View(d with { Limits = limits });
+    });
 
-    public void SetCatchAll(string name, CatchAll catchAll)
+    public Task<DomainView> SetCatchAllAsync(Actor actor, string name, CatchAll catchAll) => ChangeAsync(actor, AdminOperation.SetCatchAll, name, () =>
     {
-        var d = RequireDomain(name, allowAlias: false);
+        var d = AuthorizedDomain(actor, AdminOperation.SetCatchAll, name, allowAlias: false);
         ValidateCatchAll(d.Name, catchAll);
         store.SetCatchAll(d.Id, catchAll);
-    }
+        return View(d with { CatchAll = catchAll });
+    });
 
     /// <summary>Parses bounce | delete | mailbox:USER | forward:ADDRESS (or a bare address, as vadddomain -e).</summary>
     public static CatchAll ParseCatchAll(string text)
@@ -125,7 +160,7 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
         throw new AccountException(AccountError.InvalidArgument, $"catch-all must be bounce, delete, mailbox:USER or forward:ADDRESS, not '{text}'");
     }
 
-    private void ValidateCatchAll(string domain, CatchAll catchAll)
+    private static void ValidateCatchAll(string domain, CatchAll catchAll)
     {
         switch (catchAll.Kind)
         {
@@ -142,14 +177,49 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
         }
     }
 
-    public DomainRecord RequireDomain(string name, bool allowAlias)
+    /// <summary>
+    /// The domain a name means, once the actor may <paramref name="operation"/> on it (or
+    /// <paramref name="request"/>, built from the domain, when the rule needs more than its name).
+    /// Asked before "does it exist", so another tenant's domain is refused whether or not it is hosted.
+    /// </summary>
+    private DomainRecord AuthorizedDomain(Actor actor, AdminOperation operation, string name, bool allowAlias, Func<DomainRecord, AdminRequest>? request = null)
     {
         var n = DomainName.Normalize(name);
         var d = store.FindDomain(n);
-        if (d is null || (!allowAlias && d.Name != n))
-            throw new AccountException(AccountError.DomainNotFound,
-                d is null ? $"domain does not exist: {n}" : $"{n} is an alias of {d.Name}; name the real domain");
-        return d;
+        AdminAuthorizer.Authorize(actor, d is not null && request is not null ? request(d) : new AdminRequest(operation, d?.Name ?? n));
+        return RequireDomain(n, d, allowAlias);
+    }
+
+    private static DomainRecord RequireDomain(string name, DomainRecord? found, bool allowAlias) =>
+        found is null || (!allowAlias && found.Name != name)
+            ? throw new AccountException(AccountError.DomainNotFound,
+                found is null ? $"domain does not exist: {name}" : $"{name} is an alias of {found.Name}; name the real domain")
+            : found;
+
+    // --- read models and the audit ------------------------------------------------------------
+
+    private static DomainView View(DomainRecord d) => new(d.Name, d.CatchAll, d.Limits, d.CreatedAt);
+
+    private UserView View(UserRecord u) => new(u.Local, u.Domain, u.Gecos, u.Quota, u.Flags, layout.Resolve(u.Directory), u.CreatedAt, u.LastLogin,
+        CanLogIn: u.PasswordHash != PasswordHasher.NoPassword,
+        LegacyHash: u.PasswordHash != PasswordHasher.NoPassword && hasher.NeedsUpgrade(u.PasswordHash));
+
+    /// <summary>Runs one change and tells the audit how it ended: done, refused by the authorizer, or failed.</summary>
+    private async Task<T> ChangeAsync<T>(Actor actor, AdminOperation operation, string target, Func<T> change)
+    {
+        T result;
+        try
+        {
+            result = change();
+        }
+        catch (AccountException e)
+        {
+            var outcome = e.Error is AccountError.Forbidden or AccountError.NotPermitted ? AdminOutcome.Refused : AdminOutcome.Failed;
+            await _audit.RecordAsync(new AdminAuditEntry(_time.GetUtcNow(), actor, operation, target, outcome, e.Message));
+            throw;
+        }
+        await _audit.RecordAsync(new AdminAuditEntry(_time.GetUtcNow(), actor, operation, target, AdminOutcome.Done));
+        return result;
     }
 
     // --- folder intents ---------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // What a command runs with: the console it talks to, the global options (--data, settings
-// overrides) and, opened on first use, the data folder and the admin operations over it.
+// overrides) and, opened on first use, the data folder, the admin operations over it (the command
+// line acts as Actor.System) and the login service that checks passwords (vchangepw).
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
+using Mailward.Core.Auth;
 using Mailward.Core.Configuration;
 using Mailward.Core.MailStore;
 using Mailward.Core.Passwords;
@@ -15,6 +17,7 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
     private DataFolder? _data;
     private SqliteAccountStore? _store;
     private AccountAdmin? _admin;
+    private LoginService? _logins;
 
     public CliConsole Console { get; } = console;
     public TextWriter Out => Console.Out;
@@ -39,6 +42,9 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
         return exitCode;
     }
 
+    /// <summary>Who the commands act as: the system (whoever runs them can read the account store's file).</summary>
+    public Actor Actor => Actor.System;
+
     public AccountAdmin Admin
     {
         get
@@ -46,12 +52,27 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
             if (_admin is not null)
                 return _admin;
             var s = Data.Settings;
-            _store = new SqliteAccountStore(s.AccountsConnectionString); // commands read the store itself: no cache
-            _admin = new AccountAdmin(_store, new MailStoreLayout(s.MailStorePath, s.MaxDirectoryEntries),
-                new PasswordHasher(s.Passwords), s.StoreClearText);
+            _admin = new AccountAdmin(Accounts, Layout, new PasswordHasher(s.Passwords), s.StoreClearText);
             // Finish what an interrupted earlier command left (docs/mail-store.md).
             _admin.RecoverFolders();
             return _admin;
+        }
+    }
+
+    /// <summary>Password checks (vchangepw's old password): the same throttled path as the mail protocols.</summary>
+    public LoginService Logins => _logins ??= new LoginService(Accounts, new PasswordHasher(Data.Settings.Passwords), Layout, Data.Settings.Login);
+
+    private MailStoreLayout Layout => new(Data.Settings.MailStorePath, Data.Settings.MaxDirectoryEntries);
+
+    /// <summary>The account store itself, for the server's hot path only (MailwardHost); commands use Admin.</summary>
+    internal SqliteAccountStore AccountStore => Accounts;
+
+    private SqliteAccountStore Accounts
+    {
+        get
+        {
+            var s = Data.Settings;
+            return _store ??= new SqliteAccountStore(s.AccountsConnectionString); // commands read the store itself: no cache
         }
     }
 

@@ -14,6 +14,16 @@ internal static class CommandHelpers
         return command;
     }
 
+    public static Command WithAction(this Command command, Func<ParseResult, Task> action)
+    {
+        command.SetAction(async (pr, _) =>
+        {
+            await action(pr);
+            return 0;
+        });
+        return command;
+    }
+
     public static Command WithAction(this Command command, Action<ParseResult> action)
     {
         command.SetAction(pr =>

@@ -12,9 +12,9 @@ internal static class DomainCommands
         var domain = new Command("domain", "Hosted domains: add, delete, list, show, alias domains and limits.");
         domain.Subcommands.Add(Add(ctx));
         domain.Subcommands.Add(Del(ctx));
-        domain.Subcommands.Add(new Command("list", "List hosted domains, one per line.").WithAction(_ =>
+        domain.Subcommands.Add(new Command("list", "List hosted domains, one per line.").WithAction(async _ =>
         {
-            foreach (var d in ctx.Admin.Store.ListDomains())
+            foreach (var d in await ctx.Admin.ListDomainsAsync(ctx.Actor))
                 ctx.Out.WriteLine(d.Name);
         }));
         domain.Subcommands.Add(Info(ctx));
@@ -35,14 +35,14 @@ internal static class DomainCommands
         var noPostmaster = new Option<bool>("--no-postmaster") { Description = "Create no postmaster account." };
         var cmd = new Command("add", "Add a domain with its postmaster account (vadddomain).")
             { name, password, random, hash, quota, catchAll, dir, noPostmaster };
-        return cmd.WithAction(pr =>
+        return cmd.WithAction(async pr =>
         {
             var noPm = pr.GetValue(noPostmaster);
             PasswordInput? pw = noPm ? null
                 : pr.GetValue(password) is null && pr.GetResult(random) is null && pr.GetValue(hash) is null
                     ? new PasswordInput.Random(Core.Passwords.RandomPassword.DefaultLength)
                     : CommandHelpers.ChoosePassword(pr, ctx, password, random, hash);
-            var result = ctx.Admin.AddDomain(pr.GetValue(name)!, pw,
+            var result = await ctx.Admin.AddDomainAsync(ctx.Actor, pr.GetValue(name)!, pw,
                 pr.GetValue(catchAll) is { } c ? AccountAdmin.ParseCatchAll(c) : null,
                 pr.GetValue(dir), CommandHelpers.ParseQuota(pr.GetValue(quota)), createPostmaster: !noPm);
             ctx.Out.WriteLine($"added domain {result.Domain.Name}");
@@ -53,9 +53,9 @@ internal static class DomainCommands
     private static Command Del(CliContext ctx)
     {
         var name = new Argument<string>("domain");
-        return new Command("del", "Delete a domain with all its users, aliases and mail (vdeldomain).") { name }.WithAction(pr =>
+        return new Command("del", "Delete a domain with all its users, aliases and mail (vdeldomain).") { name }.WithAction(async pr =>
         {
-            ctx.Admin.DeleteDomain(pr.GetValue(name)!);
+            await ctx.Admin.DeleteDomainAsync(ctx.Actor, pr.GetValue(name)!);
             ctx.Out.WriteLine($"deleted domain {Core.Addresses.DomainName.Normalize(pr.GetValue(name)!)}");
         });
     }
@@ -63,9 +63,9 @@ internal static class DomainCommands
     private static Command Info(CliContext ctx)
     {
         var name = new Argument<string>("domain");
-        return new Command("info", "Show a domain (vdominfo).") { name }.WithAction(pr =>
+        return new Command("info", "Show a domain (vdominfo).") { name }.WithAction(async pr =>
         {
-            var info = ctx.Admin.GetDomainInfo(pr.GetValue(name)!);
+            var info = await ctx.Admin.GetDomainInfoAsync(ctx.Actor, pr.GetValue(name)!);
             var d = info.Domain;
             ctx.Out.WriteLine($"domain: {d.Name}");
             if (Core.Addresses.DomainName.ToUnicode(d.Name) is var u && u != d.Name)
@@ -96,21 +96,19 @@ internal static class DomainCommands
     {
         var alias = new Argument<string>("alias-domain");
         var real = new Argument<string>("real-domain");
-        var add = new Command("add", "Make alias-domain another name of real-domain (vaddaliasdomain).") { alias, real }.WithAction(pr =>
+        var add = new Command("add", "Make alias-domain another name of real-domain (vaddaliasdomain).") { alias, real }.WithAction(async pr =>
         {
-            ctx.Admin.AddDomainAlias(pr.GetValue(alias)!, pr.GetValue(real)!);
+            await ctx.Admin.AddDomainAliasAsync(ctx.Actor, pr.GetValue(alias)!, pr.GetValue(real)!);
             ctx.Out.WriteLine($"{Core.Addresses.DomainName.Normalize(pr.GetValue(alias)!)} is now an alias of {Core.Addresses.DomainName.Normalize(pr.GetValue(real)!)}");
         });
         var delName = new Argument<string>("alias-domain");
         var del = new Command("del", "Remove an alias domain (its real domain stays).") { delName }.WithAction(pr =>
-            ctx.Admin.DeleteDomainAlias(pr.GetValue(delName)!));
+            ctx.Admin.DeleteDomainAliasAsync(ctx.Actor, pr.GetValue(delName)!));
         var listName = new Argument<string?>("domain") { Arity = ArgumentArity.ZeroOrOne };
-        var list = new Command("list", "List alias domains as 'alias real', for one domain or all.") { listName }.WithAction(pr =>
+        var list = new Command("list", "List alias domains as 'alias real', for one domain or all.") { listName }.WithAction(async pr =>
         {
-            var domains = pr.GetValue(listName) is { } n ? [ctx.Admin.RequireDomain(n, allowAlias: true)] : ctx.Admin.Store.ListDomains();
-            foreach (var d in domains)
-                foreach (var a in ctx.Admin.Store.ListDomainAliases(d.Id))
-                    ctx.Out.WriteLine($"{a} {d.Name}");
+            foreach (var a in await ctx.Admin.ListDomainAliasesAsync(ctx.Actor, pr.GetValue(listName)))
+                ctx.Out.WriteLine($"{a.Alias} {a.Domain}");
         });
         return new Command("alias", "Alias domains: other names for a hosted domain.") { add, del, list };
     }
@@ -128,14 +126,15 @@ internal static class DomainCommands
         var reset = new Option<bool>("--reset") { Description = "Remove every limit." };
         var cmd = new Command("limits", "Show or set a domain's limits (vmoddomlimits).")
             { name, maxUsers, maxAliases, maxForwards, maxAuto, maxLists, quota, userQuota, reset };
-        return cmd.WithAction(pr =>
+        return cmd.WithAction(async pr =>
         {
             var domainName = pr.GetValue(name)!;
-            ctx.Admin.SetLimits(domainName, l =>
+            var d = await ctx.Admin.GetDomainAsync(ctx.Actor, domainName, allowAlias: false);
+            Option[] changes = [maxUsers, maxAliases, maxForwards, maxAuto, maxLists, quota, userQuota, reset];
+            if (changes.Any(o => pr.GetResult(o) is not null))
             {
-                if (pr.GetValue(reset))
-                    l = DomainLimits.None;
-                return l with
+                var l = pr.GetValue(reset) ? DomainLimits.None : d.Limits;
+                d = await ctx.Admin.SetLimitsAsync(ctx.Actor, domainName, l with
                 {
                     MaxUsers = Limit(pr, maxUsers, l.MaxUsers),
                     MaxAliases = Limit(pr, maxAliases, l.MaxAliases),
@@ -144,9 +143,9 @@ internal static class DomainCommands
                     MaxLists = Limit(pr, maxLists, l.MaxLists),
                     DomainQuota = CommandHelpers.ParseQuota(pr.GetValue(quota)) ?? l.DomainQuota,
                     DefaultUserQuota = CommandHelpers.ParseQuota(pr.GetValue(userQuota)) ?? l.DefaultUserQuota,
-                };
-            });
-            PrintLimits(ctx, ctx.Admin.RequireDomain(domainName, allowAlias: false).Limits);
+                });
+            }
+            PrintLimits(ctx, d.Limits);
         });
     }
 

@@ -3,6 +3,7 @@
 // errors into one stderr line and a distinct exit status.
 using System.CommandLine;
 using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
 using Mailward.Core.Configuration;
 using Mailward.Vpopmail;
 
@@ -31,9 +32,9 @@ public static class MailwardCli
         try
         {
             if (invokedAs is not null && VpopmailTools.IsTool(invokedAs))
-                return VpopmailTools.Run(invokedAs, rest, context);
+                return await VpopmailTools.RunAsync(invokedAs, rest, context);
             if (rest.Count > 0 && VpopmailTools.IsTool(rest[0]))
-                return VpopmailTools.Run(rest[0], rest.Skip(1).ToList(), context);
+                return await VpopmailTools.RunAsync(rest[0], rest.Skip(1).ToList(), context);
             var root = BuildRoot(context);
             var parse = root.Parse(rest);
             return await parse.InvokeAsync(new InvocationConfiguration
@@ -49,7 +50,7 @@ public static class MailwardCli
         catch (AccountException e)
         {
             console.Error.WriteLine($"mailward: {e.Message}");
-            return e.ExitCode;
+            return e.ExitCode();
         }
         catch (SettingsException e)
         {

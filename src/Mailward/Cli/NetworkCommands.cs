@@ -18,20 +18,20 @@ internal static class NetworkCommands
         {
             var network = new Argument<string>("network") { Description = "An address or CIDR network, e.g. 192.0.2.0/24 or 2001:db8::/32." };
             var comment = new Option<string>("--comment") { Description = "Why the rule exists." };
-            relay.Subcommands.Add(new Command(name, text) { network, comment }.WithAction(pr =>
+            relay.Subcommands.Add(new Command(name, text) { network, comment }.WithAction(async pr =>
             {
-                var rule = ctx.Admin.SetRelayRule(pr.GetValue(network)!, action, pr.GetValue(comment));
+                var rule = await ctx.Admin.SetRelayRuleAsync(ctx.Actor, pr.GetValue(network)!, action, pr.GetValue(comment));
                 ctx.Out.WriteLine($"{name} {rule.Network}");
             }));
         }
         var delNet = new Argument<string>("network");
         relay.Subcommands.Add(new Command("del", "Remove the rule for a network.") { delNet }.WithAction(pr =>
-            ctx.Admin.DeleteRelayRule(pr.GetValue(delNet)!)));
-        relay.Subcommands.Add(new Command("list", "List relay rules as 'allow|deny network comment', then roaming grants as 'roaming address until TIME login' (POP-before-SMTP).").WithAction(_ =>
+            ctx.Admin.DeleteRelayRuleAsync(ctx.Actor, pr.GetValue(delNet)!)));
+        relay.Subcommands.Add(new Command("list", "List relay rules as 'allow|deny network comment', then roaming grants as 'roaming address until TIME login' (POP-before-SMTP).").WithAction(async _ =>
         {
-            foreach (var r in ctx.Admin.Store.ListRelayRules())
+            foreach (var r in await ctx.Admin.ListRelayRulesAsync(ctx.Actor))
                 ctx.Out.WriteLine($"{r.Action.ToString().ToLowerInvariant()} {r.Network}{(r.Comment.Length > 0 ? " " + r.Comment : "")}");
-            foreach (var g in ctx.Admin.Store.ListRoaming(DateTimeOffset.UtcNow))
+            foreach (var g in await ctx.Admin.ListRoamingAsync(ctx.Actor))
                 ctx.Out.WriteLine($"roaming {g.Address} until {g.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {g.Login}");
         }));
         return relay;
@@ -42,18 +42,18 @@ internal static class NetworkCommands
         var ipmap = new Command("ipmap", "Map a server address to a domain, for logins with a bare user name (vipmap).");
         var addIp = new Argument<string>("address");
         var addDomain = new Argument<string>("domain");
-        ipmap.Subcommands.Add(new Command("add", "Map an address to a domain.") { addIp, addDomain }.WithAction(pr =>
+        ipmap.Subcommands.Add(new Command("add", "Map an address to a domain.") { addIp, addDomain }.WithAction(async pr =>
         {
-            var e = ctx.Admin.AddIpMap(pr.GetValue(addIp)!, pr.GetValue(addDomain)!);
+            var e = await ctx.Admin.AddIpMapAsync(ctx.Actor, pr.GetValue(addIp)!, pr.GetValue(addDomain)!);
             ctx.Out.WriteLine($"{e.Address} {e.Domain}");
         }));
         var delIp = new Argument<string>("address");
         var delDomain = new Argument<string?>("domain") { Arity = ArgumentArity.ZeroOrOne };
         ipmap.Subcommands.Add(new Command("del", "Remove an address's mapping.") { delIp, delDomain }.WithAction(pr =>
-            ctx.Admin.DeleteIpMap(pr.GetValue(delIp)!, pr.GetValue(delDomain))));
-        ipmap.Subcommands.Add(new Command("list", "List mappings as 'address domain'.").WithAction(_ =>
+            ctx.Admin.DeleteIpMapAsync(ctx.Actor, pr.GetValue(delIp)!, pr.GetValue(delDomain))));
+        ipmap.Subcommands.Add(new Command("list", "List mappings as 'address domain'.").WithAction(async _ =>
         {
-            foreach (var e in ctx.Admin.Store.ListIpMap())
+            foreach (var e in await ctx.Admin.ListIpMapAsync(ctx.Actor))
                 ctx.Out.WriteLine($"{e.Address} {e.Domain}");
         }));
         return ipmap;

@@ -13,40 +13,40 @@ internal static class UserCommands
         var user = new Command("user", "Virtual users (mailboxes): add, delete, list, show, passwords, flags and quotas.");
         user.Subcommands.Add(Add(ctx));
         var delAddr = new Argument<string>("address");
-        user.Subcommands.Add(new Command("del", "Delete a user and its mail (vdeluser).") { delAddr }.WithAction(pr =>
+        user.Subcommands.Add(new Command("del", "Delete a user and its mail (vdeluser).") { delAddr }.WithAction(async pr =>
         {
-            ctx.Admin.DeleteUser(pr.GetValue(delAddr)!);
+            await ctx.Admin.DeleteUserAsync(ctx.Actor, pr.GetValue(delAddr)!);
             ctx.Out.WriteLine($"deleted user {Core.Addresses.MailAddress.Parse(pr.GetValue(delAddr)!)}");
         }));
         var listDomain = new Argument<string>("domain");
-        user.Subcommands.Add(new Command("list", "List a domain's users, one address per line.") { listDomain }.WithAction(pr =>
+        user.Subcommands.Add(new Command("list", "List a domain's users, one address per line.") { listDomain }.WithAction(async pr =>
         {
-            foreach (var u in ctx.Admin.ListUsers(pr.GetValue(listDomain)!))
+            foreach (var u in await ctx.Admin.ListUsersAsync(ctx.Actor, pr.GetValue(listDomain)!))
                 ctx.Out.WriteLine(u.Address);
         }));
         var infoAddr = new Argument<string>("address");
         user.Subcommands.Add(new Command("info", "Show a user (vuserinfo).") { infoAddr }.WithAction(pr =>
-            PrintUser(ctx, ctx.Admin.RequireUser(pr.GetValue(infoAddr)!))));
+            PrintUserAsync(ctx, pr.GetValue(infoAddr)!)));
         user.Subcommands.Add(Passwd(ctx));
         user.Subcommands.Add(Mod(ctx));
         var quotaTarget = new Argument<string>("address-or-domain") { Description = "A user, or a domain to set every user of it." };
         var quotaValue = new Argument<string>("quota") { Description = "NOQUOTA, a size such as 50M, or Maildir++ form 52428800S,1000C." };
         user.Subcommands.Add(new Command("quota", "Set the quota of a user or of every user of a domain (vsetuserquota).") { quotaTarget, quotaValue }
-            .WithAction(pr => SetQuota(ctx, pr.GetValue(quotaTarget)!, pr.GetValue(quotaValue)!)));
+            .WithAction(pr => SetQuotaAsync(ctx, pr.GetValue(quotaTarget)!, pr.GetValue(quotaValue)!)));
         return user;
     }
 
-    internal static void SetQuota(CliContext ctx, string target, string quotaText)
+    internal static async Task SetQuotaAsync(CliContext ctx, string target, string quotaText)
     {
         var quota = Quota.Parse(quotaText);
         if (target.Contains('@', StringComparison.Ordinal) || target.Contains('%', StringComparison.Ordinal))
         {
-            ctx.Admin.SetQuota(target, quota);
+            await ctx.Admin.SetQuotaAsync(ctx.Actor, target, quota);
             ctx.Out.WriteLine($"quota of {Core.Addresses.MailAddress.Parse(target)} is {CommandHelpers.Format(quota)}");
         }
         else
         {
-            var n = ctx.Admin.SetDomainUsersQuota(target, quota);
+            var n = await ctx.Admin.SetDomainUsersQuotaAsync(ctx.Actor, target, quota);
             ctx.Out.WriteLine($"quota of {n} users of {Core.Addresses.DomainName.Normalize(target)} is {CommandHelpers.Format(quota)}");
         }
     }
@@ -61,10 +61,10 @@ internal static class UserCommands
         var comment = new Option<string>("--comment", "-c") { Description = "Full name or comment (gecos)." };
         var quota = new Option<string>("--quota", "-q") { Description = "Quota; default: the domain's default user quota." };
         var cmd = new Command("add", "Add a user with its Maildir (vadduser).") { address, password, random, hash, none, comment, quota };
-        return cmd.WithAction(pr =>
+        return cmd.WithAction(async pr =>
         {
             var pw = CommandHelpers.ChoosePassword(pr, ctx, password, random, hash, none);
-            var result = ctx.Admin.AddUser(pr.GetValue(address)!, pw, pr.GetValue(comment), CommandHelpers.ParseQuota(pr.GetValue(quota)));
+            var result = await ctx.Admin.AddUserAsync(ctx.Actor, pr.GetValue(address)!, pw, pr.GetValue(comment), CommandHelpers.ParseQuota(pr.GetValue(quota)));
             ctx.Out.WriteLine($"added user {result.User.Address}");
             CommandHelpers.PrintGenerated(ctx, result.User.Address, result.GeneratedPassword);
         });
@@ -76,9 +76,9 @@ internal static class UserCommands
         var password = new Argument<string?>("password") { Arity = ArgumentArity.ZeroOrOne, Description = "Read from standard input when not given." };
         var random = CommandHelpers.RandomOption();
         var hash = CommandHelpers.HashOption();
-        return new Command("passwd", "Set a user's password (vpasswd).") { address, password, random, hash }.WithAction(pr =>
+        return new Command("passwd", "Set a user's password (vpasswd).") { address, password, random, hash }.WithAction(async pr =>
         {
-            var generated = ctx.Admin.SetPassword(pr.GetValue(address)!, CommandHelpers.ChoosePassword(pr, ctx, password, random, hash));
+            var generated = await ctx.Admin.SetPasswordAsync(ctx.Actor, pr.GetValue(address)!, CommandHelpers.ChoosePassword(pr, ctx, password, random, hash));
             var a = Core.Addresses.MailAddress.Parse(pr.GetValue(address)!).ToString();
             ctx.Out.WriteLine($"password of {a} changed");
             CommandHelpers.PrintGenerated(ctx, a, generated);
@@ -93,9 +93,9 @@ internal static class UserCommands
         var clear = new Option<bool>("--clear-flags") { Description = "Clear every flag first (vmoduser -x)." };
         var comment = new Option<string>("--comment", "-c") { Description = "Full name or comment (gecos)." };
         var quota = new Option<string>("--quota", "-q") { Description = "Quota." };
-        return new Command("mod", "Change a user's flags, comment or quota (vmoduser).") { address, set, unset, clear, comment, quota }.WithAction(pr =>
+        return new Command("mod", "Change a user's flags, comment or quota (vmoduser).") { address, set, unset, clear, comment, quota }.WithAction(async pr =>
         {
-            var change = new AccountAdmin.UserChange
+            var change = new UserChange
             {
                 ClearFlags = pr.GetValue(clear),
                 Set = (pr.GetValue(set) ?? []).Aggregate(UserFlags.None, (f, n) => f | UserFlagNames.Parse(n)),
@@ -103,28 +103,31 @@ internal static class UserCommands
                 Gecos = pr.GetValue(comment),
                 Quota = CommandHelpers.ParseQuota(pr.GetValue(quota)),
             };
-            var u = ctx.Admin.ModifyUser(pr.GetValue(address)!, change);
+            var u = await ctx.Admin.ModifyUserAsync(ctx.Actor, pr.GetValue(address)!, change);
             ctx.Out.WriteLine($"{u.Address}: flags {UserFlagNames.Format(u.Flags)}");
         });
     }
 
-    internal static void PrintUser(CliContext ctx, UserRecord u)
+    /// <summary>user info: the read model, and the hash the command line alone may see (vuserinfo shows it too).</summary>
+    private static async Task PrintUserAsync(CliContext ctx, string address)
     {
-        var folder = ctx.Admin.Layout.Resolve(u.Directory);
+        var u = await ctx.Admin.GetUserAsync(ctx.Actor, address);
+        var secrets = await ctx.Admin.GetUserSecretsAsync(ctx.Actor, address);
+        var folder = u.Folder;
         ctx.Out.WriteLine($"name: {u.Address}");
-        ctx.Out.WriteLine($"passwd: {u.PasswordHash}");
-        if (u.ClearPassword is not null)
-            ctx.Out.WriteLine($"clear passwd: {u.ClearPassword}");
+        ctx.Out.WriteLine($"passwd: {secrets.PasswordHash}");
+        if (secrets.ClearPassword is not null)
+            ctx.Out.WriteLine($"clear passwd: {secrets.ClearPassword}");
         ctx.Out.WriteLine($"comment: {u.Gecos}");
         ctx.Out.WriteLine($"flags: {UserFlagNames.Format(u.Flags)}");
         ctx.Out.WriteLine($"dir: {folder}");
-        ctx.Out.WriteLine($"maildir: {MailStoreLayout.MaildirOf(folder)}");
+        ctx.Out.WriteLine($"maildir: {u.Maildir}");
         ctx.Out.WriteLine($"quota: {CommandHelpers.Format(u.Quota)}");
         ctx.Out.WriteLine($"created: {CommandHelpers.FormatTime(u.CreatedAt)}");
         ctx.Out.WriteLine(u.LastLogin is { } l
             ? $"last login: {CommandHelpers.FormatTime(l.At)} from {l.Address} ({l.Service})"
             : "last login: never");
-        if (ctx.Admin.Hasher.NeedsUpgrade(u.PasswordHash) && u.PasswordHash != Core.Passwords.PasswordHasher.NoPassword)
+        if (u.LegacyHash)
             ctx.Out.WriteLine("password hash: legacy, upgraded at next login");
     }
 }

@@ -1,5 +1,7 @@
 // Composes the running server: settings, logging, account store, queue, policy, TLS and the
-// listeners on Kestrel's connection hosting. `mailward serve` runs it until a signal; tests start
+// listeners on Kestrel's connection hosting. The account store goes to the hot path (policy,
+// delivery, logins); admin reads and writes go through AccountAdmin, never to the store.
+// `mailward serve` runs it until a signal; tests start
 // it in-process on ephemeral loopback ports. Stopping stops accepting, ends sessions (421) and
 // closes the queue after its last commit.
 using System.Net;
@@ -12,6 +14,8 @@ using Mailward.Core.Auth;
 using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
+using Mailward.Core.MailStore;
+using Mailward.Core.Passwords;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
@@ -34,7 +38,8 @@ public sealed partial class MailServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly List<(string Name, ListenOptions Options)> _listeners = [];
 
-    public MailServer(DataFolder data, AccountAdmin admin, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null)
+    /// <summary>A server over <paramref name="accounts"/>, which the caller opened and disposes after the server.</summary>
+    public MailServer(DataFolder data, IAccountStore accounts, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null)
     {
         time ??= TimeProvider.System;
         var settings = data.Settings;
@@ -56,21 +61,24 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.AddSingleton(data);
-        builder.Services.AddSingleton(admin);
-        builder.Services.AddSingleton<IAccountStore>(admin.Store);
+        var layout = new MailStoreLayout(settings.MailStorePath, settings.MaxDirectoryEntries);
+        var hasher = new PasswordHasher(settings.Passwords);
+        builder.Services.AddSingleton(accounts);
+        builder.Services.AddSingleton(sp => new AccountAdmin(accounts, layout, hasher, settings.StoreClearText, time,
+            new LoggingAdminAudit(sp.GetRequiredService<ILogger<AccountAdmin>>())));
         // Every lookup of the server goes through one bounded cache in front of the provider.
-        var directory = CachedAccountDirectory.Over(admin.Store, settings.AccountCache, time);
+        var directory = CachedAccountDirectory.Over(accounts, settings.AccountCache, time);
         builder.Services.AddSingleton<IAccountDirectory>(directory);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue, time));
-        var roaming = new RoamingRelay(admin.Store, TimeSpan.FromMinutes(settings.GetInt("Relay:RoamingMinutes", 0, 525_600)), time);
+        var roaming = new RoamingRelay(accounts, TimeSpan.FromMinutes(settings.GetInt("Relay:RoamingMinutes", 0, 525_600)), time);
         builder.Services.AddSingleton(roaming);
-        builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(admin.Store,
+        builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(accounts,
             new RecipientResolver(directory, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
-            admin.Layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
+            layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
-        builder.Services.AddSingleton(sp => new LocalDelivery(admin.Store, new RecipientResolver(directory, settings.ExtensionSeparators),
-            admin.Layout, sp.GetRequiredService<QueueStore>(),
+        builder.Services.AddSingleton(sp => new LocalDelivery(accounts, new RecipientResolver(directory, settings.ExtensionSeparators),
+            layout, sp.GetRequiredService<QueueStore>(),
             new LocalDeliveryOptions(settings.Hostname)
             {
                 NodeId = settings.NodeId,
@@ -90,7 +98,7 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(_ => new LoginService(admin.Store, admin.Hasher, admin.Layout, settings.Login, time, roaming, directory));
+        builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, layout, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.
         List<MailListener> listeners = [.. builder.Services.AddMailProtocol<SmtpProtocol>(settings), .. builder.Services.AddMailProtocol<Pop3Protocol>(settings)];
         builder.Services.AddHostedService<LifecycleService>();
@@ -191,7 +199,7 @@ public sealed partial class MailServer : IAsyncDisposable
     private sealed partial class LifecycleService(DataFolder data, AccountAdmin admin, QueueStore queue, TlsCertificates tls,
         IHostApplicationLifetime lifetime, Microsoft.AspNetCore.Hosting.Server.IServer server, ILogger<MailServer> log) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken)
+        public async Task StartAsync(CancellationToken cancellationToken)
         {
             // New certificates without a restart: a changed file is seen within Tls:ReloadCheckSeconds, SIGHUP at once.
             tls.Reloaded += (ok, detail) =>
@@ -208,7 +216,7 @@ public sealed partial class MailServer : IAsyncDisposable
                 tls.Reload();
             });
             var recovered = admin.RecoverFolders();
-            var domains = admin.Store.ListDomains().Count;
+            var domains = (await admin.ListDomainsAsync(Actor.System)).Count;
             var queued = queue.Messages.Count;
             foreach (var error in queue.RecoveryErrors)
                 QueueRecoveryError(log, error);
@@ -223,7 +231,6 @@ public sealed partial class MailServer : IAsyncDisposable
                 var subject = tls.Certificate.Subject;
                 Ready(log, data.Settings.Hostname, data.Path, domains, queued, recovered, subject, listening);
             });
-            return Task.CompletedTask;
         }
 
         // The queue is closed by the container when the app is disposed: after Kestrel has ended

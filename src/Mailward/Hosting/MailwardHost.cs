@@ -7,7 +7,7 @@ internal static class MailwardHost
 {
     public static async Task<int> RunAsync(CliContext ctx, CancellationToken ct)
     {
-        await using var server = new MailServer(ctx.Data, ctx.Admin);
+        await using var server = new MailServer(ctx.Data, ctx.AccountStore);
         try
         {
             await server.RunAsync(ct);

@@ -19,7 +19,7 @@ public static partial class VpopmailTools
                  -u user, -i uid, -g gid, -O (accepted and ignored: one service user owns all mail)
         """;
 
-    private static int Vadddomain(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vadddomain(Getopt.Result r, CliContext ctx)
     {
         var domain = Operand(r, 0, "domain");
         NoMoreOperands(r, 2);
@@ -28,53 +28,57 @@ public static partial class VpopmailTools
         var password = PasswordFrom(r, ctx, "postmaster", operand: 1, allowHash: false);
         var catchAll = r.Has('e') ? AccountAdmin.ParseCatchAll(r.Value('e')!) : CatchAll.Bounce;
         var quota = r.Value('q') is { } q ? Quota.Parse(q) : (Quota?)null;
-        var result = ctx.Admin.AddDomain(domain, password, catchAll, r.Value('d'), quota);
+        var result = await ctx.Admin.AddDomainAsync(ctx.Actor, domain, password, catchAll, r.Value('d'), quota);
         if (result.GeneratedPassword is not null)
             ctx.Out.WriteLine($"Random password: {result.GeneratedPassword}");
         return 0;
     }
 
-    private static int Vdeldomain(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vdeldomain(Getopt.Result r, CliContext ctx)
     {
         if (r.Operands.Count == 0)
             throw new UsageException("missing domain");
         foreach (var d in r.Operands)
         {
-            ctx.Admin.DeleteDomain(d);
+            await ctx.Admin.DeleteDomainAsync(ctx.Actor, d);
             ctx.Out.WriteLine($"deleting domain {DomainName.Normalize(d)}");
         }
         return 0;
     }
 
-    private static int Vaddaliasdomain(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vaddaliasdomain(Getopt.Result r, CliContext ctx)
     {
         var a = DomainName.Normalize(Operand(r, 0, "real_domain"));
         var b = DomainName.Normalize(Operand(r, 1, "alias_domain"));
         NoMoreOperands(r, 2);
         if (a == b)
             throw new UsageException("real domain and alias domain are the same");
-        var aExists = ctx.Admin.Store.FindDomain(a) is not null;
-        var bExists = ctx.Admin.Store.FindDomain(b) is not null;
+        var aDomain = await ctx.Admin.FindDomainAsync(ctx.Actor, a);
+        var bDomain = await ctx.Admin.FindDomainAsync(ctx.Actor, b);
+        var (aExists, bExists) = (aDomain is not null, bDomain is not null);
         if (aExists && bExists)
             throw new AccountException(AccountError.DomainExists, "both domains already exist, unable to create alias");
         if (!aExists && !bExists)
             throw new AccountException(AccountError.DomainNotFound, $"neither {a} nor {b} exists, unable to create alias");
         // As vpopmail: whichever exists is the real domain, so both argument orders work.
-        var (alias, real) = aExists ? (b, ctx.Admin.Store.FindDomain(a)!.Name) : (a, ctx.Admin.Store.FindDomain(b)!.Name);
-        ctx.Admin.AddDomainAlias(alias, real);
+        var (alias, real) = aExists ? (b, aDomain!.Name) : (a, bDomain!.Name);
+        await ctx.Admin.AddDomainAliasAsync(ctx.Actor, alias, real);
         return 0;
     }
 
-    private static int Vdominfo(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vdominfo(Getopt.Result r, CliContext ctx)
     {
         var all = !"nugdt".Any(r.Has);
-        var domains = r.Operands.Count > 0
-            ? r.Operands.Select(d => ctx.Admin.RequireDomain(d, allowAlias: true)).ToList()
-            : ctx.Admin.Store.ListDomains().ToList();
+        var domains = new List<DomainView>();
+        if (r.Operands.Count > 0)
+            foreach (var d in r.Operands)
+                domains.Add(await ctx.Admin.GetDomainAsync(ctx.Actor, d, allowAlias: true));
+        else
+            domains.AddRange(await ctx.Admin.ListDomainsAsync(ctx.Actor));
         var (uid, gid) = ServiceIds();
         foreach (var d in domains)
         {
-            var info = ctx.Admin.GetDomainInfo(d.Name);
+            var info = await ctx.Admin.GetDomainInfoAsync(ctx.Actor, d.Name);
             if (all || r.Has('n'))
                 ctx.Out.WriteLine(all ? $"domain: {d.Name}" : d.Name);
             if (all)
@@ -109,18 +113,18 @@ public static partial class VpopmailTools
         }
     }
 
-    private static int Vipmap(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vipmap(Getopt.Result r, CliContext ctx)
     {
         if (r.Has('a'))
         {
-            var e = ctx.Admin.AddIpMap(Operand(r, 0, "ip"), Operand(r, 1, "domain"));
+            var e = await ctx.Admin.AddIpMapAsync(ctx.Actor, Operand(r, 0, "ip"), Operand(r, 1, "domain"));
             ctx.Out.WriteLine($"{e.Address} {e.Domain}");
         }
         else if (r.Has('d'))
-            ctx.Admin.DeleteIpMap(Operand(r, 0, "ip"), r.Operands.Count > 1 ? r.Operands[1] : null);
+            await ctx.Admin.DeleteIpMapAsync(ctx.Actor, Operand(r, 0, "ip"), r.Operands.Count > 1 ? r.Operands[1] : null);
         else if (r.Has('p'))
         {
-            foreach (var e in ctx.Admin.Store.ListIpMap())
+            foreach (var e in await ctx.Admin.ListIpMapAsync(ctx.Actor))
                 ctx.Out.WriteLine($"{e.Address} {e.Domain}");
         }
         else
@@ -141,7 +145,7 @@ public static partial class VpopmailTools
         (-1 is unlimited; -d, -g and the permission flags -p -a -f -r -l -u -o -x -z are not supported)
         """;
 
-    private static int Vmoddomlimits(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vmoddomlimits(Getopt.Result r, CliContext ctx)
     {
         var domain = Operand(r, 0, "domain");
         NoMoreOperands(r, 1);
@@ -152,33 +156,32 @@ public static partial class VpopmailTools
         static long Long(Getopt.Result r, char c, long current) => r.Value(c) is not { } v ? current
             : long.TryParse(v, out var n) && n >= 0 ? n
             : throw new AccountException(AccountError.QuotaMalformed, $"quota malformed: -{c} {v}");
-        if (!r.Has('S'))
+        // With no option vmoddomlimits only shows, as -S does.
+        if (!r.Has('S') && r.Options.Count > 0)
         {
-            ctx.Admin.SetLimits(domain, l =>
+            var l = (await ctx.Admin.GetDomainAsync(ctx.Actor, domain, allowAlias: false)).Limits;
+            if (r.Has('D'))
+                l = DomainLimits.None;
+            var domainQuotaBytes = r.Value('Q') is { } mb
+                ? (long.TryParse(mb, out var m) && m >= 0 ? m * 1024 * 1024 : throw new AccountException(AccountError.QuotaMalformed, $"quota malformed: -Q {mb} (megabytes)"))
+                : l.DomainQuota.Bytes;
+            var defaultBytes = r.Value('q') is { } q
+                ? (Quota.TrySize(q, out var b) ? b : throw new AccountException(AccountError.QuotaMalformed, $"quota malformed: -q {q}"))
+                : l.DefaultUserQuota.Bytes;
+            await ctx.Admin.SetLimitsAsync(ctx.Actor, domain, l with
             {
-                if (r.Has('D'))
-                    l = DomainLimits.None;
-                var domainQuotaBytes = r.Value('Q') is { } mb
-                    ? (long.TryParse(mb, out var m) && m >= 0 ? m * 1024 * 1024 : throw new AccountException(AccountError.QuotaMalformed, $"quota malformed: -Q {mb} (megabytes)"))
-                    : l.DomainQuota.Bytes;
-                var defaultBytes = r.Value('q') is { } q
-                    ? (Quota.TrySize(q, out var b) ? b : throw new AccountException(AccountError.QuotaMalformed, $"quota malformed: -q {q}"))
-                    : l.DefaultUserQuota.Bytes;
-                return l with
-                {
-                    MaxUsers = Count(r, 'P', l.MaxUsers),
-                    MaxAliases = Count(r, 'A', l.MaxAliases),
-                    MaxForwards = Count(r, 'F', l.MaxForwards),
-                    MaxAutoresponders = Count(r, 'R', l.MaxAutoresponders),
-                    MaxLists = Count(r, 'L', l.MaxLists),
-                    DomainQuota = new Quota(domainQuotaBytes, Long(r, 'M', l.DomainQuota.Messages)),
-                    DefaultUserQuota = new Quota(defaultBytes, Long(r, 'm', l.DefaultUserQuota.Messages)),
-                };
+                MaxUsers = Count(r, 'P', l.MaxUsers),
+                MaxAliases = Count(r, 'A', l.MaxAliases),
+                MaxForwards = Count(r, 'F', l.MaxForwards),
+                MaxAutoresponders = Count(r, 'R', l.MaxAutoresponders),
+                MaxLists = Count(r, 'L', l.MaxLists),
+                DomainQuota = new Quota(domainQuotaBytes, Long(r, 'M', l.DomainQuota.Messages)),
+                DefaultUserQuota = new Quota(defaultBytes, Long(r, 'm', l.DefaultUserQuota.Messages)),
             });
         }
         if (r.Has('S') || r.Options.Count == 0)
         {
-            var l = ctx.Admin.RequireDomain(domain, allowAlias: false).Limits;
+            var l = (await ctx.Admin.GetDomainAsync(ctx.Actor, domain, allowAlias: false)).Limits;
             ctx.Out.WriteLine($"Domain: {DomainName.Normalize(domain)}");
             ctx.Out.WriteLine($"Max Pop Accounts: {l.MaxUsers ?? -1}");
             ctx.Out.WriteLine($"Max Aliases: {l.MaxAliases ?? -1}");

@@ -1,8 +1,10 @@
 // vadduser, vdeluser, vpasswd, vchangepw, vsetuserquota, vmoduser, vuserinfo.
+using System.Net;
 using Mailward.Cli;
 using Mailward.Core.Accounts;
 using Mailward.Core.Addresses;
 using Mailward.Core.Admin;
+using Mailward.Core.Auth;
 using Mailward.Core.MailStore;
 
 namespace Mailward.Vpopmail;
@@ -20,39 +22,43 @@ public static partial class VpopmailTools
                  -s, -d (accepted and ignored)
         """;
 
-    private static int Vadduser(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vadduser(Getopt.Result r, CliContext ctx)
     {
         var address = Operand(r, 0, "email_address");
         NoMoreOperands(r, 2);
         var password = PasswordFrom(r, ctx, address, operand: 1, allowNone: true);
         var quota = r.Value('q') is { } q ? Quota.Parse(q) : (Quota?)null;
-        var result = ctx.Admin.AddUser(address, password, r.Value('c'), quota);
+        var result = await ctx.Admin.AddUserAsync(ctx.Actor, address, password, r.Value('c'), quota);
         if (result.GeneratedPassword is not null)
             ctx.Out.WriteLine($"Random password: {result.GeneratedPassword}");
         return 0;
     }
 
-    private static int Vdeluser(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vdeluser(Getopt.Result r, CliContext ctx)
     {
-        ctx.Admin.DeleteUser(Operand(r, 0, "email_address"));
+        await ctx.Admin.DeleteUserAsync(ctx.Actor, Operand(r, 0, "email_address"));
         NoMoreOperands(r, 1);
         return 0;
     }
 
-    private static int Vpasswd(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vpasswd(Getopt.Result r, CliContext ctx)
     {
         var address = Operand(r, 0, "email_address");
         NoMoreOperands(r, 2);
-        ctx.Admin.RequireUser(address);
+        await ctx.Admin.GetUserAsync(ctx.Actor, address);
         var password = PasswordFrom(r, ctx, address, operand: 1);
-        var generated = ctx.Admin.SetPassword(address, password);
+        var generated = await ctx.Admin.SetPasswordAsync(ctx.Actor, address, password);
         if (generated is not null)
             ctx.Out.WriteLine($"Random password: {generated}");
         return 0;
     }
 
-    /// <summary>Interactive, as vpopmail's: address, old password, new password twice (one line each when piped).</summary>
-    private static int Vchangepw(Getopt.Result r, CliContext ctx)
+    /// <summary>
+    /// Interactive, as vpopmail's: address, old password, new password twice (one line each when
+    /// piped). The old password is checked by LoginService, as a login from this host (throttled, and
+    /// recorded as the last login with service "vchangepw"); the change is then the user's own.
+    /// </summary>
+    private static async Task<int> Vchangepw(Getopt.Result r, CliContext ctx)
     {
         NoMoreOperands(r, 0);
         ctx.Error.Write("Please enter the email address: ");
@@ -62,7 +68,12 @@ public static partial class VpopmailTools
         var second = ReadSecret(ctx, "enter password again: ");
         if (first != second)
             throw new AccountException(AccountError.PasswordMismatch, "passwords do not match");
-        ctx.Admin.ChangePassword(address, old, first);
+        var login = await ctx.Logins.VerifyAsync(address, old, IPAddress.Loopback, null, "vchangepw", UserFlags.None);
+        if (login.Failure == LoginFailure.Throttled)
+            throw new AccountException(AccountError.NotPermitted, "too many failed attempts; try again later");
+        if (!login.Succeeded)
+            throw new AccountException(AccountError.PasswordMismatch, "the old password is not correct");
+        await ctx.Admin.SetPasswordAsync(Actor.User(login.User!.Address), login.User.Address, new PasswordInput.Clear(first));
         ctx.Out.WriteLine($"password of {MailAddress.Parse(address)} changed");
         return 0;
     }
@@ -73,12 +84,12 @@ public static partial class VpopmailTools
         return ctx.Console.In.ReadLine() ?? throw new UsageException("input ended before all passwords were given");
     }
 
-    private static int Vsetuserquota(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vsetuserquota(Getopt.Result r, CliContext ctx)
     {
         var target = Operand(r, 0, "email_address or domain");
         var quota = Operand(r, 1, "quota");
         NoMoreOperands(r, 2);
-        UserCommands.SetQuota(ctx, target, quota);
+        await UserCommands.SetQuotaAsync(ctx, target, quota);
         return 0;
     }
 
@@ -112,12 +123,12 @@ public static partial class VpopmailTools
         ('a', UserFlags.DomainAdmin), ('S', UserFlags.SystemAdmin), ('E', UserFlags.Expert), ('u', UserFlags.NoDialup),
     ];
 
-    private static int Vmoduser(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vmoduser(Getopt.Result r, CliContext ctx)
     {
         var target = Operand(r, 0, "email_addr or domain");
         NoMoreOperands(r, 1);
         Ignore(r, ctx, "vmoduser", "n", "there is no cdb file to rebuild");
-        var change = new AccountAdmin.UserChange
+        var change = new UserChange
         {
             ClearFlags = r.Has('x'),
             Set = VmoduserFlags.Where(f => r.Has(f.Option)).Aggregate(UserFlags.None, (a, f) => a | f.Flag),
@@ -127,9 +138,9 @@ public static partial class VpopmailTools
         };
         var addresses = target.Contains('@', StringComparison.Ordinal) || target.Contains('%', StringComparison.Ordinal)
             ? [target]
-            : ctx.Admin.ListUsers(target).Select(u => u.Address).ToList();
+            : (await ctx.Admin.ListUsersAsync(ctx.Actor, target)).Select(u => u.Address).ToList();
         foreach (var a in addresses)
-            ctx.Admin.ModifyUser(a, change);
+            await ctx.Admin.ModifyUserAsync(ctx.Actor, a, change);
         return 0;
     }
 
@@ -150,50 +161,52 @@ public static partial class VpopmailTools
                  -D domainname (show all users on this domain)
         """;
 
-    private static int Vuserinfo(Getopt.Result r, CliContext ctx)
+    private static async Task<int> Vuserinfo(Getopt.Result r, CliContext ctx)
     {
         var fields = "npugcdqQlC".Where(r.Has).ToList();
-        IReadOnlyList<UserRecord> users = r.Value('D') is { } domain
-            ? ctx.Admin.ListUsers(domain)
-            : [ctx.Admin.RequireUser(Operand(r, 0, "email_address"))];
+        IReadOnlyList<UserView> users = r.Value('D') is { } domain
+            ? await ctx.Admin.ListUsersAsync(ctx.Actor, domain)
+            : [await ctx.Admin.GetUserAsync(ctx.Actor, Operand(r, 0, "email_address"))];
         foreach (var u in users)
         {
             if (r.Has('D'))
                 ctx.Out.WriteLine("------------------------------------------");
+            // The hash and clear copy come only from the secrets read, which only the command line may make.
+            var secrets = fields.Count == 0 || fields.Contains('p') || fields.Contains('C') ? await ctx.Admin.GetUserSecretsAsync(ctx.Actor, u.Address) : null;
             if (fields.Count == 0)
-                PrintVuserinfoAll(ctx, u);
+                PrintVuserinfoAll(ctx, u, secrets!);
             else
                 foreach (var f in fields)
-                    ctx.Out.WriteLine(Field(ctx, u, f));
+                    ctx.Out.WriteLine(Field(u, secrets, f));
         }
         return 0;
     }
 
-    private static string Field(CliContext ctx, UserRecord u, char f) => f switch
+    private static string Field(UserView u, UserSecrets? secrets, char f) => f switch
     {
         'n' => u.Local,
-        'p' => u.PasswordHash,
+        'p' => secrets!.PasswordHash,
         'u' => ServiceIds().Uid,
         'g' => ((int)u.Flags).ToString(),
         'c' => u.Gecos,
-        'd' => ctx.Admin.Layout.Resolve(u.Directory),
+        'd' => u.Folder,
         'q' => CommandHelpers.Format(u.Quota),
         'Q' => u.Quota.IsUnlimited ? "NOQUOTA"
-            : $"{MaildirUsage.Percent(MaildirUsage.Measure(MailStoreLayout.MaildirOf(ctx.Admin.Layout.Resolve(u.Directory))), u.Quota)}%",
-        'C' => u.ClearPassword ?? "",
+            : $"{MaildirUsage.Percent(MaildirUsage.Measure(u.Maildir), u.Quota)}%",
+        'C' => secrets!.ClearPassword ?? "",
         _ => LastAuth(u),
     };
 
-    private static string LastAuth(UserRecord u) => u.LastLogin is { } l
+    private static string LastAuth(UserView u) => u.LastLogin is { } l
         ? $"last auth: {CommandHelpers.FormatTime(l.At)}\nlast auth ip: {l.Address}"
         : "last auth: Never logged in";
 
-    private static void PrintVuserinfoAll(CliContext ctx, UserRecord u)
+    private static void PrintVuserinfoAll(CliContext ctx, UserView u, UserSecrets secrets)
     {
         var o = ctx.Out;
         o.WriteLine($"name:   {u.Local}");
-        o.WriteLine($"passwd: {u.PasswordHash}");
-        o.WriteLine($"clear passwd: {u.ClearPassword}");
+        o.WriteLine($"passwd: {secrets.PasswordHash}");
+        o.WriteLine($"clear passwd: {secrets.ClearPassword}");
         o.WriteLine($"comment/gecos: {u.Gecos}");
         o.WriteLine($"uid:    {ServiceIds().Uid}");
         o.WriteLine($"gid:    {(int)u.Flags}");
@@ -208,10 +221,9 @@ public static partial class VpopmailTools
                 if (u.Flags.HasFlag(flag))
                     o.WriteLine($"        {name}");
         }
-        var folder = ctx.Admin.Layout.Resolve(u.Directory);
-        o.WriteLine($"dir:       {folder}");
+        o.WriteLine($"dir:       {u.Folder}");
         o.WriteLine($"quota:     {CommandHelpers.Format(u.Quota)}");
-        o.WriteLine($"usage:     {Field(ctx, u, 'Q')}");
+        o.WriteLine($"usage:     {Field(u, secrets, 'Q')}");
         o.WriteLine($"account created: {CommandHelpers.FormatTime(u.CreatedAt)}");
         o.WriteLine(LastAuth(u));
     }

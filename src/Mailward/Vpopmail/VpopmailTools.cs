@@ -10,7 +10,7 @@ namespace Mailward.Vpopmail;
 
 public static partial class VpopmailTools
 {
-    private sealed record Tool(string Optstring, string Usage, string Summary, Func<Getopt.Result, CliContext, int> Run);
+    private sealed record Tool(string Optstring, string Usage, string Summary, Func<Getopt.Result, CliContext, Task<int>> Run);
 
     private static readonly Dictionary<string, Tool> Tools = new(StringComparer.Ordinal)
     {
@@ -33,7 +33,7 @@ public static partial class VpopmailTools
 
     public static IEnumerable<(string Name, string Summary)> Summaries => Tools.Select(t => (t.Key, t.Value.Summary));
 
-    public static int Run(string name, IReadOnlyList<string> args, CliContext ctx)
+    public static async Task<int> RunAsync(string name, IReadOnlyList<string> args, CliContext ctx)
     {
         var tool = Tools[name];
         Getopt.Result parsed;
@@ -56,7 +56,7 @@ public static partial class VpopmailTools
             ctx.Out.WriteLine($"version: mailward {typeof(VpopmailTools).Assembly.GetName().Version}");
         try
         {
-            return tool.Run(parsed, ctx);
+            return await tool.Run(parsed, ctx);
         }
         catch (UsageException e)
         {
@@ -67,7 +67,7 @@ public static partial class VpopmailTools
         catch (AccountException e)
         {
             ctx.Error.WriteLine($"{name}: {e.Message}");
-            return e.ExitCode;
+            return e.ExitCode();
         }
     }
 

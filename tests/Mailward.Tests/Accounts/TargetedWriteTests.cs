@@ -71,11 +71,7 @@ public sealed class TargetedWriteTests : IDisposable
     [Fact]
     public async Task A_password_set_during_a_hash_upgrade_is_not_overwritten()
     {
-        var result = await LoginWhileAsync(() =>
-        {
-            _m.Admin().SetPassword("joe@example.com", new PasswordInput.Clear("newpw"));
-            return Task.CompletedTask;
-        });
+        var result = await LoginWhileAsync(() => _m.Admin().SetPasswordAsync(Actor.System, "joe@example.com", new PasswordInput.Clear("newpw")));
 
         Assert.True(result.Succeeded); // the password was right when it was checked
         var joe = _m.Store.FindUser("joe", "example.com")!;
@@ -101,7 +97,7 @@ public sealed class TargetedWriteTests : IDisposable
     public async Task Clearing_flags_then_setting_some_keeps_only_those()
     {
         (await _m.Run("user", "mod", "joe@example.com", "--set", "no-pop", "--set", "no-imap")).Ok();
-        var joe = _m.Admin().ModifyUser("joe@example.com", new AccountAdmin.UserChange { ClearFlags = true, Set = UserFlags.NoSmtp });
+        var joe = await _m.Admin().ModifyUserAsync(Actor.System, "joe@example.com", new UserChange { ClearFlags = true, Set = UserFlags.NoSmtp });
         Assert.Equal(UserFlags.NoSmtp, joe.Flags);
         Assert.Equal(UserFlags.NoSmtp, _m.Store.FindUser("joe", "example.com")!.Flags);
     }

@@ -47,7 +47,7 @@ public sealed class WriteLimitTests : IDisposable
     public async Task Concurrent_adds_cannot_pass_MaxUsers()
     {
         (await _m.Run("domain", "limits", "example.com", "--max-users", "5")).Ok();
-        var results = await RaceAsync(16, (admin, i) => admin.AddUser($"u{i}@example.com", new PasswordInput.Clear("pw")));
+        var results = await RaceAsync(16, (admin, i) => admin.AddUserAsync(Actor.System, $"u{i}@example.com", new PasswordInput.Clear("pw")).GetAwaiter().GetResult());
 
         Assert.Equal(4, results.Count(r => r is null)); // 5 with the postmaster
         Assert.All(results.Where(r => r is not null), r => Assert.Equal(AccountError.LimitReached, r));
@@ -92,7 +92,7 @@ public sealed class WriteLimitTests : IDisposable
     public async Task Concurrent_forwards_cannot_pass_MaxForwards()
     {
         (await _m.Run("domain", "limits", "example.com", "--max-forwards", "3")).Ok();
-        var results = await RaceAsync(12, (admin, i) => admin.AddAliasLine($"f{i}@example.com", $"&far{i}@remote.test"));
+        var results = await RaceAsync(12, (admin, i) => admin.AddAliasLineAsync(Actor.System, $"f{i}@example.com", $"&far{i}@remote.test").GetAwaiter().GetResult());
 
         Assert.Equal(3, results.Count(r => r is null));
         Assert.All(results.Where(r => r is not null), r => Assert.Equal(AccountError.LimitReached, r));

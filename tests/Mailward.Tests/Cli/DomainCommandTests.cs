@@ -19,7 +19,7 @@ public sealed class DomainCommandTests : IDisposable
         var pm = _m.Store.FindUser("postmaster", "example.com");
         Assert.NotNull(pm);
         Assert.True(Directory.Exists(Path.Combine(_m.UserFolder("postmaster@example.com"), "Maildir", "new")));
-        Assert.NotNull(_m.Admin().Authenticate("postmaster@example.com", "pmsecret", "test", "127.0.0.1"));
+        Assert.NotNull(await _m.LoginAsync("postmaster@example.com", "pmsecret", "test", "127.0.0.1"));
     }
 
     [Fact]
@@ -29,7 +29,7 @@ public sealed class DomainCommandTests : IDisposable
         var line = r.Out.Split('\n').Single(l => l.Contains("random password", StringComparison.Ordinal));
         var password = line.Split(' ').Last().Trim();
         Assert.Equal(8, password.Length);
-        Assert.NotNull(_m.Admin().Authenticate("postmaster@example.org", password, "test", "127.0.0.1"));
+        Assert.NotNull(await _m.LoginAsync("postmaster@example.org", password, "test", "127.0.0.1"));
     }
 
     [Fact]

@@ -25,8 +25,8 @@ public sealed class UserCommandTests : IDisposable
         Assert.Equal("Joe Bloggs", u.Gecos);
         Assert.Equal(new Quota(52428800, 0), u.Quota);
         Assert.Null(u.ClearPassword); // off by default
-        Assert.NotNull(_m.Admin().Authenticate("joe@example.com", "s3cret", "pop3", "192.0.2.7"));
-        Assert.Null(_m.Admin().Authenticate("joe@example.com", "wrong", "pop3", "192.0.2.7"));
+        Assert.NotNull(await _m.LoginAsync("joe@example.com", "s3cret", "pop3", "192.0.2.7"));
+        Assert.Null(await _m.LoginAsync("joe@example.com", "wrong", "pop3", "192.0.2.7"));
         var info = (await _m.Run("user", "info", "joe@example.com")).Ok().Out;
         Assert.Contains("name: joe@example.com", info);
         Assert.Contains("last login: ", info);
@@ -37,19 +37,19 @@ public sealed class UserCommandTests : IDisposable
     public async Task Password_comes_from_stdin_random_hash_or_none()
     {
         (await _m.RunWithInput("piped-pw\n", "user", "add", "a@example.com")).Ok();
-        Assert.NotNull(_m.Admin().Authenticate("a@example.com", "piped-pw", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("a@example.com", "piped-pw", "t", "::1"));
 
         var r = (await _m.Run("user", "add", "b@example.com", "--random", "14")).Ok();
         var pw = r.Out.Split('\n').Single(l => l.Contains("random password", StringComparison.Ordinal)).Split(' ').Last().Trim();
         Assert.Equal(14, pw.Length);
-        Assert.NotNull(_m.Admin().Authenticate("b@example.com", pw, "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("b@example.com", pw, "t", "::1"));
 
         (await _m.Run("user", "add", "c@example.com", "--hash", "DmIMm9e5Hc8ic")).Ok();
         Assert.Equal("DmIMm9e5Hc8ic", _m.Store.FindUser("c", "example.com")!.PasswordHash);
-        Assert.NotNull(_m.Admin().Authenticate("c@example.com", "testpw", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("c@example.com", "testpw", "t", "::1"));
 
         (await _m.Run("user", "add", "d@example.com", "--no-password")).Ok();
-        Assert.Null(_m.Admin().Authenticate("d@example.com", "", "t", "::1"));
+        Assert.Null(await _m.LoginAsync("d@example.com", "", "t", "::1"));
 
         var both = await _m.Run("user", "add", "e@example.com", "pw", "--random");
         Assert.Equal(1, both.Code); // a usage error: two passwords given
@@ -61,13 +61,13 @@ public sealed class UserCommandTests : IDisposable
     {
         (await _m.Run("user", "add", "old@example.com", "--hash", "$1$saltstri$qQY4WxjABChYG1ccLpfkz/")).Ok();
         Assert.Contains("legacy, upgraded at next login", (await _m.Run("user", "info", "old@example.com")).Ok().Out);
-        Assert.Null(_m.Admin().Authenticate("old@example.com", "wrong", "imap", "::1"));
+        Assert.Null(await _m.LoginAsync("old@example.com", "wrong", "imap", "::1"));
         Assert.StartsWith("$1$", _m.Store.FindUser("old", "example.com")!.PasswordHash);
-        Assert.NotNull(_m.Admin().Authenticate("old@example.com", "password", "imap", "::1"));
+        Assert.NotNull(await _m.LoginAsync("old@example.com", "password", "imap", "::1"));
         var upgraded = _m.Store.FindUser("old", "example.com")!;
         Assert.StartsWith("$argon2id$", upgraded.PasswordHash);
         Assert.Equal("imap", upgraded.LastLogin!.Service);
-        Assert.NotNull(_m.Admin().Authenticate("old@example.com", "password", "imap", "::1"));
+        Assert.NotNull(await _m.LoginAsync("old@example.com", "password", "imap", "::1"));
     }
 
     [Fact]
@@ -79,8 +79,8 @@ public sealed class UserCommandTests : IDisposable
             (await _m.Run("user", "list", "example.com")).Ok().Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
         (await _m.Run("user", "passwd", "joe@example.com", "pw2")).Ok();
-        Assert.Null(_m.Admin().Authenticate("joe@example.com", "pw1", "t", "::1"));
-        Assert.NotNull(_m.Admin().Authenticate("joe@example.com", "pw2", "t", "::1"));
+        Assert.Null(await _m.LoginAsync("joe@example.com", "pw1", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("joe@example.com", "pw2", "t", "::1"));
 
         (await _m.Run("user", "mod", "joe@example.com", "--set", "no-pop", "--set", "no-imap", "--comment", "Joe")).Ok();
         var joe = _m.Store.FindUser("joe", "example.com")!;

@@ -27,7 +27,7 @@ public sealed class VpopmailToolTests : IDisposable
 
         var r = (await _m.Run("vadddomain", "-r12", "four.test")).Ok();
         Assert.Equal(12, RandomFrom(r).Length);
-        Assert.NotNull(_m.Admin().Authenticate("postmaster@four.test", RandomFrom(r), "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("postmaster@four.test", RandomFrom(r), "t", "::1"));
 
         var ignored = (await _m.Run("vadddomain", "-i", "89", "-u", "vpopmail", "-g", "89", "five.test", "pw")).Ok();
         Assert.Contains("-i ignored", ignored.Err);
@@ -41,7 +41,7 @@ public sealed class VpopmailToolTests : IDisposable
         (await _m.Run("vadddomain", "-d", "relative/dir", "seven.test", "pw")).Fails(AccountError.InvalidArgument);
 
         (await _m.RunWithInput("from-stdin\n", "vadddomain", "eight.test")).Ok();
-        Assert.NotNull(_m.Admin().Authenticate("postmaster@eight.test", "from-stdin", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("postmaster@eight.test", "from-stdin", "t", "::1"));
 
         Assert.Equal(1, (await _m.Run("vadddomain", "-Z", "x.test")).Code);
         Assert.Equal(1, (await _m.Run("vadddomain")).Code);
@@ -74,7 +74,7 @@ public sealed class VpopmailToolTests : IDisposable
         Assert.Equal("Ann Example", ann.Gecos);
 
         (await _m.Run("vadduser", "-e", "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", "bob@ex.test")).Ok();
-        Assert.NotNull(_m.Admin().Authenticate("bob@ex.test", "Hello world!", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("bob@ex.test", "Hello world!", "t", "::1"));
         (await _m.Run("vadduser", "-e", "garbage", "bad@ex.test")).Fails(AccountError.InvalidArgument);
 
         (await _m.Run("vadduser", "-n", "nopw@ex.test")).Ok();
@@ -84,7 +84,7 @@ public sealed class VpopmailToolTests : IDisposable
         Assert.Equal(8, RandomFrom(r).Length);
         r = (await _m.Run("vadduser", "-r20", "rnd20@ex.test")).Ok();
         Assert.Equal(20, RandomFrom(r).Length);
-        Assert.NotNull(_m.Admin().Authenticate("rnd20@ex.test", RandomFrom(r), "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("rnd20@ex.test", RandomFrom(r), "t", "::1"));
 
         // Flags after the operands, as GNU getopt allows.
         (await _m.Run("vadduser", "late@ex.test", "pw", "-c", "Late Flag")).Ok();
@@ -97,19 +97,19 @@ public sealed class VpopmailToolTests : IDisposable
         (await _m.Run("vadddomain", "ex.test", "pw")).Ok();
         (await _m.Run("vadduser", "joe@ex.test", "old")).Ok();
         (await _m.Run("vpasswd", "joe@ex.test", "new1")).Ok();
-        Assert.NotNull(_m.Admin().Authenticate("joe@ex.test", "new1", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("joe@ex.test", "new1", "t", "::1"));
         var r = (await _m.Run("vpasswd", "-r10", "joe@ex.test")).Ok();
-        Assert.NotNull(_m.Admin().Authenticate("joe@ex.test", RandomFrom(r), "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("joe@ex.test", RandomFrom(r), "t", "::1"));
         (await _m.Run("vpasswd", "nobody@ex.test", "x")).Fails(AccountError.UserNotFound);
 
         (await _m.Run("vpasswd", "joe@ex.test", "current")).Ok();
         (await _m.RunWithInput("joe@ex.test\ncurrent\nchanged\nchanged\n", "vchangepw")).Ok();
-        Assert.NotNull(_m.Admin().Authenticate("joe@ex.test", "changed", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("joe@ex.test", "changed", "t", "::1"));
         (await _m.RunWithInput("joe@ex.test\nwrong\nx\nx\n", "vchangepw")).Fails(AccountError.PasswordMismatch);
         (await _m.RunWithInput("joe@ex.test\nchanged\nx\ny\n", "vchangepw")).Fails(AccountError.PasswordMismatch);
         (await _m.Run("vmoduser", "-d", "joe@ex.test")).Ok();
         (await _m.RunWithInput("joe@ex.test\nchanged\nz\nz\n", "vchangepw")).Fails(AccountError.NotPermitted);
-        Assert.NotNull(_m.Admin().Authenticate("joe@ex.test", "changed", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("joe@ex.test", "changed", "t", "::1"));
 
         (await _m.Run("vsetuserquota", "joe@ex.test", "10M")).Ok();
         Assert.Equal(new Quota(10485760, 0), _m.Store.FindUser("joe", "ex.test")!.Quota);
@@ -149,9 +149,9 @@ public sealed class VpopmailToolTests : IDisposable
         var joe = _m.Store.FindUser("joe", "ex.test")!;
         Assert.Equal(new Quota(1048576, 0), joe.Quota);
         Assert.Equal("Joe Q", joe.Gecos);
-        Assert.NotNull(_m.Admin().Authenticate("joe@ex.test", "clear1", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("joe@ex.test", "clear1", "t", "::1"));
         (await _m.Run("vmoduser", "-e", "DmIMm9e5Hc8ic", "joe@ex.test")).Ok();
-        Assert.NotNull(_m.Admin().Authenticate("joe@ex.test", "testpw", "t", "::1"));
+        Assert.NotNull(await _m.LoginAsync("joe@ex.test", "testpw", "t", "::1"));
 
         (await _m.Run("vmoduser", "-p", "ex.test")).Ok(); // a domain: every user
         Assert.All(_m.Store.ListUsers(_m.Store.FindDomain("ex.test")!.Id), u => Assert.True(u.Flags.HasFlag(UserFlags.NoPop)));
@@ -201,7 +201,7 @@ public sealed class VpopmailToolTests : IDisposable
         (await _m.Run("--Passwords:StoreClearText=true", "vadduser", "joe@ex.test", "kept-clear")).Ok();
         Assert.Equal("kept-clear", (await _m.Run("vuserinfo", "-C", "joe@ex.test")).Ok().Out.Trim());
         Assert.Equal("last auth: Never logged in", (await _m.Run("vuserinfo", "-l", "joe@ex.test")).Ok().Out.Trim());
-        Assert.NotNull(_m.Admin().Authenticate("joe@ex.test", "kept-clear", "pop3", "198.51.100.4"));
+        Assert.NotNull(await _m.LoginAsync("joe@ex.test", "kept-clear", "pop3", "198.51.100.4"));
         var last = (await _m.Run("vuserinfo", "-l", "joe@ex.test")).Ok().Out;
         Assert.Contains("last auth: ", last);
         Assert.Contains("last auth ip: 198.51.100.4", last);

@@ -35,7 +35,7 @@ public sealed partial class Pop3FuzzTarget : IDisposable
         var layout = new MailStoreLayout(_tmp.Combine("domains"));
         var hasher = new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 });
         var admin = new AccountAdmin(_store, layout, hasher);
-        SmtpFixture.Apply(admin, ["user joe@hosted.test", "aliasdomain alias.test hosted.test"]);
+        SmtpFixture.Apply(admin, _store, ["user joe@hosted.test", "aliasdomain alias.test hosted.test"]);
         _maildir = MailStoreLayout.MaildirOf(layout.Resolve(_store.FindUser("joe", "hosted.test")!.Directory));
         _logins = new LoginService(_store, hasher, layout, new LoginOptions { MaxFailuresPerClient = int.MaxValue });
         Refill();

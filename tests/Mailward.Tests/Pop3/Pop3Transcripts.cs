@@ -47,7 +47,7 @@ public class Pop3TranscriptTests
             var hasher = new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 });
             var admin = new AccountAdmin(store, layout, hasher);
             var (fixtures, settings) = Split(t);
-            SmtpFixture.Apply(admin, fixtures);
+            SmtpFixture.Apply(admin, store, fixtures);
             var options = new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero };
             foreach (var kv in settings.Select(s => s.Split('=', 2)))
                 options = kv[0] switch
@@ -61,7 +61,7 @@ public class Pop3TranscriptTests
             await TranscriptRunner.PlayAsync(t, client, chunk, $"in-memory, chunk {chunk}");
             ((DuplexStream)client).CompleteWrite();
             await run.WaitAsync(TimeSpan.FromSeconds(30));
-            Check(t, admin);
+            Check(t, store, layout);
         }
     }
 
@@ -80,10 +80,10 @@ public class Pop3TranscriptTests
         using var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
         // The session ends after the client has gone: give it a moment before counting files.
         await Task.Delay(100);
-        Check(t, new AccountAdmin(store, new MailStoreLayout(Path.Combine(server.DataPath, "domains")), new PasswordHasher(new PasswordOptions())));
+        Check(t, store, new MailStoreLayout(Path.Combine(server.DataPath, "domains")));
     }
 
-    private static void Check(Transcript t, AccountAdmin admin)
+    private static void Check(Transcript t, SqliteAccountStore store, MailStoreLayout layout)
     {
         foreach (var a in t.Assertions)
         {
@@ -91,8 +91,8 @@ public class Pop3TranscriptTests
             if (parts is not ["mailbox", var address, var count])
                 throw new FormatException($"unknown assertion ={a}");
             var who = MailAddress.Parse(address);
-            var user = admin.Store.FindUser(who.Local, who.Domain)!;
-            var maildir = MailStoreLayout.MaildirOf(admin.Layout.Resolve(user.Directory));
+            var user = store.FindUser(who.Local, who.Domain)!;
+            var maildir = MailStoreLayout.MaildirOf(layout.Resolve(user.Directory));
             var files = new[] { "new", "cur" }.Sum(d => Directory.GetFiles(Path.Combine(maildir, d)).Length);
             Assert.True(int.Parse(count) == files, $"{t.Name}: {a}, but {files} messages are there");
         }

@@ -22,7 +22,7 @@ public sealed class SmtpFixture : IAsyncDisposable
         Store = new SqliteAccountStore($"Data Source={_tmp.Combine("accounts.db")}");
         Admin = new AccountAdmin(Store, new MailStoreLayout(_tmp.Combine("domains")), new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }));
         Queue = QueueStore.Open(_tmp.Combine("queue"));
-        var (settings, badMailFrom) = Apply(Admin, fixtures);
+        var (settings, badMailFrom) = Apply(Admin, Store, fixtures);
         foreach (var kv in settings.Select(x => x.Split('=', 2)))
             Options = kv[0] switch
             {
@@ -40,16 +40,19 @@ public sealed class SmtpFixture : IAsyncDisposable
     /// <summary>
     /// Applies a transcript's "@" lines to an account store and mail store; returns the settings
     /// they ask for ("Section:Key=value", the section of the protocol under test) and the
-    /// badmailfrom list. Every user's password is "pw".
+    /// badmailfrom list. Every user's password is "pw". The admin acts as the system; its calls
+    /// complete synchronously (the SQLite store is synchronous), so waiting on them here is safe.
     /// </summary>
-    public static (List<string> Settings, string BadMailFrom) Apply(AccountAdmin admin, IEnumerable<string> fixtures, string section = "Smtp")
+    public static (List<string> Settings, string BadMailFrom) Apply(AccountAdmin admin, IAccountStore store, IEnumerable<string> fixtures, string section = "Smtp")
     {
         var settings = new List<string>();
         var badMailFrom = "";
+        var system = Actor.System;
+        static void Wait(Task t) => t.GetAwaiter().GetResult();
         void EnsureDomain(string domain)
         {
-            if (admin.Store.FindDomain(domain) is null)
-                admin.AddDomain(domain, new PasswordInput.Clear("pw"));
+            if (store.FindDomain(domain) is null)
+                Wait(admin.AddDomainAsync(system, domain, new PasswordInput.Clear("pw")));
         }
         foreach (var f in fixtures)
         {
@@ -60,35 +63,35 @@ public sealed class SmtpFixture : IAsyncDisposable
                 case "domain": EnsureDomain(arg); break;
                 case "user":
                     EnsureDomain(arg[(arg.IndexOf('@', StringComparison.Ordinal) + 1)..]);
-                    admin.AddUser(arg, new PasswordInput.Clear("pw"));
+                    Wait(admin.AddUserAsync(system, arg, new PasswordInput.Clear("pw")));
                     break;
                 case "alias":
                     var a = arg.Split(' ', 2);
-                    admin.AddAliasLine(a[0], a[1]);
+                    Wait(admin.AddAliasLineAsync(system, a[0], a[1]));
                     break;
                 case "aliasdomain":
                     var ad = arg.Split(' ');
-                    admin.AddDomainAlias(ad[0], ad[1]);
+                    Wait(admin.AddDomainAliasAsync(system, ad[0], ad[1]));
                     break;
                 case "catchall":
                     var c = arg.Split(' ');
-                    admin.SetCatchAll(c[0], AccountAdmin.ParseCatchAll(c[1]));
+                    Wait(admin.SetCatchAllAsync(system, c[0], AccountAdmin.ParseCatchAll(c[1])));
                     break;
                 case "relay":
                     var r = arg.Split(' ');
-                    admin.SetRelayRule(r[1], r[0] == "allow" ? RelayAction.Allow : RelayAction.Deny, null);
+                    Wait(admin.SetRelayRuleAsync(system, r[1], r[0] == "allow" ? RelayAction.Allow : RelayAction.Deny, null));
                     break;
                 case "flags":
                     var fl = arg.Split(' ');
-                    admin.ModifyUser(fl[0], new AccountAdmin.UserChange { Set = fl[1].Split(',').Aggregate(UserFlags.None, (all, n) => all | UserFlagNames.Parse(n)) });
+                    Wait(admin.ModifyUserAsync(system, fl[0], new UserChange { Set = fl[1].Split(',').Aggregate(UserFlags.None, (all, n) => all | UserFlagNames.Parse(n)) }));
                     break;
                 case "mail":
                     // @mail ADDRESS UNIQUE-NAME TEXT: a message (TEXT with \r \n escapes) already in the mailbox.
                     var ml = arg.Split(' ', 3);
                     var to = MailAddress.Parse(ml[0]);
-                    var owner = admin.Store.FindUser(to.Local, to.Domain) ?? throw new FormatException($"@mail for unknown user {ml[0]}");
+                    var owner = admin.GetUserAsync(system, ml[0]).GetAwaiter().GetResult();
                     using (var text = new MemoryStream(Transcript.Unescape(ml[2])))
-                        MaildirWriter.Deliver(MailStoreLayout.MaildirOf(admin.Layout.Resolve(owner.Directory)), ml[1], "mail.test", "s@remote.test", ml[0], text);
+                        MaildirWriter.Deliver(owner.Maildir, ml[1], "mail.test", "s@remote.test", ml[0], text);
                     break;
                 case "badmailfrom": badMailFrom = arg; break;
                 case "set": settings.Add(section + ":" + arg); break;

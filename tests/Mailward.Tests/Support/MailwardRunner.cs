@@ -3,6 +3,7 @@
 using Mailward.Cli;
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
+using Mailward.Core.Auth;
 using Mailward.Core.MailStore;
 using Mailward.Core.Passwords;
 
@@ -52,8 +53,19 @@ public sealed class MailwardRunner : IDisposable
     /// <summary>The same store the commands use; a store caches nothing, so every read sees the file.</summary>
     public SqliteAccountStore Store => _store ??= new SqliteAccountStore($"Data Source={Path.Combine(Data, "accounts.db")}");
 
-    public AccountAdmin Admin(TimeProvider? time = null) =>
-        new(Store, new MailStoreLayout(MailStore, 100), new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }), time: time);
+    public AccountAdmin Admin(TimeProvider? time = null, IAdminAudit? audit = null) =>
+        new(Store, new MailStoreLayout(MailStore, 100), new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }), time: time, audit: audit);
+
+    /// <summary>
+    /// A login as the mail protocols make it (LoginService: upgrades a legacy hash, records the last
+    /// login); the user on success, else null. A fresh service each time, so no throttle carries over.
+    /// </summary>
+    public async Task<UserRecord?> LoginAsync(string address, string password, string service = "t", string client = "::1")
+    {
+        var logins = new LoginService(Store, new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }), new MailStoreLayout(MailStore, 100), new LoginOptions());
+        var result = await logins.VerifyAsync(address, password, System.Net.IPAddress.Parse(client), null, service, UserFlags.None);
+        return result.Succeeded ? result.User : null;
+    }
 
     public string UserFolder(string address)
     {
