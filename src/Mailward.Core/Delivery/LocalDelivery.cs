@@ -19,6 +19,9 @@ namespace Mailward.Core.Delivery;
 /// <summary>What local delivery needs besides the store: its name, and who may run programs for how long.</summary>
 public sealed record LocalDeliveryOptions(string Hostname)
 {
+    /// <summary>Where a delivery to a user's Maildir is announced (IMAP IDLE listens); null: nowhere.</summary>
+    public MailboxEvents? Events { get; init; }
+
     /// <summary>Node:Id, part of every Maildir name this node writes (docs/mail-store.md).</summary>
     public string NodeId { get; init; } = System.Net.Dns.GetHostName();
     public IReadOnlySet<string> ProgramDomains { get; init; } = new HashSet<string>();
@@ -119,7 +122,10 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                     var path = MaildirWriter.Deliver(box.Maildir, name, hostname, message.Envelope.Sender, recipient, body);
                     reached?.Add(box.Key); // only once the file is there: a failed write is tried again
                     if (box.Owner is not null)
+                    {
                         MaildirQuota.Add(box.Maildir, MaildirWriter.SizeOf(path), 1);
+                        options.Events?.Publish(new MailboxChange(box.Owner.Address, "INBOX", MailboxChangeKind.Added));
+                    }
                     done.Add(box.Maildir);
                     break;
                 case ToMbox mbox:

@@ -2,6 +2,8 @@
 // each with its own connection slots. Each connection becomes one Pop3Session.
 using Mailward.Core.Auth;
 using Mailward.Core.Configuration;
+using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Locks;
 using Mailward.Protocols.Common;
 using Mailward.Protocols.Hosting;
 using Microsoft.AspNetCore.Connections;
@@ -19,8 +21,8 @@ public sealed class Pop3Protocol : IMailProtocol
         var maxConnections = settings.GetInt("Pop3:MaxConnections", 1, 1_000_000);
         var maxPerClient = settings.GetInt("Pop3:MaxConnectionsPerClient", 1, 1_000_000);
         services.AddSingleton(options);
-        services.AddSingleton(sp => new Pop3Service(options, sp.GetRequiredService<LoginService>(), sp.GetRequiredService<ProtocolEdge>(),
-            sp.GetRequiredService<ILogger<Pop3Session>>(), maxConnections, maxPerClient));
+        services.AddSingleton(sp => new Pop3Service(options, sp.GetRequiredService<LoginService>(), sp.GetRequiredService<IMailStore>(),
+            sp.GetRequiredService<IMailboxLocks>(), sp.GetRequiredService<ProtocolEdge>(), sp.GetRequiredService<ILogger<Pop3Session>>(), maxConnections, maxPerClient));
         return
         [
             new("pop3", "Pop3", sp => sp.GetRequiredService<Pop3Service>().RunPlainAsync),
@@ -48,7 +50,8 @@ public sealed class Pop3Protocol : IMailProtocol
 }
 
 /// <summary>What the two POP3 listeners share: the session's parts; each listener has its own slots.</summary>
-public sealed class Pop3Service(Pop3Options options, LoginService logins, ProtocolEdge edge, ILogger<Pop3Session> logger, int maxConnections, int maxPerClient)
+public sealed class Pop3Service(Pop3Options options, LoginService logins, IMailStore store, IMailboxLocks locks, ProtocolEdge edge,
+    ILogger<Pop3Session> logger, int maxConnections, int maxPerClient)
 {
     private const string Refusal = "-ERR [SYS/TEMP] too many connections; try again later";
     private readonly EdgeListener _plain = new("pop3", false, new ConnectionLimiter(maxConnections, maxPerClient), Refusal);
@@ -59,7 +62,7 @@ public sealed class Pop3Service(Pop3Options options, LoginService logins, Protoc
     public Task RunImplicitTlsAsync(ConnectionContext connection) => edge.RunAsync(connection, _secure, RunSession);
 
     private Task RunSession(Stream stream, EdgeConnection c, CancellationToken ct) =>
-        new Pop3Session(options, logins, logger).RunAsync(stream, new Pop3SessionInfo(c.SessionId, c.Client, c.Server)
+        new Pop3Session(options, logins, store, locks, logger).RunAsync(stream, new Pop3SessionInfo(c.SessionId, c.Client, c.Server)
         {
             StartTls = c.StartTls,
             TlsDescription = c.TlsDescription,

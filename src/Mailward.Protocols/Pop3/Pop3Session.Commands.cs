@@ -117,15 +117,27 @@ public sealed partial class Pop3Session
                 _ => "-ERR [AUTH] invalid login or password",
             });
         }
-        var mailbox = await Task.Run(() => MaildirMailbox.Open(result.Maildir, options.LockStaleAfter, $"{options.Hostname} {_info.SessionId}"), ct);
-        if (mailbox is null)
+        // RFC 1939 §8: one session at a time holds the maildrop; the lock is the mail store's, the owner the account.
+        var owner = MailboxOwner.Of(result.User!);
+        var held = await locks.TryAcquireAsync(owner, $"{options.Hostname} {_info.SessionId}", options.LockStaleAfter, ct);
+        if (held is null)
         {
             Reply("-ERR [IN-USE] the mailbox is open in another session");
             return true;
         }
-        _mailbox = mailbox;
+        try
+        {
+            _mailbox = await store.OpenAsync(owner, "INBOX", ct);
+        }
+        catch
+        {
+            held.Dispose();
+            throw;
+        }
+        _lock = held;
+        _messages = _mailbox.Entries.ToArray(); // POP3's message numbers are fixed for the session
         _address = result.User!.Address;
-        Reply($"+OK {mailbox.Messages.Count} messages");
+        Reply($"+OK {_messages.Length} messages");
         return true;
     }
 
@@ -150,38 +162,48 @@ public sealed partial class Pop3Session
     private async Task<bool> TransactionAsync(string verb, string arg, CancellationToken ct)
     {
         var box = _mailbox!;
-        box.Touch();
+        _lock!.Touch();
         switch (verb)
         {
             case "STAT":
                 var live = Live().ToList();
-                Reply($"+OK {live.Count} {live.Sum(i => box.Messages[i].Size)}");
+                Reply($"+OK {live.Count} {live.Sum(i => _messages[i].VirtualSize)}");
                 return true;
             case "LIST" or "UIDL":
                 if (arg.Length > 0)
                 {
                     if (Number(arg) is not { } n)
                         return Bad("-ERR no such message");
-                    Reply($"+OK {n + 1} {(verb == "LIST" ? box.Messages[n].Size.ToString() : box.Messages[n].UniqueId)}");
+                    Reply($"+OK {n + 1} {(verb == "LIST" ? _messages[n].VirtualSize.ToString() : _messages[n].Pop3Uidl)}");
                     return true;
                 }
                 Reply(verb == "LIST" ? "+OK scan listing follows" : "+OK unique-id listing follows");
                 foreach (var i in Live())
-                    Reply($"{i + 1} {(verb == "LIST" ? box.Messages[i].Size.ToString() : box.Messages[i].UniqueId)}");
+                    Reply($"{i + 1} {(verb == "LIST" ? _messages[i].VirtualSize.ToString() : _messages[i].Pop3Uidl)}");
                 Reply(".");
                 return true;
             case "RETR":
                 if (Number(arg) is not { } r)
                     return Bad("-ERR no such message");
-                Reply($"+OK {box.Messages[r].Size} octets");
-                await SendMessageAsync(r, int.MaxValue, ct);
+                using (var message = box.OpenMessage(_messages[r].Uid))
+                {
+                    if (message is null)
+                        return Bad("-ERR [SYS/TEMP] the message was removed by another client");
+                    Reply($"+OK {_messages[r].VirtualSize} octets");
+                    await SendMessageAsync(message, int.MaxValue, ct);
+                }
                 return true;
             case "TOP":
                 var a = arg.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 if (a.Length != 2 || Number(a[0]) is not { } t || !int.TryParse(a[1], out var lines) || lines < 0)
                     return Bad("-ERR TOP message lines");
-                Reply("+OK top of message follows");
-                await SendMessageAsync(t, lines, ct);
+                using (var message = box.OpenMessage(_messages[t].Uid))
+                {
+                    if (message is null)
+                        return Bad("-ERR [SYS/TEMP] the message was removed by another client");
+                    Reply("+OK top of message follows");
+                    await SendMessageAsync(message, lines, ct);
+                }
                 return true;
             case "DELE":
                 if (Number(arg) is not { } d)
@@ -194,17 +216,19 @@ public sealed partial class Pop3Session
                 return true;
             case "RSET":
                 _deleted.Clear();
-                Reply($"+OK {box.Messages.Count} messages");
+                Reply($"+OK {_messages.Length} messages");
                 return true;
             case "CAPA":
                 Capabilities();
                 return true;
             case "QUIT":
                 // UPDATE (RFC 1939 §6): only now do the deletions happen.
-                var gone = box.Commit(_deleted);
-                Pop3Log.Update(logger, _info.SessionId, _address, gone, box.Messages.Count - gone);
+                var gone = await box.ExpungeAsync(_deleted.Select(i => _messages[i].Uid), ct);
+                Pop3Log.Update(logger, _info.SessionId, _address, gone, _messages.Length - gone);
                 _mailbox = null;
                 box.Dispose();
+                _lock?.Dispose();
+                _lock = null;
                 Reply($"+OK bye; {gone} deleted");
                 return false;
             default:
@@ -212,20 +236,19 @@ public sealed partial class Pop3Session
         }
     }
 
-    private IEnumerable<int> Live() => Enumerable.Range(0, _mailbox!.Messages.Count).Where(i => !_deleted.Contains(i));
+    private IEnumerable<int> Live() => Enumerable.Range(0, _messages.Length).Where(i => !_deleted.Contains(i));
 
     /// <summary>A message number (1-based) that exists and is not deleted, as an index.</summary>
     private int? Number(string text) =>
-        int.TryParse(text.Trim(), out var n) && n >= 1 && n <= _mailbox!.Messages.Count && !_deleted.Contains(n - 1) ? n - 1 : null;
+        int.TryParse(text.Trim(), out var n) && n >= 1 && n <= _messages.Length && !_deleted.Contains(n - 1) ? n - 1 : null;
 
     /// <summary>
     /// The message with CRLF line ends and byte-stuffing (RFC 1939 §3), then the terminating dot.
     /// With <paramref name="bodyLines"/> (TOP) the header, the blank line and that many body lines.
     /// Works line by line on whole spans; a line may span two reads.
     /// </summary>
-    private async Task SendMessageAsync(int index, int bodyLines, CancellationToken ct)
+    private async Task SendMessageAsync(MessageReader file, int bodyLines, CancellationToken ct)
     {
-        using var file = _mailbox!.OpenMessage(index);
         var input = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {

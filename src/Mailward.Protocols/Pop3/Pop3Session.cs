@@ -9,6 +9,7 @@ using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.Auth;
 using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Locks;
 using Mailward.Protocols.Common;
 using Microsoft.Extensions.Logging;
 
@@ -20,7 +21,8 @@ public sealed record Pop3SessionInfo(string SessionId, IPAddress ClientAddress, 
     public string? TlsDescription { get; init; }
 }
 
-public sealed partial class Pop3Session(Pop3Options options, LoginService logins, ILogger logger, TimeProvider? time = null)
+public sealed partial class Pop3Session(Pop3Options options, LoginService logins, IMailStore store, IMailboxLocks locks, ILogger logger,
+    TimeProvider? time = null)
 {
     private const int MaxLine = 512 + 2; // RFC 2449 §4: 255 octets per command; room for AUTH PLAIN; and CRLF
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -31,7 +33,9 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
     private string _timestamp = "";
     private readonly BadCommandLimit _badCommands = new(options.MaxBadCommands);
     private string? _closeReason; // why the session ends when it is not the client's QUIT
-    private MaildirMailbox? _mailbox;
+    private IMailbox? _mailbox;
+    private IMailboxLock? _lock;
+    private MailboxEntry[] _messages = [];
     private readonly HashSet<int> _deleted = [];
     private string _address = "";
     private string _client = "";
@@ -83,6 +87,7 @@ public sealed partial class Pop3Session(Pop3Options options, LoginService logins
         finally
         {
             _mailbox?.Dispose();
+            _lock?.Dispose();
             Pop3Log.SessionEnded(logger, info.SessionId, _address, end);
         }
     }

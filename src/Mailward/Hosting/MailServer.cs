@@ -15,6 +15,8 @@ using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
 using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Locks;
+using Mailward.Core.MailStore.Maildir;
 using Mailward.Core.Passwords;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
@@ -77,11 +79,14 @@ public sealed partial class MailServer : IAsyncDisposable
             new RecipientResolver(directory, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
             layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
+        var events = new MailboxEvents();
+        builder.Services.AddSingleton(events);
         builder.Services.AddSingleton(sp => new LocalDelivery(accounts, new RecipientResolver(directory, settings.ExtensionSeparators),
             layout, sp.GetRequiredService<QueueStore>(),
             new LocalDeliveryOptions(settings.Hostname)
             {
                 NodeId = settings.NodeId,
+                Events = events,
                 ProgramDomains = settings.ProgramDomains,
                 ProgramTimeout = settings.ProgramTimeout,
                 AllowedExternalPaths = settings.AllowedExternalPaths,
@@ -98,6 +103,8 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton<IMailStore>(_ => new MaildirStore(layout, settings.NodeId, settings.Hostname, time, events));
+        builder.Services.AddSingleton<IMailboxLocks>(_ => new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));
         builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, layout, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.
         List<MailListener> listeners = [.. builder.Services.AddMailProtocol<SmtpProtocol>(settings), .. builder.Services.AddMailProtocol<Pop3Protocol>(settings)];

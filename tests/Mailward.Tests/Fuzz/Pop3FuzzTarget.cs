@@ -24,6 +24,8 @@ public sealed partial class Pop3FuzzTarget : IDisposable
     private readonly TempFolder _tmp = new();
     private readonly SqliteAccountStore _store;
     private readonly LoginService _logins;
+    private readonly Core.MailStore.IMailStore _mail;
+    private readonly Core.MailStore.Locks.IMailboxLocks _locks;
     private readonly string _maildir;
 
     [GeneratedRegex(@"^\+OK bye; (\d+) deleted\r$", RegexOptions.Multiline)]
@@ -37,6 +39,8 @@ public sealed partial class Pop3FuzzTarget : IDisposable
         var admin = new AccountAdmin(_store, layout, hasher);
         SmtpFixture.Apply(admin, _store, ["user joe@hosted.test", "aliasdomain alias.test hosted.test"]);
         _maildir = MailStoreLayout.MaildirOf(layout.Resolve(_store.FindUser("joe", "hosted.test")!.Directory));
+        _mail = Support.TestMailStores.Store(layout);
+        _locks = Support.TestMailStores.Locks(layout);
         _logins = new LoginService(_store, hasher, layout, new LoginOptions { MaxFailuresPerClient = int.MaxValue });
         Refill();
     }
@@ -62,7 +66,7 @@ public sealed partial class Pop3FuzzTarget : IDisposable
         if (Count() != Messages)
             Refill();
         var options = new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero, MaxBadCommands = 1000, CommandTimeout = TimeSpan.FromSeconds(5) };
-        var session = new Pop3Session(options, _logins, NullLogger.Instance);
+        var session = new Pop3Session(options, _logins, _mail, _locks, NullLogger.Instance);
         var text = Encoding.Latin1.GetString(await DuplexStream.ConverseAsync(
             server => session.RunAsync(server, new Pop3SessionInfo("F", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None), input));
         if (!text.StartsWith("+OK ", StringComparison.Ordinal) || !text.EndsWith("\r\n", StringComparison.Ordinal))

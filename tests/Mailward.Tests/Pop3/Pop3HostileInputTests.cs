@@ -131,7 +131,8 @@ public sealed class Pop3HostileInputTests(ITestOutputHelper output) : IDisposabl
         var logins = new Core.Auth.LoginService(_m.Store, new Core.Passwords.PasswordHasher(new Core.Passwords.PasswordOptions()),
             new Core.MailStore.MailStoreLayout(_m.MailStore), new Core.Auth.LoginOptions());
         var session = new Protocols.Pop3.Pop3Session(new Protocols.Pop3.Pop3Options { Hostname = "mail.test", CommandTimeout = TimeSpan.FromMilliseconds(300) },
-            logins, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            logins, TestMailStores.Store(new Core.MailStore.MailStoreLayout(_m.MailStore)), TestMailStores.Locks(new Core.MailStore.MailStoreLayout(_m.MailStore)),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var run = session.RunAsync(server, new Protocols.Pop3.Pop3SessionInfo("I", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None);
         var r = new TranscriptRunner.ReplyReader(client);
         Assert.StartsWith("+OK", await r.ReadLineAsync());

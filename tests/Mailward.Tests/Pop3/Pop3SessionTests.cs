@@ -29,9 +29,10 @@ public sealed class Pop3SessionTests : IDisposable
             new MailStoreLayout(_m.MailStore, 100), new LoginOptions());
     }
 
-    private static async Task<string> TalkAsync(LoginService logins, string input, int chunk, Pop3SessionInfo? info = null)
+    private async Task<string> TalkAsync(LoginService logins, string input, int chunk, Pop3SessionInfo? info = null)
     {
-        var session = new Pop3Session(new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero }, logins, NullLogger.Instance);
+        var session = new Pop3Session(new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero }, logins, TestMailStores.Store(new MailStoreLayout(_m.MailStore, 100)), TestMailStores.Locks(new MailStoreLayout(_m.MailStore, 100)),
+            NullLogger.Instance);
         return Encoding.UTF8.GetString(await DuplexStream.ConverseAsync(
             server => session.RunAsync(server, info ?? new Pop3SessionInfo("T", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None),
             Encoding.UTF8.GetBytes(input), chunk));
@@ -75,7 +76,8 @@ public sealed class Pop3SessionTests : IDisposable
     {
         var logins = await SetUpAsync();
         var (client, server) = DuplexStream.CreatePair();
-        var session = new Pop3Session(new Pop3Options { Hostname = "mail.test" }, logins, NullLogger.Instance);
+        var session = new Pop3Session(new Pop3Options { Hostname = "mail.test" }, logins, TestMailStores.Store(new MailStoreLayout(_m.MailStore, 100)), TestMailStores.Locks(new MailStoreLayout(_m.MailStore, 100)),
+            NullLogger.Instance);
         var info = new Pop3SessionInfo("T", IPAddress.Loopback, IPAddress.Loopback) { StartTls = TranscriptRunner.TestCertificate.Value.HandshakeAsync };
         var run = session.RunAsync(server, info, CancellationToken.None);
         var reader = new TranscriptRunner.ReplyReader(client);

@@ -51,6 +51,8 @@ public sealed class ServerFixture : IAsyncDisposable
 
     public QueueStore Queue => _server!.Services.GetRequiredService<QueueStore>();
 
+    public IServiceProvider Services => _server!.Services;
+
     public Mailward.Core.Delivery.QueueManager Manager => _server!.Services.GetRequiredService<Mailward.Core.Delivery.QueueManager>();
 
     public IReadOnlyList<QueuedMessage> Messages => Queue.Messages.OrderBy(m => m.QueueId, StringComparer.Ordinal).ToList();

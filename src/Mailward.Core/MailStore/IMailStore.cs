@@ -1,0 +1,82 @@
+// The mail store as the protocols see it (design.md "The read side"): folders of a mailbox owner,
+// and mailboxes with IMAP's model (UIDVALIDITY, UIDNEXT, entries with UIDs, flags, keywords, sizes,
+// internal date) that POP3 uses too (its UIDL and sizes). The Maildir implementation is in Maildir/;
+// the on-disk formats are in docs/mail-store.md.
+namespace Mailward.Core.MailStore;
+
+public interface IMailStore
+{
+    /// <summary>Opens a folder of the owner ("INBOX" or a name from ListFolders), synchronised once.</summary>
+    Task<IMailbox> OpenAsync(MailboxOwner owner, string folder = "INBOX", CancellationToken ct = default);
+
+    /// <summary>Every folder of the owner, INBOX first, hierarchy separated by '/'.</summary>
+    Task<IReadOnlyList<string>> ListFoldersAsync(MailboxOwner owner, CancellationToken ct = default);
+
+    Task CreateFolderAsync(MailboxOwner owner, string folder, CancellationToken ct = default);
+
+    Task RenameFolderAsync(MailboxOwner owner, string from, string to, CancellationToken ct = default);
+
+    Task DeleteFolderAsync(MailboxOwner owner, string folder, CancellationToken ct = default);
+
+    Task<IReadOnlyList<string>> SubscriptionsAsync(MailboxOwner owner, CancellationToken ct = default);
+
+    Task SubscribeAsync(MailboxOwner owner, string folder, bool subscribed, CancellationToken ct = default);
+}
+
+/// <summary>IMAP's system flags (RFC 9051 §2.3.2); Maildir letters S, R, F, T, D. \Recent does not exist in IMAP4rev2.</summary>
+[Flags]
+public enum MessageFlags
+{
+    None = 0,
+    Seen = 1,
+    Answered = 2,
+    Flagged = 4,
+    Deleted = 8,
+    Draft = 16,
+}
+
+/// <summary>One message of a mailbox as the protocols see it. Sizes are on disk (LF) and as sent (CRLF).</summary>
+public sealed record MailboxEntry(uint Uid, MessageFlags Flags, IReadOnlyList<string> Keywords, long Size, long VirtualSize,
+    DateTimeOffset InternalDate, string Pop3Uidl);
+
+/// <summary>What changed since the previous sync of this mailbox object (all of it after a new UIDVALIDITY).</summary>
+public sealed record MailboxChanges(IReadOnlyList<MailboxEntry> Added, IReadOnlyList<uint> Expunged, IReadOnlyList<MailboxEntry> FlagsChanged,
+    bool UidValidityChanged)
+{
+    public bool Any => Added.Count > 0 || Expunged.Count > 0 || FlagsChanged.Count > 0 || UidValidityChanged;
+}
+
+public interface IMailbox : IDisposable
+{
+    MailboxOwner Owner { get; }
+
+    string Folder { get; }
+
+    uint UidValidity { get; }
+
+    uint UidNext { get; }
+
+    /// <summary>The messages as of the last sync, in UID order.</summary>
+    IReadOnlyList<MailboxEntry> Entries { get; }
+
+    /// <summary>Reads the folder again: new mail gets UIDs; returns what changed since the last sync.</summary>
+    Task<MailboxChanges> SyncAsync(CancellationToken ct = default);
+
+    /// <summary>The stored message (LF line ends); null when it is gone.</summary>
+    MessageReader? OpenMessage(uint uid);
+
+    /// <summary>Sets the flags and keywords of a message (replacing them). False when it is gone.</summary>
+    Task<bool> StoreFlagsAsync(uint uid, MessageFlags flags, IReadOnlyCollection<string> keywords, CancellationToken ct = default);
+
+    /// <summary>Removes these messages; returns how many went (those already gone do not count).</summary>
+    Task<int> ExpungeAsync(IEnumerable<uint> uids, CancellationToken ct = default);
+
+    /// <summary>Stores a new message (CRLF or LF line ends) and returns its UID.</summary>
+    Task<uint> AppendAsync(Stream message, MessageFlags flags, DateTimeOffset internalDate, CancellationToken ct = default);
+
+    /// <summary>Copies a message into another folder of the same owner; returns its UID there, or null when it is gone.</summary>
+    Task<uint?> CopyAsync(uint uid, string folder, CancellationToken ct = default);
+
+    /// <summary>Moves a message into another folder of the same owner; returns its UID there, or null when it is gone.</summary>
+    Task<uint?> MoveAsync(uint uid, string folder, CancellationToken ct = default);
+}

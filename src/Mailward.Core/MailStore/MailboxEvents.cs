@@ -1,0 +1,65 @@
+// The in-process change hub: delivery and sessions publish what changed in whose folder; IMAP's
+// IDLE and NOOP subscribe per owner and then sync. Only a hint to look again (a sync finds what
+// changed); other nodes' changes are found by that sync, not announced here.
+using System.Collections.Concurrent;
+
+namespace Mailward.Core.MailStore;
+
+public enum MailboxChangeKind
+{
+    Added,
+    Expunged,
+    FlagsChanged,
+}
+
+public sealed record MailboxChange(string OwnerAddress, string Folder, MailboxChangeKind Kind);
+
+public sealed class MailboxEvents
+{
+    private readonly ConcurrentDictionary<string, ImmutableSubscribers> _byOwner = new(StringComparer.OrdinalIgnoreCase);
+
+    private sealed record ImmutableSubscribers(Action<MailboxChange>[] Handlers);
+
+    /// <summary>Calls <paramref name="handler"/> for every change of this owner's folders until disposed. Handlers must not block.</summary>
+    public IDisposable Subscribe(string ownerAddress, Action<MailboxChange> handler)
+    {
+        _byOwner.AddOrUpdate(ownerAddress, _ => new([handler]), (_, s) => new([.. s.Handlers, handler]));
+        return new Subscription(() =>
+        {
+            while (_byOwner.TryGetValue(ownerAddress, out var s))
+            {
+                var rest = s.Handlers.Where(h => h != handler).ToArray();
+                if (rest.Length == 0 ? _byOwner.TryRemove(new(ownerAddress, s)) : _byOwner.TryUpdate(ownerAddress, new(rest), s))
+                    return;
+            }
+        });
+    }
+
+    public void Publish(MailboxChange change)
+    {
+        if (!_byOwner.TryGetValue(change.OwnerAddress, out var s))
+            return;
+        foreach (var handler in s.Handlers)
+        {
+            try
+            {
+                handler(change);
+            }
+            catch (Exception)
+            {
+                // one subscriber's fault is not the publisher's: delivery and the other sessions go on
+            }
+        }
+    }
+
+    private sealed class Subscription(Action dispose) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+                dispose();
+        }
+    }
+}

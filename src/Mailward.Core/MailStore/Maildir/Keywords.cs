@@ -1,0 +1,94 @@
+// IMAP keywords of one Maildir folder (docs/mail-store.md "Keywords"): the letters a–z after the
+// standard flags in a name, named in mailward-keywords. Framed and rewritten like the UID list;
+// it only grows, so a letter once given keeps its keyword.
+using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
+using Mailward.Core.Posix;
+
+namespace Mailward.Core.MailStore.Maildir;
+
+public sealed class Keywords
+{
+    public const string FileName = "mailward-keywords";
+    private readonly string?[] _byLetter = new string?[26];
+
+    public string? NameOf(char letter) => letter is >= 'a' and <= 'z' ? _byLetter[letter - 'a'] : null;
+
+    /// <summary>The letter of a keyword (case-insensitive, RFC 9051 §2.3.2); null when it has none yet.</summary>
+    public char? LetterOf(string keyword)
+    {
+        for (var i = 0; i < 26; i++)
+            if (string.Equals(_byLetter[i], keyword, StringComparison.OrdinalIgnoreCase))
+                return (char)('a' + i);
+        return null;
+    }
+
+    /// <summary>Gives the keyword the next free letter; null when all 26 are taken.</summary>
+    public char? Add(string keyword)
+    {
+        if (LetterOf(keyword) is { } l)
+            return l;
+        var free = Array.IndexOf(_byLetter, null);
+        if (free < 0)
+            return null;
+        _byLetter[free] = keyword;
+        return (char)('a' + free);
+    }
+
+    public static Keywords Read(string folder)
+    {
+        var k = new Keywords();
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(Path.Combine(folder, FileName));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return k;
+        }
+        var endAt = bytes.AsSpan(0, Math.Max(0, bytes.Length - 1)).LastIndexOf("\nEND "u8);
+        if (endAt < 0 || bytes[^1] != (byte)'\n'
+            || !uint.TryParse(Encoding.ASCII.GetString(bytes, endAt + 5, bytes.Length - endAt - 6), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc)
+            || Crc32.HashToUInt32(bytes.AsSpan(0, endAt + 1)) != crc)
+            return SetAside(folder);
+        var lines = Encoding.UTF8.GetString(bytes, 0, endAt + 1).Split('\n');
+        if (lines[0] != $"MWKEYWORDS 1 C{lines.Length - 2}")
+            return SetAside(folder);
+        for (var i = 1; i < lines.Length - 1; i++)
+        {
+            if (lines[i].Length < 3 || lines[i][0] is < 'a' or > 'z' || lines[i][1] != ' ')
+                return SetAside(folder);
+            k._byLetter[lines[i][0] - 'a'] = lines[i][2..];
+        }
+        return k;
+    }
+
+    private static Keywords SetAside(string folder)
+    {
+        File.Move(Path.Combine(folder, FileName), Path.Combine(folder, FileName + ".garbled"), overwrite: true);
+        return new Keywords();
+    }
+
+    /// <summary>tmp, fsync, rename, fsync the folder; the caller holds the UID list's guard.</summary>
+    public void Write(string folder)
+    {
+        var sb = new StringBuilder();
+        var named = Enumerable.Range(0, 26).Where(i => _byLetter[i] is not null).ToList();
+        sb.Append(CultureInfo.InvariantCulture, $"MWKEYWORDS 1 C{named.Count}\n");
+        foreach (var i in named)
+            sb.Append((char)('a' + i)).Append(' ').Append(_byLetter[i]).Append('\n');
+        var body = Encoding.UTF8.GetBytes(sb.ToString());
+        var tmp = Path.Combine(folder, FileName + ".tmp");
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(body);
+            f.Write(Encoding.ASCII.GetBytes($"END {Crc32.HashToUInt32(body):x8}\n"));
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, Path.Combine(folder, FileName), overwrite: true);
+        using var dir = Libc.Open(folder, Libc.ORdOnly | Libc.ODirectory);
+        Libc.Fsync(dir);
+    }
+}

@@ -1,0 +1,345 @@
+// One Maildir folder as an IMailbox: new/ mail moves to cur/ (qmail-pop3d and Dovecot do so), the
+// UID list gives every file a UID (docs/mail-store.md), flags and keywords live in the names, sizes
+// come from the names (,S= and ,W=) so listing needs no file reads. A sync reads the UID list and
+// writes it only when a file has no UID yet.
+using System.Text;
+using Mailward.Core.MailStore.Locks;
+
+namespace Mailward.Core.MailStore.Maildir;
+
+public sealed class MaildirMailbox : IMailbox
+{
+    private readonly MaildirStore _store;
+    private readonly string _path;
+    private readonly string _maildir; // the owner's Maildir (INBOX), where maildirsize lives
+    private List<MailboxEntry> _entries = [];
+    private Dictionary<uint, string> _files = [];
+    private Keywords _keywords = new();
+    private uint _lastValidity;
+
+    internal MaildirMailbox(MaildirStore store, MailboxOwner owner, string folder, string path, string maildir)
+    {
+        _store = store;
+        Owner = owner;
+        Folder = folder;
+        _path = path;
+        _maildir = maildir;
+    }
+
+    public MailboxOwner Owner { get; }
+    public string Folder { get; }
+    public uint UidValidity { get; private set; }
+    public uint UidNext { get; private set; }
+    public IReadOnlyList<MailboxEntry> Entries => _entries;
+
+    public Task<MailboxChanges> SyncAsync(CancellationToken ct = default) => Task.FromResult(Sync());
+
+    internal MailboxChanges Sync()
+    {
+        MoveNewToCur();
+        var files = ListCur();
+        var (list, outcome) = UidList.Read(_path);
+        if (list is null || files.Any(f => !list.Entries.ContainsKey(f.Key)) || outcome != UidList.ReadOutcome.Ok)
+        {
+            using var guard = Guard.Take(Path.Combine(_path, UidList.GuardName));
+            files = ListCur();
+            (list, outcome) = UidList.Read(_path);
+            if (outcome == UidList.ReadOutcome.Garbled)
+                NoteValidity(UidList.SetAsideGarbled(_path));
+            list ??= new UidList(NewValidity(), 1);
+            var present = new HashSet<string>(files.Select(f => f.Key), StringComparer.Ordinal);
+            foreach (var gone in list.Entries.Keys.Where(k => !present.Contains(k)).ToList())
+                list.Entries.Remove(gone);
+            foreach (var f in files.Where(f => !list.Entries.ContainsKey(f.Key)).OrderBy(f => f.Time ?? 0).ThenBy(f => f.Key, StringComparer.Ordinal))
+                list.Assign(f.Key, f.VirtualSize is null ? CountCrLfSize(Path.Combine(_path, "cur", f.Name)) : null);
+            list.Write(_path);
+        }
+        _keywords = Keywords.Read(_path);
+        var before = _entries.ToDictionary(e => e.Uid);
+        var validityChanged = UidValidity != 0 && list.UidValidity != UidValidity;
+        UidValidity = _lastValidity = list.UidValidity;
+        NoteValidity(list.UidValidity);
+        UidNext = list.UidNext;
+        var entries = new List<MailboxEntry>(files.Count);
+        var names = new Dictionary<uint, string>(files.Count);
+        foreach (var f in files)
+        {
+            var (uid, w) = list.Entries[f.Key];
+            if (!names.TryAdd(uid, f.Name))
+                continue; // two files with one key (a copy made by hand): the first counts
+            entries.Add(Entry(uid, f, w));
+        }
+        entries.Sort((a, b) => a.Uid.CompareTo(b.Uid));
+        _entries = entries;
+        _files = names;
+        if (validityChanged)
+            return new MailboxChanges(entries, [.. before.Keys], [], true);
+        var added = entries.Where(e => !before.ContainsKey(e.Uid)).ToList();
+        var expunged = before.Keys.Where(u => !names.ContainsKey(u)).ToList();
+        var reflagged = entries.Where(e => before.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords))).ToList();
+        return new MailboxChanges(added, expunged, reflagged, false);
+    }
+
+    /// <summary>The highest UIDVALIDITY this process saw per folder: a new one is always above it, even within one second.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, uint> SeenValidity = new(StringComparer.Ordinal);
+
+    private void NoteValidity(uint? validity)
+    {
+        if (validity is { } v)
+            SeenValidity.AddOrUpdate(_path, v, (_, old) => Math.Max(old, v));
+    }
+
+    private uint NewValidity()
+    {
+        var now = (uint)Math.Min(uint.MaxValue, _store.Time.GetUtcNow().ToUnixTimeSeconds());
+        var seen = Math.Max(_lastValidity, SeenValidity.GetValueOrDefault(_path));
+        return Math.Max(now, seen + 1);
+    }
+
+    private MailboxEntry Entry(uint uid, MaildirName n, long? countedSize)
+    {
+        var flags = MessageFlags.None;
+        List<string>? keywords = null;
+        foreach (var c in n.Flags)
+        {
+            flags |= c switch
+            {
+                'S' => MessageFlags.Seen,
+                'R' => MessageFlags.Answered,
+                'F' => MessageFlags.Flagged,
+                'T' => MessageFlags.Deleted,
+                'D' => MessageFlags.Draft,
+                _ => MessageFlags.None,
+            };
+            if (_keywords.NameOf(c) is { } k)
+                (keywords ??= []).Add(k);
+        }
+        var file = n.Size is null || n.Time is null ? new FileInfo(Path.Combine(_path, "cur", n.Name)) : null;
+        var size = n.Size ?? (file!.Exists ? file.Length : 0);
+        var date = n.Time is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : new DateTimeOffset(file!.LastWriteTimeUtc, TimeSpan.Zero);
+        return new MailboxEntry(uid, flags, keywords ?? (IReadOnlyList<string>)[], size, n.VirtualSize ?? countedSize ?? size, date, n.Pop3Uidl);
+    }
+
+    /// <summary>new/ → cur/ with an empty info, as qmail-pop3d does at open.</summary>
+    private void MoveNewToCur()
+    {
+        var cur = Path.Combine(_path, "cur");
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(_path, "new")))
+        {
+            var name = Path.GetFileName(file);
+            if (name.StartsWith('.'))
+                continue;
+            try
+            {
+                File.Move(file, Path.Combine(cur, name.Contains(':', StringComparison.Ordinal) ? name : name + ":2,"));
+            }
+            catch (FileNotFoundException)
+            {
+                // taken by another session or node meanwhile
+            }
+        }
+    }
+
+    private List<MaildirName> ListCur() =>
+        Directory.EnumerateFiles(Path.Combine(_path, "cur"))
+            .Select(Path.GetFileName)
+            .Where(n => n is { Length: > 0 } && !n.StartsWith('.') && !n.Contains('\n', StringComparison.Ordinal))
+            .Select(n => MaildirName.Parse(n!))
+            .ToList();
+
+    /// <summary>The size with CRLF line ends of a name without ,W=: counted once, then kept in the UID list.</summary>
+    private static long CountCrLfSize(string path)
+    {
+        try
+        {
+            using var f = File.OpenRead(path);
+            var buffer = new byte[1 << 16];
+            long total = 0;
+            var previous = (byte)0;
+            int n;
+            while ((n = f.Read(buffer)) > 0)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    if (buffer[i] == (byte)'\n' && previous != (byte)'\r')
+                        total++;
+                    previous = buffer[i];
+                }
+                total += n;
+            }
+            return total;
+        }
+        catch (FileNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    private MailboxEntry? Find(uint uid)
+    {
+        var i = _entries.BinarySearch(new MailboxEntry(uid, 0, [], 0, 0, default, ""), Comparer<MailboxEntry>.Create((a, b) => a.Uid.CompareTo(b.Uid)));
+        return i >= 0 ? _entries[i] : null;
+    }
+
+    public MessageReader? OpenMessage(uint uid)
+    {
+        if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
+            return null;
+        try
+        {
+            return new MessageReader(File.OpenHandle(Path.Combine(_path, "cur", name), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), entry.Size);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Task<bool> StoreFlagsAsync(uint uid, MessageFlags flags, IReadOnlyCollection<string> keywords, CancellationToken ct = default)
+    {
+        if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
+            return Task.FromResult(false);
+        var letters = new StringBuilder();
+        if (flags.HasFlag(MessageFlags.Draft))
+            letters.Append('D');
+        if (flags.HasFlag(MessageFlags.Flagged))
+            letters.Append('F');
+        if (MaildirName.Parse(name).Flags.Contains('P', StringComparison.Ordinal))
+            letters.Append('P'); // "passed" has no IMAP flag: kept as it was
+        if (flags.HasFlag(MessageFlags.Answered))
+            letters.Append('R');
+        if (flags.HasFlag(MessageFlags.Seen))
+            letters.Append('S');
+        if (flags.HasFlag(MessageFlags.Deleted))
+            letters.Append('T');
+        if (keywords.Count > 0)
+        {
+            if (keywords.Any(k => _keywords.LetterOf(k) is null))
+            {
+                using var guard = Guard.Take(Path.Combine(_path, UidList.GuardName));
+                _keywords = Keywords.Read(_path);
+                foreach (var k in keywords)
+                    _keywords.Add(k);
+                _keywords.Write(_path);
+            }
+            foreach (var k in keywords)
+                if (_keywords.LetterOf(k) is { } l)
+                    letters.Append(l);
+        }
+        var renamed = MaildirName.Parse(name).WithFlags(letters.ToString());
+        try
+        {
+            if (renamed != name)
+                File.Move(Path.Combine(_path, "cur", name), Path.Combine(_path, "cur", renamed));
+        }
+        catch (FileNotFoundException)
+        {
+            return Task.FromResult(false);
+        }
+        _files[uid] = renamed;
+        _store.Publish(Owner, Folder, MailboxChangeKind.FlagsChanged);
+        var i = _entries.IndexOf(entry);
+        _entries[i] = entry with
+        {
+            Flags = flags,
+            Keywords = [.. keywords.Where(k => _keywords.LetterOf(k) is not null).Select(k => _keywords.NameOf(_keywords.LetterOf(k)!.Value)!)],
+        };
+        return Task.FromResult(true);
+    }
+
+    public Task<int> ExpungeAsync(IEnumerable<uint> uids, CancellationToken ct = default)
+    {
+        long bytes = 0;
+        var count = 0;
+        foreach (var uid in uids.ToList())
+        {
+            if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
+                continue;
+            try
+            {
+                File.Delete(Path.Combine(_path, "cur", name)); // a file already gone (another client of a shared store) is no error
+                bytes += entry.Size;
+                count++;
+            }
+            catch (IOException)
+            {
+            }
+            _files.Remove(uid);
+            _entries.Remove(entry);
+        }
+        // The UID list drops the lines at its next rewrite; a missing file already counts as expunged.
+        if (count > 0)
+        {
+            MaildirQuota.Add(_maildir, -bytes, -count);
+            _store.Publish(Owner, Folder, MailboxChangeKind.Expunged);
+        }
+        return Task.FromResult(count);
+    }
+
+    public async Task<uint> AppendAsync(Stream message, MessageFlags flags, DateTimeOffset internalDate, CancellationToken ct = default)
+    {
+        var name = await _store.WriteNewAsync(_path, message, internalDate, ct);
+        var key = MaildirName.Parse(name).Key;
+        var changes = Sync();
+        var uid = changes.Added.Concat(_entries).FirstOrDefault(e => _files.TryGetValue(e.Uid, out var n) && MaildirName.Parse(n).Key == key)?.Uid
+            ?? throw new IOException("the appended message vanished before it got a UID");
+        if (flags != MessageFlags.None)
+            await StoreFlagsAsync(uid, flags, [], ct);
+        _store.Publish(Owner, Folder, MailboxChangeKind.Added);
+        return uid;
+    }
+
+    public Task<uint?> CopyAsync(uint uid, string folder, CancellationToken ct = default) => TransferAsync(uid, folder, move: false, ct);
+
+    public Task<uint?> MoveAsync(uint uid, string folder, CancellationToken ct = default) => TransferAsync(uid, folder, move: true, ct);
+
+    private async Task<uint?> TransferAsync(uint uid, string folder, bool move, CancellationToken ct)
+    {
+        if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
+            return null;
+        using var target = (MaildirMailbox)await _store.OpenAsync(Owner, folder, ct);
+        var from = Path.Combine(_path, "cur", name);
+        var to = Path.Combine(target._path, "cur", name);
+        try
+        {
+            if (move)
+                File.Move(from, to);
+            else
+                Link(Path.Combine(_path, "cur"), Path.Combine(target._path, "cur"), name); // one file in two folders, as Dovecot copies
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        if (move)
+        {
+            _files.Remove(uid);
+            _entries.Remove(entry);
+        }
+        else
+        {
+            MaildirQuota.Add(_maildir, entry.Size, 1);
+        }
+        var key = MaildirName.Parse(name).Key;
+        target.Sync();
+        _store.Publish(Owner, target.Folder, MailboxChangeKind.Added);
+        if (move)
+            _store.Publish(Owner, Folder, MailboxChangeKind.Expunged);
+        return target._files.FirstOrDefault(f => MaildirName.Parse(f.Value).Key == key).Key;
+    }
+
+    private static void Link(string fromDir, string toDir, string name)
+    {
+        using var from = Posix.Libc.Open(fromDir, Posix.Libc.ORdOnly | Posix.Libc.ODirectory);
+        using var to = Posix.Libc.Open(toDir, Posix.Libc.ORdOnly | Posix.Libc.ODirectory);
+        var errno = Posix.Libc.LinkAt(from, name, to, name);
+        if (errno == 2)
+            throw new FileNotFoundException(name);
+        if (errno != 0)
+            throw new IOException($"cannot link {name}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
+    }
+
+    public void Dispose()
+    {
+    }
+}

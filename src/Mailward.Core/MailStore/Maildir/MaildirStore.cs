@@ -1,0 +1,152 @@
+// The mail store over Maildir++ (docs/mail-store.md "Inside a Maildir"): an owner's INBOX is its
+// Maildir, folder "A/B" is Maildir/.A.B, subscriptions are one name a line in Maildir/subscriptions.
+// The owner's Maildir is found from the account's stored folder, never from a path a caller gives.
+using System.Security.Cryptography;
+using System.Text;
+using Mailward.Core.Posix;
+
+namespace Mailward.Core.MailStore.Maildir;
+
+public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string hostname, TimeProvider? time = null, MailboxEvents? events = null)
+    : IMailStore
+{
+    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const string Subscriptions = "subscriptions";
+
+    internal TimeProvider Time { get; } = time ?? TimeProvider.System;
+
+    /// <summary>Sessions' changes are announced here, so other sessions of the owner look again.</summary>
+    internal void Publish(MailboxOwner owner, string folder, MailboxChangeKind kind) => events?.Publish(new MailboxChange(owner.Address, folder, kind));
+
+    public string MaildirOf(MailboxOwner owner) => MailStoreLayout.MaildirOf(layout.Resolve(owner.Directory));
+
+    public async Task<IMailbox> OpenAsync(MailboxOwner owner, string folder = "INBOX", CancellationToken ct = default)
+    {
+        var maildir = MaildirOf(owner);
+        var path = FolderPath(maildir, folder);
+        if (IsInbox(folder))
+            foreach (var sub in new[] { "tmp", "new", "cur" })
+                Directory.CreateDirectory(Path.Combine(path, sub), Private);
+        else if (!Directory.Exists(Path.Combine(path, "cur")))
+            throw new DirectoryNotFoundException($"no folder {folder}");
+        var box = new MaildirMailbox(this, owner, IsInbox(folder) ? "INBOX" : folder, path, maildir);
+        await Task.Run(box.Sync, ct);
+        return box;
+    }
+
+    public Task<IReadOnlyList<string>> ListFoldersAsync(MailboxOwner owner, CancellationToken ct = default)
+    {
+        var maildir = MaildirOf(owner);
+        var names = new List<string> { "INBOX" };
+        if (Directory.Exists(maildir))
+            names.AddRange(Directory.EnumerateDirectories(maildir, ".*")
+                .Select(Path.GetFileName)
+                .Where(n => n is { Length: > 1 } && n != ".." && Directory.Exists(Path.Combine(maildir, n, "cur")))
+                .Select(n => n![1..].Replace('.', '/'))
+                .Order(StringComparer.Ordinal));
+        return Task.FromResult<IReadOnlyList<string>>(names);
+    }
+
+    public Task CreateFolderAsync(MailboxOwner owner, string folder, CancellationToken ct = default)
+    {
+        var path = FolderPath(MaildirOf(owner), folder);
+        if (IsInbox(folder) || Directory.Exists(path))
+            throw new IOException($"folder {folder} exists");
+        foreach (var sub in new[] { "tmp", "new", "cur" })
+            Directory.CreateDirectory(Path.Combine(path, sub), Private);
+        File.WriteAllBytes(Path.Combine(path, "maildirfolder"), []); // Maildir++: counts toward the INBOX's quota
+        return Task.CompletedTask;
+    }
+
+    public Task RenameFolderAsync(MailboxOwner owner, string from, string to, CancellationToken ct = default)
+    {
+        var maildir = MaildirOf(owner);
+        var source = FolderPath(maildir, from);
+        var target = FolderPath(maildir, to);
+        if (IsInbox(from) || IsInbox(to) || !Directory.Exists(source) || Directory.Exists(target))
+            throw new IOException($"cannot rename {from} to {to}");
+        // Children move with their parent (RFC 9051 §6.3.6): ".A.x" becomes ".B.x".
+        var prefix = Path.GetFileName(source) + ".";
+        foreach (var child in Directory.EnumerateDirectories(maildir).Where(d => Path.GetFileName(d).StartsWith(prefix, StringComparison.Ordinal)).ToList())
+            Directory.Move(child, Path.Combine(maildir, Path.GetFileName(target) + "." + Path.GetFileName(child)[prefix.Length..]));
+        Directory.Move(source, target);
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteFolderAsync(MailboxOwner owner, string folder, CancellationToken ct = default)
+    {
+        var path = FolderPath(MaildirOf(owner), folder);
+        if (IsInbox(folder) || !Directory.Exists(path))
+            throw new IOException($"cannot delete {folder}");
+        Directory.Delete(path, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    public async Task<IReadOnlyList<string>> SubscriptionsAsync(MailboxOwner owner, CancellationToken ct = default)
+    {
+        var file = Path.Combine(MaildirOf(owner), Subscriptions);
+        return File.Exists(file) ? (await File.ReadAllLinesAsync(file, ct)).Where(l => l.Length > 0).ToList() : [];
+    }
+
+    public async Task SubscribeAsync(MailboxOwner owner, string folder, bool subscribed, CancellationToken ct = default)
+    {
+        var maildir = MaildirOf(owner);
+        FolderPath(maildir, folder); // validates the name
+        var current = (await SubscriptionsAsync(owner, ct)).ToList();
+        current.RemoveAll(n => n == folder);
+        if (subscribed)
+            current.Add(folder);
+        var tmp = Path.Combine(maildir, Subscriptions + ".tmp");
+        await File.WriteAllTextAsync(tmp, string.Concat(current.Select(n => n + "\n")), ct);
+        File.Move(tmp, Path.Combine(maildir, Subscriptions), overwrite: true);
+    }
+
+    private static bool IsInbox(string folder) => folder.Equals("INBOX", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The folder's path: the Maildir for INBOX, else Maildir/.A.B for "A/B". Names that could leave the Maildir are refused.</summary>
+    public static string FolderPath(string maildir, string folder)
+    {
+        if (IsInbox(folder))
+            return maildir;
+        var levels = folder.Split('/');
+        if (Encoding.UTF8.GetByteCount(folder) > 200 || levels.Any(l => l.Length == 0 || l.Contains('.', StringComparison.Ordinal) || l[0] == '~'
+            || l.Any(c => c < ' ' || c == '\x7f')))
+            throw new ArgumentException($"not a valid folder name: {folder}");
+        return Path.Combine(maildir, "." + string.Join('.', levels));
+    }
+
+    /// <summary>Writes an appended message (LF line ends) to tmp/, fsyncs it and moves it into cur/; returns its name.</summary>
+    internal async Task<string> WriteNewAsync(string folder, Stream message, DateTimeOffset internalDate, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        await message.CopyToAsync(buffer, ct);
+        var bytes = buffer.ToArray();
+        var lf = new MemoryStream(bytes.Length);
+        long lines = 0;
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == (byte)'\r' && i + 1 < bytes.Length && bytes[i + 1] == (byte)'\n')
+                continue;
+            if (bytes[i] == (byte)'\n')
+                lines++;
+            lf.WriteByte(bytes[i]);
+        }
+        var unique = $"{internalDate.ToUnixTimeSeconds()}.A{RandomNumberGenerator.GetHexString(16, lowercase: true)}N{MaildirName.EncodeNodeId(nodeId)}";
+        var name = MaildirName.Delivered(unique, MaildirName.HostPart(hostname), lf.Length, lf.Length + lines) + ":2,";
+        var tmp = Path.Combine(folder, "tmp", name);
+        await using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            lf.Position = 0;
+            await lf.CopyToAsync(f, ct);
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, Path.Combine(folder, "cur", name));
+        using (var dir = Libc.Open(Path.Combine(folder, "cur"), Libc.ORdOnly | Libc.ODirectory))
+            Libc.Fsync(dir);
+        MaildirQuota.Add(MaildirRoot(folder), lf.Length, 1);
+        return name;
+    }
+
+    private static string MaildirRoot(string folder) =>
+        Path.GetFileName(folder).StartsWith('.') ? Path.GetDirectoryName(folder)! : folder;
+}

@@ -1,0 +1,22 @@
+// Reads one stored message front to back with plain positioned reads: no stream layers, one read
+// call per block.
+using Microsoft.Win32.SafeHandles;
+
+namespace Mailward.Core.MailStore;
+
+/// <summary>With the size known from the name, the read that would only say "end" is skipped.</summary>
+public sealed class MessageReader(SafeFileHandle handle, long knownSize = -1) : IDisposable
+{
+    private long _offset;
+
+    public int Read(Span<byte> buffer)
+    {
+        if (knownSize >= 0 && _offset >= knownSize)
+            return 0;
+        var n = RandomAccess.Read(handle, buffer, _offset);
+        _offset += n;
+        return n;
+    }
+
+    public void Dispose() => handle.Dispose();
+}
