@@ -46,6 +46,13 @@ public sealed partial class AccountAdmin
         Task.FromResult<IReadOnlyList<AliasView>>(store.ListAliases(AuthorizedDomain(actor, AdminOperation.ListAliases, domain, allowAlias: true).Id)
             .Select(a => new AliasView(a.Local, a.Domain, a.Lines)).ToList());
 
+    /// <summary>One page of a domain's aliases (keyset by local part).</summary>
+    public Task<Page<AliasView>> ListAliasesAsync(Actor actor, string domain, PageRequest page)
+    {
+        var p = store.ListAliases(AuthorizedDomain(actor, AdminOperation.ListAliases, domain, allowAlias: true).Id, page);
+        return Task.FromResult(new Page<AliasView>(p.Items.Select(a => new AliasView(a.Local, a.Domain, a.Lines)).ToList(), p.Next));
+    }
+
     /// <summary>
     /// Lines as in .qmail and valias: "&amp;address" forwards, "/path/" is a Maildir, "/path" an mbox,
     /// "|command" a program; a bare address means "&amp;address" (qmail-local's rule).

@@ -57,6 +57,13 @@ public sealed partial class AccountAdmin
     public Task<IReadOnlyList<UserView>> ListUsersAsync(Actor actor, string domain) =>
         Task.FromResult<IReadOnlyList<UserView>>(store.ListUsers(AuthorizedDomain(actor, AdminOperation.ListUsers, domain, allowAlias: true).Id).Select(View).ToList());
 
+    /// <summary>One page of a domain's users (keyset by local part; the search matches the local part).</summary>
+    public Task<Page<UserView>> ListUsersAsync(Actor actor, string domain, PageRequest page)
+    {
+        var p = store.ListUsers(AuthorizedDomain(actor, AdminOperation.ListUsers, domain, allowAlias: true).Id, page);
+        return Task.FromResult(new Page<UserView>(p.Items.Select(View).ToList(), p.Next));
+    }
+
     /// <summary>vpasswd, or a user's own change (vchangepw, once LoginService has checked the old one); returns a generated password.</summary>
     public Task<string?> SetPasswordAsync(Actor actor, string address, PasswordInput password) => ChangeAsync(actor, AdminOperation.SetPassword, address, () =>
     {

@@ -50,6 +50,9 @@ public sealed class AdminAuthorizationTests
         Read("list users of other domain", ReadB, (a, who) => a.ListUsersAsync(who, "b.test")),
         Read("list users through alias domain of other", ReadB, (a, who) => a.ListUsersAsync(who, "alias-b.test")),
         Read("list aliases of other domain", ReadB, (a, who) => a.ListAliasesAsync(who, "b.test")),
+        Read("page users of other domain", ReadB, (a, who) => a.ListUsersAsync(who, "b.test", PageRequest.First)),
+        Read("page aliases of other domain", ReadB, (a, who) => a.ListAliasesAsync(who, "b.test", PageRequest.First)),
+        Read("page domains", ReadA, (a, who) => a.ListDomainsAsync(who, PageRequest.First)),
         Read("read own user", ReadA + " joe", (a, who) => a.GetUserAsync(who, "joe@a.test")),
         Read("read other domain's user", ReadB, (a, who) => a.GetUserAsync(who, "bob@b.test")),
         Read("read a missing user of other domain", ReadB, (a, who) => a.GetUserAsync(who, "ghost@b.test")),
@@ -183,6 +186,19 @@ public sealed class AdminAuthorizationTests
         Assert.Equal(["a.test", "b.test"], (await env.Admin.ListDomainsAsync(Actors["adminAB"])).Select(d => d.Name).Order());
         Assert.Equal(["a.test", "b.test"], (await env.Admin.ListDomainsAsync(Actor.System)).Select(d => d.Name).Order());
         Assert.Equal(new[] { new DomainAliasView("alias-a.test", "a.test") }, await env.Admin.ListDomainAliasesAsync(Actors["keyA"]));
+
+        // Paged, with the store's rules: a cursor after the last name, a limit, a search.
+        await env.Admin.AddDomainAsync(Actor.System, "c.test", new PasswordInput.Clear("pw"));
+        var first = await env.Admin.ListDomainsAsync(Actors["adminAB"], new PageRequest(Limit: 1));
+        Assert.Equal(["a.test"], first.Items.Select(d => d.Name));
+        Assert.Equal("a.test", first.Next);
+        var second = await env.Admin.ListDomainsAsync(Actors["adminAB"], new PageRequest(first.Next, Limit: 1));
+        Assert.Equal(["b.test"], second.Items.Select(d => d.Name));
+        Assert.Null(second.Next);
+        Assert.Equal(["b.test"], (await env.Admin.ListDomainsAsync(Actors["adminAB"], new PageRequest(Search: "B.T"))).Items.Select(d => d.Name));
+        var all = await env.Admin.ListDomainsAsync(Actor.System, new PageRequest(Limit: 2));
+        Assert.Equal(["a.test", "b.test"], all.Items.Select(d => d.Name));
+        Assert.Equal("b.test", all.Next);
     }
 
     [Fact]
