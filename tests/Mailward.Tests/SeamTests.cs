@@ -37,4 +37,34 @@ public partial class SeamTests
         Assert.DoesNotContain("Microsoft.Data.Sqlite", references);
         Assert.DoesNotContain("Npgsql", references);
     }
+
+    /// <summary>
+    /// The same seam over what the compiler emitted: every type the protocols assembly references
+    /// (its TypeReference table, so a `var`, an extension method or a fully qualified name cannot
+    /// hide one). Protocols see mailboxes, owners and logins, never Maildir or SQLite (the
+    /// certificate loader at the TLS edge reads files; sessions do not, as the test above checks).
+    /// </summary>
+    [Fact]
+    public void The_compiled_protocols_reference_no_Maildir_SQLite_or_file_types()
+    {
+        var path = typeof(Mailward.Protocols.Smtp.SmtpSession).Assembly.Location;
+        using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(path));
+        var md = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+        var referenced = md.TypeReferences.Select(h => md.GetTypeReference(h))
+            .Select(t => $"{md.GetString(t.Namespace)}.{md.GetString(t.Name)}").ToList();
+        Assert.Contains("Mailward.Core.Auth.LoginService", referenced); // the table is read at all
+        var offenders = referenced.Where(IsForbidden).Distinct().Order().ToList();
+        Assert.True(offenders.Count == 0, "Protocols reference: " + string.Join(", ", offenders));
+    }
+
+    private static bool IsForbidden(string type)
+    {
+        var name = type[(type.LastIndexOf('.') + 1)..];
+        return type.StartsWith("Microsoft.Data.Sqlite.", StringComparison.Ordinal)
+            || type.StartsWith("Npgsql.", StringComparison.Ordinal)
+            || type.StartsWith("Mailward.Core.MailStore.Maildir.", StringComparison.Ordinal)
+            || type.StartsWith("Mailward.Core.", StringComparison.Ordinal) && (name.StartsWith("Maildir", StringComparison.Ordinal)
+                || name.StartsWith("Sqlite", StringComparison.Ordinal) || name is "MailStoreLayout" or "MailFolders" or "MboxWriter")
+            || type is "System.IO.RandomAccess" or "Microsoft.Win32.SafeHandles.SafeFileHandle";
+    }
 }

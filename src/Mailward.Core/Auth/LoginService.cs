@@ -35,14 +35,14 @@ public enum LoginFailure
     Throttled,       // [AUTH]: too many failures from this address, or against this account
 }
 
-public sealed record LoginResult(LoginFailure Failure, UserRecord? User = null, string Maildir = "", bool FromCache = false)
+public sealed record LoginResult(LoginFailure Failure, UserRecord? User = null, bool FromCache = false)
 {
     public bool Succeeded => Failure == LoginFailure.None;
 }
 
 /// <param name="store">Where logins are recorded and upgraded hashes written.</param>
 /// <param name="directory">The lookups (the server's cached directory); null: <paramref name="store"/>'s own.</param>
-public sealed class LoginService(IAccountStore store, PasswordHasher hasher, MailStoreLayout layout, LoginOptions options, TimeProvider? time = null,
+public sealed class LoginService(IAccountStore store, PasswordHasher hasher, LoginOptions options, TimeProvider? time = null,
     Policy.RoamingRelay? roaming = null, IAccountDirectory? directory = null)
 {
     private readonly IAccountDirectory _directory = directory ?? store;
@@ -111,7 +111,7 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         if ((user.Flags & refusedFlags) != 0)
             return new LoginResult(LoginFailure.ServiceDisabled, user);
         Succeeded(user, client, service, now);
-        return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), fromCache);
+        return new LoginResult(LoginFailure.None, user, fromCache);
     }
 
     /// <summary>
@@ -156,7 +156,7 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Mai
         if ((user.Flags & refusedFlags) != 0)
             return new LoginResult(LoginFailure.ServiceDisabled, user);
         Succeeded(user, client, service, now);
-        return new LoginResult(LoginFailure.None, user, MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)));
+        return new LoginResult(LoginFailure.None, user);
     }
 
     /// <summary>

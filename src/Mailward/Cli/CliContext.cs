@@ -60,7 +60,7 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
     }
 
     /// <summary>Password checks (vchangepw's old password): the same throttled path as the mail protocols.</summary>
-    public LoginService Logins => _logins ??= new LoginService(Accounts, new PasswordHasher(Data.Settings.Passwords), Layout, Data.Settings.Login);
+    public LoginService Logins => _logins ??= new LoginService(Accounts, new PasswordHasher(Data.Settings.Passwords), Data.Settings.Login);
 
     private MailStoreLayout Layout => new(Data.Settings.MailStorePath, Data.Settings.MaxDirectoryEntries);
 

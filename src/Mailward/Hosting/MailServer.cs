@@ -105,7 +105,7 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<IMailStore>(_ => new MaildirStore(layout, settings.NodeId, settings.Hostname, time, events));
         builder.Services.AddSingleton<IMailboxLocks>(_ => new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));
-        builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, layout, settings.Login, time, roaming, directory));
+        builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.
         List<MailListener> listeners = [.. builder.Services.AddMailProtocol<SmtpProtocol>(settings), .. builder.Services.AddMailProtocol<Pop3Protocol>(settings)];
         builder.Services.AddHostedService<LifecycleService>();

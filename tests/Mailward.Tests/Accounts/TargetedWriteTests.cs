@@ -52,7 +52,7 @@ public sealed class TargetedWriteTests : IDisposable
     private async Task<LoginResult> LoginWhileAsync(Func<Task> meanwhile, string password = "testpw")
     {
         using var store = new SqliteAccountStore(Db);
-        var logins = new LoginService(store, _hasher, new MailStoreLayout(_m.MailStore, 100), new LoginOptions(), directory: new Interleaving(store, meanwhile));
+        var logins = new LoginService(store, _hasher, new LoginOptions(), directory: new Interleaving(store, meanwhile));
         return await logins.VerifyAsync("joe@example.com", password, IPAddress.Parse("192.0.2.1"), null, "pop3", UserFlags.None);
     }
 

@@ -41,7 +41,7 @@ public sealed partial class Pop3FuzzTarget : IDisposable
         _maildir = MailStoreLayout.MaildirOf(layout.Resolve(_store.FindUser("joe", "hosted.test")!.Directory));
         _mail = Support.TestMailStores.Store(layout);
         _locks = Support.TestMailStores.Locks(layout);
-        _logins = new LoginService(_store, hasher, layout, new LoginOptions { MaxFailuresPerClient = int.MaxValue });
+        _logins = new LoginService(_store, hasher, new LoginOptions { MaxFailuresPerClient = int.MaxValue });
         Refill();
     }
 

@@ -53,7 +53,7 @@ public sealed class LoginThrottleTests : IDisposable
         (await _m.Run("user", "add", "joe@hosted.test", "secret")).Ok();
         (await _m.Run("user", "add", "ann@hosted.test", "secret")).Ok();
         var hasher = new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 });
-        return (new LoginService(_m.Store, hasher, new MailStoreLayout(_m.MailStore, 100), options ?? new LoginOptions()), hasher);
+        return (new LoginService(_m.Store, hasher, options ?? new LoginOptions()), hasher);
     }
 
     private static LoginFailure Try(LoginService logins, string user, string password, string client) =>

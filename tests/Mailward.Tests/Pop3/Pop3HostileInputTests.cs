@@ -129,7 +129,7 @@ public sealed class Pop3HostileInputTests(ITestOutputHelper output) : IDisposabl
         (await _m.Run("vadddomain", "hosted.test", "pw")).Ok();
         var (client, server) = DuplexStream.CreatePair();
         var logins = new Core.Auth.LoginService(_m.Store, new Core.Passwords.PasswordHasher(new Core.Passwords.PasswordOptions()),
-            new Core.MailStore.MailStoreLayout(_m.MailStore), new Core.Auth.LoginOptions());
+            new Core.Auth.LoginOptions());
         var session = new Protocols.Pop3.Pop3Session(new Protocols.Pop3.Pop3Options { Hostname = "mail.test", CommandTimeout = TimeSpan.FromMilliseconds(300) },
             logins, TestMailStores.Store(new Core.MailStore.MailStoreLayout(_m.MailStore)), TestMailStores.Locks(new Core.MailStore.MailStoreLayout(_m.MailStore)),
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);

@@ -26,7 +26,7 @@ public sealed class Pop3SessionTests : IDisposable
         using var body = new MemoryStream("Subject: hi\r\n\r\n.dot\r\nend\r\n"u8.ToArray());
         MaildirWriter.Deliver(maildir, "1700000000.M1P1", "mail.test", "s@remote.test", "joe@hosted.test", body);
         return new LoginService(_m.Store, new Core.Passwords.PasswordHasher(new Core.Passwords.PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }),
-            new MailStoreLayout(_m.MailStore, 100), new LoginOptions());
+            new LoginOptions());
     }
 
     private async Task<string> TalkAsync(LoginService logins, string input, int chunk, Pop3SessionInfo? info = null)

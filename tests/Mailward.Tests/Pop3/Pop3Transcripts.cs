@@ -56,7 +56,7 @@ public class Pop3TranscriptTests
                     "AllowPlaintextAuth" => options with { AllowPlaintextAuth = Enum.Parse<PlaintextAuth>(kv[1], ignoreCase: true) },
                     _ => throw new FormatException($"unknown @set {kv[0]}"),
                 };
-            var session = new Pop3Session(options, new LoginService(store, hasher, layout, new LoginOptions()), TestMailStores.Store(layout), TestMailStores.Locks(layout),
+            var session = new Pop3Session(options, new LoginService(store, hasher, new LoginOptions()), TestMailStores.Store(layout), TestMailStores.Locks(layout),
                 NullLogger.Instance);
             var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, new Pop3SessionInfo("T" + chunk, IPAddress.Parse(t.ClientAddress), IPAddress.Loopback), CancellationToken.None));
             await TranscriptRunner.PlayAsync(t, client, chunk, $"in-memory, chunk {chunk}");

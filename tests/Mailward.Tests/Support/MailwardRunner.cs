@@ -62,7 +62,7 @@ public sealed class MailwardRunner : IDisposable
     /// </summary>
     public async Task<UserRecord?> LoginAsync(string address, string password, string service = "t", string client = "::1")
     {
-        var logins = new LoginService(Store, new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }), new MailStoreLayout(MailStore, 100), new LoginOptions());
+        var logins = new LoginService(Store, new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 }), new LoginOptions());
         var result = await logins.VerifyAsync(address, password, System.Net.IPAddress.Parse(client), null, service, UserFlags.None);
         return result.Succeeded ? result.User : null;
     }
