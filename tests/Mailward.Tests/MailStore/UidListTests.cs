@@ -189,4 +189,53 @@ public sealed class UidListTests : IDisposable
         var n = r.Read(buffer);
         return Encoding.UTF8.GetString(buffer, 0, n);
     }
+
+    [Fact]
+    public async Task Flags_changed_by_another_session_during_a_sync_never_make_a_message_look_expunged_or_renumbered()
+    {
+        // Another session renames files in cur/ (flag changes) while this one syncs, delivering as
+        // it goes: readdir may miss a file renamed under it, which must not read as an expunge, nor
+        // drop its line from the UID list and give it a new UID (an IMAP client would fetch it again).
+        const int Messages = 1500; // more than one getdents(2) buffer: a listing takes several reads
+        for (var i = 1; i <= Messages; i++)
+            Deliver(i);
+        using var box = await OpenAsync();
+        var uids = box.Entries.ToDictionary(e => e.Pop3Uidl, e => e.Uid);
+        var cur = Path.Combine(Maildir, "cur");
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var renamer = Task.Run(() =>
+        {
+            var renames = 0;
+            while (!stop.IsCancellationRequested)
+                foreach (var file in Directory.GetFiles(cur))
+                {
+                    var name = Path.GetFileName(file);
+                    var flipped = name.EndsWith(":2,S", StringComparison.Ordinal) ? name[..^1] : name + "S";
+                    try
+                    {
+                        File.Move(file, Path.Combine(cur, flipped));
+                        renames++;
+                    }
+                    catch (FileNotFoundException)
+                    {
+                    }
+                }
+            return renames;
+        });
+        var syncs = 0;
+        var next = Messages + 1;
+        while (!stop.IsCancellationRequested)
+        {
+            if (syncs % 10 == 0)
+                Deliver(next++); // new mail makes the sync rewrite the list, where a missed file would lose its line
+            var changes = await box.SyncAsync();
+            Assert.Empty(changes.Expunged);
+            syncs++;
+        }
+        Assert.True(await renamer > 0);
+        using var again = await OpenAsync();
+        Assert.Equal(next - 1, again.Entries.Count);
+        foreach (var e in again.Entries.Where(e => uids.ContainsKey(e.Pop3Uidl)))
+            Assert.Equal(uids[e.Pop3Uidl], e.Uid);
+    }
 }

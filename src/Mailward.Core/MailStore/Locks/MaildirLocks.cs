@@ -27,11 +27,10 @@ public sealed class MaildirLocks(MailStoreLayout layout, ProcessIdentity self, T
             return null;
         var content = Render(self, session);
         var tmp = path + ".tmp";
+        // No fsync: a lock need not outlive a power loss (its holder does not either, and the boot id
+        // then frees it); the rename alone makes a reader see the old lock or the new, never half.
         using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
             f.Write(Encoding.UTF8.GetBytes(content));
-            f.Flush(flushToDisk: true);
-        }
         File.Move(tmp, path, overwrite: true);
         return new FileLock(path, Path.Combine(maildir, GuardName), content, _time);
     }

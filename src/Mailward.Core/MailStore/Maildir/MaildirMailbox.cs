@@ -140,12 +140,32 @@ public sealed class MaildirMailbox : IMailbox
         }
     }
 
-    private List<MaildirName> ListCur() =>
-        Directory.EnumerateFiles(Path.Combine(_path, "cur"))
-            .Select(Path.GetFileName)
-            .Where(n => n is { Length: > 0 } && !n.StartsWith('.') && !n.Contains('\n', StringComparison.Ordinal))
-            .Select(n => MaildirName.Parse(n!))
-            .ToList();
+    /// <summary>
+    /// The files of cur/. A file renamed while the folder is read (another session changing flags)
+    /// may be missed by readdir, and a missed file would look expunged: so the folder is read
+    /// again while its modification time moved during the read (Dovecot rescans alike); after three
+    /// busy reads the listings are merged, so a renamed file is seen under one of its names (a file
+    /// deleted meanwhile may show until the next sync).
+    /// </summary>
+    private List<MaildirName> ListCur()
+    {
+        var cur = Path.Combine(_path, "cur");
+        var merged = new Dictionary<string, MaildirName>(StringComparer.Ordinal);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var before = Directory.GetLastWriteTimeUtc(cur);
+            var files = Directory.EnumerateFiles(cur)
+                .Select(Path.GetFileName)
+                .Where(n => n is { Length: > 0 } && !n.StartsWith('.') && !n.Contains('\n', StringComparison.Ordinal))
+                .Select(n => MaildirName.Parse(n!))
+                .ToList();
+            if (Directory.GetLastWriteTimeUtc(cur) == before)
+                return files; // nothing changed during the read: a consistent listing
+            foreach (var f in files)
+                merged[f.Key] = f; // the latest listing's name for a key wins
+        }
+        return [.. merged.Values];
+    }
 
     /// <summary>The size with CRLF line ends of a name without ,W=: counted once, then kept in the UID list.</summary>
     private static long CountCrLfSize(string path)
