@@ -22,15 +22,19 @@ public sealed partial class AccountAdmin
             throw new AccountException(AccountError.LimitReached, $"limit reached: {domain.Name} allows at most {max} users");
         var (hash, clear, generated) = MakePassword(password);
         var (directory, intent) = store.ReserveFolder(domain.Id, slot => layout.UserDirectory(domain.Directory, a.Local, slot));
+        var created = false;
         try
         {
             MailFolders.CreateUserFolder(layout.Resolve(directory));
+            created = true;
             var user = store.AddUser(domain, new NewUser(a.Local, hash, clear, gecos ?? a.Local, quota, flags), directory, intent);
             return new UserResult(View(user), generated);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or AccountException)
         {
-            UndoCreate(intent, directory);
+            UndoCreate(intent, directory, created);
+            if (!created && (store.FindUser(a.Local, domain.Name) is not null || AddInFlight(directory, intent)))
+                throw new AccountException(AccountError.UserExists, $"user already exists: {a}"); // added meanwhile, or being added
             throw e is AccountException ? e : new AccountException(AccountError.StorageFailed, $"cannot create the user's folder: {e.Message}");
         }
     });

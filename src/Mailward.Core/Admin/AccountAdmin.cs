@@ -48,9 +48,11 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
             : layout.DomainDirectory(domain, slot));
         // The postmaster is the domain's first user: slot 0 of its tree.
         var postmasterDir = MailStoreLayout.UserDirectory(directory, "postmaster", layout.NodePath(0));
+        var created = false;
         try
         {
             MailFolders.CreateDomainFolder(layout.Resolve(directory));
+            created = true;
             if (postmaster is not null)
                 MailFolders.CreateUserFolder(layout.Resolve(postmasterDir));
             var record = store.AddDomain(domain, directory, catchAll, DomainLimits.None, postmaster, postmasterDir, intent);
@@ -58,7 +60,9 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or AccountException)
         {
-            UndoCreate(intent, directory);
+            UndoCreate(intent, directory, created);
+            if (!created && (store.FindDomain(domain) is not null || AddInFlight(directory, intent)))
+                throw new AccountException(AccountError.DomainExists, $"domain already exists: {domain}"); // added meanwhile, or being added
             throw e is AccountException ? e : new AccountException(AccountError.StorageFailed, $"cannot create the domain's folder: {e.Message}");
         }
     });
@@ -245,11 +249,20 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
 
     // --- folder intents ---------------------------------------------------------------------
 
-    private void UndoCreate(long intent, string directory)
+    /// <summary>Another add's create intent names this folder: the same name is being added right now.</summary>
+    private bool AddInFlight(string directory, long ownIntent) =>
+        store.ListFolderIntents().Any(i => i.Kind == FolderIntentKind.Create && i.Id != ownIntent && i.Path == directory);
+
+    /// <summary>
+    /// Drops a failed add's intent, and its folder when this add made it. A folder that already
+    /// existed may be another add's of the same name still in flight (its own intent guards it;
+    /// recovery removes it if that add dies): never ours to remove.
+    /// </summary>
+    private void UndoCreate(long intent, string directory, bool created)
     {
         try
         {
-            if (!store.IsFolderInUse(directory))
+            if (created && !store.IsFolderInUse(directory))
                 MailFolders.Remove(layout.Resolve(directory));
             store.CompleteFolderIntent(intent);
         }

@@ -53,8 +53,14 @@ public static partial class Libc
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void FreeNative(IntPtr p);
 
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MkdirNative(string path, uint mode);
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillNative(int pid, int signal);
+
+    /// <summary>mkdir(2): 0, or the errno (EEXIST when anything has the name: the caller made nothing).</summary>
+    public static int Mkdir(string path, UnixFileMode mode) => MkdirNative(path, (uint)mode) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     /// <summary>Sets the process's file creation mask and returns the old one.</summary>
     public static uint Umask(uint mask) => UmaskNative(mask);

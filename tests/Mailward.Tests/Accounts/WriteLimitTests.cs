@@ -57,6 +57,32 @@ public sealed class WriteLimitTests : IDisposable
     }
 
     [Fact]
+    public async Task Concurrent_adds_of_one_name_make_one_user_and_leave_its_folder_in_place()
+    {
+        // All four compute the same folder: exactly one makes it (one mkdir), and the losers neither
+        // remove the winner's folder nor call a name being added a storage failure.
+        for (var round = 0; round < 10; round++)
+        {
+            var address = $"same{round}@example.com";
+            var messages = new System.Collections.Concurrent.ConcurrentBag<string>();
+            var results = await RaceAsync(4, (admin, _) =>
+            {
+                try
+                {
+                    admin.AddUserAsync(Actor.System, address, new PasswordInput.Clear("pw")).GetAwaiter().GetResult();
+                }
+                catch (AccountException e)
+                {
+                    messages.Add(e.Message);
+                    throw;
+                }
+            });
+            Assert.True(results.Count(r => r is null) == 1 && results.All(r => r is null or AccountError.UserExists), string.Join(" | ", messages));
+            Assert.True(Directory.Exists(Path.Combine(_m.UserFolder(address), "Maildir", "new")), $"round {round}: the user's Maildir is gone");
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_mailward_processes_cannot_pass_MaxUsers()
     {
         (await _m.Run("domain", "limits", "example.com", "--max-users", "3")).Ok();
