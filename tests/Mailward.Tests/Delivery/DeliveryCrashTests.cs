@@ -129,7 +129,12 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         {
             using var server = Start(port, deliver: true, relay);
             await ServerProcesses.WaitListeningAsync(port);
-            await Task.Delay(rng.Next(100, 500));
+            // Kill while delivery runs: after the first new arrival of this round (waited for, so a
+            // slow machine does not kill before anything moved), then a random moment later.
+            var before = mta.Received.Count;
+            for (var i = 0; i < 200 && mta.Received.Count == before && before < Messages; i++)
+                await Task.Delay(50);
+            await Task.Delay(rng.Next(0, 200));
             server.Kill();
             await server.WaitForExitAsync();
             kills++;
