@@ -70,7 +70,7 @@ public static class SettingsCatalog
             "Postfix's smtpd_error_sleep_time (1 s); growing, so a session at the hard limit has spent about 45 s.", SettingKind.Number),
         new("Smtp:MaxHops", "100", "Most Received and Delivered-To header lines before a message is refused as a loop (554 5.4.6).",
             "RFC 5321 §6.3 suggests 100; real paths use a dozen.", SettingKind.Number),
-        new("Smtp:CommandTimeoutSeconds", "1200", "Seconds to wait for the next command or the next piece of DATA before closing (qmail's timeoutsmtpd).",
+        new("Smtp:CommandTimeoutSeconds", "1200", "Seconds to wait for a whole command line, or for the next piece of DATA, before closing (qmail's timeoutsmtpd).",
             "qmail's default: generous for slow links, still bounded.", SettingKind.Number),
         new("Smtp:MinDataRateBytesPerSecond", "256", "Lowest average rate at which a message's DATA must arrive, in bytes a second, once Smtp:MinDataRateGraceSeconds of waiting have passed; a slower client is answered 451 4.4.2 and closed, and nothing is queued. 0: no minimum.",
             "Kestrel's MinRequestBodyDataRate idea: any real link is thousands of times faster, while a client dripping a byte just inside Smtp:CommandTimeoutSeconds could otherwise hold a connection slot for ever.", SettingKind.Number),

@@ -93,6 +93,10 @@ public sealed class LineChannel
     /// </summary>
     public async ValueTask<string?> ReadLineAsync(CancellationToken ct)
     {
+        // The command timeout covers the whole line, not each read: a client dripping a byte just
+        // inside the timeout would otherwise hold its slot for ever (RFC 5321 §4.5.3.2.7 gives
+        // the server five minutes per command).
+        long started = 0;
         while (true)
         {
             var span = Buffered;
@@ -117,7 +121,12 @@ public sealed class LineChannel
                 _start = _end;
             }
             await FlushAsync(ct);
-            if (await ReadMoreAsync(ct) == 0)
+            if (started == 0)
+                started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var left = _timeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+                throw new ChannelTimeoutException("no complete line within " + _timeout);
+            if (await ReadMoreAsync(left, ct) == 0)
                 return null;
         }
     }

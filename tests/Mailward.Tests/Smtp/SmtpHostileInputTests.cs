@@ -209,4 +209,33 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
         Assert.Null(await r.ReadLineAsync());
         Assert.InRange(sw.Elapsed.TotalSeconds, 0.5, 10);
     }
+
+    [Fact]
+    public async Task A_client_dripping_a_command_line_is_closed_after_the_command_timeout()
+    {
+        // One byte every 0.4 s keeps each read inside a 1 s timeout; the whole line must still come within it.
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Smtp:CommandTimeoutSeconds=1");
+        await using var s = await server.ConnectAsync("127.0.0.9");
+        var r = new TranscriptRunner.ReplyReader(s);
+        Assert.StartsWith("220 ", await r.ReadLineAsync());
+        var sw = Stopwatch.StartNew();
+        var drip = Task.Run(async () =>
+        {
+            try
+            {
+                foreach (var b in "NOOP NOOP NOOP NOOP NOOP NOOP\r\n"u8.ToArray())
+                {
+                    await s.WriteAsync(new[] { b });
+                    await Task.Delay(400);
+                }
+            }
+            catch (IOException)
+            {
+                // closed by the server: what the test wants
+            }
+        });
+        Assert.Equal("421 4.4.2 Error: timeout exceeded; closing connection", await r.ReadLineAsync());
+        Assert.InRange(sw.Elapsed.TotalSeconds, 0.5, 5); // the drip would take 12 s
+        await drip;
+    }
 }
