@@ -48,12 +48,10 @@ public sealed class Keywords
         {
             return k;
         }
-        var endAt = bytes.AsSpan(0, Math.Max(0, bytes.Length - 1)).LastIndexOf("\nEND "u8);
-        if (endAt < 0 || bytes[^1] != (byte)'\n'
-            || !uint.TryParse(Encoding.ASCII.GetString(bytes, endAt + 5, bytes.Length - endAt - 6), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc)
-            || Crc32.HashToUInt32(bytes.AsSpan(0, endAt + 1)) != crc)
+        var bodyLength = FramedText.BodyLength(bytes);
+        if (bodyLength < 0)
             return SetAside(folder);
-        var lines = Encoding.UTF8.GetString(bytes, 0, endAt + 1).Split('\n');
+        var lines = Encoding.UTF8.GetString(bytes, 0, bodyLength).Split('\n');
         if (lines[0] != $"MWKEYWORDS 1 C{lines.Length - 2}")
             return SetAside(folder);
         for (var i = 1; i < lines.Length - 1; i++)
@@ -79,16 +77,6 @@ public sealed class Keywords
         sb.Append(CultureInfo.InvariantCulture, $"MWKEYWORDS 1 C{named.Count}\n");
         foreach (var i in named)
             sb.Append((char)('a' + i)).Append(' ').Append(_byLetter[i]).Append('\n');
-        var body = Encoding.UTF8.GetBytes(sb.ToString());
-        var tmp = Path.Combine(folder, FileName + ".tmp");
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(body);
-            f.Write(Encoding.ASCII.GetBytes($"END {Crc32.HashToUInt32(body):x8}\n"));
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, Path.Combine(folder, FileName), overwrite: true);
-        using var dir = Libc.Open(folder, Libc.ORdOnly | Libc.ODirectory);
-        Libc.Fsync(dir);
+        FramedText.Write(folder, FileName, FramedText.Frame(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 }

@@ -59,14 +59,10 @@ public sealed class UidList
     /// <summary>The list in these bytes; null unless every part of the format checks out.</summary>
     public static UidList? Parse(ReadOnlySpan<byte> bytes)
     {
-        var endAt = bytes[..Math.Max(0, bytes.Length - 1)].LastIndexOf("\nEND "u8);
-        if (endAt < 0 || bytes.Length == 0 || bytes[^1] != (byte)'\n')
+        var bodyLength = FramedText.BodyLength(bytes);
+        if (bodyLength < 0)
             return null;
-        var body = bytes[..(endAt + 1)];
-        var crcText = Encoding.ASCII.GetString(bytes[(endAt + 5)..^1]);
-        if (!uint.TryParse(crcText, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc) || crcText.Length != 8
-            || Crc32.HashToUInt32(body) != crc)
-            return null;
+        var body = bytes[..bodyLength];
         string text;
         try
         {
@@ -123,24 +119,11 @@ public sealed class UidList
                 sb.Append(CultureInfo.InvariantCulture, $" W{v}");
             sb.Append(" :").Append(key).Append('\n');
         }
-        var body = Encoding.UTF8.GetBytes(sb.ToString());
-        var end = Encoding.ASCII.GetBytes($"END {Crc32.HashToUInt32(body):x8}\n");
-        return [.. body, .. end];
+        return FramedText.Frame(Encoding.UTF8.GetBytes(sb.ToString()));
     }
 
     /// <summary>Steps 1 and 2 of the rewrite: tmp, fsync, rename, fsync the folder. The caller holds the guard.</summary>
-    public void Write(string folder)
-    {
-        var tmp = Path.Combine(folder, FileName + ".tmp");
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(Render());
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, Path.Combine(folder, FileName), overwrite: true);
-        using var dir = Libc.Open(folder, Libc.ORdOnly | Libc.ODirectory);
-        Libc.Fsync(dir);
-    }
+    public void Write(string folder) => FramedText.Write(folder, FileName, Render());
 
     /// <summary>
     /// Keeps a garbled list for the admin before a new one replaces it; returns its UIDVALIDITY when
