@@ -17,25 +17,33 @@ public sealed class LineChannel
     /// <summary>What ReadLineAsync returns for a line over the limit (compare by reference).</summary>
     public static readonly string LongLine = new("\0long");
 
-    private readonly byte[] _in;
+    private byte[] _in;
+    private readonly int _initialSize;
+    private readonly int _capacity;
     private readonly ArrayBufferWriter<byte> _out = new(1024);
     private readonly Encoding _encoding;
     private readonly int _maxLine;
-    private readonly TimeSpan _timeout;
     private int _start;
     private int _end;
     private bool _discardingLongLine;
 
+    /// <param name="bufferSize">The input buffer while idle; it grows (to the longest line) only while a long line or a literal is
+    /// read, and shrinks back when emptied, so an idle session (IMAP IDLE) holds a few KiB.</param>
     /// <param name="maxLine">The longest line read, in octets with its line end; longer ones are discarded and answered.</param>
     /// <param name="encoding">How lines and replies become bytes: Latin-1 keeps every octet (SMTP), UTF-8 for text (POP3).</param>
     public LineChannel(Stream stream, int bufferSize, int maxLine, TimeSpan commandTimeout, Encoding encoding)
     {
         Stream = stream;
-        _in = new byte[Math.Max(bufferSize, maxLine + 1)];
+        _initialSize = bufferSize;
+        _capacity = Math.Max(bufferSize, maxLine + 1);
+        _in = new byte[bufferSize];
         _maxLine = maxLine;
-        _timeout = commandTimeout;
+        CommandTimeout = commandTimeout;
         _encoding = encoding;
     }
+
+    /// <summary>How long a command line may take; IMAP lengthens it after the login (autologout).</summary>
+    public TimeSpan CommandTimeout { get; set; }
 
     /// <summary>The connection; replaced by its TLS stream after STARTTLS or STLS.</summary>
     public Stream Stream { get; set; }
@@ -123,27 +131,36 @@ public sealed class LineChannel
             await FlushAsync(ct);
             if (started == 0)
                 started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var left = _timeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            var left = CommandTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
             if (left <= TimeSpan.Zero)
-                throw new ChannelTimeoutException("no complete line within " + _timeout);
+                throw new ChannelTimeoutException("no complete line within " + CommandTimeout);
             if (await ReadMoreAsync(left, ct) == 0)
                 return null;
         }
     }
 
     /// <summary>Reads more input into the buffer, within the command timeout; 0 at end of input.</summary>
-    public ValueTask<int> ReadMoreAsync(CancellationToken ct) => ReadMoreAsync(_timeout, ct);
+    public ValueTask<int> ReadMoreAsync(CancellationToken ct) => ReadMoreAsync(CommandTimeout, ct);
 
     /// <summary>As above with another deadline for this read (a data-rate deadline).</summary>
     public async ValueTask<int> ReadMoreAsync(TimeSpan timeout, CancellationToken ct)
     {
         if (_start == _end)
+        {
             _start = _end = 0;
+            if (_in.Length > _initialSize)
+                _in = new byte[_initialSize];
+        }
         else if (_end == _in.Length)
         {
-            Buffer.BlockCopy(_in, _start, _in, 0, _end - _start);
-            _end -= _start;
-            _start = 0;
+            if (_start == 0 && _in.Length < _capacity)
+                Array.Resize(ref _in, Math.Min(_capacity, _in.Length * 2));
+            else
+            {
+                Buffer.BlockCopy(_in, _start, _in, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
         }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(timeout);

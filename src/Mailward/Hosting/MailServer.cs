@@ -22,6 +22,7 @@ using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
 using Mailward.Protocols.Hosting;
+using Mailward.Protocols.Imap;
 using Mailward.Protocols.Pop3;
 using Mailward.Protocols.Smtp;
 using Mailward.Protocols.Tls;
@@ -107,7 +108,12 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton<IMailboxLocks>(_ => new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));
         builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.
-        List<MailListener> listeners = [.. builder.Services.AddMailProtocol<SmtpProtocol>(settings), .. builder.Services.AddMailProtocol<Pop3Protocol>(settings)];
+        builder.Services.AddSingleton(events);
+        List<MailListener> listeners =
+        [
+            .. builder.Services.AddMailProtocol<SmtpProtocol>(settings), .. builder.Services.AddMailProtocol<Pop3Protocol>(settings),
+            .. builder.Services.AddMailProtocol<ImapProtocol>(settings),
+        ];
         builder.Services.AddHostedService<LifecycleService>();
         if (settings.GetBool("Delivery:Enabled"))
             builder.Services.AddHostedService<DeliveryService>();

@@ -1,0 +1,223 @@
+// FETCH and UID FETCH (RFC 9051 §6.4.5): the items are parsed into a plan once, then written per
+// message straight into the reply buffer; a message's text is streamed from its file with CRLF
+// line ends and flushed in 64 KiB steps, so a FETCH of a whole folder holds one block at a time.
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Mailward.Core.MailStore;
+
+namespace Mailward.Protocols.Imap;
+
+public sealed partial class ImapSession
+{
+    private enum FetchKind
+    {
+        Uid,
+        Flags,
+        InternalDate,
+        Size,
+        Body,
+    }
+
+    /// <summary>One FETCH item; for Body the section ("" for the whole message) and an optional &lt;start.length&gt;.</summary>
+    private sealed record FetchItem(FetchKind Kind, string Name, string Section = "", long Start = -1, long Length = -1, bool Peek = true);
+
+    private async Task<bool> FetchAsync(string tag, IReadOnlyList<ImapToken> args, bool uid, CancellationToken ct)
+    {
+        if (args.Count < 2)
+            return Bad(tag, "FETCH set items");
+        var s = _selected!;
+        if (Messages(tag, args[0], uid) is not { } picked)
+            return true;
+        var tokens = args[1].Kind == ImapTokenKind.List ? args[1].Items : [args[1]];
+        var items = new List<FetchItem>();
+        if (uid)
+            items.Add(new FetchItem(FetchKind.Uid, "UID"));
+        foreach (var t in tokens)
+        {
+            if (t.Kind != ImapTokenKind.Atom || ParseFetchItem(t.Text) is not { } parsed)
+                return Bad(tag, "unknown or unsupported FETCH item " + Core.Policy.ClientText.Printable(t.Text, 60));
+            foreach (var item in parsed)
+                if (!items.Any(i => i.Kind == item.Kind && i.Name == item.Name && (i.Kind != FetchKind.Body || i == item)))
+                    items.Add(item);
+        }
+        var setsSeen = !s.ReadOnly && items.Any(i => i is { Kind: FetchKind.Body, Peek: false });
+        if (setsSeen && !items.Any(i => i.Kind == FetchKind.Flags))
+            items.Add(new FetchItem(FetchKind.Flags, "FLAGS"));
+        await AnnounceChangesAsync(allowExpunge: uid, ct);
+        var missing = false;
+        foreach (var (_, u) in picked)
+        {
+            var seq = s.View.SeqOf(u);
+            var entry = Find(s.Mailbox.Entries, u);
+            if (entry is null || seq == 0)
+            {
+                missing = true; // expunged by another session; the client hears of it at the next NOOP
+                continue;
+            }
+            if (setsSeen && !entry.Flags.HasFlag(MessageFlags.Seen))
+            {
+                await s.Mailbox.StoreFlagsAsync(u, entry.Flags | MessageFlags.Seen, entry.Keywords.ToList(), ct);
+                entry = Find(s.Mailbox.Entries, u) ?? entry;
+            }
+            if (!await WriteFetchAsync(seq, entry, items, ct))
+                missing = true;
+            if (_channel.Output.WrittenCount > 1 << 16)
+                await _channel.FlushAsync(ct);
+        }
+        return missing ? No(tag, "[EXPUNGEISSUED] some messages were expunged meanwhile") : Ok(tag, "FETCH completed");
+    }
+
+    /// <summary>One FETCH item name, or a macro's items; null when not supported.</summary>
+    private static List<FetchItem>? ParseFetchItem(string text)
+    {
+        var upper = text.ToUpperInvariant();
+        switch (upper)
+        {
+            case "UID": return [new(FetchKind.Uid, "UID")];
+            case "FLAGS": return [new(FetchKind.Flags, "FLAGS")];
+            case "INTERNALDATE": return [new(FetchKind.InternalDate, "INTERNALDATE")];
+            case "RFC822.SIZE": return [new(FetchKind.Size, "RFC822.SIZE")];
+            case "RFC822": return [new(FetchKind.Body, "RFC822", Peek: false)];
+            case "FAST": return [new(FetchKind.Flags, "FLAGS"), new(FetchKind.InternalDate, "INTERNALDATE"), new(FetchKind.Size, "RFC822.SIZE")];
+        }
+        var peek = upper.StartsWith("BODY.PEEK[", StringComparison.Ordinal);
+        if (!peek && !upper.StartsWith("BODY[", StringComparison.Ordinal))
+            return null;
+        var open = upper.IndexOf('[');
+        var close = upper.IndexOf(']');
+        var section = upper[(open + 1)..close];
+        if (section.Length > 0)
+            return null; // sections other than the whole message come with the structure cache
+        long start = -1, length = -1;
+        var rest = upper[(close + 1)..];
+        if (rest.Length > 0)
+        {
+            // <start.length> (RFC 9051 §6.4.5)
+            var dot = rest.IndexOf('.');
+            if (rest[0] != '<' || rest[^1] != '>' || dot < 0
+                || !long.TryParse(rest[1..dot], NumberStyles.None, CultureInfo.InvariantCulture, out start)
+                || !long.TryParse(rest[(dot + 1)..^1], NumberStyles.None, CultureInfo.InvariantCulture, out length) || length == 0)
+                return null;
+        }
+        return [new(FetchKind.Body, "BODY[]", section, start, length, peek)];
+    }
+
+    /// <summary>Writes "* n FETCH (...)"; false when the message's file was gone.</summary>
+    private async Task<bool> WriteFetchAsync(int seq, MailboxEntry entry, List<FetchItem> items, CancellationToken ct)
+    {
+        var output = _channel.Output;
+        if (items.Any(i => i.Kind == FetchKind.Body))
+        {
+            // Checked before anything of this message is written: a message gone meanwhile gets no reply.
+            using var probe = _selected!.Mailbox.OpenMessage(entry.Uid);
+            if (probe is null)
+                return false;
+        }
+        Raw(output, $"* {seq} FETCH (");
+        var first = true;
+        foreach (var item in items)
+        {
+            if (!first)
+                Raw(output, " ");
+            first = false;
+            switch (item.Kind)
+            {
+                case FetchKind.Uid:
+                    Raw(output, "UID " + entry.Uid);
+                    break;
+                case FetchKind.Flags:
+                    Raw(output, $"FLAGS ({SelectedView.FlagText(entry)})");
+                    _selected!.View.Told(entry);
+                    break;
+                case FetchKind.InternalDate:
+                    Raw(output, "INTERNALDATE \"" + entry.InternalDate.ToString("dd-MMM-yyyy HH:mm:ss ", CultureInfo.InvariantCulture)
+                        + entry.InternalDate.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "", StringComparison.Ordinal) + "\"");
+                    break;
+                case FetchKind.Size:
+                    Raw(output, "RFC822.SIZE " + entry.VirtualSize);
+                    break;
+                case FetchKind.Body:
+                    using (var reader = _selected!.Mailbox.OpenMessage(entry.Uid))
+                    {
+                        var start = item.Start < 0 ? 0 : Math.Min(item.Start, entry.VirtualSize);
+                        var length = item.Length < 0 ? entry.VirtualSize - start : Math.Min(item.Length, entry.VirtualSize - start);
+                        var name = item.Name == "RFC822" ? "RFC822" : item.Start >= 0 ? $"BODY[]<{item.Start}>" : "BODY[]";
+                        Raw(output, $"{name} {{{length}}}\r\n");
+                        await CrlfCopyAsync(reader, start, length, ct);
+                    }
+                    break;
+            }
+        }
+        Raw(output, ")\r\n");
+        return true;
+    }
+
+    private static void Raw(ArrayBufferWriter<byte> output, string text)
+    {
+        var n = Encoding.UTF8.GetByteCount(text);
+        Encoding.UTF8.GetBytes(text, output.GetSpan(n));
+        output.Advance(n);
+    }
+
+    /// <summary>
+    /// Writes the stored message (LF line ends) with CRLF line ends, from octet <paramref name="skip"/>
+    /// of the CRLF form, exactly <paramref name="take"/> octets (padded with spaces should the file be
+    /// shorter than its recorded size, so the literal's length stays true). Works on whole line spans.
+    /// </summary>
+    private async Task CrlfCopyAsync(MessageReader? file, long skip, long take, CancellationToken ct)
+    {
+        var input = ArrayPool<byte>.Shared.Rent(1 << 16);
+        long position = 0; // in the CRLF form
+        try
+        {
+            var last = (byte)0;
+            int n;
+            while (file is not null && take > 0 && (n = file.Read(input.AsSpan(0, 1 << 16))) > 0)
+            {
+                var pos = 0;
+                while (pos < n && take > 0)
+                {
+                    var rest = input.AsSpan(pos, n - pos);
+                    var lf = rest.IndexOf((byte)'\n');
+                    var segment = lf < 0 ? rest : rest[..lf];
+                    Emit(segment);
+                    if (segment.Length > 0)
+                        last = segment[^1];
+                    if (lf < 0)
+                        break;
+                    Emit(last == (byte)'\r' ? "\n"u8 : "\r\n"u8);
+                    last = (byte)'\n';
+                    pos += lf + 1;
+                }
+                if (_channel.Output.WrittenCount > 1 << 16)
+                    await _channel.FlushAsync(ct);
+            }
+            while (take-- > 0)
+                Emit(" "u8);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+        }
+
+        void Emit(ReadOnlySpan<byte> bytes)
+        {
+            if (position + bytes.Length <= skip)
+            {
+                position += bytes.Length;
+                return;
+            }
+            if (position < skip)
+            {
+                bytes = bytes[(int)(skip - position)..];
+                position = skip;
+            }
+            if (bytes.Length > take)
+                bytes = bytes[..(int)take];
+            _channel.Output.Write(bytes);
+            position += bytes.Length;
+            take -= bytes.Length;
+        }
+    }
+}

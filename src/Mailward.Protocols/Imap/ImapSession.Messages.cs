@@ -1,0 +1,212 @@
+// IMAP's selected-state commands (RFC 9051 §6.4): CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID
+// EXPUNGE (RFC 4315), STORE, COPY and MOVE (RFC 6851) with UIDPLUS answers, and the announcement of
+// other sessions' changes (EXISTS, EXPUNGE, FETCH FLAGS) at the points RFC 9051 §7.5.1 allows.
+using Mailward.Core.MailStore;
+
+namespace Mailward.Protocols.Imap;
+
+public sealed partial class ImapSession
+{
+    private SelectedMailbox? _selected;
+
+    /// <summary>Syncs the selected mailbox and tells the client what changed; expunges only where allowed.</summary>
+    private async Task AnnounceChangesAsync(bool allowExpunge, CancellationToken ct)
+    {
+        if (_selected is not { } s)
+            return;
+        s.Rearm();
+        await s.Mailbox.SyncAsync(ct);
+        if (s.Mailbox.UidValidity != s.UidValidity)
+        {
+            // The folder's UID list was lost and made anew: the client's UIDs mean nothing now (RFC 9051 §2.3.1.1).
+            CloseSelected();
+            Untagged("BYE the mailbox's UIDVALIDITY changed; reconnect to resynchronise");
+            _closeReason = "uidvalidity changed";
+            throw new IOException("uidvalidity changed");
+        }
+        foreach (var line in s.View.Changes(s.Mailbox.Entries, allowExpunge))
+            Untagged(line);
+    }
+
+    /// <summary>The messages a sequence-set argument names, or null after a BAD reply.</summary>
+    private List<(int Seq, uint Uid)>? Messages(string tag, ImapToken arg, bool uid)
+    {
+        if (arg.Kind != ImapTokenKind.Atom || SequenceSet.Parse(arg.Text) is not { } set)
+        {
+            Bad(tag, "invalid sequence set");
+            return null;
+        }
+        var picked = _selected!.View.Select(set, uid);
+        if (picked is null)
+            Bad(tag, "invalid message sequence number");
+        return picked;
+    }
+
+    private async Task<bool> CloseAsync(string tag, bool expunge, CancellationToken ct)
+    {
+        var s = _selected!;
+        if (expunge)
+        {
+            await s.Mailbox.SyncAsync(ct);
+            await s.Mailbox.ExpungeAsync(s.Mailbox.Entries.Where(e => e.Flags.HasFlag(MessageFlags.Deleted)).Select(e => e.Uid).ToList(), ct);
+        }
+        CloseSelected();
+        return Ok(tag, (expunge ? "CLOSE" : "UNSELECT") + " completed");
+    }
+
+    private async Task<bool> ExpungeAsync(string tag, HashSet<uint>? only, CancellationToken ct)
+    {
+        var s = _selected!;
+        if (s.ReadOnly)
+            return No(tag, "[READ-ONLY] the mailbox is open read-only");
+        await s.Mailbox.SyncAsync(ct);
+        var doomed = s.Mailbox.Entries.Where(e => e.Flags.HasFlag(MessageFlags.Deleted) && (only is null || only.Contains(e.Uid))).Select(e => e.Uid).ToList();
+        await s.Mailbox.ExpungeAsync(doomed, ct);
+        await AnnounceChangesAsync(allowExpunge: true, ct);
+        return Ok(tag, "EXPUNGE completed");
+    }
+
+    private async Task<bool> UidExpungeAsync(string tag, IReadOnlyList<ImapToken> args, CancellationToken ct)
+    {
+        if (args.Count != 1)
+            return Bad(tag, "UID EXPUNGE uid-set");
+        if (Messages(tag, args[0], uid: true) is not { } picked)
+            return true;
+        return await ExpungeAsync(tag, picked.Select(p => p.Uid).ToHashSet(), ct);
+    }
+
+    private async Task<bool> StoreAsync(string tag, IReadOnlyList<ImapToken> args, bool uid, CancellationToken ct)
+    {
+        if (args.Count < 3)
+            return Bad(tag, "STORE set +FLAGS|-FLAGS|FLAGS[.SILENT] (flags)");
+        var s = _selected!;
+        if (Messages(tag, args[0], uid) is not { } picked)
+            return true;
+        var action = args[1].Text.ToUpperInvariant();
+        var silent = action.EndsWith(".SILENT", StringComparison.Ordinal);
+        if (silent)
+            action = action[..^7];
+        if (action is not ("FLAGS" or "+FLAGS" or "-FLAGS") || args[1].Kind != ImapTokenKind.Atom)
+            return Bad(tag, "STORE takes FLAGS, +FLAGS or -FLAGS");
+        var flagTokens = args.Count == 3 && args[2].Kind == ImapTokenKind.List ? args[2].Items : args.Skip(2).ToList();
+        if (ParseFlags(flagTokens) is not { } parsed)
+            return Bad(tag, "invalid flag");
+        if (s.ReadOnly)
+            return No(tag, "[READ-ONLY] the mailbox is open read-only");
+        await AnnounceChangesAsync(allowExpunge: uid, ct);
+        foreach (var (seq, u) in picked)
+        {
+            var now = s.Mailbox.Entries is { } entries ? Find(entries, u) : null;
+            if (now is null)
+                continue; // expunged meanwhile (RFC 9051 §6.4.6: no FETCH for it)
+            var flags = action switch
+            {
+                "FLAGS" => parsed.Flags,
+                "+FLAGS" => now.Flags | parsed.Flags,
+                _ => now.Flags & ~parsed.Flags,
+            };
+            var keywords = action switch
+            {
+                "FLAGS" => parsed.Keywords,
+                "+FLAGS" => now.Keywords.Union(parsed.Keywords, StringComparer.OrdinalIgnoreCase).ToList(),
+                _ => now.Keywords.Where(k => !parsed.Keywords.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList(),
+            };
+            if (flags != now.Flags || !keywords.SequenceEqual(now.Keywords))
+                await s.Mailbox.StoreFlagsAsync(u, flags, keywords, ct);
+            var after = Find(s.Mailbox.Entries, u) ?? now;
+            var sequence = s.View.SeqOf(u);
+            if (sequence == 0)
+                continue;
+            s.View.Told(after);
+            if (!silent)
+                Untagged($"{sequence} FETCH ({(uid ? $"UID {u} " : "")}FLAGS ({SelectedView.FlagText(after)}))");
+        }
+        return Ok(tag, "STORE completed");
+    }
+
+    /// <summary>A flag list: the system flags and keywords (atoms); \Recent and unknown system flags are refused.</summary>
+    private static (MessageFlags Flags, List<string> Keywords)? ParseFlags(IEnumerable<ImapToken> tokens)
+    {
+        var flags = MessageFlags.None;
+        var keywords = new List<string>();
+        foreach (var t in tokens)
+        {
+            if (t.Kind != ImapTokenKind.Atom)
+                return null;
+            switch (t.Text.ToUpperInvariant())
+            {
+                case "\\SEEN": flags |= MessageFlags.Seen; break;
+                case "\\ANSWERED": flags |= MessageFlags.Answered; break;
+                case "\\FLAGGED": flags |= MessageFlags.Flagged; break;
+                case "\\DELETED": flags |= MessageFlags.Deleted; break;
+                case "\\DRAFT": flags |= MessageFlags.Draft; break;
+                default:
+                    if (t.Text.StartsWith('\\') || t.Text.Length > 100 || t.Text.Any(c => c is '*' or '%' or ']' || c > 0x7e))
+                        return null;
+                    if (!keywords.Contains(t.Text, StringComparer.OrdinalIgnoreCase))
+                        keywords.Add(t.Text);
+                    break;
+            }
+        }
+        return (flags, keywords);
+    }
+
+    private static MailboxEntry? Find(IReadOnlyList<MailboxEntry> entries, uint uid)
+    {
+        int lo = 0, hi = entries.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (entries[mid].Uid == uid)
+                return entries[mid];
+            if (entries[mid].Uid < uid)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return null;
+    }
+
+    private async Task<bool> CopyAsync(string tag, IReadOnlyList<ImapToken> args, bool uid, bool move, CancellationToken ct)
+    {
+        if (args.Count != 2)
+            return Bad(tag, (move ? "MOVE" : "COPY") + " set mailbox");
+        var s = _selected!;
+        if (Messages(tag, args[0], uid) is not { } picked)
+            return true;
+        var target = StoreName(args[1]);
+        if (move && s.ReadOnly)
+            return No(tag, "[READ-ONLY] the mailbox is open read-only");
+        uint validity;
+        try
+        {
+            using var box = await services.Store.OpenAsync(_owner!, target, ct);
+            validity = box.UidValidity;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return No(tag, "[TRYCREATE] no such mailbox");
+        }
+        var from = new List<uint>();
+        var to = new List<uint>();
+        foreach (var (_, u) in picked)
+        {
+            var copied = move ? await s.Mailbox.MoveAsync(u, target, ct) : await s.Mailbox.CopyAsync(u, target, ct);
+            if (copied is { } newUid)
+            {
+                from.Add(u);
+                to.Add(newUid);
+            }
+        }
+        var copyUid = from.Count == 0 ? "" : $"[COPYUID {validity} {SequenceSet.Format(from)} {SequenceSet.Format(to)}] ";
+        if (move)
+        {
+            // RFC 6851 §4.3: COPYUID comes untagged, before the expunges.
+            if (copyUid.Length > 0)
+                Untagged("OK " + copyUid.TrimEnd() + " moved");
+            await AnnounceChangesAsync(allowExpunge: true, ct);
+            return Ok(tag, "MOVE completed");
+        }
+        return Ok(tag, copyUid + "COPY completed");
+    }
+}
