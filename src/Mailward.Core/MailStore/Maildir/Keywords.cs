@@ -36,6 +36,14 @@ public sealed class Keywords
         return (char)('a' + free);
     }
 
+    /// <summary>As Add, but the preferred letter when it is free (a takeover keeps Dovecot's letters).</summary>
+    public char? Add(string keyword, char preferred)
+    {
+        if (LetterOf(keyword) is null && preferred is >= 'a' and <= 'z' && _byLetter[preferred - 'a'] is null)
+            _byLetter[preferred - 'a'] = keyword;
+        return Add(keyword);
+    }
+
     public static Keywords Read(string folder)
     {
         var k = new Keywords();

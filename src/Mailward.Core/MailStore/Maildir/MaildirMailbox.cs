@@ -46,6 +46,14 @@ public sealed class MaildirMailbox : IMailbox
             (list, outcome) = UidList.Read(_path);
             if (outcome == UidList.ReadOutcome.Garbled)
                 NoteValidity(UidList.SetAsideGarbled(_path));
+            var tookOver = false;
+            if (list is null)
+            {
+                // Another server's UIDs (first time only) and POP3 UIDLs kept: docs/mail-store.md "Takeover".
+                NoteValidity(Takeover.FolderTakeover.ImportedValidity(_path));
+                if (Takeover.FolderTakeover.Import(_path, Folder == "INBOX", outcome == UidList.ReadOutcome.Missing, NewValidity, ListCur) is { } imported)
+                    (list, tookOver, files) = (imported.List, imported.UidsKept, ListCur()); // names may carry new keyword letters
+            }
             list ??= new UidList(NewValidity(), 1);
             var present = new HashSet<string>(files.Select(f => f.Key), StringComparer.Ordinal);
             foreach (var gone in list.Entries.Keys.Where(k => !present.Contains(k)).ToList())
@@ -53,6 +61,8 @@ public sealed class MaildirMailbox : IMailbox
             foreach (var f in files.Where(f => !list.Entries.ContainsKey(f.Key)).OrderBy(f => f.Time ?? 0).ThenBy(f => f.Key, StringComparer.Ordinal))
                 list.Assign(f.Key, f.VirtualSize is null ? CountCrLfSize(Path.Combine(_path, "cur", f.Name)) : null);
             list.Write(_path);
+            if (tookOver)
+                Takeover.FolderTakeover.MarkDone(_path, list.UidValidity);
         }
         _keywords = Keywords.Read(_path);
         var before = _entries.ToDictionary(e => e.Uid);
@@ -67,7 +77,7 @@ public sealed class MaildirMailbox : IMailbox
             var (uid, w) = list.Entries[f.Key];
             if (!names.TryAdd(uid, f.Name))
                 continue; // two files with one key (a copy made by hand): the first counts
-            entries.Add(Entry(uid, f, w));
+            entries.Add(Entry(uid, f, w, list.Pop3Uidls.GetValueOrDefault(f.Key)));
         }
         entries.Sort((a, b) => a.Uid.CompareTo(b.Uid));
         _entries = entries;
@@ -96,7 +106,7 @@ public sealed class MaildirMailbox : IMailbox
         return Math.Max(now, seen + 1);
     }
 
-    private MailboxEntry Entry(uint uid, MaildirName n, long? countedSize)
+    private MailboxEntry Entry(uint uid, MaildirName n, long? countedSize, string? keptPop3Uidl)
     {
         var flags = MessageFlags.None;
         List<string>? keywords = null;
@@ -117,7 +127,7 @@ public sealed class MaildirMailbox : IMailbox
         var file = n.Size is null || n.Time is null ? new FileInfo(Path.Combine(_path, "cur", n.Name)) : null;
         var size = n.Size ?? (file!.Exists ? file.Length : 0);
         var date = n.Time is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : new DateTimeOffset(file!.LastWriteTimeUtc, TimeSpan.Zero);
-        return new MailboxEntry(uid, flags, keywords ?? (IReadOnlyList<string>)[], size, n.VirtualSize ?? countedSize ?? size, date, n.Pop3Uidl);
+        return new MailboxEntry(uid, flags, keywords ?? (IReadOnlyList<string>)[], size, n.VirtualSize ?? countedSize ?? size, date, keptPop3Uidl ?? n.Pop3Uidl);
     }
 
     /// <summary>new/ → cur/ with an empty info, as qmail-pop3d does at open.</summary>
@@ -168,7 +178,7 @@ public sealed class MaildirMailbox : IMailbox
     }
 
     /// <summary>The size with CRLF line ends of a name without ,W=: counted once, then kept in the UID list.</summary>
-    private static long CountCrLfSize(string path)
+    internal static long CountCrLfSize(string path)
     {
         try
         {

@@ -21,6 +21,12 @@ public sealed class UidList
     /// <summary>Key (name up to ':') → UID and, for a name without ,W=, the counted CRLF size.</summary>
     public Dictionary<string, (uint Uid, long? VirtualSize)> Entries { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Key → the POP3 UIDL another server gave the message (the P field, version 2), kept at takeover.</summary>
+    public Dictionary<string, string> Pop3Uidls { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>A P field's value: 1–255 characters 0x21–0x7E (docs/mail-store.md).</summary>
+    public static bool IsPop3Uidl(string value) => value.Length is > 0 and <= 255 && !value.AsSpan().ContainsAnyExceptInRange('!', '~');
+
     public UidList(uint uidValidity, uint uidNext)
     {
         UidValidity = uidValidity;
@@ -74,7 +80,7 @@ public sealed class UidList
         }
         var lines = text.Split('\n');
         var header = lines[0].Split(' ');
-        if (header.Length != 5 || header[0] != "MWUIDLIST" || header[1] != "1" || !Number(header[2], 'V', out var validity) || validity == 0
+        if (header.Length != 5 || header[0] != "MWUIDLIST" || header[1] is not ("1" or "2") || !Number(header[2], 'V', out var validity) || validity == 0
             || !Number(header[3], 'N', out var next) || !Number(header[4], 'C', out var count) || lines.Length != count + 2)
             return null;
         var list = new UidList((uint)validity, (uint)next);
@@ -89,13 +95,22 @@ public sealed class UidList
             if (!uint.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var uid) || uid <= previous || uid >= next)
                 return null;
             long? w = null;
-            if (fields.Length == 2 && Number(fields[1], 'W', out var vsize))
+            string? uidl = null;
+            var at = 1;
+            if (at < fields.Length && Number(fields[at], 'W', out var vsize))
+            {
                 w = vsize;
-            else if (fields.Length != 1)
+                at++;
+            }
+            if (at < fields.Length && header[1] == "2" && fields[at].StartsWith('P') && IsPop3Uidl(fields[at][1..]))
+                uidl = fields[at++][1..];
+            if (at != fields.Length)
                 return null;
             var key = line[(colon + 2)..];
             if (key.Length == 0 || !list.Entries.TryAdd(key, (uid, w)))
                 return null;
+            if (uidl is not null)
+                list.Pop3Uidls[key] = uidl;
             previous = uid;
         }
         return list;
@@ -111,12 +126,16 @@ public sealed class UidList
     public byte[] Render()
     {
         var sb = new StringBuilder(64 + Entries.Count * 80);
-        sb.Append(CultureInfo.InvariantCulture, $"MWUIDLIST 1 V{UidValidity} N{UidNext} C{Entries.Count}\n");
+        // Version 1 unless a line needs the P field, so such a list stays readable by an older Mailward.
+        var version = Entries.Keys.Any(Pop3Uidls.ContainsKey) ? 2 : 1;
+        sb.Append(CultureInfo.InvariantCulture, $"MWUIDLIST {version} V{UidValidity} N{UidNext} C{Entries.Count}\n");
         foreach (var (key, (uid, w)) in Entries.OrderBy(e => e.Value.Uid))
         {
             sb.Append(uid.ToString(CultureInfo.InvariantCulture));
             if (w is { } v)
                 sb.Append(CultureInfo.InvariantCulture, $" W{v}");
+            if (Pop3Uidls.TryGetValue(key, out var uidl))
+                sb.Append(" P").Append(uidl);
             sb.Append(" :").Append(key).Append('\n');
         }
         return FramedText.Frame(Encoding.UTF8.GetBytes(sb.ToString()));
