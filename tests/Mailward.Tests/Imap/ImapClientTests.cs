@@ -1,0 +1,177 @@
+// IMAP with real clients over real sockets: MailKit's ImapClient (folders with special use, APPEND
+// with UIDPLUS, FETCH, STORE, MOVE, EXPUNGE, IDLE woken by delivered mail, two sessions seeing each
+// other's changes) and Python's imaplib.
+using System.Diagnostics;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Mailward.Tests.Delivery;
+using Mailward.Tests.Smtp;
+using Mailward.Tests.Support;
+using MimeKit;
+
+namespace Mailward.Tests.Imap;
+
+public class ImapClientTests
+{
+    private static async Task<ImapClient> LoginAsync(ServerFixture server, string user = "joe@hosted.test")
+    {
+        var client = new ImapClient { Timeout = 15_000 };
+        await client.ConnectAsync("127.0.0.1", server.Imap.Port, SecureSocketOptions.None);
+        await client.AuthenticateAsync(user, "pw");
+        return client;
+    }
+
+    private static MimeMessage Message(string subject, string text = "hello") => new()
+    {
+        From = { new MailboxAddress("A", "a@remote.test") },
+        To = { new MailboxAddress("Joe", "joe@hosted.test") },
+        Subject = subject,
+        Body = new TextPart("plain") { Text = text },
+    };
+
+    [Fact]
+    public async Task MailKit_files_reads_flags_moves_and_expunges()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        using var client = await LoginAsync(server);
+        Assert.True(client.Capabilities.HasFlag(ImapCapabilities.UidPlus));
+        Assert.True(client.Capabilities.HasFlag(ImapCapabilities.Move));
+        Assert.True(client.Capabilities.HasFlag(ImapCapabilities.Idle));
+
+        // The special-use folders exist from the first login and MailKit finds them by their use (RFC 6154).
+        var trash = client.GetFolder(SpecialFolder.Trash)!;
+        var sent = client.GetFolder(SpecialFolder.Sent)!;
+        Assert.Equal("INBOX.Trash", trash.FullName);
+        Assert.Equal("INBOX.Sent", sent.FullName);
+
+        var inbox = client.Inbox;
+        await inbox.OpenAsync(FolderAccess.ReadWrite);
+        var first = await inbox.AppendAsync(new AppendRequest(Message("first", "one\r\n.two\r\n")));
+        var second = await inbox.AppendAsync(new AppendRequest(Message("second"), MessageFlags.Seen));
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.True(second!.Value.Id > first!.Value.Id);
+        await inbox.CheckAsync();
+        Assert.Equal(2, inbox.Count);
+
+        var summaries = await inbox.FetchAsync(0, -1, MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.Size);
+        Assert.Equal([first.Value, second.Value], summaries.Select(s => s.UniqueId));
+        Assert.False(summaries[0].Flags!.Value.HasFlag(MessageFlags.Seen));
+        Assert.True(summaries[1].Flags!.Value.HasFlag(MessageFlags.Seen));
+
+        var message = await inbox.GetMessageAsync(first.Value);
+        Assert.Equal("first", message.Subject);
+        Assert.Contains(".two", message.TextBody);
+        Assert.Equal(summaries[0].Size, (uint)Measure(message));
+
+        await inbox.AddFlagsAsync(first.Value, MessageFlags.Flagged, silent: false);
+        var flags = await inbox.FetchAsync([first.Value], MessageSummaryItems.Flags);
+        Assert.True(flags[0].Flags!.Value.HasFlag(MessageFlags.Flagged));
+
+        // MOVE (RFC 6851) answers the new UID (UIDPLUS); the source loses the message.
+        var moved = await inbox.MoveToAsync(second.Value, trash);
+        Assert.NotNull(moved);
+        Assert.Equal(1, inbox.Count);
+        await trash.OpenAsync(FolderAccess.ReadWrite);
+        Assert.Equal(1, trash.Count);
+        Assert.Equal("second", (await trash.GetMessageAsync(moved!.Value)).Subject);
+
+        await inbox.OpenAsync(FolderAccess.ReadWrite);
+        await inbox.AddFlagsAsync(first.Value, MessageFlags.Deleted, silent: true);
+        await inbox.ExpungeAsync();
+        Assert.Equal(0, inbox.Count);
+
+        var created = (await client.GetFolder(client.PersonalNamespaces[0]).CreateAsync("Projects", true))!;
+        Assert.Equal("INBOX.Projects", created.FullName);
+        var names = (await client.GetFolder(client.PersonalNamespaces[0]).GetSubfoldersAsync()).Select(f => f.FullName).ToList();
+        Assert.Contains("INBOX.Projects", names);
+        await client.DisconnectAsync(true);
+    }
+
+    private static long Measure(MimeMessage m)
+    {
+        using var s = new MemoryStream();
+        var crlf = FormatOptions.Default.Clone();
+        crlf.NewLineFormat = NewLineFormat.Dos; // RFC822.SIZE counts CRLF line ends
+        m.WriteTo(crlf, s);
+        return s.Length;
+    }
+
+    [Fact]
+    public async Task Idle_hears_delivered_mail_and_another_sessions_changes()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Delivery:Enabled=true");
+        using var watcher = await LoginAsync(server);
+        using var other = await LoginAsync(server);
+        var inbox = watcher.Inbox;
+        await inbox.OpenAsync(FolderAccess.ReadWrite);
+        Assert.Equal(0, inbox.Count);
+
+        var arrived = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clock = Stopwatch.StartNew();
+        inbox.CountChanged += (_, _) => arrived.TrySetResult(clock.Elapsed);
+        using var done = new CancellationTokenSource();
+        var idle = watcher.IdleAsync(done.Token);
+        await Task.Delay(200); // IDLE is on
+        var sentAt = clock.Elapsed;
+        await DeliveryTestMail.SendAsync(server, "joe@hosted.test", "while idle");
+        var heard = await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        done.Cancel();
+        await idle;
+        Assert.Equal(1, inbox.Count);
+        // Delivery publishes on the change hub: the IDLE client hears at once, not at the 30 s poll.
+        Assert.True(heard - sentAt < TimeSpan.FromSeconds(10), $"heard after {(heard - sentAt).TotalMilliseconds} ms");
+
+        // The other session flags and expunges; the watcher hears both at its next NOOP.
+        var seen = new List<int>();
+        var expunged = new List<int>();
+        inbox.MessageFlagsChanged += (_, e) => seen.Add(e.Index);
+        inbox.MessageExpunged += (_, e) => expunged.Add(e.Index);
+        await other.Inbox.OpenAsync(FolderAccess.ReadWrite);
+        await other.Inbox.AddFlagsAsync(0, MessageFlags.Seen, silent: true);
+        await watcher.NoOpAsync();
+        Assert.Equal([0], seen);
+        await other.Inbox.AddFlagsAsync(0, MessageFlags.Deleted, silent: true);
+        await other.Inbox.ExpungeAsync();
+        await watcher.NoOpAsync();
+        Assert.Equal([0], expunged);
+        Assert.Equal(0, inbox.Count);
+        await watcher.DisconnectAsync(true);
+        await other.DisconnectAsync(true);
+    }
+
+    [Fact]
+    public async Task Pythons_imaplib_appends_fetches_stores_and_expunges()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        var script = $$"""
+            import imaplib, email
+            m = imaplib.IMAP4('127.0.0.1', {{server.Imap.Port}}, timeout=15)
+            m.login('joe@hosted.test', 'pw')
+            typ, data = m.append('INBOX', '(\\Flagged)', None, b'Subject: py\r\n\r\nfrom python\r\n')
+            assert typ == 'OK' and b'APPENDUID' in data[0], data
+            typ, data = m.select('INBOX')
+            assert data[0] == b'1', data
+            typ, data = m.fetch('1', '(FLAGS RFC822.SIZE BODY.PEEK[])')
+            assert b'\\Flagged' in data[0][0] and data[0][1] == b'Subject: py\r\n\r\nfrom python\r\n', data
+            typ, data = m.uid('STORE', '1', '+FLAGS', '(\\Deleted)')
+            assert typ == 'OK', data
+            typ, data = m.expunge()
+            assert data == [b'1'], data
+            typ, data = m.list('""', '"INBOX.*"')
+            assert any(b'\\Trash' in l for l in data), data
+            m.logout()
+            print('ok')
+            """;
+        var psi = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        await p.StandardInput.WriteAsync(script);
+        p.StandardInput.Close();
+        var output = await p.StandardOutput.ReadToEndAsync();
+        var error = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, error);
+        Assert.Equal("ok", output.Trim());
+    }
+}
