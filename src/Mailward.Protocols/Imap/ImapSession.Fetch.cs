@@ -44,7 +44,7 @@ public sealed partial class ImapSession
         var setsSeen = !s.ReadOnly && items.Any(i => i is { Kind: FetchKind.Body, Peek: false });
         if (setsSeen && !items.Any(i => i.Kind == FetchKind.Flags))
             items.Add(new FetchItem(FetchKind.Flags, "FLAGS"));
-        await AnnounceChangesAsync(allowExpunge: uid, ct);
+        await AnnounceChangesAsync(allowExpunge: uid, ct, force: false);
         var missing = false;
         foreach (var (_, u) in picked)
         {
@@ -107,13 +107,10 @@ public sealed partial class ImapSession
     private async Task<bool> WriteFetchAsync(int seq, MailboxEntry entry, List<FetchItem> items, CancellationToken ct)
     {
         var output = _channel.Output;
-        if (items.Any(i => i.Kind == FetchKind.Body))
-        {
-            // Checked before anything of this message is written: a message gone meanwhile gets no reply.
-            using var probe = _selected!.Mailbox.OpenMessage(entry.Uid);
-            if (probe is null)
-                return false;
-        }
+        // Opened before anything of this message is written: a message gone meanwhile gets no reply.
+        var opened = items.Any(i => i.Kind == FetchKind.Body) ? _selected!.Mailbox.OpenMessage(entry.Uid) : null;
+        if (opened is null && items.Any(i => i.Kind == FetchKind.Body))
+            return false;
         Raw(output, $"* {seq} FETCH (");
         var first = true;
         foreach (var item in items)
@@ -138,8 +135,10 @@ public sealed partial class ImapSession
                     Raw(output, "RFC822.SIZE " + entry.VirtualSize);
                     break;
                 case FetchKind.Body:
-                    using (var reader = _selected!.Mailbox.OpenMessage(entry.Uid))
+                    // The first body item reads the file opened above; a second one opens it again.
+                    using (var reader = opened ?? _selected!.Mailbox.OpenMessage(entry.Uid))
                     {
+                        opened = null;
                         var start = item.Start < 0 ? 0 : Math.Min(item.Start, entry.VirtualSize);
                         var length = item.Length < 0 ? entry.VirtualSize - start : Math.Min(item.Length, entry.VirtualSize - start);
                         var name = item.Name == "RFC822" ? "RFC822" : item.Start >= 0 ? $"BODY[]<{item.Start}>" : "BODY[]";

@@ -9,10 +9,17 @@ public sealed partial class ImapSession
 {
     private SelectedMailbox? _selected;
 
-    /// <summary>Syncs the selected mailbox and tells the client what changed; expunges only where allowed.</summary>
-    private async Task AnnounceChangesAsync(bool allowExpunge, CancellationToken ct)
+    /// <summary>
+    /// Syncs the selected mailbox and tells the client what changed; expunges only where allowed.
+    /// Unless <paramref name="force"/>d (NOOP, CHECK, IDLE, after an EXPUNGE or MOVE), it reads the
+    /// folder only when this node announced a change of it: a FETCH in a 100,000-message folder does
+    /// not list the folder first. Changes made by other nodes or programs show at the next forced sync.
+    /// </summary>
+    private async Task AnnounceChangesAsync(bool allowExpunge, CancellationToken ct, bool force = true)
     {
         if (_selected is not { } s)
+            return;
+        if (!force && !s.Changed.IsCompleted)
             return;
         s.Rearm();
         await s.Mailbox.SyncAsync(ct);
@@ -93,7 +100,7 @@ public sealed partial class ImapSession
             return Bad(tag, "invalid flag");
         if (s.ReadOnly)
             return No(tag, "[READ-ONLY] the mailbox is open read-only");
-        await AnnounceChangesAsync(allowExpunge: uid, ct);
+        await AnnounceChangesAsync(allowExpunge: uid, ct, force: false);
         foreach (var (seq, u) in picked)
         {
             var now = s.Mailbox.Entries is { } entries ? Find(entries, u) : null;
