@@ -37,7 +37,11 @@ public enum MessageFlags
 
 /// <summary>One message of a mailbox as the protocols see it. Sizes are on disk (LF) and as sent (CRLF).</summary>
 public sealed record MailboxEntry(uint Uid, MessageFlags Flags, IReadOnlyList<string> Keywords, long Size, long VirtualSize,
-    DateTimeOffset InternalDate, string Pop3Uidl);
+    DateTimeOffset InternalDate, string Pop3Uidl)
+{
+    /// <summary>The message's mod-sequence (RFC 7162 §3.1.1): raised by every change of its flags or keywords, set at arrival.</summary>
+    public ulong ModSeq { get; init; }
+}
 
 /// <summary>What changed since the previous sync of this mailbox object (all of it after a new UIDVALIDITY).</summary>
 public sealed record MailboxChanges(IReadOnlyList<MailboxEntry> Added, IReadOnlyList<uint> Expunged, IReadOnlyList<MailboxEntry> FlagsChanged,
@@ -56,6 +60,12 @@ public interface IMailbox : IDisposable
 
     uint UidNext { get; }
 
+    /// <summary>
+    /// HIGHESTMODSEQ (RFC 7162 §3.1.2.1): the entries reflect every change up to it. Set by a sync, and
+    /// raised by this object's STORE or EXPUNGE only when no other change came in since its last sync.
+    /// </summary>
+    ulong HighestModSeq { get; }
+
     /// <summary>The messages as of the last sync, in UID order.</summary>
     IReadOnlyList<MailboxEntry> Entries { get; }
 
@@ -67,6 +77,21 @@ public interface IMailbox : IDisposable
 
     /// <summary>Sets the flags and keywords of a message (replacing them). False when it is gone.</summary>
     Task<bool> StoreFlagsAsync(uint uid, MessageFlags flags, IReadOnlyCollection<string> keywords, CancellationToken ct = default);
+
+    /// <summary>
+    /// One STORE command over a set of UIDs, atomic against other sessions and processes: with
+    /// <paramref name="unchangedSince"/> (RFC 7162 §3.1.3) a message whose mod-sequence is above it is
+    /// left alone and listed in <see cref="StoreResult.Modified"/>. Changed messages share one new
+    /// mod-sequence. UIDs this object does not know (not synced yet) or that are gone are skipped.
+    /// </summary>
+    Task<StoreResult> StoreAsync(IReadOnlyCollection<uint> uids, FlagChange change, ulong? unchangedSince = null, CancellationToken ct = default);
+
+    /// <summary>
+    /// The UIDs expunged after <paramref name="modSeq"/> that this object no longer lists (QRESYNC's
+    /// VANISHED (EARLIER), RFC 7162 §3.2.5.2); when the folder no longer remembers that far back,
+    /// every UID below UIDNEXT that is not listed (§3.2.10 allows UIDs the client never had).
+    /// </summary>
+    IReadOnlyList<UidRange> ExpungedSince(ulong modSeq);
 
     /// <summary>Removes these messages; returns how many went (those already gone do not count).</summary>
     Task<int> ExpungeAsync(IEnumerable<uint> uids, CancellationToken ct = default);

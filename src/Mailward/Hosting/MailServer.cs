@@ -104,7 +104,8 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton<IMailStore>(_ => new MaildirStore(layout, settings.NodeId, settings.Hostname, time, events));
+        builder.Services.AddSingleton<IMailStore>(_ => new MaildirStore(layout, settings.NodeId, settings.Hostname, time, events,
+            new MaildirStoreOptions { ExpungeHistory = settings.ExpungeHistory }));
         builder.Services.AddSingleton<IMailboxLocks>(_ => new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));
         builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.

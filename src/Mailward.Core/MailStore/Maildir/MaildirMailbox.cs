@@ -1,13 +1,14 @@
 // One Maildir folder as an IMailbox: new/ mail moves to cur/ (qmail-pop3d and Dovecot do so), the
 // UID list gives every file a UID (docs/mail-store.md), flags and keywords live in the names, sizes
 // come from the names (,S= and ,W=) so listing needs no file reads. A sync reads the UID list and
-// writes it only when a file has no UID yet.
+// writes it only when a file has no UID yet. Mod-sequences, STORE and EXPUNGE are in
+// MaildirMailbox.ModSeq.cs.
 using System.Text;
 using Mailward.Core.MailStore.Locks;
 
 namespace Mailward.Core.MailStore.Maildir;
 
-public sealed class MaildirMailbox : IMailbox
+public sealed partial class MaildirMailbox : IMailbox
 {
     private readonly MaildirStore _store;
     private readonly string _path;
@@ -24,6 +25,7 @@ public sealed class MaildirMailbox : IMailbox
         Folder = folder;
         _path = path;
         _maildir = maildir;
+        _log = new ModSeqLog(path);
     }
 
     public MailboxOwner Owner { get; }
@@ -39,30 +41,12 @@ public sealed class MaildirMailbox : IMailbox
         MoveNewToCur();
         var files = ListCur();
         var (list, outcome) = UidList.Read(_path);
-        if (list is null || files.Any(f => !list.Entries.ContainsKey(f.Key)) || outcome != UidList.ReadOutcome.Ok)
+        var logOutcome = _log.CatchUp();
+        if (list is null || files.Any(f => !list.Entries.ContainsKey(f.Key)) || outcome != UidList.ReadOutcome.Ok
+            || logOutcome != ModSeqLog.ReadOutcome.Ok || _log.UidValidity != list.UidValidity || _log.Damaged || ModSeqsDiffer(files, list))
         {
             using var guard = Guard.Take(Path.Combine(_path, UidList.GuardName));
-            files = ListCur();
-            (list, outcome) = UidList.Read(_path);
-            if (outcome == UidList.ReadOutcome.Garbled)
-                NoteValidity(UidList.SetAsideGarbled(_path));
-            var tookOver = false;
-            if (list is null)
-            {
-                // Another server's UIDs (first time only) and POP3 UIDLs kept: docs/mail-store.md "Takeover".
-                NoteValidity(Takeover.FolderTakeover.ImportedValidity(_path));
-                if (Takeover.FolderTakeover.Import(_path, Folder == "INBOX", outcome == UidList.ReadOutcome.Missing, NewValidity, ListCur) is { } imported)
-                    (list, tookOver, files) = (imported.List, imported.UidsKept, ListCur()); // names may carry new keyword letters
-            }
-            list ??= new UidList(NewValidity(), 1);
-            var present = new HashSet<string>(files.Select(f => f.Key), StringComparer.Ordinal);
-            foreach (var gone in list.Entries.Keys.Where(k => !present.Contains(k)).ToList())
-                list.Entries.Remove(gone);
-            foreach (var f in files.Where(f => !list.Entries.ContainsKey(f.Key)).OrderBy(f => f.Time ?? 0).ThenBy(f => f.Key, StringComparer.Ordinal))
-                list.Assign(f.Key, f.VirtualSize is null ? CountCrLfSize(Path.Combine(_path, "cur", f.Name)) : null);
-            list.Write(_path);
-            if (tookOver)
-                Takeover.FolderTakeover.MarkDone(_path, list.UidValidity);
+            (files, list) = RecordUnderGuard();
         }
         _keywords = Keywords.Read(_path);
         var before = _entries.ToDictionary(e => e.Uid);
@@ -70,6 +54,7 @@ public sealed class MaildirMailbox : IMailbox
         UidValidity = _lastValidity = list.UidValidity;
         NoteValidity(list.UidValidity);
         UidNext = list.UidNext;
+        HighestModSeq = _log.Highest;
         var entries = new List<MailboxEntry>(files.Count);
         var names = new Dictionary<uint, string>(files.Count);
         foreach (var f in files)
@@ -77,7 +62,7 @@ public sealed class MaildirMailbox : IMailbox
             var (uid, w) = list.Entries[f.Key];
             if (!names.TryAdd(uid, f.Name))
                 continue; // two files with one key (a copy made by hand): the first counts
-            entries.Add(Entry(uid, f, w, list.Pop3Uidls.GetValueOrDefault(f.Key)));
+            entries.Add(Entry(uid, f, w, list.Pop3Uidls.GetValueOrDefault(f.Key)) with { ModSeq = _log.Messages.TryGetValue(uid, out var m) ? m.ModSeq : _log.Highest });
         }
         entries.Sort((a, b) => a.Uid.CompareTo(b.Uid));
         _entries = entries;
@@ -86,7 +71,7 @@ public sealed class MaildirMailbox : IMailbox
             return new MailboxChanges(entries, [.. before.Keys], [], true);
         var added = entries.Where(e => !before.ContainsKey(e.Uid)).ToList();
         var expunged = before.Keys.Where(u => !names.ContainsKey(u)).ToList();
-        var reflagged = entries.Where(e => before.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords))).ToList();
+        var reflagged = entries.Where(e => before.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords) || old.ModSeq != e.ModSeq)).ToList();
         return new MailboxChanges(added, expunged, reflagged, false);
     }
 
@@ -108,26 +93,11 @@ public sealed class MaildirMailbox : IMailbox
 
     private MailboxEntry Entry(uint uid, MaildirName n, long? countedSize, string? keptPop3Uidl)
     {
-        var flags = MessageFlags.None;
-        List<string>? keywords = null;
-        foreach (var c in n.Flags)
-        {
-            flags |= c switch
-            {
-                'S' => MessageFlags.Seen,
-                'R' => MessageFlags.Answered,
-                'F' => MessageFlags.Flagged,
-                'T' => MessageFlags.Deleted,
-                'D' => MessageFlags.Draft,
-                _ => MessageFlags.None,
-            };
-            if (_keywords.NameOf(c) is { } k)
-                (keywords ??= []).Add(k);
-        }
+        var (flags, keywords) = Decode(n.Flags);
         var file = n.Size is null || n.Time is null ? new FileInfo(Path.Combine(_path, "cur", n.Name)) : null;
         var size = n.Size ?? (file!.Exists ? file.Length : 0);
         var date = n.Time is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : new DateTimeOffset(file!.LastWriteTimeUtc, TimeSpan.Zero);
-        return new MailboxEntry(uid, flags, keywords ?? (IReadOnlyList<string>)[], size, n.VirtualSize ?? countedSize ?? size, date, keptPop3Uidl ?? n.Pop3Uidl);
+        return new MailboxEntry(uid, flags, keywords, size, n.VirtualSize ?? countedSize ?? size, date, keptPop3Uidl ?? n.Pop3Uidl);
     }
 
     /// <summary>new/ → cur/ with an empty info, as qmail-pop3d does at open.</summary>
@@ -223,87 +193,6 @@ public sealed class MaildirMailbox : IMailbox
         {
             return null;
         }
-    }
-
-    public Task<bool> StoreFlagsAsync(uint uid, MessageFlags flags, IReadOnlyCollection<string> keywords, CancellationToken ct = default)
-    {
-        if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
-            return Task.FromResult(false);
-        var letters = new StringBuilder();
-        if (flags.HasFlag(MessageFlags.Draft))
-            letters.Append('D');
-        if (flags.HasFlag(MessageFlags.Flagged))
-            letters.Append('F');
-        if (MaildirName.Parse(name).Flags.Contains('P', StringComparison.Ordinal))
-            letters.Append('P'); // "passed" has no IMAP flag: kept as it was
-        if (flags.HasFlag(MessageFlags.Answered))
-            letters.Append('R');
-        if (flags.HasFlag(MessageFlags.Seen))
-            letters.Append('S');
-        if (flags.HasFlag(MessageFlags.Deleted))
-            letters.Append('T');
-        if (keywords.Count > 0)
-        {
-            if (keywords.Any(k => _keywords.LetterOf(k) is null))
-            {
-                using var guard = Guard.Take(Path.Combine(_path, UidList.GuardName));
-                _keywords = Keywords.Read(_path);
-                foreach (var k in keywords)
-                    _keywords.Add(k);
-                _keywords.Write(_path);
-            }
-            foreach (var k in keywords)
-                if (_keywords.LetterOf(k) is { } l)
-                    letters.Append(l);
-        }
-        var renamed = MaildirName.Parse(name).WithFlags(letters.ToString());
-        try
-        {
-            if (renamed != name)
-                File.Move(Path.Combine(_path, "cur", name), Path.Combine(_path, "cur", renamed));
-        }
-        catch (FileNotFoundException)
-        {
-            return Task.FromResult(false);
-        }
-        _files[uid] = renamed;
-        _store.Publish(Owner, Folder, MailboxChangeKind.FlagsChanged);
-        var i = _entries.IndexOf(entry);
-        _entries[i] = entry with
-        {
-            Flags = flags,
-            Keywords = [.. keywords.Where(k => _keywords.LetterOf(k) is not null).Select(k => _keywords.NameOf(_keywords.LetterOf(k)!.Value)!)],
-        };
-        return Task.FromResult(true);
-    }
-
-    public Task<int> ExpungeAsync(IEnumerable<uint> uids, CancellationToken ct = default)
-    {
-        long bytes = 0;
-        var count = 0;
-        foreach (var uid in uids.ToList())
-        {
-            if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
-                continue;
-            try
-            {
-                File.Delete(Path.Combine(_path, "cur", name)); // a file already gone (another client of a shared store) is no error
-                bytes += entry.Size;
-                count++;
-            }
-            catch (IOException)
-            {
-            }
-            _files.Remove(uid);
-            _entries.Remove(entry);
-        }
-        // The UID list drops the lines at its next rewrite; a missing file already counts as expunged.
-        if (count > 0)
-        {
-            MaildirQuota.Add(_maildir, -bytes, -count);
-            _store.Publish(Owner, Folder, MailboxChangeKind.Expunged);
-        }
-        return Task.FromResult(count);
     }
 
     public async Task<uint> AppendAsync(Stream message, MessageFlags flags, DateTimeOffset internalDate, CancellationToken ct = default)

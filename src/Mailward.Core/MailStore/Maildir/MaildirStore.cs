@@ -7,13 +7,16 @@ using Mailward.Core.Posix;
 
 namespace Mailward.Core.MailStore.Maildir;
 
-public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string hostname, TimeProvider? time = null, MailboxEvents? events = null)
+public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string hostname, TimeProvider? time = null, MailboxEvents? events = null,
+    MaildirStoreOptions? options = null)
     : IMailStore
 {
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const string Subscriptions = "subscriptions";
 
     internal TimeProvider Time { get; } = time ?? TimeProvider.System;
+
+    internal MaildirStoreOptions Options { get; } = options ?? new MaildirStoreOptions();
 
     /// <summary>Sessions' changes are announced here, so other sessions of the owner look again.</summary>
     internal void Publish(MailboxOwner owner, string folder, MailboxChangeKind kind) => events?.Publish(new MailboxChange(owner.Address, folder, kind));
