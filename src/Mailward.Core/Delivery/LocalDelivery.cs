@@ -11,6 +11,7 @@ using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Maildir;
+using Mailward.Core.MailStore.Quotas;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
 

@@ -21,6 +21,9 @@ public interface IMailStore
     Task<IReadOnlyList<string>> SubscriptionsAsync(MailboxOwner owner, CancellationToken ct = default);
 
     Task SubscribeAsync(MailboxOwner owner, string folder, bool subscribed, CancellationToken ct = default);
+
+    /// <summary>The owner's quota roots with a limit, with their usage (RFC 9208 GETQUOTAROOT; empty: no quota).</summary>
+    Task<IReadOnlyList<QuotaRoot>> QuotaAsync(MailboxOwner owner, CancellationToken ct = default);
 }
 
 /// <summary>IMAP's system flags (RFC 9051 §2.3.2); Maildir letters S, R, F, T, D. \Recent does not exist in IMAP4rev2.</summary>
@@ -98,6 +101,29 @@ public interface IMailbox : IDisposable
 
     /// <summary>Stores a new message (CRLF or LF line ends) and returns its UID.</summary>
     Task<uint> AppendAsync(Stream message, MessageFlags flags, DateTimeOffset internalDate, CancellationToken ct = default);
+
+    /// <summary>
+    /// APPEND (RFC 9051 §6.3.12) with keywords: streamed to disk, durable before it returns (tmp,
+    /// fsync, link into cur/ with the flags in the name, fsync the folder); returns its UID (this
+    /// object is synced, so UidValidity is the one the UID belongs to, for APPENDUID). Throws
+    /// <see cref="MessageTooLargeException"/> past MailStore:MaxAppendBytes and
+    /// <see cref="MailboxOverQuotaException"/> when a quota root would be exceeded (NO [OVERQUOTA]).
+    /// </summary>
+    Task<uint> AppendAsync(Stream message, MessageFlags flags, IReadOnlyCollection<string> keywords, DateTimeOffset internalDate, CancellationToken ct = default);
+
+    /// <summary>
+    /// COPY of a UID set into another folder of the owner (RFC 9051 §6.4.7, UIDPLUS): each copy is a
+    /// new file (a hard link under a new name), with its flags, keywords and internal date. All or
+    /// nothing: <see cref="MailboxOverQuotaException"/> before anything is copied when the copies
+    /// would exceed a quota root.
+    /// </summary>
+    Task<TransferResult> CopyAsync(IReadOnlyCollection<uint> uids, string folder, CancellationToken ct = default);
+
+    /// <summary>
+    /// MOVE of a UID set (RFC 6851): each file is renamed into the other folder (never in two folders
+    /// at once, never lost), then expunged here. Usage does not change, so no quota applies.
+    /// </summary>
+    Task<TransferResult> MoveAsync(IReadOnlyCollection<uint> uids, string folder, CancellationToken ct = default);
 
     /// <summary>Copies a message into another folder of the same owner; returns its UID there, or null when it is gone.</summary>
     Task<uint?> CopyAsync(uint uid, string folder, CancellationToken ct = default);

@@ -12,7 +12,7 @@ public static partial class Libc
     // asm-generic/fcntl.h values, shared by x86_64 and arm64.
     public const int ORdOnly = 0, OWrOnly = 1, ORdWr = 2, OCreat = 0x40, OExcl = 0x80, ONoCtty = 0x100, ONonBlock = 0x800,
         ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000;
-    public const int EPerm = 1, EIntr = 4, EAgain = 11, EExist = 17, EMLink = 31, ELoop = 40, ENotSup = 95;
+    public const int EPerm = 1, ENoEnt = 2, EIntr = 4, EAgain = 11, EExist = 17, EInval = 22, EMLink = 31, ENoSys = 38, ELoop = 40, ENotSup = 95;
     public const int SigKill = 9;
     private const int AtEmptyPath = 0x1000, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
     private const int SIfMt = 0xF000, SIfReg = 0x8000, SIfDir = 0x4000;
@@ -34,6 +34,9 @@ public static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "renameat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int RenameAtNative(int olddirfd, string oldpath, int newdirfd, string newpath);
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int RenameAt2Native(int olddirfd, string oldpath, int newdirfd, string newpath, uint flags);
 
     [LibraryImport("libc", EntryPoint = "unlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int UnlinkAtNative(int dirfd, string path, int flags);
@@ -122,6 +125,10 @@ public static partial class Libc
         if (RenameAtNative(Fd(fromDir), from, Fd(toDir), to) != 0)
             throw Error("rename", from);
     }
+
+    /// <summary>renameat2(2) with RENAME_NOREPLACE: never replaces an existing name (EEXIST); EINVAL where the file system cannot.</summary>
+    public static int RenameNoReplace(SafeFileHandle fromDir, string from, SafeFileHandle toDir, string to) =>
+        RenameAt2Native(Fd(fromDir), from, Fd(toDir), to, 1) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     public static void UnlinkAt(SafeFileHandle dir, string name)
     {

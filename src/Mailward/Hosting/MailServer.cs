@@ -17,6 +17,7 @@ using Mailward.Core.Delivery.Remote;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Locks;
 using Mailward.Core.MailStore.Maildir;
+using Mailward.Core.MailStore.Quotas;
 using Mailward.Core.Passwords;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
@@ -105,7 +106,12 @@ public sealed partial class MailServer : IAsyncDisposable
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<IMailStore>(_ => new MaildirStore(layout, settings.NodeId, settings.Hostname, time, events,
-            new MaildirStoreOptions { ExpungeHistory = settings.ExpungeHistory }));
+            new MaildirStoreOptions
+            {
+                ExpungeHistory = settings.ExpungeHistory,
+                MaxAppendBytes = settings.MaxAppendBytes,
+                Quotas = new AccountOwnerQuotas(directory, accounts, layout, time),
+            }));
         builder.Services.AddSingleton<IMailboxLocks>(_ => new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));
         builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.

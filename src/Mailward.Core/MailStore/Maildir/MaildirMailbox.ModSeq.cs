@@ -35,8 +35,10 @@ public sealed partial class MaildirMailbox
     /// With the guard held: lists the folder and reads the UID list again, gives new files UIDs
     /// (rewriting the list only then), and records in the log every arrival, flag change and
     /// expunge it does not hold yet, under one new mod-sequence. Touches no state a session sees.
+    /// New files named in <paramref name="first"/> get their UIDs first, in that order (COPYUID
+    /// pairs follow the source's order).
     /// </summary>
-    private (List<MaildirName> Files, UidList List) RecordUnderGuard()
+    private (List<MaildirName> Files, UidList List) RecordUnderGuard(IReadOnlyList<string>? first = null)
     {
         var files = ListCur();
         var (list, outcome) = UidList.Read(_path);
@@ -63,7 +65,9 @@ public sealed partial class MaildirMailbox
         foreach (var f in files)
             if (list.Entries.TryGetValue(f.Key, out var e) && !_log.Messages.ContainsKey(e.Uid) && _log.WasExpunged(e.Uid))
                 list.Entries.Remove(f.Key);
-        foreach (var f in files.Where(f => !list.Entries.ContainsKey(f.Key)).OrderBy(f => f.Time ?? 0).ThenBy(f => f.Key, StringComparer.Ordinal))
+        var order = (first ?? []).Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
+        foreach (var f in files.Where(f => !list.Entries.ContainsKey(f.Key)).OrderBy(f => order.GetValueOrDefault(f.Key, int.MaxValue))
+                     .ThenBy(f => f.Time ?? 0).ThenBy(f => f.Key, StringComparer.Ordinal))
         {
             list.Assign(f.Key, f.VirtualSize is null ? CountCrLfSize(Path.Combine(Cur, f.Name)) : null);
             rewrite = true;
@@ -303,12 +307,27 @@ public sealed partial class MaildirMailbox
     /// <summary>This object's entry of <paramref name="uid"/> under its new name and mod-sequence.</summary>
     private MailboxEntry Refresh(uint uid, string name, ulong modSeq)
     {
-        var i = _entries.BinarySearch(new MailboxEntry(uid, 0, [], 0, 0, default, ""), Comparer<MailboxEntry>.Create((a, b) => a.Uid.CompareTo(b.Uid)));
         var (flags, keywords) = Decode(MaildirName.Parse(name).Flags);
-        var entry = _entries[i] with { Flags = flags, Keywords = keywords, ModSeq = modSeq };
-        _entries[i] = entry;
+        var entry = _entries[IndexOf(_entries, uid)] with { Flags = flags, Keywords = keywords, ModSeq = modSeq };
+        _entries[IndexOf(_entries, uid)] = entry;
+        if (!ReferenceEquals(_reported, _entries) && IndexOf(_reported, uid) is var r and >= 0)
+            _reported[r] = entry; // this session answers for its own STORE: the next sync need not
         _files[uid] = name;
         return entry;
+    }
+
+    private static int IndexOf(List<MailboxEntry> entries, uint uid) =>
+        entries.BinarySearch(new MailboxEntry(uid, 0, [], 0, 0, default, ""), Comparer<MailboxEntry>.Create((a, b) => a.Uid.CompareTo(b.Uid)));
+
+    /// <summary>Drops messages this session removed itself (EXPUNGE, MOVE): it reports them, the next sync does not again.</summary>
+    private void Forget(IReadOnlyCollection<uint> uids)
+    {
+        var set = uids.ToHashSet();
+        foreach (var uid in set)
+            _files.Remove(uid);
+        _entries.RemoveAll(e => set.Contains(e.Uid));
+        if (!ReferenceEquals(_reported, _entries))
+            _reported.RemoveAll(e => set.Contains(e.Uid));
     }
 
     public async Task<bool> StoreFlagsAsync(uint uid, MessageFlags flags, IReadOnlyCollection<string> keywords, CancellationToken ct = default)
@@ -354,11 +373,7 @@ public sealed partial class MaildirMailbox
             }
         }
         // Gone from this object's view too; UIDs another session expunged first stay until the next sync reports them.
-        foreach (var uid in gone)
-        {
-            _files.Remove(uid);
-            _entries.RemoveAll(e => e.Uid == uid);
-        }
+        Forget(gone);
         if (gone.Count > 0)
         {
             MaildirQuota.Add(_maildir, -bytes, -gone.Count);

@@ -14,6 +14,7 @@ public sealed partial class MaildirMailbox : IMailbox
     private readonly string _path;
     private readonly string _maildir; // the owner's Maildir (INBOX), where maildirsize lives
     private List<MailboxEntry> _entries = [];
+    private List<MailboxEntry> _reported = []; // the entries as the last SyncAsync reported them
     private Dictionary<uint, string> _files = [];
     private Keywords _keywords = new();
     private uint _lastValidity;
@@ -36,7 +37,11 @@ public sealed partial class MaildirMailbox : IMailbox
 
     public Task<MailboxChanges> SyncAsync(CancellationToken ct = default) => Task.FromResult(Sync());
 
-    internal MailboxChanges Sync()
+    /// <summary>
+    /// Reads the folder again. With <paramref name="report"/> false (a sync inside an APPEND) the
+    /// entries move on but what changed is kept for the next SyncAsync, so no change goes unreported.
+    /// </summary>
+    internal MailboxChanges Sync(bool report = true)
     {
         MoveNewToCur();
         var files = ListCur();
@@ -49,7 +54,7 @@ public sealed partial class MaildirMailbox : IMailbox
             (files, list) = RecordUnderGuard();
         }
         _keywords = Keywords.Read(_path);
-        var before = _entries.ToDictionary(e => e.Uid);
+        var before = _reported.ToDictionary(e => e.Uid);
         var validityChanged = UidValidity != 0 && list.UidValidity != UidValidity;
         UidValidity = _lastValidity = list.UidValidity;
         NoteValidity(list.UidValidity);
@@ -67,6 +72,8 @@ public sealed partial class MaildirMailbox : IMailbox
         entries.Sort((a, b) => a.Uid.CompareTo(b.Uid));
         _entries = entries;
         _files = names;
+        if (report)
+            _reported = entries;
         if (validityChanged)
             return new MailboxChanges(entries, [.. before.Keys], [], true);
         var added = entries.Where(e => !before.ContainsKey(e.Uid)).ToList();
@@ -193,69 +200,6 @@ public sealed partial class MaildirMailbox : IMailbox
         {
             return null;
         }
-    }
-
-    public async Task<uint> AppendAsync(Stream message, MessageFlags flags, DateTimeOffset internalDate, CancellationToken ct = default)
-    {
-        var name = await _store.WriteNewAsync(_path, message, internalDate, ct);
-        var key = MaildirName.Parse(name).Key;
-        var changes = Sync();
-        var uid = changes.Added.Concat(_entries).FirstOrDefault(e => _files.TryGetValue(e.Uid, out var n) && MaildirName.Parse(n).Key == key)?.Uid
-            ?? throw new IOException("the appended message vanished before it got a UID");
-        if (flags != MessageFlags.None)
-            await StoreFlagsAsync(uid, flags, [], ct);
-        _store.Publish(Owner, Folder, MailboxChangeKind.Added);
-        return uid;
-    }
-
-    public Task<uint?> CopyAsync(uint uid, string folder, CancellationToken ct = default) => TransferAsync(uid, folder, move: false, ct);
-
-    public Task<uint?> MoveAsync(uint uid, string folder, CancellationToken ct = default) => TransferAsync(uid, folder, move: true, ct);
-
-    private async Task<uint?> TransferAsync(uint uid, string folder, bool move, CancellationToken ct)
-    {
-        if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
-            return null;
-        using var target = (MaildirMailbox)await _store.OpenAsync(Owner, folder, ct);
-        var from = Path.Combine(_path, "cur", name);
-        var to = Path.Combine(target._path, "cur", name);
-        try
-        {
-            if (move)
-                File.Move(from, to);
-            else
-                Link(Path.Combine(_path, "cur"), Path.Combine(target._path, "cur"), name); // one file in two folders, as Dovecot copies
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        if (move)
-        {
-            _files.Remove(uid);
-            _entries.Remove(entry);
-        }
-        else
-        {
-            MaildirQuota.Add(_maildir, entry.Size, 1);
-        }
-        var key = MaildirName.Parse(name).Key;
-        target.Sync();
-        _store.Publish(Owner, target.Folder, MailboxChangeKind.Added);
-        if (move)
-            _store.Publish(Owner, Folder, MailboxChangeKind.Expunged);
-        return target._files.FirstOrDefault(f => MaildirName.Parse(f.Value).Key == key).Key;
-    }
-
-    private static void Link(string fromDir, string toDir, string name)
-    {
-        using var from = Posix.Libc.Open(fromDir, Posix.Libc.ORdOnly | Posix.Libc.ODirectory);
-        using var to = Posix.Libc.Open(toDir, Posix.Libc.ORdOnly | Posix.Libc.ODirectory);
-        var errno = Posix.Libc.LinkAt(from, name, to, name);
-        if (errno == 2)
-            throw new FileNotFoundException(name);
-        if (errno != 0)
-            throw new IOException($"cannot link {name}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
     }
 
     public void Dispose()

@@ -33,7 +33,7 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
         else if (!Directory.Exists(Path.Combine(path, "cur")))
             throw new DirectoryNotFoundException($"no folder {folder}");
         var box = new MaildirMailbox(this, owner, IsInbox(folder) ? "INBOX" : folder, path, maildir);
-        await Task.Run(box.Sync, ct);
+        await Task.Run(() => box.Sync(), ct);
         return box;
     }
 
@@ -118,38 +118,24 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
         return Path.Combine(maildir, "." + string.Join('.', levels));
     }
 
-    /// <summary>Writes an appended message (LF line ends) to tmp/, fsyncs it and moves it into cur/; returns its name.</summary>
-    internal async Task<string> WriteNewAsync(string folder, Stream message, DateTimeOffset internalDate, CancellationToken ct)
+    public async Task<IReadOnlyList<QuotaRoot>> QuotaAsync(MailboxOwner owner, CancellationToken ct = default) =>
+        Options.Quotas is { } quotas ? await quotas.RootsAsync(owner, ct) : [];
+
+    /// <summary>
+    /// Refuses (MailboxOverQuotaException, RFC 9208 §4.3) when <paramref name="bytes"/> more in
+    /// <paramref name="messages"/> more messages would pass one of <paramref name="roots"/>. Strict, unlike
+    /// delivery's pass for notices of 1 KB or less: a client's own APPEND or COPY can wait for room.
+    /// </summary>
+    internal static void CheckQuota(IReadOnlyList<QuotaRoot> roots, long bytes, long messages)
     {
-        using var buffer = new MemoryStream();
-        await message.CopyToAsync(buffer, ct);
-        var bytes = buffer.ToArray();
-        var lf = new MemoryStream(bytes.Length);
-        long lines = 0;
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            if (bytes[i] == (byte)'\r' && i + 1 < bytes.Length && bytes[i + 1] == (byte)'\n')
-                continue;
-            if (bytes[i] == (byte)'\n')
-                lines++;
-            lf.WriteByte(bytes[i]);
-        }
-        var unique = $"{internalDate.ToUnixTimeSeconds()}.A{RandomNumberGenerator.GetHexString(16, lowercase: true)}N{MaildirName.EncodeNodeId(nodeId)}";
-        var name = MaildirName.Delivered(unique, MaildirName.HostPart(hostname), lf.Length, lf.Length + lines) + ":2,";
-        var tmp = Path.Combine(folder, "tmp", name);
-        await using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-        {
-            lf.Position = 0;
-            await lf.CopyToAsync(f, ct);
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, Path.Combine(folder, "cur", name));
-        using (var dir = Libc.Open(Path.Combine(folder, "cur"), Libc.ORdOnly | Libc.ODirectory))
-            Libc.Fsync(dir);
-        MaildirQuota.Add(MaildirRoot(folder), lf.Length, 1);
-        return name;
+        foreach (var root in roots)
+            if (root.Exceeded(bytes, messages))
+                throw new MailboxOverQuotaException($"{root.Name} exceeded ({root.Usage} of {root.Limit} used)");
     }
 
-    private static string MaildirRoot(string folder) =>
-        Path.GetFileName(folder).StartsWith('.') ? Path.GetDirectoryName(folder)! : folder;
+    /// <summary>TIME.UNIQUE of a message this node writes for a client (APPEND, COPY): a random part and the node id.</summary>
+    internal string NewBase(DateTimeOffset internalDate, char kind) =>
+        $"{internalDate.ToUnixTimeSeconds()}.{kind}{RandomNumberGenerator.GetHexString(16, lowercase: true)}N{MaildirName.EncodeNodeId(nodeId)}";
+
+    internal string Hostname => hostname;
 }

@@ -5,4 +5,10 @@ public sealed record MaildirStoreOptions
 {
     /// <summary>MailStore:ExpungeHistory: expunged UIDs per folder remembered for QRESYNC's VANISHED (EARLIER).</summary>
     public int ExpungeHistory { get; init; } = 100_000;
+
+    /// <summary>MailStore:MaxAppendBytes: the largest message an APPEND stores (IMAP's APPENDLIMIT).</summary>
+    public long MaxAppendBytes { get; init; } = 26_214_400;
+
+    /// <summary>Where the owners' quotas come from; none: no quota is checked.</summary>
+    public Quotas.IOwnerQuotas? Quotas { get; init; }
 }

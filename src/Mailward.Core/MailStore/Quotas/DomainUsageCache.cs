@@ -3,9 +3,8 @@
 // Between sums the domain may overshoot by what arrives within that minute, as vpopmail's did.
 using System.Collections.Concurrent;
 using Mailward.Core.Accounts;
-using Mailward.Core.MailStore;
 
-namespace Mailward.Core.Delivery;
+namespace Mailward.Core.MailStore.Quotas;
 
 internal sealed class DomainUsageCache(IAccountStore store, MailStoreLayout layout, TimeProvider time)
 {
