@@ -28,7 +28,6 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     public string MailStorePath => Get("MailStore:Path") is { Length: > 0 } p ? Path.GetFullPath(p, DataPath) : Path.Combine(DataPath, "domains");
     public int MaxDirectoryEntries => GetInt("MailStore:MaxDirectoryEntries", 20, 100_000);
     public int ExpungeHistory => GetInt("MailStore:ExpungeHistory", 0, 10_000_000);
-    public int MaxAppendBytes => GetInt("MailStore:MaxAppendBytes", 1024, int.MaxValue);
     public string LogLevel => Get("Log:Level");
     public string ListenAddress => Get("Listen:Address");
     public string QueuePath => Path.Combine(DataPath, "queue");
@@ -160,7 +159,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = AccountsProvider is "sqlite" ? 0 : throw new SettingsException(
             AccountsProvider == "postgres" ? "Accounts:Provider=postgres is not available yet; use sqlite"
             : $"Accounts:Provider must be sqlite, not '{AccountsProvider}'");
-        _ = CacheMaxEntries + CacheMaxMisses + CacheCheckMilliseconds + MaxDirectoryEntries + ExpungeHistory + MaxAppendBytes;
+        _ = CacheMaxEntries + CacheMaxMisses + CacheCheckMilliseconds + MaxDirectoryEntries + ExpungeHistory;
         _ = Passwords;
         _ = StoreClearText;
         _ = Queue;

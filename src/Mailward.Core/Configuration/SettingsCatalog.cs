@@ -48,8 +48,6 @@ public static class SettingsCatalog
             "The data folder holds everything by default; point it at a larger or shared disk when needed."),
         new("MailStore:MaxDirectoryEntries", "100", "Most entries in one folder of the mail store's hashed tree; users and domains spill into subfolders beyond it.",
             "vpopmail's dir-control limit: directories stay fast to list and back up on every file system.", SettingKind.Number),
-        new("MailStore:MaxAppendBytes", "26214400", "Largest message an IMAP APPEND stores, in bytes (announced as APPENDLIMIT, RFC 7889); a larger one is refused while it streams and nothing is kept.",
-            "The same 25 MiB as Smtp:MaxMessageBytes: a message larger than mail can carry in or out has no place in a mailbox, and the bound keeps one client from filling the disk in one command.", SettingKind.Number),
         new("MailStore:ExpungeHistory", "100000", "Most expunged UIDs per folder remembered with their mod-sequence, so a QRESYNC client is told exactly which of its messages are gone (VANISHED (EARLIER)); older expunges are answered with every missing UID instead.",
             "About 1 MB of log per folder at most; a client away for 100,000 expunges in one folder still resyncs correctly, only with a longer answer (RFC 7162 §3.2.10).", SettingKind.Number),
         new("Listen:Address", "*", "Address every listener binds: * for all IPv4 and IPv6 addresses, or one address such as 192.0.2.25 or ::1.",

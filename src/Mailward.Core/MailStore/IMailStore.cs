@@ -106,7 +106,7 @@ public interface IMailbox : IDisposable
     /// APPEND (RFC 9051 §6.3.12) with keywords: streamed to disk, durable before it returns (tmp,
     /// fsync, link into cur/ with the flags in the name, fsync the folder); returns its UID (this
     /// object is synced, so UidValidity is the one the UID belongs to, for APPENDUID). Throws
-    /// <see cref="MessageTooLargeException"/> past MailStore:MaxAppendBytes and
+    /// <see cref="MessageTooLargeException"/> past Imap:AppendLimitBytes and
     /// <see cref="MailboxOverQuotaException"/> when a quota root would be exceeded (NO [OVERQUOTA]).
     /// </summary>
     Task<uint> AppendAsync(Stream message, MessageFlags flags, IReadOnlyCollection<string> keywords, DateTimeOffset internalDate, CancellationToken ct = default);

@@ -5,5 +5,5 @@ namespace Mailward.Core.MailStore;
 /// <summary>The owner's user or domain quota would be exceeded; nothing was stored.</summary>
 public sealed class MailboxOverQuotaException(string message) : IOException(message);
 
-/// <summary>The message is larger than MailStore:MaxAppendBytes; nothing was stored.</summary>
+/// <summary>The message is larger than Imap:AppendLimitBytes; nothing was stored.</summary>
 public sealed class MessageTooLargeException(string message) : IOException(message);

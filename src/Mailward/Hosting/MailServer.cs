@@ -109,7 +109,7 @@ public sealed partial class MailServer : IAsyncDisposable
             new MaildirStoreOptions
             {
                 ExpungeHistory = settings.ExpungeHistory,
-                MaxAppendBytes = settings.MaxAppendBytes,
+                MaxAppendBytes = settings.GetLong("Imap:AppendLimitBytes", 1024, long.MaxValue), // the store's backstop for the session's APPENDLIMIT
                 Quotas = new AccountOwnerQuotas(directory, accounts, layout, time),
             }));
         builder.Services.AddSingleton<IMailboxLocks>(_ => new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));

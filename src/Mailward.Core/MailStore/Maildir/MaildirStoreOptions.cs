@@ -6,8 +6,8 @@ public sealed record MaildirStoreOptions
     /// <summary>MailStore:ExpungeHistory: expunged UIDs per folder remembered for QRESYNC's VANISHED (EARLIER).</summary>
     public int ExpungeHistory { get; init; } = 100_000;
 
-    /// <summary>MailStore:MaxAppendBytes: the largest message an APPEND stores (IMAP's APPENDLIMIT).</summary>
-    public long MaxAppendBytes { get; init; } = 26_214_400;
+    /// <summary>Imap:AppendLimitBytes: the largest message an APPEND stores (IMAP's APPENDLIMIT).</summary>
+    public long MaxAppendBytes { get; init; } = 52_428_800;
 
     /// <summary>Where the owners' quotas come from; none: no quota is checked.</summary>
     public Quotas.IOwnerQuotas? Quotas { get; init; }
