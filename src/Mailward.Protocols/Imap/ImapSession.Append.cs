@@ -54,11 +54,21 @@ public sealed partial class ImapSession
                 await _channel.FlushAsync(ct);
             }
             var literal = new LiteralStream(_channel, size, new MinDataRate(options.MinDataRateBytesPerSecond, options.MinDataRateGrace), CurrentTimeout, ct);
-            var uid = await box.AppendAsync(literal, flags, date, ct);
+            uint uid;
+            try
+            {
+                uid = await box.AppendAsync(literal, flags, keywords, date, ct);
+            }
+            catch (Exception e) when (e is MailboxOverQuotaException or MessageTooLargeException)
+            {
+                // Refused by the store: the rest of the literal is still the client's message, never a command.
+                if (!await SkipAsync(literal.Left, ct) || await _channel.ReadLineAsync(ct) is null)
+                    return false;
+                Tagged(tag, e is MailboxOverQuotaException ? "NO [OVERQUOTA] the mailbox is over its quota (RFC 9208 §4.3)" : "NO [TOOBIG] the message is too large");
+                return true;
+            }
             if (!literal.Complete)
                 throw new IOException("the mail store did not read the whole message literal");
-            if (keywords.Count > 0)
-                await box.StoreFlagsAsync(uid, flags, keywords, ct);
             // The rest of the command line: nothing (MULTIAPPEND is not offered).
             var rest = await _channel.ReadLineAsync(ct);
             if (rest is null)
@@ -105,6 +115,8 @@ public sealed partial class ImapSession
         private long _left = size;
 
         public bool Complete => _left == 0;
+
+        public long Left => _left;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;

@@ -1,6 +1,6 @@
 // IMAP's not-authenticated state and the commands of any state: STARTTLS (RFC 9051 §6.2.1),
 // LOGIN (§6.2.3), AUTHENTICATE PLAIN with SASL-IR (§6.2.2, RFC 4959), ID (RFC 2971), ENABLE
-// (RFC 5161; IMAP4rev2). Logins go through LoginService as POP3's do.
+// (RFC 5161; IMAP4rev2, CONDSTORE and QRESYNC of RFC 7162). Logins go through LoginService as POP3's do.
 using Mailward.Core.Accounts;
 using Mailward.Core.Auth;
 using Mailward.Core.MailStore;
@@ -131,6 +131,19 @@ public sealed partial class ImapSession
             {
                 _rev2 = _utf8 = true;
                 enabled.Add("IMAP4rev2");
+            }
+            else if (a.IsAtom("CONDSTORE") && !_condstore)
+            {
+                EnableCondStore();
+                enabled.Add("CONDSTORE");
+            }
+            else if (a.IsAtom("QRESYNC") && !_qresync)
+            {
+                EnableCondStore();
+                _qresync = true;
+                if (_selected is { } s)
+                    s.View.QResync = true;
+                enabled.Add("QRESYNC");
             }
         }
         Untagged("ENABLED" + string.Concat(enabled.Select(e => " " + e)));

@@ -17,6 +17,7 @@ public sealed partial class ImapSession
         InternalDate,
         Size,
         Body,
+        ModSeq,
     }
 
     /// <summary>One FETCH item; for Body the section ("" for the whole message) and an optional &lt;start.length&gt;.</summary>
@@ -24,8 +25,31 @@ public sealed partial class ImapSession
 
     private async Task<bool> FetchAsync(string tag, IReadOnlyList<ImapToken> args, bool uid, CancellationToken ct)
     {
-        if (args.Count < 2)
-            return Bad(tag, "FETCH set items");
+        if (args.Count is < 2 or > 3 || args.Count == 3 && args[2].Kind != ImapTokenKind.List)
+            return Bad(tag, "FETCH set items [(CHANGEDSINCE modseq [VANISHED])]");
+        // RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.2.6 VANISHED (UID FETCH only, with QRESYNC on).
+        ulong? changedSince = null;
+        var vanished = false;
+        if (args.Count == 3)
+        {
+            var m = args[2].Items;
+            for (var i = 0; i < m.Count; i++)
+            {
+                if (m[i].IsAtom("CHANGEDSINCE") && i + 1 < m.Count && ulong.TryParse(m[i + 1].Text, out var since))
+                    changedSince = since;
+                else if (m[i].IsAtom("VANISHED") && uid && _qresync)
+                {
+                    vanished = true;
+                    continue;
+                }
+                else
+                    return Bad(tag, "unknown FETCH modifier");
+                i++;
+            }
+            if (changedSince is null)
+                return Bad(tag, "VANISHED needs CHANGEDSINCE");
+            EnableCondStore();
+        }
         var s = _selected!;
         if (Messages(tag, args[0], uid) is not { } picked)
             return true;
@@ -41,10 +65,23 @@ public sealed partial class ImapSession
                 if (!items.Any(i => i.Kind == item.Kind && i.Name == item.Name && (i.Kind != FetchKind.Body || i == item)))
                     items.Add(item);
         }
+        if (changedSince is not null && !items.Any(i => i.Kind == FetchKind.ModSeq))
+            items.Add(new FetchItem(FetchKind.ModSeq, "MODSEQ"));
+        if (items.Any(i => i.Kind == FetchKind.ModSeq))
+            EnableCondStore();
         var setsSeen = !s.ReadOnly && items.Any(i => i is { Kind: FetchKind.Body, Peek: false });
         if (setsSeen && !items.Any(i => i.Kind == FetchKind.Flags))
             items.Add(new FetchItem(FetchKind.Flags, "FLAGS"));
         await AnnounceChangesAsync(allowExpunge: uid, ct, force: false);
+        if (vanished && SequenceSet.Parse(args[0].Text) is { } asked)
+        {
+            var gone = s.Mailbox.ExpungedSince(changedSince!.Value)
+                .SelectMany(r => Enumerable.Range(0, (int)Math.Min(r.Last - r.First + 1, 1_000_000)).Select(i => r.First + (uint)i))
+                .Where(u => asked.Contains(u, s.Mailbox.UidNext - 1))
+                .ToList();
+            if (gone.Count > 0)
+                Untagged("VANISHED (EARLIER) " + SequenceSet.Format(gone));
+        }
         var missing = false;
         foreach (var (_, u) in picked)
         {
@@ -55,6 +92,8 @@ public sealed partial class ImapSession
                 missing = true; // expunged by another session; the client hears of it at the next NOOP
                 continue;
             }
+            if (changedSince is { } since && entry.ModSeq <= since)
+                continue;
             if (setsSeen && !entry.Flags.HasFlag(MessageFlags.Seen))
             {
                 await s.Mailbox.StoreFlagsAsync(u, entry.Flags | MessageFlags.Seen, entry.Keywords.ToList(), ct);
@@ -78,6 +117,7 @@ public sealed partial class ImapSession
             case "FLAGS": return [new(FetchKind.Flags, "FLAGS")];
             case "INTERNALDATE": return [new(FetchKind.InternalDate, "INTERNALDATE")];
             case "RFC822.SIZE": return [new(FetchKind.Size, "RFC822.SIZE")];
+            case "MODSEQ": return [new(FetchKind.ModSeq, "MODSEQ")];
             case "RFC822": return [new(FetchKind.Body, "RFC822", Peek: false)];
             case "FAST": return [new(FetchKind.Flags, "FLAGS"), new(FetchKind.InternalDate, "INTERNALDATE"), new(FetchKind.Size, "RFC822.SIZE")];
         }
@@ -133,6 +173,9 @@ public sealed partial class ImapSession
                     break;
                 case FetchKind.Size:
                     Raw(output, "RFC822.SIZE " + entry.VirtualSize);
+                    break;
+                case FetchKind.ModSeq:
+                    Raw(output, $"MODSEQ ({entry.ModSeq})");
                     break;
                 case FetchKind.Body:
                     // The first body item reads the file opened above; a second one opens it again.

@@ -305,11 +305,13 @@ public sealed partial class ImapSession
         foreach (var item in args[1].Items)
             if (!StatusItems.Contains(item.Text.ToUpperInvariant()))
                 return Bad(tag, "unknown STATUS item");
+        if (args[1].Items.Any(i => i.IsAtom("HIGHESTMODSEQ")))
+            EnableCondStore();
         await WriteStatusAsync(args[0].AString!, name, args[1].Items, ct);
         return Ok(tag, "STATUS completed");
     }
 
-    private static readonly HashSet<string> StatusItems = ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE", "RECENT", "DELETED"];
+    private static readonly HashSet<string> StatusItems = ["MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE", "RECENT", "DELETED", "HIGHESTMODSEQ"];
 
     private async Task WriteStatusAsync(string wire, string storeName, IReadOnlyList<ImapToken> items, CancellationToken ct)
     {
@@ -327,6 +329,7 @@ public sealed partial class ImapSession
                 "SIZE" => box.Entries.Sum(e => e.VirtualSize).ToString(),
                 "RECENT" => "0", // Maildir shares no \Recent between sessions; IMAP4rev2 dropped it
                 "DELETED" => box.Entries.Count(e => e.Flags.HasFlag(MessageFlags.Deleted)).ToString(),
+                "HIGHESTMODSEQ" => box.HighestModSeq.ToString(), // RFC 7162 §3.1.9
                 _ => null,
             };
             if (value is not null)
@@ -337,15 +340,31 @@ public sealed partial class ImapSession
 
     private async Task<bool> SelectAsync(string tag, IReadOnlyList<ImapToken> args, bool readOnly, CancellationToken ct)
     {
-        if (args.Count < 1)
-            return Bad(tag, "SELECT mailbox");
+        if (args.Count is < 1 or > 2 || args.Count == 2 && args[1].Kind != ImapTokenKind.List)
+            return Bad(tag, "SELECT mailbox [(CONDSTORE | QRESYNC (...))]");
+        ImapToken? qresync = null;
+        if (args.Count == 2)
+        {
+            var p = args[1].Items;
+            for (var i = 0; i < p.Count; i++)
+            {
+                if (p[i].IsAtom("CONDSTORE"))
+                    _condstore = true; // RFC 7162 §3.1.8: SELECT (CONDSTORE) turns it on
+                else if (p[i].IsAtom("QRESYNC") && _qresync && i + 1 < p.Count && p[i + 1].Kind == ImapTokenKind.List)
+                    qresync = p[++i];
+                else
+                    return Bad(tag, _qresync || !p[i].IsAtom("QRESYNC") ? "unknown SELECT parameter" : "ENABLE QRESYNC first (RFC 7162 §3.2.5)");
+            }
+        }
         var hadSelected = _selected is not null;
         CloseSelected();
-        if (hadSelected && _rev2)
+        if (hadSelected && (_rev2 || _qresync))
             Untagged("OK [CLOSED] previous mailbox closed");
         var name = StoreName(args[0]);
         var box = await OpenFolderAsync(name, ct);
         _selected = new SelectedMailbox(box, readOnly, services.Events);
+        _selected.View.CondStore = _condstore;
+        _selected.View.QResync = _qresync;
         var keywords = box.Entries.SelectMany(e => e.Keywords).Distinct(StringComparer.Ordinal).ToList();
         var flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + string.Concat(keywords.Select(k => " " + k));
         Untagged($"{_selected.View.Count} EXISTS");
@@ -360,8 +379,15 @@ public sealed partial class ImapSession
         Untagged($"OK [PERMANENTFLAGS ({(readOnly ? "" : flags + " \\*")})] flags permitted");
         Untagged($"OK [UIDVALIDITY {box.UidValidity}] UIDs valid");
         Untagged($"OK [UIDNEXT {box.UidNext}] predicted next UID");
+        if (_condstore)
+            Untagged($"OK [HIGHESTMODSEQ {box.HighestModSeq}] highest mod-sequence");
         if (_rev2)
             Untagged($"LIST () \"{Quote(Names.Separator.ToString())}\" {MailboxName(Names.ToWire(box.Folder))}");
+        if (qresync is not null && QResyncSelect(qresync) is { } error)
+        {
+            CloseSelected();
+            return Bad(tag, error);
+        }
         return Ok(tag, $"[{(readOnly ? "READ-ONLY" : "READ-WRITE")}] {(readOnly ? "EXAMINE" : "SELECT")} completed");
     }
 

@@ -84,6 +84,17 @@ public sealed partial class ImapSession
 
     private async Task<bool> StoreAsync(string tag, IReadOnlyList<ImapToken> args, bool uid, CancellationToken ct)
     {
+        ulong? unchangedSince = null;
+        if (args.Count >= 2 && args[1].Kind == ImapTokenKind.List)
+        {
+            // RFC 7162 §3.1.3: STORE set (UNCHANGEDSINCE modseq) ...
+            var m = args[1].Items;
+            if (m.Count != 2 || !m[0].IsAtom("UNCHANGEDSINCE") || !ulong.TryParse(m[1].Text, out var since))
+                return Bad(tag, "STORE set (UNCHANGEDSINCE modseq) ...");
+            unchangedSince = since;
+            args = [args[0], .. args.Skip(2)];
+            EnableCondStore();
+        }
         if (args.Count < 3)
             return Bad(tag, "STORE set +FLAGS|-FLAGS|FLAGS[.SILENT] (flags)");
         var s = _selected!;
@@ -101,32 +112,31 @@ public sealed partial class ImapSession
         if (s.ReadOnly)
             return No(tag, "[READ-ONLY] the mailbox is open read-only");
         await AnnounceChangesAsync(allowExpunge: uid, ct, force: false);
-        foreach (var (seq, u) in picked)
+        var mode = action switch
         {
-            var now = s.Mailbox.Entries is { } entries ? Find(entries, u) : null;
-            if (now is null)
-                continue; // expunged meanwhile (RFC 9051 §6.4.6: no FETCH for it)
-            var flags = action switch
-            {
-                "FLAGS" => parsed.Flags,
-                "+FLAGS" => now.Flags | parsed.Flags,
-                _ => now.Flags & ~parsed.Flags,
-            };
-            var keywords = action switch
-            {
-                "FLAGS" => parsed.Keywords,
-                "+FLAGS" => now.Keywords.Union(parsed.Keywords, StringComparer.OrdinalIgnoreCase).ToList(),
-                _ => now.Keywords.Where(k => !parsed.Keywords.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList(),
-            };
-            if (flags != now.Flags || !keywords.SequenceEqual(now.Keywords))
-                await s.Mailbox.StoreFlagsAsync(u, flags, keywords, ct);
-            var after = Find(s.Mailbox.Entries, u) ?? now;
-            var sequence = s.View.SeqOf(u);
+            "FLAGS" => FlagChangeMode.Replace,
+            "+FLAGS" => FlagChangeMode.Add,
+            _ => FlagChangeMode.Remove,
+        };
+        var result = await s.Mailbox.StoreAsync(picked.Select(p => p.Uid).ToList(), new FlagChange(mode, parsed.Flags, parsed.Keywords), unchangedSince, ct);
+        var changed = result.Changed.Select(e => e.Uid).ToHashSet();
+        foreach (var after in result.Changed.Concat(result.Unchanged).OrderBy(e => e.Uid))
+        {
+            var sequence = s.View.SeqOf(after.Uid);
             if (sequence == 0)
                 continue;
             s.View.Told(after);
+            var modSeq = _condstore ? $" MODSEQ ({after.ModSeq})" : "";
             if (!silent)
-                Untagged($"{sequence} FETCH ({(uid ? $"UID {u} " : "")}FLAGS ({SelectedView.FlagText(after)}))");
+                Untagged($"{sequence} FETCH ({(uid ? $"UID {after.Uid} " : "")}FLAGS ({SelectedView.FlagText(after)}){modSeq})");
+            else if (_condstore && changed.Contains(after.Uid))
+                Untagged($"{sequence} FETCH ({(uid ? $"UID {after.Uid} " : "")}MODSEQ ({after.ModSeq}))"); // RFC 7162 §3.1.3: the new MODSEQ even when silent
+        }
+        if (result.Modified.Count > 0)
+        {
+            // RFC 7162 §3.1.3: the messages UNCHANGEDSINCE protected, by UID for UID STORE, else by number.
+            var set = uid ? result.Modified.Order() : result.Modified.Select(u => (uint)s.View.SeqOf(u)).Where(n => n > 0).Order();
+            return Ok(tag, $"[MODIFIED {SequenceSet.Format(set)}] conditional STORE failed for some messages");
         }
         return Ok(tag, "STORE completed");
     }
@@ -194,17 +204,11 @@ public sealed partial class ImapSession
         {
             return No(tag, "[TRYCREATE] no such mailbox");
         }
-        var from = new List<uint>();
-        var to = new List<uint>();
-        foreach (var (_, u) in picked)
-        {
-            var copied = move ? await s.Mailbox.MoveAsync(u, target, ct) : await s.Mailbox.CopyAsync(u, target, ct);
-            if (copied is { } newUid)
-            {
-                from.Add(u);
-                to.Add(newUid);
-            }
-        }
+        var result = move ? await s.Mailbox.MoveAsync(picked.Select(p => p.Uid).ToList(), target, ct)
+            : await s.Mailbox.CopyAsync(picked.Select(p => p.Uid).ToList(), target, ct);
+        var from = result.Uids.Select(u => u.Source).ToList();
+        var to = result.Uids.Select(u => u.Target).ToList();
+        validity = result.UidValidity;
         var copyUid = from.Count == 0 ? "" : $"[COPYUID {validity} {SequenceSet.Format(from)} {SequenceSet.Format(to)}] ";
         if (move)
         {

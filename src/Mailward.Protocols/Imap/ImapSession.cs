@@ -40,6 +40,8 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
     private MailboxOwner? _owner;
     private string _address = "";
     private bool _rev2; // ENABLE IMAP4rev2 (RFC 9051 §6.3.1)
+    private bool _condstore; // RFC 7162 §3.1: turned on by ENABLE or the first command that uses a mod-sequence
+    private bool _qresync; // RFC 7162 §3.2.3: ENABLE QRESYNC (implies CONDSTORE)
     private bool _utf8; // IMAP4rev2 enabled: mailbox names travel as UTF-8, not modified UTF-7 (RFC 9051 §5.1)
 
     private bool PlaintextAllowed => options.AllowPlaintextAuth.Allows(_tls is not null, _info.ClientAddress);
@@ -119,6 +121,11 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
             Tagged(command.Tag, "NO " + e.Message);
             return true;
         }
+        catch (MailboxOverQuotaException)
+        {
+            Tagged(command.Tag, "NO [OVERQUOTA] the mailbox is over its quota");
+            return true;
+        }
     }
 
     private async Task<bool> DispatchAsync(string tag, string name, IReadOnlyList<ImapToken> args, CancellationToken ct)
@@ -174,6 +181,10 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
                 return await StatusAsync(tag, args, ct);
             case "IDLE":
                 return await IdleAsync(tag, ct);
+            case "GETQUOTA" or "GETQUOTAROOT":
+                return await QuotaAsync(tag, name, args, ct);
+            case "SETQUOTA":
+                return No(tag, "[NOPERM] quotas are set by the administrator");
             case "STARTTLS" or "LOGIN" or "AUTHENTICATE":
                 return Bad(tag, "already authenticated");
         }
@@ -197,7 +208,7 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
     private static readonly HashSet<string> KnownCommands =
     [
         "ENABLE", "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "NAMESPACE", "STATUS",
-        "APPEND", "IDLE", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE",
+        "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE",
         "UID FETCH", "UID STORE", "UID COPY", "UID MOVE", "UID SEARCH", "UID EXPUNGE",
     ];
 
@@ -213,7 +224,7 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
                 caps.Append(" STARTTLS");
             caps.Append(PlaintextAllowed ? " AUTH=PLAIN SASL-IR" : " LOGINDISABLED");
         }
-        caps.Append(" ID ENABLE IDLE LITERAL+ NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE");
+        caps.Append(" ID ENABLE IDLE LITERAL+ NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
         caps.Append(" APPENDLIMIT=").Append(options.AppendLimit);
         return caps.ToString();
     }

@@ -66,6 +66,22 @@ internal sealed class SelectedView
 
     public int Count => _uids.Count;
 
+    /// <summary>CONDSTORE is on (RFC 7162 §3.1): flag changes carry MODSEQ, and a change of MODSEQ alone is one.</summary>
+    public bool CondStore { get; set; }
+
+    /// <summary>QRESYNC is on (RFC 7162 §3.2.10): expunges go out as VANISHED, not EXPUNGE.</summary>
+    public bool QResync { get; set; }
+
+    /// <summary>Forgets a message the client was told is gone (a VANISHED or EXPUNGE sent elsewhere).</summary>
+    public void Remove(uint uid)
+    {
+        var i = _uids.BinarySearch(uid);
+        if (i < 0)
+            return;
+        _uids.RemoveAt(i);
+        _known.Remove(uid);
+    }
+
     public uint UidAt(int seq) => _uids[seq - 1];
 
     public MailboxEntry Known(uint uid) => _known[uid];
@@ -133,13 +149,22 @@ internal sealed class SelectedView
             now[e.Uid] = e;
         if (allowExpunge)
         {
+            var vanished = new List<uint>();
             for (var i = _uids.Count - 1; i >= 0; i--)
             {
                 if (now.ContainsKey(_uids[i]))
                     continue;
-                replies.Add($"{i + 1} EXPUNGE");
+                if (QResync)
+                    vanished.Add(_uids[i]);
+                else
+                    replies.Add($"{i + 1} EXPUNGE");
                 _known.Remove(_uids[i]);
                 _uids.RemoveAt(i);
+            }
+            if (vanished.Count > 0)
+            {
+                vanished.Reverse();
+                replies.Add("VANISHED " + SequenceSet.Format(vanished));
             }
         }
         var largest = _uids.Count > 0 ? _uids[^1] : 0;
@@ -153,10 +178,10 @@ internal sealed class SelectedView
                 _known[e.Uid] = e;
                 added = true;
             }
-            else if (_known.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords)))
+            else if (_known.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords) || CondStore && old.ModSeq != e.ModSeq))
             {
                 _known[e.Uid] = e;
-                changed.Add($"{SeqOf(e.Uid)} FETCH (UID {e.Uid} FLAGS ({FlagText(e)}))");
+                changed.Add($"{SeqOf(e.Uid)} FETCH (UID {e.Uid} FLAGS ({FlagText(e)}){(CondStore ? $" MODSEQ ({e.ModSeq})" : "")})");
             }
         }
         if (added)

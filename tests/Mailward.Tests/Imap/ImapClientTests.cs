@@ -142,6 +142,45 @@ public class ImapClientTests
     }
 
     [Fact]
+    public async Task MailKit_resynchronises_with_QRESYNC_after_another_sessions_changes()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        using var other = await LoginAsync(server);
+        for (var i = 0; i < 3; i++)
+            await other.Inbox.AppendAsync(new AppendRequest(Message("m" + i)));
+
+        using var client = await LoginAsync(server);
+        Assert.True(client.Capabilities.HasFlag(ImapCapabilities.QuickResync));
+        await client.EnableQuickResyncAsync();
+        var inbox = client.Inbox;
+        await inbox.OpenAsync(FolderAccess.ReadWrite);
+        var validity = inbox.UidValidity;
+        var modSeq = inbox.HighestModSeq;
+        IList<UniqueId> uids = [.. (await inbox.FetchAsync(0, -1, MessageSummaryItems.UniqueId)).Select(m => m.UniqueId)];
+        await inbox.CloseAsync();
+
+        // Meanwhile another session flags the second message and expunges the first.
+        await other.Inbox.OpenAsync(FolderAccess.ReadWrite);
+        await other.Inbox.AddFlagsAsync(new UniqueId(2), MessageFlags.Flagged, silent: true);
+        await other.Inbox.AddFlagsAsync(new UniqueId(1), MessageFlags.Deleted, silent: true);
+        await other.Inbox.ExpungeAsync();
+
+        var vanished = new List<UniqueId>();
+        var flagged = new List<(UniqueId? Uid, ulong? ModSeq)>();
+        inbox.MessagesVanished += (_, e) => vanished.AddRange(e.UniqueIds);
+        inbox.MessageFlagsChanged += (_, e) => flagged.Add((e.UniqueId, e.ModSeq));
+        await inbox.OpenAsync(FolderAccess.ReadWrite, validity, modSeq, uids);
+        Assert.Equal([new UniqueId(1)], vanished);
+        var change = Assert.Single(flagged);
+        Assert.Equal(new UniqueId(2), change.Uid);
+        Assert.True(change.ModSeq > modSeq);
+        Assert.True(inbox.HighestModSeq >= change.ModSeq);
+        Assert.Equal(2, inbox.Count);
+        await client.DisconnectAsync(true);
+        await other.DisconnectAsync(true);
+    }
+
+    [Fact]
     public async Task Pythons_imaplib_appends_fetches_stores_and_expunges()
     {
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
