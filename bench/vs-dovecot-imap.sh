@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Side by side, in one run: Mailward's IMAP and Dovecot's (Debian's dovecot-imapd) on the same
+# Maildirs with the same SHA512-CRYPT password hashes, driven by the same C# load generator
+# (`Mailward.Bench imap`, bench/Mailward.Bench/ImapLoad.cs).
+#   bench/vs-dovecot-imap.sh [full|small] [KEY=VALUE ...]
+# full (default): FETCH 1:* BODY.PEEK[] over 1,000 × 2 KiB and 200 × 100 KiB; SELECT, FETCH 1:*
+# (FLAGS ENVELOPE BODYSTRUCTURE) first and second time and SEARCH TEXT on a 100,000-message folder;
+# LOGIN/LOGOUT at concurrency 16; 10,000 IDLE sessions (memory per session, delivery-to-EXISTS p99).
+# small: the same rows at sizes that finish in about two minutes. KEY=VALUE overrides one size:
+# SMALL_N BIG_N META_N ROUNDS LOGIN_SECONDS IDLE_SESSIONS IDLE_USERS DELIVERIES ROW_SECONDS HIBERNATE.
+# Needs root (installs and starts Dovecot; mail owned by uid 5000). Ports: Mailward SMTP 2525 and
+# IMAP 2143, Dovecot IMAP 2144. A Dovecot the machine runs is left alone (this one has its own
+# base_dir and port and is stopped on exit, also after a failure); the work folder is removed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROFILE=${1:-full}; shift || true
+case $PROFILE in
+  full)  SMALL_N=1000 BIG_N=200 META_N=100000 ROUNDS=5 LOGIN_SECONDS=10 IDLE_SESSIONS=10000 IDLE_USERS=100 DELIVERIES=50 ROW_SECONDS=600 ;;
+  small) SMALL_N=300 BIG_N=40 META_N=2000 ROUNDS=2 LOGIN_SECONDS=3 IDLE_SESSIONS=300 IDLE_USERS=10 DELIVERIES=10 ROW_SECONDS=60 ;;
+  *) echo "usage: $0 [full|small] [KEY=VALUE ...]" >&2; exit 2 ;;
+esac
+HIBERNATE=1   # Dovecot's answer to many IDLE clients: idle sessions move to imap-hibernate
+for kv in "$@"; do
+  case ${kv%%=*} in SMALL_N|BIG_N|META_N|ROUNDS|LOGIN_SECONDS|IDLE_SESSIONS|IDLE_USERS|DELIVERIES|ROW_SECONDS|HIBERNATE) eval "${kv%%=*}=${kv#*=}" ;;
+    *) echo "unknown setting $kv" >&2; exit 2 ;; esac
+done
+WORK=$(mktemp -d /tmp/mailward-imapbench.XXXXXX)
+chmod 755 "$WORK"
+
+dpkg-query -W -f='${Status}' dovecot-imapd 2>/dev/null | grep -q "install ok installed" ||
+  { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; }
+# 10,000 sessions need as many descriptors in each server and in the load generator.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+dotnet build -c Release src/Mailward >/dev/null
+dotnet build -c Release bench/Mailward.Bench >/dev/null
+BENCH="dotnet bench/Mailward.Bench/bin/Release/net10.0/Mailward.Bench.dll"
+MW="src/Mailward/bin/Release/net10.0/mailward --data $WORK/mw"
+wait_port() { for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+count_mail() { find "$WORK/mw/domains" -path "*/$1/Maildir/*" -type f \( -path '*/new/*' -o -path '*/cur/*' \) | wc -l; }
+maildir_of() { echo "$WORK/mw/domains/$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT u.dir FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.local = ?\", (sys.argv[2],)).fetchone()[0])" "$WORK/mw/accounts.db" "$1")/Maildir"; }
+
+# --- the same accounts (SHA512-CRYPT, as the issue's reference run) and mail for both -----------
+$MW domain add bench.test pw >/dev/null
+LOGIN_USERS="" IDLE_LIST=""
+for u in small big meta $(seq -f 'l%g' 0 15) $(seq -f 'i%g' 0 $((IDLE_USERS - 1))); do
+  $MW user add "$u@bench.test" --hash "$(openssl passwd -6 pw)" >/dev/null
+  case $u in l*) LOGIN_USERS="$LOGIN_USERS,$u@bench.test";; i*) IDLE_LIST="$IDLE_LIST,$u@bench.test";; esac
+done
+LOGIN_USERS=${LOGIN_USERS#,} IDLE_LIST=${IDLE_LIST#,}
+# Dovecot's passwd-file, written before Mailward's first login upgrades its copies to Argon2id.
+python3 - "$WORK" <<'EOF'
+import sqlite3, sys, os
+work = sys.argv[1]
+db = sqlite3.connect(f"{work}/mw/accounts.db")
+with open(f"{work}/passwd", "w") as f, open(f"{work}/maildirs", "w") as m:
+    for local, domain, hash_, d in db.execute("SELECT u.local, d.name, u.password_hash, u.dir FROM users u JOIN domains d ON d.id = u.domain_id"):
+        home = d if os.path.isabs(d) else f"{work}/mw/domains/{d}"
+        f.write(f"{local}@{domain}:{{SHA512-CRYPT}}{hash_}:5000:5000::{home}::\n")
+        m.write(f"{local}@{domain}\t{home}/Maildir\n")
+EOF
+$MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Imap:Port=2143 --Imaps:Enabled=false --Pop3:Enabled=false --Pop3s:Enabled=false \
+  --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning --Imap:MaxConnections=$((IDLE_SESSIONS + 1000)) \
+  --Imap:MaxConnectionsPerClient=$((IDLE_USERS + 100)) serve --allow-root >"$WORK/mw.log" 2>&1 &  # as root (Dovecot needs it)
+MWPID=$!
+DOVECOT_PID=""
+trap 'kill -TERM $MWPID 2>/dev/null || true; [ -n "$DOVECOT_PID" ] && kill "$DOVECOT_PID" 2>/dev/null; sleep 1; rm -rf "$WORK"' EXIT
+wait_port 2525
+wait_port 2143
+$BENCH smtp --port 2525 --messages "$SMALL_N" --size 2048 --concurrency 8 --rcpt small@bench.test >/dev/null
+$BENCH smtp --port 2525 --messages "$BIG_N" --size 102400 --concurrency 8 --rcpt big@bench.test >/dev/null
+# The large folder is written straight into cur/ (generated mail: plain, alternative, attachments).
+$BENCH imap fill --maildir "$(maildir_of meta)" --count "$META_N" >/dev/null
+for _ in $(seq 600); do [ "$(count_mail small)" -ge "$SMALL_N" ] && [ "$(count_mail big)" -ge "$BIG_N" ] && break; sleep 0.1; done
+echo "mailboxes: small $(count_mail small), big $(count_mail big), meta $(count_mail meta) messages; $IDLE_USERS IDLE users; profile $PROFILE"
+
+# --- Dovecot on the same Maildirs --------------------------------------------------------------
+chown -R 5000:5000 "$WORK/mw/domains"   # Dovecot will not serve mail as root
+chmod 711 "$WORK/mw"                     # the data folder is owner-only; uid 5000 must pass through
+mkdir -p "$WORK/dovecot-run"
+LIMIT=$((IDLE_SESSIONS + 1000))
+cat >"$WORK/dovecot.conf" <<EOF
+protocols = imap
+listen = 127.0.0.1
+base_dir = $WORK/dovecot-run
+log_path = $WORK/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_cache_size = 10M
+auth_cache_ttl = 1 min
+first_valid_uid = 5000
+mail_location = maildir:~/Maildir
+mail_max_userip_connections = 10
+default_client_limit = $LIMIT
+default_process_limit = $LIMIT
+default_vsz_limit = 1G
+passdb {
+  driver = passwd-file
+  args = scheme=SHA512-CRYPT $WORK/passwd
+}
+userdb {
+  driver = passwd-file
+  args = $WORK/passwd
+}
+service imap-login {
+  inet_listener imap {
+    port = 2144
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  # High-performance mode: a few login processes serve every connection.
+  service_count = 0
+  process_min_avail = 2
+}
+service imap {
+  process_limit = $LIMIT
+  unix_listener imap-master {
+    user = \$default_internal_user
+  }
+}
+# Every login process may ask auth and anvil for a slot at once (doveconf warns below that).
+service auth {
+  client_limit = $((3 * LIMIT))
+}
+service anvil {
+  client_limit = $((3 * LIMIT))
+}
+service imap-hibernate {
+  unix_listener imap-hibernate {
+    mode = 0666
+  }
+}
+imap_hibernate_timeout = $([ "$HIBERNATE" = 1 ] && echo 2s || echo 0)
+EOF
+dovecot -c "$WORK/dovecot.conf"
+wait_port 2144
+DOVECOT_PID=$(cat "$WORK/dovecot-run/master.pid")   # known from now on, so the exit trap stops it
+
+# --- the runs ----------------------------------------------------------------------------------
+port_of() { [ "$1" = mailward ] && echo 2143 || echo 2144; }
+pid_of() { [ "$1" = mailward ] && echo "$MWPID" || echo "$DOVECOT_PID"; }
+# Runs one generator mode against a server; sets that server's RESULT values as <prefix>_<key>.
+run() {
+  local prefix=$1 server=$2; shift 2
+  local out
+  out=$($BENCH imap "$@" --port "$(port_of "$server")" --seconds "$ROW_SECONDS" | sed -n 's/^RESULT //p')
+  for kv in $out; do eval "${prefix}_${server}_${kv%%=*}=${kv#*=}"; done
+}
+cell() { # value of prefix_server_key, or n/a when the server refused the command
+  local s="${1}_${2}_supported" v="${1}_${2}_${3}" e="${1}_${2}_error" t="${1}_${2}_timeout"
+  if [ "${!e:-0}" = 1 ]; then printf 'error (see above)'
+  elif [ "${!t:-0}" = 1 ]; then printf 'stopped after %s s' "$ROW_SECONDS"
+  elif [ "${!s:-0}" = 1 ]; then printf '%s' "${!v}"
+  else printf 'n/a (not supported yet)'; fi
+}
+ratio() { # mailward's advantage: a/b for rates ("up"), b/a for times and memory ("down")
+  local a b sa="${1}_mailward_supported" sb="${1}_dovecot_supported"
+  a="${1}_mailward_${2}" b="${1}_dovecot_${2}"
+  if [ "${!sa:-0}" != 1 ] || [ "${!sb:-0}" != 1 ] || [ -n "$(cell "$1" mailward "$2" | tr -d '0-9.')" ] || [ -n "$(cell "$1" dovecot "$2" | tr -d '0-9.')" ]; then printf 'n/a'; return; fi
+  awk -v a="${!a}" -v b="${!b}" -v d="$3" 'BEGIN { if (a <= 0 || b <= 0) { printf "n/a"; exit } printf "%.2fx", d == "up" ? a / b : b / a }'
+}
+SUMMARY=""
+row() { # label prefix key direction unit
+  local r; r=$(ratio "$2" "$3" "$4")
+  printf '| %s | %s | %s | %s |\n' "$1 ($5)" "$(cell "$2" mailward "$3")" "$(cell "$2" dovecot "$3")" "$r"
+  SUMMARY="$SUMMARY; $1 $r"
+}
+
+echo
+echo "| what | mailward | dovecot | mailward's advantage |"
+echo "|---|---:|---:|---:|"
+for box in small big; do
+  for server in mailward dovecot; do
+    # Warm-up: Dovecot builds its index and cache; .NET's tiered JIT compiles the hot paths.
+    run warm "$server" fetch --users "$box@bench.test" --rounds 2
+    run "fetch_$box" "$server" fetch --users "$box@bench.test" --rounds "$ROUNDS"
+  done
+done
+row "FETCH 1:* BODY.PEEK[], $SMALL_N × 2 KiB" fetch_small rate up "msgs/s"
+row "FETCH 1:* BODY.PEEK[], $BIG_N × 100 KiB" fetch_big mbps up "MB/s"
+for server in mailward dovecot; do
+  run select_first "$server" select --users meta@bench.test --rounds 1
+  run select "$server" select --users meta@bench.test --rounds 5
+  run meta1 "$server" fetch --users meta@bench.test --items "(FLAGS ENVELOPE BODYSTRUCTURE)" --rounds 1
+  run meta2 "$server" fetch --users meta@bench.test --items "(FLAGS ENVELOPE BODYSTRUCTURE)" --rounds 1
+  run search "$server" search --users meta@bench.test --criteria "TEXT needle" --rounds 1
+done
+row "first SELECT of the $META_N-message folder" select_first first down "ms"
+row "SELECT again, median of 5" select ms down "ms"
+row "FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE), $META_N msgs, first" meta1 rate up "msgs/s"
+row "the same, second time" meta2 rate up "msgs/s"
+row "SEARCH TEXT over $META_N msgs" search ms down "ms"
+for server in mailward dovecot; do
+  run logins "$server" logins --users "$LOGIN_USERS" --concurrency 16 --seconds "$LOGIN_SECONDS"
+done
+row "LOGIN/LOGOUT at concurrency 16" logins rate up "logins/s"
+chown -R 5000:5000 "$WORK/mw/domains"   # mail Mailward delivered meanwhile, readable by Dovecot's uid
+for server in mailward dovecot; do
+  deliver="smtp:2525"; [ "$server" = dovecot ] && deliver="maildirs:$WORK/maildirs"
+  run idle "$server" idle --users "$IDLE_LIST" --sessions "$IDLE_SESSIONS" --deliveries "$DELIVERIES" --deliver "$deliver" --server-pid "$(pid_of "$server")"
+done
+row "$IDLE_SESSIONS IDLE sessions: server memory per session" idle kib_per_session down "KiB"
+row "delivery to EXISTS, p99 over $DELIVERIES deliveries" idle p99 down "ms"
+echo
+echo "mailward's advantage (rates mailward/dovecot, times and memory dovecot/mailward)${SUMMARY}"
+grep -E "Error|Fatal|Panic" "$WORK/dovecot.log" | head -3 || true
+grep -E "fail|crit" "$WORK/mw.log" | head -3 || true
