@@ -155,11 +155,12 @@ internal static class ImapLoad
                         Interlocked.Increment(ref ok);
                     else if (Interlocked.Increment(ref failed) <= 3)
                         Console.Error.WriteLine($"login failed: {answer.Status}");
-                    await c.CommandAsync("LOGOUT", ct);
+                    await c.SendAsync("L LOGOUT\r\n", ct); // the server closes; its BYE is not waited for
                 }
                 catch (Exception e) when (e is IOException or SocketException)
                 {
-                    Interlocked.Increment(ref failed);
+                    if (Interlocked.Increment(ref failed) <= 3)
+                        Console.Error.WriteLine($"login failed: {e.Message}");
                 }
                 catch (OperationCanceledException)
                 {
