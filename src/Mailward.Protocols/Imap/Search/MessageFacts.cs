@@ -15,13 +15,14 @@ internal static class MessageFacts
         return values.Count > 0 && DateUtils.TryParse(SearchText.Unfold(values[0]), out var date) ? date : null;
     }
 
-    /// <summary>The first mailbox of the first field with this name (groups are looked into); null when there is none.</summary>
-    public static MailboxAddress? FirstMailbox(ISearchMessage m, string field)
+    /// <summary>The first address of the first field with this name: a mailbox, or a group (whose name is then what
+    /// IMAP's envelope gives as the first addr-mailbox, RFC 9051 §7.5.2); null when there is none.</summary>
+    public static InternetAddress? FirstAddress(ISearchMessage m, string field)
     {
         var values = m.HeaderValues(field);
         if (values.Count == 0 || !InternetAddressList.TryParse(SearchText.Unfold(values[0]), out var list))
             return null;
-        return list.Mailboxes.FirstOrDefault();
+        return list.FirstOrDefault();
     }
 
     /// <summary>Every "&lt;id-left@id-right&gt;" of a field in order, comments skipped, brackets dropped. Ids without "@" are not
