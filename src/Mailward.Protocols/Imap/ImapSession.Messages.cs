@@ -204,6 +204,10 @@ public sealed partial class ImapSession
         {
             return No(tag, "[TRYCREATE] no such mailbox");
         }
+        catch (ArgumentException)
+        {
+            return No(tag, "[CANNOT] not a valid mailbox name"); // found by the fuzz target: "~x", or over 200 bytes
+        }
         var result = move ? await s.Mailbox.MoveAsync(picked.Select(p => p.Uid).ToList(), target, ct)
             : await s.Mailbox.CopyAsync(picked.Select(p => p.Uid).ToList(), target, ct);
         var from = result.Uids.Select(u => u.Source).ToList();

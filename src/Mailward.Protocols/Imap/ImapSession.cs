@@ -201,6 +201,8 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
             "COPY" or "UID COPY" => await CopyAsync(tag, args, uid: name != "COPY", move: false, ct),
             "MOVE" or "UID MOVE" => await CopyAsync(tag, args, uid: name != "MOVE", move: true, ct),
             "SEARCH" or "UID SEARCH" => await SearchAsync(tag, args, uid: name != "SEARCH", ct),
+            "SORT" or "UID SORT" => await SortAsync(tag, args, uid: name != "SORT", ct),
+            "THREAD" or "UID THREAD" => await ThreadAsync(tag, args, uid: name != "THREAD", ct),
             _ => Bad(tag, "unknown command"),
         };
     }
@@ -209,11 +211,12 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
     [
         "ENABLE", "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "NAMESPACE", "STATUS",
         "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE",
-        "UID FETCH", "UID STORE", "UID COPY", "UID MOVE", "UID SEARCH", "UID EXPUNGE",
+        "UID FETCH", "UID STORE", "UID COPY", "UID MOVE", "UID SEARCH", "UID EXPUNGE", "SORT", "UID SORT", "THREAD", "UID THREAD",
     ];
 
     private static readonly HashSet<string> SelectedCommands =
-        ["CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID FETCH", "UID STORE", "UID COPY", "UID MOVE", "UID SEARCH", "UID EXPUNGE"];
+        ["CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID FETCH", "UID STORE", "UID COPY", "UID MOVE", "UID SEARCH", "UID EXPUNGE",
+            "SORT", "UID SORT", "THREAD", "UID THREAD"];
 
     private string Capabilities()
     {
@@ -224,7 +227,7 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
                 caps.Append(" STARTTLS");
             caps.Append(PlaintextAllowed ? " AUTH=PLAIN SASL-IR" : " LOGINDISABLED");
         }
-        caps.Append(" ID ENABLE IDLE LITERAL+ NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS STATUS=SIZE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+        caps.Append(" ID ENABLE IDLE LITERAL+ NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
         caps.Append(" APPENDLIMIT=").Append(options.AppendLimit);
         return caps.ToString();
     }
