@@ -18,5 +18,11 @@ public sealed class MessageReader(SafeFileHandle handle, long knownSize = -1) : 
         return n;
     }
 
+    /// <summary>Reads at an offset without moving the front-to-back position (sections, structure parsing).</summary>
+    public int ReadAt(Span<byte> buffer, long offset) => RandomAccess.Read(handle, buffer, offset);
+
+    /// <summary>The file's length in bytes.</summary>
+    public long Length => knownSize >= 0 ? knownSize : RandomAccess.GetLength(handle);
+
     public void Dispose() => handle.Dispose();
 }

@@ -4,11 +4,12 @@ namespace Mailward.Tests.Support;
 
 public sealed class FactWhenInstalledAttribute : FactAttribute
 {
-    public FactWhenInstalledAttribute(string program)
+    /// <summary>program: a name on PATH, or an absolute path (a helper binary such as /usr/lib/dovecot/imap); package: what installs it.</summary>
+    public FactWhenInstalledAttribute(string program, string? package = null)
     {
-        var found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+        var found = program.StartsWith('/') ? File.Exists(program) : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Any(dir => File.Exists(Path.Combine(dir, program)));
         if (!found)
-            Skip = $"{program} is not installed (apt-get install {program}; .ci/run does)";
+            Skip = $"{program} is not installed (apt-get install {package ?? program}; .ci/run does)";
     }
 }

@@ -1,0 +1,305 @@
+// Computes a MessageStructure from a stored message with MimeKit's MimeReader (its events carry
+// the byte offsets of every header and body), then one more pass measures CRLF sizes and lines.
+// Bounded (StructureLimits): deeper nesting than MaxDepth is left to MimeKit's own limit (the part
+// stays a leaf), and a multipart that would bring the count of parts past MaxParts becomes one
+// opaque leaf; neither is an error. A file that is not a message at all is one text/plain leaf.
+using System.Text;
+using MimeKit;
+
+namespace Mailward.Core.MailStore.Structure;
+
+public static class StructureParser
+{
+    /// <summary>The structure of a stored message.</summary>
+    public static MessageStructure Parse(MessageReader message, StructureLimits? limits = null)
+    {
+        using var stream = new MessageReaderStream(message);
+        return Parse(stream, limits);
+    }
+
+    /// <summary>The structure of the message in a seekable stream (LF or CRLF line ends).</summary>
+    public static MessageStructure Parse(Stream message, StructureLimits? limits = null)
+    {
+        limits ??= StructureLimits.Default;
+        var size = message.Length;
+        var reader = new Reader(message, limits);
+        message.Position = 0;
+        try
+        {
+            reader.ReadMessage();
+        }
+        catch (FormatException)
+        {
+            reader.Root = null; // not even a header: the whole file is one plain body
+        }
+        var root = reader.Root ?? new Node { HeaderEnd = 0, BodyOffset = 0, IsMessageTop = true, Fields = new() };
+        if (reader.Root is null)
+            root.BodyEnd = size;
+        root.FixEnds(message, size);
+        var offsets = new List<long> { 0, size };
+        root.CollectOffsets(offsets);
+        var measure = LineMeasure.Measure(message, offsets);
+        var top = root.Build(measure, limits, parentSubtype: null);
+        return new MessageStructure(top, size, measure.Region(0, size).Size);
+    }
+
+    /// <summary>The header fields a part needs, first occurrence of each (raw values, octets).</summary>
+    internal sealed class Fields
+    {
+        public long Begin;
+        public long End;
+        public readonly Dictionary<string, string> Values = new(StringComparer.OrdinalIgnoreCase);
+    }
+
+    internal sealed class Node
+    {
+        public BodyPartKind Kind;
+        public long HeaderBegin;
+        public long HeaderEnd;
+        public long BodyOffset;
+        public long BodyEnd;
+        public bool IsMessageTop;
+        public bool Opaque;
+        public long EndBoundaryEnd = -1;
+        public Fields Fields = new();
+        public readonly List<Node> Children = [];
+        public Node? Message;
+
+        /// <summary>
+        /// Where a part ends, as Dovecot (and RFC 2046 §5.1.1 read with it) has it, where MimeKit
+        /// differs: the line break after a nested multipart's close-delimiter, and a blank line
+        /// that ends a header right before a boundary, stay with the part (the next boundary then
+        /// needs no line break of its own); a message/rfc822 part holds all of its message.
+        /// </summary>
+        public void FixEnds(Stream file, long size)
+        {
+            foreach (var c in Children)
+                c.FixEnds(file, size);
+            Message?.FixEnds(file, size);
+            if (BodyEnd < HeaderEnd)
+            {
+                // The header's blank line is the line break before the next boundary: Dovecot keeps
+                // it in the part but not in the header, and the body is empty.
+                var end = BodyEnd;
+                BodyOffset = BodyEnd = HeaderEnd;
+                HeaderEnd = Math.Max(HeaderBegin, end);
+            }
+            if (Kind == BodyPartKind.Multipart && EndBoundaryEnd == BodyEnd && BodyEnd < size)
+            {
+                Span<byte> next = stackalloc byte[2];
+                file.Position = BodyEnd;
+                var n = file.ReadAtLeast(next, 2, throwOnEndOfStream: false);
+                if (n >= 1 && next[0] == (byte)'\n')
+                    BodyEnd += 1;
+                else if (n == 2 && next[0] == (byte)'\r' && next[1] == (byte)'\n')
+                    BodyEnd += 2;
+            }
+            if (Message is not null)
+                BodyEnd = Math.Max(BodyEnd, Message.BodyEnd);
+        }
+
+        public void CollectOffsets(List<long> into)
+        {
+            into.Add(HeaderBegin);
+            into.Add(HeaderEnd);
+            into.Add(BodyOffset);
+            into.Add(BodyEnd);
+            foreach (var c in Children)
+                c.CollectOffsets(into);
+            Message?.CollectOffsets(into);
+        }
+
+        public BodyPart Build(LineMeasure measure, StructureLimits limits, string? parentSubtype)
+        {
+            var v = Fields.Values;
+            string? type = null, subtype = null;
+            List<MimeParameter> parameters = [];
+            if (v.TryGetValue("content-type", out var ct))
+                (type, subtype, parameters) = MimeFields.ContentType(ct, limits.MaxParameters);
+            // RFC 2046 §5.1.5: in a multipart/digest a part without a type is a message.
+            if (type is null)
+                (type, subtype) = string.Equals(parentSubtype, "digest", StringComparison.OrdinalIgnoreCase) ? ("message", "rfc822") : ("text", "plain");
+            string? disposition = null;
+            List<MimeParameter> dispositionParameters = [];
+            if (v.TryGetValue("content-disposition", out var cd))
+                (disposition, dispositionParameters) = MimeFields.Disposition(cd, limits.MaxParameters);
+            var kind = Opaque ? BodyPartKind.Leaf : Kind;
+            var part = new BodyPart
+            {
+                Kind = kind,
+                Header = measure.Region(HeaderBegin, HeaderEnd),
+                Body = measure.Region(BodyOffset, Math.Max(BodyOffset, BodyEnd)),
+                Type = type,
+                Subtype = subtype!,
+                Parameters = parameters,
+                Id = Value("content-id"),
+                Description = Value("content-description"),
+                Encoding = Token("content-transfer-encoding"),
+                Md5 = Value("content-md5"),
+                Disposition = disposition,
+                DispositionParameters = dispositionParameters,
+                Languages = v.TryGetValue("content-language", out var lang) ? MimeFields.Languages(lang) : null,
+                Location = Value("content-location"),
+                Envelope = IsMessageTop ? Envelope(limits) : null,
+                Parts = kind == BodyPartKind.Multipart ? [.. Children.Select(c => c.Build(measure, limits, subtype))] : [],
+                Message = kind == BodyPartKind.Message ? Message?.Build(measure, limits, null) : null,
+            };
+            return part;
+        }
+
+        private string? Value(string name) => Fields.Values.TryGetValue(name, out var raw) ? HeaderTokens.Unfold(raw).Trim(' ', '\t') : null;
+
+        private string? Token(string name) => Fields.Values.TryGetValue(name, out var raw) ? new HeaderTokens(HeaderTokens.Unfold(raw)).ReadValue() : null;
+
+        private Envelope Envelope(StructureLimits limits)
+        {
+            List<EnvelopeAddress>? Addresses(string name) =>
+                Fields.Values.TryGetValue(name, out var raw) && AddressParser.Parse(raw, limits.MaxAddresses) is { Count: > 0 } list ? list : null;
+            var from = Addresses("from");
+            // RFC 9051 §7.5.2: sender and reply-to default to from.
+            string? Raw(string name) => Fields.Values.GetValueOrDefault(name);
+            return new Envelope(Raw("date"), Raw("subject"), from, Addresses("sender") ?? from, Addresses("reply-to") ?? from,
+                Addresses("to"), Addresses("cc"), Addresses("bcc"), Raw("in-reply-to"), Raw("message-id"));
+        }
+    }
+
+    private enum Repeat
+    {
+        First,
+        Last,
+        Join,
+    }
+
+    private static readonly Dictionary<string, Repeat> Wanted = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["content-type"] = Repeat.First,
+        ["content-transfer-encoding"] = Repeat.First,
+        ["content-id"] = Repeat.First,
+        ["content-description"] = Repeat.First,
+        ["content-disposition"] = Repeat.First,
+        ["content-language"] = Repeat.First,
+        ["content-location"] = Repeat.First,
+        ["content-md5"] = Repeat.First,
+        ["date"] = Repeat.Last,
+        ["subject"] = Repeat.Last,
+        ["in-reply-to"] = Repeat.Last,
+        ["message-id"] = Repeat.Last,
+        ["from"] = Repeat.Join,
+        ["sender"] = Repeat.Join,
+        ["reply-to"] = Repeat.Join,
+        ["to"] = Repeat.Join,
+        ["cc"] = Repeat.Join,
+        ["bcc"] = Repeat.Join,
+    };
+
+    /// <summary>Turns MimeReader's events into a tree of nodes.</summary>
+    private sealed class Reader(Stream stream, StructureLimits limits)
+        : MimeReader(new ParserOptions { MaxMimeDepth = Math.Max(1, limits.MaxDepth) }, stream, MimeFormat.Entity)
+    {
+        private readonly Stack<Node> _open = new();
+        private Fields _pending = new();
+        private bool _nextIsMessageTop;
+        private int _parts;
+        private int _ignoring; // inside an opaque multipart or a message part that is not message/rfc822: events are not parts
+
+        public Node? Root;
+
+        protected override void OnHeadersBegin(long beginOffset, int beginLineNumber, CancellationToken cancellationToken) =>
+            _pending = new Fields { Begin = beginOffset, End = beginOffset };
+
+        protected override void OnHeaderRead(Header header, int beginLineNumber, CancellationToken cancellationToken)
+        {
+            if (_ignoring > 0 || !Wanted.TryGetValue(header.Field, out var rule))
+                return;
+            var raw = header.RawValue;
+            var value = Encoding.Latin1.GetString(raw, 0, Math.Min(raw.Length, limits.MaxHeaderBytes)).TrimStart(' ', '\t').TrimEnd('\n', '\r');
+            var had = _pending.Values.TryGetValue(header.Field, out var earlier);
+            // Twice the same field: MIME fields keep the first (Dovecot does); envelope texts the
+            // last; address fields are joined into one list (Dovecot's envelope shows both).
+            if (!had || rule == Repeat.Last)
+                _pending.Values[header.Field] = value;
+            else if (rule == Repeat.Join && earlier!.Length < limits.MaxHeaderBytes)
+                _pending.Values[header.Field] = earlier + "," + value;
+        }
+
+        protected override void OnHeadersEnd(long beginOffset, int beginLineNumber, long endOffset, int endLineNumber, CancellationToken cancellationToken) =>
+            _pending.End = endOffset;
+
+        protected override void OnMultipartEndBoundaryEnd(long beginOffset, int lineNumber, long endOffset, CancellationToken cancellationToken)
+        {
+            if (_ignoring == 0 && _open.Count > 0)
+                _open.Peek().EndBoundaryEnd = endOffset;
+        }
+
+        protected override void OnMimeMessageBegin(long beginOffset, int beginLineNumber, CancellationToken cancellationToken) => _nextIsMessageTop = true;
+
+        protected override void OnMimePartBegin(ContentType contentType, long beginOffset, int beginLineNumber, CancellationToken cancellationToken) =>
+            Begin(BodyPartKind.Leaf);
+
+        protected override void OnMimePartEnd(ContentType contentType, long beginOffset, int beginLineNumber, long headersEndOffset, long endOffset, int lines, CancellationToken cancellationToken) =>
+            End(headersEndOffset, endOffset);
+
+        protected override void OnMultipartBegin(ContentType contentType, long beginOffset, int beginLineNumber, CancellationToken cancellationToken) =>
+            Begin(BodyPartKind.Multipart);
+
+        protected override void OnMultipartEnd(ContentType contentType, long beginOffset, int beginLineNumber, long headersEndOffset, long endOffset, int lines, CancellationToken cancellationToken) =>
+            End(headersEndOffset, endOffset);
+
+        protected override void OnMessagePartBegin(ContentType contentType, long beginOffset, int beginLineNumber, CancellationToken cancellationToken) =>
+            Begin(contentType.IsMimeType("message", "rfc822") || contentType.IsMimeType("message", "global") ? BodyPartKind.Message : BodyPartKind.Leaf,
+                encapsulates: true);
+
+        protected override void OnMessagePartEnd(ContentType contentType, long beginOffset, int beginLineNumber, long headersEndOffset, long endOffset, int lines, CancellationToken cancellationToken) =>
+            End(headersEndOffset, endOffset);
+
+        private void Begin(BodyPartKind kind, bool encapsulates = false)
+        {
+            var isTop = _nextIsMessageTop;
+            _nextIsMessageTop = false;
+            if (_ignoring > 0)
+            {
+                _ignoring++;
+                return;
+            }
+            var node = new Node { Kind = kind, HeaderBegin = _pending.Begin, HeaderEnd = _pending.End, IsMessageTop = isTop, Fields = _pending };
+            _pending = new Fields { Begin = node.HeaderEnd, End = node.HeaderEnd };
+            var parent = _open.Count > 0 ? _open.Peek() : null;
+            if (parent is null)
+                Root = node;
+            else if (++_parts > limits.MaxParts)
+            {
+                // One part too many: the innermost open multipart keeps its bytes as one opaque leaf.
+                // The parts open inside it end unseen: this one and each of them (hence 2 + those).
+                var multipart = _open.First(n => n.Kind != BodyPartKind.Leaf);
+                multipart.Opaque = true;
+                multipart.Children.Clear();
+                multipart.Message = null;
+                var inside = 0;
+                for (; _open.Peek() != multipart; inside++)
+                    _open.Pop();
+                _ignoring = 2 + inside;
+                return;
+            }
+            else if (parent.Kind == BodyPartKind.Multipart)
+                parent.Children.Add(node);
+            else
+                parent.Message = node;
+            _open.Push(node);
+            if (encapsulates && kind != BodyPartKind.Message)
+                _ignoring = 1; // message/partial, message/external-body...: a leaf, what MimeKit reads inside is not parts
+        }
+
+        private void End(long headersEnd, long end)
+        {
+            if (_ignoring > 1)
+            {
+                _ignoring--;
+                return;
+            }
+            _ignoring = 0;
+            var node = _open.Pop();
+            node.BodyOffset = headersEnd;
+            node.BodyEnd = end;
+        }
+    }
+}
