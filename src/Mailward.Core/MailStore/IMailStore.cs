@@ -78,6 +78,9 @@ public interface IMailbox : IDisposable
     /// <summary>The stored message (LF line ends); null when it is gone.</summary>
     MessageReader? OpenMessage(uint uid);
 
+    /// <summary>The message's MIME structure (ENVELOPE, BODYSTRUCTURE, sections), parsed once and cached per folder; null when it is gone.</summary>
+    Task<Structure.MessageStructure?> StructureAsync(uint uid, CancellationToken ct = default);
+
     /// <summary>Sets the flags and keywords of a message (replacing them). False when it is gone.</summary>
     Task<bool> StoreFlagsAsync(uint uid, MessageFlags flags, IReadOnlyCollection<string> keywords, CancellationToken ct = default);
 

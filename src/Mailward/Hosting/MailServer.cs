@@ -111,7 +111,11 @@ public sealed partial class MailServer : IAsyncDisposable
                 ExpungeHistory = settings.ExpungeHistory,
                 MaxAppendBytes = settings.GetLong("Imap:AppendLimitBytes", 1024, long.MaxValue), // the store's backstop for the session's APPENDLIMIT
                 Quotas = new AccountOwnerQuotas(directory, accounts, layout, time),
-            }));
+            })
+        {
+            StructureLimits = new(settings.GetInt("Imap:MaxMimeDepth", 1, 1000), settings.GetInt("Imap:MaxMimeParts", 1, 1_000_000),
+                settings.GetInt("Imap:MaxMimeParameters", 1, 10_000), settings.GetInt("Imap:MaxEnvelopeAddresses", 1, 1_000_000)),
+        });
         builder.Services.AddSingleton<IMailboxLocks>(_ => new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));
         builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.

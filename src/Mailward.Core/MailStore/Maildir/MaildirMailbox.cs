@@ -5,6 +5,7 @@
 // MaildirMailbox.ModSeq.cs.
 using System.Text;
 using Mailward.Core.MailStore.Locks;
+using Mailward.Core.MailStore.Structure;
 
 namespace Mailward.Core.MailStore.Maildir;
 
@@ -27,7 +28,11 @@ public sealed partial class MaildirMailbox : IMailbox
         _path = path;
         _maildir = maildir;
         _log = new ModSeqLog(path);
+        _structures = StructureCache.Acquire(path, store.StructureLimits);
     }
+
+    private readonly StructureCache _structures;
+    private bool _disposed;
 
     public MailboxOwner Owner { get; }
     public string Folder { get; }
@@ -202,7 +207,20 @@ public sealed partial class MaildirMailbox : IMailbox
         }
     }
 
+    public Task<MessageStructure?> StructureAsync(uint uid, CancellationToken ct = default)
+    {
+        if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
+            return Task.FromResult<MessageStructure?>(null);
+        return Task.FromResult(_structures.Get(MaildirName.Parse(name).Key, entry.Size, () => OpenMessage(uid), LiveKeys));
+    }
+
+    /// <summary>The keys of the folder's messages as of the last sync: what the structure cache keeps at a rewrite.</summary>
+    private HashSet<string> LiveKeys() => _files.Values.Select(n => MaildirName.Parse(n).Key).ToHashSet(StringComparer.Ordinal);
+
     public void Dispose()
     {
+        if (!_disposed)
+            _structures.Release(LiveKeys); // the last session of the folder writes what waits
+        _disposed = true;
     }
 }

@@ -18,6 +18,9 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
 
     internal MaildirStoreOptions Options { get; } = options ?? new MaildirStoreOptions();
 
+    /// <summary>Bounds on parsing a message's structure (the Imap:MaxMime* settings).</summary>
+    public Structure.StructureLimits StructureLimits { get; init; } = Structure.StructureLimits.Default;
+
     /// <summary>Sessions' changes are announced here, so other sessions of the owner look again.</summary>
     internal void Publish(MailboxOwner owner, string folder, MailboxChangeKind kind) => events?.Publish(new MailboxChange(owner.Address, folder, kind));
 

@@ -1,0 +1,263 @@
+// The structure cache of one folder (docs/mail-store.md "The structure cache"): an index of the
+// records in mailward-structure, shared by the sessions of this process that have the folder
+// open, records read when asked for, new ones appended in batches without fsync (derived data).
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
+using Mailward.Core.MailStore.Structure;
+
+namespace Mailward.Core.MailStore.Maildir;
+
+public sealed class StructureCache
+{
+    public const string FileName = "mailward-structure";
+    private const int MaxRecordBytes = 16 << 20;
+    private const int BatchRecords = 64;
+    private const int BatchBytes = 256 << 10;
+    private static readonly TimeSpan BatchAge = TimeSpan.FromSeconds(2);
+    private static readonly ConcurrentDictionary<string, StructureCache> Open = new(StringComparer.Ordinal);
+
+    private readonly string _path;
+    private readonly string _header;
+    private readonly object _lock = new();
+    private readonly Dictionary<string, (long Offset, int Length)> _index = new(StringComparer.Ordinal);
+    private readonly List<(string Key, byte[] Payload, MessageStructure Structure)> _pending = [];
+    private int _pendingBytes;
+    private DateTime _pendingSince;
+    private long _scanned; // the file's bytes read into the index so far; -1: the file is garbled, ignored until rewritten
+    private bool _needsRewrite; // torn tail, bad record, garbled header or too many dead records
+    private int _records;
+    private int _users;
+
+    private StructureCache(string folder, StructureLimits limits)
+    {
+        _path = Path.Combine(folder, FileName);
+        Limits = limits;
+        _header = string.Create(CultureInfo.InvariantCulture, $"MWSTRUCT 1 L{limits.MaxDepth},{limits.MaxParts},{limits.MaxParameters},{limits.MaxAddresses}\n");
+    }
+
+    public StructureLimits Limits { get; }
+
+    /// <summary>The folder's cache, shared within the process while any mailbox has it; Release when done.</summary>
+    public static StructureCache Acquire(string folder, StructureLimits limits)
+    {
+        while (true)
+        {
+            var cache = Open.GetOrAdd(folder + "\0" + limits, _ => new StructureCache(folder, limits));
+            lock (cache._lock)
+            {
+                if (cache._users >= 0)
+                {
+                    cache._users++;
+                    return cache;
+                }
+            }
+            // released to nothing just now: take a fresh one
+        }
+    }
+
+    public void Release(Func<IReadOnlyCollection<string>>? liveKeys = null)
+    {
+        lock (_lock)
+        {
+            if (--_users > 0)
+                return;
+            _users = -1;
+            Flush(liveKeys);
+        }
+        Open.TryRemove(new KeyValuePair<string, StructureCache>(Path.GetDirectoryName(_path) + "\0" + Limits, this));
+    }
+
+    /// <summary>The message's structure from the cache, or parsed now (and queued for the file). Size: its size on disk.</summary>
+    public MessageStructure? Get(string key, long size, Func<MessageReader?> open, Func<IReadOnlyCollection<string>>? liveKeys = null)
+    {
+        lock (_lock)
+        {
+            if (Lookup(key, size) is { } found)
+                return found;
+            Scan(); // another process may have appended it meanwhile
+            if (Lookup(key, size) is { } appended)
+                return appended;
+        }
+        MessageStructure parsed;
+        using (var reader = open())
+        {
+            if (reader is null)
+                return null;
+            parsed = StructureParser.Parse(reader, Limits);
+        }
+        lock (_lock)
+        {
+            var payload = StructureCodec.Encode(key, parsed);
+            if (_pending.Count == 0)
+                _pendingSince = DateTime.UtcNow;
+            _pending.Add((key, payload, parsed));
+            _pendingBytes += payload.Length;
+            if (_pending.Count >= BatchRecords || _pendingBytes >= BatchBytes || DateTime.UtcNow - _pendingSince >= BatchAge)
+                Flush(liveKeys);
+        }
+        return parsed;
+    }
+
+    /// <summary>Writes what waits (append, or a rewrite when the file needs one). Caller holds the lock.</summary>
+    private void Flush(Func<IReadOnlyCollection<string>>? liveKeys)
+    {
+        if (_pending.Count == 0)
+            return;
+        try
+        {
+            Scan(); // what other processes appended is kept by a rewrite
+            var live = liveKeys?.Invoke();
+            if (live is not null && _records + _pending.Count > 2 * live.Count + 100)
+                _needsRewrite = true;
+            if (_needsRewrite || _scanned <= 0)
+                Rewrite(live);
+            else
+                Append();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // derived data: a cache that cannot be written only costs parses
+        }
+        _pending.Clear();
+        _pendingBytes = 0;
+    }
+
+    private void Append()
+    {
+        var batch = new MemoryStream(_pendingBytes + _pending.Count * 32);
+        var offsets = new List<(string Key, long Offset, int Length)>(_pending.Count);
+        foreach (var (key, payload, _) in _pending)
+        {
+            batch.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"R {payload.Length} {Crc32.HashToUInt32(payload):x8}\n")));
+            offsets.Add((key, batch.Position, payload.Length));
+            batch.Write(payload);
+            batch.WriteByte((byte)'\n');
+        }
+        long start;
+        using (var f = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+        {
+            f.Write(batch.GetBuffer(), 0, (int)batch.Length); // one write(2) with O_APPEND: lands whole after whatever is there
+            start = f.Position - batch.Length;
+        }
+        if (start == 0)
+            (_scanned, _needsRewrite) = (-1, true); // the file was deleted meanwhile: this one has no header
+        else if (start == _scanned)
+        {
+            foreach (var (key, offset, length) in offsets)
+                _index[key] = (start + offset, length);
+            _records += offsets.Count;
+            _scanned = start + batch.Length;
+        }
+        // else another process appended in between: the next Scan reads both its records and ours
+    }
+
+    /// <summary>A new file: the header, the newest record of each live key (all, without a list), and what waits.</summary>
+    private void Rewrite(IReadOnlyCollection<string>? liveKeys)
+    {
+        var keep = new List<(string Key, byte[] Payload)>();
+        if (_scanned > 0)
+            foreach (var (key, (offset, length)) in _index)
+                if ((liveKeys is null || liveKeys.Contains(key)) && !_pending.Exists(p => p.Key == key) && Read(offset, length) is { } payload)
+                    keep.Add((key, payload));
+        keep.AddRange(_pending.Select(p => (p.Key, p.Payload)));
+        var tmp = _path + ".tmp";
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(Encoding.ASCII.GetBytes(_header));
+            _index.Clear();
+            foreach (var (key, payload) in keep)
+            {
+                f.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"R {payload.Length} {Crc32.HashToUInt32(payload):x8}\n")));
+                _index[key] = (f.Position, payload.Length);
+                f.Write(payload);
+                f.WriteByte((byte)'\n');
+            }
+            _scanned = f.Position;
+        }
+        File.Move(tmp, _path, overwrite: true); // no fsync: derived data (docs/mail-store.md)
+        _records = keep.Count;
+        _needsRewrite = false;
+    }
+
+    private MessageStructure? Lookup(string key, long size)
+    {
+        foreach (var p in _pending)
+            if (p.Key == key && p.Structure.Size == size)
+                return p.Structure;
+        if (!_index.TryGetValue(key, out var at) || Read(at.Offset, at.Length) is not { } payload)
+            return null;
+        return StructureCodec.Decode(payload) is { } record && record.Key == key && record.Structure.Size == size ? record.Structure : null;
+    }
+
+    private byte[]? Read(long offset, int length)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var bytes = new byte[length];
+            return RandomAccess.Read(handle, bytes, offset) == length ? bytes : null;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Reads the file from where the index ends, adding each whole, valid record; stops at a torn or bad one.</summary>
+    private void Scan()
+    {
+        if (_scanned < 0)
+            return;
+        byte[] bytes;
+        try
+        {
+            using var f = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (f.Length < _scanned)
+                _scanned = 0; // replaced by a shorter file (another process rewrote it): read it anew
+            if (f.Length == _scanned)
+                return;
+            f.Position = _scanned;
+            bytes = new byte[f.Length - _scanned];
+            f.ReadExactly(bytes);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            _scanned = 0;
+            _index.Clear();
+            _records = 0;
+            return;
+        }
+        var at = 0;
+        if (_scanned == 0)
+        {
+            _index.Clear();
+            _records = 0;
+            var header = Encoding.ASCII.GetBytes(_header);
+            if (!bytes.AsSpan().StartsWith(header))
+            {
+                (_needsRewrite, _scanned) = (true, -1); // garbled, another version or other limits: replaced at the next write
+                return;
+            }
+            at = header.Length;
+        }
+        while (at < bytes.Length)
+        {
+            var lf = Array.IndexOf(bytes, (byte)'\n', at, Math.Min(bytes.Length - at, 32));
+            var fields = lf < 0 ? [] : Encoding.ASCII.GetString(bytes, at, lf - at).Split(' ');
+            if (fields.Length != 3 || fields[0] != "R" || !int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+                || length > MaxRecordBytes || !uint.TryParse(fields[2], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc)
+                || lf + 1 + length >= bytes.Length || bytes[lf + 1 + length] != (byte)'\n'
+                || Crc32.HashToUInt32(bytes.AsSpan(lf + 1, length)) != crc || StructureCodec.Key(bytes.AsSpan(lf + 1, length)) is not { } key)
+            {
+                _needsRewrite = true; // a torn tail or a bad record: what follows is not trusted
+                break;
+            }
+            _index[key] = (_scanned + lf + 1, length);
+            _records++;
+            at = lf + 1 + length + 1;
+        }
+        _scanned += at;
+    }
+}

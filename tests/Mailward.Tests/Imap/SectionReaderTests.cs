@@ -1,0 +1,90 @@
+// SectionReader: sections stream with CRLF line ends whatever the file has, across the reader's
+// block size; partial fetches cut the CRLF form (RFC 9051 §6.4.5 <n.m>); HEADER.FIELDS picks whole
+// folded fields.
+using System.Text;
+using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Structure;
+using Mailward.Protocols.Imap.Fetch;
+using Mailward.Tests.Support;
+
+namespace Mailward.Tests.Imap;
+
+public sealed class SectionReaderTests : IDisposable
+{
+    private readonly TempFolder _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private (MessageStructure, MessageReader) Message(string text)
+    {
+        var file = _dir.Combine(Guid.NewGuid().ToString("N"));
+        File.WriteAllBytes(file, Encoding.Latin1.GetBytes(text));
+        using (var f = File.OpenRead(file))
+        {
+            var s = StructureParser.Parse(f);
+            return (s, new MessageReader(File.OpenHandle(file)));
+        }
+    }
+
+    private static string Text(SectionContent c, long start = 0, long count = long.MaxValue) => Encoding.Latin1.GetString(c.ToArray(start, count));
+
+    [Fact]
+    public void The_whole_message_goes_with_crlf_and_its_length_is_rfc822_size()
+    {
+        var body = string.Concat(Enumerable.Range(0, 20000).Select(i => i % 3 == 0 ? $"line {i}\r\n" : $"line {i}\n"));
+        var (s, r) = Message("Subject: big\n\n" + body);
+        using (r)
+        {
+            var all = SectionReader.Open(s, r, Section.Whole);
+            var text = Text(all);
+            Assert.Equal(s.VirtualSize, all.Length);
+            Assert.Equal(all.Length, text.Length);
+            Assert.DoesNotContain("\n", text.Replace("\r\n", "", StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.Equal("Subject: big\r\n\r\n" + body.Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal), text);
+        }
+    }
+
+    [Fact]
+    public void Partial_fetches_cut_the_crlf_form_anywhere_even_between_cr_and_lf()
+    {
+        var (s, r) = Message("Subject: p\n\nab\ncd\nef\n");
+        using (r)
+        {
+            var text = SectionReader.Open(s, r, new Section([], SectionKind.Text));
+            var full = Text(text);
+            Assert.Equal("ab\r\ncd\r\nef\r\n", full);
+            for (var start = 0; start <= full.Length + 2; start++)
+                for (var count = 0; count <= full.Length + 2; count++)
+                    Assert.Equal(full.Substring(Math.Min(start, full.Length), Math.Max(0, Math.Min(count, full.Length - start))), Text(text, start, count));
+        }
+    }
+
+    [Fact]
+    public void Header_fields_keep_folded_lines_and_end_with_a_blank_line()
+    {
+        var (s, r) = Message("From: a@b\nSubject: folded\n  on two lines\nX-Other: 1\nsubject: again\n\nbody\n");
+        using (r)
+        {
+            Assert.Equal("Subject: folded\r\n  on two lines\r\nsubject: again\r\n\r\n",
+                Text(SectionReader.Open(s, r, new Section([], SectionKind.HeaderFields, ["SUBJECT"]))));
+            Assert.Equal("From: a@b\r\nX-Other: 1\r\n\r\n", Text(SectionReader.Open(s, r, new Section([], SectionKind.HeaderFieldsNot, ["Subject"]))));
+        }
+    }
+
+    [Fact]
+    public void Mime_header_and_text_of_parts_and_of_a_message_part()
+    {
+        var (s, r) = Message("Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: text/plain\n\nfirst\n--o\nContent-Type: message/rfc822\n\n"
+            + "Subject: inner\n\ninner body\n--o--\n");
+        using (r)
+        {
+            Assert.Equal("Content-Type: text/plain\r\n\r\n", Text(SectionReader.Open(s, r, new Section([1], SectionKind.Mime))));
+            Assert.Equal("first", Text(SectionReader.Open(s, r, new Section([1], SectionKind.Content))));
+            Assert.Equal("Subject: inner\r\n\r\n", Text(SectionReader.Open(s, r, new Section([2], SectionKind.Header))));
+            Assert.Equal("inner body", Text(SectionReader.Open(s, r, new Section([2], SectionKind.Text))));
+            Assert.Equal("inner body", Text(SectionReader.Open(s, r, new Section([2, 1], SectionKind.Content))));
+            Assert.Equal(0, SectionReader.Open(s, r, new Section([1], SectionKind.Header)).Length); // not a message part
+            Assert.Equal(0, SectionReader.Open(s, r, new Section([7], SectionKind.Content)).Length);
+        }
+    }
+}
