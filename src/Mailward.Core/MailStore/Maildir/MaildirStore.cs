@@ -1,5 +1,6 @@
 // The mail store over Maildir++ (docs/mail-store.md "Inside a Maildir"): an owner's INBOX is its
-// Maildir, folder "A/B" is Maildir/.A.B, subscriptions are one name a line in Maildir/subscriptions.
+// Maildir, folder "A/B" is Maildir/.A.B (levels in modified UTF-7), subscriptions are one name a
+// line in Maildir/mailward-subscriptions (read once from Dovecot's or Courier's files before it exists).
 // The owner's Maildir is found from the account's stored folder, never from a path a caller gives.
 using System.Security.Cryptography;
 using System.Text;
@@ -12,7 +13,7 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
     : IMailStore
 {
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const string Subscriptions = "subscriptions";
+    private const string Subscriptions = "mailward-subscriptions";
 
     internal TimeProvider Time { get; } = time ?? TimeProvider.System;
 
@@ -44,12 +45,7 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
     {
         var maildir = MaildirOf(owner);
         var names = new List<string> { "INBOX" };
-        if (Directory.Exists(maildir))
-            names.AddRange(Directory.EnumerateDirectories(maildir, ".*")
-                .Select(Path.GetFileName)
-                .Where(n => n is { Length: > 1 } && n != ".." && Directory.Exists(Path.Combine(maildir, n, "cur")))
-                .Select(n => n![1..].Replace('.', '/'))
-                .Order(StringComparer.Ordinal));
+        names.AddRange(MaildirFolderNames.Directories(maildir).Select(MaildirFolderNames.FromDisk).Distinct().Order(StringComparer.Ordinal));
         return Task.FromResult<IReadOnlyList<string>>(names);
     }
 
@@ -71,10 +67,9 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
         var target = FolderPath(maildir, to);
         if (IsInbox(from) || IsInbox(to) || !Directory.Exists(source) || Directory.Exists(target))
             throw new IOException($"cannot rename {from} to {to}");
-        // Children move with their parent (RFC 9051 §6.3.6): ".A.x" becomes ".B.x".
-        var prefix = Path.GetFileName(source) + ".";
-        foreach (var child in Directory.EnumerateDirectories(maildir).Where(d => Path.GetFileName(d).StartsWith(prefix, StringComparison.Ordinal)).ToList())
-            Directory.Move(child, Path.Combine(maildir, Path.GetFileName(target) + "." + Path.GetFileName(child)[prefix.Length..]));
+        // Children move with their parent (RFC 9051 §6.3.6): "A/x" becomes "B/x", whichever form its directory had.
+        foreach (var child in MaildirFolderNames.Directories(maildir).Where(d => MaildirFolderNames.FromDisk(d).StartsWith(from + "/", StringComparison.Ordinal)).ToList())
+            Directory.Move(Path.Combine(maildir, child), FolderPath(maildir, to + MaildirFolderNames.FromDisk(child)[from.Length..]));
         Directory.Move(source, target);
         return Task.CompletedTask;
     }
@@ -90,8 +85,22 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
 
     public async Task<IReadOnlyList<string>> SubscriptionsAsync(MailboxOwner owner, CancellationToken ct = default)
     {
-        var file = Path.Combine(MaildirOf(owner), Subscriptions);
-        return File.Exists(file) ? (await File.ReadAllLinesAsync(file, ct)).Where(l => l.Length > 0).ToList() : [];
+        var maildir = MaildirOf(owner);
+        var file = Path.Combine(maildir, Subscriptions);
+        if (File.Exists(file))
+            return (await File.ReadAllLinesAsync(file, ct)).Where(l => l.Length > 0).ToList();
+        // Once, before Mailward keeps its own: what Dovecot, Courier or an older Mailward left (never written to).
+        var imported = Takeover.ForeignSubscriptions.Read(maildir, IsValidName);
+        if (Directory.Exists(maildir))
+            await WriteSubscriptionsAsync(maildir, imported, ct);
+        return imported;
+    }
+
+    private static async Task WriteSubscriptionsAsync(string maildir, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        var tmp = Path.Combine(maildir, Subscriptions + ".tmp");
+        await File.WriteAllTextAsync(tmp, string.Concat(names.Select(n => n + "\n")), ct);
+        File.Move(tmp, Path.Combine(maildir, Subscriptions), overwrite: true);
     }
 
     public async Task SubscribeAsync(MailboxOwner owner, string folder, bool subscribed, CancellationToken ct = default)
@@ -102,23 +111,38 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
         current.RemoveAll(n => n == folder);
         if (subscribed)
             current.Add(folder);
-        var tmp = Path.Combine(maildir, Subscriptions + ".tmp");
-        await File.WriteAllTextAsync(tmp, string.Concat(current.Select(n => n + "\n")), ct);
-        File.Move(tmp, Path.Combine(maildir, Subscriptions), overwrite: true);
+        await WriteSubscriptionsAsync(maildir, current, ct);
     }
 
     private static bool IsInbox(string folder) => folder.Equals("INBOX", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The folder's path: the Maildir for INBOX, else Maildir/.A.B for "A/B". Names that could leave the Maildir are refused.</summary>
+    /// <summary>
+    /// The folder's path: the Maildir for INBOX, else Maildir/.A.B for "A/B" (levels in modified UTF-7,
+    /// or an existing directory whose name reads as the folder). Names that could leave the Maildir are refused.
+    /// </summary>
     public static string FolderPath(string maildir, string folder)
     {
         if (IsInbox(folder))
             return maildir;
+        if (!IsValidName(folder))
+            throw new ArgumentException($"not a valid folder name: {folder}");
+        return MaildirFolderNames.Find(maildir, folder);
+    }
+
+    private static bool IsValidName(string folder)
+    {
         var levels = folder.Split('/');
         if (Encoding.UTF8.GetByteCount(folder) > 200 || levels.Any(l => l.Length == 0 || l.Contains('.', StringComparison.Ordinal) || l[0] == '~'
             || l.Any(c => c < ' ' || c == '\x7f')))
-            throw new ArgumentException($"not a valid folder name: {folder}");
-        return Path.Combine(maildir, "." + string.Join('.', levels));
+            return false;
+        try
+        {
+            return MaildirFolderNames.Fits(folder);
+        }
+        catch (ArgumentException)
+        {
+            return false; // a lone surrogate has no modified UTF-7 form
+        }
     }
 
     public async Task<IReadOnlyList<QuotaRoot>> QuotaAsync(MailboxOwner owner, CancellationToken ct = default) =>

@@ -73,13 +73,17 @@ internal static class FolderTakeover
     {
         var keywords = Keywords.Read(folder); // a crashed import may have written it: letters given stay
         var wanted = new Dictionary<string, string>(StringComparer.Ordinal); // file name → letters it should carry
+        var added = false; // a keyword got a letter it did not have: the file must be written
         if (foreign.FromDovecot)
         {
             var dovecot = ForeignKeywords.ReadDovecot(folder);
             var map = new char?[26];
             for (var i = 0; i < 26; i++)
                 if (dovecot[i] is { } name)
+                {
+                    added |= keywords.LetterOf(name) is null;
                     map[i] = keywords.Add(name, (char)('a' + i));
+                }
             foreach (var f in files.Where(f => f.Flags.Any(char.IsAsciiLetterLower)))
                 wanted[f.Name] = Letters(f, f.Flags.Where(char.IsAsciiLetterLower).Select(c => map[c - 'a']));
         }
@@ -89,14 +93,16 @@ internal static class FolderTakeover
             var present = files.Where(f => courier.ContainsKey(f.Key) || f.Flags.Any(char.IsAsciiLetterLower)).ToList();
             // Letters in order of the names, so a redone import gives the same ones.
             foreach (var name in present.SelectMany(f => courier.GetValueOrDefault(f.Key) ?? []).Where(ForeignKeywords.IsKeyword).Distinct().Order(StringComparer.Ordinal))
+            {
+                added |= keywords.LetterOf(name) is null;
                 keywords.Add(name);
+            }
             foreach (var f in present)
                 wanted[f.Name] = Letters(f, (courier.GetValueOrDefault(f.Key) ?? []).Select(k => ForeignKeywords.IsKeyword(k) ? keywords.LetterOf(k) : null));
         }
         var renames = wanted.Select(w => (From: w.Key, To: MaildirName.Parse(w.Key).WithFlags(w.Value))).Where(r => r.From != r.To).ToList();
-        if (renames.Count == 0)
-            return;
-        keywords.Write(folder);
+        if (added)
+            keywords.Write(folder);
         foreach (var (from, to) in renames)
         {
             try
