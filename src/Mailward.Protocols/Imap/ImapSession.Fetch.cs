@@ -18,10 +18,16 @@ public sealed partial class ImapSession
         Size,
         Body,
         ModSeq,
+        Envelope,
+        BodyStructure,
     }
 
     /// <summary>One FETCH item; for Body the section ("" for the whole message) and an optional &lt;start.length&gt;.</summary>
-    private sealed record FetchItem(FetchKind Kind, string Name, string Section = "", long Start = -1, long Length = -1, bool Peek = true);
+    private sealed record FetchItem(FetchKind Kind, string Name, string Section = "", long Start = -1, long Length = -1, bool Peek = true)
+    {
+        /// <summary>The parsed section of a BODY[section] item other than the whole message.</summary>
+        public Fetch.Section? Parsed { get; init; }
+    }
 
     private async Task<bool> FetchAsync(string tag, IReadOnlyList<ImapToken> args, bool uid, CancellationToken ct)
     {
@@ -118,6 +124,15 @@ public sealed partial class ImapSession
             case "INTERNALDATE": return [new(FetchKind.InternalDate, "INTERNALDATE")];
             case "RFC822.SIZE": return [new(FetchKind.Size, "RFC822.SIZE")];
             case "MODSEQ": return [new(FetchKind.ModSeq, "MODSEQ")];
+            case "ENVELOPE": return [new(FetchKind.Envelope, "ENVELOPE")];
+            case "BODYSTRUCTURE": return [new(FetchKind.BodyStructure, "BODYSTRUCTURE")];
+            case "BODY": return [new(FetchKind.BodyStructure, "BODY")];
+            case "RFC822.HEADER": return [new(FetchKind.Body, "RFC822.HEADER", "HEADER") { Parsed = new([], Fetch.SectionKind.Header) }];
+            case "RFC822.TEXT": return [new(FetchKind.Body, "RFC822.TEXT", "TEXT", Peek: false) { Parsed = new([], Fetch.SectionKind.Text) }];
+            case "ALL": return [new(FetchKind.Flags, "FLAGS"), new(FetchKind.InternalDate, "INTERNALDATE"), new(FetchKind.Size, "RFC822.SIZE"), new(FetchKind.Envelope, "ENVELOPE")];
+            case "FULL":
+                return [new(FetchKind.Flags, "FLAGS"), new(FetchKind.InternalDate, "INTERNALDATE"), new(FetchKind.Size, "RFC822.SIZE"), new(FetchKind.Envelope, "ENVELOPE"),
+                    new(FetchKind.BodyStructure, "BODY")];
             case "RFC822": return [new(FetchKind.Body, "RFC822", Peek: false)];
             case "FAST": return [new(FetchKind.Flags, "FLAGS"), new(FetchKind.InternalDate, "INTERNALDATE"), new(FetchKind.Size, "RFC822.SIZE")];
         }
@@ -127,8 +142,9 @@ public sealed partial class ImapSession
         var open = upper.IndexOf('[');
         var close = upper.IndexOf(']');
         var section = upper[(open + 1)..close];
-        if (section.Length > 0)
-            return null; // sections other than the whole message come with the structure cache
+        Fetch.Section? parsed = null;
+        if (section.Length > 0 && (parsed = ParseSection(section)) is null)
+            return null;
         long start = -1, length = -1;
         var rest = upper[(close + 1)..];
         if (rest.Length > 0)
@@ -140,7 +156,47 @@ public sealed partial class ImapSession
                 || !long.TryParse(rest[(dot + 1)..^1], NumberStyles.None, CultureInfo.InvariantCulture, out length) || length == 0)
                 return null;
         }
-        return [new(FetchKind.Body, "BODY[]", section, start, length, peek)];
+        return [new(FetchKind.Body, $"BODY[{section}]", section, start, length, peek) { Parsed = parsed }];
+    }
+
+    /// <summary>section-spec (RFC 9051 §6.4.5): part numbers "1.2", then HEADER, TEXT, MIME or HEADER.FIELDS[.NOT] (names); null when malformed.</summary>
+    private static Fetch.Section? ParseSection(string text)
+    {
+        var parts = new List<int>();
+        var rest = text;
+        while (rest.Length > 0 && char.IsAsciiDigit(rest[0]))
+        {
+            var dot = rest.IndexOf('.');
+            var number = dot < 0 ? rest : rest[..dot];
+            if (!int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || parts.Count >= 100)
+                return null;
+            parts.Add(n);
+            rest = dot < 0 ? "" : rest[(dot + 1)..];
+        }
+        Fetch.SectionKind kind;
+        List<string>? fields = null;
+        if (rest.Length == 0)
+            kind = Fetch.SectionKind.Content;
+        else if (rest == "HEADER")
+            kind = Fetch.SectionKind.Header;
+        else if (rest == "TEXT")
+            kind = Fetch.SectionKind.Text;
+        else if (rest == "MIME" && parts.Count > 0)
+            kind = Fetch.SectionKind.Mime;
+        else if (rest.StartsWith("HEADER.FIELDS", StringComparison.Ordinal))
+        {
+            var not = rest.StartsWith("HEADER.FIELDS.NOT", StringComparison.Ordinal);
+            kind = not ? Fetch.SectionKind.HeaderFieldsNot : Fetch.SectionKind.HeaderFields;
+            var list = rest[(not ? 17 : 13)..].Trim();
+            if (list.Length < 2 || list[0] != '(' || list[^1] != ')')
+                return null;
+            fields = list[1..^1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(f => f.Trim('"')).ToList();
+            if (fields.Count == 0)
+                return null;
+        }
+        else
+            return null;
+        return new Fetch.Section([.. parts], kind, fields);
     }
 
     /// <summary>Writes "* n FETCH (...)"; false when the message's file was gone.</summary>
@@ -151,6 +207,13 @@ public sealed partial class ImapSession
         var opened = items.Any(i => i.Kind == FetchKind.Body) ? _selected!.Mailbox.OpenMessage(entry.Uid) : null;
         if (opened is null && items.Any(i => i.Kind == FetchKind.Body))
             return false;
+        var structure = items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure || i.Parsed is not null)
+            ? await _selected!.Mailbox.StructureAsync(entry.Uid, ct) : null; // the folder's structure cache: parsed once per message
+        if (structure is null && items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure || i.Parsed is not null))
+        {
+            opened?.Dispose();
+            return false;
+        }
         Raw(output, $"* {seq} FETCH (");
         var first = true;
         foreach (var item in items)
@@ -176,6 +239,23 @@ public sealed partial class ImapSession
                     break;
                 case FetchKind.ModSeq:
                     Raw(output, $"MODSEQ ({entry.ModSeq})");
+                    break;
+                case FetchKind.Envelope or FetchKind.BodyStructure:
+                    Raw(output, item.Kind == FetchKind.Envelope ? "ENVELOPE " : item.Name + " ");
+                    output.Write(item.Kind == FetchKind.Envelope ? Fetch.EnvelopeWriter.Envelope(structure!)
+                        : Fetch.BodyStructureWriter.BodyStructure(structure!, extensible: item.Name == "BODYSTRUCTURE", _rev2));
+                    break;
+                case FetchKind.Body when item.Parsed is { } section:
+                    using (var reader = opened ?? _selected!.Mailbox.OpenMessage(entry.Uid))
+                    {
+                        opened = null;
+                        var content = reader is null ? Fetch.SectionContent.Empty : Fetch.SectionReader.Open(structure!, reader, section);
+                        var from = item.Start < 0 ? 0 : Math.Min(item.Start, content.Length);
+                        var count = item.Length < 0 ? content.Length - from : Math.Min(item.Length, content.Length - from);
+                        var label = item.Name.StartsWith("RFC822", StringComparison.Ordinal) ? item.Name : item.Start >= 0 ? $"{item.Name}<{item.Start}>" : item.Name;
+                        Raw(output, $"{label} {{{count}}}\r\n");
+                        content.CopyTo(output, from, count);
+                    }
                     break;
                 case FetchKind.Body:
                     // The first body item reads the file opened above; a second one opens it again.
