@@ -159,7 +159,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = AccountsProvider is "sqlite" ? 0 : throw new SettingsException(
             AccountsProvider == "postgres" ? "Accounts:Provider=postgres is not available yet; use sqlite"
             : $"Accounts:Provider must be sqlite, not '{AccountsProvider}'");
-        _ = CacheMaxEntries + CacheMaxMisses + CacheCheckMilliseconds + MaxDirectoryEntries + ExpungeHistory;
+        _ = CacheMaxEntries + CacheMaxMisses + CacheCheckMilliseconds + MaxDirectoryEntries + ExpungeHistory + GetInt("MailStore:ListingCacheMessages", 0, 100_000_000);
         _ = Passwords;
         _ = StoreClearText;
         _ = Queue;

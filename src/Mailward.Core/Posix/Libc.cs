@@ -14,7 +14,8 @@ public static partial class Libc
         ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000;
     public const int EPerm = 1, ENoEnt = 2, EIntr = 4, EAgain = 11, EExist = 17, EInval = 22, EMLink = 31, ENoSys = 38, ELoop = 40, ENotSup = 95;
     public const int SigKill = 9;
-    private const int AtEmptyPath = 0x1000, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
+    private const int AtEmptyPath = 0x1000, AtSymlinkNoFollow = 0x100, AtFdCwd = -100, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
+    private const int ENotDir = 20;
     private const int SIfMt = 0xF000, SIfReg = 0x8000, SIfDir = 0x4000;
 
     [LibraryImport("libc", EntryPoint = "umask")]
@@ -163,6 +164,19 @@ public static partial class Libc
         return new FileFacts((mode & SIfMt) == SIfReg, (mode & SIfMt) == SIfDir, uid, nlink, (UnixFileMode)(mode & 0xFFF));
     }
 
+    /// <summary>
+    /// What any change to a file or folder moves (statx(2) of the path, not following a last link):
+    /// inode, size, and the change and modification times in nanoseconds; null when it is not there.
+    /// </summary>
+    public static unsafe ChangeStamp? Stamp(string path)
+    {
+        var buffer = stackalloc byte[256];
+        if (StatxNative(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
+            return Marshal.GetLastPInvokeError() is ENoEnt or ENotDir ? null : throw Error("statx", path);
+        static long Nanoseconds(byte* t) => *(long*)t * 1_000_000_000 + *(uint*)(t + 8);
+        return new ChangeStamp(*(ulong*)(buffer + 32), *(long*)(buffer + 40), Nanoseconds(buffer + 96), Nanoseconds(buffer + 112));
+    }
+
     /// <summary>The path with every link and ".." resolved; null when it does not exist.</summary>
     public static string? RealPath(string path)
     {
@@ -190,5 +204,8 @@ public static partial class Libc
         return new IOException($"{call} {path}: {Marshal.GetPInvokeErrorMessage(errno)}".Replace("  ", " ", StringComparison.Ordinal), errno);
     }
 }
+
+/// <summary>A file's identity and times as <see cref="Libc.Stamp"/> reads them (times in ns since 1970).</summary>
+public readonly record struct ChangeStamp(ulong Inode, long Size, long ChangedNs, long ModifiedNs);
 
 public sealed record FileFacts(bool IsRegularFile, bool IsDirectory, uint Owner, uint Links, UnixFileMode Mode);

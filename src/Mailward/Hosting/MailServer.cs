@@ -109,6 +109,7 @@ public sealed partial class MailServer : IAsyncDisposable
             new MaildirStoreOptions
             {
                 ExpungeHistory = settings.ExpungeHistory,
+                ListingCacheMessages = settings.GetInt("MailStore:ListingCacheMessages", 0, 100_000_000),
                 MaxAppendBytes = settings.GetLong("Imap:AppendLimitBytes", 1024, long.MaxValue), // the store's backstop for the session's APPENDLIMIT
                 Quotas = new AccountOwnerQuotas(directory, accounts, layout, time),
             })

@@ -307,6 +307,7 @@ public sealed partial class MaildirMailbox
     /// <summary>This object's entry of <paramref name="uid"/> under its new name and mod-sequence.</summary>
     private MailboxEntry Refresh(uint uid, string name, ulong modSeq)
     {
+        OwnListing();
         var (flags, keywords) = Decode(MaildirName.Parse(name).Flags);
         var entry = _entries[IndexOf(_entries, uid)] with { Flags = flags, Keywords = keywords, ModSeq = modSeq };
         _entries[IndexOf(_entries, uid)] = entry;
@@ -322,6 +323,7 @@ public sealed partial class MaildirMailbox
     /// <summary>Drops messages this session removed itself (EXPUNGE, MOVE): it reports them, the next sync does not again.</summary>
     private void Forget(IReadOnlyCollection<uint> uids)
     {
+        OwnListing();
         var set = uids.ToHashSet();
         foreach (var uid in set)
             _files.Remove(uid);

@@ -19,6 +19,7 @@ public sealed partial class MaildirMailbox : IMailbox
     private Dictionary<uint, string> _files = [];
     private Keywords _keywords = new();
     private uint _lastValidity;
+    private FolderListing? _listing; // the shared listing this object's entries came from, if any
 
     internal MaildirMailbox(MaildirStore store, MailboxOwner owner, string folder, string path, string maildir)
     {
@@ -49,22 +50,88 @@ public sealed partial class MaildirMailbox : IMailbox
     internal MailboxChanges Sync(bool report = true)
     {
         MoveNewToCur();
-        var files = ListCur();
-        var (list, outcome) = UidList.Read(_path);
-        var logOutcome = _log.CatchUp();
-        if (list is null || files.Any(f => !list.Entries.ContainsKey(f.Key)) || outcome != UidList.ReadOutcome.Ok
-            || logOutcome != ModSeqLog.ReadOutcome.Ok || _log.UidValidity != list.UidValidity || _log.Damaged || ModSeqsDiffer(files, list))
+        var stamp = FolderStamp.Take(_path);
+        List<MailboxEntry> entries;
+        Dictionary<uint, string> names;
+        uint uidValidity, uidNext;
+        if (_store.Listings.Find(_path, stamp) is { } listing)
         {
-            using var guard = Guard.Take(Path.Combine(_path, UidList.GuardName));
-            (files, list) = RecordUnderGuard();
+            _keywords = Keywords.Read(_path);
+            // Nothing changed since a clean sync read this folder: its listing answers.
+            if (ReferenceEquals(listing, _listing) && report && ReferenceEquals(_reported, _entries))
+                return new MailboxChanges([], [], [], false);
+            // Shared, not copied: OwnListing copies them before this object changes them.
+            _log.CopyFrom(listing.Log);
+            entries = listing.Entries;
+            names = listing.Names;
+            (uidValidity, uidNext) = (listing.UidValidity, listing.UidNext);
+            _listing = listing;
         }
-        _keywords = Keywords.Read(_path);
-        var before = _reported.ToDictionary(e => e.Uid);
-        var validityChanged = UidValidity != 0 && list.UidValidity != UidValidity;
-        UidValidity = _lastValidity = list.UidValidity;
-        NoteValidity(list.UidValidity);
-        UidNext = list.UidNext;
+        else
+        {
+            var files = ListCur();
+            var (list, outcome) = UidList.Read(_path);
+            var logOutcome = _log.CatchUp();
+            var clean = !(list is null || files.Any(f => !list.Entries.ContainsKey(f.Key)) || outcome != UidList.ReadOutcome.Ok
+                || logOutcome != ModSeqLog.ReadOutcome.Ok || _log.UidValidity != list.UidValidity || _log.Damaged || ModSeqsDiffer(files, list));
+            if (!clean)
+            {
+                using var guard = Guard.Take(Path.Combine(_path, UidList.GuardName));
+                (files, list) = RecordUnderGuard();
+            }
+            _keywords = Keywords.Read(_path);
+            (entries, names) = Listing(files, list!);
+            (uidValidity, uidNext) = (list!.UidValidity, list.UidNext);
+            _listing = null;
+            // Kept only when read without writing and when nothing moved during the read (stamps alike before and after).
+            if (clean && entries.Count >= FolderListingCache.MinMessages && stamp.SettledAt(DateTimeOffset.UtcNow) && FolderStamp.Take(_path) == stamp)
+            {
+                _listing = new FolderListing(stamp, entries, names, uidValidity, uidNext, _log.Clone());
+                _store.Listings.Keep(_path, _listing);
+            }
+        }
+        var before = _reported.Count == 0 ? [] : _reported.ToDictionary(e => e.Uid);
+        var validityChanged = UidValidity != 0 && uidValidity != UidValidity;
+        UidValidity = _lastValidity = uidValidity;
+        NoteValidity(uidValidity);
+        UidNext = uidNext;
         HighestModSeq = _log.Highest;
+        _entries = entries;
+        _files = names;
+        if (report)
+            _reported = entries;
+        if (validityChanged)
+            return new MailboxChanges(entries, [.. before.Keys], [], true);
+        if (before.Count == 0)
+            return new MailboxChanges(entries, [], [], false); // a first sync: everything is new
+        var added = entries.Where(e => !before.ContainsKey(e.Uid)).ToList();
+        var expunged = before.Keys.Where(u => !names.ContainsKey(u)).ToList();
+        var reflagged = entries.Where(e => before.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords) || old.ModSeq != e.ModSeq)).ToList();
+        return new MailboxChanges(added, expunged, reflagged, false);
+    }
+
+    /// <summary>Before this object changes its entries or names in place: its own copies, not the shared listing's.</summary>
+    private void OwnListing()
+    {
+        if (_listing is not { } shared)
+            return;
+        if (ReferenceEquals(_entries, shared.Entries))
+        {
+            var own = new List<MailboxEntry>(_entries);
+            if (ReferenceEquals(_reported, _entries))
+                _reported = own;
+            _entries = own;
+        }
+        if (ReferenceEquals(_reported, shared.Entries))
+            _reported = [.. _reported];
+        if (ReferenceEquals(_files, shared.Names))
+            _files = new Dictionary<uint, string>(_files);
+        _listing = null;
+    }
+
+    /// <summary>The entries (by UID) and file names of a listing of cur/ and its UID list.</summary>
+    private (List<MailboxEntry> Entries, Dictionary<uint, string> Names) Listing(List<MaildirName> files, UidList list)
+    {
         var entries = new List<MailboxEntry>(files.Count);
         var names = new Dictionary<uint, string>(files.Count);
         foreach (var f in files)
@@ -75,16 +142,7 @@ public sealed partial class MaildirMailbox : IMailbox
             entries.Add(Entry(uid, f, w, list.Pop3Uidls.GetValueOrDefault(f.Key)) with { ModSeq = _log.Messages.TryGetValue(uid, out var m) ? m.ModSeq : _log.Highest });
         }
         entries.Sort((a, b) => a.Uid.CompareTo(b.Uid));
-        _entries = entries;
-        _files = names;
-        if (report)
-            _reported = entries;
-        if (validityChanged)
-            return new MailboxChanges(entries, [.. before.Keys], [], true);
-        var added = entries.Where(e => !before.ContainsKey(e.Uid)).ToList();
-        var expunged = before.Keys.Where(u => !names.ContainsKey(u)).ToList();
-        var reflagged = entries.Where(e => before.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords) || old.ModSeq != e.ModSeq)).ToList();
-        return new MailboxChanges(added, expunged, reflagged, false);
+        return (entries, names);
     }
 
     /// <summary>The highest UIDVALIDITY this process saw per folder: a new one is always above it, even within one second.</summary>

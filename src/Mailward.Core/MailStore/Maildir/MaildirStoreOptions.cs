@@ -6,6 +6,9 @@ public sealed record MaildirStoreOptions
     /// <summary>MailStore:ExpungeHistory: expunged UIDs per folder remembered for QRESYNC's VANISHED (EARLIER).</summary>
     public int ExpungeHistory { get; init; } = 100_000;
 
+    /// <summary>MailStore:ListingCacheMessages: messages of big folders' listings kept in memory in all.</summary>
+    public int ListingCacheMessages { get; init; } = 500_000;
+
     /// <summary>Imap:AppendLimitBytes: the largest message an APPEND stores (IMAP's APPENDLIMIT).</summary>
     public long MaxAppendBytes { get; init; } = 52_428_800;
 

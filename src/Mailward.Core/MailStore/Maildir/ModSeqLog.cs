@@ -40,10 +40,12 @@ internal sealed class ModSeqLog(string folder)
     public bool Damaged { get; private set; }
 
     /// <summary>Live messages: UID → the mod-sequence and flag letters of its last M line.</summary>
-    public Dictionary<uint, (ulong ModSeq, string Flags)> Messages { get; } = [];
+    public Dictionary<uint, (ulong ModSeq, string Flags)> Messages { get; private set; } = [];
 
     /// <summary>Remembered expunges, in the order written (mod-sequences ascending).</summary>
-    public List<(ulong ModSeq, uint First, uint Last)> Expunged { get; } = [];
+    public List<(ulong ModSeq, uint First, uint Last)> Expunged { get; private set; } = [];
+
+    private bool _shared; // Messages and Expunged are another reader's too: replaced, never changed in place
 
     private string Path_ => Path.Combine(folder, FileName);
 
@@ -105,6 +107,43 @@ internal sealed class ModSeqLog(string folder)
         }
     }
 
+    /// <summary>A reader at the same place with the same state, for a listing others start from.</summary>
+    public ModSeqLog Clone()
+    {
+        var copy = new ModSeqLog(folder);
+        copy.CopyFrom(this);
+        return copy;
+    }
+
+    /// <summary>Takes another reader's place and state (both read the same folder's log).</summary>
+    public void CopyFrom(ModSeqLog other)
+    {
+        if (_header is not null && other._header is not null && _offset == other._offset && _header.AsSpan().SequenceEqual(other._header))
+            return; // already there
+        _header = other._header;
+        _offset = other._offset;
+        _lines = other._lines;
+        UidValidity = other.UidValidity;
+        Generation = other.Generation;
+        Base = other.Base;
+        Forgotten = other.Forgotten;
+        Highest = other.Highest;
+        Damaged = other.Damaged;
+        Messages = other.Messages;
+        Expunged = other.Expunged;
+        _shared = other._shared = true;
+    }
+
+    /// <summary>Before a change: this reader's own copies of what it shares.</summary>
+    private void Own()
+    {
+        if (!_shared)
+            return;
+        Messages = new Dictionary<uint, (ulong ModSeq, string Flags)>(Messages);
+        Expunged = [.. Expunged];
+        _shared = false;
+    }
+
     private void Reset()
     {
         _header = null;
@@ -113,6 +152,8 @@ internal sealed class ModSeqLog(string folder)
         UidValidity = 0;
         Generation = Base = Forgotten = Highest = 0;
         Damaged = false;
+        if (_shared)
+            (Messages, Expunged, _shared) = ([], [], false);
         Messages.Clear();
         Expunged.Clear();
     }
@@ -139,6 +180,7 @@ internal sealed class ModSeqLog(string folder)
     /// </summary>
     private void ReadLines(ReadOnlySpan<byte> tail)
     {
+        Own();
         var start = _offset;
         var at = 0;
         var badSince = -1;

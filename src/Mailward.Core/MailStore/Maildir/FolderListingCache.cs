@@ -1,0 +1,94 @@
+// The last clean listing of each big folder, kept so that a SELECT or a sync of a folder nobody
+// changed costs a few stat calls instead of reading cur/, the UID list and the mod-sequence log
+// again (Dovecot keeps an index for this). docs/mail-store.md "Listing cache" says when it is trusted.
+using Mailward.Core.Posix;
+
+namespace Mailward.Core.MailStore.Maildir;
+
+/// <summary>Every file and folder whose change a listing depends on; any change moves one of them.</summary>
+internal readonly record struct FolderStamp(ChangeStamp? Cur, ChangeStamp? New, ChangeStamp? UidList, ChangeStamp? Log, ChangeStamp? Keywords)
+{
+    /// <summary>
+    /// A stamp is trusted only when each of its times is older than this: file times are coarse
+    /// (a kernel tick, a second on some network file systems), so two changes within one tick look
+    /// alike, but a change made after a settled time always shows as a different time.
+    /// </summary>
+    public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    public static FolderStamp Take(string folder) => new(
+        Libc.Stamp(Path.Combine(folder, "cur")),
+        Libc.Stamp(Path.Combine(folder, "new")),
+        Libc.Stamp(Path.Combine(folder, Maildir.UidList.FileName)),
+        Libc.Stamp(Path.Combine(folder, ModSeqLog.FileName)),
+        Libc.Stamp(Path.Combine(folder, Maildir.Keywords.FileName)));
+
+    public bool SettledAt(DateTimeOffset now)
+    {
+        var limit = (now - Settle).ToUnixTimeMilliseconds() * 1_000_000;
+        return Settled(Cur) && Settled(New) && Settled(UidList) && Settled(Log) && Settled(Keywords);
+        bool Settled(ChangeStamp? s) => s is not { } t || t.ChangedNs < limit && t.ModifiedNs < limit;
+    }
+}
+
+/// <summary>One folder's listing as a clean sync read it. Shared: readers copy what they change.</summary>
+internal sealed record FolderListing(
+    FolderStamp Stamp, List<MailboxEntry> Entries, Dictionary<uint, string> Names, uint UidValidity, uint UidNext, ModSeqLog Log);
+
+/// <summary>
+/// Listings of folders of at least <see cref="MinMessages"/> messages, up to a total of
+/// <c>maxMessages</c> (MailStore:ListingCacheMessages); the least recently used goes first.
+/// </summary>
+internal sealed class FolderListingCache(int maxMessages)
+{
+    /// <summary>Smaller folders list in well under a millisecond: not worth the memory.</summary>
+    public const int MinMessages = 1000;
+
+    private readonly Dictionary<string, (FolderListing Listing, long Used)> _listings = new(StringComparer.Ordinal);
+    private long _clock;
+    private long _messages;
+
+    /// <summary>Syncs answered from a listing (for tests and the curious).</summary>
+    public long Hits { get; private set; }
+
+    /// <summary>The listing of <paramref name="folder"/> when it was taken at exactly this stamp.</summary>
+    public FolderListing? Find(string folder, FolderStamp stamp)
+    {
+        lock (_listings)
+        {
+            if (!_listings.TryGetValue(folder, out var held))
+                return null;
+            if (held.Listing.Stamp != stamp)
+            {
+                Remove(folder, held.Listing);
+                return null;
+            }
+            _listings[folder] = (held.Listing, ++_clock);
+            Hits++;
+            return held.Listing;
+        }
+    }
+
+    public void Keep(string folder, FolderListing listing)
+    {
+        if (listing.Entries.Count < MinMessages || listing.Entries.Count > maxMessages)
+            return;
+        lock (_listings)
+        {
+            if (_listings.TryGetValue(folder, out var old))
+                Remove(folder, old.Listing);
+            while (_messages + listing.Entries.Count > maxMessages && _listings.Count > 0)
+            {
+                var oldest = _listings.MinBy(l => l.Value.Used);
+                Remove(oldest.Key, oldest.Value.Listing);
+            }
+            _listings[folder] = (listing, ++_clock);
+            _messages += listing.Entries.Count;
+        }
+    }
+
+    private void Remove(string folder, FolderListing listing)
+    {
+        _listings.Remove(folder);
+        _messages -= listing.Entries.Count;
+    }
+}

@@ -1,0 +1,142 @@
+// The listing cache (docs/mail-store.md "Listing cache"): a big folder nobody changed is answered
+// from its last clean listing, and every kind of change — delivery, a flag change or an expunge by
+// another session, a rename by another program — is seen at once, with mod-sequences and VANISHED
+// history intact; a session's own changes never leak into the listing others start from.
+using System.Text;
+using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Maildir;
+using Mailward.Tests.Support;
+
+namespace Mailward.Tests.MailStore;
+
+public sealed class FolderListingCacheTests : IDisposable
+{
+    private const int Count = FolderListingCache.MinMessages + 10;
+    private readonly TempFolder _dir = new();
+    private readonly MailStoreLayout _layout;
+    private readonly MailboxOwner _owner = new("joe@hosted.test", "hosted.test/joe");
+    private readonly MaildirStore _store;
+
+    public FolderListingCacheTests()
+    {
+        _layout = new MailStoreLayout(_dir.Path, 100);
+        _store = new MaildirStore(_layout, "node-a", "mail.test");
+        foreach (var sub in new[] { "tmp", "new", "cur" })
+            Directory.CreateDirectory(Path.Combine(Maildir, sub));
+        // A Maildir as another server left it: files straight in cur/, sizes in the names.
+        for (var i = 0; i < Count; i++)
+            File.WriteAllText(Path.Combine(Cur, $"{1_700_000_000 + i}.M{i}P1.old,S=20:2,"), $"Subject: {i}\r\n\r\nbody\r\n");
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Maildir => MailStoreLayout.MaildirOf(_layout.Resolve(_owner.Directory));
+
+    private string Cur => Path.Combine(Maildir, "cur");
+
+    /// <summary>Opens once (which records the UID list), waits until the folder's times are settled, and opens again: that clean read is kept.</summary>
+    private async Task<IMailbox> SettledAsync()
+    {
+        (await _store.OpenAsync(_owner)).Dispose();
+        await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200));
+        var box = await _store.OpenAsync(_owner);
+        return box;
+    }
+
+    [Fact]
+    public async Task An_unchanged_folder_is_answered_from_its_listing_with_the_same_entries()
+    {
+        using var first = await SettledAsync();
+        var hits = _store.Listings.Hits;
+        using var second = await _store.OpenAsync(_owner);
+        Assert.Equal(hits + 1, _store.Listings.Hits);
+        Assert.Equal(first.Entries, second.Entries);
+        Assert.Equal(first.UidValidity, second.UidValidity);
+        Assert.Equal(first.UidNext, second.UidNext);
+        Assert.Equal(first.HighestModSeq, second.HighestModSeq);
+        Assert.False((await second.SyncAsync()).Any);
+    }
+
+    [Fact]
+    public async Task A_delivery_is_seen_by_the_next_sync_and_open()
+    {
+        using var box = await SettledAsync();
+        using (var body = new MemoryStream(Encoding.ASCII.GetBytes("Subject: new\r\n\r\nnew\r\n")))
+            MaildirWriter.Deliver(Maildir, "1800000000.Mnew", "mail.test", "s@remote.test", "joe@hosted.test", body);
+        var changes = await box.SyncAsync();
+        var added = Assert.Single(changes.Added);
+        Assert.Equal(box.UidNext - 1, added.Uid);
+        using var again = await _store.OpenAsync(_owner);
+        Assert.Equal(Count + 1, again.Entries.Count);
+    }
+
+    [Fact]
+    public async Task Another_sessions_flag_change_and_expunge_are_seen_and_its_own_change_does_not_leak_into_the_listing()
+    {
+        using var watcher = await SettledAsync();
+        using var writer = await _store.OpenAsync(_owner); // both share the listing now
+        var before = watcher.HighestModSeq;
+        var stored = await writer.StoreAsync([1u], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen, []));
+        Assert.Single(stored.Changed);
+        Assert.Equal(MessageFlags.None, watcher.Entries[0].Flags); // the shared entries were not changed under the watcher
+
+        var changes = await watcher.SyncAsync();
+        var flagged = Assert.Single(changes.FlagsChanged);
+        Assert.Equal((1u, MessageFlags.Seen), (flagged.Uid, flagged.Flags));
+        Assert.True(watcher.HighestModSeq > before);
+
+        Assert.Equal(2, await writer.ExpungeAsync([2u, 3u]));
+        changes = await watcher.SyncAsync();
+        Assert.Equal([2u, 3u], changes.Expunged.Order());
+
+        // Settled again: a fresh open from the new listing still tells QRESYNC what went.
+        await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200));
+        (await _store.OpenAsync(_owner)).Dispose();
+        var hits = _store.Listings.Hits;
+        using var fresh = await _store.OpenAsync(_owner);
+        Assert.Equal(hits + 1, _store.Listings.Hits);
+        Assert.Equal(Count - 2, fresh.Entries.Count);
+        Assert.Equal(MessageFlags.Seen, fresh.Entries[0].Flags);
+        Assert.Equal([new UidRange(2, 3)], fresh.ExpungedSince(before));
+    }
+
+    [Fact]
+    public async Task A_rename_by_another_program_in_the_same_second_is_seen()
+    {
+        using var box = await SettledAsync();
+        var file = Directory.GetFiles(Cur).Order(StringComparer.Ordinal).First();
+        File.Move(file, file + "F"); // another program flags it (Maildir info ":2,F")
+        var changes = await box.SyncAsync();
+        Assert.Equal(MessageFlags.Flagged, Assert.Single(changes.FlagsChanged).Flags);
+    }
+
+    [Fact]
+    public async Task A_folder_changed_within_the_settle_time_is_not_kept()
+    {
+        (await _store.OpenAsync(_owner)).Dispose(); // records the UID list just now: nothing is settled
+        var hits = _store.Listings.Hits;
+        using var box = await _store.OpenAsync(_owner);
+        using var again = await _store.OpenAsync(_owner);
+        Assert.Equal(hits, _store.Listings.Hits);
+        Assert.Equal(box.Entries, again.Entries);
+    }
+
+    [Fact]
+    public void The_cache_keeps_at_most_its_budget_and_drops_the_least_recently_used()
+    {
+        var cache = new FolderListingCache(2 * FolderListingCache.MinMessages);
+        FolderListing Listing(int n) => new(default, [.. Enumerable.Range(1, n).Select(i => new MailboxEntry((uint)i, 0, [], 1, 1, default, ""))], [], 1, 1, new ModSeqLog("/nonexistent"));
+        cache.Keep("/a", Listing(FolderListingCache.MinMessages));
+        cache.Keep("/b", Listing(FolderListingCache.MinMessages));
+        Assert.NotNull(cache.Find("/a", default)); // /a used last
+        cache.Keep("/c", Listing(FolderListingCache.MinMessages));
+        Assert.Null(cache.Find("/b", default));
+        Assert.NotNull(cache.Find("/a", default));
+        Assert.NotNull(cache.Find("/c", default));
+        cache.Keep("/small", Listing(FolderListingCache.MinMessages - 1));
+        Assert.Null(cache.Find("/small", default)); // not worth keeping
+        cache.Keep("/huge", Listing(3 * FolderListingCache.MinMessages));
+        Assert.Null(cache.Find("/huge", default)); // above the whole budget
+        Assert.NotNull(cache.Find("/a", default));
+    }
+}
