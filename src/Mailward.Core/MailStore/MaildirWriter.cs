@@ -15,7 +15,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Mailward.Core.MailStore;
 
-public static class MaildirWriter
+public static partial class MaildirWriter
 {
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 

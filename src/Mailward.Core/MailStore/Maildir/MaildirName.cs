@@ -92,6 +92,13 @@ public readonly struct MaildirName
     public static string LegacyDeliveryBase(DateTimeOffset arrived, string queueId, int recipient, int target) =>
         $"{arrived.ToUnixTimeSeconds()}.M{queueId}R{recipient}T{target}";
 
+    /// <summary>
+    /// TIME.UNIQUE of a bulletin's copy (docs/bulletin-format.md): B + the content digest's first 16
+    /// hex digits, U + 8 hex digits of the address's SHA-256, N + the node id; the same on every re-run.
+    /// </summary>
+    public static string BulletinBase(DateTimeOffset created, string digest16, string address, string nodeId) =>
+        $"{created.ToUnixTimeSeconds()}.B{digest16}U{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(address)))[..8]}N{EncodeNodeId(nodeId)}";
+
     /// <summary>HOST: the host name with '/' and ':' escaped as Dovecot and Courier do.</summary>
     public static string HostPart(string hostname) =>
         hostname.Replace("/", "\\057", StringComparison.Ordinal).Replace(":", "\\072", StringComparison.Ordinal);
