@@ -5,4 +5,4 @@ using Mailward.Core.Configuration;
 
 DataFolderModes.RestrictUmask();
 
-return await MailwardCli.RunAsync(args, new CliConsole(Console.In, Console.Out, Console.Error, Console.IsInputRedirected), MailwardCli.InvokedName());
+return await MailwardCli.RunAsync(args, new CliConsole(Console.In, Console.Out, Console.Error, Console.IsInputRedirected, !Console.IsOutputRedirected), MailwardCli.InvokedName());

@@ -10,7 +10,8 @@ using Mailward.Core.Passwords;
 
 namespace Mailward.Cli;
 
-public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error, bool InputRedirected);
+/// <param name="OutputIsTerminal">Standard output is a terminal: progress bars may be drawn (mailward bulletin).</param>
+public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error, bool InputRedirected, bool OutputIsTerminal = false);
 
 public sealed class CliContext(CliConsole console, string? dataOption, IReadOnlyList<string> settingArgs) : IDisposable
 {

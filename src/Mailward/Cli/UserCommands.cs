@@ -1,4 +1,4 @@
-// mailward user add|del|list|info|passwd|mod|quota.
+// mailward user add|del|list|info|passwd|mod|quota|prune (prune: UserPruneCommand).
 using System.CommandLine;
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
@@ -29,6 +29,7 @@ internal static class UserCommands
             PrintUserAsync(ctx, pr.GetValue(infoAddr)!)));
         user.Subcommands.Add(Passwd(ctx));
         user.Subcommands.Add(Mod(ctx));
+        user.Subcommands.Add(UserPruneCommand.Build(ctx));
         var quotaTarget = new Argument<string>("address-or-domain") { Description = "A user, or a domain to set every user of it." };
         var quotaValue = new Argument<string>("quota") { Description = "NOQUOTA, a size such as 50M, or Maildir++ form 52428800S,1000C." };
         user.Subcommands.Add(new Command("quota", "Set the quota of a user or of every user of a domain (vsetuserquota).") { quotaTarget, quotaValue }

@@ -10,7 +10,8 @@ namespace Mailward.Vpopmail;
 
 public static partial class VpopmailTools
 {
-    private sealed record Tool(string Optstring, string Usage, string Summary, Func<Getopt.Result, CliContext, Task<int>> Run);
+    /// <param name="HelpOnH">-h prints the usage; false where -h is a flag of the tool's own (vpopbull: hard links).</param>
+    private sealed record Tool(string Optstring, string Usage, string Summary, Func<Getopt.Result, CliContext, Task<int>> Run, bool HelpOnH = true);
 
     private static readonly Dictionary<string, Tool> Tools = new(StringComparer.Ordinal)
     {
@@ -27,6 +28,8 @@ public static partial class VpopmailTools
         ["vdominfo"] = new("vanugdth", "usage: vdominfo [options] [domain]\noptions: -a (all, default) -n (name) -u (uid) -g (gid) -d (dir) -t (total users)", "show domains", Vdominfo),
         ["vipmap"] = new("vpadh", "usage: vipmap [options] [ip domain]\noptions: -p (print the map) -a ip domain (add) -d ip domain (delete)", "map server addresses to domains", Vipmap),
         ["vmoddomlimits"] = new("vSDdQ:q:M:m:P:A:F:R:L:g:p:a:f:r:l:u:o:x:z:h", UsageVmoddomlimits, "show or set a domain's limits", Vmoddomlimits),
+        ["vpopbull"] = new("vVcshnf:e:", UsageVpopbull, "put a message file into every user's Maildir", Vpopbull, HelpOnH: false),
+        ["vdeloldusers"] = new("vVDd:a:ex:h", UsageVdeloldusers, "list or delete users who have not logged in for days", Vdeloldusers),
     };
 
     public static bool IsTool(string name) => Tools.ContainsKey(name);
@@ -47,7 +50,7 @@ public static partial class VpopmailTools
             ctx.Error.WriteLine(tool.Usage);
             return MailwardCli.ExitUsage;
         }
-        if (parsed.Has('h'))
+        if (tool.HelpOnH ? parsed.Has('h') : args.Count == 0)
         {
             ctx.Out.WriteLine(tool.Usage);
             return 0;
