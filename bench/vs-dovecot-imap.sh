@@ -27,16 +27,11 @@ done
 WORK=$(mktemp -d /tmp/mailward-imapbench.XXXXXX)
 chmod 755 "$WORK"
 
-dpkg-query -W -f='${Status}' dovecot-imapd 2>/dev/null | grep -q "install ok installed" ||
-  { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; }
+source bench/private-dovecot.sh
+dovecot_install dovecot-imapd
 # 10,000 sessions need as many descriptors in each server and in the load generator.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-dotnet build -c Release src/Mailward >/dev/null
-dotnet build -c Release bench/Mailward.Bench >/dev/null
-BENCH="dotnet bench/Mailward.Bench/bin/Release/net10.0/Mailward.Bench.dll"
-MW="src/Mailward/bin/Release/net10.0/mailward --data $WORK/mw"
-wait_port() { for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-count_mail() { find "$WORK/mw/domains" -path "*/$1/Maildir/*" -type f \( -path '*/new/*' -o -path '*/cur/*' \) | wc -l; }
+bench_build
 maildir_of() { echo "$WORK/mw/domains/$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT u.dir FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.local = ?\", (sys.argv[2],)).fetchone()[0])" "$WORK/mw/accounts.db" "$1")/Maildir"; }
 
 # --- the same accounts (SHA512-CRYPT, as the issue's reference run) and mail for both -----------
@@ -48,16 +43,7 @@ for u in small big meta $(seq -f 'l%g' 0 15) $(seq -f 'i%g' 0 $((IDLE_USERS - 1)
 done
 LOGIN_USERS=${LOGIN_USERS#,} IDLE_LIST=${IDLE_LIST#,}
 # Dovecot's passwd-file, written before Mailward's first login upgrades its copies to Argon2id.
-python3 - "$WORK" <<'EOF'
-import sqlite3, sys, os
-work = sys.argv[1]
-db = sqlite3.connect(f"{work}/mw/accounts.db")
-with open(f"{work}/passwd", "w") as f, open(f"{work}/maildirs", "w") as m:
-    for local, domain, hash_, d in db.execute("SELECT u.local, d.name, u.password_hash, u.dir FROM users u JOIN domains d ON d.id = u.domain_id"):
-        home = d if os.path.isabs(d) else f"{work}/mw/domains/{d}"
-        f.write(f"{local}@{domain}:{{SHA512-CRYPT}}{hash_}:5000:5000::{home}::\n")
-        m.write(f"{local}@{domain}\t{home}/Maildir\n")
-EOF
+dovecot_passwd SHA512-CRYPT
 $MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Imap:Port=2143 --Imaps:Enabled=false --Pop3:Enabled=false --Pop3s:Enabled=false \
   --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning --Imap:MaxConnections=$((IDLE_SESSIONS + 1000)) \
   --Imap:MaxConnectionsPerClient=$((IDLE_USERS + 100)) serve --allow-root >"$WORK/mw.log" 2>&1 &  # as root (Dovecot needs it)
@@ -74,34 +60,13 @@ for _ in $(seq 600); do [ "$(count_mail small)" -ge "$SMALL_N" ] && [ "$(count_m
 echo "mailboxes: small $(count_mail small), big $(count_mail big), meta $(count_mail meta) messages; $IDLE_USERS IDLE users; profile $PROFILE"
 
 # --- Dovecot on the same Maildirs --------------------------------------------------------------
-chown -R 5000:5000 "$WORK/mw/domains"   # Dovecot will not serve mail as root
-chmod 711 "$WORK/mw"                     # the data folder is owner-only; uid 5000 must pass through
-mkdir -p "$WORK/dovecot-run"
+dovecot_share_store
 LIMIT=$((IDLE_SESSIONS + 1000))
-cat >"$WORK/dovecot.conf" <<EOF
-protocols = imap
-listen = 127.0.0.1
-base_dir = $WORK/dovecot-run
-log_path = $WORK/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_cache_size = 10M
-auth_cache_ttl = 1 min
-first_valid_uid = 5000
-mail_location = maildir:~/Maildir
+{ dovecot_conf imap SHA512-CRYPT; cat <<EOF
 mail_max_userip_connections = 10
 default_client_limit = $LIMIT
 default_process_limit = $LIMIT
 default_vsz_limit = 1G
-passdb {
-  driver = passwd-file
-  args = scheme=SHA512-CRYPT $WORK/passwd
-}
-userdb {
-  driver = passwd-file
-  args = $WORK/passwd
-}
 service imap-login {
   inet_listener imap {
     port = 2144
@@ -133,9 +98,8 @@ service imap-hibernate {
 }
 imap_hibernate_timeout = $([ "$HIBERNATE" = 1 ] && echo 2s || echo 0)
 EOF
-dovecot -c "$WORK/dovecot.conf"
-wait_port 2144
-DOVECOT_PID=$(cat "$WORK/dovecot-run/master.pid")   # known from now on, so the exit trap stops it
+} >"$WORK/dovecot.conf"
+dovecot_start 2144
 
 # --- the runs ----------------------------------------------------------------------------------
 port_of() { [ "$1" = mailward ] && echo 2143 || echo 2144; }

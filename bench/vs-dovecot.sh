@@ -13,14 +13,10 @@ LOGIN_SECONDS=${2:-10}
 WORK=$(mktemp -d /tmp/mailward-pop3bench.XXXXXX)
 chmod 755 "$WORK"
 
-command -v dovecot >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-pop3d >/dev/null; }
 # A Dovecot the machine runs is left alone: this one has its own base_dir and port (2111).
-dotnet build -c Release src/Mailward >/dev/null
-dotnet build -c Release bench/Mailward.Bench >/dev/null
-BENCH="dotnet bench/Mailward.Bench/bin/Release/net10.0/Mailward.Bench.dll"
-MW="src/Mailward/bin/Release/net10.0/mailward --data $WORK/mw"
-wait_port() { for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-count_mail() { find "$WORK/mw/domains" -path "*/$1/Maildir/*" -type f \( -path '*/new/*' -o -path '*/cur/*' \) | wc -l; }
+source bench/private-dovecot.sh
+dovecot_install dovecot-pop3d
+bench_build
 
 # --- the same accounts and mail for both -----------------------------------------------------
 $MW domain add bench.test pw >/dev/null
@@ -42,42 +38,10 @@ for _ in $(seq 600); do [ "$(count_mail small)" -ge 1000 ] && [ "$(count_mail bi
 echo "mailboxes: small $(count_mail small) messages, big $(count_mail big) messages"
 
 # --- Dovecot on the same Maildirs --------------------------------------------------------------
-# Dovecot will not serve mail as root: the mail store goes to uid 5000 (Mailward, as root, still reads it).
-chown -R 5000:5000 "$WORK/mw/domains"
-# The data folder is owner-only (0700, docs/security.md); Dovecot's uid must pass through it to the mail store.
-chmod 711 "$WORK/mw"
-python3 - "$WORK" <<'EOF'
-import sqlite3, sys, os
-work = sys.argv[1]
-db = sqlite3.connect(f"{work}/mw/accounts.db")
-with open(f"{work}/passwd", "w") as f:
-    for local, domain, hash_, d in db.execute("SELECT u.local, d.name, u.password_hash, u.dir FROM users u JOIN domains d ON d.id = u.domain_id"):
-        home = d if os.path.isabs(d) else f"{work}/mw/domains/{d}"
-        f.write(f"{local}@{domain}:{{ARGON2ID}}{hash_}:5000:5000::{home}::\n")
-EOF
-mkdir -p "$WORK/dovecot-run"
-cat >"$WORK/dovecot.conf" <<EOF
-protocols = pop3
-listen = 127.0.0.1
-base_dir = $WORK/dovecot-run
-log_path = $WORK/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-# Dovecot's auth cache, the model of Mailward's: both spare repeated Argon2 work.
-auth_cache_size = 10M
-auth_cache_ttl = 1 min
-first_valid_uid = 5000
-mail_location = maildir:~/Maildir
+dovecot_share_store
+dovecot_passwd ARGON2ID
+{ dovecot_conf pop3 ARGON2ID; cat <<EOF
 pop3_uidl_format = %f
-passdb {
-  driver = passwd-file
-  args = scheme=ARGON2ID $WORK/passwd
-}
-userdb {
-  driver = passwd-file
-  args = $WORK/passwd
-}
 service pop3-login {
   inet_listener pop3 {
     port = 2111
@@ -87,9 +51,8 @@ service pop3-login {
   }
 }
 EOF
-dovecot -c "$WORK/dovecot.conf"
-wait_port 2111
-DOVECOT_PID=$(cat "$WORK/dovecot-run/master.pid")   # known from now on, so the exit trap stops it even after a failure
+} >"$WORK/dovecot.conf"
+dovecot_start 2111
 
 # --- the runs ----------------------------------------------------------------------------------
 result() { sed -n 's/^RESULT //p'; }

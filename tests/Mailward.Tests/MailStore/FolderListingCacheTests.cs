@@ -111,9 +111,21 @@ public sealed class FolderListingCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_first_open_that_records_the_uid_list_of_a_settled_folder_is_kept()
+    {
+        await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200)); // cur/ written long enough ago
+        using var first = await _store.OpenAsync(_owner); // gives every file its UID (writes the UID list and log)
+        var hits = _store.Listings.Hits;
+        using var second = await _store.OpenAsync(_owner);
+        Assert.Equal(hits + 1, _store.Listings.Hits);
+        Assert.Equal(first.Entries, second.Entries);
+        Assert.Equal(first.HighestModSeq, second.HighestModSeq);
+    }
+
+    [Fact]
     public async Task A_folder_changed_within_the_settle_time_is_not_kept()
     {
-        (await _store.OpenAsync(_owner)).Dispose(); // records the UID list just now: nothing is settled
+        (await _store.OpenAsync(_owner)).Dispose(); // cur/ was filled just now: not settled
         var hits = _store.Listings.Hits;
         using var box = await _store.OpenAsync(_owner);
         using var again = await _store.OpenAsync(_owner);

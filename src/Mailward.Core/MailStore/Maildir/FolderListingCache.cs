@@ -9,9 +9,11 @@ namespace Mailward.Core.MailStore.Maildir;
 internal readonly record struct FolderStamp(ChangeStamp? Cur, ChangeStamp? New, ChangeStamp? UidList, ChangeStamp? Log, ChangeStamp? Keywords)
 {
     /// <summary>
-    /// A stamp is trusted only when each of its times is older than this: file times are coarse
+    /// A stamp is trusted only when the folders' times are older than this: file times are coarse
     /// (a kernel tick, a second on some network file systems), so two changes within one tick look
-    /// alike, but a change made after a settled time always shows as a different time.
+    /// alike, but a change made after a settled time always shows as a different time. The three
+    /// files need no settling: only the guard's holder writes them, each write either grows the
+    /// file (the log) or replaces it (a new inode), and each follows a change of cur/ or new/.
     /// </summary>
     public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
 
@@ -25,7 +27,7 @@ internal readonly record struct FolderStamp(ChangeStamp? Cur, ChangeStamp? New, 
     public bool SettledAt(DateTimeOffset now)
     {
         var limit = (now - Settle).ToUnixTimeMilliseconds() * 1_000_000;
-        return Settled(Cur) && Settled(New) && Settled(UidList) && Settled(Log) && Settled(Keywords);
+        return Settled(Cur) && Settled(New);
         bool Settled(ChangeStamp? s) => s is not { } t || t.ChangedNs < limit && t.ModifiedNs < limit;
     }
 }

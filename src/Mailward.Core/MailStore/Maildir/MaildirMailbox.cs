@@ -74,19 +74,24 @@ public sealed partial class MaildirMailbox : IMailbox
             var logOutcome = _log.CatchUp();
             var clean = !(list is null || files.Any(f => !list.Entries.ContainsKey(f.Key)) || outcome != UidList.ReadOutcome.Ok
                 || logOutcome != ModSeqLog.ReadOutcome.Ok || _log.UidValidity != list.UidValidity || _log.Damaged || ModSeqsDiffer(files, list));
-            if (!clean)
+            FolderStamp after;
+            if (clean)
+                after = FolderStamp.Take(_path);
+            else
             {
                 using var guard = Guard.Take(Path.Combine(_path, UidList.GuardName));
                 (files, list) = RecordUnderGuard();
+                after = FolderStamp.Take(_path); // the UID list and log as written here: nobody else writes them while the guard is held
             }
             _keywords = Keywords.Read(_path);
             (entries, names) = Listing(files, list!);
             (uidValidity, uidNext) = (list!.UidValidity, list.UidNext);
             _listing = null;
-            // Kept only when read without writing and when nothing moved during the read (stamps alike before and after).
-            if (clean && entries.Count >= FolderListingCache.MinMessages && stamp.SettledAt(DateTimeOffset.UtcNow) && FolderStamp.Take(_path) == stamp)
+            // Kept when the folders did not move during the read, and (read without writing) nothing else did either.
+            if (entries.Count >= FolderListingCache.MinMessages && stamp.SettledAt(DateTimeOffset.UtcNow)
+                && (clean ? after == stamp : after.Cur == stamp.Cur && after.New == stamp.New && after.Keywords == stamp.Keywords))
             {
-                _listing = new FolderListing(stamp, entries, names, uidValidity, uidNext, _log.Clone());
+                _listing = new FolderListing(after, entries, names, uidValidity, uidNext, _log.Clone());
                 _store.Listings.Keep(_path, _listing);
             }
         }
