@@ -29,6 +29,12 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     public int MaxDirectoryEntries => GetInt("MailStore:MaxDirectoryEntries", 20, 100_000);
     public int ExpungeHistory => GetInt("MailStore:ExpungeHistory", 0, 10_000_000);
     public string LogLevel => Get("Log:Level");
+
+    /// <summary>Where log lines go: file, stdout or both (docs/log-format.md).</summary>
+    public string LogTarget => Get("Log:Target").ToLowerInvariant();
+    public string LogPath => Get("Log:Path") is { Length: > 0 } p ? Path.GetFullPath(p, DataPath) : Path.Combine(DataPath, "log");
+    public int LogRetentionDays => GetInt("Log:RetentionDays", 0, 36_500);
+    public int LogBufferLines => GetInt("Log:BufferLines", 100, 10_000_000);
     public string ListenAddress => Get("Listen:Address");
     public string QueuePath => Path.Combine(DataPath, "queue");
     public Queue.QueueOptions Queue => new()
@@ -179,6 +185,9 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
             throw new SettingsException($"setting Listen:Address must be * or an IP address, not '{ListenAddress}'");
         if (LogLevel is not ("Trace" or "Debug" or "Information" or "Warning" or "Error"))
             throw new SettingsException($"setting Log:Level must be Trace, Debug, Information, Warning or Error, not '{LogLevel}'");
+        if (LogTarget is not ("file" or "stdout" or "both"))
+            throw new SettingsException($"setting Log:Target must be file, stdout or both, not '{Get("Log:Target")}'");
+        _ = LogRetentionDays + LogBufferLines;
     }
 }
 

@@ -243,6 +243,14 @@ public static class SettingsCatalog
             "The system's resolvers suit nearly every host; a lab or a test network names its own."),
         new("Log:Level", "Information", "Least severe log level written (Trace, Debug, Information, Warning, Error).",
             "Information records each session and delivery without protocol transcripts."),
+        new("Log:Target", "both", "Where log lines go: file (daily files in Log:Path), stdout (standard output, journald under systemd) or both (docs/log-format.md).",
+            "mailward stats reads the files, so a tar-ball install has statistics with no setup, and standard output keeps showing what serve always showed; a systemd unit picks file or stdout so journald does not store every line twice."),
+        new("Log:Path", "", "Folder of the daily log files (mailward-YYYY-MM-DD.log, UTC days, owner-only). Empty: <data>/log.",
+            "The data folder holds everything by default; point it at /var/log/mailward where the admin's tools look."),
+        new("Log:RetentionDays", "30", "Days of log files kept, today included; older files are deleted when a new day's file opens (multilog's kept files). 0: keep every file.",
+            "A month of daily reports to compare; at about 300 bytes a delivery even a busy node's month fits on any disk.", SettingKind.Number),
+        new("Log:BufferLines", "10000", "Most log lines waiting for the disk; past it lines are dropped and counted (a line says how many), so logging never holds up mail.",
+            "About 3 MB: covers seconds of a stalled disk at thousands of deliveries a second.", SettingKind.Number),
     ];
 
     public static readonly IReadOnlyDictionary<string, SettingDefinition> ByKey =

@@ -257,6 +257,7 @@ public sealed partial class QueueManager : IDisposable
                 return; // the rest waits in the queue for the next start
             DeliveryResult result;
             await _localSlots.WaitAsync(CancellationToken.None);
+            var started = _time.GetTimestamp();
             try
             {
                 result = await _local.DeliverAsync(message, index, t.MayBeRepeat, t.Reached, ct);
@@ -278,7 +279,7 @@ public sealed partial class QueueManager : IDisposable
                 g.Indexes.Add(index);
                 continue;
             }
-            if (await RecordAsync(t, message, index, result, "local", () => pending.Count == 1) is false)
+            if (await RecordAsync(t, message, index, result, "local", _time.GetElapsedTime(started), () => pending.Count == 1) is false)
                 deferredLocal = true;
             else
                 left--;
@@ -288,11 +289,16 @@ public sealed partial class QueueManager : IDisposable
         {
             IReadOnlyList<DeliveryResult> results;
             var bounce = message.Envelope.Sender is "" or BounceBuilder.DoubleBounceSender;
+            TimeSpan took;
             using (await _remoteSlots.EnterAsync(g.Destination.Key, bounce, limited: !g.Destination.SmartHost, CancellationToken.None))
+            {
+                var started = _time.GetTimestamp(); // the conversation, not the wait for a slot
                 results = await _remote.DeliverAsync(message, g.Indexes.Select(i => message.Envelope.Recipients[i]).ToList(), g.Destination, ct);
+                took = _time.GetElapsedTime(started);
+            }
             var deferred = false;
             for (var k = 0; k < g.Indexes.Count; k++)
-                if (await RecordAsync(t, message, g.Indexes[k], results[k], "remote", () => Interlocked.Decrement(ref left) == 0) is false)
+                if (await RecordAsync(t, message, g.Indexes[k], results[k], "remote", took, () => Interlocked.Decrement(ref left) == 0) is false)
                     deferred = true;
             return deferred;
         }).ToList();
@@ -325,11 +331,12 @@ public sealed partial class QueueManager : IDisposable
     /// Records one recipient's outcome. Final outcomes are checkpointed; a temporary failure past
     /// Queue:Lifetime becomes final. Returns false when the recipient stays deferred.
     /// </summary>
-    private async Task<bool> RecordAsync(Tracked t, QueuedMessage message, int index, DeliveryResult result, string channel, Func<bool> isLast)
+    private async Task<bool> RecordAsync(Tracked t, QueuedMessage message, int index, DeliveryResult result, string channel, TimeSpan took, Func<bool> isLast)
     {
         var recipient = message.Envelope.Recipients[index];
         var now = _time.GetUtcNow();
-        Attempt(_log, message.QueueId, recipient, channel, StatusNames[(int)result.Status], result.Detail, (now - message.ArrivedAt).TotalSeconds);
+        Attempt(_log, message.QueueId, recipient, channel, StatusNames[(int)result.Status], result.Detail, (now - message.ArrivedAt).TotalSeconds,
+            took.TotalSeconds, message.BodyLength);
         switch (result.Status)
         {
             case DeliveryStatus.Delivered:
@@ -366,6 +373,9 @@ public sealed partial class QueueManager : IDisposable
         if (failed.Count > 0)
             await BounceAsync(message, failed);
         await _queue.RemoveAsync(message.QueueId);
+        var recipients = message.Envelope.Recipients.Count;
+        var qtime = _time.GetUtcNow() - message.ArrivedAt;
+        Done(_log, message.QueueId, recipients, recipients - failed.Count, failed.Count, qtime.TotalSeconds);
     }
 
     private async Task BounceAsync(QueuedMessage message, List<FailedRecipient> failed)
@@ -387,7 +397,7 @@ public sealed partial class QueueManager : IDisposable
         await using var tx = _queue.Begin(envelope);
         await tx.WriteAsync(dsn);
         var id = await tx.CommitAsync();
-        Bounced(_log, message.QueueId, id, to, failed.Count);
+        Bounced(_log, message.QueueId, id, to, failed.Count, dsn.Length);
     }
 
     private void Defer(Tracked t, DateTimeOffset at)
@@ -411,14 +421,19 @@ public sealed partial class QueueManager : IDisposable
     }
 
     [LoggerMessage(EventId = 3000, Level = LogLevel.Information,
-        Message = "delivery id={QueueId} to=<{Recipient}> channel={Channel} result={Result} detail={Detail} delay={Delay:F1}s")]
-    private static partial void Attempt(ILogger logger, string queueId, string recipient, string channel, string result, string detail, double delay);
+        Message = "delivery id={QueueId} to=<{Recipient}> channel={Channel} result={Result} detail={Detail} delay={Delay:F1}s xdelay={XDelay:F3}s size={Size}")]
+    private static partial void Attempt(ILogger logger, string queueId, string recipient, string channel, string result, string detail, double delay,
+        double xDelay, long size);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "delivery id={QueueId} failed unexpectedly: {Error}; the message stays queued")]
     private static partial void DeliveryCrashed(ILogger logger, string queueId, string error);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "bounce id={QueueId} dsn={BounceId} to=<{To}> failed={Failed}")]
-    private static partial void Bounced(ILogger logger, string queueId, string bounceId, string to, int failed);
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "bounce id={QueueId} dsn={BounceId} to=<{To}> failed={Failed} size={Size}")]
+    private static partial void Bounced(ILogger logger, string queueId, string bounceId, string to, int failed, long size);
+
+    /// <summary>qmailanalog's "end msg": the line `mailward stats` counts completed messages and qtime by (docs/log-format.md).</summary>
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "done id={QueueId} rcpts={Recipients} delivered={Delivered} failed={Failed} qtime={QTime:F3}s")]
+    private static partial void Done(ILogger logger, string queueId, int recipients, int delivered, int failed, double qTime);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "double bounce id={QueueId} to {Recipients} failed; dropped")]
     private static partial void DoubleBounceDropped(ILogger logger, string queueId, string recipients);

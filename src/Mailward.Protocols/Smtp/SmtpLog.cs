@@ -14,8 +14,8 @@ internal static partial class SmtpLog
     public static partial void SessionEnded(ILogger logger, string sessionId, string client, string helo, string tls, int queued, int rejected, string result);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information,
-        Message = "smtp {SessionId} queued id={QueueId} from=<{Sender}> rcpts={Recipients} size={Size} proto={Protocol}")]
-    public static partial void MessageQueued(ILogger logger, string sessionId, string queueId, string sender, int recipients, long size, string protocol);
+        Message = "smtp {SessionId} queued id={QueueId} from=<{Sender}> rcpts={Recipients} size={Size} proto={Protocol} auth={User}")]
+    public static partial void MessageQueued(ILogger logger, string sessionId, string queueId, string sender, int recipients, long size, string protocol, string user);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "smtp {SessionId} rcpt rejected to=<{Recipient}> reason={Reason}")]
     public static partial void RecipientRejected(ILogger logger, string sessionId, string recipient, string reason);

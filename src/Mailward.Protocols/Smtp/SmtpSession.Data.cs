@@ -112,7 +112,8 @@ public sealed partial class SmtpSession
             _messagesQueued++;
             if (user is not null)
                 limits?.Sent(user.Address);
-            SmtpLog.MessageQueued(logger, _info.SessionId, id, envelope.Sender, envelope.Recipients.Count, tx.BodyLength, Protocol);
+            SmtpLog.MessageQueued(logger, _info.SessionId, id, envelope.Sender, envelope.Recipients.Count, tx.BodyLength, Protocol,
+                user is null ? "-" : user.Address);
             Reply(SmtpReplies.Queued(id));
         }
         catch (IOException e)

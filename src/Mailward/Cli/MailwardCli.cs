@@ -80,6 +80,7 @@ public static class MailwardCli
         root.Subcommands.Add(QueueCommands.Build(context));
         root.Subcommands.Add(SettingsCommands.Build(context));
         root.Subcommands.Add(BulletinCommand.Build(context));
+        root.Subcommands.Add(StatsCommand.Build(context));
         foreach (var (name, summary) in VpopmailTools.Summaries)
             root.Subcommands.Add(new Command(name, $"vpopmail-compatible: {summary} (run '{name} -h' for its flags)"));
         return root;

@@ -14,6 +14,7 @@ using Mailward.Core.Auth;
 using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
+using Mailward.Core.Logging;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Locks;
 using Mailward.Core.MailStore.Maildir;
@@ -52,7 +53,7 @@ public sealed partial class MailServer : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(settings.LogLevel));
-        if (logging is null)
+        if (logging is null && settings.LogTarget != "file")
             builder.Logging.AddSimpleConsole(o =>
             {
                 o.SingleLine = true;
@@ -60,7 +61,11 @@ public sealed partial class MailServer : IAsyncDisposable
                 o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             });
         else
-            logging(builder.Logging);
+            logging?.Invoke(builder.Logging);
+        // Daily files in the data folder that `mailward stats` reads (docs/log-format.md); the
+        // factory disposes the provider after the host, so the last lines are written.
+        if (settings.LogTarget != "stdout")
+            builder.Logging.AddProvider(new LogFileProvider(new LogFileWriter(settings.LogPath, settings.LogRetentionDays, settings.LogBufferLines, time), time));
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
