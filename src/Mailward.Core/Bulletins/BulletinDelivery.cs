@@ -11,10 +11,10 @@ namespace Mailward.Core.Bulletins;
 
 public sealed record BulletinOptions(string Hostname, string NodeId, bool RespectQuota)
 {
-    /// <summary>Users whose D lines share one fsync of the journal.</summary>
+    /// <summary>Users whose D lines share one fsync of the journal (Bulletin:BatchSize).</summary>
     public int BatchSize { get; init; } = 64;
 
-    /// <summary>Copies staged or published at once.</summary>
+    /// <summary>Copies staged or published at once (Bulletin:Concurrency).</summary>
     public int Parallelism { get; init; } = 4;
 }
 

@@ -64,8 +64,12 @@ internal static class BulletinCommand
             if (start == BulletinStart.Resumed)
                 ctx.Out.WriteLine($"resuming bulletin {name}: {journal.Delivered.Count} users have it already");
             var bar = ctx.Console.OutputIsTerminal ? new ProgressBar(ctx.Out, "users") : null;
-            var summary = BulletinDelivery.Run(message, journal, audience, new BulletinOptions(settings.Hostname, settings.NodeId, r.RespectQuota),
-                address => MaildirOf(ctx, address), bar is null ? null : bar.Report);
+            var options = new BulletinOptions(settings.Hostname, settings.NodeId, r.RespectQuota)
+            {
+                Parallelism = settings.GetInt("Bulletin:Concurrency", 1, 64),
+                BatchSize = settings.GetInt("Bulletin:BatchSize", 1, 4096),
+            };
+            var summary = BulletinDelivery.Run(message, journal, audience, options, address => MaildirOf(ctx, address), bar is null ? null : bar.Report);
             if (r.Verbose)
                 foreach (var u in audience.Recipients.Where(u => journal.Delivered.ContainsKey(u.Address)))
                     ctx.Out.WriteLine(u.Address);
