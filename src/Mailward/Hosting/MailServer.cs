@@ -28,6 +28,7 @@ using Mailward.Protocols.Imap;
 using Mailward.Protocols.Pop3;
 using Mailward.Protocols.Smtp;
 using Mailward.Protocols.Tls;
+using Mailward.Web.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -131,6 +132,8 @@ public sealed partial class MailServer : IAsyncDisposable
             .. builder.Services.AddMailProtocol<SmtpProtocol>(settings), .. builder.Services.AddMailProtocol<Pop3Protocol>(settings),
             .. builder.Services.AddMailProtocol<ImapProtocol>(settings),
         ];
+        // The web admin and API: its own listener on the same host (HTTP, not a connection handler).
+        var admin = builder.Services.AddAdminWeb(settings);
         builder.Services.AddHostedService<LifecycleService>();
         if (settings.GetBool("Delivery:Enabled"))
             builder.Services.AddHostedService<DeliveryService>();
@@ -140,9 +143,16 @@ public sealed partial class MailServer : IAsyncDisposable
             k.AddServerHeader = false;
             foreach (var listener in listeners.Where(l => settings.GetBool(l.Section + ":Enabled")))
                 Listen(k, listener.Name, settings.ListenAddress, settings.GetInt(listener.Section + ":Port", 0, 65535), l => l.Run(listener.Serve(l.ApplicationServices)));
+            if (admin.Enabled)
+            {
+                k.Limits.MaxRequestBodySize = admin.MaxRequestBytes;
+                Listen(k, "admin", admin.Address, admin.Port, l => AdminWeb.ConfigureListener(l, admin, () => k.ApplicationServices.GetRequiredService<TlsCertificates>().Certificate));
+            }
             k.ListenUnixSocket(PrepareControlSocket(data.Path), l => l.UseConnectionHandler<Control.ControlConnectionHandler>());
         });
         _app = builder.Build();
+        if (admin.Enabled)
+            _app.MapAdminWeb();
         var log = _app.Services.GetRequiredService<ILogger<MailServer>>();
         foreach (var finding in modeFindings)
             FileModeFinding(log, finding);

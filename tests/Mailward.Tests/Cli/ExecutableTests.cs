@@ -106,7 +106,7 @@ public sealed class ExecutableTests : IDisposable
     public async Task Serve_creates_the_data_folder_logs_ready_and_stops_cleanly_on_SIGTERM()
     {
         var data = _tmp.Combine("served");
-        using var p = Process.Start(Start(AppHost, data, "--Listen:Address=127.0.0.1", "--Smtp:Port=0", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "serve", "--allow-root"))!;
+        using var p = Process.Start(Start(AppHost, data, "--Listen:Address=127.0.0.1", "--Smtp:Port=0", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Admin:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "serve", "--allow-root"))!;
         var ready = new TaskCompletionSource();
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
         p.OutputDataReceived += (_, e) =>

@@ -30,13 +30,13 @@ public sealed class ServerFixture : IAsyncDisposable
         if (!settings.Any(s => s.StartsWith("--Delivery:Enabled=", StringComparison.Ordinal)))
             settings = [.. settings, "--Delivery:Enabled=false"];
         var fx = new ServerFixture();
-        var data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes.Select(s => s), "--Hostname=mail.test", "--Accounts:CacheCheckMilliseconds=0", "--Listen:Address=127.0.0.1", "--Smtp:Port=0", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Submission:Port=0", "--Smtps:Port=0", .. settings]);
+        var data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes.Select(s => s), "--Hostname=mail.test", "--Accounts:CacheCheckMilliseconds=0", "--Listen:Address=127.0.0.1", "--Smtp:Port=0", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Admin:Port=0", "--Submission:Port=0", "--Smtps:Port=0", .. settings]);
         var store = new Mailward.Core.Accounts.SqliteAccountStore(data.Settings.AccountsConnectionString);
         var admin = new Mailward.Core.Admin.AccountAdmin(store,
             new Mailward.Core.MailStore.MailStoreLayout(data.Settings.MailStorePath), new Mailward.Core.Passwords.PasswordHasher(data.Settings.Passwords));
         var (extra, badMailFrom) = SmtpFixture.Apply(admin, store, fixtures);
         if (extra.Count > 0 || badMailFrom.Length > 0)
-            data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes, "--Hostname=mail.test", "--Accounts:CacheCheckMilliseconds=0", "--Listen:Address=127.0.0.1", "--Smtp:Port=0", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Submission:Port=0", "--Smtps:Port=0",
+            data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes, "--Hostname=mail.test", "--Accounts:CacheCheckMilliseconds=0", "--Listen:Address=127.0.0.1", "--Smtp:Port=0", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Admin:Port=0", "--Submission:Port=0", "--Smtps:Port=0",
                 .. settings, .. extra.Select(e => "--" + e), $"--Smtp:BadMailFrom={badMailFrom}"]);
         fx._server = new MailServer(data, store, logging => logging.AddProvider(new ListLoggerProvider(fx.Log)), time);
         await fx._server.StartAsync();
@@ -50,6 +50,7 @@ public sealed class ServerFixture : IAsyncDisposable
     public IPEndPoint Pop3s => _server!.Endpoint("pop3s");
     public IPEndPoint Imap => _server!.Endpoint("imap");
     public IPEndPoint Imaps => _server!.Endpoint("imaps");
+    public IPEndPoint Admin => _server!.Endpoint("admin");
 
     public QueueStore Queue => _server!.Services.GetRequiredService<QueueStore>();
 

@@ -1,0 +1,117 @@
+// Who reaches which page and API endpoint: one rule table, keyed by method and route, that every
+// endpoint is registered through (an endpoint without a row cannot be mapped). The table decides
+// by role alone; which domains and users an admin may touch is AccountAdmin's AdminAuthorizer,
+// asked by every operation the endpoint calls. docs/web-admin.md shows both as one table.
+using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
+using Mailward.Web.Sessions;
+
+namespace Mailward.Web.Access;
+
+public enum WebRole
+{
+    Anonymous,
+    /// <summary>An account acting on itself.</summary>
+    User,
+    /// <summary>A domain's postmaster, or an account with the domain-admin flag: its own domain.</summary>
+    DomainAdmin,
+    /// <summary>An account with the system-admin flag: every domain.</summary>
+    SystemAdmin,
+}
+
+/// <summary>What a request needs before its handler runs.</summary>
+public enum Need
+{
+    Anyone,
+    /// <summary>Any logged-in account.</summary>
+    SignedIn,
+    /// <summary>A logged-in account without the no-webmail flag (the user pages).</summary>
+    SelfService,
+    /// <summary>A domain admin or a system admin (which domains: AdminAuthorizer).</summary>
+    Admin,
+    SystemAdmin,
+}
+
+/// <summary>The logged-in account of a request, read afresh from the store for each request.</summary>
+public sealed record WebUser(WebSession Session, UserRecord Record, Actor Actor)
+{
+    public string Address => Record.Address;
+
+    public WebRole Role => Actor.Kind switch
+    {
+        ActorKind.SystemAdmin => WebRole.SystemAdmin,
+        ActorKind.DomainAdmin => WebRole.DomainAdmin,
+        _ => WebRole.User,
+    };
+
+    /// <summary>The same account as a user about itself: the self-service rules (no-password-change) apply to admins too.</summary>
+    public Actor Self => Actor.User(Record.Address);
+}
+
+public enum AccessDecision
+{
+    Allowed,
+    /// <summary>Not logged in: the login page (pages) or 401 (API).</summary>
+    SignIn,
+    Forbidden,
+}
+
+public static class WebAccess
+{
+    public sealed record Rule(string Method, string Route, Need Need, string What);
+
+    public static readonly IReadOnlyList<Rule> Table =
+    [
+        new("GET", "/", Need.Anyone, "home: the login page, or the role's first page"),
+        new("GET", "/login", Need.Anyone, "the login form"),
+        new("POST", "/login", Need.Anyone, "log in (LoginService, service web)"),
+        new("POST", "/logout", Need.SignedIn, "log out"),
+        new("GET", "/assets/{name}", Need.Anyone, "the embedded style sheet"),
+        new("GET", "/domains", Need.Admin, "the domains the account administers (search, pages)"),
+        new("POST", "/domains", Need.SystemAdmin, "add a domain and its postmaster"),
+        new("GET", "/domains/{domain}", Need.Admin, "a domain: counts, limits, users (search, pages)"),
+        new("POST", "/domains/{domain}/users", Need.Admin, "add a user"),
+        new("POST", "/domains/{domain}/users/{local}/delete", Need.Admin, "delete a user and its mail"),
+        new("POST", "/domains/{domain}/users/{local}/quota", Need.Admin, "set a user's quota (within the domain's quota)"),
+        new("GET", "/account", Need.SelfService, "the account's own page"),
+        new("POST", "/account/password", Need.SelfService, "change the own password (old one checked; not with no-password-change)"),
+        new("GET", "/api/v1/me", Need.SignedIn, "who is logged in, its role and the session's anti-forgery token"),
+        new("PUT", "/api/v1/me/password", Need.SelfService, "change the own password"),
+        new("GET", "/api/v1/domains", Need.Admin, "list domains (search, after, limit)"),
+        new("POST", "/api/v1/domains", Need.SystemAdmin, "add a domain"),
+        new("GET", "/api/v1/domains/{domain}", Need.Admin, "a domain's info"),
+        new("GET", "/api/v1/domains/{domain}/users", Need.Admin, "list a domain's users (search, after, limit)"),
+        new("POST", "/api/v1/domains/{domain}/users", Need.Admin, "add a user"),
+        new("GET", "/api/v1/users/{address}", Need.SignedIn, "a user (the own account, or one of an administered domain)"),
+        new("DELETE", "/api/v1/users/{address}", Need.Admin, "delete a user"),
+        new("PUT", "/api/v1/users/{address}/quota", Need.Admin, "set a user's quota"),
+    ];
+
+    public static Rule Find(string method, string route) =>
+        Table.SingleOrDefault(r => r.Method == method && r.Route == route)
+        ?? throw new InvalidOperationException($"no access rule for {method} {route}: add it to WebAccess.Table (and docs/web-admin.md)");
+
+    public static AccessDecision Decide(Need need, WebUser? user)
+    {
+        if (need == Need.Anyone)
+            return AccessDecision.Allowed;
+        if (user is null)
+            return AccessDecision.SignIn;
+        return need switch
+        {
+            Need.SignedIn => AccessDecision.Allowed,
+            Need.SelfService => user.Record.Flags.HasFlag(UserFlags.NoWebmail) ? AccessDecision.Forbidden : AccessDecision.Allowed,
+            Need.Admin => user.Role is WebRole.DomainAdmin or WebRole.SystemAdmin ? AccessDecision.Allowed : AccessDecision.Forbidden,
+            Need.SystemAdmin => user.Role == WebRole.SystemAdmin ? AccessDecision.Allowed : AccessDecision.Forbidden,
+            _ => AccessDecision.Forbidden,
+        };
+    }
+
+    /// <summary>The role an account logs in as (before its password is checked: no-webmail bars only plain users).</summary>
+    public static WebRole RoleOf(UserRecord user) => AccountAdmin.ActorFor(user).Kind switch
+    {
+        ActorKind.SystemAdmin => WebRole.SystemAdmin,
+        ActorKind.DomainAdmin => WebRole.DomainAdmin,
+        _ => WebRole.User,
+    };
+}

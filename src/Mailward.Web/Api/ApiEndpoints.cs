@@ -1,0 +1,177 @@
+// The JSON API under /api/v1: the same AccountAdmin operations as the pages, JSON in and out,
+// errors as RFC 9457 problem details with the commands' error names and exit codes, cursor pages
+// ({items, next}; ?search=&after=&limit=). Authenticated by the browser session for now (unsafe
+// methods carry the session's token in X-CSRF-Token); API keys come later. A body may hold only
+// the members named here: anything else (flags, limits, another domain) is refused, not ignored.
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
+using Mailward.Web.Access;
+using Mailward.Web.Hosting;
+using Mailward.Web.Pages;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Mailward.Web.Api;
+
+internal static class ApiEndpoints
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static void Map(WebApplication app)
+    {
+        AdminWeb.Map(app, "GET", "/api/v1/me", (context, user) => Task.FromResult(Results.Json(new MeJson(user!.Address, Layout.RoleName(user.Role),
+            user.Role == WebRole.SystemAdmin ? null : user.Actor.Domains, FlagNames(user.Record.Flags), user.Session.CsrfToken), Json)));
+
+        AdminWeb.Map(app, "PUT", "/api/v1/me/password", (context, user) => CallAsync(context, async admin =>
+        {
+            var body = await BodyAsync<PasswordBody>(context);
+            await AccountPages.ChangeOwnPasswordAsync(context, user!, admin, body.OldPassword ?? "", body.NewPassword ?? "", body.NewPassword ?? "");
+            return Results.NoContent();
+        }));
+
+        AdminWeb.Map(app, "GET", "/api/v1/domains", (context, user) => CallAsync(context, async admin =>
+        {
+            var page = await admin.ListDomainsAsync(user!.Actor, PageOf(context));
+            return Results.Json(new PageJson<DomainJson>(page.Items.Select(DomainJson.Of).ToList(), page.Next), Json);
+        }));
+
+        AdminWeb.Map(app, "POST", "/api/v1/domains", (context, user) => CallAsync(context, async admin =>
+        {
+            var body = await BodyAsync<NewDomainBody>(context);
+            var r = await admin.AddDomainAsync(user!.Actor, Required(body.Name, "name"),
+                body.PostmasterPassword is { Length: > 0 } pw ? new PasswordInput.Clear(pw) : null);
+            return Results.Json(new NewDomainJson(DomainJson.Of(r.Domain), r.GeneratedPassword), Json, statusCode: 201);
+        }));
+
+        AdminWeb.Map(app, "GET", "/api/v1/domains/{domain}", (context, user) => CallAsync(context, async admin =>
+        {
+            var info = await admin.GetDomainInfoAsync(user!.Actor, Route(context, "domain"));
+            return Results.Json(new DomainInfoJson(DomainJson.Of(info.Domain), info.AliasDomains, info.Users, info.Aliases, info.Forwards), Json);
+        }));
+
+        AdminWeb.Map(app, "GET", "/api/v1/domains/{domain}/users", (context, user) => CallAsync(context, async admin =>
+        {
+            var page = await admin.ListUsersAsync(user!.Actor, Route(context, "domain"), PageOf(context));
+            return Results.Json(new PageJson<UserJson>(page.Items.Select(UserJson.Of).ToList(), page.Next), Json);
+        }));
+
+        AdminWeb.Map(app, "POST", "/api/v1/domains/{domain}/users", (context, user) => CallAsync(context, async admin =>
+        {
+            var body = await BodyAsync<NewUserBody>(context);
+            var r = await admin.AddUserAsync(user!.Actor, $"{Required(body.Local, "local")}@{Route(context, "domain")}",
+                new PasswordInput.Clear(Required(body.Password, "password")), body.Comment, body.Quota is { } q ? Quota.Parse(q) : null);
+            return Results.Json(UserJson.Of(r.User), Json, statusCode: 201);
+        }));
+
+        AdminWeb.Map(app, "GET", "/api/v1/users/{address}", (context, user) => CallAsync(context, async admin =>
+            Results.Json(UserJson.Of(await admin.GetUserAsync(user!.Actor, Route(context, "address"))), Json)));
+
+        AdminWeb.Map(app, "DELETE", "/api/v1/users/{address}", (context, user) => CallAsync(context, async admin =>
+        {
+            await admin.DeleteUserAsync(user!.Actor, Route(context, "address"));
+            return Results.NoContent();
+        }));
+
+        AdminWeb.Map(app, "PUT", "/api/v1/users/{address}/quota", (context, user) => CallAsync(context, async admin =>
+        {
+            var body = await BodyAsync<QuotaBody>(context);
+            return Results.Json(UserJson.Of(await admin.SetQuotaAsync(user!.Actor, Route(context, "address"), Quota.Parse(Required(body.Quota, "quota")))), Json);
+        }));
+    }
+
+    private static async Task<IResult> CallAsync(HttpContext context, Func<AccountAdmin, Task<IResult>> call)
+    {
+        try
+        {
+            return await call(context.RequestServices.GetRequiredService<AccountAdmin>());
+        }
+        catch (AccountException e)
+        {
+            return Problems.From(e);
+        }
+        catch (BadBodyException e)
+        {
+            return Problems.BadBody(e.Message);
+        }
+    }
+
+    private static async Task<T> BodyAsync<T>(HttpContext context) where T : class
+    {
+        if (!context.Request.HasJsonContentType())
+            throw new BadBodyException("the body must be JSON (Content-Type: application/json)");
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<T>(context.Request.Body, Json, context.RequestAborted)
+                ?? throw new BadBodyException("the body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new BadBodyException($"the body is not what this endpoint takes: {e.Message}");
+        }
+    }
+
+    private static string Required(string? value, string name) =>
+        value ?? throw new AccountException(AccountError.InvalidArgument, $"the body needs \"{name}\"");
+
+    private static string Route(HttpContext context, string name) => context.GetRouteValue(name) as string ?? "";
+
+    private static PageRequest PageOf(HttpContext context)
+    {
+        var q = context.Request.Query;
+        var limit = context.RequestServices.GetRequiredService<AdminWebOptions>().PageSize;
+        if (q["limit"].FirstOrDefault() is { Length: > 0 } l)
+            limit = int.TryParse(l, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= PageRequest.MaxLimit ? n
+                : throw new AccountException(AccountError.InvalidArgument, $"limit must be a whole number from 1 to {PageRequest.MaxLimit}, not '{l}'");
+        return new PageRequest(q["after"].FirstOrDefault() is { Length: > 0 } a ? a : null, limit, q["search"].FirstOrDefault() is { Length: > 0 } s ? s : null);
+    }
+
+    private static List<string> FlagNames(UserFlags flags) => UserFlagNames.ByName.Where(kv => flags.HasFlag(kv.Value)).Select(kv => kv.Key).ToList();
+
+    private sealed class BadBodyException(string message) : Exception(message);
+
+    // --- what goes in ----------------------------------------------------------------------------
+
+    public sealed record NewDomainBody(string? Name, string? PostmasterPassword);
+
+    public sealed record NewUserBody(string? Local, string? Password, string? Quota, string? Comment);
+
+    public sealed record QuotaBody(string? Quota);
+
+    public sealed record PasswordBody(string? OldPassword, string? NewPassword);
+
+    // --- what goes out (no store ids, no paths, no secrets) ------------------------------------------
+
+    public sealed record MeJson(string Address, string Role, IReadOnlyList<string>? Domains, IReadOnlyList<string> Flags, string CsrfToken);
+
+    public sealed record PageJson<T>(IReadOnlyList<T> Items, string? Next);
+
+    public sealed record LimitsJson(int? MaxUsers, int? MaxAliases, int? MaxForwards, int? MaxAutoresponders, int? MaxLists, string DomainQuota, string DefaultUserQuota);
+
+    public sealed record DomainJson(string Name, string CatchAll, LimitsJson Limits, DateTimeOffset CreatedAt)
+    {
+        public static DomainJson Of(DomainView d) => new(d.Name, d.CatchAll.ToString(),
+            new LimitsJson(d.Limits.MaxUsers, d.Limits.MaxAliases, d.Limits.MaxForwards, d.Limits.MaxAutoresponders, d.Limits.MaxLists,
+                d.Limits.DomainQuota.ToString(), d.Limits.DefaultUserQuota.ToString()), d.CreatedAt);
+    }
+
+    public sealed record NewDomainJson(DomainJson Domain, string? GeneratedPassword);
+
+    public sealed record DomainInfoJson(DomainJson Domain, IReadOnlyList<string> AliasDomains, int Users, int Aliases, int Forwards);
+
+    public sealed record LastLoginJson(DateTimeOffset At, string Address, string Service);
+
+    public sealed record UserJson(string Address, string Local, string Domain, string Name, string Quota, IReadOnlyList<string> Flags,
+        DateTimeOffset CreatedAt, LastLoginJson? LastLogin, bool CanLogIn)
+    {
+        public static UserJson Of(UserView u) => new(u.Address, u.Local, u.Domain, u.Gecos, u.Quota.ToString(), FlagNames(u.Flags), u.CreatedAt,
+            u.LastLogin is { } l ? new LastLoginJson(l.At, l.Address, l.Service) : null, u.CanLogIn);
+    }
+}

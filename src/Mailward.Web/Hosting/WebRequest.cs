@@ -1,0 +1,86 @@
+// Per request: the session cookie turned into the logged-in account (read afresh from the account
+// directory, so a deleted account, a new password or a changed flag ends the session at once),
+// the anti-forgery check, and the cookies' attributes (HttpOnly, SameSite=Strict, Secure and the
+// __Host- prefix when the request came over HTTPS).
+using System.Security.Cryptography;
+using System.Text;
+using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
+using Mailward.Web.Access;
+using Mailward.Web.Sessions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Mailward.Web.Hosting;
+
+internal static class WebRequest
+{
+    private const string PlainCookie = "mailward";
+    private const string SecureCookie = "__Host-mailward";
+    public const string LoginCookie = "mailward-login";
+    public const string CsrfField = "_csrf";
+    public const string CsrfHeader = "X-CSRF-Token";
+    private static readonly object UserKey = new();
+
+    public static string SessionCookieName(HttpContext context) => context.Request.IsHttps ? SecureCookie : PlainCookie;
+
+    public static WebUser? User(HttpContext context) => context.Items.TryGetValue(UserKey, out var u) ? u as WebUser : null;
+
+    public static async Task ResolveSessionAsync(HttpContext context, RequestDelegate next)
+    {
+        var sessions = context.RequestServices.GetRequiredService<WebSessions>();
+        if (context.Request.Cookies.TryGetValue(SessionCookieName(context), out var id) && sessions.Find(id) is { } session)
+        {
+            var directory = context.RequestServices.GetRequiredService<IAccountDirectory>();
+            var record = await directory.FindUserAsync(session.Local, session.Domain, context.RequestAborted);
+            if (record is null || record.Id != session.UserId || WebSessions.FingerprintOf(record) != session.Fingerprint)
+            {
+                sessions.End(session.Id);
+                ClearSessionCookie(context);
+            }
+            else
+                context.Items[UserKey] = new WebUser(session, record, AccountAdmin.ActorFor(record));
+        }
+        await next(context);
+    }
+
+    public static void SetSessionCookie(HttpContext context, WebSession session) =>
+        context.Response.Cookies.Append(SessionCookieName(context), session.Id, CookieOptions(context, "/"));
+
+    public static void ClearSessionCookie(HttpContext context) =>
+        context.Response.Cookies.Delete(SessionCookieName(context), CookieOptions(context, "/"));
+
+    public static CookieOptions CookieOptions(HttpContext context, string path) => new()
+    {
+        Path = path,
+        HttpOnly = true,
+        SameSite = SameSiteMode.Strict,
+        Secure = context.Request.IsHttps,
+        IsEssential = true,
+    };
+
+    /// <summary>The synchronizer token from the form field or the header, compared in constant time.</summary>
+    public static async Task<bool> HasValidCsrfTokenAsync(HttpContext context, WebSession session)
+    {
+        string? given = context.Request.Headers[CsrfHeader];
+        if (string.IsNullOrEmpty(given) && context.Request.HasFormContentType)
+            given = (await context.Request.ReadFormAsync(context.RequestAborted))[CsrfField];
+        return TokensEqual(given, session.CsrfToken);
+    }
+
+    public static bool TokensEqual(string? a, string? b) =>
+        !string.IsNullOrEmpty(a) && !string.IsNullOrEmpty(b) && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
+
+    /// <summary>A redirect to a path of this site (relative: never built from the request's Host header).</summary>
+    public static IResult SeeOther(string path, int status = 303) => new RedirectResult(path, status);
+
+    private sealed class RedirectResult(string path, int status) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.StatusCode = status;
+            context.Response.Headers.Location = path;
+            return Task.CompletedTask;
+        }
+    }
+}

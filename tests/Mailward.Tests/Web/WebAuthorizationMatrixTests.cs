@@ -1,0 +1,144 @@
+// The authorization table of docs/web-admin.md as data, each cell one HTTP request against the
+// real server: role × endpoint × target (the actor's own domain "own", another tenant's "other",
+// the account itself "self", or a user of its own domain "peer") → the status, and for every
+// change, that it happened when allowed and left nothing changed when refused.
+using System.Net;
+using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
+
+namespace Mailward.Tests.Web;
+
+public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<WebServer>
+{
+    /// <summary>method, route, then "role[/target]=status" cells; roles: anon, user, da (postmaster of a.test), sa (system admin).</summary>
+    public static readonly (string Method, string Route, string Cells)[] Table =
+    [
+        ("GET", "/domains", "anon=302 user=403 da=200 sa=200"),
+        ("POST", "/domains", "anon=302 user=403 da=403 sa=303"),
+        ("GET", "/domains/{d}", "anon/own=302 user/own=403 user/other=403 da/own=200 da/other=403 sa/own=200 sa/other=200"),
+        ("POST", "/domains/{d}/users", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 sa/own=303 sa/other=303"),
+        ("POST", "/domains/{d}/users/{u}/delete", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 sa/own=303 sa/other=303"),
+        ("POST", "/domains/{d}/users/{u}/quota", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 sa/own=303 sa/other=303"),
+        ("GET", "/account", "anon=302 user=200 da=200 sa=200"),
+        ("POST", "/account/password", "anon=302 user=303 da=303 sa=303"),
+        ("POST", "/logout", "anon=302 user=303 da=303 sa=303"),
+        ("GET", "/api/v1/me", "anon=401 user=200 da=200 sa=200"),
+        ("PUT", "/api/v1/me/password", "anon=401 user=204 da=204 sa=204"),
+        ("GET", "/api/v1/domains", "anon=401 user=403 da=200 sa=200"),
+        ("POST", "/api/v1/domains", "anon=401 user=403 da=403 sa=201"),
+        ("GET", "/api/v1/domains/{d}", "anon/own=401 user/own=403 user/other=403 da/own=200 da/other=403 sa/own=200 sa/other=200"),
+        ("GET", "/api/v1/domains/{d}/users", "anon/own=401 user/own=403 user/other=403 da/own=200 da/other=403 sa/own=200 sa/other=200"),
+        ("POST", "/api/v1/domains/{d}/users", "anon/own=401 user/own=403 user/other=403 da/own=201 da/other=403 sa/own=201 sa/other=201"),
+        ("GET", "/api/v1/users/{a}", "anon/self=401 user/self=200 user/peer=403 user/other=403 da/self=200 da/peer=200 da/other=403 sa/self=200 sa/peer=200 sa/other=200"),
+        ("DELETE", "/api/v1/users/{a}", "anon/peer=401 user/peer=403 user/other=403 da/peer=204 da/other=403 sa/peer=204 sa/other=204"),
+        ("PUT", "/api/v1/users/{a}/quota", "anon/peer=401 user/peer=403 user/other=403 da/peer=200 da/other=403 sa/peer=200 sa/other=200"),
+    ];
+
+    public static TheoryData<string, string, string, string, int> Cells()
+    {
+        var data = new TheoryData<string, string, string, string, int>();
+        foreach (var (method, route, cells) in Table)
+            foreach (var cell in cells.Split(' '))
+            {
+                var (key, status) = (cell[..cell.IndexOf('=')], int.Parse(cell[(cell.IndexOf('=') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+                var role = key.Split('/')[0];
+                var target = key.Contains('/') ? key.Split('/')[1] : "-";
+                data.Add(method, route, role, target, status);
+            }
+        return data;
+    }
+
+    private static readonly Dictionary<string, string> Logins = new()
+    {
+        ["user"] = WebServer.User,
+        ["da"] = WebServer.Postmaster,
+        ["sa"] = WebServer.SystemAdmin,
+    };
+
+    private static int _serial;
+
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public async Task Cell(string method, string route, string role, string target, int expected)
+    {
+        using var client = web.Client();
+        var self = role == "anon" ? WebServer.User : Logins[role];
+        if (role != "anon")
+            await client.LoginOkAsync(self, WebServer.Password);
+
+        // The target: a fresh user where the request changes one, so the cells do not depend on each other.
+        var n = Interlocked.Increment(ref _serial);
+        var domain = target == "other" ? "b.test" : "a.test";
+        var local = $"t{n}";
+        if (route.Contains("{u}", StringComparison.Ordinal) || (route.Contains("{a}", StringComparison.Ordinal) && target is "peer" or "other"))
+            await web.Admin.AddUserAsync(Actor.System, $"{local}@{domain}", new PasswordInput.Clear("x-secret-1"), quota: Quota.Parse("10M"));
+        var address = target == "self" ? self : $"{local}@{domain}";
+        var newDomain = $"new{n}.test";
+        var path = route.Replace("{d}", domain, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal);
+
+        using var response = await SendAsync(client, method, path, route, local, newDomain);
+        Assert.True((int)response.StatusCode == expected,
+            $"{role} {method} {path}: expected {expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        if (expected == 302)
+            Assert.Equal("/login", response.Headers.Location?.OriginalString);
+
+        // What the request changes: done when allowed, untouched when refused.
+        var allowed = expected is >= 200 and < 300 || (expected == 303 && method == "POST");
+        var changed = Changed(method, route, domain, local, newDomain);
+        if (changed is { } c)
+            Assert.True(c == allowed, $"{role} {method} {path}: {(allowed ? "no change was made" : "a refused request changed the store")}");
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(WebClient client, string method, string path, string route, string local, string newDomain)
+    {
+        var password = new Dictionary<string, string> { ["old"] = WebServer.Password, ["new"] = WebServer.Password, ["again"] = WebServer.Password };
+        return (method, route) switch
+        {
+            ("GET", _) => client.GetAsync(path),
+            ("POST", "/domains") => client.PostFormAsync(path, new Dictionary<string, string> { ["name"] = newDomain, ["password"] = "pm-secret-1" }),
+            ("POST", "/domains/{d}/users") => client.PostFormAsync(path, new Dictionary<string, string> { ["local"] = "n" + local, ["password"] = "n-secret-1" }),
+            ("POST", "/domains/{d}/users/{u}/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["confirm"] = "yes" }),
+            ("POST", "/domains/{d}/users/{u}/quota") => client.PostFormAsync(path, new Dictionary<string, string> { ["quota"] = "20M" }),
+            ("POST", "/account/password") => client.PostFormAsync(path, password),
+            ("POST", "/logout") => client.PostFormAsync(path),
+            ("PUT", "/api/v1/me/password") => client.SendJsonAsync(HttpMethod.Put, path, new { oldPassword = WebServer.Password, newPassword = WebServer.Password }),
+            ("POST", "/api/v1/domains") => client.SendJsonAsync(HttpMethod.Post, path, new { name = newDomain, postmasterPassword = "pm-secret-1" }),
+            ("POST", "/api/v1/domains/{d}/users") => client.SendJsonAsync(HttpMethod.Post, path, new { local = "n" + local, password = "n-secret-1" }),
+            ("DELETE", _) => client.SendJsonAsync(HttpMethod.Delete, path),
+            ("PUT", "/api/v1/users/{a}/quota") => client.SendJsonAsync(HttpMethod.Put, path, new { quota = "20M" }),
+            _ => throw new InvalidOperationException($"no request for {method} {route}"),
+        };
+    }
+
+    /// <summary>Whether the store shows the request's change; null for requests whose change is not checked here.</summary>
+    private bool? Changed(string method, string route, string domain, string local, string newDomain) => (method + " " + route) switch
+    {
+        "POST /domains" or "POST /api/v1/domains" => web.Store.FindDomain(newDomain) is not null,
+        "POST /domains/{d}/users" or "POST /api/v1/domains/{d}/users" => web.Store.FindUser("n" + local, domain) is not null,
+        "POST /domains/{d}/users/{u}/delete" or "DELETE /api/v1/users/{a}" => web.Store.FindUser(local, domain) is null,
+        "POST /domains/{d}/users/{u}/quota" or "PUT /api/v1/users/{a}/quota" => web.Store.FindUser(local, domain)!.Quota == Quota.Parse("20M"),
+        _ => null,
+    };
+
+    [Fact]
+    public void Every_rule_of_the_table_has_cells_for_every_role()
+    {
+        var tested = Table.Select(t => (t.Method, Route: t.Route.Replace("{u}", "{local}", StringComparison.Ordinal).Replace("{a}", "{address}", StringComparison.Ordinal)
+            .Replace("{d}", "{domain}", StringComparison.Ordinal))).ToHashSet();
+        var open = new HashSet<string> { "/", "/login", "/assets/{name}" }; // Need.Anyone: WebSecurityTests
+        foreach (var rule in Mailward.Web.Access.WebAccess.Table.Where(r => !open.Contains(r.Route)))
+            Assert.Contains((rule.Method, rule.Route), tested);
+        foreach (var (_, _, cells) in Table)
+            foreach (var role in new[] { "anon", "user", "da", "sa" })
+                Assert.Contains(role, cells);
+    }
+
+    [Fact]
+    public async Task A_delete_through_the_api_of_a_refused_user_leaves_it()
+    {
+        using var client = await web.LoggedInAsync(WebServer.Postmaster);
+        using var r = await client.SendJsonAsync(HttpMethod.Delete, $"/api/v1/users/{WebServer.Stranger}");
+        Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode);
+        Assert.NotNull(web.Store.FindUser("v1", "b.test"));
+    }
+}
