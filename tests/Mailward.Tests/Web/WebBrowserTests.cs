@@ -1,0 +1,137 @@
+// The web admin in a real browser: Debian's Chromium driven by Microsoft.Playwright against the
+// real server, clicking through the forms as a person does (no JavaScript on the pages). A system
+// admin adds a domain and a user; a postmaster manages its own domain and cannot reach another's
+// or raise a quota past the domain's; a user changes its password and logs out. Each main page
+// is saved as a screenshot in the test output (screenshots/). Skipped, saying so, without Chromium.
+using Mailward.Core.Admin;
+using Mailward.Tests.Support;
+using Microsoft.Playwright;
+
+namespace Mailward.Tests.Web;
+
+public sealed class WebBrowserTests(WebServer web) : IClassFixture<WebServer>
+{
+    private const string Chromium = "/usr/bin/chromium";
+
+    private static readonly string Screenshots = Path.Combine(AppContext.BaseDirectory, "screenshots");
+
+    private string Base => $"http://{web.Server.Admin}";
+
+    private static async Task<(IPlaywright, IBrowser, IPage, List<string>)> OpenAsync()
+    {
+        var playwright = await Playwright.CreateAsync();
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Args = ["--no-sandbox"], Headless = true });
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout(15_000);
+        var dialogs = new List<string>();
+        page.Dialog += (_, d) =>
+        {
+            dialogs.Add(d.Message);
+            _ = d.DismissAsync();
+        };
+        return (playwright, browser, page, dialogs);
+    }
+
+    private async Task LogInAsync(IPage page, string address, string password)
+    {
+        await page.GotoAsync(Base + "/login");
+        await page.GetByLabel("Address").FillAsync(address);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
+        await page.WaitForURLAsync(u => !u.EndsWith("/login", StringComparison.Ordinal));
+    }
+
+    private static async Task ShotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(Screenshots);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots, name + ".png"), FullPage = true });
+    }
+
+    [FactWhenInstalled(Chromium, "chromium")]
+    public async Task A_system_admin_adds_a_domain_and_a_user()
+    {
+        var (playwright, browser, page, _) = await OpenAsync();
+        using var _p = playwright;
+        await using var _b = browser;
+        await LogInAsync(page, WebServer.SystemAdmin, WebServer.Password);
+        Assert.EndsWith("/domains", page.Url, StringComparison.Ordinal);
+        await page.GetByLabel("Domain", new() { Exact = true }).FillAsync("shop.test");
+        await page.GetByLabel("Postmaster password").FillAsync("Shop-secret-1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add domain" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("domain shop.test added");
+        await ShotAsync(page, "domains");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "shop.test" }).ClickAsync();
+        await page.GetByLabel("User name").FillAsync("alice");
+        await page.GetByLabel("Password").FillAsync("Alice-secret-1");
+        await page.GetByLabel("Quota (empty").FillAsync("20M");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("user alice@shop.test added");
+        await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "alice@shop.test" })).ToBeVisibleAsync();
+        await ShotAsync(page, "domain");
+        Assert.NotNull(web.Store.FindUser("alice", "shop.test"));
+        Assert.NotNull(web.Store.FindUser("postmaster", "shop.test"));
+    }
+
+    [FactWhenInstalled(Chromium, "chromium")]
+    public async Task A_postmaster_manages_its_own_domain_only_and_stored_markup_stays_text()
+    {
+        var (playwright, browser, page, dialogs) = await OpenAsync();
+        using var _p = playwright;
+        await using var _b = browser;
+        await LogInAsync(page, WebServer.Postmaster, WebServer.Password);
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "a.test" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "b.test" })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Add domain" })).ToHaveCountAsync(0);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "a.test" }).ClickAsync();
+        await page.GetByLabel("User name").FillAsync("bob");
+        await page.GetByLabel("Password").FillAsync("Bob-secret-1");
+        await page.GetByLabel("Name or comment").FillAsync("<script>alert('xss')</script><img src=x onerror=alert(2)>");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("user bob@a.test added");
+        await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "<script>alert('xss')</script><img src=x onerror=alert(2)>" })).ToBeVisibleAsync();
+        Assert.Empty(dialogs);
+        await ShotAsync(page, "domain-admin");
+
+        // A quota above the domain's 100M is refused, and the quota stays.
+        var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "bob@a.test" });
+        await row.GetByLabel("quota of bob@a.test").FillAsync("1G");
+        await row.GetByRole(AriaRole.Button, new() { Name = "Set" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Forbidden" })).ToBeVisibleAsync();
+        Assert.NotEqual(Core.Accounts.Quota.Parse("1G"), web.Store.FindUser("bob", "a.test")!.Quota);
+
+        // Another tenant's domain: refused, whether typed in or not.
+        var other = await page.GotoAsync(Base + "/domains/b.test");
+        Assert.Equal(403, other!.Status);
+        await Assertions.Expect(page.GetByText("not an admin of b.test")).ToBeVisibleAsync();
+    }
+
+    [FactWhenInstalled(Chromium, "chromium")]
+    public async Task A_user_changes_its_password_and_logging_out_ends_the_session()
+    {
+        await web.Admin.AddUserAsync(Actor.System, "carol@a.test", new PasswordInput.Clear("Carol-secret-1"));
+        var (playwright, browser, page, _) = await OpenAsync();
+        using var _p = playwright;
+        await using var _b = browser;
+        await LogInAsync(page, "carol@a.test", "Carol-secret-1");
+        Assert.EndsWith("/account", page.Url, StringComparison.Ordinal);
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Domains" })).ToHaveCountAsync(0);
+        await page.GetByLabel("Current password").FillAsync("Carol-secret-1");
+        await page.GetByLabel("New password", new() { Exact = true }).FillAsync("Carol-secret-2");
+        await page.GetByLabel("New password again").FillAsync("Carol-secret-2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("password changed");
+        await Assertions.Expect(page.GetByText("web, from 127.0.0.1")).ToBeVisibleAsync();
+        await ShotAsync(page, "account");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
+        await page.WaitForURLAsync(u => u.EndsWith("/login", StringComparison.Ordinal));
+        await ShotAsync(page, "login");
+        await page.GotoAsync(Base + "/account");
+        Assert.EndsWith("/login", page.Url, StringComparison.Ordinal);
+        // The new password works, the old one does not.
+        await LogInAsync(page, "carol@a.test", "Carol-secret-2");
+        Assert.EndsWith("/account", page.Url, StringComparison.Ordinal);
+    }
+}
