@@ -34,7 +34,15 @@ public sealed partial class ImapSession
             else
                 return await RefuseLiteralAsync(tag, size, sync, "BAD invalid flags or date-time", ct);
         }
-        var name = Names.ToStore(args[0].AString ?? "");
+        string? name;
+        try
+        {
+            name = Names.ToStore(FromClient(args[0].AString ?? ""));
+        }
+        catch (ImapFolderException e)
+        {
+            return await RefuseLiteralAsync(tag, size, sync, "NO " + e.Message, ct);
+        }
         IMailbox? box = null;
         try
         {

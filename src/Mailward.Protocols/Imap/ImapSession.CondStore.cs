@@ -57,7 +57,7 @@ public sealed partial class ImapSession
         if (name == "GETQUOTAROOT")
         {
             StoreName(args[0]); // the mailbox must be a name of this user's
-            Untagged($"QUOTAROOT {MailboxName(arg)}{string.Concat(roots.Select(r => " " + AString(r.Name)))}");
+            Untagged($"QUOTAROOT {MailboxName(FromClient(arg))}{string.Concat(roots.Select(r => " " + AString(r.Name)))}");
         }
         var asked = name == "GETQUOTA" ? roots.Where(r => r.Name == arg).ToList() : roots;
         if (name == "GETQUOTA" && asked.Count == 0)

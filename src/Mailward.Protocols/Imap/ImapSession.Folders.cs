@@ -1,6 +1,8 @@
 // IMAP's mailbox commands (RFC 9051 §6.3): SELECT, EXAMINE, CREATE, DELETE, RENAME, SUBSCRIBE,
 // UNSUBSCRIBE, LIST (with LIST-EXTENDED, RFC 5258; LIST-STATUS, RFC 5819; SPECIAL-USE, RFC 6154),
-// LSUB (rev1) and STATUS (with STATUS=SIZE, RFC 8438). Names go through ImapFolderNames.
+// LSUB (rev1) and STATUS (with STATUS=SIZE, RFC 8438). Names go through ImapFolderNames; on the
+// wire they are modified UTF-7 (RFC 3501 §5.1.3) until the client enables IMAP4rev2, UTF-8 after
+// (RFC 9051 §5.1): FromClient decodes every mailbox argument, MailboxName encodes every reply.
 using System.Text;
 using System.Text.RegularExpressions;
 using Mailward.Core.MailStore;
@@ -16,9 +18,26 @@ public sealed partial class ImapSession
     /// <summary>The store's name of a mailbox argument, or a NO with its response code.</summary>
     private string StoreName(ImapToken arg)
     {
-        var wire = arg.AString ?? throw new ImapFolderException("[CANNOT] a mailbox name is an atom or a string");
+        var wire = FromClient(arg.AString ?? throw new ImapFolderException("[CANNOT] a mailbox name is an atom or a string"));
         return Names.ToStore(wire) ?? throw new ImapFolderException(
             $"[NONEXISTENT] no such mailbox; mailboxes are INBOX and names under \"{Names.Prefix}\" separated by \"{Names.Separator}\"");
+    }
+
+    /// <summary>
+    /// A mailbox name (or LIST reference and pattern) as the client sent it, in Unicode: as it stands
+    /// once IMAP4rev2 is on, else decoded from modified UTF-7. A rev1 name that is not valid modified
+    /// UTF-7 (an '&amp;' without a well-formed shift, or 8-bit text) is refused; one that is plain ASCII
+    /// goes on as it is, so the store's own name rules answer for control characters and the like.
+    /// </summary>
+    private string FromClient(string raw)
+    {
+        if (_utf8)
+            return raw;
+        if (ModifiedUtf7.TryDecode(raw, out var name))
+            return name;
+        if (!raw.Contains('&', StringComparison.Ordinal) && raw.All(char.IsAscii))
+            return raw;
+        throw new ImapFolderException("[CANNOT] mailbox name is not valid modified UTF-7 (RFC 3501 §5.1.3); ENABLE IMAP4rev2 to use UTF-8");
     }
 
     private string? SpecialUseOf(string storeName) =>
@@ -64,7 +83,7 @@ public sealed partial class ImapSession
     {
         if (args.Count is < 1 or > 2)
             return Bad(tag, "CREATE mailbox");
-        var wire = args[0].AString ?? "";
+        var wire = FromClient(args[0].AString ?? "");
         // RFC 9051 §6.3.4: a trailing separator only says the name will have children.
         if (wire.Length > 1 && wire[^1] == Names.Separator)
             wire = wire[..^1];
@@ -203,9 +222,10 @@ public sealed partial class ImapSession
                     return Bad(tag, "unknown LIST selection option " + Core.Policy.ClientText.Printable(o.Text, 40));
             }
         }
-        if (args.Count < i + 2 || args[i].AString is not { } reference)
+        if (args.Count < i + 2 || args[i].AString is not { } rawReference)
             return Bad(tag, (lsub ? "LSUB" : "LIST") + " reference pattern");
-        var patterns = args[i + 1].Kind == ImapTokenKind.List ? args[i + 1].Items.Select(p => p.Text).ToList() : [args[i + 1].Text];
+        var reference = FromClient(rawReference);
+        var patterns = (args[i + 1].Kind == ImapTokenKind.List ? args[i + 1].Items.Select(p => p.Text) : [args[i + 1].Text]).Select(FromClient).ToList();
         i += 2;
         // LSUB (RFC 3501 §6.3.9) says only what is subscribed; LIST says children and special use (RFC 5258, RFC 6154).
         bool returnSubscribed = selectSubscribed, returnChildren = !lsub, returnSpecialUse = !lsub;
@@ -294,8 +314,8 @@ public sealed partial class ImapSession
         return new Regex(sb.ToString(), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
     }
 
-    /// <summary>A mailbox name as a reply writes it.</summary>
-    private string MailboxName(string wire) => AString(wire);
+    /// <summary>A mailbox name as a reply writes it: modified UTF-7 for a rev1 session, UTF-8 after ENABLE IMAP4rev2.</summary>
+    private string MailboxName(string wire) => AString(_utf8 ? wire : ModifiedUtf7.Encode(wire));
 
     private async Task<bool> StatusAsync(string tag, IReadOnlyList<ImapToken> args, CancellationToken ct)
     {
@@ -307,7 +327,7 @@ public sealed partial class ImapSession
                 return Bad(tag, "unknown STATUS item");
         if (args[1].Items.Any(i => i.IsAtom("HIGHESTMODSEQ")))
             EnableCondStore();
-        await WriteStatusAsync(args[0].AString!, name, args[1].Items, ct);
+        await WriteStatusAsync(FromClient(args[0].AString!), name, args[1].Items, ct);
         return Ok(tag, "STATUS completed");
     }
 

@@ -141,6 +141,52 @@ public class ImapClientTests
         await other.DisconnectAsync(true);
     }
 
+    /// <summary>
+    /// Non-ASCII folder names (RFC 3501 §5.1.3): MailKit, an IMAP4rev1 client here, names them in
+    /// modified UTF-7 on the wire; the folder it creates is found again by a second connection and
+    /// holds what was appended.
+    /// </summary>
+    [Fact]
+    public async Task MailKit_creates_and_reopens_folders_with_non_ASCII_names()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        var log = new MemoryStream();
+        using (var client = new ImapClient(new ProtocolLogger(log, leaveOpen: true)) { Timeout = 15_000 })
+        {
+            await client.ConnectAsync("127.0.0.1", server.Imap.Port, SecureSocketOptions.None);
+            await client.AuthenticateAsync("joe@hosted.test", "pw");
+            var personal = client.GetFolder(client.PersonalNamespaces[0])!;
+            var drafts = (await personal.CreateAsync("Entwürfe", true))!;
+            var japanese = (await personal.CreateAsync("日本語", true))!;
+            var child = (await japanese.CreateAsync("Tom&Jerry", true))!;
+            Assert.Equal("INBOX.Entwürfe", drafts.FullName);
+            Assert.Equal("INBOX.日本語.Tom&Jerry", child.FullName);
+            await drafts.AppendAsync(new AppendRequest(Message("entwurf")));
+            await client.DisconnectAsync(true);
+        }
+        var wire = System.Text.Encoding.UTF8.GetString(log.ToArray());
+        Assert.Contains("CREATE INBOX.Entw&APw-rfe", wire, StringComparison.Ordinal);
+        Assert.Contains("\"INBOX.&ZeVnLIqe-.Tom&-Jerry\"", wire, StringComparison.Ordinal);
+        // The store holds the folder under its Unicode name (on disk: .Entw&APw-rfe, docs/mail-store.md).
+        using (var accounts = new Mailward.Core.Accounts.SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}"))
+        {
+            var layout = new Mailward.Core.MailStore.MailStoreLayout(Path.Combine(server.DataPath, "domains"));
+            var maildir = Mailward.Core.MailStore.MailStoreLayout.MaildirOf(layout.Resolve(accounts.FindUser("joe", "hosted.test")!.Directory));
+            Assert.True(Directory.Exists(Mailward.Core.MailStore.Maildir.MaildirStore.FolderPath(maildir, "Entwürfe")));
+            Assert.True(Directory.Exists(Path.Combine(maildir, ".Entw&APw-rfe")));
+        }
+
+        using var again = await LoginAsync(server);
+        var folders = await again.GetFoldersAsync(again.PersonalNamespaces[0]);
+        Assert.Contains("INBOX.日本語.Tom&Jerry", folders.Select(f => f.FullName));
+        var found = folders.Single(f => f.FullName == "INBOX.Entwürfe");
+        Assert.Equal("Entwürfe", found.Name);
+        await found.OpenAsync(FolderAccess.ReadOnly);
+        Assert.Equal(1, found.Count);
+        Assert.Equal("entwurf", (await found.GetMessageAsync(0)).Subject);
+        await again.DisconnectAsync(true);
+    }
+
     [Fact]
     public async Task MailKit_resynchronises_with_QRESYNC_after_another_sessions_changes()
     {

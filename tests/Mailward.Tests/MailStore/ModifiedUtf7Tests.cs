@@ -1,7 +1,7 @@
 // The modified UTF-7 codec (RFC 3501 §5.1.3): the RFC's example, '&', surrogate pairs, and every
 // way input can be invalid or non-canonical (rejected, so a folder directory with such a name is
 // read as UTF-8 instead).
-using Mailward.Core.MailStore.Maildir;
+using Mailward.Core.MailStore;
 
 namespace Mailward.Tests.MailStore;
 

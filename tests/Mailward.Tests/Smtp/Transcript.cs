@@ -2,7 +2,9 @@
 // once. "C:" sends a line + CRLF (consecutive C: lines in one write: pipelining), "C!" raw bytes
 // with \r \n \t \\ \xNN escapes, "S:" expects a reply line ('*' at the end matches any tail),
 // "S: <closed>" expects the server to close, "@" lines set up fixtures, "=" lines assert afterwards.
-// "C*N:" and "S*N:" repeat a line N times ({i} counts 1..N).
+// "C*N:" and "S*N:" repeat a line N times ({i} counts 1..N). Text outside ASCII (a file is UTF-8)
+// is UTF-8 on the wire both ways; replies are read as octets (Latin-1), so an S: line is compared
+// in that form.
 using System.Globalization;
 using System.Text;
 
@@ -42,7 +44,7 @@ public sealed record Transcript(string Name, string ClientAddress, IReadOnlyList
             else if (line.StartsWith("C:", StringComparison.Ordinal) || line.StartsWith("C*", StringComparison.Ordinal) && line[2] != '!')
             {
                 foreach (var text in Repeat(line, 'C'))
-                    pending.AddRange(Encoding.Latin1.GetBytes(text + "\r\n"));
+                    pending.AddRange(Encoding.UTF8.GetBytes(text + "\r\n"));
             }
             else if (line.StartsWith("C!", StringComparison.Ordinal))
                 pending.AddRange(Unescape(line[2..].TrimStart()));
@@ -50,7 +52,7 @@ public sealed record Transcript(string Name, string ClientAddress, IReadOnlyList
             {
                 FlushSend();
                 foreach (var text in Repeat(line, 'S'))
-                    steps.Add(text == "<closed>" ? new ExpectClosed() : new Expect(text));
+                    steps.Add(text == "<closed>" ? new ExpectClosed() : new Expect(Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(text))));
             }
             else
                 throw new FormatException($"{path}: cannot read line: {line}");

@@ -4,7 +4,7 @@
 // no padding, between '&' and '-'. Pure: the mail store and the IMAP layer share it.
 using System.Text;
 
-namespace Mailward.Core.MailStore.Maildir;
+namespace Mailward.Core.MailStore;
 
 public static class ModifiedUtf7
 {
