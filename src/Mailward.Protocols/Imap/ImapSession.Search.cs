@@ -1,9 +1,10 @@
 // SEARCH, UID SEARCH with ESEARCH's RETURN (RFC 9051 §6.4.4, RFC 4731), SORT and THREAD (RFC 5256)
 // over the search components (Imap/Search): the session gives them each message's facts from its
-// view and the mailbox entries, headers parsed once per message and command, and the message text
-// as a stream for BODY and TEXT.
+// view and the mailbox entries, header fields from the folder's structure cache (the message file
+// only for a field the cache does not keep), and the message text as a stream for BODY and TEXT.
 using System.Text;
 using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Structure;
 using Mailward.Protocols.Imap.Search;
 using MimeKit;
 
@@ -54,7 +55,16 @@ public sealed partial class ImapSession
     private async Task<IReadOnlyList<SearchHit>> RunSearchAsync(SearchQuery query, bool uid, CancellationToken ct)
     {
         await AnnounceChangesAsync(allowExpunge: uid, ct, force: false);
-        return await query.RunAsync(Facts(), Context(), ct);
+        var hits = new List<SearchHit>();
+        var context = Context();
+        foreach (var m in Facts())
+        {
+            if (query.NeedsHeaders)
+                await m.LoadFieldsAsync(ct);
+            if (await query.MatchesAsync(m, context, ct))
+                hits.Add(new SearchHit(m.Sequence, m.Uid, m.ModSeq));
+        }
+        return hits;
     }
 
     private async Task<List<ISearchMessage>> MatchingAsync(SearchQuery query, bool uid, CancellationToken ct)
@@ -63,8 +73,11 @@ public sealed partial class ImapSession
         var matched = new List<ISearchMessage>();
         var context = Context();
         foreach (var m in Facts())
+        {
+            await m.LoadFieldsAsync(ct); // SORT and THREAD keys are header fields
             if (await query.MatchesAsync(m, context, ct))
                 matched.Add(m);
+        }
         return matched;
     }
 
@@ -75,7 +88,7 @@ public sealed partial class ImapSession
     }
 
     /// <summary>The messages of the view that still exist, in message-number order.</summary>
-    private IEnumerable<ISearchMessage> Facts()
+    private IEnumerable<MessageFacts> Facts()
     {
         var s = _selected!;
         for (var seq = 1; seq <= s.View.Count; seq++)
@@ -86,9 +99,14 @@ public sealed partial class ImapSession
         }
     }
 
-    /// <summary>One message's facts; its header is read from the file at most once, and only when a key needs it.</summary>
+    /// <summary>
+    /// One message's facts. Header fields come from the structure cache (LoadFieldsAsync, before a
+    /// key reads them); a field the cache does not keep, or a message whose record has none, is read
+    /// from the file, at most once per command.
+    /// </summary>
     private sealed class MessageFacts(IMailbox mailbox, MailboxEntry entry, uint sequence) : ISearchMessage
     {
+        private IReadOnlyList<HeaderField>? _fields;
         private HeaderList? _headers;
 
         public uint Sequence => sequence;
@@ -99,10 +117,20 @@ public sealed partial class ImapSession
         public DateTimeOffset InternalDate => entry.InternalDate;
         public ulong ModSeq => entry.ModSeq;
 
+        public async Task LoadFieldsAsync(CancellationToken ct) =>
+            _fields ??= (await mailbox.StructureAsync(entry.Uid, ct))?.SearchFields;
+
         public IReadOnlyList<string> HeaderValues(string name)
         {
-            _headers ??= ReadHeaders();
             var values = new List<string>();
+            if (_fields is not null && MessageStructure.SearchFieldNames.Contains(name))
+            {
+                foreach (var f in _fields)
+                    if (f.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                        values.Add(Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(f.Value)).Trim()); // the octets, read as the file read is
+                return values;
+            }
+            _headers ??= ReadHeaders();
             foreach (var h in _headers)
                 if (h.Field.Equals(name, StringComparison.OrdinalIgnoreCase))
                     values.Add(Encoding.UTF8.GetString(h.RawValue).Trim());
@@ -124,34 +152,8 @@ public sealed partial class ImapSession
             }
         }
 
-        private MessageStream? Open() => mailbox.OpenMessage(entry.Uid) is { } reader ? new MessageStream(reader) : null;
+        private MessageReaderStream? Open() => mailbox.OpenMessage(entry.Uid) is { } reader ? new MessageReaderStream(reader, ownsReader: true) : null;
 
         public ValueTask<Stream> OpenAsync(CancellationToken ct) => ValueTask.FromResult<Stream>(Open() ?? (Stream)new MemoryStream([]));
-    }
-
-    /// <summary>A stored message as a read-only stream (the store's reader is a plain positioned reader).</summary>
-    private sealed class MessageStream(MessageReader reader) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => reader.Read(buffer.AsSpan(offset, count));
-        public override int Read(Span<byte> buffer) => reader.Read(buffer);
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                reader.Dispose();
-            base.Dispose(disposing);
-        }
     }
 }

@@ -187,6 +187,47 @@ public class ImapClientTests
         await again.DisconnectAsync(true);
     }
 
+    /// <summary>
+    /// SEARCH on header fields, SORT and THREAD read the fields from the structure cache: once
+    /// FETCH ENVELOPE has cached a message's structure, its file is changed in place (same length,
+    /// so the store sees the same message) and the searches still see the cached fields.
+    /// </summary>
+    [Fact]
+    public async Task Header_searches_read_the_structure_cache_not_the_message_file()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        using var client = await LoginAsync(server);
+        var inbox = client.Inbox;
+        await inbox.OpenAsync(FolderAccess.ReadWrite);
+        var bob = Message("minutes");
+        bob.From.Clear();
+        bob.From.Add(new MailboxAddress("Bob", "bob@remote.test"));
+        await inbox.AppendAsync(new AppendRequest(bob));
+        var message = Message("quarterly report");
+        message.From.Clear();
+        message.From.Add(new MailboxAddress("Alice", "alice@remote.test"));
+        await inbox.AppendAsync(new AppendRequest(message));
+        var envelopes = await inbox.FetchAsync(0, -1, MessageSummaryItems.UniqueId | MessageSummaryItems.Envelope);
+        Assert.Equal("quarterly report", envelopes[1].Envelope!.Subject);
+
+        var file = Directory.GetFiles(server.DataPath, "*", SearchOption.AllDirectories)
+            .Single(f => (f.Contains("/cur/", StringComparison.Ordinal) || f.Contains("/new/", StringComparison.Ordinal))
+                && File.ReadAllText(f).Contains("alice@remote.test", StringComparison.Ordinal));
+        File.WriteAllText(file, File.ReadAllText(file).Replace("alice", "zorro", StringComparison.OrdinalIgnoreCase)
+            .Replace("quarterly", "biannuals", StringComparison.Ordinal));
+
+        Assert.Single(await inbox.SearchAsync(MailKit.Search.SearchQuery.FromContains("alice")));
+        Assert.Empty(await inbox.SearchAsync(MailKit.Search.SearchQuery.FromContains("zorro")));
+        Assert.Single(await inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains("quarterly")));
+        Assert.Empty(await inbox.SearchAsync(MailKit.Search.SearchQuery.SubjectContains("biannuals")));
+        // SORT FROM: alice (cached) before bob; the file would say zorro, after bob.
+        var sorted = await inbox.SortAsync(MailKit.Search.SearchQuery.All, [MailKit.Search.OrderBy.From]);
+        Assert.Equal([envelopes[1].UniqueId, envelopes[0].UniqueId], sorted);
+        // TEXT reads the file (it searches every header field and the body).
+        Assert.Single(await inbox.SearchAsync(MailKit.Search.SearchQuery.MessageContains("zorro")));
+        await client.DisconnectAsync(true);
+    }
+
     [Fact]
     public async Task MailKit_resynchronises_with_QRESYNC_after_another_sessions_changes()
     {

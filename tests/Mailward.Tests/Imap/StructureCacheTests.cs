@@ -166,4 +166,22 @@ public sealed class StructureCacheTests : IDisposable
             Assert.Equal("first", await SubjectAsync(box, 1));
         Assert.StartsWith("MWSTRUCT 1 L", File.ReadAllText(CacheFile));
     }
+
+    /// <summary>The search fields (docs/mail-store.md): the top header's, every occurrence in order, none of an attached message's; kept through the cache; an older record without them still reads.</summary>
+    [Fact]
+    public void Search_fields_are_the_top_headers_and_survive_the_codec()
+    {
+        var text = "From: a@x.test\nSubject: one\nX-Other: no\nTo: b@x.test\nTo: c@x.test\nContent-Type: message/rfc822\n\n"
+            + "From: inner@x.test\nSubject: inner\n\nbody\n";
+        var s = Mailward.Core.MailStore.Structure.StructureParser.Parse(new MemoryStream(Encoding.Latin1.GetBytes(text)));
+        Assert.Equal(["From: a@x.test", "Subject: one", "To: b@x.test", "To: c@x.test"], s.SearchFields!.Select(f => $"{f.Name}:{f.Value.TrimEnd('\n')}"));
+        var decoded = StructureCodec.Decode(StructureCodec.Encode("k", s))!.Value.Structure;
+        Assert.Equal(s.SearchFields, decoded.SearchFields);
+        var old = StructureCodec.Decode(StructureCodec.Encode("k", s with { SearchFields = null }))!.Value.Structure;
+        Assert.Null(old.SearchFields);
+        Assert.Equal(s.Root.Envelope!.Subject, old.Root.Envelope!.Subject);
+
+        var huge = "To: " + string.Join(",", Enumerable.Range(0, 5000).Select(i => $"user{i}@x.test")) + "\nSubject: big\n\nbody\n";
+        Assert.Null(Mailward.Core.MailStore.Structure.StructureParser.Parse(new MemoryStream(Encoding.Latin1.GetBytes(huge))).SearchFields);
+    }
 }

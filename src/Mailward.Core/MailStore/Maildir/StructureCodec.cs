@@ -1,6 +1,7 @@
 // The payload of one record of the structure cache (docs/mail-store.md "The structure cache"):
 // a message's key, sizes and MessageStructure in BinaryWriter form. Strings are octet strings
-// (one char per octet) written as a 7-bit length plus one (0: null) and the octets.
+// (one char per octet) written as a 7-bit length plus one (0: null) and the octets. The search
+// fields follow the top part when they were kept; a payload without them (older ones) still reads.
 using System.Text;
 using Mailward.Core.MailStore.Structure;
 
@@ -17,6 +18,15 @@ internal static class StructureCodec
             w.Write(s.Size);
             w.Write(s.VirtualSize);
             Part(w, s.Root);
+            if (s.SearchFields is { } fields)
+            {
+                w.Write7BitEncodedInt(fields.Count);
+                foreach (var f in fields)
+                {
+                    Text(w, f.Name);
+                    Text(w, f.Value);
+                }
+            }
         }
         return buffer.ToArray();
     }
@@ -38,7 +48,15 @@ internal static class StructureCodec
             var size = r.ReadInt64();
             var virtualSize = r.ReadInt64();
             var root = Part(r, 0);
-            return r.BaseStream.Position == payload.Length ? (key, new MessageStructure(root, size, virtualSize)) : null;
+            List<HeaderField>? fields = null;
+            if (r.BaseStream.Position < payload.Length)
+            {
+                var n = Count(r);
+                fields = new List<HeaderField>(n);
+                for (var i = 0; i < n; i++)
+                    fields.Add(new HeaderField(Text(r) ?? throw new InvalidDataException("no name"), Text(r) ?? ""));
+            }
+            return r.BaseStream.Position == payload.Length ? (key, new MessageStructure(root, size, virtualSize) { SearchFields = fields }) : null;
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or FormatException or ArgumentException or OverflowException)
         {

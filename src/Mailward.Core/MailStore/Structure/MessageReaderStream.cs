@@ -1,8 +1,9 @@
-// A read-only, seekable Stream over a MessageReader's positioned reads, for MimeKit's parser and
-// the measuring pass (neither moves the reader's own front-to-back position).
+// A read-only, seekable Stream over a MessageReader's positioned reads, for MimeKit's parser, the
+// measuring pass and IMAP's SEARCH (none moves the reader's own front-to-back position).
 namespace Mailward.Core.MailStore.Structure;
 
-internal sealed class MessageReaderStream(MessageReader reader) : Stream
+/// <summary>A stored message as a read-only, seekable stream; disposes the reader when it owns it.</summary>
+public sealed class MessageReaderStream(MessageReader reader, bool ownsReader = false) : Stream
 {
     private readonly long _length = reader.Length;
 
@@ -35,6 +36,13 @@ internal sealed class MessageReaderStream(MessageReader reader) : Stream
     }
 
     public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && ownsReader)
+            reader.Dispose();
+        base.Dispose(disposing);
+    }
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -8,6 +8,29 @@ namespace Mailward.Core.MailStore.Structure;
 
 public sealed record MessageStructure(BodyPart Root, long Size, long VirtualSize)
 {
+    /// <summary>
+    /// The top-level header fields SEARCH, SORT and THREAD read (RFC 9051 §6.4.4, RFC 5256), kept so
+    /// a search reads them from the cache instead of the message file.
+    /// </summary>
+    public static IReadOnlySet<string> SearchFieldNames { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "Sender", "Reply-To",
+    };
+
+    /// <summary>
+    /// At most this many octets of search fields are kept; a message with more (a huge address
+    /// list) keeps none, and a search reads its header from the file, as for any other field. The
+    /// cache's records stay small, and nothing a search sees is ever cut short.
+    /// </summary>
+    public const int MaxSearchFieldBytes = 64 * 1024;
+
+    /// <summary>
+    /// Every top-level field named in <see cref="SearchFieldNames"/>, in message order, its raw value
+    /// as octets (one char an octet; folded, not decoded); null when they were not kept (too large,
+    /// or a cache record written before they were).
+    /// </summary>
+    public IReadOnlyList<HeaderField>? SearchFields { get; init; }
+
     /// <summary>The part that an IMAP section number names ("1.2" is [1, 2]), or null. Empty: the message itself.</summary>
     public BodyPart? Find(ReadOnlySpan<int> section)
     {
@@ -50,6 +73,9 @@ public readonly record struct Region(long Offset, long Length, long Size, int Li
 }
 
 public sealed record MimeParameter(string Name, string Value);
+
+/// <summary>A header field's name and raw value (octets, one char each).</summary>
+public sealed record HeaderField(string Name, string Value);
 
 /// <summary>One MIME entity: a message's top part, a part of a multipart, or the message inside a message/rfc822 part.</summary>
 public sealed record BodyPart

@@ -40,7 +40,10 @@ public static class StructureParser
         root.CollectOffsets(offsets);
         var measure = LineMeasure.Measure(message, offsets);
         var top = root.Build(measure, limits, parentSubtype: null);
-        return new MessageStructure(top, size, measure.Region(0, size).Size);
+        return new MessageStructure(top, size, measure.Region(0, size).Size)
+        {
+            SearchFields = reader.SearchFieldBytes <= MessageStructure.MaxSearchFieldBytes ? reader.SearchFields : null,
+        };
     }
 
     /// <summary>The header fields a part needs, first occurrence of each (raw values, octets).</summary>
@@ -202,13 +205,28 @@ public static class StructureParser
         private int _parts;
         private int _ignoring; // inside an opaque multipart or a message part that is not message/rfc822: events are not parts
 
+        private bool _topHeader; // reading the message's own header (the first one)
+
         public Node? Root;
 
-        protected override void OnHeadersBegin(long beginOffset, int beginLineNumber, CancellationToken cancellationToken) =>
+        /// <summary>The top-level fields of MessageStructure.SearchFieldNames, whole, in order.</summary>
+        public List<HeaderField> SearchFields { get; } = [];
+
+        public long SearchFieldBytes { get; private set; }
+
+        protected override void OnHeadersBegin(long beginOffset, int beginLineNumber, CancellationToken cancellationToken)
+        {
             _pending = new Fields { Begin = beginOffset, End = beginOffset };
+            _topHeader = Root is null && _open.Count == 0;
+        }
 
         protected override void OnHeaderRead(Header header, int beginLineNumber, CancellationToken cancellationToken)
         {
+            if (_topHeader && MessageStructure.SearchFieldNames.Contains(header.Field) && SearchFieldBytes <= MessageStructure.MaxSearchFieldBytes)
+            {
+                SearchFieldBytes += header.RawValue.Length;
+                SearchFields.Add(new HeaderField(header.Field, Encoding.Latin1.GetString(header.RawValue)));
+            }
             if (_ignoring > 0 || !Wanted.TryGetValue(header.Field, out var rule))
                 return;
             var raw = header.RawValue;
@@ -222,8 +240,11 @@ public static class StructureParser
                 _pending.Values[header.Field] = earlier + "," + value;
         }
 
-        protected override void OnHeadersEnd(long beginOffset, int beginLineNumber, long endOffset, int endLineNumber, CancellationToken cancellationToken) =>
+        protected override void OnHeadersEnd(long beginOffset, int beginLineNumber, long endOffset, int endLineNumber, CancellationToken cancellationToken)
+        {
             _pending.End = endOffset;
+            _topHeader = false;
+        }
 
         protected override void OnMultipartEndBoundaryEnd(long beginOffset, int lineNumber, long endOffset, CancellationToken cancellationToken)
         {
