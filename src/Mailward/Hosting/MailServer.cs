@@ -54,6 +54,9 @@ public sealed partial class MailServer : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(Enum.Parse<LogLevel>(settings.LogLevel));
+        // The web host's "Now listening on: http://..." would call a mail port HTTP; each listener
+        // is logged by its protocol instead (ListenersBound). Its other lines are off already.
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         if (logging is null && settings.LogTarget != "file")
             builder.Logging.AddSimpleConsole(o =>
             {
@@ -156,7 +159,22 @@ public sealed partial class MailServer : IAsyncDisposable
         var log = _app.Services.GetRequiredService<ILogger<MailServer>>();
         foreach (var finding in modeFindings)
             FileModeFinding(log, finding);
+        _app.Lifetime.ApplicationStarted.Register(() => ListenersBound(log));
     }
+
+    /// <summary>One line per bound listener, named by its protocol (the real port when 0 was asked for).</summary>
+    private void ListenersBound(ILogger log)
+    {
+        foreach (var (name, options) in _listeners)
+        {
+            var protocol = name.ToUpperInvariant();
+            var endpoint = options.IPEndPoint?.ToString() ?? name;
+            Listening(log, protocol, endpoint);
+        }
+    }
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "{Protocol} listening on {Endpoint}")]
+    private static partial void Listening(ILogger logger, string protocol, string endpoint);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "file modes: {Finding}")]
     private static partial void FileModeFinding(ILogger logger, string finding);
