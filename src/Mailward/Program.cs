@@ -5,4 +5,7 @@ using Mailward.Core.Configuration;
 
 DataFolderModes.RestrictUmask();
 
-return await MailwardCli.RunAsync(args, new CliConsole(Console.In, Console.Out, Console.Error, Console.IsInputRedirected, !Console.IsOutputRedirected), MailwardCli.InvokedName());
+return await MailwardCli.RunAsync(args, new CliConsole(Console.In, Console.Out, Console.Error, Console.IsInputRedirected, !Console.IsOutputRedirected)
+{
+    OpenInput = Console.OpenStandardInput,
+}, MailwardCli.InvokedName());

@@ -24,6 +24,9 @@ public static partial class Libc
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GetEuidNative();
 
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int FchownNative(int fd, uint owner, uint group);
+
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenNative(string path, int flags, int mode);
 
@@ -191,6 +194,13 @@ public static partial class Libc
         {
             FreeNative(p);
         }
+    }
+
+    /// <summary>fchown(2): gives an open file to another user (root's pickup files to the server's user).</summary>
+    public static void Fchown(SafeFileHandle handle, uint owner, uint group)
+    {
+        if (FchownNative(Fd(handle), owner, group) != 0)
+            throw Error("fchown", "");
     }
 
     /// <summary>kill(-group, signal): every process of the group.</summary>

@@ -239,13 +239,13 @@ public sealed class QueueStore : IAsyncDisposable
     private static long IdMilliseconds(string id) =>
         id.Length == 16 && long.TryParse(id.AsSpan(0, 11), System.Globalization.NumberStyles.HexNumber, null, out var ms) ? ms : 0;
 
-    internal Task AppendMessageAsync(QueueTransaction tx, bool fileBody, CancellationToken ct)
+    internal Task AppendMessageAsync(QueueTransaction tx, bool fileBody, CancellationToken ct, Action? beforeDelivery = null)
     {
         var (record, bodyOffset) = MessageRecord(tx.QueueId, tx.ArrivedAt, tx.Envelope, fileBody, tx.BodyLength, fileBody ? default : tx.InlineBody);
         var message = new QueuedMessage(tx.QueueId, tx.ArrivedAt, tx.Envelope, tx.BodyLength,
             new QueueBodyLocation(null, 0, fileBody ? BodyPath(tx.QueueId) : null), new Dictionary<int, RecipientOutcome>());
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(new Pending(record, fileBody ? -1 : bodyOffset, message, fileBody, done)), this);
+        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(new Pending(record, fileBody ? -1 : bodyOffset, message, fileBody, done, beforeDelivery)), this);
         // The commit is not cancellable once handed over: the record may already be on disk.
         return done.Task;
     }
@@ -395,6 +395,10 @@ public sealed class QueueStore : IAsyncDisposable
                 {
                     if (p.Message is { } message)
                     {
+                        // A message's Apply is its producer's before-delivery step (the pickup
+                        // drain's unlink, docs/pickup-format.md): durable now, not yet seen by
+                        // delivery, which finds messages only through the index and the channel.
+                        p.Apply?.Invoke();
                         var m = p.BodyOffsetInRecord < 0 ? message
                             : message with { Body = new QueueBodyLocation(segmentName, offset + p.BodyOffsetInRecord, null) };
                         _index[m.QueueId] = m;
@@ -403,7 +407,8 @@ public sealed class QueueStore : IAsyncDisposable
                         _heldIn.AddOrUpdate(segmentName, 1, (_, n) => n + 1);
                         _committed?.Writer.TryWrite(m);
                     }
-                    p.Apply?.Invoke();
+                    else
+                        p.Apply?.Invoke();
                     p.Done.TrySetResult();
                 }
                 DeleteDeadSegments();

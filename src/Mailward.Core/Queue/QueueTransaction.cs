@@ -49,7 +49,14 @@ public sealed class QueueTransaction : IAsyncDisposable
     }
 
     /// <summary>Makes the message durable; the queue id once the log's fsync has returned.</summary>
-    public async Task<string> CommitAsync(CancellationToken ct = default)
+    public Task<string> CommitAsync(CancellationToken ct = default) => CommitAsync(null, ct);
+
+    /// <summary>
+    /// Commits, running <paramref name="beforeDelivery"/> on the queue's writer after the fsync and
+    /// before the delivery loop is handed the message (the pickup drain removes its file there). It
+    /// must be quick and must not throw.
+    /// </summary>
+    public async Task<string> CommitAsync(Action? beforeDelivery, CancellationToken ct = default)
     {
         ObjectDisposedException.ThrowIf(_committed, this);
         if (_spill is not null)
@@ -60,10 +67,10 @@ public sealed class QueueTransaction : IAsyncDisposable
             _spill = null;
             File.Move(TempPath, _queue.BodyPath(QueueId));
             _memory = null;
-            await _queue.AppendMessageAsync(this, fileBody: true, ct);
+            await _queue.AppendMessageAsync(this, fileBody: true, ct, beforeDelivery);
         }
         else
-            await _queue.AppendMessageAsync(this, fileBody: false, ct);
+            await _queue.AppendMessageAsync(this, fileBody: false, ct, beforeDelivery);
         _committed = true;
         return QueueId;
     }

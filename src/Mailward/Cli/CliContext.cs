@@ -11,7 +11,11 @@ using Mailward.Core.Passwords;
 namespace Mailward.Cli;
 
 /// <param name="OutputIsTerminal">Standard output is a terminal: progress bars may be drawn (mailward bulletin).</param>
-public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error, bool InputRedirected, bool OutputIsTerminal = false);
+public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error, bool InputRedirected, bool OutputIsTerminal = false)
+{
+    /// <summary>Standard input as bytes (sendmail reads 8-bit messages); null: In's text, as UTF-8.</summary>
+    public Func<Stream>? OpenInput { get; init; }
+}
 
 public sealed class CliContext(CliConsole console, string? dataOption, IReadOnlyList<string> settingArgs) : IDisposable
 {

@@ -29,6 +29,11 @@ public static class MailwardCli
             return ExitUsage;
         }
         using var _ = context;
+        // sendmail has its own exit statuses (sysexits.h) and its own data folder fallback.
+        if (Sendmail.SendmailCommand.IsName(invokedAs))
+            return await Sendmail.SendmailCommand.RunAsync(invokedAs!, rest, console, context.DataOption, context.SettingArgs, ct);
+        if (rest.Count > 0 && rest[0] == "sendmail")
+            return await Sendmail.SendmailCommand.RunAsync("sendmail", rest.Skip(1).ToList(), console, context.DataOption, context.SettingArgs, ct);
         try
         {
             if (invokedAs is not null && VpopmailTools.IsTool(invokedAs))
@@ -81,6 +86,7 @@ public static class MailwardCli
         root.Subcommands.Add(SettingsCommands.Build(context));
         root.Subcommands.Add(BulletinCommand.Build(context));
         root.Subcommands.Add(StatsCommand.Build(context));
+        root.Subcommands.Add(new Command("sendmail", "sendmail-compatible: send a message from standard input (-t, -f, -i, -bs, -bp; run 'mailward sendmail --help')"));
         foreach (var (name, summary) in VpopmailTools.Summaries)
             root.Subcommands.Add(new Command(name, $"vpopmail-compatible: {summary} (run '{name} -h' for its flags)"));
         return root;

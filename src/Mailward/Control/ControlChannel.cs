@@ -1,6 +1,8 @@
 // The running server's control channel: a Unix socket at <data>/run/control.sock (owner-only, as
 // the data folder) through which `mailward queue list|stat|flush|del|hosts` reach the live queue
-// manager (qmail's SIGALRM and qmail-qread in one place). One request line, one JSON answer.
+// manager (qmail's SIGALRM and qmail-qread in one place). One request line, one JSON answer; a
+// `sendmail` request is followed by one submission record (docs/pickup-format.md), and `smtp`
+// turns the connection into an SMTP session (sendmail -bs). Sendmail/ControlSendmail.cs serves those two.
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
@@ -13,7 +15,7 @@ using Microsoft.AspNetCore.Connections;
 namespace Mailward.Control;
 
 public sealed record ControlAnswer(bool Ok, string Message, IReadOnlyList<MessageStatus>? Queue = null, IReadOnlyList<UnreachableHost>? Hosts = null,
-    QueueDamageSummary? Damage = null);
+    QueueDamageSummary? Damage = null, int? ExitCode = null);
 
 /// <summary>The queue damage the running server found at its start, as `queue stat|list` show it.</summary>
 public sealed record QueueDamageSummary(int Ranges, IReadOnlyList<string> Suspects, IReadOnlyList<string> Lines);
@@ -25,7 +27,7 @@ public static class ControlChannel
     public static string SocketPath(string dataPath) => Path.Combine(dataPath, "run", "control.sock");
 
     /// <summary>Asks the running server; null when none answers (not running, or a stale socket).</summary>
-    public static async Task<ControlAnswer?> AskAsync(string dataPath, string request, TimeSpan? timeout = null)
+    public static async Task<ControlAnswer?> AskAsync(string dataPath, string request, TimeSpan? timeout = null, byte[]? payload = null)
     {
         var path = SocketPath(dataPath);
         if (!File.Exists(path))
@@ -42,15 +44,36 @@ public static class ControlChannel
         }
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         await stream.WriteAsync(Encoding.UTF8.GetBytes(request + "\n"), cts.Token);
+        if (payload is not null)
+            await stream.WriteAsync(payload, cts.Token);
         await stream.FlushAsync(cts.Token);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var text = await reader.ReadToEndAsync(cts.Token);
         return JsonSerializer.Deserialize<ControlAnswer>(text, Json);
     }
+
+    /// <summary>A connection to the running server's socket, or null when none answers (sendmail -bs).</summary>
+    public static async Task<Socket?> ConnectAsync(string dataPath, CancellationToken ct)
+    {
+        var path = SocketPath(dataPath);
+        if (!File.Exists(path))
+            return null;
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
+            return socket;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return null;
+        }
+    }
 }
 
 /// <summary>Serves the control socket inside `mailward serve`.</summary>
-public sealed class ControlConnectionHandler(QueueManager manager) : ConnectionHandler
+public sealed class ControlConnectionHandler(QueueManager manager, IServiceProvider services) : ConnectionHandler
 {
     private const int MaxRequest = 1024;
 
@@ -69,11 +92,20 @@ public sealed class ControlConnectionHandler(QueueManager manager) : ConnectionH
             if (buffer.AsSpan(0, length).Contains((byte)'\n'))
                 break;
         }
-        var request = Encoding.UTF8.GetString(buffer, 0, length).Split('\n')[0].Trim();
+        var newline = buffer.AsSpan(0, length).IndexOf((byte)'\n');
+        var request = Encoding.UTF8.GetString(buffer, 0, newline < 0 ? length : newline).Trim();
+        var after = newline < 0 ? Memory<byte>.Empty : buffer.AsMemory(newline + 1, length - newline - 1);
+        if (request == "smtp")
+        {
+            await Sendmail.ControlSendmail.SmtpAsync(services, connection, stream, after);
+            return;
+        }
         ControlAnswer answer;
         try
         {
-            answer = await AnswerAsync(request);
+            answer = request == "sendmail"
+                ? await Sendmail.ControlSendmail.SubmitAsync(services, connection, stream, after)
+                : await AnswerAsync(request);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException)
         {

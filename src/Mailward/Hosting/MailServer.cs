@@ -21,13 +21,16 @@ using Mailward.Core.MailStore.Maildir;
 using Mailward.Core.MailStore.Quotas;
 using Mailward.Core.Passwords;
 using Mailward.Core.Policy;
+using Mailward.Core.Posix;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
+using Mailward.Core.Sendmail;
 using Mailward.Protocols.Hosting;
 using Mailward.Protocols.Imap;
 using Mailward.Protocols.Pop3;
 using Mailward.Protocols.Smtp;
 using Mailward.Protocols.Tls;
+using Mailward.Sendmail;
 using Mailward.Web.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -138,6 +141,14 @@ public sealed partial class MailServer : IAsyncDisposable
         // The web admin and API: its own listener on the same host (HTTP, not a connection handler).
         var admin = builder.Services.AddAdminWeb(settings);
         builder.Services.AddHostedService<LifecycleService>();
+        // sendmail's way in (docs/pickup-format.md): the control socket's submissions and the pickup
+        // folder, drained before the delivery loop starts (so registered before it).
+        builder.Services.AddSingleton(sp => new SendmailIntake(sp.GetRequiredService<QueueStore>(), SendmailSettings.From(settings, Libc.EffectiveUserId),
+            new RecipientResolver(directory, settings.ExtensionSeparators), new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
+        builder.Services.AddSingleton(sp => new PickupDrain(PickupFolder.In(data.Path), sp.GetRequiredService<SendmailIntake>(),
+            PickupRecord.MaxPayload(settings.GetInt("Smtp:MaxMessageBytes", 1, int.MaxValue)), Libc.EffectiveUserId, sp.GetRequiredService<ILogger<PickupDrain>>(), time));
+        builder.Services.AddHostedService(sp => new PickupService(sp.GetRequiredService<PickupDrain>(), sp.GetRequiredService<QueueStore>(),
+            SendmailSettings.PickupScan(settings), sp.GetRequiredService<ILogger<PickupService>>()));
         if (settings.GetBool("Delivery:Enabled"))
             builder.Services.AddHostedService<DeliveryService>();
 
