@@ -46,7 +46,7 @@ LOGIN_USERS=${LOGIN_USERS#,} IDLE_LIST=${IDLE_LIST#,}
 dovecot_passwd SHA512-CRYPT
 $MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Imap:Port=2143 --Imaps:Enabled=false --Pop3:Enabled=false --Pop3s:Enabled=false \
   --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning --Imap:MaxConnections=$((IDLE_SESSIONS + 1000)) \
-  --Imap:MaxConnectionsPerClient=$((IDLE_USERS + 100)) serve --allow-root >"$WORK/mw.log" 2>&1 &  # as root (Dovecot needs it)
+  --Imap:MaxConnectionsPerClient=$((IDLE_USERS + 100)) --Admin:Enabled=false serve --allow-root >"$WORK/mw.log" 2>&1 &  # as root (Dovecot needs it)
 MWPID=$!
 DOVECOT_PID=""
 trap 'kill -TERM $MWPID 2>/dev/null || true; [ -n "$DOVECOT_PID" ] && kill "$DOVECOT_PID" 2>/dev/null; sleep 1; rm -rf "$WORK"' EXIT

@@ -26,7 +26,7 @@ for u in small big $(seq -f 'l%g' 0 15); do
   case $u in l*) LOGIN_USERS="$LOGIN_USERS,$u@bench.test";; esac
 done
 LOGIN_USERS=${LOGIN_USERS#,}
-$MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Port=2110 --Pop3s:Enabled=false --Imap:Enabled=false --Imaps:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning serve --allow-root >"$WORK/mw.log" 2>&1 &  # the script runs as root (Dovecot needs it)
+$MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Port=2110 --Pop3s:Enabled=false --Imap:Enabled=false --Imaps:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning --Admin:Enabled=false serve --allow-root >"$WORK/mw.log" 2>&1 &  # the script runs as root (Dovecot needs it)
 MWPID=$!
 DOVECOT_PID=""
 trap 'kill -TERM $MWPID 2>/dev/null || true; [ -n "$DOVECOT_PID" ] && kill "$DOVECOT_PID" 2>/dev/null; rm -rf "$WORK"' EXIT

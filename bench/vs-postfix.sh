@@ -49,7 +49,7 @@ for d in $DOMAINS; do
 done
 HOLD=true; [ "$MODE" = deliver ] || HOLD=false
 $MW --data "$WORK/mw" --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Pop3:Enabled=false --Pop3s:Enabled=false --Imap:Enabled=false --Imaps:Enabled=false --Submission:Enabled=false --Smtps:Enabled=false --Smtp:MaxConnectionsPerClient=200 \
-  --Delivery:Enabled=$HOLD --Log:Level=Warning serve --allow-root >"$WORK/mw.log" 2>&1 &  # the script runs as root (Postfix needs it)
+  --Delivery:Enabled=$HOLD --Log:Level=Warning --Admin:Enabled=false serve --allow-root >"$WORK/mw.log" 2>&1 &  # the script runs as root (Postfix needs it)
 MWPID=$!
 # On exit: stop what this script started and give the machine's Postfix its configuration back.
 PF_OURS=0   # 1 once this script owns Postfix (none ran, its queue was empty, its configuration saved)

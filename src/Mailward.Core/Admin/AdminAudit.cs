@@ -36,9 +36,9 @@ public sealed partial class LoggingAdminAudit(ILogger logger) : IAdminAudit
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(EventId = 5000, Level = LogLevel.Information, Message = "admin: {Actor} {Operation} {Target}: {Outcome} {Detail}")]
+    [LoggerMessage(EventId = 5100, Level = LogLevel.Information, Message = "admin: {Actor} {Operation} {Target}: {Outcome} {Detail}")]
     private static partial void Changed(ILogger logger, Actor actor, AdminOperation operation, string target, AdminOutcome outcome, string detail);
 
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "admin: {Actor} {Operation} {Target}: refused {Detail}")]
+    [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "admin: {Actor} {Operation} {Target}: refused {Detail}")]
     private static partial void Refused(ILogger logger, Actor actor, AdminOperation operation, string target, string detail);
 }

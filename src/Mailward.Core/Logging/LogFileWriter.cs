@@ -94,7 +94,7 @@ public sealed class LogFileWriter : IDisposable
                 {
                     var now = _time.GetUtcNow();
                     Open(now);
-                    _file!.Write(LogLine.Format(now, LogLevel.Warning, typeof(LogFileWriter).FullName!, 1006,
+                    _file!.Write(LogLine.Format(now, LogLevel.Warning, typeof(LogFileWriter).FullName!, 1008,
                         $"log: {dropped} line(s) dropped: the log writer fell behind or could not write (Log:BufferLines)"));
                     _file.Write('\n');
                 }

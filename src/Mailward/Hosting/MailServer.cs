@@ -330,7 +330,7 @@ public sealed partial class MailServer : IAsyncDisposable
         [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "queue recovery: {Error}")]
         private static partial void QueueRecoveryError(ILogger logger, string error);
 
-        [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "queue recovery: {Note}")]
+        [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "queue recovery: {Note}")]
         private static partial void QueueRecoveryNote(ILogger logger, string note);
     }
 }

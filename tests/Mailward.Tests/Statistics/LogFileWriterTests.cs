@@ -87,7 +87,7 @@ public class LogFileWriterTests
         var lines = File.ReadAllLines(Path.Combine(folder, "mailward-2026-03-01.log"));
         Assert.Equal(101, lines.Length);
         Assert.EndsWith("line 99", lines[99]);
-        Assert.Contains("[1006] log: 50 line(s) dropped", lines[100]);
+        Assert.Contains("[1008] log: 50 line(s) dropped", lines[100]);
     }
 
     [Fact]
