@@ -56,10 +56,11 @@ public sealed partial class MaildirMailbox : IMailbox
         uint uidValidity, uidNext;
         if (_store.Listings.Find(_path, stamp) is { } listing)
         {
-            _keywords = Keywords.Read(_path);
-            // Nothing changed since a clean sync read this folder: its listing answers.
+            // Nothing changed since a clean sync read this folder: its listing answers (the keywords
+            // file is in the stamp, so this object's keywords are current too).
             if (ReferenceEquals(listing, _listing) && report && ReferenceEquals(_reported, _entries))
                 return new MailboxChanges([], [], [], false);
+            _keywords = Keywords.Read(_path);
             // Shared, not copied: OwnListing copies them before this object changes them.
             _log.CopyFrom(listing.Log);
             entries = listing.Entries;
