@@ -22,7 +22,10 @@ public sealed class StartupLogAndBenchUsageTests : IDisposable
     {
         var port = ServerProcesses.FreePort();
         using var p = _servers.Start(_tmp.Combine("d"), port, "--Pop3:Port=0");
-        for (var i = 0; i < 600 && !_servers.Output.Any(l => l.Contains("mailward ready", StringComparison.Ordinal)); i++)
+        // The listener lines and "ready" come from different loggers: wait for both, not only "ready".
+        for (var i = 0; i < 600 && !(_servers.Output.Any(l => l.Contains("mailward ready", StringComparison.Ordinal))
+                 && _servers.Output.Any(l => l.Contains("POP3 listening on", StringComparison.Ordinal))
+                 && _servers.Output.Any(l => l.Contains("SMTP listening on", StringComparison.Ordinal))); i++)
             await Task.Delay(50);
         Assert.Contains(_servers.Output, l => l.Contains("mailward ready", StringComparison.Ordinal));
         var log = string.Join("\n", _servers.Output);
