@@ -8,6 +8,7 @@ using System.Text;
 using Mailward.Protocols.Common;
 using Mailward.Protocols.Hosting;
 using Mailward.Tests.Smtp;
+using Mailward.Tests.Support;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -57,7 +58,7 @@ public class EdgePolicyTests
     public async Task A_session_that_fails_unexpectedly_is_one_error_line_and_gives_its_slot_back()
     {
         var log = new Lines();
-        var edge = new ProtocolEdge(TranscriptRunner.TestCertificate.Value, new Lifetime(), log);
+        var edge = new ProtocolEdge(TranscriptHarness.TestCertificate.Value, new Lifetime(), log);
         var slots = new ConnectionLimiter(10, 10);
         var listener = new EdgeListener("smtp", false, slots, "421 4.7.0 full");
         var ran = false;
@@ -81,7 +82,7 @@ public class EdgePolicyTests
     public async Task A_full_listener_refuses_with_its_line_on_a_plain_port_only(bool implicitTls, string expected)
     {
         var log = new Lines();
-        var edge = new ProtocolEdge(TranscriptRunner.TestCertificate.Value, new Lifetime(), log);
+        var edge = new ProtocolEdge(TranscriptHarness.TestCertificate.Value, new Lifetime(), log);
         var slots = new ConnectionLimiter(1, 1);
         Assert.Null(slots.TryEnter(IPAddress.Parse("192.0.2.99"))); // the one slot is taken
         var ran = false;

@@ -45,7 +45,7 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
             using var tcp = new TcpClient();
             await tcp.ConnectAsync(IPAddress.Loopback, port);
             var s = tcp.GetStream();
-            var r = new TranscriptRunner.ReplyReader(s);
+            var r = new ReplyReader(s);
             await r.ReadLineAsync();
             await s.WriteAsync("HELO load.test\r\n"u8.ToArray());
             await r.ReadLineAsync();

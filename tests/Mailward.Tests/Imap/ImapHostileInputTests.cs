@@ -24,13 +24,13 @@ public sealed class ImapHostileInputTests(ITestOutputHelper output) : IDisposabl
         _m.Dispose();
     }
 
-    private static async Task<(NetworkStream Stream, TranscriptRunner.ReplyReader Reader)> ConnectAsync(IPEndPoint to, string from)
+    private static async Task<(NetworkStream Stream, ReplyReader Reader)> ConnectAsync(IPEndPoint to, string from)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
         await socket.ConnectAsync(to);
         var s = new NetworkStream(socket, ownsSocket: true);
-        return (s, new TranscriptRunner.ReplyReader(s));
+        return (s, new ReplyReader(s));
     }
 
     /// <summary>A whole session from another address; fails when it is not served within 10 s (a loaded CI machine's Argon2 and all).</summary>
@@ -183,7 +183,7 @@ public sealed class ImapHostileInputTests(ITestOutputHelper output) : IDisposabl
             Assert.Equal("a1 OK begin TLS negotiation now", await r.ReadLineAsync());
             using var tls = new SslStream(s, leaveInnerStreamOpen: true, (_, cert, _, _) => cert?.Subject == "CN=mail.test");
             await tls.AuthenticateAsClientAsync("mail.test");
-            var tr = new TranscriptRunner.ReplyReader(tls);
+            var tr = new ReplyReader(tls);
             await tls.WriteAsync("a3 CAPABILITY\r\n"u8.ToArray());
             var caps = await tr.ReadLineAsync();
             Assert.DoesNotContain("STARTTLS", caps);

@@ -7,6 +7,7 @@ using MailKit.Net.Imap;
 using MailKit.Security;
 using Mailward.Core.Accounts;
 using Mailward.Tests.Smtp;
+using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Imap;
 
@@ -36,7 +37,7 @@ public class ImapLoginTests
     private static async Task<string> RcptAsync(ServerFixture server, string from)
     {
         await using var tcp = await server.ConnectAsync(from);
-        var r = new TranscriptRunner.ReplyReader(tcp);
+        var r = new ReplyReader(tcp);
         await r.ReadLineAsync();
         await tcp.WriteAsync(Encoding.ASCII.GetBytes("HELO roamer.test\r\nMAIL FROM:<joe@hosted.test>\r\nRCPT TO:<friend@remote.test>\r\nQUIT\r\n"));
         await r.ReadLineAsync();

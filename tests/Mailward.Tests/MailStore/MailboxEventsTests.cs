@@ -5,6 +5,7 @@ using System.Text;
 using Mailward.Core.MailStore;
 using Mailward.Tests.Delivery;
 using Mailward.Tests.Smtp;
+using Mailward.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailward.Tests.MailStore;
@@ -40,7 +41,7 @@ public class MailboxEventsTests
         {
             await tcp.ConnectAsync(server.Pop3);
             var s = tcp.GetStream();
-            var r = new TranscriptRunner.ReplyReader(s);
+            var r = new ReplyReader(s);
             await r.ReadLineAsync();
             await s.WriteAsync(Encoding.ASCII.GetBytes("USER joe@hosted.test\r\nPASS pw\r\nDELE 1\r\nQUIT\r\n"));
             for (var i = 0; i < 4; i++)

@@ -58,7 +58,7 @@ public sealed class PolicyStageTests
         await client.WriteAsync(Encoding.ASCII.GetBytes(string.Concat(input.Select(l => l + "\r\n"))));
         await client.FlushAsync();
         ((DuplexStream)client).CompleteWrite();
-        var reader = new TranscriptRunner.ReplyReader(client);
+        var reader = new ReplyReader(client);
         var replies = new List<string>();
         while (await reader.ReadLineAsync() is { } line)
             replies.Add(line);

@@ -23,7 +23,7 @@ public sealed class LoginThrottleTests : IDisposable
     private static async Task<string> PopLoginAsync(ServerFixture server, string from, string user, string password)
     {
         await using var tcp = await server.ConnectAsync(from, server.Pop3);
-        var r = new TranscriptRunner.ReplyReader(tcp);
+        var r = new ReplyReader(tcp);
         Assert.StartsWith("+OK", await r.ReadLineAsync());
         await tcp.WriteAsync(Encoding.ASCII.GetBytes($"USER {user}\r\nPASS {password}\r\nQUIT\r\n"));
         await r.ReadLineAsync();

@@ -21,13 +21,13 @@ public sealed class Pop3HostileInputTests(ITestOutputHelper output) : IDisposabl
         _m.Dispose();
     }
 
-    private static async Task<(NetworkStream Stream, TranscriptRunner.ReplyReader Reader)> ConnectAsync(IPEndPoint to, string from)
+    private static async Task<(NetworkStream Stream, ReplyReader Reader)> ConnectAsync(IPEndPoint to, string from)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
         await socket.ConnectAsync(to);
         var s = new NetworkStream(socket, ownsSocket: true);
-        return (s, new TranscriptRunner.ReplyReader(s));
+        return (s, new ReplyReader(s));
     }
 
     /// <summary>A whole session from another address; fails when it is not served within 5 s.</summary>
@@ -134,7 +134,7 @@ public sealed class Pop3HostileInputTests(ITestOutputHelper output) : IDisposabl
             logins, TestMailStores.Store(new Core.MailStore.MailStoreLayout(_m.MailStore)), TestMailStores.Locks(new Core.MailStore.MailStoreLayout(_m.MailStore)),
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var run = session.RunAsync(server, new Protocols.Pop3.Pop3SessionInfo("I", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None);
-        var r = new TranscriptRunner.ReplyReader(client);
+        var r = new ReplyReader(client);
         Assert.StartsWith("+OK", await r.ReadLineAsync());
         Assert.Equal("-ERR autologout: idle too long", await r.ReadLineAsync());
         await run.WaitAsync(TimeSpan.FromSeconds(10));

@@ -26,7 +26,7 @@ public sealed class Pop3LockTests : IDisposable
     private sealed class Client : IDisposable
     {
         private readonly TcpClient _tcp = new();
-        private TranscriptRunner.ReplyReader _r = null!;
+        private ReplyReader _r = null!;
         private NetworkStream _s = null!;
 
         public static async Task<(Client Client, string Answer)> LoginAsync(int port)
@@ -34,7 +34,7 @@ public sealed class Pop3LockTests : IDisposable
             var c = new Client();
             await c._tcp.ConnectAsync(IPAddress.Loopback, port);
             c._s = c._tcp.GetStream();
-            c._r = new TranscriptRunner.ReplyReader(c._s);
+            c._r = new ReplyReader(c._s);
             Assert.StartsWith("+OK", await c._r.ReadLineAsync());
             await c._s.WriteAsync(Encoding.ASCII.GetBytes("USER joe@hosted.test\r\nPASS testpw\r\n"));
             await c._r.ReadLineAsync();

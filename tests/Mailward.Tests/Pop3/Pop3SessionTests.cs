@@ -78,15 +78,15 @@ public sealed class Pop3SessionTests : IDisposable
         var (client, server) = DuplexStream.CreatePair();
         var session = new Pop3Session(new Pop3Options { Hostname = "mail.test" }, logins, TestMailStores.Store(new MailStoreLayout(_m.MailStore, 100)), TestMailStores.Locks(new MailStoreLayout(_m.MailStore, 100)),
             NullLogger.Instance);
-        var info = new Pop3SessionInfo("T", IPAddress.Loopback, IPAddress.Loopback) { StartTls = TranscriptRunner.TestCertificate.Value.HandshakeAsync };
+        var info = new Pop3SessionInfo("T", IPAddress.Loopback, IPAddress.Loopback) { StartTls = TranscriptHarness.TestCertificate.Value.HandshakeAsync };
         var run = session.RunAsync(server, info, CancellationToken.None);
-        var reader = new TranscriptRunner.ReplyReader(client);
+        var reader = new ReplyReader(client);
         Assert.StartsWith("+OK", await reader.ReadLineAsync());
         await client.WriteAsync("STLS\r\nUSER injected@hosted.test\r\n"u8.ToArray());
         Assert.Equal("+OK begin TLS negotiation", await reader.ReadLineAsync());
         using var tls = new System.Net.Security.SslStream(client, false, (_, cert, _, _) => cert?.Subject == "CN=mail.test");
         await tls.AuthenticateAsClientAsync("mail.test");
-        var after = new TranscriptRunner.ReplyReader(tls);
+        var after = new ReplyReader(tls);
         await tls.WriteAsync("PASS secret\r\nQUIT\r\n"u8.ToArray());
         Assert.Equal("-ERR USER first", await after.ReadLineAsync()); // the injected USER was thrown away
         Assert.Equal("+OK bye", await after.ReadLineAsync());

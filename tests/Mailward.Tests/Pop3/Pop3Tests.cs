@@ -301,7 +301,7 @@ public class Pop3Tests
         async Task<string> RcptFrom(string from)
         {
             await using var tcp = await server.ConnectAsync(from);
-            var r = new TranscriptRunner.ReplyReader(tcp);
+            var r = new ReplyReader(tcp);
             await r.ReadLineAsync();
             await tcp.WriteAsync("HELO roamer.test\r\nMAIL FROM:<joe@hosted.test>\r\nRCPT TO:<friend@remote.test>\r\nQUIT\r\n"u8.ToArray());
             await r.ReadLineAsync();

@@ -1,15 +1,9 @@
-// POP3 conversations as transcripts (design.md's format, Smtp/Transcript.cs): every file in
-// Pop3/Transcripts runs through the session over an in-memory pipe, the same with the client's
-// bytes cut into 1-, 2-, 3-, 7- and 64-byte chunks, and over a real socket to the POP3 listener.
-// Fixtures: the SMTP ones (@user, @aliasdomain, ...) plus @mail ADDRESS NAME TEXT and
-// @flags ADDRESS no-pop; "@set Key=value" is a Pop3 setting. Assertion: "= mailbox ADDRESS N".
+// POP3 conversations as transcripts (design.md's format, Support/Transcript.cs), run by the shared
+// harness (Support/TranscriptHarness.cs): every file in Pop3/Transcripts through the session in
+// memory, whole and in 1-, 2-, 3-, 7- and 64-byte chunks, and over a real socket to the POP3
+// listener. Fixtures and "=" lines: Support/MailboxTranscripts.cs ("@flags ADDRESS no-pop", ...);
+// "@set Key=value" is a Pop3 setting.
 using System.Net;
-using Mailward.Core.Accounts;
-using Mailward.Core.Addresses;
-using Mailward.Core.Admin;
-using Mailward.Core.Auth;
-using Mailward.Core.MailStore;
-using Mailward.Core.Passwords;
 using Mailward.Protocols.Common;
 using Mailward.Protocols.Pop3;
 using Mailward.Tests.Smtp;
@@ -20,82 +14,56 @@ namespace Mailward.Tests.Pop3;
 
 public class Pop3TranscriptTests
 {
-    public static string Folder => Path.Combine(AppContext.BaseDirectory, "Pop3", "Transcripts");
+    public static readonly Pop3Transcripts Protocol = new();
 
-    public static TheoryData<string> Files()
-    {
-        var data = new TheoryData<string>();
-        foreach (var f in Directory.GetFiles(Folder, "*.pop3").Order(StringComparer.Ordinal))
-            data.Add(Path.GetFileName(f));
-        return data;
-    }
+    public static string Folder => TranscriptHarness.FolderOf(Protocol);
 
-    private static (string[] Fixtures, string[] Settings) Split(Transcript t) =>
-        (t.Fixtures.Where(f => !f.StartsWith("set ", StringComparison.Ordinal)).ToArray(),
-         t.Fixtures.Where(f => f.StartsWith("set ", StringComparison.Ordinal)).Select(f => f[4..].Trim()).ToArray());
+    public static TheoryData<string> Files() => TranscriptHarness.Files(Protocol);
 
     [Theory]
     [MemberData(nameof(Files))]
-    public async Task In_memory_whole_and_chunked(string file)
-    {
-        var t = Transcript.Load(Path.Combine(Folder, file));
-        foreach (var chunk in new[] { 0, 1, 2, 3, 7, 64 })
-        {
-            using var tmp = new TempFolder();
-            using var store = new SqliteAccountStore($"Data Source={tmp.Combine("accounts.db")}");
-            var layout = new MailStoreLayout(tmp.Combine("domains"));
-            var hasher = new PasswordHasher(new PasswordOptions { Argon2MemoryKiB = 64, Argon2Iterations = 1 });
-            var admin = new AccountAdmin(store, layout, hasher);
-            var (fixtures, settings) = Split(t);
-            SmtpFixture.Apply(admin, store, fixtures);
-            var options = new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero };
-            foreach (var kv in settings.Select(s => s.Split('=', 2)))
-                options = kv[0] switch
-                {
-                    "MaxBadCommands" => options with { MaxBadCommands = int.Parse(kv[1]) },
-                    "AllowPlaintextAuth" => options with { AllowPlaintextAuth = Enum.Parse<PlaintextAuth>(kv[1], ignoreCase: true) },
-                    _ => throw new FormatException($"unknown @set {kv[0]}"),
-                };
-            var session = new Pop3Session(options, new LoginService(store, hasher, new LoginOptions()), TestMailStores.Store(layout), TestMailStores.Locks(layout),
-                NullLogger.Instance);
-            var (client, run) = DuplexStream.Serve(server => session.RunAsync(server, new Pop3SessionInfo("T" + chunk, IPAddress.Parse(t.ClientAddress), IPAddress.Loopback), CancellationToken.None));
-            await TranscriptRunner.PlayAsync(t, client, chunk, $"in-memory, chunk {chunk}");
-            ((DuplexStream)client).CompleteWrite();
-            await run.WaitAsync(TimeSpan.FromSeconds(30));
-            Check(t, store, layout);
-        }
-    }
+    public Task In_memory_whole_and_chunked(string file) => TranscriptHarness.InMemoryAsync(Protocol, file);
 
     [Theory]
     [MemberData(nameof(Files))]
-    public async Task Over_a_real_socket(string file)
+    public Task Over_a_real_socket(string file) => TranscriptHarness.OverSocketAsync(Protocol, file);
+}
+
+/// <summary>POP3's part in the transcript harness.</summary>
+public sealed class Pop3Transcripts : ITranscriptProtocol
+{
+    public string Folder => Path.Combine("Pop3", "Transcripts");
+    public string Pattern => "*.pop3";
+
+    /// <summary>The session's options as the listener would read them from these settings.</summary>
+    public static Pop3Options Options(IEnumerable<string> settings)
     {
-        var t = Transcript.Load(Path.Combine(Folder, file));
-        var (fixtures, settings) = Split(t);
-        await using var server = await ServerFixture.StartAsync(fixtures,
-            ["--Pop3:FailedLoginDelayMilliseconds=0", .. settings.Select(s => "--Pop3:" + s)]);
-        await using (var stream = await server.ConnectAsync(t.ClientAddress, server.Pop3))
-        {
-            await TranscriptRunner.PlayAsync(t, stream, 0, "socket");
-        }
-        using var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
-        // The session ends after the client has gone: give it a moment before counting files.
-        await Task.Delay(100);
-        Check(t, store, new MailStoreLayout(Path.Combine(server.DataPath, "domains")));
+        var options = new Pop3Options { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero };
+        foreach (var kv in settings.Select(s => s.Split('=', 2)))
+            options = kv[0] switch
+            {
+                "MaxBadCommands" => options with { MaxBadCommands = int.Parse(kv[1]) },
+                "AllowPlaintextAuth" => options with { AllowPlaintextAuth = Enum.Parse<PlaintextAuth>(kv[1], ignoreCase: true) },
+                _ => throw new FormatException($"unknown @set {kv[0]}"),
+            };
+        return options;
     }
 
-    private static void Check(Transcript t, SqliteAccountStore store, MailStoreLayout layout)
+    public TranscriptSession StartInMemory(Transcript t, string sessionId)
     {
-        foreach (var a in t.Assertions)
-        {
-            var parts = a.Split(' ');
-            if (parts is not ["mailbox", var address, var count])
-                throw new FormatException($"unknown assertion ={a}");
-            var who = MailAddress.Parse(address);
-            var user = store.FindUser(who.Local, who.Domain)!;
-            var maildir = MailStoreLayout.MaildirOf(layout.Resolve(user.Directory));
-            var files = new[] { "new", "cur" }.Sum(d => Directory.GetFiles(Path.Combine(maildir, d)).Length);
-            Assert.True(int.Parse(count) == files, $"{t.Name}: {a}, but {files} messages are there");
-        }
+        var world = new MailboxWorld(t);
+        var session = new Pop3Session(Options(TranscriptHarness.Settings(t)), world.Logins, TestMailStores.Store(world.Layout), TestMailStores.Locks(world.Layout),
+            NullLogger.Instance);
+        var info = new Pop3SessionInfo(sessionId, IPAddress.Parse(t.ClientAddress), IPAddress.Loopback);
+        return new TranscriptSession(server => session.RunAsync(server, info, CancellationToken.None), () => world.Check(t),
+            () => { world.Dispose(); return ValueTask.CompletedTask; });
     }
+
+    public Task<ServerFixture> StartServerAsync(Transcript t) =>
+        ServerFixture.StartAsync(TranscriptHarness.FixturesWithoutSettings(t),
+            ["--Pop3:FailedLoginDelayMilliseconds=0", .. TranscriptHarness.Settings(t).Select(s => "--Pop3:" + s)]);
+
+    public IPEndPoint Listener(ServerFixture server) => server.Pop3;
+
+    public Task CheckServerAsync(Transcript t, ServerFixture server) => MailboxAssertions.CheckServerAsync(t, server);
 }

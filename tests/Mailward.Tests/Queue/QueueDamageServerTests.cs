@@ -30,7 +30,7 @@ public sealed class QueueDamageServerTests : IDisposable
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, port);
         var s = tcp.GetStream();
-        var r = new TranscriptRunner.ReplyReader(s);
+        var r = new ReplyReader(s);
         Assert.StartsWith("220", await r.ReadLineAsync());
         await s.WriteAsync("HELO damage.test\r\n"u8.ToArray());
         Assert.StartsWith("250", await r.ReadLineAsync());

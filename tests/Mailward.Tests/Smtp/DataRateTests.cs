@@ -4,6 +4,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Smtp;
 
@@ -13,9 +14,9 @@ public class DataRateTests
     private static readonly string[] Settings = ["--Smtp:MinDataRateBytesPerSecond=100", "--Smtp:MinDataRateGraceSeconds=1"];
 
     /// <summary>Greeting, EHLO, MAIL, RCPT and DATA, each answered; returns at the 354.</summary>
-    private static async Task<TranscriptRunner.ReplyReader> StartDataAsync(NetworkStream s)
+    private static async Task<ReplyReader> StartDataAsync(NetworkStream s)
     {
-        var r = new TranscriptRunner.ReplyReader(s);
+        var r = new ReplyReader(s);
         Assert.StartsWith("220 ", await r.ReadLineAsync());
         await s.WriteAsync("EHLO client.test\r\n"u8.ToArray());
         while ((await r.ReadLineAsync())!.StartsWith("250-", StringComparison.Ordinal))

@@ -12,7 +12,7 @@ public class QueueCommandTests
         await using (var tcp = await server.ConnectAsync("127.0.0.9"))
         {
             var t = Transcript.Load(Path.Combine(TranscriptTests.Folder, "pipelining.smtp"));
-            await TranscriptRunner.PlayAsync(t, tcp, 0, "socket");
+            await TranscriptHarness.PlayAsync(t, tcp, 0, "socket");
         }
         var id = Assert.Single(server.Messages).QueueId;
         using var runner = new MailwardRunner();

@@ -3,6 +3,7 @@
 // and Smtp:HardErrorLimit (then 421 and the connection closes), as Postfix's error limits do.
 using System.Diagnostics;
 using System.Text;
+using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Smtp;
 
@@ -14,7 +15,7 @@ public class RecipientHarvestTests
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "user ann@hosted.test"],
             "--Smtp:SoftErrorLimit=3", "--Smtp:HardErrorLimit=10", "--Smtp:ErrorDelayMilliseconds=100");
         await using var tcp = await server.ConnectAsync("127.0.0.9");
-        var r = new TranscriptRunner.ReplyReader(tcp);
+        var r = new ReplyReader(tcp);
         Assert.StartsWith("220", await r.ReadLineAsync());
 
         // The audit's harvest: 2,000 guesses with the real users among them, all in one write.

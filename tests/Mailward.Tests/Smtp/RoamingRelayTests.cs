@@ -6,6 +6,7 @@
 using System.Text;
 using MailKit.Net.Pop3;
 using MailKit.Security;
+using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Smtp;
 
@@ -26,7 +27,7 @@ public class RoamingRelayTests
     private static async Task<(string Mail, string Rcpt)> TryRelayAsync(ServerFixture server, string from, string sender, string recipient = "friend@remote.test", bool data = false)
     {
         await using var tcp = await server.ConnectAsync(from);
-        var r = new TranscriptRunner.ReplyReader(tcp);
+        var r = new ReplyReader(tcp);
         await r.ReadLineAsync();
         await tcp.WriteAsync(Encoding.ASCII.GetBytes($"HELO roamer.test\r\nMAIL FROM:<{sender}>\r\nRCPT TO:<{recipient}>\r\n"));
         await r.ReadLineAsync();

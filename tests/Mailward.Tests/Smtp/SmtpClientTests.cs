@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Mailward.Tests.Support;
 using MimeKit;
 
 namespace Mailward.Tests.Smtp;
@@ -87,7 +88,7 @@ public class SmtpClientTests
     {
         await using var server = await ServerFixture.StartAsync(Fixtures);
         await using var tcp = await server.ConnectAsync("127.0.0.9");
-        var reader = new TranscriptRunner.ReplyReader(tcp);
+        var reader = new ReplyReader(tcp);
         Assert.StartsWith("220 ", await reader.ReadLineAsync());
         await tcp.WriteAsync("EHLO client.test\r\n"u8.ToArray());
         string? line;
@@ -101,7 +102,7 @@ public class SmtpClientTests
         Assert.Equal("220 2.0.0 Ready to start TLS", await reader.ReadLineAsync());
         await using var tls = new SslStream(tcp, leaveInnerStreamOpen: true, (_, cert, _, _) => cert?.Subject == "CN=mail.test");
         await tls.AuthenticateAsClientAsync("mail.test");
-        var secure = new TranscriptRunner.ReplyReader(tls);
+        var secure = new ReplyReader(tls);
         // Had the injected MAIL/RCPT been kept, their replies would come first.
         await tls.WriteAsync("RCPT TO:<joe@hosted.test>\r\nQUIT\r\n"u8.ToArray());
         Assert.Equal("503 5.5.1 Error: send HELO/EHLO first", await secure.ReadLineAsync()); // state was reset: nothing injected ran

@@ -35,7 +35,7 @@ public sealed class SmtpCrashTests(ITestOutputHelper output) : IDisposable
             using var tcp = new TcpClient();
             await tcp.ConnectAsync(IPAddress.Loopback, port);
             var s = tcp.GetStream();
-            var r = new TranscriptRunner.ReplyReader(s);
+            var r = new ReplyReader(s);
             if ((await r.ReadLineAsync())?.StartsWith("220", StringComparison.Ordinal) != true)
                 return null;
             await s.WriteAsync(Encoding.ASCII.GetBytes("HELO crash.test\r\nMAIL FROM:<s@remote.test>\r\nRCPT TO:<joe@hosted.test>\r\nDATA\r\n"));

@@ -33,13 +33,13 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
         return (p, port);
     }
 
-    private static async Task<(NetworkStream Stream, TranscriptRunner.ReplyReader Reader)> ConnectAsync(int port, string from = "127.0.0.1")
+    private static async Task<(NetworkStream Stream, ReplyReader Reader)> ConnectAsync(int port, string from = "127.0.0.1")
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
         await socket.ConnectAsync(IPAddress.Loopback, port);
         var s = new NetworkStream(socket, ownsSocket: true);
-        return (s, new TranscriptRunner.ReplyReader(s));
+        return (s, new ReplyReader(s));
     }
 
     /// <summary>A whole transaction by a well-behaved client; fails unless it is served promptly.</summary>
@@ -186,14 +186,14 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
         static async Task<NetworkStream> Greeted(ServerFixture server, string from)
         {
             var s = await server.ConnectAsync(from);
-            Assert.StartsWith("220 ", await new TranscriptRunner.ReplyReader(s).ReadLineAsync());
+            Assert.StartsWith("220 ", await new ReplyReader(s).ReadLineAsync());
             return s;
         }
 
         static async Task<string> FirstLine(ServerFixture server, string from)
         {
             await using var s = await server.ConnectAsync(from);
-            return await new TranscriptRunner.ReplyReader(s).ReadLineAsync() ?? "<closed>";
+            return await new ReplyReader(s).ReadLineAsync() ?? "<closed>";
         }
     }
 
@@ -202,7 +202,7 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
     {
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Smtp:CommandTimeoutSeconds=1");
         await using var s = await server.ConnectAsync("127.0.0.9");
-        var r = new TranscriptRunner.ReplyReader(s);
+        var r = new ReplyReader(s);
         Assert.StartsWith("220 ", await r.ReadLineAsync());
         var sw = Stopwatch.StartNew();
         Assert.Equal("421 4.4.2 Error: timeout exceeded; closing connection", await r.ReadLineAsync());
@@ -216,7 +216,7 @@ public sealed class SmtpHostileInputTests(ITestOutputHelper output) : IDisposabl
         // One byte every 0.4 s keeps each read inside a 1 s timeout; the whole line must still come within it.
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Smtp:CommandTimeoutSeconds=1");
         await using var s = await server.ConnectAsync("127.0.0.9");
-        var r = new TranscriptRunner.ReplyReader(s);
+        var r = new ReplyReader(s);
         Assert.StartsWith("220 ", await r.ReadLineAsync());
         var sw = Stopwatch.StartNew();
         var drip = Task.Run(async () =>

@@ -4,6 +4,7 @@
 using System.Net.Security;
 using System.Text;
 using Mailward.Core.Policy;
+using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Smtp;
 
@@ -12,7 +13,7 @@ public class SmtpLowRiskTests
     private static async Task<string> MailFromAsync(ServerFixture server, string sender)
     {
         await using var tcp = await server.ConnectAsync("127.0.0.9");
-        var r = new TranscriptRunner.ReplyReader(tcp);
+        var r = new ReplyReader(tcp);
         await r.ReadLineAsync();
         await tcp.WriteAsync(Encoding.ASCII.GetBytes($"HELO stranger.test\r\nMAIL FROM:<{sender}>\r\nQUIT\r\n"));
         await r.ReadLineAsync();
@@ -39,9 +40,9 @@ public class SmtpLowRiskTests
     {
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Submission:AllowPlaintextAuth=loopback");
         await using var tcp = await server.ConnectAsync("127.0.0.1", server.Submission);
-        var r = new TranscriptRunner.ReplyReader(tcp);
+        var r = new ReplyReader(tcp);
         Assert.StartsWith("220", await r.ReadLineAsync());
-        async Task<string> Say(Stream s, TranscriptRunner.ReplyReader reader, string line)
+        async Task<string> Say(Stream s, ReplyReader reader, string line)
         {
             await s.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"));
             string? reply;
@@ -55,7 +56,7 @@ public class SmtpLowRiskTests
         Assert.StartsWith("220", await Say(tcp, r, "STARTTLS"));
         await using var tls = new SslStream(tcp, leaveInnerStreamOpen: true, (_, cert, _, _) => cert?.Subject == "CN=mail.test");
         await tls.AuthenticateAsClientAsync("mail.test");
-        var tr = new TranscriptRunner.ReplyReader(tls);
+        var tr = new ReplyReader(tls);
         await Say(tls, tr, "EHLO client.test");
         // RFC 3207 §4.2: what was said in clear text is forgotten, the AUTH included.
         Assert.StartsWith("530 5.7.0", await Say(tls, tr, "MAIL FROM:<joe@hosted.test>"));
@@ -69,7 +70,7 @@ public class SmtpLowRiskTests
         await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
         await using (var tcp = await server.ConnectAsync("127.0.0.9"))
         {
-            var r = new TranscriptRunner.ReplyReader(tcp);
+            var r = new ReplyReader(tcp);
             await r.ReadLineAsync();
             var name = "evil\x1b[2J\x7f\u00e9" + new string('x', 400);
             await tcp.WriteAsync(Encoding.Latin1.GetBytes($"HELO {name}\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<joe@hosted.test>\r\nDATA\r\n"));

@@ -78,7 +78,7 @@ public class SubmissionTests
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(server.Submission);
         var s = tcp.GetStream();
-        var r = new TranscriptRunner.ReplyReader(s);
+        var r = new ReplyReader(s);
         await r.ReadLineAsync();
         await s.WriteAsync("EHLO c.test\r\n"u8.ToArray());
         var ehlo = new List<string>();
@@ -106,7 +106,7 @@ public class SubmissionTests
         }
         // A stranger on port 25 without AUTH cannot relay.
         await using var tcp = await server.ConnectAsync("127.0.0.9");
-        var r = new TranscriptRunner.ReplyReader(tcp);
+        var r = new ReplyReader(tcp);
         await r.ReadLineAsync();
         await tcp.WriteAsync("HELO x.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<b@elsewhere.test>\r\n"u8.ToArray());
         await r.ReadLineAsync();
@@ -179,7 +179,7 @@ public class SubmissionTests
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(server.Submission);
         var s = tcp.GetStream();
-        var r = new TranscriptRunner.ReplyReader(s);
+        var r = new ReplyReader(s);
         await r.ReadLineAsync();
         var plain = Convert.ToBase64String("\0joe@hosted.test\0pw"u8.ToArray());
         await s.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"EHLO c.test\r\nAUTH PLAIN {plain}\r\n"));

@@ -10,12 +10,12 @@ namespace Mailward.Tests.Support;
 public sealed class SmtpTalk : IAsyncDisposable
 {
     private readonly NetworkStream _stream;
-    private readonly TranscriptRunner.ReplyReader _reader;
+    private readonly ReplyReader _reader;
 
     private SmtpTalk(NetworkStream stream)
     {
         _stream = stream;
-        _reader = new TranscriptRunner.ReplyReader(stream);
+        _reader = new ReplyReader(stream);
     }
 
     /// <summary>Connects from <paramref name="from"/> (a loopback address), reads the greeting and says EHLO.</summary>

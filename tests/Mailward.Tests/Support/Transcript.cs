@@ -8,7 +8,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Mailward.Tests.Smtp;
+namespace Mailward.Tests.Support;
 
 public sealed record Transcript(string Name, string ClientAddress, IReadOnlyList<string> Fixtures, IReadOnlyList<Transcript.Step> Steps, IReadOnlyList<string> Assertions)
 {
