@@ -12,6 +12,7 @@ using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.Addresses;
 using Mailward.Core.MailStore;
+using Mailward.Core.Metrics;
 using Mailward.Core.Passwords;
 
 namespace Mailward.Core.Auth;
@@ -77,7 +78,11 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Log
     /// (no-pop for POP3). Never says whether the name exists.
     /// </summary>
     public async Task<LoginResult> VerifyAsync(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags,
-        CancellationToken ct = default)
+        CancellationToken ct = default) =>
+        MailwardMetrics.Login(service, await VerifyPasswordAsync(login, password, client, server, service, refusedFlags, ct));
+
+    private async Task<LoginResult> VerifyPasswordAsync(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags,
+        CancellationToken ct)
     {
         client = Normalize(client);
         var (user, account, now, throttled) = await BeginAsync(login, client, server, ct);
@@ -90,6 +95,7 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Log
         }
         var key = CacheKey(user.Address, password);
         var fromCache = _cache.TryGetValue(key, out var hit) && hit.UserId == user.Id && hit.Hash == user.PasswordHash && hit.Until > now;
+        MailwardMetrics.LoginCacheUsed(fromCache);
         if (!fromCache)
         {
             if (!hasher.Verify(user.PasswordHash, password))
@@ -139,7 +145,11 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Log
 
     /// <summary>APOP (RFC 1939 §7): MD5 of the greeting's timestamp and the clear-text password, where a clear copy exists.</summary>
     public async Task<LoginResult> VerifyApopAsync(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service,
-        UserFlags refusedFlags, CancellationToken ct = default)
+        UserFlags refusedFlags, CancellationToken ct = default) =>
+        MailwardMetrics.Login(service, await VerifyDigestAsync(login, timestamp, digest, client, server, service, refusedFlags, ct));
+
+    private async Task<LoginResult> VerifyDigestAsync(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service,
+        UserFlags refusedFlags, CancellationToken ct)
     {
         client = Normalize(client);
         var (user, account, now, throttled) = await BeginAsync(login, client, server, ct);

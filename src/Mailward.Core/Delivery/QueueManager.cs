@@ -6,6 +6,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Mailward.Core.Delivery.Remote;
+using Mailward.Core.Metrics;
 using Mailward.Core.Queue;
 using Microsoft.Extensions.Logging;
 
@@ -337,6 +338,7 @@ public sealed partial class QueueManager : IDisposable
         var now = _time.GetUtcNow();
         Attempt(_log, message.QueueId, recipient, channel, StatusNames[(int)result.Status], result.Detail, (now - message.ArrivedAt).TotalSeconds,
             took.TotalSeconds, message.BodyLength);
+        MailwardMetrics.Delivery(channel, StatusNames[(int)result.Status], now - message.ArrivedAt);
         switch (result.Status)
         {
             case DeliveryStatus.Delivered:

@@ -192,6 +192,22 @@ public sealed class QueueStore : IAsyncDisposable
 
     public IReadOnlyCollection<QueuedMessage> Messages => _index.Values.ToList();
 
+    /// <summary>How many messages are queued and when the oldest arrived, without copying the index (for /metrics).</summary>
+    public (int Count, DateTimeOffset? OldestArrival) Summary()
+    {
+        var (count, oldest) = (0, (DateTimeOffset?)null);
+        foreach (var m in _index.Values)
+        {
+            count++;
+            if (oldest is null || m.ArrivedAt < oldest)
+                oldest = m.ArrivedAt;
+        }
+        return (count, oldest);
+    }
+
+    /// <summary>The writer runs and the queue is open: commits can be taken (for /healthz).</summary>
+    public bool Accepting => !_writer.IsCompleted && Volatile.Read(ref _disposed) == 0;
+
     public bool Contains(string queueId) => _index.ContainsKey(queueId);
 
     internal string TempPath(string id) => Path.Combine(_dir, "tmp", id);

@@ -5,6 +5,7 @@
 // the same checks itself before it writes a pickup file and exits 0.
 using System.Text;
 using Mailward.Core.Addresses;
+using Mailward.Core.Metrics;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
@@ -42,6 +43,7 @@ public sealed class SendmailIntake(QueueStore queue, SendmailOptions options, Re
             await tx.WriteAsync(ReceivedLine(request, tx.QueueId, tx.ArrivedAt), ct);
             await tx.WriteAsync(prepared.Message, ct);
             var id = await tx.CommitAsync(beforeDelivery, ct);
+            MailwardMetrics.MessageAccepted("sendmail");
             return new SendmailOutcome(SendmailExit.Ok, $"queued as {id}", id, prepared.Warnings);
         }
         catch (IOException e)

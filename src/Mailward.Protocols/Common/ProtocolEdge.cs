@@ -3,6 +3,7 @@
 // gives its listener's description and a session to run; nothing here knows SMTP or POP3.
 using System.Net;
 using System.Security.Authentication;
+using Mailward.Core.Metrics;
 using Mailward.Core.Policy;
 using Mailward.Protocols.Hosting;
 using Mailward.Protocols.Tls;
@@ -13,8 +14,12 @@ using Microsoft.Extensions.Logging;
 namespace Mailward.Protocols.Common;
 
 /// <summary>One listener as the edge sees it: its protocol's name (for the log), implicit TLS or not,
-/// the slots it takes from, and the line that refuses a client when they are full.</summary>
-public sealed record EdgeListener(string Protocol, bool ImplicitTls, ConnectionLimiter Slots, string RefusalLine);
+/// the slots it takes from, the line that refuses a client when they are full, and its name in the
+/// metrics (by default the protocol, with "s" for implicit TLS: pop3s).</summary>
+public sealed record EdgeListener(string Protocol, bool ImplicitTls, ConnectionLimiter Slots, string RefusalLine, string? Name = null)
+{
+    public string MetricsName { get; } = Name ?? (ImplicitTls ? Protocol + "s" : Protocol);
+}
 
 /// <summary>What the edge hands a session: the endpoints, the session id, and TLS, done or on offer.</summary>
 public sealed record EdgeConnection(string SessionId, IPAddress Client, int ClientPort, IPAddress? Server,
@@ -39,12 +44,15 @@ public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLi
         {
             if (listener.Slots.TryEnter(client) is { } refusal)
             {
+                MailwardMetrics.ConnectionRefused(listener.MetricsName);
                 Refused(logger, listener.Protocol, clientText, refusal);
                 // Before a handshake nothing can be said on an implicit-TLS port: the close is the answer.
                 if (!listener.ImplicitTls)
                     await TrySayAsync(stream, listener.RefusalLine);
                 return;
             }
+            MailwardMetrics.ConnectionAccepted(listener.MetricsName);
+            var started = MailwardMetrics.SessionStarted(listener.MetricsName);
             try
             {
                 using var ct = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, lifetime.ApplicationStopping);
@@ -81,6 +89,7 @@ public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLi
             finally
             {
                 listener.Slots.Leave(client);
+                MailwardMetrics.SessionEnded(listener.MetricsName, started);
             }
         }
         finally

@@ -63,7 +63,7 @@ public sealed class SmtpService(SmtpOptions options, ISmtpPolicy policy, QueueSt
         return
         [
             new("smtp", false, new ConnectionLimiter(o.MaxConnections, o.MaxConnectionsPerClient), Refusal),
-            new("smtp", false, submission, Refusal),
+            new("smtp", false, submission, Refusal, "submission"),
             new("smtp", true, submission, Refusal),
         ];
     }

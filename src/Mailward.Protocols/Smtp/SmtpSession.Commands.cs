@@ -1,5 +1,6 @@
 // The SMTP verbs (RFC 5321 §4.1.1) as a declarative table: each verb's handler and whether it
 // counts toward the bad-command limit. Sequence errors are 503, syntax 500/501, parameters 555.
+using Mailward.Core.Metrics;
 using Mailward.Core.Policy;
 using Mailward.Protocols.Common;
 
@@ -206,6 +207,7 @@ public sealed partial class SmtpSession
         {
             _recipientsRejected++;
             SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, decision.Outcome.Reason ?? "refused by policy");
+            MailwardMetrics.MessageRefused("rcpt", decision.Outcome.Reason ?? "refused by policy");
             Reply(decision.Outcome.Reply ?? PolicyReplies.RelayDenied(path.Address));
         }
         else if (decision.Verdict == RecipientVerdict.AcceptRelay && _authUser is not null && _authUser.Flags.HasFlag(Mailward.Core.Accounts.UserFlags.NoRelay))
@@ -213,6 +215,7 @@ public sealed partial class SmtpSession
             // qmail's internal-only accounts: hosted domains yes, the rest of the world no.
             _recipientsRejected++;
             SmtpLog.RecipientRejected(logger, _info.SessionId, path.Address, "account limited to hosted domains");
+            MailwardMetrics.MessageRefused("rcpt", "account limited to hosted domains");
             Reply($"554 5.7.1 <{path.Address}>: This account may send to hosted domains only");
         }
         else

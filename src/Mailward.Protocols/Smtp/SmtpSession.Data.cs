@@ -6,6 +6,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Mailward.Core.Delivery;
+using Mailward.Core.Metrics;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Protocols.Common;
@@ -103,6 +104,7 @@ public sealed partial class SmtpSession
         if (problem is not null)
         {
             SmtpLog.MessageRefused(logger, _info.SessionId, envelope.Sender, reason);
+            MailwardMetrics.MessageRefused("data", reason);
             Reply(problem);
             return true;
         }
@@ -110,6 +112,7 @@ public sealed partial class SmtpSession
         {
             var id = await tx.CommitAsync(ct);
             _messagesQueued++;
+            MailwardMetrics.MessageAccepted(_info.Submission ? "submission" : "smtp");
             if (user is not null)
                 limits?.Sent(user.Address);
             SmtpLog.MessageQueued(logger, _info.SessionId, id, envelope.Sender, envelope.Recipients.Count, tx.BodyLength, Protocol,
@@ -119,6 +122,7 @@ public sealed partial class SmtpSession
         catch (IOException e)
         {
             SmtpLog.QueueFailed(logger, _info.SessionId, e.Message);
+            MailwardMetrics.MessageRefused("data", "queue write failed");
             Reply(SmtpReplies.QueueError);
         }
         return true;

@@ -6,6 +6,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Mailward.Core.Metrics;
 
 namespace Mailward.Protocols.Tls;
 
@@ -130,14 +131,17 @@ public sealed class TlsCertificates : IDisposable
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            MailwardMetrics.TlsHandshakeFailed();
             await ssl.DisposeAsync();
             throw new IOException("TLS handshake timed out");
         }
         catch
         {
+            MailwardMetrics.TlsHandshakeFailed();
             await ssl.DisposeAsync();
             throw;
         }
+        MailwardMetrics.TlsHandshake(ssl.SslProtocol);
         return (ssl, $"using {ssl.SslProtocol} with cipher {ssl.NegotiatedCipherSuite}");
     }
 }

@@ -30,6 +30,8 @@ public enum Need
     /// <summary>A domain admin or a system admin (which domains: AdminAuthorizer).</summary>
     Admin,
     SystemAdmin,
+    /// <summary>A monitoring client: an address in Metrics:AllowFrom, or the Metrics:BearerToken (no session involved).</summary>
+    Scraper,
 }
 
 /// <summary>The logged-in account of a request, read afresh from the store for each request.</summary>
@@ -85,6 +87,8 @@ public static class WebAccess
         new("GET", "/api/v1/users/{address}", Need.SignedIn, "a user (the own account, or one of an administered domain)"),
         new("DELETE", "/api/v1/users/{address}", Need.Admin, "delete a user"),
         new("PUT", "/api/v1/users/{address}/quota", Need.Admin, "set a user's quota"),
+        new("GET", "/metrics", Need.Scraper, "Prometheus metrics (docs/metrics.md)"),
+        new("GET", "/healthz", Need.Scraper, "whether the queue, the mail store and the listeners work"),
     ];
 
     public static Rule Find(string method, string route) =>

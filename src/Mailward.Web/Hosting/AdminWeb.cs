@@ -9,6 +9,7 @@ using System.Security.Cryptography.X509Certificates;
 using Mailward.Core.Configuration;
 using Mailward.Web.Access;
 using Mailward.Web.Api;
+using Mailward.Web.Monitoring;
 using Mailward.Web.Pages;
 using Mailward.Web.Sessions;
 using Microsoft.AspNetCore.Builder;
@@ -32,6 +33,7 @@ public static class AdminWeb
         _ = options.Transport; // refuses to start here, before anything is bound, when the proxy is not named
         services.AddRouting();
         services.AddSingleton(options);
+        services.AddSingleton(MetricsOptions.From(settings));
         services.AddSingleton(sp => new WebSessions(options.SessionIdle, options.SessionMax, options.MaxSessions,
             sp.GetService<TimeProvider>() ?? TimeProvider.System));
         return options;
@@ -76,6 +78,7 @@ public static class AdminWeb
         DomainPages.Map(app);
         AccountPages.Map(app);
         ApiEndpoints.Map(app);
+        MonitoringEndpoints.Map(app);
     }
 
     /// <summary>
@@ -108,6 +111,13 @@ public static class AdminWeb
         {
             var user = WebRequest.User(context);
             IResult result;
+            if (rule.Need == Need.Scraper)
+            {
+                var metrics = context.RequestServices.GetRequiredService<MetricsOptions>();
+                result = ScrapeAccess.Allows(context, metrics) ? await handler(context, null) : ScrapeAccess.Refusal(context, metrics);
+                await result.ExecuteAsync(context);
+                return;
+            }
             switch (WebAccess.Decide(rule.Need, user))
             {
                 case AccessDecision.SignIn:

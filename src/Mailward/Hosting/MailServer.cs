@@ -19,6 +19,7 @@ using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Locks;
 using Mailward.Core.MailStore.Maildir;
 using Mailward.Core.MailStore.Quotas;
+using Mailward.Core.Metrics;
 using Mailward.Core.Passwords;
 using Mailward.Core.Policy;
 using Mailward.Core.Posix;
@@ -60,6 +61,9 @@ public sealed partial class MailServer : IAsyncDisposable
         // The web host's "Now listening on: http://..." would call a mail port HTTP; each listener
         // is logged by its protocol instead (ListenersBound). Its other lines are off already.
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        // ASP.NET Core's four information lines per HTTP request would fill the log with a scraper's
+        // /metrics every few seconds; what the admin pages change is in the admin audit (5100).
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         if (logging is null && settings.LogTarget != "file")
             builder.Logging.AddSimpleConsole(o =>
             {
@@ -83,7 +87,7 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(sp => new AccountAdmin(accounts, layout, hasher, settings.StoreClearText, time,
             new LoggingAdminAudit(sp.GetRequiredService<ILogger<AccountAdmin>>())));
         // Every lookup of the server goes through one bounded cache in front of the provider.
-        var directory = CachedAccountDirectory.Over(accounts, settings.AccountCache, time);
+        var directory = CachedAccountDirectory.Over(new MeasuredAccountDirectory<IAccountStore>(accounts), settings.AccountCache, time);
         builder.Services.AddSingleton<IAccountDirectory>(directory);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue, time));
@@ -140,6 +144,8 @@ public sealed partial class MailServer : IAsyncDisposable
         ];
         // The web admin and API: its own listener on the same host (HTTP, not a connection handler).
         var admin = builder.Services.AddAdminWeb(settings);
+        _ = MailwardMetrics.Registry; // the metrics' one-time set-up here, not in the first session or delivery
+        builder.Services.AddSingleton(sp => new ServerHealth(settings.QueuePath, settings.MailStorePath, () => sp.GetRequiredService<QueueStore>().Accepting, ListenersProblem));
         builder.Services.AddHostedService<LifecycleService>();
         // sendmail's way in (docs/pickup-format.md): the control socket's submissions and the pickup
         // folder, drained before the delivery loop starts (so registered before it).
@@ -182,6 +188,18 @@ public sealed partial class MailServer : IAsyncDisposable
             var endpoint = options.IPEndPoint?.ToString() ?? name;
             Listening(log, protocol, endpoint);
         }
+    }
+
+    /// <summary>For /healthz: null while the host runs and every enabled listener is bound; else what is wrong.</summary>
+    private string? ListenersProblem()
+    {
+        var lifetime = _app.Lifetime;
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+            return "the server is stopping";
+        if (!lifetime.ApplicationStarted.IsCancellationRequested)
+            return "the server has not started yet";
+        var unbound = _listeners.Where(l => l.Options.IPEndPoint is not { Port: > 0 }).Select(l => l.Name).ToList();
+        return unbound.Count == 0 ? null : "not bound: " + string.Join(", ", unbound);
     }
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "{Protocol} listening on {Endpoint}")]

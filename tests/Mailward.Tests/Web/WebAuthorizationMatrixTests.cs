@@ -32,6 +32,9 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("GET", "/api/v1/users/{a}", "anon/self=401 user/self=200 user/peer=403 user/other=403 da/self=200 da/peer=200 da/other=403 sa/self=200 sa/peer=200 sa/other=200"),
         ("DELETE", "/api/v1/users/{a}", "anon/peer=401 user/peer=403 user/other=403 da/peer=204 da/other=403 sa/peer=204 sa/other=204"),
         ("PUT", "/api/v1/users/{a}/quota", "anon/peer=401 user/peer=403 user/other=403 da/peer=200 da/other=403 sa/peer=200 sa/other=200"),
+        // The scraper's endpoints ask no session: from 127.0.0.1 (Metrics:AllowFrom's default) everyone reads them (docs/metrics.md).
+        ("GET", "/metrics", "anon=200 user=200 da=200 sa=200"),
+        ("GET", "/healthz", "anon=200 user=200 da=200 sa=200"),
     ];
 
     public static TheoryData<string, string, string, string, int> Cells()
