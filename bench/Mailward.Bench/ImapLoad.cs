@@ -387,6 +387,21 @@ internal static class ImapLoad
         return 0;
     }
 
+    /// <summary>The same folder as fill, for the in-process store profile.</summary>
+    internal static void FillQuiet(string maildir, int count)
+    {
+        var output = Console.Out;
+        Console.SetOut(TextWriter.Null);
+        try
+        {
+            Fill(maildir, count);
+        }
+        finally
+        {
+            Console.SetOut(output);
+        }
+    }
+
     private static int Unsupported(string what, string status)
     {
         Console.WriteLine($"{what}: the server answered {status}");

@@ -14,6 +14,7 @@ var usages = new Dictionary<string, string[]>(StringComparer.Ordinal)
         "         [--items ITEMS] [--criteria C] [--rounds N] [--concurrency N] [--sessions N] [--deliveries N]",
         "         [--deliver smtp:PORT|maildirs:FILE] [--server-pid PID] [--seconds LIMIT]   fill: --maildir DIR --count N",
     ],
+    ["store"] = ["Mailward.Bench store [--count N] [--pause]"],
 };
 
 var command = args.FirstOrDefault();
@@ -42,6 +43,7 @@ try
         "accounts" => AccountsBenchmark.Run(rest),
         "smtp" => SmtpLoad.Run(rest),
         "pop3" => Pop3Load.Run(rest),
+        "store" => StoreProfile.Run(rest),
         _ => ImapLoad.Run(rest),
     };
 }

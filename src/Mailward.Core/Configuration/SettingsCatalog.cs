@@ -175,6 +175,8 @@ public static class SettingsCatalog
             "No legitimate argument comes near it; without it a client could make the server hold gigabytes.", SettingKind.Number),
         new("Imap:AppendLimitBytes", "52428800", "Largest message APPEND takes (announced as APPENDLIMIT, RFC 7889); the literal is streamed to disk, never held.",
             "50 MB: above the SMTP message limit most providers set, so a client can file any mail it could receive.", SettingKind.Number),
+        new("Imap:RenderCacheBytes", "134217728", "Memory for the rendered ENVELOPE and BODYSTRUCTURE of messages, shared by every IMAP session of the process, so a client that fetches a folder's metadata again is answered without reading the messages' structures. Least recently used folders are dropped first. 0: nothing kept.",
+            "128 MiB holds about 200,000 messages' metadata: the folders a busy node's clients keep fetching, at a small share of its memory.", SettingKind.Number),
         new("Imap:MaxNesting", "32", "Deepest nesting of parenthesised lists in one IMAP command.",
             "Real commands nest two or three deep (SEARCH a few more); 10,000 nested parentheses are refused at once.", SettingKind.Number),
         new("Imap:MaxLiteralsPerCommand", "32", "Most literals in one IMAP command.",

@@ -176,8 +176,22 @@ public static partial class Libc
         var buffer = stackalloc byte[256];
         if (StatxNative(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
             return Marshal.GetLastPInvokeError() is ENoEnt or ENotDir ? null : throw Error("statx", path);
+        return StampOf(buffer);
+    }
+
+    /// <summary>The same as <see cref="Stamp(string)"/> for an open file (statx(2) of the descriptor).</summary>
+    public static unsafe ChangeStamp Stamp(SafeFileHandle handle)
+    {
+        var buffer = stackalloc byte[256];
+        if (StatxNative(Fd(handle), "", AtEmptyPath, StatxBasicStats, buffer) != 0)
+            throw Error("statx", "");
+        return StampOf(buffer);
+    }
+
+    private static unsafe ChangeStamp StampOf(byte* statx)
+    {
         static long Nanoseconds(byte* t) => *(long*)t * 1_000_000_000 + *(uint*)(t + 8);
-        return new ChangeStamp(*(ulong*)(buffer + 32), *(long*)(buffer + 40), Nanoseconds(buffer + 96), Nanoseconds(buffer + 112));
+        return new ChangeStamp(*(ulong*)(statx + 32), *(long*)(statx + 40), Nanoseconds(statx + 96), Nanoseconds(statx + 112));
     }
 
     /// <summary>The path with every link and ".." resolved; null when it does not exist.</summary>

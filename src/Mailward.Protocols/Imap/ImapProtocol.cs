@@ -20,9 +20,10 @@ public sealed class ImapProtocol : IMailProtocol
         var maxConnections = settings.GetInt("Imap:MaxConnections", 1, 1_000_000);
         var maxPerClient = settings.GetInt("Imap:MaxConnectionsPerClient", 1, 1_000_000);
         var perUser = new ImapUserConnections(settings.GetInt("Imap:MaxConnectionsPerUserAndClient", 1, 1_000_000));
+        var renders = new Fetch.RenderedStructures(settings.GetLong("Imap:RenderCacheBytes", 0, long.MaxValue));
         services.AddSingleton(options);
         services.AddSingleton(sp => new ImapService(options,
-            new ImapServices(sp.GetRequiredService<LoginService>(), sp.GetRequiredService<IMailStore>(), sp.GetService<MailboxEvents>(), perUser),
+            new ImapServices(sp.GetRequiredService<LoginService>(), sp.GetRequiredService<IMailStore>(), sp.GetService<MailboxEvents>(), perUser, renders),
             sp.GetRequiredService<ProtocolEdge>(), sp.GetRequiredService<ILogger<ImapSession>>(), maxConnections, maxPerClient));
         return
         [

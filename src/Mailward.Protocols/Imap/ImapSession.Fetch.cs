@@ -207,9 +207,11 @@ public sealed partial class ImapSession
         var opened = items.Any(i => i.Kind == FetchKind.Body) ? _selected!.Mailbox.OpenMessage(entry.Uid) : null;
         if (opened is null && items.Any(i => i.Kind == FetchKind.Body))
             return false;
-        var structure = items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure || i.Parsed is not null)
-            ? await _selected!.Mailbox.StructureAsync(entry.Uid, ct) : null; // the folder's structure cache: parsed once per message
-        if (structure is null && items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure || i.Parsed is not null))
+        // ENVELOPE and BODYSTRUCTURE rendered before by any session are written as they were; the
+        // rest needs the structure (the folder's structure cache: parsed once per message).
+        var rendered = RenderedFor(entry, items);
+        var structure = rendered.Missing || items.Any(i => i.Parsed is not null) ? await _selected!.Mailbox.StructureAsync(entry.Uid, ct) : null;
+        if (structure is null && (rendered.Missing || items.Any(i => i.Parsed is not null)))
         {
             opened?.Dispose();
             return false;
@@ -242,8 +244,7 @@ public sealed partial class ImapSession
                     break;
                 case FetchKind.Envelope or FetchKind.BodyStructure:
                     Raw(output, item.Kind == FetchKind.Envelope ? "ENVELOPE " : item.Name + " ");
-                    output.Write(item.Kind == FetchKind.Envelope ? Fetch.EnvelopeWriter.Envelope(structure!)
-                        : Fetch.BodyStructureWriter.BodyStructure(structure!, extensible: item.Name == "BODYSTRUCTURE", _rev2));
+                    output.Write(Rendered(entry, RenderKind(item), structure, rendered));
                     break;
                 case FetchKind.Body when item.Parsed is { } section:
                     using (var reader = opened ?? _selected!.Mailbox.OpenMessage(entry.Uid))
@@ -273,6 +274,43 @@ public sealed partial class ImapSession
         }
         Raw(output, ")\r\n");
         return true;
+    }
+
+    /// <summary>The kept renderings of a message's ENVELOPE/BODYSTRUCTURE items; Missing when one must be rendered.</summary>
+    private readonly record struct KeptRenders(byte[]?[]? Bytes, bool Missing);
+
+    private Fetch.RenderedStructures.Kind RenderKind(FetchItem item) => item.Kind == FetchKind.Envelope ? Fetch.RenderedStructures.Kind.Envelope
+        : item.Name == "BODYSTRUCTURE" ? (_rev2 ? Fetch.RenderedStructures.Kind.BodyStructureRev2 : Fetch.RenderedStructures.Kind.BodyStructure)
+        : _rev2 ? Fetch.RenderedStructures.Kind.BodyRev2 : Fetch.RenderedStructures.Kind.Body;
+
+    private KeptRenders RenderedFor(MailboxEntry entry, List<FetchItem> items)
+    {
+        byte[]?[]? bytes = null;
+        var missing = false;
+        foreach (var item in items)
+        {
+            if (item.Kind is not (FetchKind.Envelope or FetchKind.BodyStructure))
+                continue;
+            var kind = RenderKind(item);
+            var box = _selected!.Mailbox;
+            bytes ??= new byte[5][];
+            bytes[(int)kind] = services.Renders?.Find(box.Owner.Address, box.Folder, box.UidValidity, entry.Uid, entry.Size, kind);
+            missing |= bytes[(int)kind] is null;
+        }
+        return new KeptRenders(bytes, missing);
+    }
+
+    /// <summary>A kept rendering, or one made now from the structure (and kept for the next FETCH).</summary>
+    private byte[] Rendered(MailboxEntry entry, Fetch.RenderedStructures.Kind kind, Core.MailStore.Structure.MessageStructure? structure, KeptRenders kept)
+    {
+        if (kept.Bytes?[(int)kind] is { } ready)
+            return ready;
+        var bytes = kind == Fetch.RenderedStructures.Kind.Envelope ? Fetch.EnvelopeWriter.Envelope(structure!)
+            : Fetch.BodyStructureWriter.BodyStructure(structure!, extensible: kind is Fetch.RenderedStructures.Kind.BodyStructure or Fetch.RenderedStructures.Kind.BodyStructureRev2,
+                rev2: kind is Fetch.RenderedStructures.Kind.BodyStructureRev2 or Fetch.RenderedStructures.Kind.BodyRev2);
+        var box = _selected!.Mailbox;
+        services.Renders?.Keep(box.Owner.Address, box.Folder, box.UidValidity, entry.Uid, entry.Size, kind, bytes);
+        return bytes;
     }
 
     private static void Raw(ArrayBufferWriter<byte> output, string text)

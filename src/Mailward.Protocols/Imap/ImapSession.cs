@@ -20,7 +20,8 @@ public sealed record ImapSessionInfo(string SessionId, IPAddress ClientAddress, 
 }
 
 /// <summary>What a session needs besides its options: the logins, the mail store, the change hub, and the per-user connection count.</summary>
-public sealed record ImapServices(LoginService Logins, IMailStore Store, MailboxEvents? Events = null, ImapUserConnections? UserConnections = null);
+public sealed record ImapServices(LoginService Logins, IMailStore Store, MailboxEvents? Events = null, ImapUserConnections? UserConnections = null,
+    Fetch.RenderedStructures? Renders = null);
 
 public sealed partial class ImapSession(ImapOptions options, ImapServices services, ILogger logger, TimeProvider? time = null) : IDisposable
 {

@@ -226,28 +226,30 @@ public sealed partial class MaildirMailbox : IMailbox
     /// <summary>The size with CRLF line ends of a name without ,W=: counted once, then kept in the UID list.</summary>
     internal static long CountCrLfSize(string path)
     {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
-            using var f = File.OpenRead(path);
-            var buffer = new byte[1 << 16];
-            long total = 0;
+            using var f = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            long total = 0, offset = 0;
             var previous = (byte)0;
             int n;
-            while ((n = f.Read(buffer)) > 0)
+            while ((n = RandomAccess.Read(f, buffer, offset)) > 0)
             {
-                for (var i = 0; i < n; i++)
-                {
-                    if (buffer[i] == (byte)'\n' && previous != (byte)'\r')
-                        total++;
-                    previous = buffer[i];
-                }
-                total += n;
+                // Each LF not after a CR adds one octet (vectorized counts; a CR ending the last block counts too).
+                var block = buffer.AsSpan(0, n);
+                total += n + block.Count((byte)'\n') - block.Count("\r\n"u8) - (previous == (byte)'\r' && block[0] == (byte)'\n' ? 1 : 0);
+                previous = block[^1];
+                offset += n;
             }
             return total;
         }
         catch (FileNotFoundException)
         {
             return 0;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -275,8 +277,10 @@ public sealed partial class MaildirMailbox : IMailbox
     {
         if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
             return Task.FromResult<MessageStructure?>(null);
-        return Task.FromResult(_structures.Get(MaildirName.Parse(name).Key, entry.Size, () => OpenMessage(uid), LiveKeys));
+        return Task.FromResult(_structures.Get(MaildirName.Parse(name).Key, entry.Size, () => OpenMessage(uid), _live ??= new(() => _files.Count, LiveKeys)));
     }
+
+    private StructureCache.LiveSet? _live;
 
     /// <summary>The keys of the folder's messages as of the last sync: what the structure cache keeps at a rewrite.</summary>
     private HashSet<string> LiveKeys() => _files.Values.Select(n => MaildirName.Parse(n).Key).ToHashSet(StringComparer.Ordinal);
@@ -284,7 +288,7 @@ public sealed partial class MaildirMailbox : IMailbox
     public void Dispose()
     {
         if (!_disposed)
-            _structures.Release(LiveKeys); // the last session of the folder writes what waits
+            _structures.Release(_live ??= new(() => _files.Count, LiveKeys)); // the last session of the folder writes what waits
         _disposed = true;
     }
 }

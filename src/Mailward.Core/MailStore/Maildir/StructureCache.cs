@@ -1,11 +1,14 @@
 // The structure cache of one folder (docs/mail-store.md "The structure cache"): an index of the
 // records in mailward-structure, shared by the sessions of this process that have the folder
-// open, records read when asked for, new ones appended in batches without fsync (derived data).
+// open, records read when asked for through one kept descriptor, new ones appended in batches
+// without fsync (derived data).
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
 using Mailward.Core.MailStore.Structure;
+using Mailward.Core.Posix;
+using Microsoft.Win32.SafeHandles;
 
 namespace Mailward.Core.MailStore.Maildir;
 
@@ -26,6 +29,8 @@ public sealed class StructureCache
     private int _pendingBytes;
     private DateTime _pendingSince;
     private long _scanned; // the file's bytes read into the index so far; -1: the file is garbled, ignored until rewritten
+    private SafeFileHandle? _reader; // the file the index describes (its offsets are into this inode), open while the cache is
+    private ulong _readerInode;
     private bool _needsRewrite; // torn tail, bad record, garbled header or too many dead records
     private int _records;
     private int _users;
@@ -57,20 +62,27 @@ public sealed class StructureCache
         }
     }
 
-    public void Release(Func<IReadOnlyCollection<string>>? liveKeys = null)
+    public void Release(LiveSet? live = null)
     {
         lock (_lock)
         {
             if (--_users > 0)
                 return;
             _users = -1;
-            Flush(liveKeys);
+            Flush(live);
+            CloseReader();
         }
         Open.TryRemove(new KeyValuePair<string, StructureCache>(Path.GetDirectoryName(_path) + "\0" + Limits, this));
     }
 
+    /// <summary>
+    /// What the folder holds now, asked for only when a write considers a rewrite: how many messages
+    /// (cheap), and for the rewrite itself their keys.
+    /// </summary>
+    public sealed record LiveSet(Func<int> Count, Func<IReadOnlyCollection<string>> Keys);
+
     /// <summary>The message's structure from the cache, or parsed now (and queued for the file). Size: its size on disk.</summary>
-    public MessageStructure? Get(string key, long size, Func<MessageReader?> open, Func<IReadOnlyCollection<string>>? liveKeys = null)
+    public MessageStructure? Get(string key, long size, Func<MessageReader?> open, LiveSet? live = null)
     {
         lock (_lock)
         {
@@ -95,24 +107,24 @@ public sealed class StructureCache
             _pending.Add((key, payload, parsed));
             _pendingBytes += payload.Length;
             if (_pending.Count >= BatchRecords || _pendingBytes >= BatchBytes || DateTime.UtcNow - _pendingSince >= BatchAge)
-                Flush(liveKeys);
+                Flush(live);
         }
         return parsed;
     }
 
     /// <summary>Writes what waits (append, or a rewrite when the file needs one). Caller holds the lock.</summary>
-    private void Flush(Func<IReadOnlyCollection<string>>? liveKeys)
+    private void Flush(LiveSet? live)
     {
         if (_pending.Count == 0)
             return;
         try
         {
             Scan(); // what other processes appended is kept by a rewrite
-            var live = liveKeys?.Invoke();
-            if (live is not null && _records + _pending.Count > 2 * live.Count + 100)
+            // The count is enough to decide; the keys (a pass over every name) only for a rewrite.
+            if (live is not null && _records + _pending.Count > 2 * live.Count() + 100)
                 _needsRewrite = true;
             if (_needsRewrite || _scanned <= 0)
-                Rewrite(live);
+                Rewrite(live?.Keys());
             else
                 Append();
         }
@@ -136,21 +148,23 @@ public sealed class StructureCache
             batch.WriteByte((byte)'\n');
         }
         long start;
+        bool same;
         using (var f = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
         {
             f.Write(batch.GetBuffer(), 0, (int)batch.Length); // one write(2) with O_APPEND: lands whole after whatever is there
             start = f.Position - batch.Length;
+            same = Libc.Stamp(f.SafeFileHandle).Inode == _readerInode;
         }
         if (start == 0)
             (_scanned, _needsRewrite) = (-1, true); // the file was deleted meanwhile: this one has no header
-        else if (start == _scanned)
+        else if (start == _scanned && same)
         {
             foreach (var (key, offset, length) in offsets)
                 _index[key] = (start + offset, length);
             _records += offsets.Count;
             _scanned = start + batch.Length;
         }
-        // else another process appended in between: the next Scan reads both its records and ours
+        // else another process appended in between (or replaced the file): the next Scan reads both its records and ours
     }
 
     /// <summary>A new file: the header, the newest record of each live key (all, without a list), and what waits.</summary>
@@ -163,6 +177,7 @@ public sealed class StructureCache
                     keep.Add((key, payload));
         keep.AddRange(_pending.Select(p => (p.Key, p.Payload)));
         var tmp = _path + ".tmp";
+        CloseReader();
         using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             f.Write(Encoding.ASCII.GetBytes(_header));
@@ -176,6 +191,7 @@ public sealed class StructureCache
             }
             _scanned = f.Position;
         }
+        OpenReader(tmp); // the inode the new index describes, whatever replaces the name later
         File.Move(tmp, _path, overwrite: true); // no fsync: derived data (docs/mail-store.md)
         _records = keep.Count;
         _needsRewrite = false;
@@ -193,19 +209,37 @@ public sealed class StructureCache
 
     private byte[]? Read(long offset, int length)
     {
+        if (_reader is null)
+            return null;
         try
         {
-            using var handle = File.OpenHandle(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             var bytes = new byte[length];
-            return RandomAccess.Read(handle, bytes, offset) == length ? bytes : null;
+            return RandomAccess.Read(_reader, bytes, offset) == length ? bytes : null;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
+        catch (IOException)
         {
             return null;
         }
     }
 
-    /// <summary>Reads the file from where the index ends, adding each whole, valid record; stops at a torn or bad one.</summary>
+    private void OpenReader(string path)
+    {
+        CloseReader();
+        _reader = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        _readerInode = Libc.Stamp(_reader).Inode;
+    }
+
+    private void CloseReader()
+    {
+        _reader?.Dispose();
+        (_reader, _readerInode) = (null, 0);
+    }
+
+    /// <summary>
+    /// Reads the file from where the index ends, adding each whole, valid record; stops at a torn or
+    /// bad one. One statx(2) when nothing changed; a file replaced under the name (another process
+    /// rewrote it) is read anew.
+    /// </summary>
     private void Scan()
     {
         if (_scanned < 0)
@@ -213,17 +247,23 @@ public sealed class StructureCache
         byte[] bytes;
         try
         {
-            using var f = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (f.Length < _scanned)
-                _scanned = 0; // replaced by a shorter file (another process rewrote it): read it anew
-            if (f.Length == _scanned)
+            if (Libc.Stamp(_path) is not { } now)
+                throw new FileNotFoundException();
+            if (_reader is null || now.Inode != _readerInode || now.Size < _scanned)
+            {
+                OpenReader(_path);
+                _scanned = 0;
+            }
+            var length = RandomAccess.GetLength(_reader!);
+            if (length == _scanned)
                 return;
-            f.Position = _scanned;
-            bytes = new byte[f.Length - _scanned];
-            f.ReadExactly(bytes);
+            bytes = new byte[length - _scanned];
+            if (RandomAccess.Read(_reader!, bytes, _scanned) != bytes.Length)
+                return; // cut meanwhile: read again next time
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
         {
+            CloseReader();
             _scanned = 0;
             _index.Clear();
             _records = 0;

@@ -34,8 +34,20 @@ internal static class StructureCodec
     /// <summary>The key alone, for the index (cheap: the first field).</summary>
     public static string? Key(ReadOnlySpan<byte> payload)
     {
-        using var r = new BinaryReader(new MemoryStream(payload.ToArray()), Encoding.Latin1);
-        return Text(r);
+        // Read7BitEncodedInt's rule by hand: this runs for every record when a folder's file is indexed.
+        var n = 0;
+        for (var (i, shift) = (0, 0); ; i++, shift += 7)
+        {
+            if (i >= payload.Length || shift > 28)
+                return null;
+            n |= (payload[i] & 0x7F) << shift;
+            if ((payload[i] & 0x80) == 0)
+            {
+                payload = payload[(i + 1)..];
+                break;
+            }
+        }
+        return n == 0 || n - 1 > payload.Length || n < 0 ? null : Encoding.Latin1.GetString(payload[..(n - 1)]);
     }
 
     /// <summary>The record's structure; null when it does not decode (treated as missing).</summary>

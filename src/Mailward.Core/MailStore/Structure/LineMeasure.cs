@@ -18,13 +18,13 @@ internal sealed class LineMeasure
         var offsets = wanted.Distinct().Order().ToArray();
         var lfs = new long[offsets.Length];
         var bare = new long[offsets.Length];
-        var buffer = new byte[1 << 16];
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
         long position = 0, lf = 0, bareLf = 0;
         var previous = (byte)0;
         var next = 0;
         stream.Position = 0;
         int n;
-        while (next < offsets.Length && (n = stream.Read(buffer)) > 0)
+        while (next < offsets.Length && (n = stream.Read(buffer, 0, 1 << 16)) > 0)
         {
             for (var i = 0; i < n; i++, position++)
             {
@@ -40,6 +40,7 @@ internal sealed class LineMeasure
                 previous = b;
             }
         }
+        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         for (; next < offsets.Length; next++)
             (lfs[next], bare[next]) = (lf, bareLf);
         return new LineMeasure(offsets, lfs, bare);

@@ -13,9 +13,35 @@ public static class StructureParser
     /// <summary>The structure of a stored message.</summary>
     public static MessageStructure Parse(MessageReader message, StructureLimits? limits = null)
     {
+        // Most messages are small: one read into a pooled buffer serves MimeKit's parse and the
+        // measuring pass, instead of a pread for each of their block reads.
+        var length = message.Length;
+        if (length <= WholeReadBytes)
+        {
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
+            try
+            {
+                var n = 0;
+                int read;
+                while (n < length && (read = message.ReadAt(buffer.AsSpan(n, (int)length - n), n)) > 0)
+                    n += read;
+                if (n == length) // else the file is shorter than its recorded size: read as before
+                {
+                    using var memory = new MemoryStream(buffer, 0, n, writable: false);
+                    return Parse(memory, limits);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
         using var stream = new MessageReaderStream(message);
         return Parse(stream, limits);
     }
+
+    /// <summary>Messages up to this size are read whole before parsing.</summary>
+    private const int WholeReadBytes = 1 << 20;
 
     /// <summary>The structure of the message in a seekable stream (LF or CRLF line ends).</summary>
     public static MessageStructure Parse(Stream message, StructureLimits? limits = null)

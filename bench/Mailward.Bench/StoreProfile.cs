@@ -1,0 +1,111 @@
+// `Mailward.Bench store`: the mail store's share of an IMAP SELECT and metadata FETCH, timed in
+// process without a socket (fill a folder, open it the first time, again, cached; structures and
+// rendered ENVELOPE/BODYSTRUCTURE the first and second time), to see where a row's time goes.
+using System.Diagnostics;
+using System.Globalization;
+using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Maildir;
+using Mailward.Protocols.Imap.Fetch;
+
+namespace Mailward.Bench;
+
+public static class StoreProfile
+{
+    public static int Run(string[] args)
+    {
+        var count = 2000;
+        var pause = false; // --pause: waits for a line on stdin after the fill, so a profiler can attach for what follows
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--count" && i + 1 < args.Length)
+                count = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            else if (args[i] == "--pause")
+                pause = true;
+            else
+                throw new ArgumentException("unknown option " + args[i]);
+        }
+        var root = Directory.CreateTempSubdirectory("mailward-storeprofile").FullName;
+        try
+        {
+            var layout = new MailStoreLayout(root, 100);
+            // The first folder warms the JIT (a running server has compiled these paths); the second is timed.
+            foreach (var (name, report) in new[] { ("warm", false), ("meta", true) })
+            {
+                var owner = new MailboxOwner(name + "@bench.test", "bench.test/" + name);
+                var maildir = MailStoreLayout.MaildirOf(layout.Resolve(owner.Directory));
+                ImapLoad.FillQuiet(maildir, report ? count : Math.Min(count, 2000));
+                if (pause && report)
+                {
+                    Console.WriteLine($"filled; pid {Environment.ProcessId}; press enter");
+                    Console.ReadLine();
+                }
+                Phases(layout, owner, report);
+            }
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+        }
+    }
+
+    private static void Phases(MailStoreLayout layout, MailboxOwner owner, bool report)
+    {
+        Time(report, "first open (UIDs assigned)", () => Open(layout, owner).Dispose());
+        Time(report, "open, new store", () => Open(layout, owner).Dispose());
+        var store = new MaildirStore(layout, "bench", "bench.test");
+        using (Open(store, owner)) { }
+        Thread.Sleep(2100); // the listing cache keeps settled folders only
+        using (Open(store, owner)) { }
+        Time(report, "open, listing cached", () => Open(store, owner).Dispose());
+        var files = Directory.GetFiles(Path.Combine(MailStoreLayout.MaildirOf(layout.Resolve(owner.Directory)), "cur")).Select(File.ReadAllBytes).ToList();
+        Time(report, "parse only, from memory", () =>
+        {
+            foreach (var bytes in files)
+                Mailward.Core.MailStore.Structure.StructureParser.Parse(new MemoryStream(bytes));
+        });
+        Time(report, "MimeKit MimeParser only, from memory", () =>
+        {
+            foreach (var bytes in files)
+                MimeKit.MimeMessage.Load(new MemoryStream(bytes));
+        });
+        Time(report, "structures, first", () => Structures(store, owner, render: false));
+        Time(report, "structures, again (new object)", () => Structures(store, owner, render: false));
+        Time(report, "structures + render", () => Structures(store, owner, render: true));
+        using (var held = Open(store, owner))
+            Time(report, "structures + render, cache held", () => Structures(store, owner, render: true));
+    }
+
+    private static IMailbox Open(IMailStore store, MailboxOwner owner) => store.OpenAsync(owner).GetAwaiter().GetResult();
+
+    private static IMailbox Open(MailStoreLayout layout, MailboxOwner owner) => Open(new MaildirStore(layout, "bench", "bench.test"), owner);
+
+    private static void Structures(IMailStore store, MailboxOwner owner, bool render)
+    {
+        using var box = Open(store, owner);
+        long bytes = 0;
+        foreach (var e in box.Entries)
+        {
+            var s = box.StructureAsync(e.Uid).GetAwaiter().GetResult() ?? throw new InvalidOperationException("no structure");
+            if (render)
+                bytes += EnvelopeWriter.Envelope(s).Length + BodyStructureWriter.BodyStructure(s, extensible: true).Length;
+        }
+        GC.KeepAlive(bytes);
+    }
+
+    private static void Time(bool report, string what, Action action)
+    {
+        if (!report)
+        {
+            action();
+            return;
+        }
+        var process = Process.GetCurrentProcess();
+        var (user, system) = (process.UserProcessorTime, process.PrivilegedProcessorTime);
+        var clock = Stopwatch.StartNew();
+        action();
+        process.Refresh();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{what,-36} {clock.Elapsed.TotalMilliseconds,10:F1} ms  user {(process.UserProcessorTime - user).TotalMilliseconds,8:F0} ms  system {(process.PrivilegedProcessorTime - system).TotalMilliseconds,8:F0} ms"));
+    }
+}
