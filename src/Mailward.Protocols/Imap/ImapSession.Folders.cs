@@ -385,7 +385,12 @@ public sealed partial class ImapSession
         _selected = new SelectedMailbox(box, readOnly, services.Events);
         _selected.View.CondStore = _condstore;
         _selected.View.QResync = _qresync;
-        var keywords = box.Entries.SelectMany(e => e.Keywords).Distinct(StringComparer.Ordinal).ToList();
+        var keywords = new List<string>();
+        foreach (var e in box.Entries)
+            if (e.Keywords.Count > 0) // most messages have none: no per-message enumerator
+                foreach (var k in e.Keywords)
+                    if (!keywords.Contains(k, StringComparer.Ordinal))
+                        keywords.Add(k);
         var flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + string.Concat(keywords.Select(k => " " + k));
         Untagged($"{_selected.View.Count} EXISTS");
         if (!_rev2)

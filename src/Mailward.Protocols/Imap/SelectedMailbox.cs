@@ -46,25 +46,19 @@ internal sealed class SelectedMailbox : IDisposable
 }
 
 /// <summary>
-/// Message numbers as the client knows them: UIDs in order, with the flags last sent. A sync's
+/// Message numbers as the client knows them: the entries in UID order, with the flags last sent
+/// (one list: message number n is index n - 1, found by binary search on the UID). A sync's
 /// result is turned into EXPUNGE, EXISTS and FETCH (FLAGS) replies by <see cref="Changes"/>;
 /// expunges wait while a command that works on message numbers runs (RFC 9051 §7.5.1).
 /// </summary>
 internal sealed class SelectedView
 {
-    private readonly List<uint> _uids = [];
-    private readonly Dictionary<uint, MailboxEntry> _known = [];
+    private List<MailboxEntry> _entries;
 
-    public SelectedView(IReadOnlyList<MailboxEntry> entries)
-    {
-        foreach (var e in entries)
-        {
-            _uids.Add(e.Uid);
-            _known[e.Uid] = e;
-        }
-    }
+    /// <summary>The view of a mailbox's entries (in UID order): a copy of the list, nothing per message.</summary>
+    public SelectedView(IReadOnlyList<MailboxEntry> entries) => _entries = [.. entries];
 
-    public int Count => _uids.Count;
+    public int Count => _entries.Count;
 
     /// <summary>CONDSTORE is on (RFC 7162 §3.1): flag changes carry MODSEQ, and a change of MODSEQ alone is one.</summary>
     public bool CondStore { get; set; }
@@ -72,31 +66,47 @@ internal sealed class SelectedView
     /// <summary>QRESYNC is on (RFC 7162 §3.2.10): expunges go out as VANISHED, not EXPUNGE.</summary>
     public bool QResync { get; set; }
 
+    /// <summary>The index of a UID in the view, or the bitwise complement of where it would go.</summary>
+    private int IndexOf(uint uid)
+    {
+        int lo = 0, hi = _entries.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = lo + ((hi - lo) >> 1);
+            var at = _entries[mid].Uid;
+            if (at == uid)
+                return mid;
+            if (at < uid)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return ~lo;
+    }
+
     /// <summary>Forgets a message the client was told is gone (a VANISHED or EXPUNGE sent elsewhere).</summary>
     public void Remove(uint uid)
     {
-        var i = _uids.BinarySearch(uid);
-        if (i < 0)
-            return;
-        _uids.RemoveAt(i);
-        _known.Remove(uid);
+        var i = IndexOf(uid);
+        if (i >= 0)
+            _entries.RemoveAt(i);
     }
 
-    public uint UidAt(int seq) => _uids[seq - 1];
+    public uint UidAt(int seq) => _entries[seq - 1].Uid;
 
-    public MailboxEntry Known(uint uid) => _known[uid];
+    public MailboxEntry Known(uint uid) => _entries[IndexOf(uid) is var i and >= 0 ? i : throw new KeyNotFoundException($"UID {uid}")];
 
     /// <summary>The message number of a UID; 0 when the client does not know it.</summary>
     public int SeqOf(uint uid)
     {
-        var i = _uids.BinarySearch(uid);
+        var i = IndexOf(uid);
         return i >= 0 ? i + 1 : 0;
     }
 
     public int FirstUnseen()
     {
-        for (var i = 0; i < _uids.Count; i++)
-            if (!_known[_uids[i]].Flags.HasFlag(MessageFlags.Seen))
+        for (var i = 0; i < _entries.Count; i++)
+            if (!_entries[i].Flags.HasFlag(MessageFlags.Seen))
                 return i + 1;
         return 0;
     }
@@ -104,62 +114,87 @@ internal sealed class SelectedView
     /// <summary>The messages a set names, as (message number, UID), ascending; null when a message number is out of range.</summary>
     public List<(int Seq, uint Uid)>? Select(SequenceSet set, bool byUid)
     {
-        var picked = new SortedDictionary<int, uint>();
+        var picked = new List<(int Seq, uint Uid)>();
         if (byUid)
         {
-            if (_uids.Count == 0)
+            if (_entries.Count == 0)
                 return [];
-            foreach (var (from, to) in set.Ranges(_uids[^1]))
+            foreach (var (from, to) in set.Ranges(_entries[^1].Uid))
             {
-                var i = _uids.BinarySearch(from);
-                for (i = i < 0 ? ~i : i; i < _uids.Count && _uids[i] <= to; i++)
-                    picked[i + 1] = _uids[i];
+                var i = IndexOf(from);
+                for (i = i < 0 ? ~i : i; i < _entries.Count && _entries[i].Uid <= to; i++)
+                    picked.Add((i + 1, _entries[i].Uid));
             }
         }
         else
         {
-            foreach (var (from, to) in set.Ranges((uint)_uids.Count))
+            foreach (var (from, to) in set.Ranges((uint)_entries.Count))
             {
-                if (from == 0 || to > _uids.Count)
+                if (from == 0 || to > _entries.Count)
                     return null;
                 for (var n = from; n <= to; n++)
-                    picked[(int)n] = _uids[(int)n - 1];
+                    picked.Add(((int)n, _entries[(int)n - 1].Uid));
             }
         }
-        return [.. picked.Select(p => (p.Key, p.Value))];
+        // Ranges in ascending order without overlap (what clients send) need no sort.
+        for (var i = 1; i < picked.Count; i++)
+        {
+            if (picked[i].Seq > picked[i - 1].Seq)
+                continue;
+            picked.Sort((a, b) => a.Seq.CompareTo(b.Seq));
+            var unique = new List<(int Seq, uint Uid)>(picked.Count);
+            foreach (var p in picked)
+                if (unique.Count == 0 || unique[^1].Seq != p.Seq)
+                    unique.Add(p);
+            return unique;
+        }
+        return picked;
     }
 
     /// <summary>Records what the client was just told about a message (a FETCH with FLAGS).</summary>
     public void Told(MailboxEntry entry)
     {
-        if (_known.ContainsKey(entry.Uid))
-            _known[entry.Uid] = entry;
+        if (IndexOf(entry.Uid) is var i and >= 0)
+            _entries[i] = entry;
     }
 
     /// <summary>
     /// The untagged replies that bring the client to <paramref name="current"/> (the mailbox's
     /// entries in UID order): EXPUNGE from the highest number down (each number is right when
-    /// sent), then EXISTS, then FETCH FLAGS for messages whose flags changed.
+    /// sent), then EXISTS, then FETCH FLAGS for messages whose flags changed. Both lists are in UID
+    /// order, so one walk over each finds every difference.
     /// </summary>
     public List<string> Changes(IReadOnlyList<MailboxEntry> current, bool allowExpunge)
     {
         var replies = new List<string>();
-        var now = new Dictionary<uint, MailboxEntry>(current.Count);
-        foreach (var e in current)
-            now[e.Uid] = e;
         if (allowExpunge)
         {
             var vanished = new List<uint>();
-            for (var i = _uids.Count - 1; i >= 0; i--)
+            var kept = new bool[_entries.Count];
+            var any = false;
+            for (int i = _entries.Count - 1, j = current.Count - 1; i >= 0; i--)
             {
-                if (now.ContainsKey(_uids[i]))
+                var uid = _entries[i].Uid;
+                while (j >= 0 && current[j].Uid > uid)
+                    j--;
+                if (j >= 0 && current[j].Uid == uid)
+                {
+                    kept[i] = true;
                     continue;
+                }
+                any = true;
                 if (QResync)
-                    vanished.Add(_uids[i]);
+                    vanished.Add(uid);
                 else
                     replies.Add($"{i + 1} EXPUNGE");
-                _known.Remove(_uids[i]);
-                _uids.RemoveAt(i);
+            }
+            if (any)
+            {
+                var left = new List<MailboxEntry>(_entries.Count);
+                for (var i = 0; i < _entries.Count; i++)
+                    if (kept[i])
+                        left.Add(_entries[i]);
+                _entries = left;
             }
             if (vanished.Count > 0)
             {
@@ -167,25 +202,31 @@ internal sealed class SelectedView
                 replies.Add("VANISHED " + SequenceSet.Format(vanished));
             }
         }
-        var largest = _uids.Count > 0 ? _uids[^1] : 0;
+        var largest = _entries.Count > 0 ? _entries[^1].Uid : 0;
         var added = false;
         var changed = new List<string>();
+        var at = 0;
         foreach (var e in current)
         {
             if (e.Uid > largest)
             {
-                _uids.Add(e.Uid);
-                _known[e.Uid] = e;
+                _entries.Add(e);
                 added = true;
+                continue;
             }
-            else if (_known.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords) || CondStore && old.ModSeq != e.ModSeq))
+            while (at < _entries.Count && _entries[at].Uid < e.Uid)
+                at++;
+            if (at == _entries.Count || _entries[at].Uid != e.Uid)
+                continue;
+            var old = _entries[at];
+            if (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords) || CondStore && old.ModSeq != e.ModSeq)
             {
-                _known[e.Uid] = e;
-                changed.Add($"{SeqOf(e.Uid)} FETCH (UID {e.Uid} FLAGS ({FlagText(e)}){(CondStore ? $" MODSEQ ({e.ModSeq})" : "")})");
+                _entries[at] = e;
+                changed.Add($"{at + 1} FETCH (UID {e.Uid} FLAGS ({FlagText(e)}){(CondStore ? $" MODSEQ ({e.ModSeq})" : "")})");
             }
         }
         if (added)
-            replies.Add($"{_uids.Count} EXISTS");
+            replies.Add($"{_entries.Count} EXISTS");
         replies.AddRange(changed);
         return replies;
     }
