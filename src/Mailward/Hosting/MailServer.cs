@@ -39,6 +39,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 
 namespace Mailward.Hosting;
@@ -317,6 +318,9 @@ public sealed partial class MailServer : IAsyncDisposable
                     .Replace("http://", "", StringComparison.Ordinal);
                 var subject = tls.Certificate.Subject;
                 Ready(log, data.Settings.Hostname, data.Path, domains, queued, recovered, subject, listening);
+                // Type=notify (packaging/mailward.service): systemd starts what waits for mail only now.
+                if (_notifier.IsEnabled)
+                    _notifier.Notify(ServiceState.Ready);
             });
         }
 
@@ -324,8 +328,13 @@ public sealed partial class MailServer : IAsyncDisposable
         // every session, so no commit can race the close.
         private PosixSignalRegistration? _hangup;
 
+        // sd_notify over $NOTIFY_SOCKET when the service manager set it, whoever the parent is.
+        private readonly SystemdNotifier _notifier = new();
+
         public Task StopAsync(CancellationToken cancellationToken)
         {
+            if (_notifier.IsEnabled)
+                _notifier.Notify(ServiceState.Stopping);
             _hangup?.Dispose();
             tls.Dispose();
             Stopping(log);

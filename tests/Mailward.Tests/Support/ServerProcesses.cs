@@ -12,6 +12,9 @@ public sealed class ServerProcesses : IDisposable
 {
     private readonly List<int> _started = [];
 
+    /// <summary>Variables the next children get beside the test's own (NOTIFY_SOCKET, settings).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     /// <summary>What the children printed (stdout and stderr), in arrival order.</summary>
     public ConcurrentQueue<string> Output { get; } = new();
 
@@ -33,6 +36,8 @@ public sealed class ServerProcesses : IDisposable
             psi.ArgumentList.Add(a);
         // A killed runtime cannot remove its diagnostic pipes from /tmp; these children need none.
         psi.Environment["DOTNET_EnableDiagnostics"] = "0";
+        foreach (var (name, value) in Environment)
+            psi.Environment[name] = value;
         var p = Process.Start(psi)!;
         _started.Add(p.Id);
         p.OutputDataReceived += (_, e) => Keep(e.Data);
