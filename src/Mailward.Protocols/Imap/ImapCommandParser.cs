@@ -14,7 +14,8 @@ public enum ParseStatus
     Error,
 }
 
-public readonly record struct ParseStep(ParseStatus Status, long LiteralSize = 0, bool Synchronizing = false, string Error = "");
+/// <summary>What Feed came to; for a literal, its size, whether it is synchronizing, and whether it is a literal8 ("~{N}", RFC 3516 §4.4).</summary>
+public readonly record struct ParseStep(ParseStatus Status, long LiteralSize = 0, bool Synchronizing = false, string Error = "", bool Binary = false);
 
 public sealed record ImapParserLimits(int MaxDepth = 16, int MaxLiterals = 16, int MaxTokens = 10_000);
 
@@ -119,9 +120,10 @@ public sealed class ImapCommandParser(ImapParserLimits limits)
                 case '{' or '~' when LiteralAt(line, pos) is { } literal:
                     if (++_literals > limits.MaxLiterals)
                         return Fail("too many literals");
-                    if (literal.Binary)
+                    // A literal8 only carries APPEND's message (RFC 3516 §4.4; RFC 9051 §4.3.1); the session streams it.
+                    if (literal.Binary && (Name != "APPEND" || _open.Count > 0))
                         return Fail("binary literals are not supported here");
-                    return new ParseStep(ParseStatus.NeedLiteral, literal.Size, literal.Sync);
+                    return new ParseStep(ParseStatus.NeedLiteral, literal.Size, literal.Sync, Binary: literal.Binary);
                 default:
                     var start = pos;
                     var bracket = 0;

@@ -14,7 +14,7 @@ public sealed partial class ImapSession
     /// Called by the command reader at APPEND's message literal, with the arguments before it.
     /// Answers the command; false when the session must close.
     /// </summary>
-    private async Task<bool> AppendAsync(string tag, IReadOnlyList<ImapToken> args, long size, bool sync, CancellationToken ct)
+    private async Task<bool> AppendAsync(string tag, IReadOnlyList<ImapToken> args, long size, bool sync, bool binary, CancellationToken ct)
     {
         if (!Authenticated)
             return await RefuseLiteralAsync(tag, size, sync, "BAD log in first", ct);
@@ -65,14 +65,20 @@ public sealed partial class ImapSession
             uint uid;
             try
             {
-                uid = await box.AppendAsync(literal, flags, keywords, date, ct);
+                // A literal8 (RFC 3516 §4.4) is checked as it streams: ImapSession.Binary.cs.
+                uid = await box.AppendAsync(binary ? new Literal8Stream(literal) : literal, flags, keywords, date, ct);
             }
-            catch (Exception e) when (e is MailboxOverQuotaException or MessageTooLargeException)
+            catch (Exception e) when (e is MailboxOverQuotaException or MessageTooLargeException or BareLineEndException)
             {
                 // Refused by the store: the rest of the literal is still the client's message, never a command.
                 if (!await SkipAsync(literal.Left, ct) || await _channel.ReadLineAsync(ct) is null)
                     return false;
-                Tagged(tag, e is MailboxOverQuotaException ? "NO [OVERQUOTA] the mailbox is over its quota (RFC 9208 §4.3)" : "NO [TOOBIG] the message is too large");
+                Tagged(tag, e switch
+                {
+                    MailboxOverQuotaException => "NO [OVERQUOTA] the mailbox is over its quota (RFC 9208 §4.3)",
+                    BareLineEndException => "NO [UNKNOWN-CTE] " + e.Message,
+                    _ => "NO [TOOBIG] the message is too large",
+                });
                 return true;
             }
             if (!literal.Complete)

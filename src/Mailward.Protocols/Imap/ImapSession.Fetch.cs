@@ -20,9 +20,23 @@ public sealed partial class ImapSession
         ModSeq,
         Envelope,
         BodyStructure,
+        Binary,
+        BinarySize,
     }
 
-    /// <summary>One FETCH item; for Body the section ("" for the whole message) and an optional &lt;start.length&gt;.</summary>
+    /// <summary>What writing one message's FETCH response came to.</summary>
+    private enum FetchOutcome
+    {
+        Written,
+
+        /// <summary>The message's file was gone: nothing written.</summary>
+        Gone,
+
+        /// <summary>A BINARY item names a part whose encoding is unknown: nothing written (RFC 3516 §4.3).</summary>
+        UnknownCte,
+    }
+
+    /// <summary>One FETCH item; for Body and Binary the section ("" for the whole message) and an optional &lt;start.length&gt;.</summary>
     private sealed record FetchItem(FetchKind Kind, string Name, string Section = "", long Start = -1, long Length = -1, bool Peek = true)
     {
         /// <summary>The parsed section of a BODY[section] item other than the whole message.</summary>
@@ -68,14 +82,14 @@ public sealed partial class ImapSession
             if (t.Kind != ImapTokenKind.Atom || ParseFetchItem(t.Text) is not { } parsed)
                 return Bad(tag, "unknown or unsupported FETCH item " + Core.Policy.ClientText.Printable(t.Text, 60));
             foreach (var item in parsed)
-                if (!items.Any(i => i.Kind == item.Kind && i.Name == item.Name && (i.Kind != FetchKind.Body || i == item)))
+                if (!items.Any(i => i.Kind == item.Kind && i.Name == item.Name && (i.Kind is not (FetchKind.Body or FetchKind.Binary) || i == item)))
                     items.Add(item);
         }
         if (changedSince is not null && !items.Any(i => i.Kind == FetchKind.ModSeq))
             items.Add(new FetchItem(FetchKind.ModSeq, "MODSEQ"));
         if (items.Any(i => i.Kind == FetchKind.ModSeq))
             EnableCondStore();
-        var setsSeen = !s.ReadOnly && items.Any(i => i is { Kind: FetchKind.Body, Peek: false });
+        var setsSeen = !s.ReadOnly && items.Any(i => i is { Kind: FetchKind.Body or FetchKind.Binary, Peek: false });
         if (setsSeen && !items.Any(i => i.Kind == FetchKind.Flags))
             items.Add(new FetchItem(FetchKind.Flags, "FLAGS"));
         await AnnounceChangesAsync(allowExpunge: uid, ct, force: false);
@@ -89,6 +103,7 @@ public sealed partial class ImapSession
                 Untagged("VANISHED (EARLIER) " + SequenceSet.Format(gone));
         }
         var missing = false;
+        var unknownCte = false;
         foreach (var (_, u) in picked)
         {
             var seq = s.View.SeqOf(u);
@@ -105,11 +120,16 @@ public sealed partial class ImapSession
                 await s.Mailbox.StoreFlagsAsync(u, entry.Flags | MessageFlags.Seen, entry.Keywords.ToList(), ct);
                 entry = Find(s.Mailbox.Entries, u) ?? entry;
             }
-            if (!await WriteFetchAsync(seq, entry, items, ct))
-                missing = true;
+            switch (await WriteFetchAsync(seq, entry, items, ct))
+            {
+                case FetchOutcome.Gone: missing = true; break;
+                case FetchOutcome.UnknownCte: unknownCte = true; break;
+            }
             if (_channel.Output.WrittenCount > 1 << 16)
                 await _channel.FlushAsync(ct);
         }
+        if (unknownCte)
+            return No(tag, "[UNKNOWN-CTE] a section's Content-Transfer-Encoding is not one this server can decode");
         return missing ? No(tag, "[EXPUNGEISSUED] some messages were expunged meanwhile") : Ok(tag, "FETCH completed");
     }
 
@@ -136,6 +156,8 @@ public sealed partial class ImapSession
             case "RFC822": return [new(FetchKind.Body, "RFC822", Peek: false)];
             case "FAST": return [new(FetchKind.Flags, "FLAGS"), new(FetchKind.InternalDate, "INTERNALDATE"), new(FetchKind.Size, "RFC822.SIZE")];
         }
+        if (upper.StartsWith("BINARY", StringComparison.Ordinal))
+            return ParseBinaryItem(upper) is { } binary ? [binary] : null;
         var peek = upper.StartsWith("BODY.PEEK[", StringComparison.Ordinal);
         if (!peek && !upper.StartsWith("BODY[", StringComparison.Ordinal))
             return null;
@@ -199,14 +221,15 @@ public sealed partial class ImapSession
         return new Fetch.Section([.. parts], kind, fields);
     }
 
-    /// <summary>Writes "* n FETCH (...)"; false when the message's file was gone.</summary>
-    private async Task<bool> WriteFetchAsync(int seq, MailboxEntry entry, List<FetchItem> items, CancellationToken ct)
+    /// <summary>Writes "* n FETCH (...)"; nothing when the message's file was gone or a BINARY item cannot be decoded.</summary>
+    private async Task<FetchOutcome> WriteFetchAsync(int seq, MailboxEntry entry, List<FetchItem> items, CancellationToken ct)
     {
         var output = _channel.Output;
         // Opened before anything of this message is written: a message gone meanwhile gets no reply.
-        var opened = items.Any(i => i.Kind == FetchKind.Body) ? _selected!.Mailbox.OpenMessage(entry.Uid) : null;
-        if (opened is null && items.Any(i => i.Kind == FetchKind.Body))
-            return false;
+        var reads = items.Any(i => i.Kind is FetchKind.Body or FetchKind.Binary or FetchKind.BinarySize);
+        var opened = reads ? _selected!.Mailbox.OpenMessage(entry.Uid) : null;
+        if (opened is null && reads)
+            return FetchOutcome.Gone;
         // ENVELOPE and BODYSTRUCTURE rendered before by any session are written as they were; the
         // rest needs the structure (the folder's structure cache: parsed once per message).
         var rendered = RenderedFor(entry, items);
@@ -214,7 +237,12 @@ public sealed partial class ImapSession
         if (structure is null && (rendered.Missing || items.Any(i => i.Parsed is not null)))
         {
             opened?.Dispose();
-            return false;
+            return FetchOutcome.Gone;
+        }
+        if (structure is not null && !BinaryDecodable(structure, items))
+        {
+            opened?.Dispose();
+            return FetchOutcome.UnknownCte;
         }
         Raw(output, $"* {seq} FETCH (");
         var first = true;
@@ -246,6 +274,13 @@ public sealed partial class ImapSession
                     Raw(output, item.Kind == FetchKind.Envelope ? "ENVELOPE " : item.Name + " ");
                     output.Write(Rendered(entry, RenderKind(item), structure, rendered));
                     break;
+                case FetchKind.Binary or FetchKind.BinarySize:
+                    using (var reader = opened ?? _selected!.Mailbox.OpenMessage(entry.Uid))
+                    {
+                        opened = null;
+                        await WriteBinaryAsync(item, structure!, reader, ct);
+                    }
+                    break;
                 case FetchKind.Body when item.Parsed is { } section:
                     using (var reader = opened ?? _selected!.Mailbox.OpenMessage(entry.Uid))
                     {
@@ -273,7 +308,7 @@ public sealed partial class ImapSession
             }
         }
         Raw(output, ")\r\n");
-        return true;
+        return FetchOutcome.Written;
     }
 
     /// <summary>The kept renderings of a message's ENVELOPE/BODYSTRUCTURE items; Missing when one must be rendered.</summary>

@@ -229,6 +229,7 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
             caps.Append(PlaintextAllowed ? " AUTH=PLAIN SASL-IR" : " LOGINDISABLED");
         }
         caps.Append(" ID ENABLE IDLE LITERAL+ NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+        caps.Append(" BINARY"); // RFC 3516 §4.1: rev1 clients learn of it here; IMAP4rev2 includes it (RFC 9051 §6.4.5)
         caps.Append(" APPENDLIMIT=").Append(options.AppendLimit);
         return caps.ToString();
     }
@@ -318,7 +319,7 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
                 if (_parser.Name == "APPEND" && !_parser.InList && _parser.Tag is { } appendTag)
                 {
                     // The message: streamed into the mailbox, never held (RFC 9051 §6.3.12).
-                    if (!await AppendAsync(appendTag, [.. _parser.Arguments], step.LiteralSize, step.Synchronizing, ct))
+                    if (!await AppendAsync(appendTag, [.. _parser.Arguments], step.LiteralSize, step.Synchronizing, step.Binary, ct))
                         return null;
                     goto nextCommand;
                 }
