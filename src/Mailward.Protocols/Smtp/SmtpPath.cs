@@ -48,6 +48,13 @@ public sealed record SmtpPath(string LocalPart, string Domain, bool DomainIsLite
         }
         else
         {
+            // No path at all ("MAIL FROM:"): the null sender must be written "<>" (RFC 5321
+            // §4.1.1.2, §4.1.2), so this is a syntax error, as Postfix answers it.
+            if (s.Trim(' ').Length == 0)
+            {
+                error = allowNull ? "the null sender is written <>" : "the null path is not allowed here";
+                return false;
+            }
             var space = s.IndexOf(' ', StringComparison.Ordinal);
             inner = space < 0 ? s : s[..space];
             parameters = space < 0 ? "" : s[space..];
