@@ -174,6 +174,8 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = RemoteRoutes;
         _ = AllowPrivateTargets;
         _ = DnsServers;
+        _ = PolicyDns.PolicyDnsOptions.From(this);
+        _ = Dnsbl.DnsblOptions.From(this);
         _ = MaxHostBackoff + ProgramTimeout;
         _ = MinFreeBytes;
         _ = Login;

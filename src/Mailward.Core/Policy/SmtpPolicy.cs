@@ -14,7 +14,11 @@ using Mailward.Core.Routing;
 
 namespace Mailward.Core.Policy;
 
-public sealed record ClientInfo(IPAddress Address, string? AuthenticatedUser = null);
+public sealed record ClientInfo(IPAddress Address, string? AuthenticatedUser = null)
+{
+    /// <summary>The session's findings (DNS lists, SPF), which the checks read and fill; null outside a session.</summary>
+    public DoorFindings? Findings { get; init; }
+}
 
 public enum RecipientVerdict
 {
@@ -24,6 +28,7 @@ public enum RecipientVerdict
     RelayDenied,
     MailboxDisabled,
     MailboxFull,
+    ClientListed,
 }
 
 /// <param name="Address">The recipient as it is kept: canonical for a hosted address, as written otherwise.</param>

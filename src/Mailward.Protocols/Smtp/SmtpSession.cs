@@ -35,13 +35,16 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
     private readonly HashSet<string> _recipientSet = new(StringComparer.Ordinal); // finds repeats
     private readonly HashSet<string> _hostedRecipients = new(StringComparer.OrdinalIgnoreCase); // for the loop check
 
-    private ClientInfo Client => new(_info.ClientAddress, SessionUser?.Address);
+    private DoorFindings _findings = new(); // what the door's checks found (DNS lists, SPF), for every stage and the trace headers
+
+    private ClientInfo Client => new(_info.ClientAddress, SessionUser?.Address) { Findings = _findings };
 
     public async Task RunAsync(Stream stream, SmtpSessionInfo info, CancellationToken ct)
     {
         // Latin-1 keeps every octet of a command as one char, whatever the client sends.
         _channel = new LineChannel(stream, InputBufferSize, options.MaxCommandLength, options.CommandTimeout, Encoding.Latin1);
         _info = info;
+        _findings = new DoorFindings { Submission = info.Submission };
         _tls = info.TlsDescription;
         var end = "closed";
         var client = info.ClientAddress.ToString();

@@ -14,6 +14,7 @@ using Mailward.Core.Auth;
 using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
+using Mailward.Core.Dnsbl;
 using Mailward.Core.Logging;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Locks;
@@ -22,6 +23,7 @@ using Mailward.Core.MailStore.Quotas;
 using Mailward.Core.Metrics;
 using Mailward.Core.Passwords;
 using Mailward.Core.Policy;
+using Mailward.Core.PolicyDns;
 using Mailward.Core.Posix;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
@@ -94,9 +96,13 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue, time));
         var roaming = new RoamingRelay(accounts, TimeSpan.FromMinutes(settings.GetInt("Relay:RoamingMinutes", 0, 525_600)), time);
         builder.Services.AddSingleton(roaming);
-        builder.Services.AddSingleton<ISmtpPolicy>(_ => new SmtpPolicy(accounts,
+        // The door's sender checks (DNS lists; docs/mail-auth.md) in front of the relay and recipient policy.
+        var policyDns = new PolicyDnsResolver(PolicyDnsOptions.From(settings), time);
+        var dnsbl = DnsblOptions.From(settings);
+        builder.Services.AddSingleton<ISmtpPolicy>(sp => new MailAuthPolicy(new SmtpPolicy(accounts,
             new RecipientResolver(directory, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
-            layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
+            layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)),
+            dnsbl.Enabled ? new DnsblChecker(policyDns, dnsbl) : null, sp.GetRequiredService<ILogger<MailAuthPolicy>>()));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         var events = new MailboxEvents();
         builder.Services.AddSingleton(events);
