@@ -176,6 +176,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = DnsServers;
         _ = PolicyDns.PolicyDnsOptions.From(this);
         _ = Dnsbl.DnsblOptions.From(this);
+        _ = Spf.SpfOptions.From(this);
         _ = MaxHostBackoff + ProgramTimeout;
         _ = MinFreeBytes;
         _ = Login;

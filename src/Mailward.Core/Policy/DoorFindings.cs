@@ -1,10 +1,11 @@
 // What the door's checks found about one SMTP session, kept for its messages: the DNS list answers
-// (asked once, at connect) and, per transaction, the SPF results. The session owns one and hands
+// (asked once, at connect), the SPF result for the HELO name and, per transaction, for MAIL FROM. The session owns one and hands
 // it to every policy stage inside ClientInfo; at DATA it writes the trace header fields made from
 // it, and the later message checks (DKIM, DMARC, Authentication-Results) read the SPF results here.
 using System.Globalization;
 using System.Text;
 using Mailward.Core.Dnsbl;
+using Mailward.Core.Spf;
 
 namespace Mailward.Core.Policy;
 
@@ -16,15 +17,32 @@ public sealed class DoorFindings
     /// <summary>The DNS list answers for the client, asked at connect; null when not asked (exempt, or no lists).</summary>
     public DnsblResult? Dnsbl { get; set; }
 
+    /// <summary>The last HELO/EHLO name (printable), for the HELO identity (RFC 7208 §2.3).</summary>
+    public string? Helo { get; set; }
+
+    /// <summary>The SPF result for the HELO identity; null when not checked (exempt, off, or HELO is no domain).</summary>
+    public SpfOutcome? SpfHelo { get; set; }
+
+    /// <summary>The SPF result for this transaction's MAIL FROM identity (RFC 7208 §2.4); null when not checked. Set at every MAIL.</summary>
+    public SpfOutcome? SpfMailFrom { get; set; }
+
+    /// <summary>The MAIL FROM address <see cref="SpfMailFrom"/> is about ("" for the null sender).</summary>
+    public string SpfSender { get; set; } = "";
+
     /// <summary>
     /// Trace header fields for a message of this session, each ending in CRLF, written before the
-    /// Received line (RFC 7208 §9.1 puts Received-SPF above it): the listings whose action is mark.
+    /// Received line (RFC 7208 §9.1 puts Received-SPF above it): the DNS listings whose action is
+    /// mark, and Received-SPF for the MAIL FROM identity when it was checked.
     /// </summary>
-    public byte[] TraceHeaders(string client)
+    public byte[] TraceHeaders(string client, string receiver)
     {
+        if (client.StartsWith("::ffff:", StringComparison.OrdinalIgnoreCase) && client.Contains('.', StringComparison.Ordinal))
+            client = client[7..]; // an IPv4 client on a dual-stack listener
         var sb = new StringBuilder();
         foreach (var l in Dnsbl?.Listings.Where(l => l.Action == DnsblAction.Mark) ?? [])
             sb.Append(CultureInfo.InvariantCulture, $"X-Mailward-DNSBL: client [{client}] listed in {l.Zone} ({l.Answer})\r\n");
+        if (SpfMailFrom is { } spf)
+            sb.Append(ReceivedSpf.Field(spf, client, SpfSender, Helo ?? "", receiver));
         return Encoding.ASCII.GetBytes(sb.ToString());
     }
 }

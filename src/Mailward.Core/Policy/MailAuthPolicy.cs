@@ -1,16 +1,19 @@
 // The door's sender checks in front of SmtpPolicy (issue 16): DNS block- and allowlists at connect
-// (rblsmtpd), refused at connect or at each RCPT or only marked, per list. Relay clients (a relay
-// rule allows them), authenticated and roaming users and submission sessions are exempt, as
-// Postfix's permit_mynetworks and permit_sasl_authenticated come before reject_rbl_client. What
-// was found is kept in the session's DoorFindings for the trace headers and later checks.
+// (rblsmtpd), refused at connect or at each RCPT or only marked, per list; SPF (RFC 7208) at MAIL
+// for the HELO and MAIL FROM identities, a MAIL FROM fail refused (550 5.7.23) only with
+// Spf:Mode=reject. Relay clients (a relay rule allows them), authenticated and roaming users and
+// submission sessions are exempt, as Postfix's permit_mynetworks and permit_sasl_authenticated come
+// before reject_rbl_client. What was found is kept in the session's DoorFindings for the trace
+// headers and the later message checks (DKIM, DMARC, Authentication-Results).
 using Mailward.Core.Accounts;
 using Mailward.Core.Dnsbl;
+using Mailward.Core.Spf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mailward.Core.Policy;
 
-public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl, ILogger? logger = null) : ISmtpPolicy
+public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl, SpfChecker? spf = null, ILogger? logger = null) : ISmtpPolicy
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
@@ -27,10 +30,53 @@ public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl
         return decision;
     }
 
-    public ValueTask<PolicyDecision> HeloAsync(ClientInfo client, string helo, CancellationToken ct = default) => inner.HeloAsync(client, helo, ct);
+    public async ValueTask<PolicyDecision> HeloAsync(ClientInfo client, string helo, CancellationToken ct = default)
+    {
+        var decision = await inner.HeloAsync(client, helo, ct);
+        if (!decision.Refuses && client.Findings is { } findings && findings.Helo != helo)
+        {
+            findings.Helo = helo;
+            findings.SpfHelo = null; // checked at the first MAIL that needs it
+        }
+        return decision;
+    }
 
-    public ValueTask<PolicyDecision> MailAsync(ClientInfo client, string mailbox, string address, long declaredSize, CancellationToken ct = default) =>
-        inner.MailAsync(client, mailbox, address, declaredSize, ct);
+    public async ValueTask<PolicyDecision> MailAsync(ClientInfo client, string mailbox, string address, long declaredSize, CancellationToken ct = default)
+    {
+        var decision = await inner.MailAsync(client, mailbox, address, declaredSize, ct);
+        if (client.Findings is { } f)
+        {
+            f.SpfMailFrom = null;
+            f.SpfSender = address;
+        }
+        if (decision.Refuses || spf is null || spf.Options.Mode == SpfMode.Off || Exempt(client))
+            return decision;
+        var outcome = await SpfAsync(client, address, ct);
+        SpfChecked(_log, client.Address, address.Length == 0 ? "helo" : "mailfrom", outcome.Domain, outcome.Name, outcome.Problem ?? outcome.Mechanism ?? "");
+        // RFC 7208 §8.4: fail may be refused with 550 5.7.23; softfail, neutral and the errors never are here.
+        if (outcome.Result == SpfResult.Fail && spf.Options.Mode == SpfMode.Reject)
+            return PolicyDecision.Reject(SpfReplies.Fail(address, client.Address, outcome), "spf fail");
+        return decision;
+    }
+
+    /// <summary>The MAIL FROM identity's result (the HELO identity's for the null sender, §2.4), kept in the findings.</summary>
+    private async ValueTask<SpfOutcome> SpfAsync(ClientInfo client, string sender, CancellationToken ct)
+    {
+        var f = client.Findings;
+        var helo = f?.Helo ?? "";
+        SpfOutcome? heloOutcome = f?.SpfHelo;
+        if (heloOutcome is null && helo.Length > 0)
+        {
+            heloOutcome = await spf!.CheckHeloAsync(client.Address, helo, ct); // §2.3: checked too, and kept for the later checks
+            if (f is not null)
+                f.SpfHelo = heloOutcome;
+        }
+        var outcome = sender.Length == 0 ? heloOutcome ?? new SpfOutcome(SpfResult.None, helo)
+            : await spf!.CheckMailFromAsync(client.Address, sender, helo, ct);
+        if (f is not null)
+            f.SpfMailFrom = outcome;
+        return outcome;
+    }
 
     public ValueTask<IReadOnlyList<UserRecord>> RoamingUsersAsync(ClientInfo client, CancellationToken ct = default) => inner.RoamingUsersAsync(client, ct);
 
@@ -69,6 +115,9 @@ public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl
 
     [LoggerMessage(EventId = 2400, Level = LogLevel.Information, Message = "dnsbl client={Client} listed in {Zone} answer={Answer} action={Action}")]
     private static partial void DnsblListed(ILogger logger, System.Net.IPAddress client, string zone, System.Net.IPAddress answer, DnsblAction action);
+
+    [LoggerMessage(EventId = 2402, Level = LogLevel.Information, Message = "spf client={Client} identity={Identity} domain={Domain} result={Result} {Detail}")]
+    private static partial void SpfChecked(ILogger logger, System.Net.IPAddress client, string identity, string domain, string result, string detail);
 
     [LoggerMessage(EventId = 2401, Level = LogLevel.Warning, Message = "dnsbl client={Client} not known: {Error} (taken as not listed)")]
     private static partial void DnsblError(ILogger logger, System.Net.IPAddress client, string error);

@@ -38,7 +38,7 @@ public sealed partial class SmtpSession
         var user = SessionUser; // the roaming user goes with the transaction, before the commit
         var envelope = new QueueEnvelope(_sender.Address, [.. _recipients], _info.ClientAddress.ToString(), _helo ?? "", Protocol, user?.Address ?? "");
         await using var tx = queue.Begin(envelope);
-        await tx.WriteAsync(_findings.TraceHeaders(_info.ClientAddress.ToString()), ct); // above Received (RFC 7208 §9.1)
+        await tx.WriteAsync(_findings.TraceHeaders(_info.ClientAddress.ToString(), options.Hostname), ct); // above Received (RFC 7208 §9.1)
         await tx.WriteAsync(ReceivedLine(tx.QueueId, tx.ArrivedAt), ct);
         Reply(SmtpReplies.StartData);
         await _channel.FlushAsync(ct);

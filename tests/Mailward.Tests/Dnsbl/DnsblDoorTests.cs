@@ -22,7 +22,7 @@ public sealed class DnsblDoorTests
     private static readonly IPAddress DnsAddress = IPAddress.Parse("127.0.0.53");
 
     private static Task<ServerFixture> Server(DnsTestServer dns, string lists, params string[] more) =>
-        ServerFixture.StartAsync(["user joe@hosted.test", .. more], $"--Dns:Servers={dns.Setting}", "--Dns:TimeoutMilliseconds=300", "--Dns:Retries=0",
+        ServerFixture.StartAsync(["user joe@hosted.test", .. more], $"--Dns:Servers={dns.Setting}", "--Dns:TimeoutMilliseconds=2000", "--Dns:Retries=0",
             $"--Policy:Dnsbl={lists}");
 
     private static void List(DnsTestServer dns, string client, string zone, string answer = "127.0.0.2", string? text = null)
