@@ -116,6 +116,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                     if (mayBeRepeat && MaildirWriter.AlreadyDelivered(box.Maildir, name,
                             MaildirName.LegacyDeliveryBase(message.ArrivedAt, message.QueueId, index, t), hostname))
                     {
+                        MaildirWriter.RemoveLeftover(box.Maildir, name, hostname);
                         reached?.Add(box.Key);
                         done.Add("already in " + box.Maildir);
                         break;

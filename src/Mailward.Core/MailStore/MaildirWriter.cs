@@ -46,6 +46,24 @@ public static partial class MaildirWriter
     }
 
     /// <summary>
+    /// After <see cref="AlreadyDelivered"/> said yes: removes tmp/BASE.HOST should the earlier
+    /// attempt have been killed between linking it into place and unlinking it (the link itself,
+    /// never followed). Nothing else would ever remove it.
+    /// </summary>
+    public static void RemoveLeftover(string maildir, string uniqueBase, string hostname)
+    {
+        try
+        {
+            using var tmpDir = Libc.Open(Path.Combine(maildir, "tmp"), Libc.ORdOnly | Libc.ODirectory | Libc.ONoFollow);
+            Libc.UnlinkAt(tmpDir, $"{uniqueBase}.{MaildirName.HostPart(hostname)}");
+        }
+        catch (IOException)
+        {
+            // nothing left (the usual case), or no tmp/ to look in
+        }
+    }
+
+    /// <summary>
     /// Writes the message from the current position of <paramref name="body"/> (the queued
     /// message, CRLF) and returns the file's path in new/. Synchronous on purpose: small files,
     /// written by a bounded pool of delivery workers, go faster without async file I/O.
