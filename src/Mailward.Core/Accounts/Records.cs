@@ -108,3 +108,23 @@ public sealed record UserPatch
 
 /// <summary>A new password: its hash, and the clear-text copy kept for APOP (null: none kept).</summary>
 public sealed record PasswordChange(string Hash, string? ClearPassword);
+
+/// <summary>
+/// An address's automatic answer (docs/autoresponder.md): the text, the subject used when the
+/// message answered has none, the window it acts in (either end open), how often one sender may be
+/// answered, and whether the mail is still delivered.
+/// </summary>
+public sealed record AutoresponderRecord(
+    long DomainId,
+    string Local,
+    string Subject,
+    string Body,
+    DateTimeOffset? StartsAt,
+    DateTimeOffset? EndsAt,
+    int IntervalDays,
+    bool Deliver,
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>Acting at <paramref name="now"/>: from StartsAt (inclusive) until EndsAt (exclusive).</summary>
+    public bool ActiveAt(DateTimeOffset now) => (StartsAt is not { } s || now >= s) && (EndsAt is not { } e || now < e);
+}

@@ -86,5 +86,29 @@ internal static class Schema
             ALTER TABLE roaming_by_user RENAME TO roaming;
             CREATE INDEX roaming_expiry ON roaming(expires_at);
             """),
+        // 4: autoresponders (issue 15, docs/autoresponder.md): one per user or alias address, and the
+        // senders each one answered, remembered until the interval ends.
+        (4, """
+            CREATE TABLE autoresponders(
+                domain_id INTEGER NOT NULL REFERENCES domains(id),
+                local TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                body TEXT NOT NULL,
+                starts_at INTEGER,
+                ends_at INTEGER,
+                interval_days INTEGER NOT NULL,
+                deliver INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY(domain_id, local));
+            CREATE TABLE autoresponder_replies(
+                id INTEGER PRIMARY KEY,
+                domain_id INTEGER NOT NULL,
+                local TEXT NOT NULL,
+                sender TEXT NOT NULL,
+                replied_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                UNIQUE(domain_id, local, sender));
+            CREATE INDEX autoresponder_replies_expiry ON autoresponder_replies(expires_at);
+            """),
     ];
 }

@@ -75,7 +75,15 @@ public sealed partial class SqliteAccountStore
                 $"limit reached: {limits[0].Name} allows at most {most} {(forward ? "forwards" : "aliases")}");
     }
 
-    public int DeleteAlias(long domainId, string local, string? line) => Write((c, tx) => line is null
-        ? Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l", ("$d", domainId), ("$l", local))
-        : Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l AND line = $line", ("$d", domainId), ("$l", local), ("$line", line)));
+    public int DeleteAlias(long domainId, string local, string? line) => Write((c, tx) =>
+    {
+        var n = line is null
+            ? Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l", ("$d", domainId), ("$l", local))
+            : Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l AND line = $line", ("$d", domainId), ("$l", local), ("$line", line));
+        // The address's autoresponder goes with its last line, unless a user of that name keeps it.
+        if (n > 0 && Scalar(c, tx, "SELECT 1 FROM aliases WHERE domain_id = $d AND local = $l UNION ALL SELECT 1 FROM users WHERE domain_id = $d AND local = $l",
+                ("$d", domainId), ("$l", local)) is null)
+            DeleteAutoresponderRows(c, tx, domainId, local);
+        return n;
+    });
 }

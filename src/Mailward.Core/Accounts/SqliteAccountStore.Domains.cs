@@ -62,7 +62,7 @@ public sealed partial class SqliteAccountStore
     private static bool DomainNameTaken(SqliteConnection c, SqliteTransaction tx, string name) =>
         Scalar(c, tx, "SELECT 1 FROM domains WHERE name = $n UNION ALL SELECT 1 FROM domain_aliases WHERE name = $n", ("$n", name)) is not null;
 
-    private static readonly string[] DomainOwnedTables = ["users", "aliases", "domain_aliases"];
+    private static readonly string[] DomainOwnedTables = ["users", "aliases", "domain_aliases", "autoresponders", "autoresponder_replies"];
 
     public long DeleteDomain(DomainRecord domain) => Write((c, tx) =>
     {

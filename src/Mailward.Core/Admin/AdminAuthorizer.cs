@@ -54,6 +54,11 @@ public static class AdminAuthorizer
         [AdminOperation.ListIpMap] = new(Scope.System, Writes: false),
         [AdminOperation.AddIpMap] = new(Scope.System, Writes: true),
         [AdminOperation.DeleteIpMap] = new(Scope.System, Writes: true),
+        // A user's own vacation message; an alias address's autoresponder is its domain admins'.
+        [AdminOperation.ListAutoresponders] = new(Scope.Domain, Writes: false),
+        [AdminOperation.ReadAutoresponder] = new(Scope.Self, Writes: false),
+        [AdminOperation.SetAutoresponder] = new(Scope.Self, Writes: true),
+        [AdminOperation.DeleteAutoresponder] = new(Scope.Self, Writes: true),
     };
 
     /// <summary>

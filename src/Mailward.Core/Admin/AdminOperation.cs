@@ -32,6 +32,10 @@ public enum AdminOperation
     ListIpMap,
     AddIpMap,
     DeleteIpMap,
+    ListAutoresponders,
+    ReadAutoresponder,
+    SetAutoresponder,
+    DeleteAutoresponder,
 }
 
 /// <summary>

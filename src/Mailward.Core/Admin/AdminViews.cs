@@ -61,3 +61,39 @@ public sealed record UserChange
     public Quota? Quota { get; init; }
     public PasswordInput? Password { get; init; }
 }
+
+/// <summary>An address's autoresponder as the admin faces show it (docs/autoresponder.md).</summary>
+public sealed record AutoresponderView(
+    string Address,
+    string Subject,
+    string Text,
+    DateTimeOffset? StartsAt,
+    DateTimeOffset? EndsAt,
+    int IntervalDays,
+    bool Deliver,
+    DateTimeOffset UpdatedAt,
+    bool ActiveNow,
+    int RememberedSenders);
+
+/// <summary>vacation set / user mod: what to set; null keeps the stored value (or the default for a new one).</summary>
+public sealed record AutoresponderChange
+{
+    public string? Text { get; init; }
+    public string? Subject { get; init; }
+    public DateTimeOffset? StartsAt { get; init; }
+    public DateTimeOffset? EndsAt { get; init; }
+    /// <summary>Clear a stored start or end (open the window on that side).</summary>
+    public bool ClearStart { get; init; }
+    public bool ClearEnd { get; init; }
+    public int? IntervalDays { get; init; }
+    public bool? Deliver { get; init; }
+}
+
+/// <summary>The bounds AccountAdmin checks an autoresponder against (settings Autoresponder:*).</summary>
+public sealed record AutoresponderLimits(int MaxTextBytes = 65536, int DefaultIntervalDays = 7)
+{
+    public const int MaxIntervalDays = 365;
+    public const int MaxSubjectLength = 998; // RFC 5322 §2.1.1's line limit
+    public const string DefaultSubject = "Out of office";
+    public static readonly AutoresponderLimits Default = new();
+}

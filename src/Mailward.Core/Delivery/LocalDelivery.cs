@@ -6,9 +6,12 @@
 // User mailboxes honour Maildir++ quotas (user and domain).
 // A target that several recipients (or alias lines) of one message reach gets one copy: Postfix
 // local(8)'s duplicate elimination, keyed by the Maildir, mbox, program or forward address.
+// An address with an active autoresponder is answered after its mail is delivered (or, when it
+// only answers, instead of delivering): docs/autoresponder.md.
 using System.Buffers;
 using System.Text;
 using Mailward.Core.Accounts;
+using Mailward.Core.Autoresponder;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Maildir;
 using Mailward.Core.MailStore.Quotas;
@@ -32,7 +35,7 @@ public sealed record LocalDeliveryOptions(string Hostname)
 }
 
 public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolver, MailStoreLayout layout, QueueStore queue,
-    LocalDeliveryOptions options, TimeProvider? time = null)
+    LocalDeliveryOptions options, TimeProvider? time = null, AutoresponderAgent? autoresponder = null)
 {
     private readonly string hostname = options.Hostname;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -83,10 +86,17 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             return failure;
         if (targets.Count == 0)
             return DeliveryResult.Delivered("discarded by the catch-all");
+        var answering = autoresponder is null ? null : await autoresponder.FindActiveAsync(resolution, resolver, ct);
         // One open of the body serves the loop check and every target.
         await using var body = QueueStore.OpenBody(message);
         if (AlreadyDeliveredTo(body, recipient))
             return DeliveryResult.Permanent("5.4.6", $"looping: the message already carries Delivered-To: {recipient}");
+        if (answering is { Record.Deliver: false })
+        {
+            // An address that only answers: nothing is kept (docs/autoresponder.md).
+            body.Position = 0;
+            return DeliveryResult.Delivered("not kept; " + await autoresponder!.AnswerAsync(message, recipient, answering, body, ct));
+        }
         if (targets.OfType<ToProgram>().Any() && !options.ProgramsAllowedFor(resolution.Domain!.Name))
             return DeliveryResult.Permanent("5.3.5", $"delivery to programs is not enabled for {resolution.Domain.Name} (Delivery:ProgramDomains)");
         if (targets.Select(t => t switch { ToMaildir { Owner: null } m => m.Maildir, ToMbox m => m.Path, _ => null })
@@ -157,6 +167,13 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             var id = await ForwardAsync(message, recipient, forward.Address, ct);
             reached?.Add(forward.Key);
             done.Add($"forwarded to <{forward.Address}> as {id}");
+        }
+        if (answering is not null)
+        {
+            // After every copy is safely stored: a crash before this line repeats the delivery
+            // (its Maildir file is found), and the answer is still at most one (the store's record).
+            body.Position = 0;
+            done.Add(await autoresponder!.AnswerAsync(message, recipient, answering, body, ct));
         }
         return DeliveryResult.Delivered(string.Join("; ", done));
     }

@@ -57,7 +57,10 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
             if (_admin is not null)
                 return _admin;
             var s = Data.Settings;
-            _admin = new AccountAdmin(Accounts, Layout, new PasswordHasher(s.Passwords), s.StoreClearText);
+            _admin = new AccountAdmin(Accounts, Layout, new PasswordHasher(s.Passwords), s.StoreClearText)
+            {
+                Autoresponders = Core.Autoresponder.AutoresponderOptions.Limits(s),
+            };
             // Finish what an interrupted earlier command left (docs/mail-store.md).
             _admin.RecoverFolders();
             return _admin;

@@ -80,6 +80,7 @@ public static class MailwardCli
         root.Subcommands.Add(DomainCommands.Build(context));
         root.Subcommands.Add(UserCommands.Build(context));
         root.Subcommands.Add(AliasCommands.Build(context));
+        root.Subcommands.Add(VacationCommands.Build(context));
         root.Subcommands.Add(NetworkCommands.BuildRelay(context));
         root.Subcommands.Add(NetworkCommands.BuildIpMap(context));
         root.Subcommands.Add(QueueCommands.Build(context));

@@ -94,8 +94,44 @@ internal static class UserCommands
         var clear = new Option<bool>("--clear-flags") { Description = "Clear every flag first (vmoduser -x)." };
         var comment = new Option<string>("--comment", "-c") { Description = "Full name or comment (gecos)." };
         var quota = new Option<string>("--quota", "-q") { Description = "Quota." };
-        return new Command("mod", "Change a user's flags, comment or quota (vmoduser).") { address, set, unset, clear, comment, quota }.WithAction(async pr =>
+        // The autoresponder of the user (as mailward vacation set/off; docs/autoresponder.md).
+        var vText = new Option<string>("--vacation-text") { Description = "Set the user's autoresponder with this text (mailward vacation set)." };
+        var vSubject = new Option<string>("--vacation-subject") { Description = "Its subject when the message answered has none." };
+        var vStart = new Option<string>("--vacation-start") { Description = "Answer from this time (UTC)." };
+        var vEnd = new Option<string>("--vacation-end") { Description = "Answer until this time (UTC)." };
+        var vInterval = new Option<int?>("--vacation-interval") { Description = "Answer one sender at most once in this many days." };
+        var vOff = new Option<bool>("--vacation-off") { Description = "Remove the user's autoresponder (mailward vacation off)." };
+        return new Command("mod", "Change a user's flags, comment, quota or autoresponder (vmoduser).")
         {
+            address, set, unset, clear, comment, quota, vText, vSubject, vStart, vEnd, vInterval, vOff,
+        }.WithAction(async pr =>
+        {
+            var vacation = pr.GetValue(vText) is not null || pr.GetValue(vSubject) is not null || pr.GetValue(vStart) is not null
+                || pr.GetValue(vEnd) is not null || pr.GetValue(vInterval) is not null;
+            if (vacation && pr.GetValue(vOff))
+                throw new UsageException("--vacation-off with other --vacation options");
+            var userFields = pr.GetValue(set) is { Length: > 0 } || pr.GetValue(unset) is { Length: > 0 } || pr.GetValue(clear)
+                || pr.GetValue(comment) is not null || pr.GetValue(quota) is not null;
+            if (vacation || pr.GetValue(vOff))
+            {
+                if (pr.GetValue(vOff))
+                    await ctx.Admin.DeleteAutoresponderAsync(ctx.Actor, pr.GetValue(address)!);
+                else
+                    await ctx.Admin.SetAutoresponderAsync(ctx.Actor, pr.GetValue(address)!, new AutoresponderChange
+                    {
+                        Text = pr.GetValue(vText),
+                        Subject = pr.GetValue(vSubject),
+                        StartsAt = VacationCommands.ParseTime(pr.GetValue(vStart), "--vacation-start"),
+                        EndsAt = VacationCommands.ParseTime(pr.GetValue(vEnd), "--vacation-end"),
+                        IntervalDays = pr.GetValue(vInterval),
+                    });
+                if (!userFields)
+                {
+                    var a = await ctx.Admin.GetAutoresponderAsync(ctx.Actor, pr.GetValue(address)!);
+                    ctx.Out.WriteLine($"{Core.Addresses.MailAddress.Parse(pr.GetValue(address)!)}: autoresponder {(a is null ? "off" : a.ActiveNow ? "on" : "set")}");
+                    return;
+                }
+            }
             var change = new UserChange
             {
                 ClearFlags = pr.GetValue(clear),

@@ -11,6 +11,7 @@ using Mailward.Core.Accounts;
 using Mailward.Core.Accounts.Cache;
 using Mailward.Core.Admin;
 using Mailward.Core.Auth;
+using Mailward.Core.Autoresponder;
 using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
@@ -89,7 +90,10 @@ public sealed partial class MailServer : IAsyncDisposable
         var hasher = new PasswordHasher(settings.Passwords);
         builder.Services.AddSingleton(accounts);
         builder.Services.AddSingleton(sp => new AccountAdmin(accounts, layout, hasher, settings.StoreClearText, time,
-            new LoggingAdminAudit(sp.GetRequiredService<ILogger<AccountAdmin>>())));
+            new LoggingAdminAudit(sp.GetRequiredService<ILogger<AccountAdmin>>()))
+        {
+            Autoresponders = AutoresponderOptions.Limits(settings),
+        });
         // Every lookup of the server goes through one bounded cache in front of the provider.
         var directory = CachedAccountDirectory.Over(new MeasuredAccountDirectory<IAccountStore>(accounts), settings.AccountCache, time);
         builder.Services.AddSingleton<IAccountDirectory>(directory);
@@ -118,7 +122,8 @@ public sealed partial class MailServer : IAsyncDisposable
                 ProgramDomains = settings.ProgramDomains,
                 ProgramTimeout = settings.ProgramTimeout,
                 AllowedExternalPaths = settings.AllowedExternalPaths,
-            }, time));
+            }, time, new AutoresponderAgent(accounts, sp.GetRequiredService<QueueStore>(), settings.Hostname, AutoresponderOptions.From(settings), time,
+                sp.GetRequiredService<ILogger<AutoresponderAgent>>())));
         var remote = settings.Remote;
         var dnsServers = settings.DnsServers;
         var dnsOptions = dnsServers.Count > 0 ? new LookupClientOptions([.. dnsServers]) : new LookupClientOptions();

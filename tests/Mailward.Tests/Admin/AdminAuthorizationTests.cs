@@ -127,6 +127,17 @@ public sealed class AdminAuthorizationTests
         R("delete a relay rule", SystemWide, (a, who) => a.DeleteRelayRuleAsync(who, "192.0.2.0/24")),
         R("map an address to own domain", SystemWide, (a, who) => a.AddIpMapAsync(who, "192.0.2.26", "a.test")),
         R("delete an ip map", SystemWide, (a, who) => a.DeleteIpMapAsync(who, "192.0.2.25", null)),
+
+        // --- autoresponders (a user's own, its domain admins', the system's) ---
+        Read("read own autoresponder", ReadA + " joe", (a, who) => a.GetAutoresponderAsync(who, "joe@a.test")),
+        Read("read other domain user's autoresponder", ReadB, (a, who) => a.GetAutoresponderAsync(who, "bob@b.test")),
+        Read("list other domain's autoresponders", ReadB, (a, who) => a.ListAutorespondersAsync(who, "b.test")),
+        R("set own autoresponder", DomainA + " joe", (a, who) => a.SetAutoresponderAsync(who, "joe@a.test", new AutoresponderChange { Text = "away" })),
+        R("set an alias address's autoresponder", DomainA, (a, who) => a.SetAutoresponderAsync(who, "info@a.test", new AutoresponderChange { Text = "closed" })),
+        R("set other domain user's autoresponder", DomainAB, (a, who) => a.SetAutoresponderAsync(who, "bob@b.test", new AutoresponderChange { Text = "away" })),
+        R("set the system admin's autoresponder", SystemWide, (a, who) => a.SetAutoresponderAsync(who, "sys@a.test", new AutoresponderChange { Text = "away" })),
+        R("set an autoresponder through alias domain of other", DomainAB, (a, who) => a.SetAutoresponderAsync(who, "bob@alias-b.test", new AutoresponderChange { Text = "away" })),
+        R("remove other domain user's autoresponder", DomainAB, (a, who) => a.DeleteAutoresponderAsync(who, "bob@b.test")),
     ];
 
     public static TheoryData<string> RowNames() => new(Rows.Select(r => r.Name));
@@ -230,7 +241,7 @@ public sealed class AdminAuthorizationTests
     /// <summary>
     /// Two domains with their postmasters; a.test has a 100 MB domain quota, an alias domain, a system
     /// admin (sys), a domain admin by flag (ann), a no-limits user (max), joe, and an alias info@;
-    /// b.test has bob, info@ and alias-b.test. Plus one relay rule and one IP map. Every password is "pw".
+    /// b.test has bob (with an autoresponder), info@ and alias-b.test. Plus one relay rule and one IP map. Every password is "pw".
     /// </summary>
     private sealed class Setup : IDisposable
     {
@@ -265,6 +276,7 @@ public sealed class AdminAuthorizationTests
             await admin.AddAliasLineAsync(sys, "joe@a.test", "joe@remote.test");
             await admin.SetRelayRuleAsync(sys, "192.0.2.0/24", RelayAction.Allow, null);
             await admin.AddIpMapAsync(sys, "192.0.2.25", "a.test");
+            await admin.SetAutoresponderAsync(sys, "bob@b.test", new AutoresponderChange { Text = "away" });
             return s;
         }
 
@@ -278,6 +290,7 @@ public sealed class AdminAuthorizationTests
                 lines.Add($"domain {d.Name} {d.CatchAll} {d.Limits} {string.Join(",", store.ListDomainAliases(d.Id))}");
                 lines.AddRange(store.ListUsers(d.Id).Select(u => $"user {u.Address} {u.PasswordHash} {u.ClearPassword} {u.Gecos} {u.Quota} {u.Flags}"));
                 lines.AddRange(store.ListAliases(d.Id).Select(a => $"alias {a.Address} {string.Join(",", a.Lines)}"));
+                lines.AddRange(store.ListAutoresponders(d.Id).Select(a => $"autoresponder {a.Local}@{d.Name} {a.Subject} {a.Body} {a.IntervalDays} {a.Deliver}"));
             }
             lines.AddRange(store.ListRelayRules().Select(r => $"relay {r.Network} {r.Action}"));
             lines.AddRange(store.ListIpMap().Select(e => $"ipmap {e.Address} {e.Domain}"));
