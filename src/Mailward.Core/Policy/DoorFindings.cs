@@ -1,7 +1,7 @@
 // What the door's checks found about one SMTP session, kept for its messages: the DNS list answers
-// (asked once, at connect), the SPF result for the HELO name and, per transaction, for MAIL FROM. The session owns one and hands
+// (asked once, at connect), the SPF result for the HELO name and, per transaction, for MAIL FROM and the DKIM results. The session owns one and hands
 // it to every policy stage inside ClientInfo; at DATA it writes the trace header fields made from
-// it, and the later message checks (DKIM, DMARC, Authentication-Results) read the SPF results here.
+// it, and the later message checks (DMARC, Authentication-Results) read the SPF and DKIM results here.
 using System.Globalization;
 using System.Text;
 using Mailward.Core.Dnsbl;
@@ -28,6 +28,12 @@ public sealed class DoorFindings
 
     /// <summary>The MAIL FROM address <see cref="SpfMailFrom"/> is about ("" for the null sender).</summary>
     public string SpfSender { get; set; } = "";
+
+    /// <summary>The message of this transaction as spooled so far, set by the session for the end-of-DATA checks (DKIM) and cleared after them.</summary>
+    public Func<CancellationToken, ValueTask<Stream>>? OpenMessage { get; set; }
+
+    /// <summary>The DKIM results of this transaction's message (RFC 6376), one per signature checked; null when not checked (exempt, off), empty when it had none.</summary>
+    public IReadOnlyList<Dkim.DkimResult>? Dkim { get; set; }
 
     /// <summary>
     /// Trace header fields for a message of this session, each ending in CRLF, written before the

@@ -1,11 +1,13 @@
 // The door's sender checks in front of SmtpPolicy (issue 16): DNS block- and allowlists at connect
 // (rblsmtpd), refused at connect or at each RCPT or only marked, per list; SPF (RFC 7208) at MAIL
 // for the HELO and MAIL FROM identities, a MAIL FROM fail refused (550 5.7.23) only with
-// Spf:Mode=reject. Relay clients (a relay rule allows them), authenticated and roaming users and
-// submission sessions are exempt, as Postfix's permit_mynetworks and permit_sasl_authenticated come
-// before reject_rbl_client. What was found is kept in the session's DoorFindings for the trace
-// headers and the later message checks (DKIM, DMARC, Authentication-Results).
+// Spf:Mode=reject; DKIM signatures (RFC 6376) verified at the end of DATA, before the commit, and
+// recorded, never refused on their own. Relay clients (a relay rule allows them), authenticated and
+// roaming users and submission sessions are exempt, as Postfix's permit_mynetworks and
+// permit_sasl_authenticated come before reject_rbl_client. What was found is kept in the session's
+// DoorFindings for the trace headers and the later checks (DMARC, Authentication-Results).
 using Mailward.Core.Accounts;
+using Mailward.Core.Dkim;
 using Mailward.Core.Dnsbl;
 using Mailward.Core.Spf;
 using Microsoft.Extensions.Logging;
@@ -13,7 +15,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mailward.Core.Policy;
 
-public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl, SpfChecker? spf = null, ILogger? logger = null) : ISmtpPolicy
+public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl, SpfChecker? spf = null, ILogger? logger = null,
+    DkimMessageVerifier? dkim = null) : ISmtpPolicy
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
@@ -48,6 +51,7 @@ public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl
         {
             f.SpfMailFrom = null;
             f.SpfSender = address;
+            f.Dkim = null;
         }
         if (decision.Refuses || spf is null || spf.Options.Mode == SpfMode.Off || Exempt(client))
             return decision;
@@ -90,8 +94,26 @@ public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl
         return await inner.RcptAsync(client, localPart, domain, domainIsLiteral, address, size, ct);
     }
 
-    public ValueTask<PolicyDecision> EndOfDataAsync(ClientInfo client, IReadOnlyList<string> recipients, IReadOnlySet<string> hosted, long size,
-        CancellationToken ct = default) => inner.EndOfDataAsync(client, recipients, hosted, size, ct);
+    public async ValueTask<PolicyDecision> EndOfDataAsync(ClientInfo client, IReadOnlyList<string> recipients, IReadOnlySet<string> hosted, long size,
+        CancellationToken ct = default)
+    {
+        var decision = await inner.EndOfDataAsync(client, recipients, hosted, size, ct);
+        if (decision.Refuses || dkim is null || client.Findings is not { OpenMessage: { } open } findings || Exempt(client))
+            return decision;
+        // RFC 6376 §6: the spooled message, before the commit; nothing is refused on DKIM alone (DMARC decides).
+        try
+        {
+            await using var message = await open(ct);
+            findings.Dkim = await dkim.VerifyAsync(message, ct);
+        }
+        catch (IOException e)
+        {
+            findings.Dkim = [new DkimResult(DkimStatus.TempError, "", "", "", null, "", "message could not be read back: " + e.Message)];
+        }
+        foreach (var r in findings.Dkim)
+            DkimChecked(_log, client.Address, r.Domain, r.Selector, r.Algorithm, r.Name, r.Reason ?? "");
+        return decision;
+    }
 
     public bool HasStorageFor(long size) => inner.HasStorageFor(size);
 
@@ -118,6 +140,9 @@ public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl
 
     [LoggerMessage(EventId = 2402, Level = LogLevel.Information, Message = "spf client={Client} identity={Identity} domain={Domain} result={Result} {Detail}")]
     private static partial void SpfChecked(ILogger logger, System.Net.IPAddress client, string identity, string domain, string result, string detail);
+
+    [LoggerMessage(EventId = 2403, Level = LogLevel.Information, Message = "dkim client={Client} domain={Domain} selector={Selector} algorithm={Algorithm} result={Result} {Detail}")]
+    private static partial void DkimChecked(ILogger logger, System.Net.IPAddress client, string domain, string selector, string algorithm, string result, string detail);
 
     [LoggerMessage(EventId = 2401, Level = LogLevel.Warning, Message = "dnsbl client={Client} not known: {Error} (taken as not listed)")]
     private static partial void DnsblError(ILogger logger, System.Net.IPAddress client, string error);

@@ -41,11 +41,24 @@ public sealed class QueueTransaction : IAsyncDisposable
         }
         if (_spill is null)
         {
-            _spill = new FileStream(TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+            _spill = new FileStream(TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 16, FileOptions.Asynchronous); // Read: OpenWrittenAsync
             await _spill.WriteAsync(_memory!.GetBuffer().AsMemory(0, (int)_memory.Length), ct);
             _memory = null;
         }
         await _spill.WriteAsync(bytes, ct);
+    }
+
+    /// <summary>
+    /// The bytes written so far, to read before the commit (the door's DKIM check): the inline buffer,
+    /// or the spill file after its buffered writes reach the file. Nothing more is written while it is read.
+    /// </summary>
+    public async ValueTask<Stream> OpenWrittenAsync(CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(_committed, this);
+        if (_spill is null)
+            return new MemoryStream(_memory!.GetBuffer(), 0, (int)_memory.Length, writable: false);
+        await _spill.FlushAsync(ct);
+        return new FileStream(TempPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous);
     }
 
     /// <summary>Makes the message durable; the queue id once the log's fsync has returned.</summary>

@@ -95,7 +95,7 @@ public sealed partial class SmtpSession
         // Decided before the 250, so no bounce goes to a sender that may be forged.
         if (problem is null && loops.Looping is { } looping)
             (problem, reason) = (SmtpReplies.Looping(looping), "looping");
-        else if (problem is null && await policy.EndOfDataAsync(Client, envelope.Recipients, hosted, tx.BodyLength, ct) is var door && door.Action != PolicyAction.Accept)
+        else if (problem is null && await EndOfDataAsync(tx, envelope, hosted, ct) is var door && door.Action != PolicyAction.Accept)
         {
             if (door.Action == PolicyAction.Tarpit)
                 await PassesAsync(door, ct);
@@ -127,6 +127,20 @@ public sealed partial class SmtpSession
             Reply(SmtpReplies.QueueError);
         }
         return true;
+    }
+
+    /// <summary>The policy's end-of-DATA answer; its message checks (DKIM) read the spooled message, before the commit.</summary>
+    private async ValueTask<PolicyDecision> EndOfDataAsync(QueueTransaction tx, QueueEnvelope envelope, HashSet<string> hosted, CancellationToken ct)
+    {
+        _findings.OpenMessage = tx.OpenWrittenAsync;
+        try
+        {
+            return await policy.EndOfDataAsync(Client, envelope.Recipients, hosted, tx.BodyLength, ct);
+        }
+        finally
+        {
+            _findings.OpenMessage = null;
+        }
     }
 
     /// <summary>RFC 3848's "with" keyword: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA.</summary>

@@ -15,6 +15,7 @@ using Mailward.Core.Autoresponder;
 using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
+using Mailward.Core.Dkim;
 using Mailward.Core.Dnsbl;
 using Mailward.Core.Logging;
 using Mailward.Core.MailStore;
@@ -101,15 +102,17 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(_ => QueueStore.Open(settings.QueuePath, settings.Queue, time));
         var roaming = new RoamingRelay(accounts, TimeSpan.FromMinutes(settings.GetInt("Relay:RoamingMinutes", 0, 525_600)), time);
         builder.Services.AddSingleton(roaming);
-        // The door's sender checks (DNS lists, SPF; docs/mail-auth.md) in front of the relay and recipient policy.
+        // The door's sender checks (DNS lists, SPF, DKIM; docs/mail-auth.md) in front of the relay and recipient policy.
         var policyDns = new PolicyDnsResolver(PolicyDnsOptions.From(settings), time);
         var dnsbl = DnsblOptions.From(settings);
         var spf = SpfOptions.From(settings);
+        var dkimOptions = DkimOptions.From(settings);
         builder.Services.AddSingleton<ISmtpPolicy>(sp => new MailAuthPolicy(new SmtpPolicy(accounts,
             new RecipientResolver(directory, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
             layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)),
             dnsbl.Enabled ? new DnsblChecker(policyDns, dnsbl) : null,
-            spf.Mode == SpfMode.Off ? null : new SpfChecker(policyDns, spf, settings.Hostname, time), sp.GetRequiredService<ILogger<MailAuthPolicy>>()));
+            spf.Mode == SpfMode.Off ? null : new SpfChecker(policyDns, spf, settings.Hostname, time), sp.GetRequiredService<ILogger<MailAuthPolicy>>(),
+            dkim: dkimOptions.Verify ? new DkimMessageVerifier(new DkimKeyLocator(policyDns), dkimOptions, time) : null));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         var events = new MailboxEvents();
         builder.Services.AddSingleton(events);
