@@ -20,7 +20,7 @@ public static class DataFolderModes
         Narrow(data, findings);
         foreach (var name in new[] { DataFolder.SettingsFileName, "accounts.db", "accounts.db-wal", "accounts.db-shm", "accounts.db-journal" })
             Narrow(Path.Combine(data, name), findings);
-        foreach (var folder in new[] { "queue", "tls", "run", "log" })
+        foreach (var folder in new[] { "queue", "tls", "run", "log", "dkim" })
         {
             var path = Path.Combine(data, folder);
             Narrow(path, findings);

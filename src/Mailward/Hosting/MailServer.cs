@@ -133,9 +133,11 @@ public sealed partial class MailServer : IAsyncDisposable
         dnsOptions.UseCache = true;
         dnsOptions.Timeout = TimeSpan.FromSeconds(10);
         dnsOptions.Retries = 2;
-        builder.Services.AddSingleton(_ => new RemoteDelivery(
+        builder.Services.AddSingleton(sp => new RemoteDelivery(
             new MxResolver(new LookupClient(dnsOptions), new TargetGuard(settings.AllowPrivateTargets, time), remote.MaxMxAddresses),
-            new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(remote, settings.Hostname), remote.MaxMxSessions));
+            new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(remote, settings.Hostname), remote.MaxMxSessions,
+            settings.GetBool("Dkim:Sign") ? new DkimDeliverySigning(new DkimMessageSigner(DkimKeyStore.For(settings), dkimOptions.MaxHeaderBytes),
+                sp.GetRequiredService<ILogger<DkimDeliverySigning>>()) : null));
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);

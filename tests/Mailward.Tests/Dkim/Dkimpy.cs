@@ -51,8 +51,11 @@ public static class Dkimpy
                 n = name.decode() if isinstance(name, bytes) else name
                 return records.get(n.rstrip('.'), '').encode()
             d = dkim.DKIM(msg)
-            ok = d.verify(idx=req.get('index', 0), dnsfunc=dnsfunc)
-            print(json.dumps({'ok': bool(ok), 'domain': (d.domain or b'').decode(), 'selector': (d.selector or b'').decode()}))
+            try:
+                ok, error = d.verify(idx=req.get('index', 0), dnsfunc=dnsfunc), ''
+            except Exception as e:  # dkimpy raises some failures instead of answering False
+                ok, error = False, repr(e)
+            print(json.dumps({'ok': bool(ok), 'domain': (d.domain or b'').decode(), 'selector': (d.selector or b'').decode(), 'error': error}))
         """;
 
     /// <summary>The message with dkimpy's relaxed/relaxed DKIM-Signature on top.</summary>
@@ -76,6 +79,13 @@ public static class Dkimpy
     {
         var reply = await RunAsync(new { op = "verify", message = Convert.ToBase64String(message), records, index });
         return (reply.GetProperty("ok").GetBoolean(), reply.GetProperty("domain").GetString()!, reply.GetProperty("selector").GetString()!);
+    }
+
+    /// <summary>dkimpy's verdict on the first signature and what it raised, if anything (a failure it reports by an exception).</summary>
+    public static async Task<(bool Ok, string Error)> VerifyWithErrorAsync(byte[] message, IReadOnlyDictionary<string, string> records)
+    {
+        var reply = await RunAsync(new { op = "verify", message = Convert.ToBase64String(message), records, index = 0 });
+        return (reply.GetProperty("ok").GetBoolean(), reply.GetProperty("error").GetString()!);
     }
 
     private static async Task<JsonElement> RunAsync(object request)

@@ -4,9 +4,10 @@
 // the transaction its per-recipient replies are the results. Hosts that connect but stay mute are
 // backed off like unreachable ones; at most Remote:MaxMxSessions hosts are talked to per attempt
 // (Postfix's smtp_mx_session_limit), and a peer that turns out to be this server ends it (a loop).
+// The message goes out DKIM-signed for its From: domain when that domain has a key.
 namespace Mailward.Core.Delivery.Remote;
 
-public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, SmtpRelayClient client, int maxSessions = 2)
+public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, SmtpRelayClient client, int maxSessions = 2, Dkim.DkimDeliverySigning? dkim = null)
 {
     public HostBackoff Backoff => backoff;
 
@@ -19,6 +20,11 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
         // A double bounce travels with the null sender like any bounce (qmail's #@[]).
         var sender = message.Envelope.Sender == BounceBuilder.DoubleBounceSender ? "" : message.Envelope.Sender;
         var eightBit = await HasEightBitAsync(message, ct);
+        // DKIM-signed on the way out when the From: domain has a key (docs/mail-auth.md), once per attempt.
+        Func<Stream> openBody = () => Queue.QueueStore.OpenBody(message);
+        var bodyLength = message.BodyLength;
+        if (dkim is not null)
+            (openBody, bodyLength) = await dkim.PrepareAsync(message, ct);
         DeliveryResult? last = null;
         var skipped = 0;
         var sessions = 0;
@@ -32,7 +38,7 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
                 continue;
             }
             var session = await client.SendAsync(host.Name, host.Endpoint, sender, recipients,
-                () => Queue.QueueStore.OpenBody(message), message.BodyLength, eightBit, ct);
+                openBody, bodyLength, eightBit, ct);
             if (!session.Connected)
             {
                 backoff.Failed(host.Endpoint, session.SessionFailure!.Detail);
