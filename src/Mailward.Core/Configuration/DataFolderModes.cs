@@ -1,7 +1,8 @@
 // The start-up check of file modes, as `postfix check` does: the data folder holds password hashes
 // (accounts.db), the queue and the TLS key, so nothing in it may be open to group or others (a
 // world-readable queue/lock let any local user block the start with a shared lock). What Mailward
-// created is narrowed to 0700/0600 and reported; what the admin supplied is only reported.
+// created is narrowed to 0700/0600 and reported (the data folder itself may be 0711, for the
+// submission socket); what the admin supplied is only reported.
 using Mailward.Core.Posix;
 
 namespace Mailward.Core.Configuration;
@@ -12,12 +13,18 @@ public static class DataFolderModes
     public const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode GroupOrOthers = (UnixFileMode)0b000_111_111;
 
+    /// <summary>
+    /// What the data folder may give group and others: passing through (0711) to the submission socket
+    /// in public/, never listing it (docs/pickup-format.md); everything in it stays owner-only.
+    /// </summary>
+    public const UnixFileMode TraverseOnly = UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
     /// <summary>Checks (and narrows where Mailward made it) every sensitive path; returns one line per finding.</summary>
     public static IReadOnlyList<string> Check(MailwardSettings settings)
     {
         var findings = new List<string>();
         var data = settings.DataPath;
-        Narrow(data, findings);
+        Narrow(data, findings, TraverseOnly);
         foreach (var name in new[] { DataFolder.SettingsFileName, "accounts.db", "accounts.db-wal", "accounts.db-shm", "accounts.db-journal" })
             Narrow(Path.Combine(data, name), findings);
         foreach (var folder in new[] { "queue", "tls", "run", "log", "dkim" })
@@ -38,8 +45,8 @@ public static class DataFolderModes
         return findings;
     }
 
-    /// <summary>A path Mailward made: group and others lose every bit (links are never followed).</summary>
-    private static void Narrow(string path, List<string> findings)
+    /// <summary>A path Mailward made: group and others lose every bit but <paramref name="allowed"/> (links are never followed).</summary>
+    private static void Narrow(string path, List<string> findings, UnixFileMode allowed = 0)
     {
         FileSystemInfo info = Directory.Exists(path) ? new DirectoryInfo(path) : new FileInfo(path);
         if (!info.Exists && info.LinkTarget is null)
@@ -50,9 +57,9 @@ public static class DataFolderModes
             return;
         }
         var mode = info.UnixFileMode;
-        if ((mode & GroupOrOthers) == 0)
+        if ((mode & GroupOrOthers & ~allowed) == 0)
             return;
-        var narrowed = mode & ~GroupOrOthers;
+        var narrowed = mode & ~(GroupOrOthers & ~allowed);
         try
         {
             info.UnixFileMode = narrowed;

@@ -27,9 +27,12 @@ public static class ControlChannel
     public static string SocketPath(string dataPath) => Path.Combine(dataPath, "run", "control.sock");
 
     /// <summary>Asks the running server; null when none answers (not running, or a stale socket).</summary>
-    public static async Task<ControlAnswer?> AskAsync(string dataPath, string request, TimeSpan? timeout = null, byte[]? payload = null)
+    public static Task<ControlAnswer?> AskAsync(string dataPath, string request, TimeSpan? timeout = null, byte[]? payload = null) =>
+        AskAtAsync(SocketPath(dataPath), request, timeout, payload);
+
+    /// <summary>Asks the server on the socket at <paramref name="path"/>; null when none answers or the caller may not connect.</summary>
+    public static async Task<ControlAnswer?> AskAtAsync(string path, string request, TimeSpan? timeout = null, byte[]? payload = null)
     {
-        var path = SocketPath(dataPath);
         if (!File.Exists(path))
             return null;
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -43,13 +46,46 @@ public static class ControlChannel
             return null;
         }
         await using var stream = new NetworkStream(socket, ownsSocket: false);
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request + "\n"), cts.Token);
-        if (payload is not null)
-            await stream.WriteAsync(payload, cts.Token);
-        await stream.FlushAsync(cts.Token);
+        try
+        {
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(request + "\n"), cts.Token);
+            if (payload is not null)
+                await stream.WriteAsync(payload, cts.Token);
+            await stream.FlushAsync(cts.Token);
+        }
+        catch (IOException)
+        {
+            // The server answered before taking it all (a record too large, a refused user): read why.
+        }
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var text = await reader.ReadToEndAsync(cts.Token);
         return JsonSerializer.Deserialize<ControlAnswer>(text, Json);
+    }
+
+    private const int MaxRequest = 1024;
+
+    /// <summary>
+    /// The request line (at most 1 KiB, within 10 s) and whatever bytes came with it after its newline.
+    /// Bytes after the line belong to the request's payload (a submission record).
+    /// </summary>
+    public static async Task<(string Request, ReadOnlyMemory<byte> After)> ReadRequestLineAsync(Stream stream)
+    {
+        var buffer = new byte[MaxRequest];
+        var length = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (length < MaxRequest)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(length), timeout.Token);
+            if (n == 0)
+                break;
+            length += n;
+            if (buffer.AsSpan(0, length).Contains((byte)'\n'))
+                break;
+        }
+        var newline = buffer.AsSpan(0, length).IndexOf((byte)'\n');
+        var request = Encoding.UTF8.GetString(buffer, 0, newline < 0 ? length : newline).Trim();
+        var after = newline < 0 ? Memory<byte>.Empty : buffer.AsMemory(newline + 1, length - newline - 1);
+        return (request, after);
     }
 
     /// <summary>A connection to the running server's socket, or null when none answers (sendmail -bs).</summary>
@@ -75,26 +111,10 @@ public static class ControlChannel
 /// <summary>Serves the control socket inside `mailward serve`.</summary>
 public sealed class ControlConnectionHandler(QueueManager manager, IServiceProvider services) : ConnectionHandler
 {
-    private const int MaxRequest = 1024;
-
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         await using var stream = new PipeStream(connection.Transport);
-        var buffer = new byte[MaxRequest];
-        var length = 0;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (length < MaxRequest)
-        {
-            var n = await stream.ReadAsync(buffer.AsMemory(length), timeout.Token);
-            if (n == 0)
-                break;
-            length += n;
-            if (buffer.AsSpan(0, length).Contains((byte)'\n'))
-                break;
-        }
-        var newline = buffer.AsSpan(0, length).IndexOf((byte)'\n');
-        var request = Encoding.UTF8.GetString(buffer, 0, newline < 0 ? length : newline).Trim();
-        var after = newline < 0 ? Memory<byte>.Empty : buffer.AsMemory(newline + 1, length - newline - 1);
+        var (request, after) = await ControlChannel.ReadRequestLineAsync(stream);
         if (request == "smtp")
         {
             await Sendmail.ControlSendmail.SmtpAsync(services, connection, stream, after);

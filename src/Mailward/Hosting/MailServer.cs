@@ -175,6 +175,14 @@ public sealed partial class MailServer : IAsyncDisposable
             PickupRecord.MaxPayload(settings.GetInt("Smtp:MaxMessageBytes", 1, int.MaxValue)), Libc.EffectiveUserId, sp.GetRequiredService<ILogger<PickupDrain>>(), time));
         builder.Services.AddHostedService(sp => new PickupService(sp.GetRequiredService<PickupDrain>(), sp.GetRequiredService<QueueStore>(),
             SendmailSettings.PickupScan(settings), sp.GetRequiredService<ILogger<PickupService>>()));
+        // The submission socket: the one door open to every local user (docs/pickup-format.md).
+        string? submitProblem = null;
+        var submitSocket = settings.GetBool("Sendmail:SubmitSocket") ? Sendmail.SubmitSocket.Prepare(data.Path, out submitProblem) : null;
+        if (submitSocket is not null)
+        {
+            builder.Services.AddSingleton(new Sendmail.SubmitLimits(settings.GetInt("Sendmail:MaxConnectionsPerUser", 1, 10_000)));
+            builder.Services.AddHostedService(_ => new Sendmail.SubmitSocketOpener(submitSocket));
+        }
         if (settings.GetBool("Delivery:Enabled"))
             builder.Services.AddHostedService<DeliveryService>();
 
@@ -189,6 +197,8 @@ public sealed partial class MailServer : IAsyncDisposable
                 Listen(k, "admin", admin.Address, admin.Port, l => AdminWeb.ConfigureListener(l, admin, () => k.ApplicationServices.GetRequiredService<TlsCertificates>().Certificate));
             }
             k.ListenUnixSocket(PrepareControlSocket(data.Path), l => l.UseConnectionHandler<Control.ControlConnectionHandler>());
+            if (submitSocket is not null)
+                k.ListenUnixSocket(submitSocket, l => l.UseConnectionHandler<Sendmail.SubmitConnectionHandler>());
         });
         _app = builder.Build();
         if (admin.Enabled)
@@ -196,6 +206,8 @@ public sealed partial class MailServer : IAsyncDisposable
         var log = _app.Services.GetRequiredService<ILogger<MailServer>>();
         foreach (var finding in modeFindings)
             FileModeFinding(log, finding);
+        if (submitProblem is not null)
+            FileModeFinding(log, submitProblem);
         _app.Lifetime.ApplicationStarted.Register(() => ListenersBound(log));
     }
 
@@ -250,18 +262,7 @@ public sealed partial class MailServer : IAsyncDisposable
     {
         var path = Control.ControlChannel.SocketPath(dataPath);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        if (File.Exists(path))
-        {
-            using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-            try
-            {
-                probe.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                File.Delete(path);
-            }
-        }
+        Sendmail.SubmitSocket.RemoveStale(path);
         return path;
     }
 

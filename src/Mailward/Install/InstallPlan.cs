@@ -4,6 +4,7 @@
 // an admin would type (--print) or carry itself out (--write), under a staging root (--prefix).
 using System.Diagnostics;
 using System.Reflection;
+using Mailward.Core.Configuration;
 using Mailward.Core.Posix;
 
 namespace Mailward.Install;
@@ -65,7 +66,7 @@ internal sealed class InstallPlan(InstallOptions options, TextWriter output, Tex
         if (source is not null && File.Exists(SqliteBeside(source)))
             output.WriteLine($"install -m 0644 {SqliteBeside(source)} {o.LibDir}/libe_sqlite3.so");
         output.WriteLine($"getent passwd {InstallOptions.ServiceUser} >/dev/null || {UserAddCommand}");
-        output.WriteLine($"install -d -m 0700 -o {InstallOptions.ServiceUser} -g {InstallOptions.ServiceUser} {InstallOptions.DataDir}");
+        output.WriteLine($"install -d -m 0711 -o {InstallOptions.ServiceUser} -g {InstallOptions.ServiceUser} {InstallOptions.DataDir}");
         foreach (var (path, _) in InstallOptions.Links)
             output.WriteLine($"ln -s {o.Program} {path}   # unless {path} exists (--force moves it to {path}.before-mailward)");
         output.WriteLine($"cat > {InstallOptions.UnitPath} <<'UNIT'");
@@ -87,10 +88,11 @@ internal sealed class InstallPlan(InstallOptions options, TextWriter output, Tex
         var account = EnsureUser();
         var data = o.Staged(InstallOptions.DataDir);
         CreateFolders(data);
-        File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // 0711: other local users pass through to public/submit.sock (sendmail) and can list nothing.
+        File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | DataFolderModes.TraverseOnly);
         if (account is { } a)
             Chown(data, a.Uid, a.Gid);
-        Say($"data folder {data} (0700{(account is null ? "" : ", " + InstallOptions.ServiceUser)})");
+        Say($"data folder {data} (0711{(account is null ? "" : ", " + InstallOptions.ServiceUser)})");
         foreach (var (path, _) in InstallOptions.Links)
             Link(o.Staged(path));
         if (o.Prefix == "/")

@@ -1,4 +1,4 @@
-// The server's end of sendmail on the control socket: a `sendmail` request carries one submission
+// The server's end of sendmail on the control and submission sockets: a `sendmail` request carries one submission
 // record (docs/pickup-format.md), queued through SendmailIntake as the kernel-named caller
 // (SO_PEERCRED: the record's own uid is not believed); `smtp` (sendmail -bs) runs the real
 // SmtpSession over the connection for a trusted user, as if from 127.0.0.1.
@@ -20,11 +20,15 @@ internal static class ControlSendmail
 {
     private const int SolSocket = 1, SoPeerCred = 17; // Linux: struct ucred { pid, uid, gid }
 
-    public static async Task<ControlAnswer> SubmitAsync(IServiceProvider services, ConnectionContext connection, Stream stream, ReadOnlyMemory<byte> already)
+    public static async Task<ControlAnswer> SubmitAsync(IServiceProvider services, ConnectionContext connection, Stream stream, ReadOnlyMemory<byte> already) =>
+        Peer(connection) is { } peer
+            ? await SubmitAsync(services, peer, stream, already)
+            : new ControlAnswer(false, "cannot tell which local user is asking", ExitCode: SendmailExit.NoPermission);
+
+    /// <summary>One submission record from <paramref name="peer"/>, read within the size bound before any of it is kept, then queued.</summary>
+    public static async Task<ControlAnswer> SubmitAsync(IServiceProvider services, (uint Uid, string Login) peer, Stream stream, ReadOnlyMemory<byte> already)
     {
         var intake = services.GetRequiredService<SendmailIntake>();
-        if (Peer(connection) is not { } peer)
-            return new ControlAnswer(false, "cannot tell which local user is asking", ExitCode: SendmailExit.NoPermission);
         var max = PickupRecord.MaxPayload(intake.Options.MaxMessageBytes);
         var source = new Source(stream, already);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
@@ -75,7 +79,7 @@ internal static class ControlSendmail
     private static CancellationToken Stopping(IServiceProvider services) => services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
 
     /// <summary>The connecting process's uid as the kernel tells it, and its login name.</summary>
-    private static (uint Uid, string Login)? Peer(ConnectionContext connection)
+    internal static (uint Uid, string Login)? Peer(ConnectionContext connection)
     {
         if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket)
             return null;

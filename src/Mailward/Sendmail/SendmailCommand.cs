@@ -1,6 +1,7 @@
 // `mailward sendmail` and a link named sendmail (or mailq): reads the message, then hands it to the
-// running server over the control socket, or, when none answers, checks it the same way and leaves
-// it fsynced in the pickup folder before exiting 0 (docs/pickup-format.md). Exit statuses are
+// running server over the control socket (root, the server's user) or the submission socket (every
+// other local user), or, when none answers, checks it the same way and leaves it fsynced in the
+// pickup folder before exiting 0 (docs/pickup-format.md). Exit statuses are
 // sendmail's (sysexits.h). -bp lists the queue, -q flushes it, -bs speaks SMTP through the server.
 using System.CommandLine;
 using System.Net.Sockets;
@@ -54,7 +55,7 @@ internal static class SendmailCommand
                 SendmailMode.ListQueue => await Invoke(ctx, ["queue", "list"], ct),
                 SendmailMode.Flush => await Invoke(ctx, ["queue", "flush"], ct),
                 SendmailMode.Smtp => await SmtpAsync(ctx, ct),
-                _ => await SendAsync(ctx, a, ct),
+                _ => await SendAsync(ctx, resolved, a, ct),
             };
         }
         catch (UnauthorizedAccessException e)
@@ -72,10 +73,24 @@ internal static class SendmailCommand
         return code;
     }
 
-    private static async Task<int> SendAsync(CliContext ctx, SendmailArguments a, CancellationToken ct)
+    /// <summary>
+    /// What sendmail reads from a caller who cannot read the server's settings (the data folder is 0711
+    /// to them): the server still applies Smtp:MaxMessageBytes to the record's length before reading it.
+    /// </summary>
+    private const long UnknownLimit = 1L << 30;
+
+    private static async Task<int> SendAsync(CliContext ctx, string dataPath, SendmailArguments a, CancellationToken ct)
     {
-        var settings = ctx.Data.Settings;
-        var max = settings.GetInt("Smtp:MaxMessageBytes", 1, int.MaxValue);
+        MailwardSettings? settings;
+        try
+        {
+            settings = ctx.Data.Settings;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            settings = null; // another local user: only public/submit.sock is theirs to reach
+        }
+        var max = settings?.GetInt("Smtp:MaxMessageBytes", 1, int.MaxValue) ?? UnknownLimit;
         byte[]? body;
         try
         {
@@ -87,14 +102,19 @@ internal static class SendmailCommand
             return Fail(ctx.Console, "reading the message failed: " + e.Message, SendmailExit.OsError);
         }
         if (body is null)
-            return Fail(ctx.Console, $"message larger than Smtp:MaxMessageBytes ({max} bytes)", SendmailExit.DataError);
+            return Fail(ctx.Console, settings is null ? $"message larger than {max} bytes" : $"message larger than Smtp:MaxMessageBytes ({max} bytes)",
+                SendmailExit.DataError);
         var uid = Libc.EffectiveUserId;
         var now = DateTimeOffset.UtcNow;
         var request = new SendmailRequest(SendmailRequest.NewId(now), now, uid, LocalUsers.NameOf(uid), a.Flags, a.Sender, a.FullName, [.. a.Recipients], body);
         if (request.Recipients.Count > SendmailRequest.MaxRecipients)
             return Fail(ctx.Console, $"more than {SendmailRequest.MaxRecipients} recipients", SendmailExit.Usage);
 
-        var answer = await ControlChannel.AskAsync(ctx.Data.Path, "sendmail", TimeSpan.FromMinutes(10), PickupRecord.Write(request));
+        // The control socket for root and the server's user, the submission socket for everyone else
+        // (docs/pickup-format.md, "sendmail's order"), then the pickup folder.
+        var record = PickupRecord.Write(request);
+        var answer = await ControlChannel.AskAsync(dataPath, "sendmail", TimeSpan.FromMinutes(10), record)
+            ?? await ControlChannel.AskAtAsync(SubmitSocket.PathIn(dataPath), "sendmail", TimeSpan.FromMinutes(10), record);
         if (answer is not null)
         {
             var code = answer.ExitCode ?? (answer.Ok ? 0 : SendmailExit.Software);
@@ -103,6 +123,9 @@ internal static class SendmailCommand
                     ctx.Error.WriteLine($"sendmail: {line}");
             return code;
         }
+        if (settings is null)
+            return Fail(ctx.Console, $"no server answers on {SubmitSocket.PathIn(dataPath)}, and only the server's user may leave mail in the pickup folder; try again later",
+                SendmailExit.TempFail);
         return await LeaveInPickupAsync(ctx, request, ct);
     }
 

@@ -1,6 +1,7 @@
 // The real `mailward serve` and the files it leaves for local users to find: the data folder, the
 // account store (password hashes), the queue and its lock, the TLS key, all owner-only; modes
-// widened by hand (or by an older version) are narrowed at the next start with a warning. And
+// widened by hand (or by an older version) are narrowed at the next start with a warning (the data
+// folder itself to 0711, which lets local users reach only the submission socket). And
 // serve refuses to run as root without --allow-root.
 using System.Diagnostics;
 using Mailward.Tests.Support;
@@ -16,6 +17,7 @@ public sealed class FileModeTests : IDisposable
     private const UnixFileMode File600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode Wide755 = (UnixFileMode)0b111_101_101;
     private const UnixFileMode Wide644 = (UnixFileMode)0b110_100_100;
+    private const UnixFileMode Traverse = UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
 
     private static readonly string[] Folders = ["", "queue", "tls", "domains", "run"];
     private static readonly string[] Files = ["accounts.db", "accounts.db-wal", "mailward.json", "queue/lock", "tls/selfsigned.key"];
@@ -48,6 +50,9 @@ public sealed class FileModeTests : IDisposable
         foreach (var f in Files)
             Assert.True(ModeOf(Path.Combine(data, f)) == File600, $"{f} is {ModeOf(Path.Combine(data, f))}");
         Assert.DoesNotContain(_servers.Output, l => l.Contains("file modes:", StringComparison.Ordinal));
+        // The one door for other local users: public/ 0755 holding the submission socket, 0666.
+        Assert.Equal(Wide755, ModeOf(Path.Combine(data, "public")));
+        Assert.Equal((UnixFileMode)0b110_110_110, File.GetUnixFileMode(Path.Combine(data, "public", "submit.sock")));
         first.Kill();
         await first.WaitForExitAsync();
 
@@ -57,11 +62,13 @@ public sealed class FileModeTests : IDisposable
         foreach (var f in Files)
             File.SetUnixFileMode(Path.Combine(data, f), Wide644);
         await StartReadyAsync(data);
-        foreach (var f in Folders)
+        // The data folder keeps only what the submission socket needs: passing through (0711), never listing.
+        Assert.Equal(Folder | Traverse, ModeOf(data));
+        foreach (var f in Folders.Skip(1))
             Assert.Equal(Folder, ModeOf(Path.Combine(data, f)));
         foreach (var f in Files)
             Assert.Equal(File600, ModeOf(Path.Combine(data, f)));
-        Assert.Contains(_servers.Output, l => l.Contains($"file modes: {data} had mode 0755, open to group or others; changed to 0700", StringComparison.Ordinal));
+        Assert.Contains(_servers.Output, l => l.Contains($"file modes: {data} had mode 0755, open to group or others; changed to 0711", StringComparison.Ordinal));
         Assert.Contains(_servers.Output, l => l.Contains($"file modes: {Path.Combine(data, "accounts.db")} had mode 0644", StringComparison.Ordinal));
         Assert.Contains(_servers.Output, l => l.Contains($"file modes: {Path.Combine(data, "queue", "lock")} had mode 0644", StringComparison.Ordinal));
         Assert.Contains(_servers.Output, l => l.Contains($"file modes: {Path.Combine(data, "tls", "selfsigned.key")} had mode 0644", StringComparison.Ordinal));
@@ -75,6 +82,7 @@ public sealed class FileModeTests : IDisposable
         var server = await StartReadyAsync(data);
         server.Kill();
         await server.WaitForExitAsync();
+        File.SetUnixFileMode(data, Folder | Traverse); // as installed: 0711, for the submission socket
         // What the audit did: read accounts.db, and take a shared lock on queue/lock so the next start fails.
         foreach (var attack in new[] { $"cat {data}/accounts.db > /dev/null", $"flock -s -n {data}/queue/lock true" })
         {

@@ -24,7 +24,7 @@ public sealed class InstallCommandTests : IDisposable
         var r = (await _m.Run("install", "--print")).Ok();
         Assert.StartsWith("#!/bin/sh", r.Out, StringComparison.Ordinal);
         Assert.Contains("useradd --system --user-group --home-dir /var/lib/mailward --no-create-home --shell /usr/sbin/nologin mailward", r.Out);
-        Assert.Contains("install -d -m 0700 -o mailward -g mailward /var/lib/mailward", r.Out);
+        Assert.Contains("install -d -m 0711 -o mailward -g mailward /var/lib/mailward", r.Out);
         foreach (var link in LinkPaths)
             Assert.Contains($"ln -s /usr/local/lib/mailward/mailward /{link} ", r.Out);
         // The unit printed is packaging/mailward.service itself at the default paths.
@@ -42,7 +42,7 @@ public sealed class InstallCommandTests : IDisposable
         Assert.Contains("ExecStart=/opt/mailward/mailward --data /var/lib/mailward serve", unit);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
             File.GetUnixFileMode(_root.Combine("etc/systemd/system/mailward.service")));
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_root.Combine("var/lib/mailward")));
+        Assert.Equal((UnixFileMode)0b111_001_001, File.GetUnixFileMode(_root.Combine("var/lib/mailward"))); // 0711: through to public/submit.sock only
         foreach (var link in LinkPaths)
             Assert.Equal("/opt/mailward/mailward", new FileInfo(_root.Combine(link)).LinkTarget);
         Assert.Contains("no user is made", r.Out); // staging: the user is made on the target

@@ -38,7 +38,7 @@ public sealed class SystemdUnitTests : IDisposable
         var unit = File.ReadAllLines(Path.Combine(PackagingFolder, "mailward.service"));
         foreach (var line in new[]
         {
-            "Type=notify", "User=mailward", "Group=mailward", "StateDirectory=mailward", "StateDirectoryMode=0700",
+            "Type=notify", "User=mailward", "Group=mailward", "StateDirectory=mailward", "StateDirectoryMode=0711",
             "ExecStart=/usr/local/lib/mailward/mailward --data /var/lib/mailward serve", "ExecReload=/bin/kill -HUP $MAINPID",
             "Restart=on-failure", "AmbientCapabilities=CAP_NET_BIND_SERVICE", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
             "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
