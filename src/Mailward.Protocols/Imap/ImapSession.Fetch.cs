@@ -104,6 +104,7 @@ public sealed partial class ImapSession
         }
         var missing = false;
         var unknownCte = false;
+        var binary = items.Any(i => i.Kind is FetchKind.Binary);
         foreach (var (_, u) in picked)
         {
             var seq = s.View.SeqOf(u);
@@ -117,6 +118,12 @@ public sealed partial class ImapSession
                 continue;
             if (setsSeen && !entry.Flags.HasFlag(MessageFlags.Seen))
             {
+                // A BINARY this server cannot decode fails (RFC 3516 §4.2: [UNKNOWN-CTE]); a failed fetch reads nothing, so no \Seen.
+                if (binary && await s.Mailbox.StructureAsync(u, ct) is { } structure && !BinaryDecodable(structure, items))
+                {
+                    unknownCte = true;
+                    continue;
+                }
                 await s.Mailbox.StoreFlagsAsync(u, entry.Flags | MessageFlags.Seen, entry.Keywords.ToList(), ct);
                 entry = Find(s.Mailbox.Entries, u) ?? entry;
             }
@@ -410,7 +417,7 @@ public sealed partial class ImapSession
             }
             if (bytes.Length > take)
                 bytes = bytes[..(int)take];
-            _channel.Output.Write(bytes);
+            Fetch.ImapStrings.WriteLiteralOctets(_channel.Output, bytes);
             position += bytes.Length;
             take -= bytes.Length;
         }

@@ -90,7 +90,8 @@ public class ImapBinaryTests
     {
         var blob = Blob(200_000); // several flushes of the reply buffer
         var escaped = string.Concat(Message(blob, "caf=C3=A9 soft=\nbreak").Select(c => c switch { '\n' => "\\n", '\\' => "\\\\", _ => c.ToString() }));
-        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", $"mail joe@hosted.test 1700000000.M1P1 {escaped}"]);
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", $"mail joe@hosted.test 1700000000.M1P1 {escaped}",
+            @"mail joe@hosted.test 1700000001.M2P1 Subject: nul\n\nA\x00B\n"]);
         using var tmp = new TempFolder();
         var expected = tmp.Combine("blob.bin");
         await File.WriteAllBytesAsync(expected, blob);
@@ -113,6 +114,10 @@ public class ImapBinaryTests
             assert data[0][1] == blob[100000:170000]
             typ, data = m.fetch('1', '(BINARY.PEEK[3])')
             assert typ == 'NO' and b'[UNKNOWN-CTE]' in data[0], (typ, data)
+            # A stored NUL: a literal may not carry it, so BODY[] and BODY[TEXT] send 0x80 (as Dovecot); BINARY[1] keeps it in a literal8.
+            typ, data = m.fetch('2', '(BODY.PEEK[] BODY.PEEK[TEXT] BINARY.PEEK[1])')
+            assert data[0][1].endswith(b'\r\n\r\nA\x80B\r\n') and data[1][1] == b'A\x80B\r\n', data
+            assert data[2][0].endswith(b'~{5}') and data[2][1] == b'A\x00B\r\n', data
             typ, data = m.fetch('1', '(FLAGS)')
             assert b'\\Seen' not in data[0], data
             typ, data = m.fetch('1', '(BINARY[1])')

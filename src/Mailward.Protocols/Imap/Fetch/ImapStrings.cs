@@ -9,6 +9,23 @@ namespace Mailward.Protocols.Imap.Fetch;
 
 public static class ImapStrings
 {
+    /// <summary>
+    /// Message octets into a literal: a literal may not carry NUL (RFC 9051 §4.3, CHAR8; only BINARY's
+    /// literal8 may), so a stored NUL goes as 0x80, as Dovecot sends it; the length stays the same.
+    /// </summary>
+    public static void WriteLiteralOctets(IBufferWriter<byte> w, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IndexOf((byte)0) < 0)
+        {
+            w.Write(bytes);
+            return;
+        }
+        var span = w.GetSpan(bytes.Length)[..bytes.Length];
+        bytes.CopyTo(span);
+        span.Replace((byte)0, (byte)0x80);
+        w.Advance(bytes.Length);
+    }
+
     public static void Nil(IBufferWriter<byte> w) => Ascii(w, "NIL");
 
     /// <summary>An nstring: NIL for null, else a string.</summary>

@@ -114,7 +114,7 @@ public sealed class SectionContent
         count = Math.Clamp(count, 0, Length - start);
         if (_bytes is not null)
         {
-            w.Write(_bytes.AsSpan((int)start, (int)count));
+            ImapStrings.WriteLiteralOctets(w, _bytes.AsSpan((int)start, (int)count));
             return;
         }
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
@@ -168,7 +168,7 @@ public sealed class SectionContent
         var a = Math.Max(0, start - outAt);
         var b = Math.Min(chunk.Length, end - outAt);
         if (b > a)
-            w.Write(chunk[(int)a..(int)b]);
+            ImapStrings.WriteLiteralOctets(w, chunk[(int)a..(int)b]);
         outAt += chunk.Length;
     }
 }
