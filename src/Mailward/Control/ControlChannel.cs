@@ -58,7 +58,17 @@ public static class ControlChannel
             // The server answered before taking it all (a record too large, a refused user): read why.
         }
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        var text = await reader.ReadToEndAsync(cts.Token);
+        string text;
+        try
+        {
+            text = await reader.ReadToEndAsync(cts.Token);
+        }
+        catch (IOException e)
+        {
+            // A server that turns a caller away without reading what it sent may reset the connection
+            // (unix(7): unread data on close): no answer, so try again later (sendmail's exit 75).
+            return new ControlAnswer(false, $"the server closed the connection without an answer ({e.Message}); try again later", ExitCode: 75);
+        }
         return JsonSerializer.Deserialize<ControlAnswer>(text, Json);
     }
 
