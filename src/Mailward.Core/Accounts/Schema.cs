@@ -110,5 +110,25 @@ internal static class Schema
                 UNIQUE(domain_id, local, sender));
             CREATE INDEX autoresponder_replies_expiry ON autoresponder_replies(expires_at);
             """),
+        // 5: greylisting's state (issue 16 item 6; docs/mail-auth.md): triplets of client network,
+        // sender and recipient, and the networks that passed (postgrey's auto-allow).
+        (5, """
+            CREATE TABLE greylist_triplets(
+                client TEXT NOT NULL,
+                sender TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                first_seen INTEGER NOT NULL,
+                last_seen INTEGER NOT NULL,
+                passed INTEGER NOT NULL,
+                PRIMARY KEY(client, sender, recipient));
+            CREATE INDEX greylist_triplets_last_seen ON greylist_triplets(last_seen);
+            CREATE INDEX greylist_triplets_unpassed ON greylist_triplets(passed, first_seen);
+            CREATE TABLE greylist_clients(
+                client TEXT PRIMARY KEY,
+                passes INTEGER NOT NULL,
+                last_seen INTEGER NOT NULL,
+                counted_at INTEGER NOT NULL);
+            CREATE INDEX greylist_clients_last_seen ON greylist_clients(last_seen);
+            """),
     ];
 }

@@ -177,6 +177,10 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         _ = PolicyDns.PolicyDnsOptions.From(this);
         _ = Dnsbl.DnsblOptions.From(this);
         _ = Spf.SpfOptions.From(this);
+        _ = RateLimit.DoorLimitOptions.From(this);
+        _ = Greylist.GreylistOptions.From(this);
+        _ = MtaSts.MtaStsOptions.From(this);
+        _ = global::Mailward.Core.Delivery.Remote.RemoteTrust.Load(Get("Remote:ExtraRootCertificates"));
         _ = MaxHostBackoff + ProgramTimeout;
         _ = MinFreeBytes;
         _ = Login;

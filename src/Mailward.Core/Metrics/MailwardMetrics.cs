@@ -33,7 +33,7 @@ public static class MailwardMetrics
     private static readonly Counter MessagesAccepted = Factory.CreateCounter("mailward_messages_accepted_total",
         "Messages committed to the queue (the 250 after DATA, or a sendmail submission)", ["source"]);
     private static readonly Counter Refusals = Factory.CreateCounter("mailward_messages_refused_total",
-        "Refusals at the SMTP door: a recipient at RCPT, or a whole message at the end of DATA, by reason", ["stage", "reason"]);
+        "Refusals at the SMTP door: a client at connect or MAIL (rate limits, early talkers), a recipient at RCPT, or a whole message at the end of DATA, by reason", ["stage", "reason"]);
     private static readonly BoundedLabel RefusalReasons = new(64);
 
     // The queue, read at each scrape.

@@ -29,6 +29,9 @@ public enum RecipientVerdict
     MailboxDisabled,
     MailboxFull,
     ClientListed,
+
+    /// <summary>Refused for now, whoever the recipient is: the client is over a rate or greylisted (450).</summary>
+    Deferred,
 }
 
 /// <param name="Address">The recipient as it is kept: canonical for a hosted address, as written otherwise.</param>

@@ -59,10 +59,10 @@ public sealed class SmtpService(SmtpOptions options, ISmtpPolicy policy, QueueSt
     /// <summary>By SmtpListener: 25 with its own slots, 587 and 465 sharing theirs.</summary>
     private static EdgeListener[] Listeners(SmtpOptions o)
     {
-        var submission = new ConnectionLimiter(o.MaxConnections, o.MaxConnectionsPerClient);
+        var submission = new ConnectionLimiter(o.MaxConnections, o.MaxConnectionsPerClient, o.ClientIpv6PrefixLength);
         return
         [
-            new("smtp", false, new ConnectionLimiter(o.MaxConnections, o.MaxConnectionsPerClient), Refusal),
+            new("smtp", false, new ConnectionLimiter(o.MaxConnections, o.MaxConnectionsPerClient, o.ClientIpv6PrefixLength), Refusal),
             new("smtp", false, submission, Refusal, "submission"),
             new("smtp", true, submission, Refusal),
         ];

@@ -21,6 +21,7 @@ public sealed record SmtpOptions
     public TimeSpan MinDataRateGrace { get; init; } = TimeSpan.FromSeconds(60);
     public int MaxConnections { get; init; } = 1000;
     public int MaxConnectionsPerClient { get; init; } = 20;
+    public int ClientIpv6PrefixLength { get; init; } = 64;
     public PlaintextAuth PlaintextAuth { get; init; } = PlaintextAuth.Never;
     public TimeSpan FailedAuthDelay { get; init; } = TimeSpan.FromSeconds(2);
     public bool EnforceSenderOwnership { get; init; } = true;
@@ -42,6 +43,7 @@ public sealed record SmtpOptions
         MinDataRateGrace = TimeSpan.FromSeconds(s.GetInt("Smtp:MinDataRateGraceSeconds", 0, 86_400)),
         MaxConnections = s.GetInt("Smtp:MaxConnections", 1, 1_000_000),
         MaxConnectionsPerClient = s.GetInt("Smtp:MaxConnectionsPerClient", 1, 1_000_000),
+        ClientIpv6PrefixLength = s.GetInt("Smtp:ClientIpv6PrefixLength", 32, 128),
         PlaintextAuth = PlaintextPolicy.Read(s, "Submission:AllowPlaintextAuth"),
         FailedAuthDelay = TimeSpan.FromMilliseconds(s.GetInt("Submission:FailedAuthDelayMilliseconds", 0, 60_000)),
         EnforceSenderOwnership = s.GetBool("Submission:EnforceSenderOwnership"),

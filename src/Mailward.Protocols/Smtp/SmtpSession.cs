@@ -52,11 +52,11 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
         SmtpLog.SessionStarted(logger, info.SessionId, client, info.ClientPort);
         try
         {
-            // The connect stage: a refusal is the greeting (RFC 5321 §3.1), and the session ends.
-            if (await PassesAsync(await policy.ConnectAsync(Client, ct), ct))
-                Reply($"220 {options.Hostname} ESMTP Mailward ready; session {info.SessionId}");
+            // The connect stage (SmtpSession.Greeting.cs): a refusal is the greeting (RFC 5321 §3.1), and the session ends.
+            if (await ConnectStageAsync(ct) is { } refused)
+                end = refused;
             else
-                end = "refused at connect";
+                Reply($"220 {options.Hostname} ESMTP Mailward ready; session {info.SessionId}");
             while (end == "closed")
             {
                 var line = await _channel.ReadLineAsync(ct);

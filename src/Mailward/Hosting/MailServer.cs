@@ -107,12 +107,14 @@ public sealed partial class MailServer : IAsyncDisposable
         var dnsbl = DnsblOptions.From(settings);
         var spf = SpfOptions.From(settings);
         var dkimOptions = DkimOptions.From(settings);
-        builder.Services.AddSingleton<ISmtpPolicy>(sp => new MailAuthPolicy(new SmtpPolicy(accounts,
+        builder.Services.AddSingleton(sp => new MailAuthPolicy(new SmtpPolicy(accounts,
             new RecipientResolver(directory, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
             layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)),
             dnsbl.Enabled ? new DnsblChecker(policyDns, dnsbl) : null,
             spf.Mode == SpfMode.Off ? null : new SpfChecker(policyDns, spf, settings.Hostname, time), sp.GetRequiredService<ILogger<MailAuthPolicy>>(),
             dkim: dkimOptions.Verify ? new DkimMessageVerifier(new DkimKeyLocator(policyDns), dkimOptions, time) : null));
+        // The per-client limits (rates, the greet wait; docs/mail-auth.md) in front of every other check.
+        builder.Services.AddSingleton<ISmtpPolicy>(sp => Mailward.Core.RateLimit.DoorPolicies.Compose(sp.GetRequiredService<MailAuthPolicy>(), settings, accounts, time, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         var events = new MailboxEvents();
         builder.Services.AddSingleton(events);
@@ -137,7 +139,11 @@ public sealed partial class MailServer : IAsyncDisposable
             new MxResolver(new LookupClient(dnsOptions), new TargetGuard(settings.AllowPrivateTargets, time), remote.MaxMxAddresses),
             new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(remote, settings.Hostname), remote.MaxMxSessions,
             settings.GetBool("Dkim:Sign") ? new DkimDeliverySigning(new DkimMessageSigner(DkimKeyStore.For(settings), dkimOptions.MaxHeaderBytes),
-                sp.GetRequiredService<ILogger<DkimDeliverySigning>>()) : null));
+                sp.GetRequiredService<ILogger<DkimDeliverySigning>>()) : null)
+        {
+            // MTA-STS and the routes that require TLS (docs/mail-auth.md).
+            Tls = Mailward.Core.MtaSts.MtaStsSetup.Rules(settings, data.Path, policyDns, time, sp.GetRequiredService<ILoggerFactory>()),
+        });
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));
         builder.Services.AddSingleton(settings);

@@ -38,7 +38,7 @@ public sealed class AutoresponderStoreTests : IDisposable
     public async Task A_new_store_is_at_schema_version_4_with_both_tables()
     {
         await SetupAsync();
-        Assert.Equal(4, _m.Store.SchemaVersion);
+        Assert.True(_m.Store.SchemaVersion >= 4, $"schema version {_m.Store.SchemaVersion}"); // 4 brought these tables; later ones (5: greylisting) add others
         Assert.Equal(0, Rows("autoresponders"));
         Assert.Equal(0, Rows("autoresponder_replies"));
     }

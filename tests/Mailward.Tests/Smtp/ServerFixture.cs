@@ -34,6 +34,9 @@ public sealed class ServerFixture : IAsyncDisposable
             settings = [.. settings, "--Spf:Mode=off"];
         if (!settings.Any(s => s.StartsWith("--Dkim:Verify=", StringComparison.Ordinal)))
             settings = [.. settings, "--Dkim:Verify=false"]; // DKIM keys are asked of DNS too
+        // Strangers (127.0.0.9 and up) would wait Smtp:GreetDelayMilliseconds for every greeting; tests of the wait set it.
+        if (!settings.Any(s => s.StartsWith("--Smtp:GreetDelayMilliseconds=", StringComparison.Ordinal)))
+            settings = [.. settings, "--Smtp:GreetDelayMilliseconds=0"];
         var fx = new ServerFixture();
         var data = DataFolder.Open(fx.DataPath, [.. MailwardRunner.FastHashes.Select(s => s), "--Hostname=mail.test", "--Accounts:CacheCheckMilliseconds=0", "--Listen:Address=127.0.0.1", "--Smtp:Port=0", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Admin:Port=0", "--Submission:Port=0", "--Smtps:Port=0", .. settings]);
         var store = new Mailward.Core.Accounts.SqliteAccountStore(data.Settings.AccountsConnectionString);

@@ -10,7 +10,7 @@ using System.Text;
 
 namespace Mailward.Tests.Support;
 
-public sealed record ReceivedMail(string Sender, IReadOnlyList<string> Recipients, byte[] Data, int Connection, string MailCommand);
+public sealed record ReceivedMail(string Sender, IReadOnlyList<string> Recipients, byte[] Data, int Connection, string MailCommand, bool Tls = false);
 
 public sealed class TestMta : IAsyncDisposable
 {
@@ -33,6 +33,9 @@ public sealed class TestMta : IAsyncDisposable
 
     /// <summary>Offers STARTTLS, says 220, then drops the connection: a broken TLS setup.</summary>
     public bool BrokenStartTls { get; set; }
+
+    /// <summary>When set, offers STARTTLS and really starts TLS with this certificate.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
 
     /// <summary>How long before the 220; Timeout.InfiniteTimeSpan: never (a tarpit that only accepts).</summary>
     public TimeSpan GreetingDelay { get; set; } = TimeSpan.Zero;
@@ -86,8 +89,9 @@ public sealed class TestMta : IAsyncDisposable
             Interlocked.CompareExchange(ref _mostOpen, open, most);
         try
         {
-            var stream = client.GetStream();
+            Stream stream = client.GetStream();
             var reader = new LineReader(stream);
+            var tls = false;
             var greeted = false;
             async Task Say(string line)
             {
@@ -107,7 +111,13 @@ public sealed class TestMta : IAsyncDisposable
                 switch (verb)
                 {
                     case "EHLO":
-                        await Say($"250-{Name}\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n" + (BrokenStartTls ? "250-STARTTLS\r\n" : "") + "250 8BITMIME");
+                        await Say($"250-{Name}\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n" + (BrokenStartTls || (Certificate is not null && !tls) ? "250-STARTTLS\r\n" : "") + "250 8BITMIME");
+                        break;
+                    case "STARTTLS" when Certificate is not null:
+                        await Say("220 go ahead");
+                        var ssl = new System.Net.Security.SslStream(stream);
+                        await ssl.AuthenticateAsServerAsync(Certificate);
+                        (stream, reader, tls) = (ssl, new LineReader(ssl), true);
                         break;
                     case "STARTTLS":
                         await Say("220 go ahead");
@@ -140,7 +150,7 @@ public sealed class TestMta : IAsyncDisposable
                         var phase = Interlocked.Increment(ref _dataPhases) - 1;
                         var final = DataReply(phase);
                         if (final.StartsWith('2'))
-                            Received.Enqueue(new ReceivedMail(sender, [.. recipients], data, connection, mail));
+                            Received.Enqueue(new ReceivedMail(sender, [.. recipients], data, connection, mail, tls));
                         await Say(final);
                         break;
                     case "RSET":
@@ -156,7 +166,7 @@ public sealed class TestMta : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
         {
         }
         finally

@@ -5,11 +5,16 @@
 // backed off like unreachable ones; at most Remote:MaxMxSessions hosts are talked to per attempt
 // (Postfix's smtp_mx_session_limit), and a peer that turns out to be this server ends it (a loop).
 // The message goes out DKIM-signed for its From: domain when that domain has a key.
+// Where TLS is required (MTA-STS, Remote:RequireTlsRoutes; DeliveryTlsRules) only the hosts it allows
+// are tried, each over verified TLS.
 namespace Mailward.Core.Delivery.Remote;
 
 public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, SmtpRelayClient client, int maxSessions = 2, Dkim.DkimDeliverySigning? dkim = null)
 {
     public HostBackoff Backoff => backoff;
+
+    /// <summary>MTA-STS policies and the routes that require TLS; null: opportunistic TLS everywhere.</summary>
+    public DeliveryTlsRules? Tls { get; init; }
 
     public async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(Queue.QueuedMessage message, IReadOnlyList<string> recipients,
         Destination destination, CancellationToken ct)
@@ -17,6 +22,13 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
         var found = await resolver.ResolveAsync(destination, ct);
         if (found.Failure is { } failure)
             return recipients.Select(_ => failure).ToList();
+        var tls = Tls is null ? DestinationTls.None(destination.Domain) : await Tls.ForAsync(destination, ct);
+        if (tls.Enforced && found.Hosts.Count > 0 && !found.Hosts.Any(h => tls.Allows(h.Name)))
+        {
+            Tls!.NoMatchingMx(tls);
+            var refused = DeliveryResult.Temporary("4.7.5", $"no MX host of {destination.Domain} matches its MTA-STS policy (RFC 8461 §4.1)");
+            return recipients.Select(_ => refused).ToList();
+        }
         // A double bounce travels with the null sender like any bounce (qmail's #@[]).
         var sender = message.Envelope.Sender == BounceBuilder.DoubleBounceSender ? "" : message.Envelope.Sender;
         var eightBit = await HasEightBitAsync(message, ct);
@@ -32,13 +44,17 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
         {
             if (sessions >= maxSessions)
                 break;
+            if (!tls.Allows(host.Name))
+                continue; // RFC 8461 §4.1: not a host the enforced policy names
             if (backoff.IsSkipped(host.Endpoint))
             {
                 skipped++;
                 continue;
             }
             var session = await client.SendAsync(host.Name, host.Endpoint, sender, recipients,
-                openBody, bodyLength, eightBit, ct);
+                openBody, bodyLength, eightBit, ct, requireTls: tls.For(host.Name));
+            if (session.Connected)
+                Tls?.Report(tls, host.Name, session.Tls);
             if (!session.Connected)
             {
                 backoff.Failed(host.Endpoint, session.SessionFailure!.Detail);

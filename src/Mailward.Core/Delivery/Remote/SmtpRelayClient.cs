@@ -1,6 +1,7 @@
 // The SMTP client of remote delivery (qmail-remote, Postfix's smtp(8)): one connection carries
 // every recipient of a message for one destination, with PIPELINING (RFC 2920), SIZE (RFC 1870),
-// BODY=8BITMIME (RFC 6152) and opportunistic STARTTLS (RFC 3207). The message's bytes are sent
+// BODY=8BITMIME (RFC 6152) and opportunistic STARTTLS (RFC 3207), or verified TLS where a
+// TlsRequirement asks for it (MTA-STS, Remote:RequireTlsRoutes). The message's bytes are sent
 // exactly as queued; only the transparency dots of RFC 5321 §4.5.2 are added on the wire.
 // Time is bounded three ways: each read and write (Remote:DataTimeoutSeconds), the greeting
 // (Remote:GreetingTimeoutSeconds, RFC 5321 §4.5.3.2.1) and the whole conversation
@@ -43,8 +44,10 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
     /// A failure before the first transaction (connect, greeting, EHLO) is reported as the session's,
     /// so the caller can try the next host; afterwards every recipient gets its own result.
     /// </summary>
+    /// <param name="requireTls">Null: opportunistic TLS. Otherwise the session must switch to TLS with a certificate valid for its
+    /// name, or it ends before MAIL with a temporary failure (never sent in clear text).</param>
     public async Task<RelaySession> SendAsync(string host, IPEndPoint endpoint, string sender, IReadOnlyList<string> recipients,
-        Func<Stream> openBody, long bodyLength, bool eightBit, CancellationToken ct, bool tryTls = true)
+        Func<Stream> openBody, long bodyLength, bool eightBit, CancellationToken ct, bool tryTls = true, TlsRequirement? requireTls = null)
     {
         var label = $"{host} [{endpoint.Address}]";
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -65,9 +68,9 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         await using var conn = new Connection(new NetworkStream(socket, ownsSocket: true), options.DataTimeout, label);
         try
         {
-            return await TalkAsync(conn, sender, recipients, openBody, bodyLength, eightBit, tryTls, deadline.Token);
+            return await TalkAsync(conn, sender, recipients, openBody, bodyLength, eightBit, tryTls, deadline.Token, requireTls);
         }
-        catch (Exception e) when (tryTls && conn.TlsAttempted && !conn.Tls && e is AuthenticationException or IOException && !ct.IsCancellationRequested)
+        catch (Exception e) when (requireTls is null && tryTls && conn.TlsAttempted && !conn.Tls && e is AuthenticationException or IOException && !ct.IsCancellationRequested)
         {
             // A broken TLS offer does not stop the mail: once more without STARTTLS, as Postfix's "may" level.
             await conn.DisposeAsync();
@@ -77,7 +80,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
                                   && !ct.IsCancellationRequested)
         {
             var timedOut = e is OperationCanceledException;
-            var why = !timedOut ? e.Message
+            var why = !timedOut ? (e is AuthenticationException && requireTls is not null ? $"TLS required ({requireTls.Why}) but the certificate is not valid for {requireTls.VerifyName}: {e.Message}" : e.Message)
                 : deadline.IsCancellationRequested ? $"the whole session took longer than {options.SessionTimeout.TotalSeconds:0} s (Remote:SessionTimeoutSeconds)"
                 : conn.Greeted ? "timed out" : $"connected, but no greeting within {options.GreetingTimeout.TotalSeconds:0} s";
             var failure = DeliveryResult.Temporary("4.4.2", $"{label} conversation failed: {why}");
@@ -87,7 +90,7 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
     }
 
     private async Task<RelaySession> TalkAsync(Connection c, string sender, IReadOnlyList<string> recipients,
-        Func<Stream> openBody, long bodyLength, bool eightBit, bool tryTls, CancellationToken ct)
+        Func<Stream> openBody, long bodyLength, bool eightBit, bool tryTls, CancellationToken ct, TlsRequirement? requireTls = null)
     {
         // RFC 5321 §4.5.3.2.1: five minutes for the initial 220, not the long data timeout.
         var greeting = await c.ReadReplyAsync(ct, options.GreetingTimeout);
@@ -108,18 +111,21 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
         }
         else if (IsMyName(ehlo))
             return Loop(c, "replied to EHLO with my own hostname");
-        if (tryTls && extensions.ContainsKey("STARTTLS"))
+        if ((tryTls || requireTls is not null) && extensions.ContainsKey("STARTTLS"))
         {
             var start = await c.CommandAsync("STARTTLS", ct);
             if (start.Code == 220)
             {
-                await c.StartTlsAsync(c.Label, ct);
+                await c.StartTlsAsync(c.Label, ct, requireTls);
                 ehlo = await c.CommandAsync($"EHLO {hostname}", ct);
                 if (ehlo.Code != 250)
                     return Early(c, ehlo, "EHLO after STARTTLS");
                 extensions = Extensions(ehlo);
             }
         }
+        if (requireTls is not null && !c.Tls)
+            return new RelaySession(true, DeliveryResult.Temporary("4.7.5",
+                $"TLS required ({requireTls.Why}) but {c.Label} does not offer STARTTLS"), [], false); // RFC 8461 §4.2: not sent in clear text
         if (extensions.TryGetValue("SIZE", out var sizeText) && long.TryParse(sizeText, out var limit) && limit > 0 && bodyLength > limit)
             return new RelaySession(true, null, recipients.Select(_ => DeliveryResult.Permanent("5.3.4",
                 $"{c.Label} accepts at most {limit} bytes (SIZE); the message has {bodyLength}")).ToList(), c.Tls);
@@ -286,18 +292,18 @@ public sealed class SmtpRelayClient(RemoteOptions options, string hostname)
             return await ReadReplyAsync(ct);
         }
 
-        public async Task StartTlsAsync(string host, CancellationToken ct)
+        public async Task StartTlsAsync(string host, CancellationToken ct, TlsRequirement? required = null)
         {
             // Opportunistic TLS (RFC 7435): encrypt when offered, without insisting on a verified name,
-            // as Postfix's smtp_tls_security_level=may does. TLS 1.2 and later only.
+            // as Postfix's smtp_tls_security_level=may does; verified when required (RemoteTls.cs). TLS 1.2 and later only.
 #pragma warning disable CA5359 // unverified on purpose: RFC 7435 opportunistic security; refusing would send in clear text instead
             TlsAttempted = true;
-            var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+            var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, required is null ? (_, _, _, _) => true : required.Trust.Validate);
 #pragma warning restore CA5359
             using var t = Timed(ct);
             await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
-                TargetHost = host.Split(' ')[0],
+                TargetHost = required?.VerifyName ?? host.Split(' ')[0],
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             }, t.Token);
             _stream = ssl;
