@@ -385,6 +385,13 @@ public static class SettingsCatalog
     public static readonly IReadOnlyDictionary<string, SettingDefinition> ByKey =
         All.ToDictionary(s => s.Key, StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>The settings whose value is a section of sub-keys named by the admin (Remote:Routes:DOMAIN, Submission:Overrides:DOMAIN:KEY).</summary>
+    public static readonly IReadOnlyList<string> SectionKeys = ["Remote:Routes", "Submission:Overrides"];
+
+    /// <summary>A key the catalogue knows: a setting, or a sub-key of one of <see cref="SectionKeys"/>.</summary>
+    public static bool IsKnownKey(string key) =>
+        ByKey.ContainsKey(key) || SectionKeys.Any(s => key.Length > s.Length + 1 && key.StartsWith(s + ":", StringComparison.OrdinalIgnoreCase));
+
     public static IEnumerable<KeyValuePair<string, string?>> Defaults =>
         All.Select(s => new KeyValuePair<string, string?>(s.Key, s.Default));
 

@@ -124,7 +124,7 @@ public static class MailwardCli
             {
                 if (!a.Contains('=', StringComparison.Ordinal))
                     throw new UsageException($"setting override {a} needs a value: {a}=VALUE");
-                if (!SettingsCatalog.ByKey.ContainsKey(key))
+                if (!SettingsCatalog.IsKnownKey(key))
                     throw new UsageException($"unknown setting {key} (see docs/settings.md or 'mailward settings')");
                 settings.Add(a);
             }

@@ -84,6 +84,9 @@ public sealed class ErrorTests : IDisposable
         var r = await _m.Run("--No:Such=1", "domain", "list");
         Assert.Equal(1, r.Code);
         Assert.Contains("unknown setting No:Such", r.Err);
+        // A section's sub-keys are settings too: a route per domain on the command line, as in mailward.json.
+        (await _m.Run("--Remote:Routes:hosted.test=127.0.0.1:2525", "--Submission:Overrides:hosted.test:MaxMessagesPerHour=5", "domain", "list")).Ok();
+        Assert.Contains("unknown setting Remote:Routesx:y", (await _m.Run("--Remote:Routesx:y=1", "domain", "list")).Err);
         var bad = await _m.Run("--MailStore:MaxDirectoryEntries=5", "domain", "list");
         Assert.Equal(3, bad.Code);
         Assert.Contains("MailStore:MaxDirectoryEntries must be a whole number from 20", bad.Err);
