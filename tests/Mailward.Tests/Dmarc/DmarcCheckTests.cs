@@ -2,7 +2,6 @@
 // a table of aligned, unaligned, subdomain, strict, pct and broken-record cases, each with the result
 // and disposition the RFC gives; the alignment results also compared with Debian's python3-authheaders
 // (an independent implementation, asked the same records) where it follows the RFC.
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Mailward.Core.Dmarc;
@@ -119,7 +118,7 @@ public sealed class DmarcCheckTests
     public async Task Results_match_python3_authheaders()
     {
         const string python = "/usr/bin/python3";
-        var probe = await Run(python, "-c", "import authheaders");
+        var probe = await ExternalProgram.RunAsync(python, ["-c", "import authheaders"]);
         Assert.True(probe.Code == 0, "python3-authheaders is needed (.ci/run installs it): " + probe.Err);
         var compared = Cases.Where(c => c.AuthheadersAgrees && c.Sample == 0 && !c.Records.Values.Any(v => v.Length > 1)).ToList();
         Assert.True(compared.Count >= 15, $"only {compared.Count} cases compared");
@@ -148,7 +147,7 @@ for c in json.loads(sys.stdin.read()):
     out.append([result, policy])
 print(json.dumps(out))
 """;
-        var r = await RunWithInput(python, input, "-c", script);
+        var r = await ExternalProgram.RunAsync(python, ["-c", script], input);
         Assert.True(r.Code == 0, r.Err);
         var theirs = JsonSerializer.Deserialize<string[][]>(r.Out)!;
         for (var i = 0; i < compared.Count; i++)
@@ -158,21 +157,5 @@ print(json.dumps(out))
             if (c.Policy is { } p)
                 Assert.True(p.ToString().Equals(theirs[i][1], StringComparison.OrdinalIgnoreCase), $"{c.Name}: Mailward p={p}, authheaders p={theirs[i][1]}");
         }
-    }
-
-    private static Task<(int Code, string Out, string Err)> Run(string program, params string[] args) => RunWithInput(program, "", args);
-
-    private static async Task<(int Code, string Out, string Err)> RunWithInput(string program, string stdin, params string[] args)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        await p.StandardInput.WriteAsync(stdin);
-        p.StandardInput.Close();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (p.ExitCode, await o, await e);
     }
 }

@@ -54,28 +54,10 @@ public sealed class SubmitSocketTests : IAsyncLifetime
     }
 
     /// <summary>The real executable as <paramref name="user"/> (runuser), a message on standard input.</summary>
-    private static async Task<(int Code, string Out, string Err)> Program(string user, string stdin, string[] args)
-    {
-        var psi = new ProcessStartInfo("runuser")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { "-u", user, "--", AppHost }.Concat(args))
-            psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(stdin));
-        p.StandardInput.Close();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    private static Task<ProgramResult> Program(string user, string stdin, string[] args) =>
+        ExternalProgram.RunAsync("runuser", ["-u", user, "--", AppHost, .. args], stdin, new Dictionary<string, string> { ["DOTNET_EnableDiagnostics"] = "0" });
 
-    private Task<(int Code, string Out, string Err)> SendmailAsNobody(string stdin, params string[] args) =>
+    private Task<ProgramResult> SendmailAsNobody(string stdin, params string[] args) =>
         Program("nobody", stdin, ["--data", Data, "sendmail", .. args]);
 
     private string[] JoeMessages() => Directory.Exists(JoeNew) ? Directory.GetFiles(JoeNew).Select(File.ReadAllText).ToArray() : [];
@@ -111,17 +93,7 @@ public sealed class SubmitSocketTests : IAsyncLifetime
         }
     }
 
-    private static async Task<(int Code, string Out, string Err)> Shell(string user, string script)
-    {
-        var psi = new ProcessStartInfo("runuser") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-u", user, "--", "sh", "-c", script })
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    private static Task<ProgramResult> Shell(string user, string script) => ExternalProgram.RunAsync("runuser", ["-u", user, "--", "sh", "-c", script]);
 
     [FactWhenRoot]
     public async Task A_user_outside_AllowedUsers_gets_77_and_without_a_server_75()
