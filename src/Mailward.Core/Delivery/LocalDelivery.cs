@@ -192,10 +192,10 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         {
             if (box.Owner is not { } user)
                 continue;
-            var over = !user.Quota.IsUnlimited && MaildirQuota.WouldExceed(user.Quota, MaildirQuota.Usage(box.Maildir, user.Quota), message.BodyLength);
+            var over = !user.Quota.IsUnlimited && MaildirQuota.WouldExceed(user.Quota, MaildirQuota.Usage(box.Maildir, user.Quota), message.MessageLength);
             var limits = domain.Limits.DomainQuota;
-            if (!over && !limits.IsUnlimited && message.BodyLength > MaildirQuota.AlwaysDeliveredBytes)
-                over = MaildirQuota.WouldExceed(limits, _domainUsage.Usage(domain), message.BodyLength);
+            if (!over && !limits.IsUnlimited && message.MessageLength > MaildirQuota.AlwaysDeliveredBytes)
+                over = MaildirQuota.WouldExceed(limits, _domainUsage.Usage(domain), message.MessageLength);
             if (!over)
                 continue;
             var custom = Path.Combine(layout.Resolve(domain.Directory), ".over-quota.msg");

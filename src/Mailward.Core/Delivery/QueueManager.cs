@@ -159,7 +159,7 @@ public sealed partial class QueueManager : IDisposable
                 : m.Held ? new RecipientStatus(r, "held", null, m.Problem!)
                 : new RecipientStatus(r, t?.Running == true ? "delivering" : "pending", t?.Running == true ? null : t?.NextAttempt,
                     t is not null && t.LastError.TryGetValue(i, out var e) ? e : "")).ToList();
-            return new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.BodyLength, MessageStatus.OriginOf(m.Envelope), recipients);
+            return new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.MessageLength, MessageStatus.OriginOf(m.Envelope), recipients);
         }).ToList();
 
     public IReadOnlyList<UnreachableHost> Hosts() => _remote.Backoff.Snapshot();
@@ -337,7 +337,7 @@ public sealed partial class QueueManager : IDisposable
         var recipient = message.Envelope.Recipients[index];
         var now = _time.GetUtcNow();
         Attempt(_log, message.QueueId, recipient, channel, StatusNames[(int)result.Status], result.Detail, (now - message.ArrivedAt).TotalSeconds,
-            took.TotalSeconds, message.BodyLength);
+            took.TotalSeconds, message.MessageLength);
         MailwardMetrics.Delivery(channel, StatusNames[(int)result.Status], now - message.ArrivedAt);
         switch (result.Status)
         {

@@ -22,7 +22,7 @@ public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogge
             if (outcome.Field is { } field)
             {
                 Signed(_log, message.QueueId, outcome.Domain, outcome.Selector);
-                return (() => new PrefixedStream(field, QueueStore.OpenBody(message)), message.BodyLength + field.Length);
+                return (() => new PrefixedStream(field, QueueStore.OpenBody(message)), message.MessageLength + field.Length);
             }
             if (outcome.Skipped is { } why)
                 NotSigned(_log, message.QueueId, outcome.Domain, why);
@@ -31,7 +31,7 @@ public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogge
         {
             NotSigned(_log, message.QueueId, "", e.Message);
         }
-        return (queued, message.BodyLength);
+        return (queued, message.MessageLength);
     }
 
     [LoggerMessage(EventId = 2404, Level = LogLevel.Debug, Message = "dkim signed id={QueueId} domain={Domain} selector={Selector}")]
@@ -39,61 +39,4 @@ public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogge
 
     [LoggerMessage(EventId = 2405, Level = LogLevel.Warning, Message = "dkim not signed id={QueueId} domain={Domain}: {Reason} (sent unsigned)")]
     private static partial void NotSigned(ILogger logger, string queueId, string domain, string reason);
-
-    /// <summary>The signature field, then the queued message: read-only, forward-only, as the SMTP client reads it.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream rest) : Stream
-    {
-        private int _offset;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_offset < prefix.Length)
-            {
-                var n = Math.Min(buffer.Length, prefix.Length - _offset);
-                prefix.AsSpan(_offset, n).CopyTo(buffer);
-                _offset += n;
-                return n;
-            }
-            return rest.Read(buffer);
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_offset < prefix.Length)
-                return Read(buffer.Span);
-            return await rest.ReadAsync(buffer, cancellationToken);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                rest.Dispose();
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await rest.DisposeAsync();
-            await base.DisposeAsync();
-        }
-    }
 }

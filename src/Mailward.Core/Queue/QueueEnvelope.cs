@@ -21,7 +21,7 @@ public enum RecipientOutcome : byte
     Dropped = 3,   // failed for good and reported to no one (a failed double bounce)
 }
 
-/// <summary>One queued message as the index knows it: envelope, arrival, where the body lives, what is done.</summary>
+/// <summary>One queued message as the index knows it: envelope, arrival, where the body lives, the top fields decided at the end of DATA, what is done.</summary>
 public sealed record QueuedMessage(
     string QueueId,
     DateTimeOffset ArrivedAt,
@@ -30,8 +30,12 @@ public sealed record QueuedMessage(
     QueueBodyLocation Body,
     IReadOnlyDictionary<int, RecipientOutcome> Done,
     IReadOnlyDictionary<int, RecipientReport>? Reasons = null,
-    string? Problem = null)
+    string? Problem = null,
+    byte[]? TopFields = null)
 {
+    /// <summary>The message as delivered: the top fields (docs/queue-format.md), then the body.</summary>
+    public long MessageLength => BodyLength + (TopFields?.Length ?? 0);
+
     /// <summary>Set when the body cannot be trusted (its file missing or mis-sized): the message is held, not delivered.</summary>
     public bool Held => Problem is not null;
 

@@ -23,6 +23,7 @@ internal static class QueueRecord
     public const int TrailerSize = 8;    // crc, end
     public const int MaxPayload = (16 << 20) + (64 << 10);
     public const int MaxString = 4096;
+    public const int MaxTopFields = 64 * 1024;
 
     /// <summary>Frames <paramref name="payload"/> as one record.</summary>
     public static byte[] Frame(QueueRecordType type, ReadOnlySpan<byte> payload)

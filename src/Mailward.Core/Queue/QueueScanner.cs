@@ -52,9 +52,10 @@ internal static class QueueScanner
         public readonly Dictionary<int, RecipientReport> Reasons = [];
         public required string Segment;
         public string? Problem;
+        public byte[]? TopFields;
 
         public QueuedMessage ToMessage() => new(QueueId, ArrivedAt, Envelope, BodyLength, Body, new Dictionary<int, RecipientOutcome>(Done),
-            new Dictionary<int, RecipientReport>(Reasons), Problem);
+            new Dictionary<int, RecipientReport>(Reasons), Problem, TopFields);
     }
 
     internal sealed record Result(Dictionary<string, Entry> Messages, IReadOnlyList<string> Segments, QueueHealth Health)
@@ -224,6 +225,15 @@ internal static class QueueScanner
                     location = new QueueBodyLocation(null, 0, Path.Combine(bodyDir, SafeId(id)));
                 else
                     throw new InvalidDataException("unknown body kind");
+                byte[]? top = null;
+                if (!r.AtEnd)
+                {
+                    // The top fields, when the door decided some (docs/queue-format.md).
+                    var topLength = r.Int32();
+                    if (topLength is < 1 or > QueueRecord.MaxTopFields)
+                        throw new InvalidDataException("top fields length out of range");
+                    top = r.Bytes(topLength).ToArray();
+                }
                 if (!r.AtEnd)
                     throw new InvalidDataException("message record has trailing bytes");
                 return new ParsedRecord(type, id, new Entry
@@ -234,6 +244,7 @@ internal static class QueueScanner
                     BodyLength = bodyLength,
                     Body = location,
                     Segment = segment,
+                    TopFields = top,
                 });
             case QueueRecordType.RecipientDone:
                 var doneId = r.String();

@@ -220,8 +220,14 @@ public sealed class QueueStore : IAsyncDisposable
         return new QueueTransaction(this, NextId(), envelope, _time.GetUtcNow(), _options.InlineBodyBytes);
     }
 
-    /// <summary>The body of a queued message, as committed.</summary>
+    /// <summary>A queued message as it is delivered: its top fields, then its body as committed (seekable).</summary>
     public static Stream OpenBody(QueuedMessage message)
+    {
+        var body = OpenStoredBody(message);
+        return message.TopFields is { Length: > 0 } top ? new PrefixedStream(top, body) : body;
+    }
+
+    private static Stream OpenStoredBody(QueuedMessage message)
     {
         if (message.Body.FilePath is { } path)
             return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
@@ -257,9 +263,9 @@ public sealed class QueueStore : IAsyncDisposable
 
     internal Task AppendMessageAsync(QueueTransaction tx, bool fileBody, CancellationToken ct, Action? beforeDelivery = null)
     {
-        var (record, bodyOffset) = MessageRecord(tx.QueueId, tx.ArrivedAt, tx.Envelope, fileBody, tx.BodyLength, fileBody ? default : tx.InlineBody);
+        var (record, bodyOffset) = MessageRecord(tx.QueueId, tx.ArrivedAt, tx.Envelope, fileBody, tx.BodyLength, fileBody ? default : tx.InlineBody, tx.TopFields);
         var message = new QueuedMessage(tx.QueueId, tx.ArrivedAt, tx.Envelope, tx.BodyLength,
-            new QueueBodyLocation(null, 0, fileBody ? BodyPath(tx.QueueId) : null), new Dictionary<int, RecipientOutcome>());
+            new QueueBodyLocation(null, 0, fileBody ? BodyPath(tx.QueueId) : null), new Dictionary<int, RecipientOutcome>(), TopFields: tx.TopFields);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(new Pending(record, fileBody ? -1 : bodyOffset, message, fileBody, done, beforeDelivery)), this);
         // The commit is not cancellable once handed over: the record may already be on disk.
@@ -268,7 +274,7 @@ public sealed class QueueStore : IAsyncDisposable
 
     /// <summary>A framed message record and where its inline body starts within it.</summary>
     private static (byte[] Record, int BodyOffset) MessageRecord(string id, DateTimeOffset arrived, QueueEnvelope e, bool fileBody, long bodyLength,
-        ReadOnlySpan<byte> inlineBody)
+        ReadOnlySpan<byte> inlineBody, byte[]? topFields)
     {
         var w = new PayloadWriter()
             .String(id).Int64(arrived.ToUnixTimeMilliseconds()).String(e.Sender).Int32(e.Recipients.Count);
@@ -279,6 +285,8 @@ public sealed class QueueStore : IAsyncDisposable
         var bodyOffset = QueueRecord.HeaderSize + w.Span.Length;
         if (!fileBody)
             w.Bytes(inlineBody);
+        if (topFields is { Length: > 0 })
+            w.Int32(topFields.Length).Bytes(topFields); // only when there are some: older readers know the record without them
         return (QueueRecord.Frame(QueueRecordType.Message, w.Span), bodyOffset);
     }
 
@@ -321,7 +329,7 @@ public sealed class QueueStore : IAsyncDisposable
                 f.Position = m.Body.Offset;
                 f.ReadExactly(inline);
             }
-            var (record, bodyOffset) = MessageRecord(id, m.ArrivedAt, m.Envelope, fileBody, m.BodyLength, inline);
+            var (record, bodyOffset) = MessageRecord(id, m.ArrivedAt, m.Envelope, fileBody, m.BodyLength, inline, m.TopFields);
             var segment = SegmentFor(record.Length);
             var at = segment.Position;
             segment.Write(record);

@@ -25,6 +25,9 @@ public sealed class QueueTransaction : IAsyncDisposable
     public DateTimeOffset ArrivedAt { get; }
     public long BodyLength { get; private set; }
 
+    /// <summary>Header fields to deliver above the body, decided after it was spooled (docs/queue-format.md, top fields).</summary>
+    public byte[]? TopFields { get; private set; }
+
     internal string TempPath => _queue.TempPath(QueueId);
     internal bool Spilled => _spill is not null;
     internal ReadOnlySpan<byte> InlineBody => _memory!.GetBuffer().AsSpan(0, (int)_memory.Length);
@@ -46,6 +49,18 @@ public sealed class QueueTransaction : IAsyncDisposable
             _memory = null;
         }
         await _spill.WriteAsync(bytes, ct);
+    }
+
+    /// <summary>
+    /// Sets the top fields: whole header fields, each ending in CRLF, at most 64 KiB in all. The end of
+    /// DATA's checks (Authentication-Results) write here what they could not write above the body.
+    /// </summary>
+    public void SetTopFields(ReadOnlySpan<byte> fields)
+    {
+        ObjectDisposedException.ThrowIf(_committed, this);
+        if (fields.Length > QueueRecord.MaxTopFields || (fields.Length > 0 && !fields.EndsWith("\r\n"u8)))
+            throw new ArgumentException("top fields must be whole header fields of at most 64 KiB");
+        TopFields = fields.Length == 0 ? null : fields.ToArray();
     }
 
     /// <summary>

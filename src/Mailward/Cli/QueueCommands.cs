@@ -107,7 +107,7 @@ internal static class QueueCommands
         if (await ControlChannel.AskAsync(ctx.Data.Path, "queue-status") is { Queue: { } live } answer)
             return (live, answer.Damage ?? new QueueDamageSummary(0, [], []));
         var (messages, health) = QueueStore.Check(ctx.Data.Settings.QueuePath);
-        return (messages.Select(m => new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.BodyLength, MessageStatus.OriginOf(m.Envelope),
+        return (messages.Select(m => new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.MessageLength, MessageStatus.OriginOf(m.Envelope),
             m.Envelope.Recipients.Select((r, i) => new RecipientStatus(r,
                 m.Done.TryGetValue(i, out var o) ? o.ToString().ToLowerInvariant() : m.Held ? "held" : "pending", null,
                 m.Held && !m.Done.ContainsKey(i) ? m.Problem! : m.ReasonFor(i))).ToList())).ToList(),

@@ -269,4 +269,63 @@ public sealed class QueueStoreTests : IDisposable
         Assert.Equal([0], m.PendingRecipients);
         Assert.Equal(2, again.Messages.Count);
     }
+
+    [Fact]
+    public async Task Top_fields_are_read_above_the_body_across_a_reopen_and_a_compaction()
+    {
+        var options = new QueueOptions { SegmentBytes = 4_000 };
+        var top = "Authentication-Results: mail.test;\r\n\tspf=pass smtp.mailfrom=a@b.test\r\n"u8.ToArray();
+        var small = Body(300, 3);
+        var large = Body(100_000, 5); // a body file: the top fields still live in the record
+        var ids = new List<string>();
+        async Task<string> WithTop(QueueStore q, byte[] body)
+        {
+            await using var tx = q.Begin(Envelope("a@example.com", "b@example.com"));
+            await tx.WriteAsync(body);
+            tx.SetTopFields(top);
+            return await tx.CommitAsync();
+        }
+        await using (var q = QueueStore.Open(Dir, options))
+        {
+            ids.Add(await WithTop(q, small));
+            ids.Add(await WithTop(q, large));
+            for (var i = 0; i < 30; i++)
+                ids.Add(await Commit(q, Body(300, (byte)i), Envelope("a@example.com", "b@example.com")));
+            var m = q.Find(ids[0])!;
+            Assert.Equal([.. top, .. small], ReadBody(m));
+            Assert.Equal(small.Length + top.Length, m.MessageLength);
+            Assert.Equal(small.Length, m.BodyLength);
+            // Delivery reads the message again for each target: the stream seeks back over the top fields.
+            await using (var s = QueueStore.OpenBody(m))
+            {
+                Assert.Equal(m.MessageLength, s.Length);
+                s.ReadExactly(new byte[top.Length + 10]);
+                s.Position = 0;
+                var again = new byte[top.Length];
+                s.ReadExactly(again);
+                Assert.Equal(top, again);
+            }
+            Assert.Null(q.Find(ids[2])!.TopFields); // a record without them is written as before
+            // The first message stays deferred while the rest go: compaction moves it with its top fields.
+            await q.MarkDoneAsync(ids[0], 1, RecipientOutcome.Delivered, "ok");
+            foreach (var id in ids.Skip(2))
+                await q.RemoveAsync(id);
+            await Commit(q, Body(3000));
+            Assert.True(q.Relocated >= 1);
+            Assert.Equal([.. top, .. small], ReadBody(q.Find(ids[0])!));
+        }
+        await using var reopened = QueueStore.Open(Dir, options);
+        Assert.Equal([.. top, .. small], ReadBody(reopened.Find(ids[0])!));
+        Assert.Equal([.. top, .. large], ReadBody(reopened.Find(ids[1])!));
+        Assert.Equal(large.Length, new FileInfo(reopened.Find(ids[1])!.Body.FilePath!).Length); // the file holds the body alone
+    }
+
+    [Fact]
+    public async Task Top_fields_must_be_whole_fields_of_at_most_64_KiB()
+    {
+        await using var q = QueueStore.Open(Dir);
+        await using var tx = q.Begin(Envelope());
+        Assert.Throws<ArgumentException>(() => tx.SetTopFields("X-Unended: yes"u8));
+        Assert.Throws<ArgumentException>(() => tx.SetTopFields(new byte[64 * 1024 + 1]));
+    }
 }

@@ -34,7 +34,7 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
         var eightBit = await HasEightBitAsync(message, ct);
         // DKIM-signed on the way out when the From: domain has a key (docs/mail-auth.md), once per attempt.
         Func<Stream> openBody = () => Queue.QueueStore.OpenBody(message);
-        var bodyLength = message.BodyLength;
+        var bodyLength = message.MessageLength;
         if (dkim is not null)
             (openBody, bodyLength) = await dkim.PrepareAsync(message, ct);
         DeliveryResult? last = null;
