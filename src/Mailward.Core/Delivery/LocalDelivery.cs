@@ -15,6 +15,7 @@ using Mailward.Core.Autoresponder;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Maildir;
 using Mailward.Core.MailStore.Quotas;
+using Mailward.Core.Policy;
 using Mailward.Core.Queue;
 using Mailward.Core.Routing;
 
@@ -87,6 +88,12 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         if (targets.Count == 0)
             return DeliveryResult.Delivered("discarded by the catch-all");
         var answering = autoresponder is null ? null : await autoresponder.FindActiveAsync(resolution, resolver, ct);
+        // The door's DMARC quarantine (docs/mail-auth.md): users' copies go to Junk, and no autoreply answers a sender who may be forged.
+        var quarantined = IsQuarantined(message);
+        if (quarantined && answering is { Record.Deliver: false })
+            return DeliveryResult.Delivered("quarantined by the door; not kept, not answered");
+        if (quarantined)
+            answering = null;
         // One open of the body serves the loop check and every target.
         await using var body = QueueStore.OpenBody(message);
         if (AlreadyDeliveredTo(body, recipient))
@@ -123,22 +130,25 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                     break;
                 case ToMaildir box:
                     var name = MaildirName.DeliveryBase(message.ArrivedAt, message.QueueId, index, t, options.NodeId);
-                    if (mayBeRepeat && MaildirWriter.AlreadyDelivered(box.Maildir, name,
+                    // A user's copy of a quarantined message goes to the user's Junk folder; other Maildir lines are left as they are.
+                    var folder = quarantined && box.Owner is not null ? JunkFolder : "INBOX";
+                    var into = folder == JunkFolder ? await MaildirStore.DeliveryFolderAsync(box.Maildir, JunkFolder, ct) : box.Maildir;
+                    if (mayBeRepeat && MaildirWriter.AlreadyDelivered(into, name,
                             MaildirName.LegacyDeliveryBase(message.ArrivedAt, message.QueueId, index, t), hostname))
                     {
-                        MaildirWriter.RemoveLeftover(box.Maildir, name, hostname);
+                        MaildirWriter.RemoveLeftover(into, name, hostname);
                         reached?.Add(box.Key);
-                        done.Add("already in " + box.Maildir);
+                        done.Add("already in " + into);
                         break;
                     }
-                    var path = MaildirWriter.Deliver(box.Maildir, name, hostname, message.Envelope.Sender, recipient, body);
+                    var path = MaildirWriter.Deliver(into, name, hostname, message.Envelope.Sender, recipient, body);
                     reached?.Add(box.Key); // only once the file is there: a failed write is tried again
                     if (box.Owner is not null)
                     {
-                        MaildirQuota.Add(box.Maildir, MaildirWriter.SizeOf(path), 1);
-                        options.Events?.Publish(new MailboxChange(box.Owner.Address, "INBOX", MailboxChangeKind.Added));
+                        MaildirQuota.Add(box.Maildir, MaildirWriter.SizeOf(path), 1); // Maildir++: folders count toward the INBOX's quota
+                        options.Events?.Publish(new MailboxChange(box.Owner.Address, folder, MailboxChangeKind.Added));
                     }
-                    done.Add(box.Maildir);
+                    done.Add(into);
                     break;
                 case ToMbox mbox:
                     await MboxWriter.AppendAsync(mbox.Path, message.Envelope.Sender, recipient, body, _time.GetUtcNow(), ct);
@@ -262,6 +272,19 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                 await tx.WriteAsync(buffer.AsMemory(0, n), ct);
         }
         return await tx.CommitAsync(ct);
+    }
+
+    /// <summary>The special-use folder (RFC 6154 \\Junk) IMAP makes at the first login, by the same name.</summary>
+    private const string JunkFolder = "Junk";
+
+    /// <summary>The door's quarantine mark among the queue's top fields: written only by the door, so a copy in the body counts for nothing.</summary>
+    private static bool IsQuarantined(QueuedMessage message)
+    {
+        if (message.TopFields is not { Length: > 0 } top)
+            return false;
+        var text = Encoding.ASCII.GetString(top);
+        var field = DoorFindings.QuarantineField + ":";
+        return text.StartsWith(field, StringComparison.OrdinalIgnoreCase) || text.Contains("\n" + field, StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>qmail-local's loop check: a Delivered-To line for this recipient in the header (its first 64 KiB).</summary>

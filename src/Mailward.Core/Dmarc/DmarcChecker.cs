@@ -25,6 +25,11 @@ public sealed record DmarcOutcome(DmarcResult Result, string FromDomain, DmarcPo
     string? DkimAligned = null, string? Problem = null)
 {
     public string Name => Result.ToString().ToLowerInvariant();
+
+    /// <summary>The policy as the record spells it (none, quarantine, reject); "-" without a record.</summary>
+    public string PolicyName => Policy?.ToString().ToLowerInvariant() ?? "-";
+
+    public string DispositionName => Disposition.ToString().ToLowerInvariant();
 }
 
 public sealed class DmarcChecker(IPolicyDns dns, PublicSuffixList suffixes, Func<int>? percentile = null)

@@ -2,12 +2,15 @@
 // (rblsmtpd), refused at connect or at each RCPT or only marked, per list; SPF (RFC 7208) at MAIL
 // for the HELO and MAIL FROM identities, a MAIL FROM fail refused (550 5.7.23) only with
 // Spf:Mode=reject; DKIM signatures (RFC 6376) verified at the end of DATA, before the commit, and
-// recorded, never refused on their own. Relay clients (a relay rule allows them), authenticated and
+// recorded, never refused on their own; then DMARC (RFC 7489) from those results and the From:
+// domains' policies, p=reject refused with 550 5.7.1 and p=quarantine marked for the Junk folder
+// under Dmarc:Mode=enforce. Relay clients (a relay rule allows them), authenticated and
 // roaming users and submission sessions are exempt, as Postfix's permit_mynetworks and
 // permit_sasl_authenticated come before reject_rbl_client. What was found is kept in the session's
-// DoorFindings for the trace headers and the later checks (DMARC, Authentication-Results).
+// DoorFindings, from which the session writes Received-SPF and Authentication-Results.
 using Mailward.Core.Accounts;
 using Mailward.Core.Dkim;
+using Mailward.Core.Dmarc;
 using Mailward.Core.Dnsbl;
 using Mailward.Core.Spf;
 using Microsoft.Extensions.Logging;
@@ -16,7 +19,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Mailward.Core.Policy;
 
 public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl, SpfChecker? spf = null, ILogger? logger = null,
-    DkimMessageVerifier? dkim = null) : ISmtpPolicy
+    DkimMessageVerifier? dkim = null, DmarcChecker? dmarc = null, DmarcMode dmarcMode = DmarcMode.Off) : ISmtpPolicy
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
@@ -52,6 +55,8 @@ public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl
             f.SpfMailFrom = null;
             f.SpfSender = address;
             f.Dkim = null;
+            f.Dmarc = null;
+            f.Quarantine = null;
         }
         if (decision.Refuses || spf is null || spf.Options.Mode == SpfMode.Off || Exempt(client))
             return decision;
@@ -112,7 +117,49 @@ public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl
         }
         foreach (var r in findings.Dkim)
             DkimChecked(_log, client.Address, r.Domain, r.Selector, r.Algorithm, r.Name, r.Reason ?? "");
-        return decision;
+        // DMARC needs both results: without SPF's it would fail mail that passes (hosting leaves dmarc null then).
+        if (dmarc is null || dmarcMode == DmarcMode.Off || findings.SpfMailFrom is null)
+            return decision;
+        return await DmarcAsync(client, findings, open, ct) ?? decision;
+    }
+
+    /// <summary>RFC 7489 §6.6: each From: domain evaluated; the strictest disposition applies; null when the message goes on.</summary>
+    private async ValueTask<PolicyDecision?> DmarcAsync(ClientInfo client, DoorFindings findings, Func<CancellationToken, ValueTask<Stream>> open, CancellationToken ct)
+    {
+        IReadOnlyList<string> authors;
+        try
+        {
+            await using var message = await open(ct);
+            authors = await AuthorDomains.ReadAsync(message, dkim!.Options.MaxHeaderBytes, ct);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        if (authors.Count == 0)
+            return null; // no From: domain to evaluate (RFC 5322 requires one; the message is left to filters)
+        // §3.1.2: SPF's authenticated identity is the MAIL FROM domain, or the HELO name for the null sender.
+        var spfPass = findings.SpfMailFrom is { Result: SpfResult.Pass } spf ? spf.Domain : null;
+        var dkimPass = findings.Dkim!.Where(r => r.Status == DkimStatus.Pass).Select(r => r.Domain).ToList();
+        var outcomes = new List<DmarcOutcome>(authors.Count);
+        foreach (var domain in authors)
+            outcomes.Add(await dmarc!.CheckAsync(domain, spfPass, dkimPass, ct));
+        findings.Dmarc = outcomes;
+        // A fail that a temporary SPF or DKIM error may have caused is only marked (§6.6.2 lets receivers choose).
+        var unsure = findings.SpfMailFrom!.Result == SpfResult.TempError || findings.Dkim!.Any(r => r.Status == DkimStatus.TempError);
+        var act = dmarcMode == DmarcMode.Enforce && !unsure;
+        var reject = outcomes.FirstOrDefault(o => o.Result == DmarcResult.Fail && o.Disposition == DmarcPolicy.Reject);
+        var quarantine = outcomes.FirstOrDefault(o => o.Result == DmarcResult.Fail && o.Disposition == DmarcPolicy.Quarantine);
+        var action = !act ? "none" : reject is not null ? "reject" : quarantine is not null ? "quarantine" : "none";
+        foreach (var o in outcomes)
+            DmarcChecked(_log, client.Address, o.FromDomain, o.Name, o.PolicyName, o.DispositionName, action, o.Problem ?? "");
+        if (!act)
+            return null;
+        if (reject is not null)
+            return PolicyDecision.Reject(DmarcReplies.Reject(reject.FromDomain), "dmarc reject");
+        if (quarantine is not null)
+            findings.Quarantine = $"DMARC policy of {quarantine.FromDomain} (p=quarantine)";
+        return null;
     }
 
     public bool HasStorageFor(long size) => inner.HasStorageFor(size);
@@ -143,6 +190,11 @@ public sealed partial class MailAuthPolicy(SmtpPolicy inner, DnsblChecker? dnsbl
 
     [LoggerMessage(EventId = 2403, Level = LogLevel.Information, Message = "dkim client={Client} domain={Domain} selector={Selector} algorithm={Algorithm} result={Result} {Detail}")]
     private static partial void DkimChecked(ILogger logger, System.Net.IPAddress client, string domain, string selector, string algorithm, string result, string detail);
+
+    [LoggerMessage(EventId = 2406, Level = LogLevel.Information,
+        Message = "dmarc client={Client} from={Domain} result={Result} policy={Policy} disposition={Disposition} action={Action} {Detail}")]
+    private static partial void DmarcChecked(ILogger logger, System.Net.IPAddress client, string domain, string result, string policy, string disposition,
+        string action, string detail);
 
     [LoggerMessage(EventId = 2401, Level = LogLevel.Warning, Message = "dnsbl client={Client} not known: {Error} (taken as not listed)")]
     private static partial void DnsblError(ILogger logger, System.Net.IPAddress client, string error);

@@ -1,5 +1,6 @@
 // DATA (RFC 5321 §4.1.1.4): the Received line (§4.4) is written first, the text streams through
-// DataReader into a queue transaction, and 250 is answered only after the queue's commit returned,
+// DataReader (and the filter of forged fields) into a queue transaction, the end-of-DATA checks'
+// Authentication-Results goes on top, and 250 is answered only after the queue's commit returned,
 // i.e. after the fsync (docs/queue-format.md). Any problem discards the message, never the session;
 // only a client below Smtp:MinDataRateBytesPerSecond is also closed (SmtpSession.RunAsync answers it).
 using System.Buffers;
@@ -50,6 +51,20 @@ public sealed partial class SmtpSession
         var hosted = new HashSet<string>(_hostedRecipients, StringComparer.OrdinalIgnoreCase);
         var loops = new DeliveredToScanner(hosted);
         var rate = new MinDataRate(options.MinDataRateBytesPerSecond, options.MinDataRateGrace);
+        // Fields only this server writes (Authentication-Results naming it, X-Mailward-*) are removed from every client's header.
+        var forged = new ForgedFieldFilter(options.Hostname, options.MaxLineLength);
+        async ValueTask WriteAsync(ReadOnlyMemory<byte> data)
+        {
+            var end = fixer?.Scan(data.Span) ?? -1;
+            if (end >= 0)
+            {
+                await tx.WriteAsync(data[..end], ct);
+                await tx.WriteAsync(fixer!.Missing(options.Hostname, tx.QueueId, _time.GetUtcNow()), ct);
+                await tx.WriteAsync(data[end..], ct);
+            }
+            else if (data.Length > 0)
+                await tx.WriteAsync(data, ct);
+        }
         while (true)
         {
             if (_channel.Buffered.Length > 0)
@@ -58,19 +73,12 @@ public sealed partial class SmtpSession
                 if (chunk.WrittenCount > 0)
                 {
                     loops.Scan(chunk.WrittenSpan);
-                    var end = fixer?.Scan(chunk.WrittenSpan) ?? -1;
-                    if (end >= 0)
-                    {
-                        await tx.WriteAsync(chunk.WrittenMemory[..end], ct);
-                        await tx.WriteAsync(fixer!.Missing(options.Hostname, tx.QueueId, _time.GetUtcNow()), ct);
-                        await tx.WriteAsync(chunk.WrittenMemory[end..], ct);
-                    }
-                    else
-                        await tx.WriteAsync(chunk.WrittenMemory, ct);
+                    await WriteAsync(forged.Apply(chunk.WrittenMemory));
                     chunk.ResetWrittenCount();
                 }
                 if (reader.Complete)
                 {
+                    await WriteAsync(forged.Finish());
                     // A message that is all header (no blank line) gets the fields at its end.
                     if (fixer is { HeaderComplete: false } && reader.Problem == DataProblem.None)
                         await tx.WriteAsync(fixer.Missing(options.Hostname, tx.QueueId, _time.GetUtcNow()), ct);
@@ -101,6 +109,13 @@ public sealed partial class SmtpSession
                 await PassesAsync(door, ct);
             else
                 (problem, reason) = (door.Reply, door.Reason ?? "refused by policy");
+        }
+        if (problem is null)
+        {
+            // Above the whole message, as RFC 8601 §5 asks: the results known only now (docs/queue-format.md, top fields).
+            var top = _findings.TopFields(options.Hostname);
+            if (top.Length > 0)
+                tx.SetTopFields(top);
         }
         if (problem is not null)
         {

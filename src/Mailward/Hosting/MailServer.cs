@@ -16,6 +16,7 @@ using Mailward.Core.Configuration;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
 using Mailward.Core.Dkim;
+using Mailward.Core.Dmarc;
 using Mailward.Core.Dnsbl;
 using Mailward.Core.Logging;
 using Mailward.Core.MailStore;
@@ -107,12 +108,13 @@ public sealed partial class MailServer : IAsyncDisposable
         var dnsbl = DnsblOptions.From(settings);
         var spf = SpfOptions.From(settings);
         var dkimOptions = DkimOptions.From(settings);
+        var (dmarc, dmarcMode, dmarcProblem) = DmarcFor(DmarcOptions.From(settings), spf, dkimOptions, policyDns);
         builder.Services.AddSingleton(sp => new MailAuthPolicy(new SmtpPolicy(accounts,
             new RecipientResolver(directory, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
             layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)),
             dnsbl.Enabled ? new DnsblChecker(policyDns, dnsbl) : null,
             spf.Mode == SpfMode.Off ? null : new SpfChecker(policyDns, spf, settings.Hostname, time), sp.GetRequiredService<ILogger<MailAuthPolicy>>(),
-            dkim: dkimOptions.Verify ? new DkimMessageVerifier(new DkimKeyLocator(policyDns), dkimOptions, time) : null));
+            dkim: dkimOptions.Verify ? new DkimMessageVerifier(new DkimKeyLocator(policyDns), dkimOptions, time) : null, dmarc, dmarcMode));
         // The per-client limits (rates, the greet wait; docs/mail-auth.md) in front of every other check.
         builder.Services.AddSingleton<ISmtpPolicy>(sp => Mailward.Core.RateLimit.DoorPolicies.Compose(sp.GetRequiredService<MailAuthPolicy>(), settings, accounts, time, sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
@@ -214,6 +216,8 @@ public sealed partial class MailServer : IAsyncDisposable
             FileModeFinding(log, finding);
         if (submitProblem is not null)
             FileModeFinding(log, submitProblem);
+        if (dmarcProblem is not null)
+            DmarcNotEvaluated(log, dmarcProblem);
         _app.Lifetime.ApplicationStarted.Register(() => ListenersBound(log));
     }
 
@@ -239,6 +243,26 @@ public sealed partial class MailServer : IAsyncDisposable
         var unbound = _listeners.Where(l => l.Options.IPEndPoint is not { Port: > 0 }).Select(l => l.Name).ToList();
         return unbound.Count == 0 ? null : "not bound: " + string.Join(", ", unbound);
     }
+
+    /// <summary>DMARC's checker, or why there is none although Dmarc:Mode asks for one (it needs SPF's and DKIM's results and the suffix list).</summary>
+    private static (DmarcChecker? Checker, DmarcMode Mode, string? Problem) DmarcFor(DmarcOptions options, SpfOptions spf, DkimOptions dkim, IPolicyDns dns)
+    {
+        if (options.Mode == DmarcMode.Off)
+            return (null, DmarcMode.Off, null);
+        if (spf.Mode == SpfMode.Off || !dkim.Verify)
+            return (null, DmarcMode.Off, "DMARC is not evaluated: it needs Spf:Mode other than off and Dkim:Verify=true");
+        try
+        {
+            return (new DmarcChecker(dns, PublicSuffixList.Load(options.PublicSuffixList)), options.Mode, null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, DmarcMode.Off, $"DMARC is not evaluated: the public suffix list {options.PublicSuffixList} cannot be read ({e.Message}); install Debian's publicsuffix or set Dmarc:PublicSuffixList");
+        }
+    }
+
+    [LoggerMessage(EventId = 2407, Level = LogLevel.Warning, Message = "{Problem}")]
+    private static partial void DmarcNotEvaluated(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "{Protocol} listening on {Endpoint}")]
     private static partial void Listening(ILogger logger, string protocol, string endpoint);

@@ -34,6 +34,8 @@ public sealed class ServerFixture : IAsyncDisposable
             settings = [.. settings, "--Spf:Mode=off"];
         if (!settings.Any(s => s.StartsWith("--Dkim:Verify=", StringComparison.Ordinal)))
             settings = [.. settings, "--Dkim:Verify=false"]; // DKIM keys are asked of DNS too
+        if (!settings.Any(s => s.StartsWith("--Dmarc:Mode=", StringComparison.Ordinal)))
+            settings = [.. settings, "--Dmarc:Mode=off"]; // it needs SPF and DKIM, and would say so at start
         // Strangers (127.0.0.9 and up) would wait Smtp:GreetDelayMilliseconds for every greeting; tests of the wait set it.
         if (!settings.Any(s => s.StartsWith("--Smtp:GreetDelayMilliseconds=", StringComparison.Ordinal)))
             settings = [.. settings, "--Smtp:GreetDelayMilliseconds=0"];

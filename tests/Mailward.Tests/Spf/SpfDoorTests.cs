@@ -48,10 +48,14 @@ public sealed class SpfDoorTests
         Assert.StartsWith("250", await Send(server, "127.0.0.10", "a@only-nine.test")); // a fail, only marked
         Assert.StartsWith("250", await Send(server, "127.0.0.10", "a@broken.test"));
         var bodies = server.Messages.Select(Body).ToList();
-        Assert.StartsWith("Received-SPF: pass (mail.test: domain of a@only-nine.test designates 127.0.0.9 as permitted sender)\r\n" +
+        // Authentication-Results (RFC 8601) on top, then Received-SPF above Received (RFC 7208 §9.1).
+        Assert.StartsWith("Authentication-Results: mail.test;\r\n\tspf=pass smtp.mailfrom=a@only-nine.test\r\n" +
+            "Received-SPF: pass (mail.test: domain of a@only-nine.test designates 127.0.0.9 as permitted sender)\r\n" +
             "\tclient-ip=127.0.0.9; envelope-from=\"a@only-nine.test\"; helo=client.test;\r\n\treceiver=mail.test; identity=mailfrom;\r\nReceived: ", bodies[0]);
-        Assert.StartsWith("Received-SPF: fail (mail.test: domain of a@only-nine.test does not designate 127.0.0.10 as permitted sender)", bodies[1]);
-        Assert.StartsWith("Received-SPF: temperror (mail.test: error in processing during lookup of a@broken.test)", bodies[2]);
+        Assert.StartsWith("Authentication-Results: mail.test;\r\n\tspf=fail smtp.mailfrom=a@only-nine.test\r\n" +
+            "Received-SPF: fail (mail.test: domain of a@only-nine.test does not designate 127.0.0.10 as permitted sender)", bodies[1]);
+        Assert.StartsWith("Authentication-Results: mail.test;\r\n\tspf=temperror smtp.mailfrom=a@broken.test\r\n" +
+            "Received-SPF: temperror (mail.test: error in processing during lookup of a@broken.test)", bodies[2]);
         Assert.Contains("\tproblem=", bodies[2]);
         Assert.Contains(server.Log, l => l.Contains("spf client=127.0.0.10 identity=mailfrom domain=only-nine.test result=fail", StringComparison.Ordinal));
     }
@@ -69,6 +73,7 @@ public sealed class SpfDoorTests
         Assert.StartsWith("250", await Send(server, "127.0.0.11", "a@only-nine.test")); // a relay client is not checked
         var last = Body(server.Messages[^1]);
         Assert.DoesNotContain("Received-SPF", last);
+        Assert.DoesNotContain("Authentication-Results", last);
     }
 
     [Fact]
@@ -79,7 +84,8 @@ public sealed class SpfDoorTests
         Assert.StartsWith("550 5.7.23 <>: ", await Send(server, "127.0.0.9", "", helo: "stranger.test")); // -all for the HELO name
         Assert.StartsWith("250", await Send(server, "127.0.0.9", "", helo: "client.test")); // no SPF for it: none
         var body = Body(Assert.Single(server.Messages));
-        Assert.StartsWith("Received-SPF: none (mail.test: domain of postmaster@client.test does not designate permitted sender hosts)", body);
+        Assert.StartsWith("Authentication-Results: mail.test;\r\n\tspf=none smtp.helo=client.test\r\n" +
+            "Received-SPF: none (mail.test: domain of postmaster@client.test does not designate permitted sender hosts)", body);
         Assert.Contains("identity=helo;", body);
     }
 

@@ -31,7 +31,7 @@ public sealed class ServerProcesses : IDisposable
             UseShellExecute = false,
         };
         string[] args = ["--data", data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={smtpPort}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Admin:Port=0",
-            "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", "--Spf:Mode=off", "--Dkim:Verify=false", .. settings, "serve", "--allow-root"]; // SPF and DKIM off: no DNS off loopback
+            "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", "--Spf:Mode=off", "--Dkim:Verify=false", "--Dmarc:Mode=off", .. settings, "serve", "--allow-root"]; // SPF and DKIM off: no DNS off loopback
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         // A killed runtime cannot remove its diagnostic pipes from /tmp; these children need none.

@@ -57,10 +57,31 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
         var path = FolderPath(MaildirOf(owner), folder);
         if (IsInbox(folder) || Directory.Exists(path))
             throw new IOException($"folder {folder} exists");
+        MakeFolder(path);
+        return Task.CompletedTask;
+    }
+
+    private static void MakeFolder(string path)
+    {
         foreach (var sub in new[] { "tmp", "new", "cur" })
             Directory.CreateDirectory(Path.Combine(path, sub), Private);
         File.WriteAllBytes(Path.Combine(path, "maildirfolder"), []); // Maildir++: counts toward the INBOX's quota
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Delivery's way into a folder the door chose (Junk, for a DMARC quarantine): its path, made and
+    /// subscribed first when missing, as the first IMAP login would have made it.
+    /// </summary>
+    public static async Task<string> DeliveryFolderAsync(string maildir, string folder, CancellationToken ct = default)
+    {
+        var path = FolderPath(maildir, folder);
+        if (Directory.Exists(Path.Combine(path, "cur")))
+            return path;
+        MakeFolder(path);
+        var current = (await SubscriptionsAtAsync(maildir, ct)).ToList();
+        if (!current.Contains(folder))
+            await WriteSubscriptionsAsync(maildir, [.. current, folder], ct);
+        return path;
     }
 
     public Task RenameFolderAsync(MailboxOwner owner, string from, string to, CancellationToken ct = default)
@@ -86,9 +107,10 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
         return Task.CompletedTask;
     }
 
-    public async Task<IReadOnlyList<string>> SubscriptionsAsync(MailboxOwner owner, CancellationToken ct = default)
+    public Task<IReadOnlyList<string>> SubscriptionsAsync(MailboxOwner owner, CancellationToken ct = default) => SubscriptionsAtAsync(MaildirOf(owner), ct);
+
+    private static async Task<IReadOnlyList<string>> SubscriptionsAtAsync(string maildir, CancellationToken ct)
     {
-        var maildir = MaildirOf(owner);
         var file = Path.Combine(maildir, Subscriptions);
         if (File.Exists(file))
             return (await File.ReadAllLinesAsync(file, ct)).Where(l => l.Length > 0).ToList();
