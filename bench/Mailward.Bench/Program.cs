@@ -6,7 +6,8 @@ using Mailward.Bench;
 var usages = new Dictionary<string, string[]>(StringComparer.Ordinal)
 {
     ["accounts"] = ["Mailward.Bench accounts [--users N] [--domains N] [--lookups N] [--commands N] [--data DIR]"],
-    ["smtp"] = ["Mailward.Bench smtp [--host H] [--port P] [--messages N] [--size BYTES] [--concurrency N] [--rcpt a@x,b@y] [--from ADDR] [--seconds LIMIT] [--spread]"],
+    ["smtp"] = ["Mailward.Bench smtp [--host H] [--port P] [--messages N] [--size BYTES] [--concurrency N] [--rcpt a@x,b@y] [--from ADDR] [--seconds LIMIT] [--spread] [--message FILE] [--bind ADDR]"],
+    ["dns"] = ["Mailward.Bench dns [--address A] [--record NAME TYPE VALUE]... [--seconds LIMIT]   (prints ENDPOINT a:p, answers until killed or LIMIT)"],
     ["pop3"] = ["Mailward.Bench pop3 retrieve|logins --users a@x,b@y [--password P] [--host H] [--port P] [--concurrency N] [--rounds N] [--seconds S]"],
     ["imap"] =
     [
@@ -42,6 +43,7 @@ try
     {
         "accounts" => AccountsBenchmark.Run(rest),
         "smtp" => SmtpLoad.Run(rest),
+        "dns" => DnsServe.Run(rest),
         "pop3" => Pop3Load.Run(rest),
         "store" => StoreProfile.Run(rest),
         _ => ImapLoad.Run(rest),

@@ -11,7 +11,12 @@ using System.Text;
 
 namespace Mailward.Tests.Support;
 
+// The door benchmark compiles this file too (bench/Mailward.Bench); there it is internal, so the tests, which reference the bench, see one type.
+#if MAILWARD_BENCH
+internal sealed class DnsTestServer : IAsyncDisposable
+#else
 public sealed class DnsTestServer : IAsyncDisposable
+#endif
 {
     private const ushort TypeA = 1, TypeNs = 2, TypeCname = 5, TypeSoa = 6, TypePtr = 12, TypeMx = 15, TypeTxt = 16, TypeAaaa = 28, TypeOpt = 41;
 
