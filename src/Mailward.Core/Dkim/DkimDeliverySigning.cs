@@ -1,5 +1,6 @@
 // Signing at the queue's way out: remote delivery asks for the message it is about to send and gets
-// the queued bytes with the DKIM-Signature field on top when the From: domain has a key, or the
+// the queued bytes with the DKIM-Signature field on top when the From: domain has a key (and, below
+// it, an ARC set when the message came in from a stranger and Arc:SealDomain is set), or the
 // queued bytes unchanged. A message that cannot be signed is sent unsigned and logged (a warning),
 // never held back: the receiver's DMARC policy decides, as for any unsigned mail.
 using Mailward.Core.Queue;
@@ -8,21 +9,21 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mailward.Core.Dkim;
 
-public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogger? logger = null)
+public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogger? logger = null, ArcSealer? arc = null)
 {
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
-    /// <summary>How to open the message as it is to be sent, and its length (for SIZE=).</summary>
+    /// <summary>How to open the message as it is to be sent, and its length (for SIZE=): sealed (ARC) when it came in from a stranger and Arc:SealDomain is set, then signed.</summary>
     public async Task<(Func<Stream> Open, long Length)> PrepareAsync(QueuedMessage message, CancellationToken ct)
     {
-        Func<Stream> queued = () => QueueStore.OpenBody(message);
+        var (queued, length) = await SealAsync(message, ct);
         try
         {
             var outcome = await signer.SignAsync(queued, ct);
             if (outcome.Field is { } field)
             {
                 Signed(_log, message.QueueId, outcome.Domain, outcome.Selector);
-                return (() => new PrefixedStream(field, QueueStore.OpenBody(message)), message.MessageLength + field.Length);
+                return (() => new PrefixedStream(field, queued()), length + field.Length);
             }
             if (outcome.Skipped is { } why)
                 NotSigned(_log, message.QueueId, outcome.Domain, why);
@@ -31,8 +32,38 @@ public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogge
         {
             NotSigned(_log, message.QueueId, "", e.Message);
         }
+        return (queued, length);
+    }
+
+    /// <summary>The queued message with an ARC set on top when it gets one (RFC 8617 §5.1); a failure sends it unsealed, as an unsigned one.</summary>
+    private async Task<(Func<Stream> Open, long Length)> SealAsync(QueuedMessage message, CancellationToken ct)
+    {
+        Func<Stream> queued = () => QueueStore.OpenBody(message);
+        if (arc is null)
+            return (queued, message.MessageLength);
+        try
+        {
+            var outcome = await arc.SealAsync(queued, ct);
+            if (outcome.Fields is { } fields)
+            {
+                Sealed(_log, message.QueueId, outcome.Instance, outcome.Chain);
+                return (() => new PrefixedStream(fields, QueueStore.OpenBody(message)), message.MessageLength + fields.Length);
+            }
+            if (outcome.Skipped is { } why)
+                NotSealed(_log, message.QueueId, why);
+        }
+        catch (Exception e) when (e is FormatException or IOException or ArgumentException or InvalidOperationException or Org.BouncyCastle.Crypto.CryptoException)
+        {
+            NotSealed(_log, message.QueueId, e.Message);
+        }
         return (queued, message.MessageLength);
     }
+
+    [LoggerMessage(EventId = 2408, Level = LogLevel.Debug, Message = "arc sealed id={QueueId} instance={Instance} cv={Chain}")]
+    private static partial void Sealed(ILogger logger, string queueId, int instance, string chain);
+
+    [LoggerMessage(EventId = 2409, Level = LogLevel.Warning, Message = "arc not sealed id={QueueId}: {Reason} (sent unsealed)")]
+    private static partial void NotSealed(ILogger logger, string queueId, string reason);
 
     [LoggerMessage(EventId = 2404, Level = LogLevel.Debug, Message = "dkim signed id={QueueId} domain={Domain} selector={Selector}")]
     private static partial void Signed(ILogger logger, string queueId, string domain, string selector);

@@ -141,7 +141,10 @@ public sealed partial class MailServer : IAsyncDisposable
             new MxResolver(new LookupClient(dnsOptions), new TargetGuard(settings.AllowPrivateTargets, time), remote.MaxMxAddresses),
             new HostBackoff(time, settings.MaxHostBackoff), new SmtpRelayClient(remote, settings.Hostname), remote.MaxMxSessions,
             settings.GetBool("Dkim:Sign") ? new DkimDeliverySigning(new DkimMessageSigner(DkimKeyStore.For(settings), dkimOptions.MaxHeaderBytes),
-                sp.GetRequiredService<ILogger<DkimDeliverySigning>>()) : null)
+                sp.GetRequiredService<ILogger<DkimDeliverySigning>>(),
+                settings.Get("Arc:SealDomain") is { Length: > 0 } sealDomain
+                    ? new ArcSealer(DkimKeyStore.For(settings), DkimKeyStore.NormalizeDomain(sealDomain), settings.Hostname, new DkimKeyLocator(policyDns), dkimOptions.MaxHeaderBytes)
+                    : null) : null)
         {
             // MTA-STS and the routes that require TLS (docs/mail-auth.md).
             Tls = Mailward.Core.MtaSts.MtaStsSetup.Rules(settings, data.Path, policyDns, time, sp.GetRequiredService<ILoggerFactory>()),

@@ -45,6 +45,13 @@ public static class Dkimpy
                             canonicalize=(b'relaxed', b'relaxed'), signature_algorithm=req['algorithm'].encode(),
                             include_headers=[h.encode() for h in req['headers']])
             print(json.dumps({'out': base64.b64encode(sig + msg).decode()}))
+        elif req['op'] == 'arcverify':
+            records = req['records']
+            def dnsfunc(name, timeout=5):
+                n = name.decode() if isinstance(name, bytes) else name
+                return records.get(n.rstrip('.'), '').encode()
+            cv, results, comment = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+            print(json.dumps({'cv': cv.decode(), 'comment': comment}))
         else:
             records = req['records']
             def dnsfunc(name, timeout=5):
@@ -86,6 +93,13 @@ public static class Dkimpy
     {
         var reply = await RunAsync(new { op = "verify", message = Convert.ToBase64String(message), records, index = 0 });
         return (reply.GetProperty("ok").GetBoolean(), reply.GetProperty("error").GetString()!);
+    }
+
+    /// <summary>dkimpy's ARC chain validation (RFC 8617 §5.2): "pass", "fail" or "none", and its comment.</summary>
+    public static async Task<(string Chain, string Comment)> ArcVerifyAsync(byte[] message, IReadOnlyDictionary<string, string> records)
+    {
+        var reply = await RunAsync(new { op = "arcverify", message = Convert.ToBase64String(message), records });
+        return (reply.GetProperty("cv").GetString()!, reply.GetProperty("comment").GetString()!);
     }
 
     private static async Task<JsonElement> RunAsync(object request)
