@@ -28,6 +28,9 @@ public interface IAccountChangeSource
     /// </summary>
     ValueTask<long> ReadChangeCounterAsync(CancellationToken ct = default);
 
-    /// <summary>Raised after a write through this object committed: a cache in this process forgets at once.</summary>
+    /// <summary>
+    /// Raised after a write through this object committed: a cache in this process forgets at once.
+    /// A provider shared by nodes (PostgreSQL) also raises it when it hears of another node's write.
+    /// </summary>
     event Action? Changed;
 }

@@ -1,5 +1,7 @@
 // Versioned schema migrations, recorded in the database itself (schema_migrations). Each step runs
-// once, in order, inside a transaction. The SQL keeps to what SQLite and PostgreSQL share.
+// once, in order, inside a transaction. One list for both providers: the SQL keeps to what SQLite
+// and PostgreSQL share (TEXT, INTEGER, no AUTOINCREMENT, no SQLite-only functions), and
+// Postgres/PostgresDialect translates the rest (INTEGER is BIGINT, INTEGER PRIMARY KEY an identity).
 namespace Mailward.Core.Accounts;
 
 internal static class Schema

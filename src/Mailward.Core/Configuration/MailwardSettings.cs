@@ -162,9 +162,9 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     /// <summary>Reads every setting once, so a bad value is reported at start, not at first use.</summary>
     public void Validate()
     {
-        _ = AccountsProvider is "sqlite" ? 0 : throw new SettingsException(
-            AccountsProvider == "postgres" ? "Accounts:Provider=postgres is not available yet; use sqlite"
-            : $"Accounts:Provider must be sqlite, not '{AccountsProvider}'");
+        _ = AccountsProvider is "sqlite" or "postgres" ? 0 : throw new SettingsException($"Accounts:Provider must be sqlite or postgres, not '{AccountsProvider}'");
+        if (AccountsProvider == "postgres" && Get("Accounts:ConnectionString").Length == 0)
+            throw new SettingsException("Accounts:Provider=postgres needs Accounts:ConnectionString (Host=...;Database=...;Username=...)");
         _ = CacheMaxEntries + CacheMaxMisses + CacheCheckMilliseconds + MaxDirectoryEntries + ExpungeHistory + GetInt("MailStore:ListingCacheMessages", 0, 100_000_000);
         _ = Passwords;
         _ = StoreClearText;

@@ -20,7 +20,7 @@ public sealed record CliConsole(TextReader In, TextWriter Out, TextWriter Error,
 public sealed class CliContext(CliConsole console, string? dataOption, IReadOnlyList<string> settingArgs) : IDisposable
 {
     private DataFolder? _data;
-    private SqliteAccountStore? _store;
+    private SqlAccountStore? _store;
     private AccountAdmin? _admin;
     private LoginService? _logins;
 
@@ -73,14 +73,14 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
     private MailStoreLayout Layout => new(Data.Settings.MailStorePath, Data.Settings.MaxDirectoryEntries);
 
     /// <summary>The account store itself, for the server's hot path only (MailwardHost); commands use Admin.</summary>
-    internal SqliteAccountStore AccountStore => Accounts;
+    internal SqlAccountStore AccountStore => Accounts;
 
-    private SqliteAccountStore Accounts
+    private SqlAccountStore Accounts
     {
         get
         {
             var s = Data.Settings;
-            return _store ??= new SqliteAccountStore(s.AccountsConnectionString); // commands read the store itself: no cache
+            return _store ??= AccountStores.Open(s); // commands read the store itself: no cache
         }
     }
 

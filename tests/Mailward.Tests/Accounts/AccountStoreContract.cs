@@ -1,8 +1,9 @@
 // The one store test suite: what every account provider must do, written against IAccountStore
-// only. A provider joins by deriving a class that opens its store (SQLite below; PostgreSQL with
-// issue 14). OpenStore may be called several times: each call is another client of the same
-// store (another process or node), which the concurrency cases need.
+// only. A provider joins by deriving a class that opens its store (SQLite and PostgreSQL below).
+// OpenStore may be called several times: each call is another client of the same store (another
+// process or node), which the concurrency cases need.
 using Mailward.Core.Accounts;
+using Mailward.Core.Accounts.Postgres;
 using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Accounts;
@@ -37,7 +38,7 @@ public abstract class AccountStoreContract : IDisposable
     private static UserRecord AddUser(IAccountStore store, DomainRecord domain, string local, string hash = "*") =>
         store.AddUser(domain, new NewUser(local, hash, null, local, null), $"{domain.Name}/{local}", 0);
 
-    [Fact]
+    [StoreFact]
     public async Task Domains_users_and_aliases_are_found_by_their_names_and_through_alias_domains()
     {
         var d = AddDomain("example.com");
@@ -62,7 +63,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Null(await Store.MapIpToDomainAsync("192.0.2.11"));
     }
 
-    [Fact]
+    [StoreFact]
     public void Taken_names_are_answered_as_exists()
     {
         var d = AddDomain("example.com");
@@ -76,7 +77,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Equal(AccountError.InvalidArgument, Assert.Throws<AccountException>(() => Store.AddAliasLine(d.Id, "info", "&joe@example.com")).Error);
     }
 
-    [Fact]
+    [StoreFact]
     public void Domain_limits_hold_for_users_aliases_and_forwards_apart()
     {
         var d = AddDomain("example.com", new DomainLimits { MaxUsers = 2, MaxAliases = 1, MaxForwards = 1 });
@@ -95,7 +96,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Equal(3, Store.CountUsers(d.Id));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Concurrent_clients_cannot_pass_MaxUsers()
     {
         var d = AddDomain("example.com", new DomainLimits { MaxUsers = 5 });
@@ -120,7 +121,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Equal(5, Store.CountUsers(d.Id));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Concurrent_adds_of_one_name_leave_one_user_and_tell_the_rest_it_exists()
     {
         var d = AddDomain("example.com");
@@ -145,7 +146,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Equal(1, Store.CountUsers(d.Id));
     }
 
-    [Fact]
+    [StoreFact]
     public void Patches_write_only_what_they_name_and_an_upgrade_only_over_the_verified_hash()
     {
         var d = AddDomain("example.com");
@@ -165,7 +166,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.False(Store.PatchUser(joe.Id + 1000, new UserPatch { Gecos = "x" }));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Writes_move_the_change_counter_and_raise_Changed_and_quiet_writes_do_neither()
     {
         var d = AddDomain("example.com");
@@ -184,7 +185,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Equal(1, changed);
     }
 
-    [Fact]
+    [StoreFact]
     public void Lists_page_by_cursor_with_a_limit_and_a_search()
     {
         var d = AddDomain("example.com");
@@ -213,7 +214,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Empty(Store.ListUsers(d.Id, new PageRequest(Search: "1%0")).Items);
     }
 
-    [Fact]
+    [StoreFact]
     public void Every_admin_list_pages()
     {
         foreach (var n in new[] { "a.test", "b.test", "c.test" })
@@ -249,7 +250,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Equal(["b.test"], Store.ListIpMap(new PageRequest(Search: "b.TEST")).Items.Select(m => m.Domain));
     }
 
-    [Fact]
+    [StoreFact]
     public void Roaming_grants_are_extended_never_shortened_and_expire()
     {
         var d = AddDomain("example.com");
@@ -262,7 +263,7 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Empty(Store.ListRoaming(t.AddMinutes(31)));
     }
 
-    [Fact]
+    [StoreFact]
     public void Deleting_a_domain_removes_everything_in_it_and_records_the_folder_intent()
     {
         var d = AddDomain("example.com");
@@ -296,5 +297,21 @@ public sealed class SqliteAccountStoreContract : AccountStoreContract
     {
         base.Dispose();
         _folder.Dispose();
+    }
+}
+
+/// <summary>The suite on PostgreSQL: a fresh database on the run's throwaway cluster, each client its own store object on it.</summary>
+[NeedsPostgres]
+public sealed class PostgresAccountStoreContract : AccountStoreContract
+{
+    private string? _database;
+
+    protected override IAccountStore Open() => new PostgresAccountStore(_database ??= PostgresServer.CreateDatabase());
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        if (_database is not null)
+            PostgresServer.DropDatabase(_database);
     }
 }

@@ -92,6 +92,7 @@ public sealed class ErrorTests : IDisposable
         Assert.Contains("MailStore:MaxDirectoryEntries must be a whole number from 20", bad.Err);
         var pg = await _m.Run("--Accounts:Provider=postgres", "domain", "list");
         Assert.Equal(3, pg.Code);
-        Assert.Contains("not available yet", pg.Err);
+        Assert.Contains("Accounts:Provider=postgres needs Accounts:ConnectionString", pg.Err);
+        Assert.Contains("must be sqlite or postgres", (await _m.Run("--Accounts:Provider=mysql", "domain", "list")).Err);
     }
 }

@@ -1,10 +1,10 @@
-// Folder intents in the SQLite store: the records that keep the store and the mail store's
+// Folder intents in the SQL account store: the records that keep the store and the mail store's
 // folders consistent across crashes (docs/mail-store.md).
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Mailward.Core.Accounts;
 
-public sealed partial class SqliteAccountStore
+public abstract partial class SqlAccountStore
 {
     public long RecordFolderIntent(FolderIntentKind kind, string path) => Write((c, tx) => InsertIntent(c, tx, kind, path));
 
@@ -20,11 +20,11 @@ public sealed partial class SqliteAccountStore
         return Scalar(c, null, "SELECT 1 FROM domains WHERE dir = $p UNION ALL SELECT 1 FROM users WHERE dir = $p", ("$p", path)) is not null;
     }
 
-    private long InsertIntent(SqliteConnection c, SqliteTransaction tx, FolderIntentKind kind, string path) =>
+    private long InsertIntent(DbConnection c, DbTransaction tx, FolderIntentKind kind, string path) =>
         Convert.ToInt64(Scalar(c, tx, "INSERT INTO folder_intents(kind, path, created_at) VALUES ($k, $p, $t) RETURNING id",
             ("$k", (int)kind), ("$p", path), ("$t", Now())));
 
-    private static void CompleteIntent(SqliteConnection c, SqliteTransaction tx, long intentId)
+    private void CompleteIntent(DbConnection c, DbTransaction tx, long intentId)
     {
         if (intentId > 0)
             Exec(c, tx, "DELETE FROM folder_intents WHERE id = $id", ("$id", intentId));

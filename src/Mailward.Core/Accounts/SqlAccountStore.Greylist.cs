@@ -1,12 +1,12 @@
-// Greylisting's state in the SQLite store (tables of schema version 5, docs/mail-auth.md): one row
+// Greylisting's state in the SQL account store (tables of schema version 5, docs/mail-auth.md): one row
 // per client network, sender and recipient, and one per client network that has passed. Writes are
 // quiet (no change-counter bump: nothing the account caches hold changes).
+using System.Data.Common;
 using Mailward.Core.Greylist;
-using Microsoft.Data.Sqlite;
 
 namespace Mailward.Core.Accounts;
 
-public sealed partial class SqliteAccountStore : IGreylistStore
+public abstract partial class SqlAccountStore : IGreylistStore
 {
     /// <summary>A network's passes count at most once in this time (postgrey: one attempt per hour), so one burst does not allow it.</summary>
     private const long PassCountSeconds = 3600;
@@ -65,7 +65,7 @@ public sealed partial class SqliteAccountStore : IGreylistStore
     });
 
     /// <summary>As QuietWrite, with a result.</summary>
-    private T QuietWrite<T>(Func<SqliteConnection, SqliteTransaction, T> work)
+    private T QuietWrite<T>(Func<DbConnection, DbTransaction, T> work)
     {
         var result = default(T)!;
         QuietWrite((c, tx) => { result = work(c, tx); });

@@ -1,12 +1,11 @@
-// Autoresponders in the SQLite store (docs/autoresponder.md): the records, and the once-per-sender
+// Autoresponders in the SQL account store (docs/autoresponder.md): the records, and the once-per-sender
 // memory with its bounded clean-up. The SQL is what SQLite and PostgreSQL share (ON CONFLICT ...
 // DO UPDATE ... WHERE is in both).
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 
 namespace Mailward.Core.Accounts;
 
-public sealed partial class SqliteAccountStore
+public abstract partial class SqlAccountStore
 {
     private const string AutoresponderColumns = "domain_id, local, subject, body, starts_at, ends_at, interval_days, deliver, updated_at";
 
@@ -42,7 +41,7 @@ public sealed partial class SqliteAccountStore
     public bool DeleteAutoresponder(long domainId, string local) => Write((c, tx) => DeleteAutoresponderRows(c, tx, domainId, local) > 0);
 
     /// <summary>The record and its memory of senders; the number of records removed.</summary>
-    private static int DeleteAutoresponderRows(SqliteConnection c, SqliteTransaction tx, long domainId, string local)
+    private int DeleteAutoresponderRows(DbConnection c, DbTransaction tx, long domainId, string local)
     {
         Exec(c, tx, "DELETE FROM autoresponder_replies WHERE domain_id = $d AND local = $l", ("$d", domainId), ("$l", local));
         return Exec(c, tx, "DELETE FROM autoresponders WHERE domain_id = $d AND local = $l", ("$d", domainId), ("$l", local));
@@ -54,8 +53,7 @@ public sealed partial class SqliteAccountStore
         // Not a change any cache holds (no generation bump), but fsynced like one: the record is
         // what keeps a crash from answering twice (docs/autoresponder.md, "A crash").
         using var c = Open();
-        Exec(c, null, "PRAGMA synchronous=FULL");
-        using var tx = c.BeginTransaction(deferred: false);
+        using var tx = BeginWrite(c, WriteKind.Uncounted);
         var t = now.ToUnixTimeSeconds();
         // Bounded: at most cleanupBatch expired rows per reply, oldest first, so no write is unbounded.
         Exec(c, tx, """

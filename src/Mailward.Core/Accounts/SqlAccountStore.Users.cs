@@ -1,11 +1,10 @@
-// The user aggregate in the SQLite store: lookups, the paged list, adds (MaxUsers checked inside
+// The user aggregate in the SQL account store: lookups, the paged list, adds (MaxUsers checked inside
 // the write transaction), deletes and targeted writes.
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 
 namespace Mailward.Core.Accounts;
 
-public sealed partial class SqliteAccountStore
+public abstract partial class SqlAccountStore
 {
     private const string UserColumns =
         "u.id, u.domain_id, d.name, u.local, u.password_hash, u.clear_password, u.gecos, u.quota_bytes, u.quota_messages, " +
@@ -45,7 +44,7 @@ public sealed partial class SqliteAccountStore
         return Query(c, tx, $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.id = $id", MapUser, ("$id", id))[0];
     });
 
-    private long InsertUser(SqliteConnection c, SqliteTransaction tx, DomainRecord domain, NewUser u, string directory)
+    private long InsertUser(DbConnection c, DbTransaction tx, DomainRecord domain, NewUser u, string directory)
     {
         if (Scalar(c, tx, "SELECT 1 FROM aliases WHERE domain_id = $d AND local = $l", ("$d", domain.Id), ("$l", u.Local)) is not null)
             throw new AccountException(AccountError.UserExists, $"an alias already uses this address: {u.Local}@{domain.Name}");
@@ -60,7 +59,7 @@ public sealed partial class SqliteAccountStore
                 ("$d", domain.Id), ("$l", u.Local), ("$h", u.PasswordHash), ("$cp", u.ClearPassword), ("$g", u.Gecos),
                 ("$qb", quota.Bytes), ("$qm", quota.Messages), ("$f", (int)u.Flags), ("$dir", directory), ("$now", Now())));
         }
-        catch (SqliteException e) when (IsUniqueViolation(e))
+        catch (DbException e) when (IsUniqueViolation(e))
         {
             throw new AccountException(AccountError.UserExists, $"user already exists: {u.Local}@{domain.Name}");
         }

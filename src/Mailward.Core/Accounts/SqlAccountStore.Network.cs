@@ -1,9 +1,9 @@
-// The network aggregate in the SQLite store: relay rules, IP-to-domain maps (vipmap) and roaming grants.
-using Microsoft.Data.Sqlite;
+// The network aggregate in the SQL account store: relay rules, IP-to-domain maps (vipmap) and roaming grants.
+using System.Data.Common;
 
 namespace Mailward.Core.Accounts;
 
-public sealed partial class SqliteAccountStore
+public abstract partial class SqlAccountStore
 {
     public string? MapIpToDomain(string address) =>
         HotQuery("SELECT domain FROM ip_map WHERE address = $a ORDER BY domain LIMIT 1", r => r.GetString(0), ("$a", address)).FirstOrDefault();
@@ -52,8 +52,8 @@ public sealed partial class SqliteAccountStore
         var (address, domain) = page.After is { } after && after.IndexOf(' ', StringComparison.Ordinal) is > 0 and var sp ? (after[..sp], after[(sp + 1)..]) : (page.After, "");
         return Paged(page with { After = null }, """
             SELECT address, domain FROM ip_map
-            WHERE ($a IS NULL OR address > $a OR (address = $a AND domain > $ad))
-                AND ($search IS NULL OR address LIKE $search ESCAPE '\' OR domain LIKE $search ESCAPE '\')
+            WHERE (CAST($a AS TEXT) IS NULL OR address > $a OR (address = $a AND domain > $ad))
+                AND (CAST($search AS TEXT) IS NULL OR address LIKE $search ESCAPE '\' OR domain LIKE $search ESCAPE '\')
             ORDER BY address, domain LIMIT $limit
             """, r => new IpMapEntry(r.GetString(0), r.GetString(1)), e => $"{e.Address} {e.Domain}", ("$a", address), ("$ad", domain));
     }

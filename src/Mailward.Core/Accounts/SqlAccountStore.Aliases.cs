@@ -1,11 +1,10 @@
-// The alias aggregate in the SQLite store: delivery instruction lines per address, the paged list,
+// The alias aggregate in the SQL account store: delivery instruction lines per address, the paged list,
 // adds with MaxAliases / MaxForwards checked inside the write transaction.
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 
 namespace Mailward.Core.Accounts;
 
-public sealed partial class SqliteAccountStore
+public abstract partial class SqlAccountStore
 {
     public AliasRecord? FindAlias(string local, string domain)
     {
@@ -49,7 +48,7 @@ public sealed partial class SqliteAccountStore
         {
             Exec(c, tx, "INSERT INTO aliases(domain_id, local, line) VALUES ($d, $l, $line)", ("$d", domainId), ("$l", local), ("$line", line));
         }
-        catch (SqliteException e) when (IsUniqueViolation(e))
+        catch (DbException e) when (IsUniqueViolation(e))
         {
             throw new AccountException(AccountError.InvalidArgument, $"the alias already has this line: {line}");
         }
@@ -60,7 +59,7 @@ public sealed partial class SqliteAccountStore
     /// else against MaxAliases (as AliasRecord.IsForward counts them); checked inside the write
     /// transaction, so concurrent adds cannot pass the limit.
     /// </summary>
-    private static void CheckAliasLimit(SqliteConnection c, SqliteTransaction tx, long domainId, bool forward)
+    private void CheckAliasLimit(DbConnection c, DbTransaction tx, long domainId, bool forward)
     {
         var limits = Query(c, tx, "SELECT name, max_aliases, max_forwards FROM domains WHERE id = $d",
             r => (Name: r.GetString(0), Aliases: NullableInt(r, 1), Forwards: NullableInt(r, 2)), ("$d", domainId));

@@ -1,10 +1,9 @@
-// Domains, alias domains, limits and catch-alls in the SQLite store.
+// Domains, alias domains, limits and catch-alls in the SQL account store.
 using System.Data.Common;
-using Microsoft.Data.Sqlite;
 
 namespace Mailward.Core.Accounts;
 
-public sealed partial class SqliteAccountStore
+public abstract partial class SqlAccountStore
 {
     private const string DomainColumns =
         "d.id, d.name, d.dir, d.catchall_kind, d.catchall_target, d.max_users, d.max_aliases, d.max_forwards, " +
@@ -59,7 +58,7 @@ public sealed partial class SqliteAccountStore
             return domain;
         });
 
-    private static bool DomainNameTaken(SqliteConnection c, SqliteTransaction tx, string name) =>
+    private bool DomainNameTaken(DbConnection c, DbTransaction tx, string name) =>
         Scalar(c, tx, "SELECT 1 FROM domains WHERE name = $n UNION ALL SELECT 1 FROM domain_aliases WHERE name = $n", ("$n", name)) is not null;
 
     private static readonly string[] DomainOwnedTables = ["users", "aliases", "domain_aliases", "autoresponders", "autoresponder_replies"];
@@ -90,7 +89,7 @@ public sealed partial class SqliteAccountStore
 
     public void SetLimits(long domainId, DomainLimits limits) => Write((c, tx) => WriteLimits(c, tx, domainId, limits));
 
-    private static void WriteLimits(SqliteConnection c, SqliteTransaction tx, long id, DomainLimits l) =>
+    private void WriteLimits(DbConnection c, DbTransaction tx, long id, DomainLimits l) =>
         Exec(c, tx, """
             UPDATE domains SET max_users = $mu, max_aliases = $ma, max_forwards = $mf, max_autoresponders = $mr,
                 max_lists = $ml, quota_bytes = $qb, quota_messages = $qm, default_quota_bytes = $dqb,

@@ -1,0 +1,244 @@
+// IAccountStore over SQL, shared by the providers (SqliteAccountStore, Postgres/PostgresAccountStore):
+// the aggregates' queries are written once, in the SQL both dialects accept, with $name parameters;
+// a provider opens connections, begins the kinds of write transaction, runs the hot-path reads on
+// prepared statements and names its constraint errors. Every counted write bumps the change counter
+// (meta.generation) that a CachedAccountDirectory in front of the store watches, and raises Changed
+// for the caches of this process. The store itself caches nothing: its lookups always read the database.
+using System.Data.Common;
+
+namespace Mailward.Core.Accounts;
+
+public abstract partial class SqlAccountStore : IAccountStore
+{
+    private readonly TimeProvider _time;
+
+    protected SqlAccountStore(TimeProvider? time) => _time = time ?? TimeProvider.System;
+
+    /// <summary>The kinds of write transaction a provider begins.</summary>
+    protected enum WriteKind
+    {
+        /// <summary>Changes what the caches hold: durable, serialized with every other counted write, bumps the change counter.</summary>
+        Counted,
+        /// <summary>Changes nothing cached (last logins, roaming grants, greylisting): the last one may be lost in a power cut.</summary>
+        Quiet,
+        /// <summary>Changes nothing cached, but must survive a crash (an autoresponder's memory of a reply).</summary>
+        Uncounted,
+    }
+
+    /// <summary>An open connection to the store.</summary>
+    protected abstract DbConnection Open();
+
+    /// <summary>Begins a write transaction of the kind on <paramref name="c"/>.</summary>
+    protected abstract DbTransaction BeginWrite(DbConnection c, WriteKind kind);
+
+    /// <summary>Runs a hot-path query on a prepared statement; <paramref name="sql"/> is in the shared dialect.</summary>
+    protected abstract List<T> HotQuery<T>(string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] args);
+
+    /// <summary>The statement as the provider runs it (the shared dialect in, the provider's out).</summary>
+    protected virtual string Dialect(string sql) => sql;
+
+    /// <summary>Adds a parameter named as in the shared dialect ($name).</summary>
+    protected virtual void AddParameter(DbCommand cmd, string name, object? value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value ?? DBNull.Value;
+        cmd.Parameters.Add(p);
+    }
+
+    /// <summary>A uniqueness constraint met: the row exists. <paramref name="table"/> names its table when known.</summary>
+    protected abstract bool IsUniqueViolation(DbException e, out string? table);
+
+    /// <summary>Another constraint met (a foreign key, NOT NULL).</summary>
+    protected abstract bool IsConstraintViolation(DbException e);
+
+    /// <summary>Called inside a counted write just before it commits (PostgreSQL tells the other nodes).</summary>
+    protected virtual void BeforeCommit(DbConnection c, DbTransaction tx)
+    {
+    }
+
+    /// <summary>The applied schema version (for `mailward` diagnostics and tests).</summary>
+    public int SchemaVersion
+    {
+        get
+        {
+            using var c = Open();
+            return Convert.ToInt32(Scalar(c, null, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+        }
+    }
+
+    /// <summary>
+    /// Applies the migrations newer than the store's version, each in its own transaction begun by
+    /// <paramref name="begin"/>, each statement translated by <paramref name="translate"/> (the
+    /// migration list is one; the dialects differ in a few words, see Schema).
+    /// </summary>
+    protected void ApplyMigrations(DbConnection c, Func<DbConnection, DbTransaction> begin, Func<string, string> translate)
+    {
+        using (var tx = begin(c))
+        {
+            var current = Convert.ToInt32(Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+            var latest = Schema.Migrations[^1].Version;
+            if (current > latest)
+                throw new AccountException(AccountError.StorageFailed, $"the account store has schema version {current}, newer than this program knows ({latest}); upgrade mailward");
+            foreach (var (version, sql) in Schema.Migrations.Where(m => m.Version > current))
+            {
+                Exec(c, tx, translate(sql));
+                Exec(c, tx, "INSERT INTO schema_migrations(version, applied_at) VALUES ($v, $t)", ("$v", version), ("$t", Now()));
+            }
+            tx.Commit();
+        }
+    }
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeSeconds();
+
+    private static DateTimeOffset FromUnix(long t) => DateTimeOffset.FromUnixTimeSeconds(t);
+
+    /// <summary>Runs <paramref name="work"/> in a counted write transaction (it bumps the change counter).</summary>
+    private T Write<T>(Func<DbConnection, DbTransaction, T> work)
+    {
+        using var c = Open();
+        using var tx = BeginWrite(c, WriteKind.Counted);
+        try
+        {
+            var result = work(c, tx);
+            Exec(c, tx, "UPDATE meta SET value = value + 1 WHERE key = 'generation'");
+            BeforeCommit(c, tx);
+            tx.Commit();
+            return result;
+        }
+        catch (DbException e) when (IsUniqueViolation(e, out var table))
+        {
+            // A write that met a uniqueness constraint without a more specific answer: "exists", not a failure.
+            throw new AccountException(table == "users" ? AccountError.UserExists : AccountError.DomainExists, $"already exists: {e.Message}");
+        }
+        catch (DbException e) when (IsConstraintViolation(e))
+        {
+            throw new AccountException(AccountError.StorageFailed, $"account store constraint failed: {e.Message}");
+        }
+        finally
+        {
+            RaiseChanged();
+        }
+    }
+
+    private bool IsUniqueViolation(DbException e) => IsUniqueViolation(e, out _);
+
+    /// <summary>
+    /// A write that changes nothing the caches hold (last logins, roaming grants): no change-counter
+    /// bump, so the read caches of every process stay warm, and relaxed durability: a power cut may
+    /// lose the last such write, never corrupt the store.
+    /// </summary>
+    private void QuietWrite(Action<DbConnection, DbTransaction> work)
+    {
+        using var c = Open();
+        using var tx = BeginWrite(c, WriteKind.Quiet);
+        work(c, tx);
+        tx.Commit();
+    }
+
+    private void Write(Action<DbConnection, DbTransaction> work) => Write<int>((c, tx) =>
+    {
+        work(c, tx);
+        return 0;
+    });
+
+    private readonly Lock _changedGate = new();
+    private Action? _changed;
+
+    /// <inheritdoc />
+    public event Action? Changed
+    {
+        add
+        {
+            lock (_changedGate)
+                _changed += value;
+            OnChangedSubscribed();
+        }
+        remove
+        {
+            lock (_changedGate)
+                _changed -= value;
+        }
+    }
+
+    /// <summary>Someone (a read cache) listens to Changed: a provider may start hearing of other nodes' writes.</summary>
+    protected virtual void OnChangedSubscribed()
+    {
+    }
+
+    /// <summary>Raises Changed (also for a provider that hears of another node's write).</summary>
+    protected void RaiseChanged() => _changed?.Invoke();
+
+    public ValueTask<long> ReadChangeCounterAsync(CancellationToken ct = default) =>
+        new(HotQuery("SELECT value FROM meta WHERE key = 'generation'", r => r.GetInt64(0))[0]);
+
+    private DbCommand Command(DbConnection c, DbTransaction? tx, string sql, params (string Name, object? Value)[] args)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = Dialect(sql);
+        cmd.Transaction = tx;
+        foreach (var (name, value) in args)
+            AddParameter(cmd, name, value);
+        return cmd;
+    }
+
+    private int Exec(DbConnection c, DbTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        return cmd.ExecuteNonQuery();
+    }
+
+    private object? Scalar(DbConnection c, DbTransaction? tx, string sql, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        return cmd.ExecuteScalar();
+    }
+
+    private List<T> Query<T>(DbConnection c, DbTransaction? tx, string sql, Func<DbDataReader, T> map, params (string, object?)[] args)
+    {
+        using var cmd = Command(c, tx, sql, args);
+        using var r = cmd.ExecuteReader();
+        var list = new List<T>();
+        while (r.Read())
+            list.Add(map(r));
+        return list;
+    }
+
+    private List<T> Query<T>(string sql, Func<DbDataReader, T> map, params (string, object?)[] args)
+    {
+        using var c = Open();
+        return Query(c, null, sql, map, args);
+    }
+
+    /// <summary>
+    /// The WHERE condition of a keyset page over <paramref name="key"/>: after the cursor, and
+    /// containing the search. The casts give PostgreSQL the type of a parameter that is only tested for NULL.
+    /// </summary>
+    private static string PageFilter(string key, PageRequest page) =>
+        $"(CAST($after AS TEXT) IS NULL OR {key} > $after) AND (CAST($search AS TEXT) IS NULL OR {key} LIKE $search ESCAPE '\\')";
+
+    /// <summary>
+    /// Runs a page query (its SQL uses $after, $search and $limit): one row more than the page
+    /// holds tells whether a next page exists; the cursor is the last item's key.
+    /// </summary>
+    private Page<T> Paged<T>(PageRequest page, string sql, Func<DbDataReader, T> map, Func<T, string> key, params (string, object?)[] args)
+    {
+        var size = page.Size;
+        var rows = Query(sql, map, [.. args, ("$after", page.After), ("$search", page.LikePattern), ("$limit", size + 1)]);
+        if (rows.Count <= size)
+            return new Page<T>(rows, null);
+        rows.RemoveAt(size);
+        return new Page<T>(rows, key(rows[^1]));
+    }
+
+    private static int? NullableInt(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
+    private static string? NullableString(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+}
