@@ -2,7 +2,9 @@
 // only. A provider joins by deriving a class that opens its store (SQLite and PostgreSQL below).
 // OpenStore may be called several times: each call is another client of the same store (another
 // process or node), which the concurrency cases need.
+using System.Diagnostics;
 using Mailward.Core.Accounts;
+using Mailward.Core.Accounts.Cache;
 using Mailward.Core.Accounts.Postgres;
 using Mailward.Tests.Support;
 
@@ -307,6 +309,24 @@ public sealed class PostgresAccountStoreContract : AccountStoreContract
     private string? _database;
 
     protected override IAccountStore Open() => new PostgresAccountStore(_database ??= PostgresServer.CreateDatabase());
+
+    [StoreFact]
+    public async Task Another_nodes_write_reaches_this_nodes_cache_within_a_second_without_polling()
+    {
+        var d = Store.AddDomain("example.com", "example.com", CatchAll.Bounce, DomainLimits.None, null, "", 0);
+        var otherNode = OpenStore();
+        // The change counter is polled once an hour here: only the notification can make the cache forget.
+        using var cache = CachedAccountDirectory.Over(Store, new AccountCacheOptions(1000, 1000, TimeSpan.FromHours(1)));
+        Assert.Null(await cache.FindUserAsync("joe", "example.com")); // a cached miss
+        await Task.Delay(200); // the listener is up
+
+        otherNode.AddUser(d, new NewUser("joe", "*", null, "joe", null), "example.com/joe", 0);
+        var seen = Stopwatch.StartNew();
+        while (await cache.FindUserAsync("joe", "example.com") is null && seen.Elapsed < TimeSpan.FromSeconds(5))
+            await Task.Delay(20);
+        Assert.True(seen.Elapsed < TimeSpan.FromSeconds(1), $"the other node's user was seen after {seen.Elapsed}");
+        Assert.NotNull(await cache.FindUserAsync("joe", "example.com"));
+    }
 
     public override void Dispose()
     {
