@@ -94,6 +94,8 @@ public sealed class SqliteAccountStore : SqlAccountStore
         return list;
     });
 
+    protected override string TablesQuery => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'";
+
     /// <summary>SQLITE_CONSTRAINT_UNIQUE or SQLITE_CONSTRAINT_PRIMARYKEY: the row exists.</summary>
     protected override bool IsUniqueViolation(DbException e, out string? table)
     {

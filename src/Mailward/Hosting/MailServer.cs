@@ -212,6 +212,9 @@ public sealed partial class MailServer : IAsyncDisposable
                 k.ListenUnixSocket(submitSocket, l => l.UseConnectionHandler<Sendmail.SubmitConnectionHandler>());
         });
         _app = builder.Build();
+        // The PostgreSQL store hears of other nodes' writes on a connection of its own: its lines go to the server's log.
+        if (accounts is Core.Accounts.Postgres.PostgresAccountStore shared)
+            shared.Logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Mailward.Accounts");
         if (admin.Enabled)
             _app.MapAdminWeb();
         var log = _app.Services.GetRequiredService<ILogger<MailServer>>();

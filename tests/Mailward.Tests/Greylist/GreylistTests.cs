@@ -2,12 +2,15 @@
 // try is deferred with 450 4.7.1, a retry before the delay is deferred again with the time left, a
 // retry after it is accepted and queued; the client's /24 is one client; relay clients are never
 // greylisted; a network that passed five times (an hour apart) is allowed; unused rows expire and
-// the cleanup removes them in bounded steps; two stores on one database share the state (nodes).
+// the cleanup removes them in bounded steps; two stores on one database share the state (nodes), on
+// SQLite and on PostgreSQL.
 using Mailward.Core.Accounts;
+using Mailward.Core.Accounts.Postgres;
 using Mailward.Core.Greylist;
 using Mailward.Tests.Smtp;
 using Mailward.Tests.Support;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Mailward.Tests.Greylist;
 
@@ -98,6 +101,33 @@ public sealed class GreylistTests
         var db = $"Data Source={tmp.Combine("accounts.db")}";
         using var node1 = new SqliteAccountStore(db);
         using var node2 = new SqliteAccountStore(db);
+        NodesShareTheState(node1, node2, table => Rows(tmp, table));
+    }
+
+    [FactWhenPostgres]
+    public void Nodes_that_share_a_PostgreSQL_store_share_the_state_and_the_cleanup_is_bounded()
+    {
+        var db = PostgresServer.CreateDatabase();
+        try
+        {
+            using var node1 = new PostgresAccountStore(db);
+            using var node2 = new PostgresAccountStore(db);
+            NodesShareTheState(node1, node2, table =>
+            {
+                using var c = new NpgsqlConnection(db);
+                c.Open();
+                using var cmd = new NpgsqlCommand($"SELECT COUNT(*) FROM {table}", c);
+                return (long)cmd.ExecuteScalar()!;
+            });
+        }
+        finally
+        {
+            PostgresServer.DropDatabase(db);
+        }
+    }
+
+    private static void NodesShareTheState(IGreylistStore node1, IGreylistStore node2, Func<string, long> rows)
+    {
         var o = new GreylistOptions { Enabled = true, CleanupRows = 10 };
         var t = new GreylistTriplet("192.0.2.0/24", "a@remote.test", "joe@hosted.test");
         Assert.Equal("first", node1.CheckGreylist(t, Start, o).Why);
@@ -107,14 +137,14 @@ public sealed class GreylistTests
 
         for (var i = 0; i < 25; i++)
             node1.CheckGreylist(t with { Sender = $"x{i}@remote.test" }, Start, o); // first tries never retried
-        Assert.Equal(26, Rows(tmp, "greylist_triplets"));
+        Assert.Equal(26, rows("greylist_triplets"));
         Assert.Equal(0, node1.CleanGreylist(Start.AddHours(47), o)); // inside the retry window
         Assert.Equal(10, node1.CleanGreylist(Start.AddHours(49), o)); // bounded by CleanupRows
         Assert.Equal(10, node2.CleanGreylist(Start.AddHours(49), o));
         Assert.Equal(5, node1.CleanGreylist(Start.AddHours(49), o));
-        Assert.Equal(1, Rows(tmp, "greylist_triplets")); // the passed one stays until its expiry
+        Assert.Equal(1, rows("greylist_triplets")); // the passed one stays until its expiry
         Assert.Equal(2, node1.CleanGreylist(Start.AddDays(36), o)); // it and its network
-        Assert.Equal(0, Rows(tmp, "greylist_triplets") + Rows(tmp, "greylist_clients"));
+        Assert.Equal(0, rows("greylist_triplets") + rows("greylist_clients"));
     }
 
     private static long Rows(TempFolder tmp, string table)

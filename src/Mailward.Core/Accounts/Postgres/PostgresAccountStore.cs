@@ -21,7 +21,8 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
     private const long WriteLockKey = 0x4D77_0001;
 
     private readonly NpgsqlDataSource _data;
-    private readonly ILogger _log;
+    private ILogger _log;
+    private volatile bool _listening;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private Task? _listener;
@@ -109,6 +110,20 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
     protected override void AddParameter(DbCommand cmd, string name, object? value) =>
         cmd.Parameters.Add(new NpgsqlParameter(PostgresDialect.ParameterName(name), value ?? DBNull.Value));
 
+    protected override string TablesQuery => "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()";
+
+    protected override DbTransaction BeginSnapshot(DbConnection c) => c.BeginTransaction(System.Data.IsolationLevel.RepeatableRead);
+
+    /// <summary>Rows copied with their ids: each identity column continues after the largest.</summary>
+    protected override void AfterCopy(DbConnection c, DbTransaction tx, IReadOnlyList<string> tablesWithId)
+    {
+        foreach (var table in tablesWithId)
+            Exec(c, tx, $"""
+                SELECT setval(s, COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)
+                FROM (SELECT pg_get_serial_sequence('{table}', 'id') AS s) AS q WHERE s IS NOT NULL
+                """);
+    }
+
     /// <summary>unique_violation (SQLSTATE 23505): the row exists.</summary>
     protected override bool IsUniqueViolation(DbException e, out string? table)
     {
@@ -146,6 +161,7 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
                 await using (var cmd = new NpgsqlCommand($"LISTEN {ChangeChannel}", c))
                     await cmd.ExecuteNonQueryAsync(ct);
                 // Writes missed while not listening are caught by the change counter the caches poll.
+                _listening = true;
                 Listening(_log, ChangeChannel);
                 while (true)
                     await c.WaitAsync(ct);
@@ -156,6 +172,7 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
             }
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
             {
+                _listening = false;
                 ListenFailed(_log, e.Message);
                 try
                 {
@@ -166,6 +183,18 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
                     return;
                 }
             }
+        }
+    }
+
+    /// <summary>Where the listener's lines go (events 1800-1801); may be set after the store is open.</summary>
+    public ILogger Logger
+    {
+        get => _log;
+        set
+        {
+            _log = value;
+            if (_listening)
+                Listening(value, ChangeChannel);
         }
     }
 
