@@ -132,5 +132,36 @@ internal static class Schema
                 counted_at INTEGER NOT NULL);
             CREATE INDEX greylist_clients_last_seen ON greylist_clients(last_seen);
             """),
+        // 6: the web admin's access (issue 13, docs/web-admin.md): API keys (only a hash of the
+        // secret) and the domains a scoped key reaches, the domains an account administers beyond
+        // its own, and TOTP second factors with the last time step used (no code twice).
+        (6, """
+            CREATE TABLE api_keys(
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                secret_hash TEXT NOT NULL,
+                system_scope INTEGER NOT NULL,
+                read_only INTEGER NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                revoked_at INTEGER);
+            CREATE TABLE api_key_domains(
+                key_id TEXT NOT NULL,
+                domain_id INTEGER NOT NULL,
+                PRIMARY KEY(key_id, domain_id));
+            CREATE INDEX api_key_domains_domain ON api_key_domains(domain_id);
+            CREATE TABLE admin_grants(
+                user_id INTEGER NOT NULL,
+                domain_id INTEGER NOT NULL,
+                PRIMARY KEY(user_id, domain_id));
+            CREATE INDEX admin_grants_domain ON admin_grants(domain_id);
+            CREATE TABLE totp(
+                user_id INTEGER PRIMARY KEY,
+                secret TEXT NOT NULL,
+                confirmed INTEGER NOT NULL,
+                last_step INTEGER NOT NULL,
+                created_at INTEGER NOT NULL);
+            """),
     ];
 }

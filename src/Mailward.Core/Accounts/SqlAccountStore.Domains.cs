@@ -61,10 +61,11 @@ public abstract partial class SqlAccountStore
     private bool DomainNameTaken(DbConnection c, DbTransaction tx, string name) =>
         Scalar(c, tx, "SELECT 1 FROM domains WHERE name = $n UNION ALL SELECT 1 FROM domain_aliases WHERE name = $n", ("$n", name)) is not null;
 
-    private static readonly string[] DomainOwnedTables = ["users", "aliases", "domain_aliases", "autoresponders", "autoresponder_replies"];
+    private static readonly string[] DomainOwnedTables = ["users", "aliases", "domain_aliases", "autoresponders", "autoresponder_replies", "admin_grants", "api_key_domains"];
 
     public long DeleteDomain(DomainRecord domain) => Write((c, tx) =>
     {
+        DeleteUserAccess(c, tx, "SELECT id FROM users WHERE domain_id = $d", ("$d", domain.Id));
         foreach (var table in DomainOwnedTables)
             Exec(c, tx, $"DELETE FROM {table} WHERE domain_id = $d", ("$d", domain.Id));
         Exec(c, tx, "DELETE FROM ip_map WHERE domain = $n", ("$n", domain.Name));

@@ -70,6 +70,7 @@ public abstract partial class SqlAccountStore
         if (Exec(c, tx, "DELETE FROM users WHERE id = $id", ("$id", user.Id)) == 0)
             throw new AccountException(AccountError.UserNotFound, $"user does not exist: {user.Address}");
         DeleteAutoresponderRows(c, tx, user.DomainId, user.Local);
+        DeleteUserAccess(c, tx, "$id", ("$id", user.Id));
         return InsertIntent(c, tx, FolderIntentKind.Delete, user.Directory);
     });
 

@@ -188,7 +188,7 @@ public abstract partial class SqlAccountStore : IAccountStore
         return cmd.ExecuteNonQuery();
     }
 
-    private object? Scalar(DbConnection c, DbTransaction? tx, string sql, params (string, object?)[] args)
+    protected object? Scalar(DbConnection c, DbTransaction? tx, string sql, params (string, object?)[] args)
     {
         using var cmd = Command(c, tx, sql, args);
         return cmd.ExecuteScalar();

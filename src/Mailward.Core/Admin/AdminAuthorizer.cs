@@ -59,6 +59,16 @@ public static class AdminAuthorizer
         [AdminOperation.ReadAutoresponder] = new(Scope.Self, Writes: false),
         [AdminOperation.SetAutoresponder] = new(Scope.Self, Writes: true),
         [AdminOperation.DeleteAutoresponder] = new(Scope.Self, Writes: true),
+        // Keys and admins are what the system grants; a key makes neither (below).
+        [AdminOperation.ListApiKeys] = new(Scope.System, Writes: false),
+        [AdminOperation.AddApiKey] = new(Scope.System, Writes: true),
+        [AdminOperation.RevokeApiKey] = new(Scope.System, Writes: true),
+        [AdminOperation.ListAdmins] = new(Scope.System, Writes: false),
+        [AdminOperation.GrantAdmin] = new(Scope.System, Writes: true),
+        [AdminOperation.RevokeAdmin] = new(Scope.System, Writes: true),
+        // Only the account itself or the system (below): a domain admin cannot weaken another's login.
+        [AdminOperation.SetTotp] = new(Scope.Self, Writes: true),
+        [AdminOperation.DeleteTotp] = new(Scope.Self, Writes: true),
     };
 
     /// <summary>
@@ -92,6 +102,12 @@ public static class AdminAuthorizer
             || (rule.Scope == Scope.Self && self);
         if (!reached)
             return Forbidden(actor, r, r.Domain is { } dn && !actor.HasSystemScope && rule.Scope >= Scope.Domain ? $"not an admin of {dn}" : "not allowed");
+        // A key cannot outlive itself through another key, or make an admin who could.
+        if (actor.Kind == ActorKind.ApiKey && r.Operation is AdminOperation.AddApiKey or AdminOperation.RevokeApiKey or AdminOperation.GrantAdmin
+            or AdminOperation.RevokeAdmin or AdminOperation.SetTotp or AdminOperation.DeleteTotp)
+            return Forbidden(actor, r, "an API key makes no keys or admins and has no second factor");
+        if (r.Operation is AdminOperation.SetTotp or AdminOperation.DeleteTotp && !self && !actor.HasSystemScope)
+            return Forbidden(actor, r, "an account's second factor is its own (or the system's to reset)");
         if (actor.Kind == ActorKind.System)
             return null;
 

@@ -36,6 +36,16 @@ public enum AdminOperation
     ReadAutoresponder,
     SetAutoresponder,
     DeleteAutoresponder,
+    ListApiKeys,
+    AddApiKey,
+    RevokeApiKey,
+    ListAdmins,
+    GrantAdmin,
+    RevokeAdmin,
+    /// <summary>An account's own second factor: enrol, confirm, read whether it is on.</summary>
+    SetTotp,
+    /// <summary>Turn an account's second factor off (its own, or the system's reset of a lost one).</summary>
+    DeleteTotp,
 }
 
 /// <summary>

@@ -17,6 +17,8 @@ public enum WebRole
     DomainAdmin,
     /// <summary>An account with the system-admin flag: every domain.</summary>
     SystemAdmin,
+    /// <summary>An API key: the API's admin endpoints, within its scope (AdminAuthorizer); no own account.</summary>
+    ApiKey,
 }
 
 /// <summary>What a request needs before its handler runs.</summary>
@@ -34,15 +36,43 @@ public enum Need
     Scraper,
 }
 
-/// <summary>The logged-in account of a request, read afresh from the store for each request.</summary>
-public sealed record WebUser(WebSession Session, UserRecord Record, Actor Actor)
+/// <summary>
+/// Who a request comes from: a logged-in account (a session, its record read afresh from the store
+/// for each request) or an API key (Authorization: Bearer, /api/ only; no session, no account).
+/// </summary>
+public sealed class WebUser
 {
-    public string Address => Record.Address;
+    private readonly WebSession? _session;
+    private readonly UserRecord? _record;
+
+    public WebUser(WebSession session, UserRecord record, Actor actor)
+    {
+        _session = session;
+        _record = record;
+        Actor = actor;
+    }
+
+    private WebUser(Actor key) => Actor = key;
+
+    public static WebUser ForApiKey(Actor key) => key.Kind == ActorKind.ApiKey ? new(key) : throw new ArgumentException("not a key", nameof(key));
+
+    public Actor Actor { get; }
+
+    public bool IsApiKey => _record is null;
+
+    /// <summary>The session of a logged-in account (WebAccess keeps keys from every handler that asks).</summary>
+    public WebSession Session => _session ?? throw new InvalidOperationException($"{Actor} has no session");
+
+    public UserRecord Record => _record ?? throw new InvalidOperationException($"{Actor} is no account");
+
+    /// <summary>The account's address, or the key's name.</summary>
+    public string Address => _record?.Address ?? Actor.Name;
 
     public WebRole Role => Actor.Kind switch
     {
         ActorKind.SystemAdmin => WebRole.SystemAdmin,
         ActorKind.DomainAdmin => WebRole.DomainAdmin,
+        ActorKind.ApiKey => WebRole.ApiKey,
         _ => WebRole.User,
     };
 
@@ -87,6 +117,9 @@ public static class WebAccess
         new("GET", "/api/v1/users/{address}", Need.SignedIn, "a user (the own account, or one of an administered domain)"),
         new("DELETE", "/api/v1/users/{address}", Need.Admin, "delete a user"),
         new("PUT", "/api/v1/users/{address}/quota", Need.Admin, "set a user's quota"),
+        new("GET", "/api/v1/keys", Need.SystemAdmin, "list the API keys (no secrets)"),
+        new("POST", "/api/v1/keys", Need.SystemAdmin, "make an API key (its token shown once)"),
+        new("DELETE", "/api/v1/keys/{name}", Need.SystemAdmin, "revoke an API key"),
         new("GET", "/metrics", Need.Scraper, "Prometheus metrics (docs/metrics.md)"),
         new("GET", "/healthz", Need.Scraper, "whether the queue, the mail store and the listeners work"),
     ];
@@ -104,15 +137,15 @@ public static class WebAccess
         return need switch
         {
             Need.SignedIn => AccessDecision.Allowed,
-            Need.SelfService => user.Record.Flags.HasFlag(UserFlags.NoWebmail) ? AccessDecision.Forbidden : AccessDecision.Allowed,
-            Need.Admin => user.Role is WebRole.DomainAdmin or WebRole.SystemAdmin ? AccessDecision.Allowed : AccessDecision.Forbidden,
-            Need.SystemAdmin => user.Role == WebRole.SystemAdmin ? AccessDecision.Allowed : AccessDecision.Forbidden,
+            Need.SelfService => user.IsApiKey || user.Record.Flags.HasFlag(UserFlags.NoWebmail) ? AccessDecision.Forbidden : AccessDecision.Allowed,
+            Need.Admin => user.Role is WebRole.DomainAdmin or WebRole.SystemAdmin or WebRole.ApiKey ? AccessDecision.Allowed : AccessDecision.Forbidden,
+            Need.SystemAdmin => user.Role == WebRole.SystemAdmin || (user.IsApiKey && user.Actor.HasSystemScope) ? AccessDecision.Allowed : AccessDecision.Forbidden,
             _ => AccessDecision.Forbidden,
         };
     }
 
     /// <summary>The role an account logs in as (before its password is checked: no-webmail bars only plain users).</summary>
-    public static WebRole RoleOf(UserRecord user) => AccountAdmin.ActorFor(user).Kind switch
+    public static WebRole RoleOf(Actor actor) => actor.Kind switch
     {
         ActorKind.SystemAdmin => WebRole.SystemAdmin,
         ActorKind.DomainAdmin => WebRole.DomainAdmin,

@@ -1,7 +1,7 @@
 // The JSON API under /api/v1: the same AccountAdmin operations as the pages, JSON in and out,
 // errors as RFC 9457 problem details with the commands' error names and exit codes, cursor pages
-// ({items, next}; ?search=&after=&limit=). Authenticated by the browser session for now (unsafe
-// methods carry the session's token in X-CSRF-Token); API keys come later. A body may hold only
+// ({items, next}; ?search=&after=&limit=). Authenticated by the browser session (unsafe methods
+// carry the session's token in X-CSRF-Token) or an API key (Authorization: Bearer). A body may hold only
 // the members named here: anything else (flags, limits, another domain) is refused, not ignored.
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -28,7 +28,8 @@ internal static class ApiEndpoints
     public static void Map(WebApplication app)
     {
         AdminWeb.Map(app, "GET", "/api/v1/me", (context, user) => Task.FromResult(Results.Json(new MeJson(user!.Address, Layout.RoleName(user.Role),
-            user.Role == WebRole.SystemAdmin ? null : user.Actor.Domains, FlagNames(user.Record.Flags), user.Session.CsrfToken), Json)));
+            user.Actor.HasSystemScope ? null : user.Actor.Domains, user.IsApiKey ? [] : FlagNames(user.Record.Flags),
+            user.IsApiKey ? null : user.Session.CsrfToken, user.Actor.ReadOnly), Json)));
 
         AdminWeb.Map(app, "PUT", "/api/v1/me/password", (context, user) => CallAsync(context, async admin =>
         {
@@ -84,6 +85,32 @@ internal static class ApiEndpoints
         {
             var body = await BodyAsync<QuotaBody>(context);
             return Results.Json(UserJson.Of(await admin.SetQuotaAsync(user!.Actor, Route(context, "address"), Quota.Parse(Required(body.Quota, "quota")))), Json);
+        }));
+
+        MapKeys(app);
+    }
+
+    private static void MapKeys(WebApplication app)
+    {
+        AdminWeb.Map(app, "GET", "/api/v1/keys", (context, user) => CallAsync(context, async admin =>
+        {
+            var now = context.RequestServices.GetService<TimeProvider>()?.GetUtcNow() ?? DateTimeOffset.UtcNow;
+            return Results.Json((await admin.ListApiKeysAsync(user!.Actor)).Select(k => ApiKeyJson.Of(k, now)).ToList(), Json);
+        }));
+
+        AdminWeb.Map(app, "POST", "/api/v1/keys", (context, user) => CallAsync(context, async admin =>
+        {
+            var body = await BodyAsync<NewKeyBody>(context);
+            var r = await admin.AddApiKeyAsync(user!.Actor, Required(body.Name, "name"), body.Domains, body.ReadOnly ?? false,
+                body.Days is { } days ? TimeSpan.FromDays(days) : null);
+            var now = context.RequestServices.GetService<TimeProvider>()?.GetUtcNow() ?? DateTimeOffset.UtcNow;
+            return Results.Json(new NewKeyJson(ApiKeyJson.Of(r.Key, now), r.Token), Json, statusCode: 201);
+        }));
+
+        AdminWeb.Map(app, "DELETE", "/api/v1/keys/{name}", (context, user) => CallAsync(context, async admin =>
+        {
+            await admin.RevokeApiKeyAsync(user!.Actor, Route(context, "name"));
+            return Results.NoContent();
         }));
     }
 
@@ -147,9 +174,15 @@ internal static class ApiEndpoints
 
     public sealed record PasswordBody(string? OldPassword, string? NewPassword);
 
+    /// <param name="Domains">The domains the key reaches; null or absent: the whole system.</param>
+    /// <param name="Days">How long it lives (default Admin:ApiKeyDefaultDays, at most Admin:ApiKeyMaxDays).</param>
+    public sealed record NewKeyBody(string? Name, IReadOnlyList<string>? Domains, bool? ReadOnly, int? Days);
+
     // --- what goes out (no store ids, no paths, no secrets) ------------------------------------------
 
-    public sealed record MeJson(string Address, string Role, IReadOnlyList<string>? Domains, IReadOnlyList<string> Flags, string CsrfToken);
+    /// <param name="Address">The account's address, or the API key's name.</param>
+    /// <param name="CsrfToken">The session's token (null for a key: a bearer is not sent by browsers on their own).</param>
+    public sealed record MeJson(string Address, string Role, IReadOnlyList<string>? Domains, IReadOnlyList<string> Flags, string? CsrfToken, bool ReadOnly);
 
     public sealed record PageJson<T>(IReadOnlyList<T> Items, string? Next);
 
@@ -161,6 +194,18 @@ internal static class ApiEndpoints
             new LimitsJson(d.Limits.MaxUsers, d.Limits.MaxAliases, d.Limits.MaxForwards, d.Limits.MaxAutoresponders, d.Limits.MaxLists,
                 d.Limits.DomainQuota.ToString(), d.Limits.DefaultUserQuota.ToString()), d.CreatedAt);
     }
+
+    /// <param name="Domains">null: the whole system.</param>
+    /// <param name="State">active, expired or revoked.</param>
+    public sealed record ApiKeyJson(string Name, string Id, IReadOnlyList<string>? Domains, bool ReadOnly, string CreatedBy,
+        DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt, string State)
+    {
+        public static ApiKeyJson Of(ApiKeyView k, DateTimeOffset now) =>
+            new(k.Name, k.Id, k.Domains, k.ReadOnly, k.CreatedBy, k.CreatedAt, k.ExpiresAt, k.RevokedAt, k.State(now));
+    }
+
+    /// <param name="Token">The key to send as Authorization: Bearer; shown this once, stored nowhere.</param>
+    public sealed record NewKeyJson(ApiKeyJson Key, string Token);
 
     public sealed record NewDomainJson(DomainJson Domain, string? GeneratedPassword);
 

@@ -17,7 +17,7 @@ internal static class Problems
         return Problem(entry.HttpStatus, entry.ProblemName, e.Message, entry.ExitCode);
     }
 
-    public static IResult Unauthenticated() => Problem(401, "unauthenticated", "log in first (POST /login); API keys come later");
+    public static IResult Unauthenticated() => Problem(401, "unauthenticated", "log in first (POST /login), or send an API key (Authorization: Bearer)");
 
     public static IResult Forbidden(string detail) => Problem(403, "forbidden", "forbidden: " + detail, AccountErrorTable.For(AccountError.Forbidden).ExitCode);
 

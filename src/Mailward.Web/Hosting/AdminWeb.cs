@@ -128,7 +128,7 @@ public static class AdminWeb
                         : Layout.ErrorPage(context, user, 403, "Forbidden", $"{user!.Address} may not: {rule.What}.");
                     break;
                 default:
-                    if (user is not null && !HttpMethods.IsGet(method) && !await WebRequest.HasValidCsrfTokenAsync(context, user.Session))
+                    if (user is { IsApiKey: false } && !HttpMethods.IsGet(method) && !await WebRequest.HasValidCsrfTokenAsync(context, user.Session))
                         result = api ? Problems.Csrf() : Layout.ErrorPage(context, user, 403, "Forbidden", "The form's anti-forgery token is missing or wrong: reload the page and try again.");
                     else
                         result = await handler(context, user);

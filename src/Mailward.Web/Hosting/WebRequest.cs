@@ -10,6 +10,7 @@ using Mailward.Web.Access;
 using Mailward.Web.Sessions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Mailward.Web.Hosting;
 
@@ -28,6 +29,24 @@ internal static class WebRequest
 
     public static async Task ResolveSessionAsync(HttpContext context, RequestDelegate next)
     {
+        // An API key: the API only (the pages are a browser's, and /metrics has a bearer of its own),
+        // looked up in the store at each request, so a revoked key is refused at once. A key that
+        // does not work is 401: never a fall-back to a cookie sent along.
+        if (context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
+            && context.Request.Headers.Authorization.ToString() is var auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var key = context.RequestServices.GetRequiredService<AccountAdmin>().ActorForApiKey(auth["Bearer ".Length..].Trim());
+            if (key is null)
+            {
+                WebLog.ApiKeyRefused(context.RequestServices.GetRequiredService<ILogger<WebLog>>(), AdminWeb.ClientAddress(context).ToString(), context.Request.Path.ToString());
+                context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+                await Api.Problems.Problem(401, "unauthenticated", "the API key is unknown, wrong, revoked or expired").ExecuteAsync(context);
+                return;
+            }
+            context.Items[UserKey] = WebUser.ForApiKey(key);
+            await next(context);
+            return;
+        }
         var sessions = context.RequestServices.GetRequiredService<WebSessions>();
         if (context.Request.Cookies.TryGetValue(SessionCookieName(context), out var id) && sessions.Find(id) is { } session)
         {
@@ -39,7 +58,7 @@ internal static class WebRequest
                 ClearSessionCookie(context);
             }
             else
-                context.Items[UserKey] = new WebUser(session, record, AccountAdmin.ActorFor(record));
+                context.Items[UserKey] = new WebUser(session, record, context.RequestServices.GetRequiredService<AccountAdmin>().ActorOf(record));
         }
         await next(context);
     }

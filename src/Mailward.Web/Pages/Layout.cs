@@ -57,6 +57,7 @@ internal static class Layout
         WebRole.SystemAdmin => "system admin",
         WebRole.DomainAdmin => "domain admin",
         WebRole.User => "user",
+        WebRole.ApiKey => "api-key",
         _ => "anonymous",
     };
 

@@ -4,6 +4,7 @@
 // The login form carries its own token, matched against a cookie (login CSRF); a login always
 // starts a new session with a new id.
 using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
 using Mailward.Core.Auth;
 using Mailward.Web.Access;
 using Mailward.Web.Hosting;
@@ -72,7 +73,7 @@ internal static class LoginPages
         var refused = UserFlags.NoWebmail;
         if (await logins.ResolveAsync(login, server, context.RequestAborted) is { } target
             && await services.GetRequiredService<IAccountDirectory>().FindUserAsync(target.Local, target.Domain.Name, context.RequestAborted) is { } found
-            && WebAccess.RoleOf(found) != WebRole.User)
+            && WebAccess.RoleOf(services.GetRequiredService<AccountAdmin>().ActorOf(found)) != WebRole.User)
             refused = UserFlags.None;
         var result = await logins.VerifyAsync(login, password, client, server, Service, refused, context.RequestAborted);
         if (!result.Succeeded)

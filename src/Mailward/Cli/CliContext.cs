@@ -60,6 +60,7 @@ public sealed class CliContext(CliConsole console, string? dataOption, IReadOnly
             _admin = new AccountAdmin(Accounts, Layout, new PasswordHasher(s.Passwords), s.StoreClearText)
             {
                 Autoresponders = Core.Autoresponder.AutoresponderOptions.Limits(s),
+                ApiKeys = ApiKeyLimits.From(s),
             };
             // Finish what an interrupted earlier command left (docs/mail-store.md).
             _admin.RecoverFolders();

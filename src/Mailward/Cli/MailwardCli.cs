@@ -90,6 +90,8 @@ public static class MailwardCli
         root.Subcommands.Add(InstallCommand.Build(context));
         root.Subcommands.Add(DkimCommands.Build(context));
         root.Subcommands.Add(AccountsCommands.Build(context));
+        root.Subcommands.Add(AccessCommands.BuildApiKey(context));
+        root.Subcommands.Add(AccessCommands.BuildAdmin(context));
         root.Subcommands.Add(new Command("sendmail", "sendmail-compatible: send a message from standard input (-t, -f, -i, -bs, -bp; run 'mailward sendmail --help')"));
         foreach (var (name, summary) in VpopmailTools.Summaries)
             root.Subcommands.Add(new Command(name, $"vpopmail-compatible: {summary} (run '{name} -h' for its flags)"));

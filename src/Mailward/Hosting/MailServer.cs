@@ -95,6 +95,8 @@ public sealed partial class MailServer : IAsyncDisposable
             new LoggingAdminAudit(sp.GetRequiredService<ILogger<AccountAdmin>>()))
         {
             Autoresponders = AutoresponderOptions.Limits(settings),
+            ApiKeys = ApiKeyLimits.From(settings),
+            TotpSkewSteps = settings.GetInt("Admin:TotpSkewSteps", 0, 10),
         });
         // Every lookup of the server goes through one bounded cache in front of the provider.
         var directory = CachedAccountDirectory.Over(new MeasuredAccountDirectory<IAccountStore>(accounts), settings.AccountCache, time);

@@ -19,17 +19,17 @@ public sealed class AccountStoreTests : IDisposable
     [Fact]
     public void Schema_is_versioned_in_the_database_and_in_wal_mode()
     {
-        Assert.Equal(5, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting
+        Assert.Equal(6, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP
         using var c = new SqliteConnection(Db);
         c.Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", cmd.ExecuteScalar());
         cmd.CommandText = "SELECT COUNT(*) FROM schema_migrations";
-        Assert.Equal(5L, cmd.ExecuteScalar());
+        Assert.Equal(6L, cmd.ExecuteScalar());
         // Opening again applies nothing twice.
         using var again = new SqliteAccountStore(Db);
-        Assert.Equal(5, again.SchemaVersion);
+        Assert.Equal(6, again.SchemaVersion);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class AccountStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         using var store = new SqliteAccountStore($"Data Source={path}");
-        Assert.Equal(5, store.SchemaVersion); // every later migration ran too
+        Assert.Equal(6, store.SchemaVersion); // every later migration ran too
         var grant = Assert.Single(store.ListRoaming(DateTimeOffset.UtcNow)); // a grant whose user is gone names no one: dropped
         Assert.Equal(("192.0.2.1", 7L, "joe@example.com"), (grant.Address, grant.UserId, grant.Login));
     }

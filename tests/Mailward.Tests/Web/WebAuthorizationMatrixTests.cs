@@ -10,31 +10,40 @@ namespace Mailward.Tests.Web;
 
 public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<WebServer>
 {
-    /// <summary>method, route, then "role[/target]=status" cells; roles: anon, user, da (postmaster of a.test), sa (system admin).</summary>
+    /// <summary>
+    /// method, route, then "role[/target]=status" cells; roles: anon, user, da (postmaster of a.test),
+    /// da2 (granted a.test and c.test), sa (system admin), key (an API key scoped to a.test), ro (a
+    /// read-only key over the system). Targets: own (a.test), second (c.test), other (b.test), self,
+    /// peer (a user of a.test). A key is sent only to /api/: the pages see no one (302).
+    /// </summary>
     public static readonly (string Method, string Route, string Cells)[] Table =
     [
-        ("GET", "/domains", "anon=302 user=403 da=200 sa=200"),
-        ("POST", "/domains", "anon=302 user=403 da=403 sa=303"),
-        ("GET", "/domains/{d}", "anon/own=302 user/own=403 user/other=403 da/own=200 da/other=403 sa/own=200 sa/other=200"),
-        ("POST", "/domains/{d}/users", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 sa/own=303 sa/other=303"),
-        ("POST", "/domains/{d}/users/{u}/delete", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 sa/own=303 sa/other=303"),
-        ("POST", "/domains/{d}/users/{u}/quota", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 sa/own=303 sa/other=303"),
-        ("GET", "/account", "anon=302 user=200 da=200 sa=200"),
-        ("POST", "/account/password", "anon=302 user=303 da=303 sa=303"),
-        ("POST", "/logout", "anon=302 user=303 da=303 sa=303"),
-        ("GET", "/api/v1/me", "anon=401 user=200 da=200 sa=200"),
-        ("PUT", "/api/v1/me/password", "anon=401 user=204 da=204 sa=204"),
-        ("GET", "/api/v1/domains", "anon=401 user=403 da=200 sa=200"),
-        ("POST", "/api/v1/domains", "anon=401 user=403 da=403 sa=201"),
-        ("GET", "/api/v1/domains/{d}", "anon/own=401 user/own=403 user/other=403 da/own=200 da/other=403 sa/own=200 sa/other=200"),
-        ("GET", "/api/v1/domains/{d}/users", "anon/own=401 user/own=403 user/other=403 da/own=200 da/other=403 sa/own=200 sa/other=200"),
-        ("POST", "/api/v1/domains/{d}/users", "anon/own=401 user/own=403 user/other=403 da/own=201 da/other=403 sa/own=201 sa/other=201"),
-        ("GET", "/api/v1/users/{a}", "anon/self=401 user/self=200 user/peer=403 user/other=403 da/self=200 da/peer=200 da/other=403 sa/self=200 sa/peer=200 sa/other=200"),
-        ("DELETE", "/api/v1/users/{a}", "anon/peer=401 user/peer=403 user/other=403 da/peer=204 da/other=403 sa/peer=204 sa/other=204"),
-        ("PUT", "/api/v1/users/{a}/quota", "anon/peer=401 user/peer=403 user/other=403 da/peer=200 da/other=403 sa/peer=200 sa/other=200"),
+        ("GET", "/domains", "anon=302 user=403 da=200 da2=200 sa=200 key=302 ro=302"),
+        ("POST", "/domains", "anon=302 user=403 da=403 da2=403 sa=303 key=302 ro=302"),
+        ("GET", "/domains/{d}", "anon/own=302 user/own=403 user/other=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=302 ro/own=302"),
+        ("POST", "/domains/{d}/users", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 da2/own=303 da2/second=303 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302"),
+        ("POST", "/domains/{d}/users/{u}/delete", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 da2/own=303 da2/second=303 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302"),
+        ("POST", "/domains/{d}/users/{u}/quota", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 da2/own=303 da2/second=303 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302"),
+        ("GET", "/account", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
+        ("POST", "/account/password", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
+        ("POST", "/logout", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
+        ("GET", "/api/v1/me", "anon=401 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
+        ("PUT", "/api/v1/me/password", "anon=401 user=204 da=204 da2=204 sa=204 key=403 ro=403"),
+        ("GET", "/api/v1/domains", "anon=401 user=403 da=200 da2=200 sa=200 key=200 ro=200"),
+        ("POST", "/api/v1/domains", "anon=401 user=403 da=403 da2=403 sa=201 key=403 ro=403"),
+        ("GET", "/api/v1/domains/{d}", "anon/own=401 user/own=403 user/other=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=200 key/other=403 ro/own=200 ro/other=200"),
+        ("GET", "/api/v1/domains/{d}/users", "anon/own=401 user/own=403 user/other=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=200 key/other=403 ro/own=200 ro/other=200"),
+        ("POST", "/api/v1/domains/{d}/users", "anon/own=401 user/own=403 user/other=403 da/own=201 da/other=403 da2/own=201 da2/second=201 da2/other=403 sa/own=201 sa/other=201 key/own=201 key/other=403 ro/own=403 ro/other=403"),
+        ("GET", "/api/v1/users/{a}", "anon/self=401 user/self=200 user/peer=403 user/other=403 da/self=200 da/peer=200 da/other=403 da2/self=200 da2/peer=200 da2/second=200 da2/other=403 sa/self=200 sa/peer=200 sa/other=200 key/peer=200 key/other=403 ro/peer=200 ro/other=200"),
+        ("DELETE", "/api/v1/users/{a}", "anon/peer=401 user/peer=403 user/other=403 da/peer=204 da/other=403 da2/peer=204 da2/second=204 da2/other=403 sa/peer=204 sa/other=204 key/peer=204 key/other=403 ro/peer=403 ro/other=403"),
+        ("PUT", "/api/v1/users/{a}/quota", "anon/peer=401 user/peer=403 user/other=403 da/peer=200 da/other=403 da2/peer=200 da2/second=200 da2/other=403 sa/peer=200 sa/other=200 key/peer=200 key/other=403 ro/peer=403 ro/other=403"),
+        // A key makes no keys, whatever its scope; a domain admin neither.
+        ("GET", "/api/v1/keys", "anon=401 user=403 da=403 da2=403 sa=200 key=403 ro=200"),
+        ("POST", "/api/v1/keys", "anon=401 user=403 da=403 da2=403 sa=201 key=403 ro=403"),
+        ("DELETE", "/api/v1/keys/{k}", "anon=401 user=403 da=403 da2=403 sa=204 key=403 ro=403"),
         // The scraper's endpoints ask no session: from 127.0.0.1 (Metrics:AllowFrom's default) everyone reads them (docs/metrics.md).
-        ("GET", "/metrics", "anon=200 user=200 da=200 sa=200"),
-        ("GET", "/healthz", "anon=200 user=200 da=200 sa=200"),
+        ("GET", "/metrics", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
+        ("GET", "/healthz", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
     ];
 
     public static TheoryData<string, string, string, string, int> Cells()
@@ -56,7 +65,10 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ["user"] = WebServer.User,
         ["da"] = WebServer.Postmaster,
         ["sa"] = WebServer.SystemAdmin,
+        ["da2"] = WebServer.MultiAdmin,
     };
+
+    private static readonly string[] Roles = ["anon", "user", "da", "da2", "sa", "key", "ro"];
 
     private static int _serial;
 
@@ -64,20 +76,28 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
     [MemberData(nameof(Cells))]
     public async Task Cell(string method, string route, string role, string target, int expected)
     {
-        using var client = web.Client();
-        var self = role == "anon" ? WebServer.User : Logins[role];
-        if (role != "anon")
+        using var client = role switch
+        {
+            "key" => web.KeyClient(web.KeyA),
+            "ro" => web.KeyClient(web.ReadOnlyKey),
+            _ => web.Client(),
+        };
+        var self = Logins.GetValueOrDefault(role, WebServer.User);
+        if (Logins.ContainsKey(role))
             await client.LoginOkAsync(self, WebServer.Password);
 
-        // The target: a fresh user where the request changes one, so the cells do not depend on each other.
+        // The target: a fresh user (or key) where the request changes one, so the cells do not depend on each other.
         var n = Interlocked.Increment(ref _serial);
-        var domain = target == "other" ? "b.test" : "a.test";
+        var domain = target switch { "other" => "b.test", "second" => "c.test", _ => "a.test" };
         var local = $"t{n}";
-        if (route.Contains("{u}", StringComparison.Ordinal) || (route.Contains("{a}", StringComparison.Ordinal) && target is "peer" or "other"))
+        if (route.Contains("{u}", StringComparison.Ordinal) || (route.Contains("{a}", StringComparison.Ordinal) && target is "peer" or "other" or "second"))
             await web.Admin.AddUserAsync(Actor.System, $"{local}@{domain}", new PasswordInput.Clear("x-secret-1"), quota: Quota.Parse("10M"));
+        if (route.Contains("{k}", StringComparison.Ordinal))
+            await web.Admin.AddApiKeyAsync(Actor.System, "k" + local, ["a.test"], readOnly: false);
         var address = target == "self" ? self : $"{local}@{domain}";
         var newDomain = $"new{n}.test";
-        var path = route.Replace("{d}", domain, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal);
+        var path = route.Replace("{d}", domain, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal)
+            .Replace("{k}", "k" + local, StringComparison.Ordinal);
 
         using var response = await SendAsync(client, method, path, route, local, newDomain);
         Assert.True((int)response.StatusCode == expected,
@@ -109,6 +129,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             ("POST", "/api/v1/domains/{d}/users") => client.SendJsonAsync(HttpMethod.Post, path, new { local = "n" + local, password = "n-secret-1" }),
             ("DELETE", _) => client.SendJsonAsync(HttpMethod.Delete, path),
             ("PUT", "/api/v1/users/{a}/quota") => client.SendJsonAsync(HttpMethod.Put, path, new { quota = "20M" }),
+            ("POST", "/api/v1/keys") => client.SendJsonAsync(HttpMethod.Post, path, new { name = "n" + local, domains = new[] { "a.test" }, readOnly = true }),
             _ => throw new InvalidOperationException($"no request for {method} {route}"),
         };
     }
@@ -120,6 +141,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         "POST /domains/{d}/users" or "POST /api/v1/domains/{d}/users" => web.Store.FindUser("n" + local, domain) is not null,
         "POST /domains/{d}/users/{u}/delete" or "DELETE /api/v1/users/{a}" => web.Store.FindUser(local, domain) is null,
         "POST /domains/{d}/users/{u}/quota" or "PUT /api/v1/users/{a}/quota" => web.Store.FindUser(local, domain)!.Quota == Quota.Parse("20M"),
+        "POST /api/v1/keys" => web.Store.ListApiKeys().Any(k => k.Name == "n" + local),
+        "DELETE /api/v1/keys/{k}" => web.Store.ListApiKeys().Single(k => k.Name == "k" + local).RevokedAt is not null,
         _ => null,
     };
 
@@ -127,13 +150,13 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
     public void Every_rule_of_the_table_has_cells_for_every_role()
     {
         var tested = Table.Select(t => (t.Method, Route: t.Route.Replace("{u}", "{local}", StringComparison.Ordinal).Replace("{a}", "{address}", StringComparison.Ordinal)
-            .Replace("{d}", "{domain}", StringComparison.Ordinal))).ToHashSet();
+            .Replace("{d}", "{domain}", StringComparison.Ordinal).Replace("{k}", "{name}", StringComparison.Ordinal))).ToHashSet();
         var open = new HashSet<string> { "/", "/login", "/assets/{name}" }; // Need.Anyone: WebSecurityTests
         foreach (var rule in Mailward.Web.Access.WebAccess.Table.Where(r => !open.Contains(r.Route)))
             Assert.Contains((rule.Method, rule.Route), tested);
         foreach (var (_, _, cells) in Table)
-            foreach (var role in new[] { "anon", "user", "da", "sa" })
-                Assert.Contains(role, cells);
+            foreach (var role in Roles)
+                Assert.Contains(role + (cells.Contains(role + "/", StringComparison.Ordinal) ? "/" : "="), cells);
     }
 
     [Fact]

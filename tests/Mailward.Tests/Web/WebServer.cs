@@ -1,7 +1,8 @@
 // A real server (ServerFixture: Kestrel, SQLite account store, the Admin listener on an ephemeral
 // loopback port) with the accounts the web tests log in as: a system admin, the postmaster of
-// a.test, a domain-admin-flagged user of a.test, plain users of a.test, and b.test as the domain
-// nobody from a.test may touch.
+// a.test, a domain-admin-flagged user of a.test, plain users of a.test, b.test as the domain
+// nobody from a.test may touch, an account granted a.test and c.test (an admin of two domains),
+// and two API keys: one scoped to a.test, one read-only over the whole system.
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
 using Mailward.Tests.Smtp;
@@ -20,6 +21,8 @@ public sealed class WebServer : IAsyncLifetime
     public const string NoWebmail = "nw@a.test";
     public const string NoPasswordChange = "npc@a.test";
     public const string Stranger = "v1@b.test";
+    public const string MultiAdmin = "multi@admin.test";
+    public const string SecondUser = "w1@c.test";
 
     public ServerFixture Server { get; private set; } = null!;
 
@@ -44,6 +47,11 @@ public sealed class WebServer : IAsyncLifetime
         await admin.AddUserAsync(Actor.System, NoPasswordChange, pw, flags: UserFlags.NoPasswordChange);
         await admin.AddDomainAsync(Actor.System, "b.test", pw);
         await admin.AddUserAsync(Actor.System, Stranger, pw);
+        await admin.AddDomainAsync(Actor.System, "c.test", pw);
+        await admin.AddUserAsync(Actor.System, SecondUser, pw);
+        await admin.AddUserAsync(Actor.System, MultiAdmin, pw);
+        await admin.GrantAdminAsync(Actor.System, MultiAdmin, "a.test");
+        await admin.GrantAdminAsync(Actor.System, MultiAdmin, "c.test");
         return server;
     }
 
@@ -56,7 +64,26 @@ public sealed class WebServer : IAsyncLifetime
         return c;
     }
 
-    public async Task InitializeAsync() => Server = await StartAsync();
+    /// <summary>The token of a read-write key scoped to a.test.</summary>
+    public string KeyA { get; private set; } = "";
+
+    /// <summary>The token of a read-only key scoped to the whole system.</summary>
+    public string ReadOnlyKey { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Server = await StartAsync();
+        KeyA = (await Admin.AddApiKeyAsync(Actor.System, "key-a", ["a.test"], readOnly: false)).Token;
+        ReadOnlyKey = (await Admin.AddApiKeyAsync(Actor.System, "key-ro", null, readOnly: true)).Token;
+    }
+
+    /// <summary>A client that sends an API key on every request (and has no session).</summary>
+    public WebClient KeyClient(string token)
+    {
+        var c = Client();
+        c.DefaultHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return c;
+    }
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }

@@ -114,14 +114,15 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
 
     protected override DbTransaction BeginSnapshot(DbConnection c) => c.BeginTransaction(System.Data.IsolationLevel.RepeatableRead);
 
-    /// <summary>Rows copied with their ids: each identity column continues after the largest.</summary>
+    /// <summary>Rows copied with their ids: each identity column continues after the largest (a text id, as an API key's, has none).</summary>
     protected override void AfterCopy(DbConnection c, DbTransaction tx, IReadOnlyList<string> tablesWithId)
     {
         foreach (var table in tablesWithId)
-            Exec(c, tx, $"""
-                SELECT setval(s, COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)
-                FROM (SELECT pg_get_serial_sequence('{table}', 'id') AS s) AS q WHERE s IS NOT NULL
-                """);
+        {
+            if (Scalar(c, tx, $"SELECT pg_get_serial_sequence('{table}', 'id')") is not string sequence)
+                continue;
+            Exec(c, tx, $"SELECT setval('{sequence}', COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)");
+        }
     }
 
     /// <summary>unique_violation (SQLSTATE 23505): the row exists.</summary>
