@@ -120,6 +120,12 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Log
         return new LoginResult(LoginFailure.None, user, fromCache);
     }
 
+    /// <summary>Whether a second-factor step for <paramref name="user"/> from <paramref name="client"/> is refused now (the password's throttles).</summary>
+    public bool IsThrottled(UserRecord user, IPAddress client) => _throttle.IsThrottled(Normalize(client), user.Address, _time.GetUtcNow());
+
+    /// <summary>A wrong second factor (the web's TOTP code) counts as a failed login of the account, as a wrong password does.</summary>
+    public void SecondFactorFailed(UserRecord user, IPAddress client) => _throttle.Failed(Normalize(client), user.Address, _time.GetUtcNow());
+
     /// <summary>
     /// May <paramref name="user"/> use <paramref name="sender"/> as its envelope sender? Its own
     /// mailbox (also under an alias domain), an alias of its own domain (or an alias domain of it)

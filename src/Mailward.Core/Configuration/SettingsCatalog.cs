@@ -169,6 +169,8 @@ public static class SettingsCatalog
             "No key lives for ever: a leaked one ends within a year even when nobody notices.", SettingKind.Number),
         new("Admin:TotpSkewSteps", "1", "30-second TOTP steps accepted either side of the server's time at a second-factor login.",
             "RFC 6238 section 5.2's advice: one step covers a phone's clock drift and the time to type the code.", SettingKind.Number),
+        new("Admin:SecondFactorMinutes", "5", "Minutes a web login whose password was right waits for its TOTP code; then it starts again with the password.",
+            "Long enough to find the phone; a half-done login held longer is only something to steal.", SettingKind.Number),
         new("Metrics:Enabled", "true", "Serve Prometheus metrics at /metrics and the health check at /healthz on the Admin listener (docs/metrics.md).",
             "Counting costs next to nothing, and only the clients Metrics:AllowFrom or Metrics:BearerToken admit may read them.", SettingKind.Switch),
         new("Metrics:AllowFrom", "127.0.0.1,::1", "Client addresses or networks (CIDR, separated by commas) that may read /metrics and /healthz without a token. Behind a proxy (Admin:BehindProxy) the forwarded client address counts.",

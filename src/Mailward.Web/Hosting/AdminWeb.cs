@@ -35,7 +35,8 @@ public static class AdminWeb
         services.AddSingleton(options);
         services.AddSingleton(MetricsOptions.From(settings));
         services.AddSingleton(sp => new WebSessions(options.SessionIdle, options.SessionMax, options.MaxSessions,
-            sp.GetService<TimeProvider>() ?? TimeProvider.System));
+            sp.GetService<TimeProvider>() ?? TimeProvider.System)
+        { SecondFactorWait = options.SecondFactorWait });
         return options;
     }
 
@@ -77,6 +78,7 @@ public static class AdminWeb
         LoginPages.Map(app);
         DomainPages.Map(app);
         AccountPages.Map(app);
+        VacationPages.Map(app);
         ApiEndpoints.Map(app);
         MonitoringEndpoints.Map(app);
     }

@@ -29,6 +29,10 @@ public sealed record AdminWebOptions
     public TimeSpan FailedLoginDelay { get; init; } = TimeSpan.FromSeconds(2);
     public long MaxRequestBytes { get; init; } = 65_536;
     public int PageSize { get; init; } = 50;
+    public TimeSpan SecondFactorWait { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The server's name (Hostname), the issuer authenticator apps show beside a TOTP code.</summary>
+    public string Hostname { get; init; } = "mailward";
 
     public static AdminWebOptions From(MailwardSettings s) => new()
     {
@@ -45,6 +49,8 @@ public sealed record AdminWebOptions
         FailedLoginDelay = TimeSpan.FromMilliseconds(s.GetInt("Admin:FailedLoginDelayMilliseconds", 0, 60_000)),
         MaxRequestBytes = s.GetInt("Admin:MaxRequestBytes", 4096, 64 << 20),
         PageSize = s.GetInt("Admin:PageSize", 1, Core.Accounts.PageRequest.MaxLimit),
+        SecondFactorWait = TimeSpan.FromMinutes(s.GetInt("Admin:SecondFactorMinutes", 1, 60)),
+        Hostname = s.Hostname,
     };
 
     /// <summary>The address to bind: Admin:Address, "*" for every address.</summary>

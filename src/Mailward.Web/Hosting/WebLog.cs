@@ -1,5 +1,6 @@
 // The web admin's own log lines (events 5200-5249; docs/log-format.md): refused API keys and the
 // second factor of logins. The changes themselves are the admin audit's (5100, 5101).
+using System.Net;
 using Microsoft.Extensions.Logging;
 
 namespace Mailward.Web.Hosting;
@@ -7,11 +8,11 @@ namespace Mailward.Web.Hosting;
 public sealed partial class WebLog
 {
     [LoggerMessage(EventId = 5200, Level = LogLevel.Warning, Message = "web: API key refused from {Client} for {Path} (unknown, wrong, revoked or expired)")]
-    public static partial void ApiKeyRefused(ILogger logger, string client, string path);
+    public static partial void ApiKeyRefused(ILogger logger, IPAddress client, string path);
 
     [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "web: second factor of {Address} from {Client}: {Outcome}")]
-    public static partial void SecondFactorRefused(ILogger logger, string address, string client, string outcome);
+    public static partial void SecondFactorRefused(ILogger logger, string address, IPAddress client, string outcome);
 
     [LoggerMessage(EventId = 5202, Level = LogLevel.Information, Message = "web: {Address} logged in from {Client} with a second factor")]
-    public static partial void SecondFactorAccepted(ILogger logger, string address, string client);
+    public static partial void SecondFactorAccepted(ILogger logger, string address, IPAddress client);
 }

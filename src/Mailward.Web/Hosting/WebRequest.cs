@@ -19,6 +19,8 @@ internal static class WebRequest
     private const string PlainCookie = "mailward";
     private const string SecureCookie = "__Host-mailward";
     public const string LoginCookie = "mailward-login";
+    /// <summary>The login waiting for its second factor (path /login).</summary>
+    public const string SecondFactorCookie = "mailward-2fa";
     public const string CsrfField = "_csrf";
     public const string CsrfHeader = "X-CSRF-Token";
     private static readonly object UserKey = new();
@@ -38,7 +40,8 @@ internal static class WebRequest
             var key = context.RequestServices.GetRequiredService<AccountAdmin>().ActorForApiKey(auth["Bearer ".Length..].Trim());
             if (key is null)
             {
-                WebLog.ApiKeyRefused(context.RequestServices.GetRequiredService<ILogger<WebLog>>(), AdminWeb.ClientAddress(context).ToString(), context.Request.Path.ToString());
+                var client = AdminWeb.ClientAddress(context);
+                WebLog.ApiKeyRefused(context.RequestServices.GetRequiredService<ILogger<WebLog>>(), client, context.Request.Path.Value ?? "");
                 context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
                 await Api.Problems.Problem(401, "unauthenticated", "the API key is unknown, wrong, revoked or expired").ExecuteAsync(context);
                 return;

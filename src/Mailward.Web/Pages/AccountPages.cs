@@ -26,6 +26,54 @@ internal static class AccountPages
             fresh?.Flash = "password changed";
             return "password changed";
         }));
+        AdminWeb.Map(app, "POST", "/account/totp", BeginTotpAsync);
+        AdminWeb.Map(app, "POST", "/account/totp/confirm", (context, user) => DomainPages.ActAsync(context, user!, "/account", async admin =>
+        {
+            await admin.ConfirmTotpAsync(user!.Self, user.Address, Layout.Field(context, "code"));
+            return "two-factor login is on: the next login asks for a code";
+        }));
+        AdminWeb.Map(app, "POST", "/account/totp/delete", (context, user) => DomainPages.ActAsync(context, user!, "/account", async admin =>
+        {
+            // A live session is not enough to drop the second factor: a current code proves the device too.
+            if (admin.CheckTotp(user!.Record, Layout.Field(context, "code")) is TotpCheck.Wrong or TotpCheck.Replayed)
+            {
+                context.RequestServices.GetRequiredService<LoginService>().SecondFactorFailed(user.Record, AdminWeb.ClientAddress(context));
+                throw new AccountException(AccountError.InvalidArgument, "wrong code: two-factor login stays on");
+            }
+            await admin.DeleteTotpAsync(user.Self, user.Address);
+            return "two-factor login is off";
+        }));
+    }
+
+    /// <summary>A new secret, shown this once (as text and as the otpauth:// URI apps take), with the form that turns it on.</summary>
+    private static async Task<IResult> BeginTotpAsync(HttpContext context, WebUser? user)
+    {
+        var admin = context.RequestServices.GetRequiredService<AccountAdmin>();
+        await context.Request.ReadFormAsync(context.RequestAborted);
+        TotpEnrolment e;
+        try
+        {
+            e = await admin.BeginTotpAsync(user!.Self, user.Address, context.RequestServices.GetRequiredService<AdminWebOptions>().Hostname);
+        }
+        catch (AccountException x)
+        {
+            return Layout.ErrorPage(context, user, x.Error is AccountError.Forbidden or AccountError.NotPermitted ? 403 : 400, "Two-factor login", x.Message);
+        }
+        var body = Html.Of($"""
+            <p>Add this account to an authenticator app (RFC 6238: 6 digits, 30 seconds, SHA-1), then enter the code it shows.
+            The secret is shown only now; until a code is entered the login does not ask for one.</p>
+            <dl class="facts">
+            <dt>Secret</dt><dd><code id="totp-secret">{e.Secret}</code></dd>
+            <dt>Key URI</dt><dd><code id="totp-uri">{e.Uri}</code></dd>
+            </dl>
+            <form method="post" action="/account/totp/confirm" class="card">
+            {Layout.Csrf(user)}
+            <label for="code">Code</label>
+            <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required autofocus>
+            <p><button type="submit">Turn on</button></p>
+            </form>
+            """);
+        return Layout.Page(context, user, "Two-factor login", body);
     }
 
     private static async Task<IResult> AccountAsync(HttpContext context, WebUser? user)
@@ -43,6 +91,23 @@ internal static class AccountPages
                 <p><button type="submit">Change password</button></p>
                 </form>
                 """);
+        var totp = admin.HasTotp(user.Record)
+            ? Html.Of($"""
+                <p>On: a login asks for a code from the authenticator app after the password.</p>
+                <form method="post" action="/account/totp/delete" class="card">
+                {Layout.Csrf(user)}
+                <label for="off-code">A current code</label>
+                <input type="text" id="off-code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
+                <p><button type="submit">Turn off</button></p>
+                </form>
+                """)
+            : Html.Of($"""
+                <p>Off. With it on, a login asks for a code from an authenticator app (TOTP) after the password.</p>
+                <form method="post" action="/account/totp" class="card">
+                {Layout.Csrf(user)}
+                <p><button type="submit">Set up</button></p>
+                </form>
+                """);
         var body = Html.Of($"""
             <dl class="facts">
             <dt>Address</dt><dd>{u.Address}</dd>
@@ -54,6 +119,8 @@ internal static class AccountPages
             </dl>
             <h2>Password</h2>
             {password}
+            <h2>Two-factor login</h2>
+            {totp}
             """);
         return Layout.Page(context, user, "My account", body);
     }

@@ -2,7 +2,8 @@
 // the same login names, the same throttles (per client, per client and name, per account) and the
 // last login recorded, here with service "web". A failure waits Admin:FailedLoginDelayMilliseconds.
 // The login form carries its own token, matched against a cookie (login CSRF); a login always
-// starts a new session with a new id.
+// starts a new session with a new id. An account with a TOTP second factor gets its session only
+// after the code (POST /login/totp); a wrong code counts as a failed login.
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
 using Mailward.Core.Auth;
@@ -12,6 +13,7 @@ using Mailward.Web.Sessions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Mailward.Web.Pages;
 
@@ -29,6 +31,7 @@ internal static class LoginPages
             : LoginForm(context, null, 200)));
 
         AdminWeb.Map(app, "POST", "/login", LoginAsync);
+        AdminWeb.Map(app, "POST", "/login/totp", SecondFactorAsync);
 
         AdminWeb.Map(app, "POST", "/logout", (context, user) =>
         {
@@ -90,9 +93,79 @@ internal static class LoginPages
         var sessions = services.GetRequiredService<WebSessions>();
         if (current is not null)
             sessions.End(current.Session.Id);
-        var session = sessions.Start(result.User!);
-        WebRequest.SetSessionCookie(context, session);
         context.Response.Cookies.Delete(WebRequest.LoginCookie, WebRequest.CookieOptions(context, "/login"));
+        if (services.GetRequiredService<AccountAdmin>().HasTotp(result.User!))
+        {
+            // The password was right; no session until the code is (the pending login is bound to this browser by its cookie).
+            var pending = sessions.StartPending(result.User!);
+            context.Response.Cookies.Append(WebRequest.SecondFactorCookie, pending.Id, WebRequest.CookieOptions(context, "/login"));
+            return CodeForm(context, pending, null, 200);
+        }
+        return StartSession(context, sessions, result.User!);
+    }
+
+    private static IResult StartSession(HttpContext context, WebSessions sessions, UserRecord user)
+    {
+        var session = sessions.Start(user);
+        WebRequest.SetSessionCookie(context, session);
         return WebRequest.SeeOther("/");
+    }
+
+    private static IResult CodeForm(HttpContext context, PendingLogin pending, string? error, int status)
+    {
+        var body = Html.Of($"""
+            {Html.When(error is not null, Html.Of($"<p class=\"flash error\" role=\"alert\">{error}</p>"))}
+            <form method="post" action="/login/totp" class="card">
+            <input type="hidden" name="_pending" value="{pending.Id}">
+            <p>{pending.Local}@{pending.Domain}: enter the 6-digit code of your authenticator app.</p>
+            <label for="code">Code</label>
+            <input type="text" id="code" name="code" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" required autofocus>
+            <p><button type="submit">Log in</button></p>
+            </form>
+            """);
+        return Layout.Page(context, null, "Two-factor login", body, status);
+    }
+
+    /// <summary>
+    /// The second step: the code of the account's TOTP secret (RFC 6238), each time step accepted
+    /// once. A wrong or replayed code counts as a failed login in LoginService's throttles.
+    /// </summary>
+    private static async Task<IResult> SecondFactorAsync(HttpContext context, WebUser? current)
+    {
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        var services = context.RequestServices;
+        var sessions = services.GetRequiredService<WebSessions>();
+        // The field and the cookie must name the same pending login: another site cannot finish one for this browser.
+        if (!context.Request.Cookies.TryGetValue(WebRequest.SecondFactorCookie, out var cookie) || !WebRequest.TokensEqual(cookie, form["_pending"])
+            || sessions.FindPending(cookie) is not { } pending)
+            return LoginForm(context, "The login expired or came from another site: please log in again.", 403);
+        var admin = services.GetRequiredService<AccountAdmin>();
+        var logins = services.GetRequiredService<LoginService>();
+        var client = AdminWeb.ClientAddress(context);
+        var user = await services.GetRequiredService<IAccountDirectory>().FindUserAsync(pending.Local, pending.Domain, context.RequestAborted);
+        if (user is null || user.Id != pending.UserId || WebSessions.FingerprintOf(user) != pending.Fingerprint)
+        {
+            sessions.EndPending(pending.Id);
+            return LoginForm(context, "The account changed meanwhile: please log in again.", 403);
+        }
+        if (logins.IsThrottled(user, client))
+            return CodeForm(context, pending, "Too many failed logins: try again later.", 429);
+        var check = admin.CheckTotp(user, form["code"].ToString());
+        var log = services.GetRequiredService<ILogger<WebLog>>();
+        if (check is TotpCheck.Wrong or TotpCheck.Replayed)
+        {
+            logins.SecondFactorFailed(user, client);
+            var outcome = check == TotpCheck.Replayed ? "a code already used" : "wrong code";
+            WebLog.SecondFactorRefused(log, user.Address, client, outcome);
+            await Task.Delay(services.GetRequiredService<AdminWebOptions>().FailedLoginDelay, services.GetService<TimeProvider>() ?? TimeProvider.System, context.RequestAborted);
+            return CodeForm(context, pending, check == TotpCheck.Replayed ? "That code was used already: wait for the next one." : "Wrong code.", 401);
+        }
+        // Accepted, or the second factor was turned off meanwhile (admin totp-off): the password was right.
+        WebLog.SecondFactorAccepted(log, user.Address, client);
+        sessions.EndPending(pending.Id);
+        if (current is not null)
+            sessions.End(current.Session.Id);
+        context.Response.Cookies.Delete(WebRequest.SecondFactorCookie, WebRequest.CookieOptions(context, "/login"));
+        return StartSession(context, sessions, user);
     }
 }

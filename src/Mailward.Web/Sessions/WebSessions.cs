@@ -1,6 +1,7 @@
 // Logged-in browser sessions, held in memory: a random id in an HttpOnly, SameSite=Strict cookie,
 // an anti-forgery token per session, an idle and an absolute timeout, and a bound on how many are
-// held (the oldest goes first). A session remembers a fingerprint of the account's password hash
+// held (the oldest goes first), and logins waiting for their second factor (TOTP) after the
+// password, each for a few minutes. A session remembers a fingerprint of the account's password hash
 // and flags at login: when either changes (a new password, a flag set or cleared) the session
 // ends at its next request. A restart ends every session.
 using System.Collections.Concurrent;
@@ -32,9 +33,47 @@ public sealed class WebSession(string id, long userId, string local, string doma
     public bool FlashIsError { get; set; }
 }
 
+/// <summary>A login whose password was right, waiting for its TOTP code (no session yet).</summary>
+public sealed record PendingLogin(string Id, long UserId, string Local, string Domain, string Fingerprint, DateTimeOffset Created);
+
 public sealed class WebSessions(TimeSpan idle, TimeSpan max, int capacity, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, WebSession> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PendingLogin> _pending = new(StringComparer.Ordinal);
+
+    /// <summary>How long a login waits for its second factor.</summary>
+    public TimeSpan SecondFactorWait { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The password step done: a pending login (bounded like the sessions; expired ones go first).</summary>
+    public PendingLogin StartPending(UserRecord user)
+    {
+        var now = time.GetUtcNow();
+        if (_pending.Count >= capacity)
+        {
+            foreach (var p in _pending.Values.Where(p => now - p.Created > SecondFactorWait))
+                _pending.TryRemove(p.Id, out _);
+            foreach (var p in _pending.Values.OrderBy(p => p.Created).Take(Math.Max(0, _pending.Count - capacity + 1)))
+                _pending.TryRemove(p.Id, out _);
+        }
+        var pending = new PendingLogin(NewToken(), user.Id, user.Local, user.Domain, FingerprintOf(user), now);
+        _pending[pending.Id] = pending;
+        return pending;
+    }
+
+    /// <summary>The pending login for a token, while it waits; null when unknown or too old (then dropped).</summary>
+    public PendingLogin? FindPending(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || !_pending.TryGetValue(id, out var p))
+            return null;
+        if (time.GetUtcNow() - p.Created > SecondFactorWait)
+        {
+            _pending.TryRemove(id, out _);
+            return null;
+        }
+        return p;
+    }
+
+    public void EndPending(string id) => _pending.TryRemove(id, out _);
 
     public int Count => _sessions.Count;
 

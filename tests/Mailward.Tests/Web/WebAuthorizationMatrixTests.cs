@@ -26,6 +26,13 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("POST", "/domains/{d}/users/{u}/quota", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 da2/own=303 da2/second=303 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302"),
         ("GET", "/account", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
         ("POST", "/account/password", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
+        ("GET", "/account/vacation", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
+        ("POST", "/account/vacation", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
+        ("POST", "/account/vacation/delete", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
+        // The own second factor (a code that is never right: no cell turns one on for the shared accounts).
+        ("POST", "/account/totp", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
+        ("POST", "/account/totp/confirm", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
+        ("POST", "/account/totp/delete", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
         ("POST", "/logout", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
         ("GET", "/api/v1/me", "anon=401 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
         ("PUT", "/api/v1/me/password", "anon=401 user=204 da=204 da2=204 sa=204 key=403 ro=403"),
@@ -124,6 +131,10 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             ("POST", "/domains/{d}/users/{u}/quota") => client.PostFormAsync(path, new Dictionary<string, string> { ["quota"] = "20M" }),
             ("POST", "/account/password") => client.PostFormAsync(path, password),
             ("POST", "/logout") => client.PostFormAsync(path),
+            ("POST", "/account/totp") => client.PostFormAsync(path),
+            ("POST", "/account/vacation") => client.PostFormAsync(path, new Dictionary<string, string> { ["text"] = "Away until Monday.", ["subject"] = "Away" }),
+            ("POST", "/account/vacation/delete") => client.PostFormAsync(path),
+            ("POST", "/account/totp/confirm" or "/account/totp/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["code"] = "abcdef" }),
             ("PUT", "/api/v1/me/password") => client.SendJsonAsync(HttpMethod.Put, path, new { oldPassword = WebServer.Password, newPassword = WebServer.Password }),
             ("POST", "/api/v1/domains") => client.SendJsonAsync(HttpMethod.Post, path, new { name = newDomain, postmasterPassword = "pm-secret-1" }),
             ("POST", "/api/v1/domains/{d}/users") => client.SendJsonAsync(HttpMethod.Post, path, new { local = "n" + local, password = "n-secret-1" }),
@@ -151,7 +162,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
     {
         var tested = Table.Select(t => (t.Method, Route: t.Route.Replace("{u}", "{local}", StringComparison.Ordinal).Replace("{a}", "{address}", StringComparison.Ordinal)
             .Replace("{d}", "{domain}", StringComparison.Ordinal).Replace("{k}", "{name}", StringComparison.Ordinal))).ToHashSet();
-        var open = new HashSet<string> { "/", "/login", "/assets/{name}" }; // Need.Anyone: WebSecurityTests
+        var open = new HashSet<string> { "/", "/login", "/login/totp", "/assets/{name}" }; // Need.Anyone: WebSecurityTests, WebTotpTests
         foreach (var rule in Mailward.Web.Access.WebAccess.Table.Where(r => !open.Contains(r.Route)))
             Assert.Contains((rule.Method, rule.Route), tested);
         foreach (var (_, _, cells) in Table)

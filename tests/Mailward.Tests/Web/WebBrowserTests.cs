@@ -1,7 +1,8 @@
 // The web admin in a real browser: Debian's Chromium driven by Microsoft.Playwright against the
 // real server, clicking through the forms as a person does (no JavaScript on the pages). A system
 // admin adds a domain and a user; a postmaster manages its own domain and cannot reach another's
-// or raise a quota past the domain's; a user changes its password and logs out. Each main page
+// or raise a quota past the domain's; a user changes its password and logs out, and sets a vacation
+// message whose stored script stays text. Each main page
 // is saved as a screenshot in the test output (screenshots/). Skipped, saying so, without Chromium.
 using Mailward.Core.Admin;
 using Mailward.Tests.Support;
@@ -133,5 +134,37 @@ public sealed class WebBrowserTests(WebServer web) : IClassFixture<WebServer>
         // The new password works, the old one does not.
         await LogInAsync(page, "carol@a.test", "Carol-secret-2");
         Assert.EndsWith("/account", page.Url, StringComparison.Ordinal);
+    }
+
+    [FactWhenInstalled(Chromium, "chromium")]
+    public async Task A_user_sets_a_vacation_message_and_a_stored_script_renders_inert()
+    {
+        await web.Admin.AddUserAsync(Actor.System, "dave@a.test", new PasswordInput.Clear("Dave-secret-1"));
+        var (playwright, browser, page, dialogs) = await OpenAsync();
+        using var _p = playwright;
+        await using var _b = browser;
+        await LogInAsync(page, "dave@a.test", "Dave-secret-1");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Vacation" }).ClickAsync();
+        const string text = "Away until the 5th.\n<script>alert('vacation')</script><img src=x onerror=alert('img')>";
+        await page.GetByLabel("Subject").FillAsync("Out of office <b>bold</b>");
+        await page.GetByLabel("Message", new() { Exact = true }).FillAsync(text);
+        await page.GetByLabel("Until").FillAsync("2099-01-05");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save vacation message" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("vacation message on");
+
+        // Stored as typed, and shown back as text: no script ran, no element was made of it.
+        var stored = await web.Admin.GetAutoresponderAsync(Actor.System, "dave@a.test");
+        Assert.Equal(text, stored!.Text);
+        Assert.Equal(new DateTimeOffset(2099, 1, 5, 0, 0, 0, TimeSpan.Zero), stored.EndsAt);
+        await page.ReloadAsync();
+        await Assertions.Expect(page.GetByLabel("Message", new() { Exact = true })).ToHaveValueAsync(text);
+        await Assertions.Expect(page.GetByLabel("Subject")).ToHaveValueAsync("Out of office <b>bold</b>");
+        Assert.Equal(0, await page.Locator("main script, main img, main b").CountAsync());
+        Assert.Empty(dialogs);
+        await ShotAsync(page, "vacation");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Turn off" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("vacation message off");
+        Assert.Null(await web.Admin.GetAutoresponderAsync(Actor.System, "dave@a.test"));
     }
 }
