@@ -7,11 +7,13 @@
 // A target that several recipients (or alias lines) of one message reach gets one copy: Postfix
 // local(8)'s duplicate elimination, keyed by the Maildir, mbox, program or forward address.
 // An address with an active autoresponder is answered after its mail is delivered (or, when it
-// only answers, instead of delivering): docs/autoresponder.md.
+// only answers, instead of delivering): docs/autoresponder.md. A mailing list's address and its
+// command addresses go to the list (docs/lists.md); a list copy's VERP sender is expanded here.
 using System.Buffers;
 using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.Autoresponder;
+using Mailward.Core.Lists;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Maildir;
 using Mailward.Core.MailStore.Quotas;
@@ -36,7 +38,7 @@ public sealed record LocalDeliveryOptions(string Hostname)
 }
 
 public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolver, MailStoreLayout layout, QueueStore queue,
-    LocalDeliveryOptions options, TimeProvider? time = null, AutoresponderAgent? autoresponder = null)
+    LocalDeliveryOptions options, TimeProvider? time = null, AutoresponderAgent? autoresponder = null, ListAgent? lists = null)
 {
     private readonly string hostname = options.Hostname;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -82,6 +84,12 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         if (at <= 0)
             return DeliveryResult.Permanent("5.1.3", "recipient without a domain");
         var resolution = await resolver.ResolveAsync(recipient[..at], recipient[(at + 1)..], ct);
+        if (resolution.Kind == ResolutionKind.List)
+            return lists is null
+                ? DeliveryResult.Temporary("4.3.5", "mailing lists are turned off (Lists:Enabled)")
+                : await lists.DeliverAsync(message, index, recipient, resolution, mayBeRepeat, ct);
+        // A list copy's VERP sender, made for this recipient (docs/lists.md); any other sender as it is.
+        var sender = Verp.Expand(message.Envelope.Sender, recipient);
         var (targets, failure) = await TargetsAsync(resolution, ct);
         if (failure is not null)
             return failure;
@@ -141,7 +149,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                         done.Add("already in " + into);
                         break;
                     }
-                    var path = MaildirWriter.Deliver(into, name, hostname, message.Envelope.Sender, recipient, body);
+                    var path = MaildirWriter.Deliver(into, name, hostname, sender, recipient, body);
                     reached?.Add(box.Key); // only once the file is there: a failed write is tried again
                     if (box.Owner is not null)
                     {
@@ -151,13 +159,13 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
                     done.Add(into);
                     break;
                 case ToMbox mbox:
-                    await MboxWriter.AppendAsync(mbox.Path, message.Envelope.Sender, recipient, body, _time.GetUtcNow(), ct);
+                    await MboxWriter.AppendAsync(mbox.Path, sender, recipient, body, _time.GetUtcNow(), ct);
                     reached?.Add(mbox.Key);
                     done.Add(mbox.Path);
                     break;
                 case ToProgram program:
                     var (outcome, detail) = await ProgramRunner.RunAsync(program.Command,
-                        new ProgramContext(message.Envelope.Sender, recipient, recipient[..at], recipient[(at + 1)..], Extension(recipient[..at], resolution)),
+                        new ProgramContext(sender, recipient, recipient[..at], recipient[(at + 1)..], Extension(recipient[..at], resolution)),
                         body, options.ProgramTimeout, ct);
                     if (outcome == ProgramOutcome.Permanent)
                         return DeliveryResult.Permanent("5.3.0", detail);
@@ -261,7 +269,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
     /// <summary>A forward is a new message through the queue's one entry, same sender, Delivered-To added for loop detection.</summary>
     private async Task<string> ForwardAsync(QueuedMessage message, string recipient, string address, CancellationToken ct)
     {
-        var envelope = new QueueEnvelope(message.Envelope.Sender, [address], "127.0.0.1", hostname, "local");
+        var envelope = new QueueEnvelope(Verp.Expand(message.Envelope.Sender, recipient), [address], "127.0.0.1", hostname, "local");
         await using var tx = queue.Begin(envelope);
         await tx.WriteAsync(Encoding.UTF8.GetBytes($"Delivered-To: {recipient}\r\n"), ct);
         await using (var body = QueueStore.OpenBody(message))

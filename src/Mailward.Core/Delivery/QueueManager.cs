@@ -275,8 +275,10 @@ public sealed partial class QueueManager : IDisposable
             {
                 var recipient = message.Envelope.Recipients[index];
                 var destination = _routes.For(recipient[(recipient.LastIndexOf('@') + 1)..].ToLowerInvariant());
-                if (!groups.TryGetValue(destination.Key, out var g))
-                    groups[destination.Key] = g = (destination, []);
+                // A VERP sender differs per recipient: one transaction each (docs/lists.md).
+                var key = Verp.IsTemplate(message.Envelope.Sender) ? destination.Key + "\n" + recipient : destination.Key;
+                if (!groups.TryGetValue(key, out var g))
+                    groups[key] = g = (destination, []);
                 g.Indexes.Add(index);
                 continue;
             }
@@ -382,7 +384,18 @@ public sealed partial class QueueManager : IDisposable
 
     private async Task BounceAsync(QueuedMessage message, List<FailedRecipient> failed)
     {
-        var sender = message.Envelope.Sender;
+        if (Verp.IsTemplate(message.Envelope.Sender))
+        {
+            // Each recipient's bounce goes to its own VERP address (docs/lists.md).
+            foreach (var f in failed)
+                await BounceAsync(message, [f], Verp.Expand(message.Envelope.Sender, f.Address));
+            return;
+        }
+        await BounceAsync(message, failed, message.Envelope.Sender);
+    }
+
+    private async Task BounceAsync(QueuedMessage message, List<FailedRecipient> failed, string sender)
+    {
         if (sender == BounceBuilder.DoubleBounceSender)
         {
             if (_log.IsEnabled(LogLevel.Warning))

@@ -81,6 +81,7 @@ public static class MailwardCli
         root.Subcommands.Add(UserCommands.Build(context));
         root.Subcommands.Add(AliasCommands.Build(context));
         root.Subcommands.Add(VacationCommands.Build(context));
+        root.Subcommands.Add(ListCommands.Build(context));
         root.Subcommands.Add(NetworkCommands.BuildRelay(context));
         root.Subcommands.Add(NetworkCommands.BuildIpMap(context));
         root.Subcommands.Add(QueueCommands.Build(context));

@@ -18,6 +18,7 @@ using Mailward.Core.Delivery.Remote;
 using Mailward.Core.Dkim;
 using Mailward.Core.Dmarc;
 using Mailward.Core.Dnsbl;
+using Mailward.Core.Lists;
 using Mailward.Core.Logging;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Locks;
@@ -107,12 +108,16 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(roaming);
         // The door's sender checks (DNS lists, SPF, DKIM; docs/mail-auth.md) in front of the relay and recipient policy.
         var policyDns = new PolicyDnsResolver(PolicyDnsOptions.From(settings), time);
+        // Mailing lists (docs/lists.md): recognised at RCPT and in delivery by their folders.
+        var listOptions = ListOptions.From(settings);
+        var lists = new ListDirectory(layout);
+        IListLookup? listLookup = listOptions.Enabled ? lists : null;
         var dnsbl = DnsblOptions.From(settings);
         var spf = SpfOptions.From(settings);
         var dkimOptions = DkimOptions.From(settings);
         var (dmarc, dmarcMode, dmarcProblem) = DmarcFor(DmarcOptions.From(settings), spf, dkimOptions, policyDns);
         builder.Services.AddSingleton(sp => new MailAuthPolicy(new SmtpPolicy(accounts,
-            new RecipientResolver(directory, settings.ExtensionSeparators), settings.Get("Smtp:BadMailFrom"), time, roaming,
+            new RecipientResolver(directory, settings.ExtensionSeparators, listLookup), settings.Get("Smtp:BadMailFrom"), time, roaming,
             layout, new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)),
             dnsbl.Enabled ? new DnsblChecker(policyDns, dnsbl) : null,
             spf.Mode == SpfMode.Off ? null : new SpfChecker(policyDns, spf, settings.Hostname, time), sp.GetRequiredService<ILogger<MailAuthPolicy>>(),
@@ -122,7 +127,7 @@ public sealed partial class MailServer : IAsyncDisposable
         builder.Services.AddSingleton(_ => TlsCertificates.Load(settings.TlsCertificateFile, settings.TlsKeyFile, data.Path, settings.Hostname));
         var events = new MailboxEvents();
         builder.Services.AddSingleton(events);
-        builder.Services.AddSingleton(sp => new LocalDelivery(accounts, new RecipientResolver(directory, settings.ExtensionSeparators),
+        builder.Services.AddSingleton(sp => new LocalDelivery(accounts, new RecipientResolver(directory, settings.ExtensionSeparators, listLookup),
             layout, sp.GetRequiredService<QueueStore>(),
             new LocalDeliveryOptions(settings.Hostname)
             {
@@ -132,7 +137,9 @@ public sealed partial class MailServer : IAsyncDisposable
                 ProgramTimeout = settings.ProgramTimeout,
                 AllowedExternalPaths = settings.AllowedExternalPaths,
             }, time, new AutoresponderAgent(accounts, sp.GetRequiredService<QueueStore>(), settings.Hostname, AutoresponderOptions.From(settings), time,
-                sp.GetRequiredService<ILogger<AutoresponderAgent>>())));
+                sp.GetRequiredService<ILogger<AutoresponderAgent>>()),
+            listOptions.Enabled ? new ListAgent(lists, sp.GetRequiredService<QueueStore>(), settings.Hostname, listOptions, time,
+                sp.GetRequiredService<ILogger<ListAgent>>()) : null));
         var remote = settings.Remote;
         var dnsServers = settings.DnsServers;
         var dnsOptions = dnsServers.Count > 0 ? new LookupClientOptions([.. dnsServers]) : new LookupClientOptions();

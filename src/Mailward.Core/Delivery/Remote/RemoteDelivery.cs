@@ -31,6 +31,8 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
         }
         // A double bounce travels with the null sender like any bounce (qmail's #@[]).
         var sender = message.Envelope.Sender == BounceBuilder.DoubleBounceSender ? "" : message.Envelope.Sender;
+        // A VERP sender comes here with one recipient (QueueManager groups it so; docs/lists.md).
+        sender = Verp.Expand(sender, recipients[0]);
         var eightBit = await HasEightBitAsync(message, ct);
         // DKIM-signed on the way out when the From: domain has a key (docs/mail-auth.md), once per attempt.
         Func<Stream> openBody = () => Queue.QueueStore.OpenBody(message);

@@ -1,0 +1,80 @@
+// What a local part of a list means (docs/lists.md, "The command addresses"): the list itself (a
+// post) or one of its commands in qmail's '-' extension form, with the VERP form of an address
+// (user=host) where a command carries one.
+namespace Mailward.Core.Lists;
+
+public enum ListCommandKind
+{
+    Post,
+    Subscribe,
+    Unsubscribe,
+    ConfirmSubscribe,
+    ConfirmUnsubscribe,
+    Help,
+    Info,
+    Request,
+    Owner,
+    Return,
+    Accept,
+    Reject,
+    /// <summary>A command not built yet (-get.N, -index, -digest-*) or not known: answered with help.</summary>
+    Other,
+}
+
+/// <summary>A parsed command: its kind and what followed it (an address, a cookie, a bounce's number and subscriber).</summary>
+public sealed record ListCommand(ListCommandKind Kind, string Argument = "", string Time = "", string Hash = "");
+
+public static class ListAddress
+{
+    /// <summary>user@host as user=host (the last '=' is the '@' when decoded).</summary>
+    public static string VerpEncode(string address)
+    {
+        var at = address.LastIndexOf('@');
+        return at < 0 ? address : address[..at] + "=" + address[(at + 1)..];
+    }
+
+    /// <summary>user=host back to user@host; null when there is no '='.</summary>
+    public static string? VerpDecode(string text)
+    {
+        var eq = text.LastIndexOf('=');
+        return eq <= 0 || eq == text.Length - 1 ? null : text[..eq] + "@" + text[(eq + 1)..];
+    }
+
+    /// <summary>The command <paramref name="extension"/> (what follows "NAME-"; empty for the list itself) names.</summary>
+    public static ListCommand Parse(string extension)
+    {
+        var e = extension.ToLowerInvariant();
+        if (e.Length == 0)
+            return new ListCommand(ListCommandKind.Post);
+        if (e is "subscribe" or "unsubscribe")
+            return new ListCommand(e == "subscribe" ? ListCommandKind.Subscribe : ListCommandKind.Unsubscribe);
+        if (e.StartsWith("subscribe-", StringComparison.Ordinal))
+            return new ListCommand(ListCommandKind.Subscribe, e["subscribe-".Length..]);
+        if (e.StartsWith("unsubscribe-", StringComparison.Ordinal))
+            return new ListCommand(ListCommandKind.Unsubscribe, e["unsubscribe-".Length..]);
+        if (e.StartsWith("sc.", StringComparison.Ordinal) || e.StartsWith("uc.", StringComparison.Ordinal))
+        {
+            // sc.TIME.HASH-user=host
+            var dash = e.IndexOf('-');
+            var parts = (dash < 0 ? e : e[..dash]).Split('.');
+            var kind = e[0] == 's' ? ListCommandKind.ConfirmSubscribe : ListCommandKind.ConfirmUnsubscribe;
+            return parts.Length == 3 && dash > 0
+                ? new ListCommand(kind, e[(dash + 1)..], parts[1], parts[2])
+                : new ListCommand(kind, "", "", "");
+        }
+        if (e.StartsWith("return-", StringComparison.Ordinal) || e == "return")
+            return new ListCommand(ListCommandKind.Return, e.Length > 7 ? e[7..] : "");
+        if (e.StartsWith("accept-", StringComparison.Ordinal))
+            return new ListCommand(ListCommandKind.Accept, e[7..]);
+        if (e.StartsWith("reject-", StringComparison.Ordinal))
+            return new ListCommand(ListCommandKind.Reject, e[7..]);
+        return e switch
+        {
+            "help" => new ListCommand(ListCommandKind.Help),
+            "info" => new ListCommand(ListCommandKind.Info),
+            "request" => new ListCommand(ListCommandKind.Request),
+            "owner" => new ListCommand(ListCommandKind.Owner),
+            _ => new ListCommand(ListCommandKind.Other, e),
+        };
+    }
+}

@@ -1,0 +1,30 @@
+// The mailing lists' settings (Lists:*, docs/lists.md): on or off, how long a confirmation holds,
+// the default post size limit, how long a change waits for the list's lock, the most members a set holds.
+using Mailward.Core.Configuration;
+using Mailward.Core.MailStore;
+using Mailward.Core.Routing;
+
+namespace Mailward.Core.Lists;
+
+public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, long MaxPostBytes = 10 << 20, int LockSeconds = 30, int MaxMembers = 100_000)
+{
+    public static ListOptions Default { get; } = new();
+
+    public TimeSpan ConfirmValid => TimeSpan.FromHours(ConfirmHours);
+    public TimeSpan LockWait => TimeSpan.FromSeconds(LockSeconds);
+
+    public static ListOptions From(MailwardSettings s) => new(
+        s.GetBool("Lists:Enabled"),
+        s.GetInt("Lists:ConfirmHours", 1, 24 * 365),
+        s.GetInt("Lists:MaxPostBytes", 1024, int.MaxValue),
+        s.GetInt("Lists:LockSeconds", 1, 3600),
+        s.GetInt("Lists:MaxMembers", 1, 10_000_000));
+}
+
+/// <summary>Answers RecipientResolver's question from the list folders in the mail store.</summary>
+public sealed class ListDirectory(MailStoreLayout layout) : IListLookup
+{
+    public ListFolder Folder(Accounts.DomainRecord domain, string name) => new(layout.Resolve(domain.Directory), name, domain.Name);
+
+    public bool IsList(Accounts.DomainRecord domain, string name) => ListFolder.CheckName(name) is null && Folder(domain, name).Exists;
+}
