@@ -17,7 +17,9 @@ public enum ListCommandKind
     Return,
     Accept,
     Reject,
-    /// <summary>A command not built yet (-get.N, -index, -digest-*) or not known: answered with help.</summary>
+    /// <summary>-get.N: post N from the archive.</summary>
+    Get,
+    /// <summary>A command not built yet (-get.N_M, -index, -digest-*) or not known: answered with help.</summary>
     Other,
 }
 
@@ -64,6 +66,8 @@ public static class ListAddress
         }
         if (e.StartsWith("return-", StringComparison.Ordinal) || e == "return")
             return new ListCommand(ListCommandKind.Return, e.Length > 7 ? e[7..] : "");
+        if (e.StartsWith("get.", StringComparison.Ordinal) && e.Length > 4 && e[4..].All(char.IsAsciiDigit))
+            return new ListCommand(ListCommandKind.Get, e[4..]);
         if (e.StartsWith("accept-", StringComparison.Ordinal))
             return new ListCommand(ListCommandKind.Accept, e[7..]);
         if (e.StartsWith("reject-", StringComparison.Ordinal))

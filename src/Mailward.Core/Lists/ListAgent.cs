@@ -122,6 +122,17 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
                     ListReplies.Info(list, config, list.Members(MemberSet.Subscribers).Count), header, ct);
             case ListCommandKind.Owner:
                 return await ToOwnerAsync(message, list, config, ct);
+            case ListCommandKind.Get:
+                {
+                    // -get.N: the post as it arrived, attached (docs/lists.md); the archive is the list's, so anyone may ask, as ezmlm's default.
+                    var archived = long.TryParse(argument, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+                        ? ReadArchive(list, n) : null;
+                    if (archived is null)
+                        return await AnswerAsync(message, list, sender, $"no post {argument} in {list.Address}",
+                            ListReplies.Refused(list, config, $"the archive has no post {argument}"), header, ct);
+                    return await AnswerAsync(message, list, sender, $"post {ListFolder.Number(n)} of {list.Address}",
+                        $"Post {ListFolder.Number(n)} of {list.Address} is attached.\n", header, ct, attachment: archived);
+                }
             case ListCommandKind.Accept or ListCommandKind.Reject:
                 return DeliveryResult.Delivered("moderation by mail is not built yet: dropped");
             default:
@@ -148,9 +159,9 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
 
     /// <summary>An answer to <paramref name="to"/> through the queue, from the list's return address (its bounces come back and are dropped).</summary>
     private async Task<DeliveryResult> AnswerAsync(QueuedMessage message, ListFolder list, string to, string subject, string text,
-        Autoresponder.OriginalHeader header, CancellationToken ct, string? replyTo = null)
+        Autoresponder.OriginalHeader header, CancellationToken ct, string? replyTo = null, byte[]? attachment = null)
     {
-        var bytes = ListReplies.Build(hostname, list, to, subject, text, _time.GetUtcNow(), replyTo, header.MessageId);
+        var bytes = ListReplies.Build(hostname, list, to, subject, text, _time.GetUtcNow(), replyTo, header.MessageId, attachment);
         await using var tx = queue.Begin(new QueueEnvelope($"{list.Name}-return-@{list.Domain}", [to], "127.0.0.1", hostname, "list"));
         await tx.WriteAsync(bytes, ct);
         var id = await tx.CommitAsync(ct);

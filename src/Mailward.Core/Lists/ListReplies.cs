@@ -1,6 +1,6 @@
 // The texts a list answers commands with (docs/lists.md, "The command addresses"): the
 // confirmation requests of the sc./uc. handshake, welcome, goodbye, help and info, as MIME built
-// by MimeKit from NAME-help@DOMAIN with Auto-Submitted: auto-replied (RFC 3834 §5).
+// by MimeKit from NAME-help@DOMAIN (an archived post attached as message/rfc822 for -get.N) with Auto-Submitted: auto-replied (RFC 3834 §5).
 using System.Text;
 using MimeKit;
 using MimeKit.Utils;
@@ -72,7 +72,7 @@ public static class ListReplies
 
     /// <summary>An answer from NAME-help@DOMAIN; <paramref name="replyTo"/> set for a confirmation request.</summary>
     public static byte[] Build(string hostname, ListFolder list, string to, string subject, string text, DateTimeOffset now,
-        string? replyTo = null, string? inReplyTo = null)
+        string? replyTo = null, string? inReplyTo = null, byte[]? attachment = null)
     {
         var m = new MimeMessage();
         m.From.Add(new MailboxAddress("", $"{list.Name}-help@{list.Domain}"));
@@ -89,7 +89,8 @@ public static class ListReplies
         var part = new TextPart("plain");
         part.SetText(Encoding.UTF8, text.ReplaceLineEndings("\n"));
         part.ContentTransferEncoding = text.Any(c => c > 126) ? ContentEncoding.QuotedPrintable : ContentEncoding.SevenBit;
-        m.Body = part;
+        m.Body = attachment is null ? part
+            : new Multipart("mixed") { part, new MessagePart { Message = MimeMessage.Load(new MemoryStream(attachment)) } };
         var options = FormatOptions.Default.Clone();
         options.NewLineFormat = NewLineFormat.Dos;
         using var output = new MemoryStream();

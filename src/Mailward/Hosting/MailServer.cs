@@ -190,7 +190,7 @@ public sealed partial class MailServer : IAsyncDisposable
         // sendmail's way in (docs/pickup-format.md): the control socket's submissions and the pickup
         // folder, drained before the delivery loop starts (so registered before it).
         builder.Services.AddSingleton(sp => new SendmailIntake(sp.GetRequiredService<QueueStore>(), SendmailSettings.From(settings, Libc.EffectiveUserId),
-            new RecipientResolver(directory, settings.ExtensionSeparators), new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
+            new RecipientResolver(directory, settings.ExtensionSeparators, listLookup), new FreeSpaceGuard([settings.QueuePath, settings.MailStorePath], settings.MinFreeBytes, time)));
         builder.Services.AddSingleton(sp => new PickupDrain(PickupFolder.In(data.Path), sp.GetRequiredService<SendmailIntake>(),
             PickupRecord.MaxPayload(settings.GetInt("Smtp:MaxMessageBytes", 1, int.MaxValue)), Libc.EffectiveUserId, sp.GetRequiredService<ILogger<PickupDrain>>(), time));
         builder.Services.AddHostedService(sp => new PickupService(sp.GetRequiredService<PickupDrain>(), sp.GetRequiredService<QueueStore>(),

@@ -137,7 +137,9 @@ internal static class SendmailCommand
         using (var h = Libc.Open(ctx.Data.Path, Libc.ORdOnly | Libc.ODirectory))
             owner = Libc.Facts(h).Owner;
         var refusal = SendmailIntake.Prepare(request, SendmailSettings.From(settings, owner), out var prepared)
-            ?? await SendmailIntake.CheckMailboxesAsync(new RecipientResolver(ctx.AccountStore, settings.ExtensionSeparators), prepared!.Envelope.Recipients, ct);
+            ?? await SendmailIntake.CheckMailboxesAsync(new RecipientResolver(ctx.AccountStore, settings.ExtensionSeparators,
+                Core.Lists.ListOptions.From(settings).Enabled ? new Core.Lists.ListDirectory(new Core.MailStore.MailStoreLayout(settings.MailStorePath, settings.MaxDirectoryEntries)) : null),
+                prepared!.Envelope.Recipients, ct);
         if (refusal is not null)
             return Fail(ctx.Console, refusal.Message, refusal.ExitCode);
         foreach (var w in prepared!.Warnings)

@@ -182,6 +182,26 @@ public class ListPostingTests
     }
 
     [Fact]
+    public async Task Get_n_answers_with_the_post_as_it_arrived()
+    {
+        await using var sink = new TestMta();
+        await using var server = await WithListAsync(sink, "--prefix", "[team]");
+        await SendAsync(server, "friend@remote.test", "team@hosted.test", "archived");
+        await SettleAsync(server);
+        var before = sink.Received.Count; // rob's copy
+        await SendAsync(server, "asker@remote.test", "team-get.1@hosted.test", "get");
+        await SendAsync(server, "asker@remote.test", "team-get.7@hosted.test", "get");
+        await sink.WaitForAsync(before + 2);
+        await SettleAsync(server);
+        var answers = sink.Received.Skip(before).Select(Parse).ToList();
+        var got = answers.Single(a => a.Subject == "post 1 of team@hosted.test");
+        var attached = Assert.IsType<MimeKit.MessagePart>(got.Attachments.Concat(got.BodyParts).OfType<MimeKit.MessagePart>().First());
+        Assert.Equal("archived", attached.Message!.Subject); // as it arrived: no prefix, no list fields
+        Assert.Null(attached.Message!.Headers["List-Id"]);
+        Assert.Contains(answers, a => a.Subject == "no post 7 in team@hosted.test");
+    }
+
+    [Fact]
     public async Task An_unknown_address_at_the_domain_is_still_refused_at_rcpt()
     {
         await using var sink = new TestMta();
