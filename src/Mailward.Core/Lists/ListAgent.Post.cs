@@ -20,12 +20,12 @@ public sealed partial class ListAgent
     {
         var sender = message.Envelope.Sender;
         var max = config.MaxBytes > 0 ? config.MaxBytes : options.MaxPostBytes;
-        if (message.BodyLength > max)
+        if (message.MessageLength > max)
             return Refuse(message, list, "5.3.4", $"the post is larger than the list takes ({max} bytes)");
         byte[] original;
         await using (var body = QueueStore.OpenBody(message))
         {
-            original = new byte[message.BodyLength];
+            original = new byte[message.MessageLength];
             await body.ReadExactlyAsync(original, ct);
         }
         MimeMessage post;
