@@ -22,7 +22,7 @@ dotnet build -c Release bench/Mailward.Bench >/dev/null
 BENCH="dotnet bench/Mailward.Bench/bin/Release/net10.0/Mailward.Bench.dll"
 MW=src/Mailward/bin/Release/net10.0/mailward
 DNSPID=""; MWPID=""
-trap 'kill -TERM $MWPID $DNSPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill -TERM $MWPID $DNSPID 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
 # The sender's key and a signed message of about 2 KB, as the sender's MTA would send it.
 openssl genrsa -traditional -out "$WORK/key.pem" 2048 2>/dev/null
@@ -60,8 +60,8 @@ run() {
   $MW --data "$data" vadduser -e DmIMm9e5Hc8ic joe@bench.test >/dev/null
   $MW --data "$data" --Listen:Address=127.0.0.1 --Smtp:Port=2527 --Pop3:Enabled=false --Pop3s:Enabled=false --Imap:Enabled=false --Imaps:Enabled=false \
     --Submission:Enabled=false --Smtps:Enabled=false --Admin:Enabled=false --Delivery:Enabled=false --Log:Level=Warning \
-    --Smtp:GreetDelayMilliseconds=0 --Smtp:MaxConnectionsPerClient=500 --Smtp:MaxConnectionsPerMinutePerClient=1000000 \
-    --Smtp:MaxMessagesPerMinutePerClient=100000000 --Smtp:MaxRecipientsPerMinutePerClient=100000000 \
+    --Smtp:GreetDelayMilliseconds=0 --Smtp:MaxConnectionsPerClient=500 --Smtp:MaxConnectionsPerMinutePerClient=0 \
+    --Smtp:MaxMessagesPerMinutePerClient=0 --Smtp:MaxRecipientsPerMinutePerClient=0 \
     --Dns:Servers="$DNS" "$@" serve --allow-root >"$WORK/$name.log" 2>&1 &
   MWPID=$!
   wait_port 2527

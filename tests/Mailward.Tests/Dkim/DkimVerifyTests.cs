@@ -151,4 +151,15 @@ public sealed class DkimVerifyTests
         var malformed = "DKIM-Signature: v=1; a=rsa-sha256; d=signer.test\r\n" + Message.ReplaceLineEndings("\r\n");
         Assert.Equal(DkimStatus.Neutral, Assert.Single(await VerifyAsync(verifier, Encoding.ASCII.GetBytes(malformed))).Status);
     }
+
+    [Fact]
+    public async Task A_key_record_is_parsed_once_and_a_revoked_one_is_never_kept()
+    {
+        await using var dns = new DnsTestServer(DnsAddress);
+        var locator = new DkimKeyLocator(new PolicyDnsResolver(new PolicyDnsOptions([dns.Endpoint], TimeSpan.FromMilliseconds(2000), 0, 1000, TimeSpan.FromHours(1))));
+        var record = TestDkimKey.Rsa().Record;
+        Assert.Same(locator.Key(record), locator.Key(record)); // the door verifies many messages of one signer: one parse (bench/README.md, door)
+        Assert.Throws<DkimKeyException>(() => locator.Key("v=DKIM1; k=rsa; p="));
+        Assert.Throws<DkimKeyException>(() => locator.Key("v=DKIM1; k=rsa; p="));
+    }
 }
