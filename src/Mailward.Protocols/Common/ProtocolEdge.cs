@@ -23,7 +23,11 @@ public sealed record EdgeListener(string Protocol, bool ImplicitTls, ConnectionL
 
 /// <summary>What the edge hands a session: the endpoints, the session id, and TLS, done or on offer.</summary>
 public sealed record EdgeConnection(string SessionId, IPAddress Client, int ClientPort, IPAddress? Server,
-    string? TlsDescription, Func<Stream, CancellationToken, Task<(Stream Stream, string Description)>>? StartTls);
+    string? TlsDescription, Func<Stream, CancellationToken, Task<(Stream Stream, string Description)>>? StartTls)
+{
+    /// <summary>Cancelled when the server stops; the session's token also fires when the client goes, and a session tells the two apart by this one.</summary>
+    public CancellationToken ServerStopping { get; init; }
+}
 
 public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLifetime lifetime, ILogger<ProtocolEdge> logger)
 {
@@ -72,7 +76,10 @@ public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLi
                         return;
                     }
                 }
-                await session(stream, new EdgeConnection(id, client, clientPort, server, description, description is null ? tls.HandshakeAsync : null), ct.Token);
+                await session(stream, new EdgeConnection(id, client, clientPort, server, description, description is null ? tls.HandshakeAsync : null)
+                {
+                    ServerStopping = lifetime.ApplicationStopping,
+                }, ct.Token);
             }
             catch (IOException)
             {

@@ -77,6 +77,7 @@ public sealed class SmtpService(SmtpOptions options, ISmtpPolicy policy, QueueSt
                 TlsDescription = c.TlsDescription,
                 ServerAddress = c.Server,
                 Submission = listener != SmtpListener.Smtp,
+                ServerStopping = c.ServerStopping,
             };
             return new SmtpSession(options, policy, queue, logger, time, logins, limits).RunAsync(stream, info, ct);
         });

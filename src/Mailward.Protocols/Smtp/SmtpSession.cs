@@ -83,6 +83,10 @@ public sealed partial class SmtpSession(SmtpOptions options, ISmtpPolicy policy,
             end = "data below Smtp:MinDataRateBytesPerSecond";
             await _channel.TryFinalReplyAsync(SmtpReplies.DataTooSlow);
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && info.ServerStopping.CanBeCanceled && !info.ServerStopping.IsCancellationRequested)
+        {
+            end = "client disconnected"; // the connection's token fired: the client went away (during the greet wait, say)
+        }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             end = "server shutdown";

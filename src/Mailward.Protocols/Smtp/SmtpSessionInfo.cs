@@ -9,6 +9,9 @@ public sealed record SmtpSessionInfo(string SessionId, IPAddress ClientAddress, 
     /// <summary>Wraps the plain stream in TLS (the handshake included) and describes the result; null when TLS is not offered.</summary>
     public Func<Stream, CancellationToken, Task<(Stream Stream, string Description)>>? StartTls { get; init; }
 
+    /// <summary>Cancelled when the server stops. Unset (a session driven without a host), any cancellation counts as the server's.</summary>
+    public CancellationToken ServerStopping { get; init; }
+
     /// <summary>Set when the connection is already TLS (implicit TLS listeners).</summary>
     public string? TlsDescription { get; init; }
 
