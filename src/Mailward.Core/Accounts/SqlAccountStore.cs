@@ -52,6 +52,15 @@ public abstract partial class SqlAccountStore : IAccountStore
     /// <summary>Another constraint met (a foreign key, NOT NULL).</summary>
     protected abstract bool IsConstraintViolation(DbException e);
 
+    /// <summary>
+    /// The store cannot be reached now (a connection refused or lost, a server restarting): the
+    /// helpers turn such an error into an AccountStoreUnavailableException, a temporary failure.
+    /// </summary>
+    protected virtual bool IsUnavailable(DbException e) => false;
+
+    /// <summary>The temporary failure that <paramref name="e"/> means.</summary>
+    protected static AccountStoreUnavailableException Unavailable(Exception e) => new(e.Message, e);
+
     /// <summary>Called inside a counted write just before it commits (PostgreSQL tells the other nodes).</summary>
     protected virtual void BeforeCommit(DbConnection c, DbTransaction tx)
     {
@@ -115,6 +124,10 @@ public abstract partial class SqlAccountStore : IAccountStore
         {
             throw new AccountException(AccountError.StorageFailed, $"account store constraint failed: {e.Message}");
         }
+        catch (DbException e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
         finally
         {
             RaiseChanged();
@@ -130,10 +143,17 @@ public abstract partial class SqlAccountStore : IAccountStore
     /// </summary>
     private void QuietWrite(Action<DbConnection, DbTransaction> work)
     {
-        using var c = Open();
-        using var tx = BeginWrite(c, WriteKind.Quiet);
-        work(c, tx);
-        tx.Commit();
+        try
+        {
+            using var c = Open();
+            using var tx = BeginWrite(c, WriteKind.Quiet);
+            work(c, tx);
+            tx.Commit();
+        }
+        catch (DbException e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
     }
 
     private void Write(Action<DbConnection, DbTransaction> work) => Write<int>((c, tx) =>
@@ -185,23 +205,44 @@ public abstract partial class SqlAccountStore : IAccountStore
     private int Exec(DbConnection c, DbTransaction? tx, string sql, params (string, object?)[] args)
     {
         using var cmd = Command(c, tx, sql, args);
-        return cmd.ExecuteNonQuery();
+        try
+        {
+            return cmd.ExecuteNonQuery();
+        }
+        catch (DbException e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
     }
 
     protected object? Scalar(DbConnection c, DbTransaction? tx, string sql, params (string, object?)[] args)
     {
         using var cmd = Command(c, tx, sql, args);
-        return cmd.ExecuteScalar();
+        try
+        {
+            return cmd.ExecuteScalar();
+        }
+        catch (DbException e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
     }
 
     private List<T> Query<T>(DbConnection c, DbTransaction? tx, string sql, Func<DbDataReader, T> map, params (string, object?)[] args)
     {
         using var cmd = Command(c, tx, sql, args);
-        using var r = cmd.ExecuteReader();
-        var list = new List<T>();
-        while (r.Read())
-            list.Add(map(r));
-        return list;
+        try
+        {
+            using var r = cmd.ExecuteReader();
+            var list = new List<T>();
+            while (r.Read())
+                list.Add(map(r));
+            return list;
+        }
+        catch (DbException e) when (IsUnavailable(e))
+        {
+            throw Unavailable(e);
+        }
     }
 
     private List<T> Query<T>(string sql, Func<DbDataReader, T> map, params (string, object?)[] args)

@@ -34,6 +34,7 @@ public enum LoginFailure
     BadCredentials,  // [AUTH]
     ServiceDisabled, // [SYS/PERM]: the account may not use this service
     Throttled,       // [AUTH]: too many failures from this address, or against this account
+    Unavailable,     // [SYS/TEMP], 454, [UNAVAILABLE]: the account store cannot be reached now; not a failure of the client's
 }
 
 public sealed record LoginResult(LoginFailure Failure, UserRecord? User = null, bool FromCache = false)
@@ -79,7 +80,20 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Log
     /// </summary>
     public async Task<LoginResult> VerifyAsync(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags,
         CancellationToken ct = default) =>
-        MailwardMetrics.Login(service, await VerifyPasswordAsync(login, password, client, server, service, refusedFlags, ct));
+        MailwardMetrics.Login(service, await UnlessUnavailableAsync(() => VerifyPasswordAsync(login, password, client, server, service, refusedFlags, ct)));
+
+    /// <summary>A login the account store could not answer is a temporary failure: neither counted against the client nor refused for good.</summary>
+    private static async Task<LoginResult> UnlessUnavailableAsync(Func<Task<LoginResult>> verify)
+    {
+        try
+        {
+            return await verify();
+        }
+        catch (AccountStoreUnavailableException)
+        {
+            return new LoginResult(LoginFailure.Unavailable);
+        }
+    }
 
     private async Task<LoginResult> VerifyPasswordAsync(string login, string password, IPAddress client, IPAddress? server, string service, UserFlags refusedFlags,
         CancellationToken ct)
@@ -152,7 +166,7 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Log
     /// <summary>APOP (RFC 1939 §7): MD5 of the greeting's timestamp and the clear-text password, where a clear copy exists.</summary>
     public async Task<LoginResult> VerifyApopAsync(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service,
         UserFlags refusedFlags, CancellationToken ct = default) =>
-        MailwardMetrics.Login(service, await VerifyDigestAsync(login, timestamp, digest, client, server, service, refusedFlags, ct));
+        MailwardMetrics.Login(service, await UnlessUnavailableAsync(() => VerifyDigestAsync(login, timestamp, digest, client, server, service, refusedFlags, ct)));
 
     private async Task<LoginResult> VerifyDigestAsync(string login, string timestamp, string digest, IPAddress client, IPAddress? server, string service,
         UserFlags refusedFlags, CancellationToken ct)

@@ -56,6 +56,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         Lifetime = TimeSpan.FromSeconds(GetInt("Queue:Lifetime", 0, int.MaxValue)),
         DoubleBounceTo = Get("Delivery:DoubleBounceTo"),
         BounceHeaderBytes = GetInt("Delivery:BounceHeaderBytes", 0, 1 << 20),
+        StoreUnavailableRetry = TimeSpan.FromSeconds(GetInt("Accounts:UnavailableRetrySeconds", 1, 86_400)),
     };
 
     /// <summary>Queue:MinFreeBytes: the space the queue's and mail store's file systems keep free.</summary>

@@ -36,6 +36,8 @@ public static class SettingsCatalog
             "A flood of RCPTs to missing names costs one query each and churns only these, never the users that exist; repeated misses (a retrying spammer) still cost nothing.", SettingKind.Number),
         new("Accounts:CacheCheckMilliseconds", "1000", "How often a cached lookup re-checks the store's change counter, so changes made by another process (a command, another node) are seen. 0: on every lookup.",
             "One cheap query a second bounds staleness to a second; changes made in this process are seen at once.", SettingKind.Number),
+        new("Accounts:UnavailableRetrySeconds", "30", "How soon a local delivery deferred because the account store could not be reached (PostgreSQL down or restarting) is tried again, instead of the queue's usual schedule.",
+            "A restart of PostgreSQL takes seconds: mail waits at most half a minute after it is back, and a longer outage costs one cheap failed lookup per waiting message every 30 seconds.", SettingKind.Number),
         new("Passwords:Argon2MemoryKiB", "19456", "Memory cost of new Argon2id password hashes, in KiB.",
             "OWASP's 2023 minimum for Argon2id (19 MiB, 2 iterations); logins are cached, so the cost is paid rarely.", SettingKind.Number),
         new("Passwords:Argon2Iterations", "2", "Time cost (passes) of new Argon2id password hashes.",

@@ -26,6 +26,9 @@ public sealed record DeliveryOptions
 
     /// <summary>Most bytes of the original header a DSN carries back (Delivery:BounceHeaderBytes).</summary>
     public int BounceHeaderBytes { get; init; } = 4096;
+
+    /// <summary>How soon a delivery deferred because the account store was unreachable is tried again (Accounts:UnavailableRetrySeconds).</summary>
+    public TimeSpan StoreUnavailableRetry { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>One recipient as `mailward queue list` shows it.</summary>
@@ -250,6 +253,7 @@ public sealed partial class QueueManager : IDisposable
         var left = pending.Count;
         var deferredLocal = false;
         var deferredRemote = false;
+        var storeAway = false;
         var groups = new Dictionary<string, (Destination Destination, List<int> Indexes)>(StringComparer.OrdinalIgnoreCase);
 
         foreach (var index in pending)
@@ -266,6 +270,12 @@ public sealed partial class QueueManager : IDisposable
             catch (IOException e)
             {
                 result = DeliveryResult.Temporary("4.3.0", e.Message);
+            }
+            catch (Accounts.AccountStoreUnavailableException e)
+            {
+                // The account store is away (PostgreSQL restarting): the recipient waits in the queue, tried again soon.
+                result = DeliveryResult.Temporary("4.3.0", e.Message);
+                storeAway = true;
             }
             finally
             {
@@ -326,6 +336,8 @@ public sealed partial class QueueManager : IDisposable
         var next = RetrySchedule.NextAttempt(message.ArrivedAt, now, deferredLocal ? RetrySchedule.LocalFactor : RetrySchedule.RemoteFactor);
         if (deferredLocal && deferredRemote)
             next = Min(next, RetrySchedule.NextAttempt(message.ArrivedAt, now, RetrySchedule.RemoteFactor));
+        if (storeAway)
+            next = Min(next, now + _options.StoreUnavailableRetry);
         // The last attempt happens at the end of the lifetime, not up to a schedule step later.
         Defer(t, Min(next, message.ArrivedAt + _options.Lifetime));
     }

@@ -46,7 +46,7 @@ public sealed partial class GreylistPolicy(ISmtpPolicy inner, SmtpPolicy relay, 
             answer = store.CheckGreylist(triplet, now, options);
             CleanUpNow(now);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or AccountStoreUnavailableException)
         {
             StoreFailed(_log, triplet.Client, e.Message);
             return decision;

@@ -126,6 +126,7 @@ public static class MailwardMetrics
             LoginFailure.BadCredentials => "bad_credentials",
             LoginFailure.ServiceDisabled => "disabled",
             LoginFailure.Throttled => "throttled",
+            LoginFailure.Unavailable => "unavailable",
             _ => "other",
         }).Inc();
         return result;

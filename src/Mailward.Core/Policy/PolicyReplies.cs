@@ -12,4 +12,7 @@ public static class PolicyReplies
     public static string RelayDenied(string address) => $"554 5.7.1 <{address}>: Relay access denied";
     public static string MailboxDisabled(string address) => $"550 5.2.1 <{address}>: Recipient address rejected: mailbox disabled";
     public static string MailboxFull(string address) => $"552 5.2.2 <{address}>: Recipient address rejected: mailbox full";
+
+    /// <summary>The account store cannot be reached and the recipient is not in the read cache: try again (RFC 3463 4.3.0).</summary>
+    public static string StoreUnavailable(string address) => $"451 4.3.0 <{address}>: Recipient address not verified now: the account store is unavailable; try again later";
 }

@@ -39,8 +39,15 @@ public sealed class RoamingRelay(IAccountStore store, TimeSpan lifetime, TimePro
         var stamp = _time.GetTimestamp();
         if (_loaded == long.MinValue || _time.GetElapsedTime(Volatile.Read(ref _loaded), stamp) >= Refresh)
         {
-            _grants = new ConcurrentDictionary<string, RoamingGrant[]>(
-                store.ListRoaming(_time.GetUtcNow()).GroupBy(g => g.Address).Select(g => KeyValuePair.Create(g.Key, g.ToArray())), StringComparer.Ordinal);
+            try
+            {
+                _grants = new ConcurrentDictionary<string, RoamingGrant[]>(
+                    store.ListRoaming(_time.GetUtcNow()).GroupBy(g => g.Address).Select(g => KeyValuePair.Create(g.Key, g.ToArray())), StringComparer.Ordinal);
+            }
+            catch (AccountStoreUnavailableException) when (_loaded != long.MinValue)
+            {
+                // the grants read last stay in use (their expiry still applies) until the store is back
+            }
             Volatile.Write(ref _loaded, stamp);
         }
         var now = _time.GetUtcNow();

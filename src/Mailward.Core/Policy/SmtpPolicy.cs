@@ -166,7 +166,17 @@ public sealed class SmtpPolicy : ISmtpPolicy
     public async ValueTask<RecipientDecision> RcptAsync(ClientInfo client, string localPart, string domain, bool domainIsLiteral, string address, long size = 0,
         CancellationToken ct = default)
     {
-        var d = await CheckRecipientAsync(client, localPart, domain, domainIsLiteral, size, ct);
+        RecipientDecision d;
+        try
+        {
+            d = await CheckRecipientAsync(client, localPart, domain, domainIsLiteral, size, ct);
+        }
+        catch (AccountStoreUnavailableException)
+        {
+            // Not known now is not unknown: never a 5xx for an address the store could not be asked about.
+            return new RecipientDecision(RecipientVerdict.Deferred, $"{localPart}@{domain}",
+                PolicyDecision.TempFail(PolicyReplies.StoreUnavailable(address), "account store unavailable"));
+        }
         return d with
         {
             Outcome = d.Verdict switch
@@ -189,8 +199,15 @@ public sealed class SmtpPolicy : ISmtpPolicy
             if (!hosted.Contains(r))
                 return PolicyDecision.Accept;
             var at = r.LastIndexOf('@');
-            if ((await CheckRecipientAsync(client, r[..at], r[(at + 1)..], domainIsLiteral: false, size, ct)).Verdict != RecipientVerdict.MailboxFull)
-                return PolicyDecision.Accept;
+            try
+            {
+                if ((await CheckRecipientAsync(client, r[..at], r[(at + 1)..], domainIsLiteral: false, size, ct)).Verdict != RecipientVerdict.MailboxFull)
+                    return PolicyDecision.Accept;
+            }
+            catch (AccountStoreUnavailableException)
+            {
+                return PolicyDecision.Accept; // RCPT found room; delivery checks again and defers while the store is away
+            }
         }
         return PolicyDecision.Reject(PolicyReplies.MailboxFullAtData, "over quota");
     }

@@ -65,8 +65,19 @@ public sealed partial class DoorLimitsPolicy(ISmtpPolicy inner, SmtpPolicy relay
     private ValueTask<bool> ExemptAsync(ClientInfo client, CancellationToken ct) => IsExemptAsync(relay, client, ct);
 
     /// <summary>Submission sessions, authenticated users, clients a relay rule allows, and addresses with a roaming grant.</summary>
-    public static async ValueTask<bool> IsExemptAsync(SmtpPolicy relay, ClientInfo client, CancellationToken ct) =>
-        client.Findings?.Submission == true || relay.MayRelay(client) || (await relay.RoamingUsersAsync(client, ct)).Count > 0;
+    public static async ValueTask<bool> IsExemptAsync(SmtpPolicy relay, ClientInfo client, CancellationToken ct)
+    {
+        if (client.Findings?.Submission == true || relay.MayRelay(client))
+            return true;
+        try
+        {
+            return (await relay.RoamingUsersAsync(client, ct)).Count > 0;
+        }
+        catch (AccountStoreUnavailableException)
+        {
+            return false; // the rates apply while the store is away: their answers are temporary too
+        }
+    }
 
     private PolicyDecision Refused(ClientInfo client, RateEvent kind, int limit, PolicyDecision decision)
     {

@@ -11,7 +11,7 @@ namespace Mailward.Protocols.Imap;
 public sealed partial class ImapSession
 {
     private static readonly SaslMechanism[] Mechanisms = [SaslMechanism.Plain];
-    private static readonly string[] FailureNames = ["ok", "bad-credentials", "service-disabled", "throttled"];
+    private static readonly string[] FailureNames = ["ok", "bad-credentials", "service-disabled", "throttled", "store-unavailable"];
 
     private async Task<bool> StartTlsAsync(string tag, IReadOnlyList<ImapToken> args, CancellationToken ct)
     {
@@ -83,6 +83,7 @@ public sealed partial class ImapSession
             {
                 LoginFailure.ServiceDisabled => "NO [CONTACTADMIN] IMAP access is disabled for this account",
                 LoginFailure.Throttled => "NO [UNAVAILABLE] too many failed logins from your address; try again later",
+                LoginFailure.Unavailable => "NO [UNAVAILABLE] the account store is unavailable; try again later", // RFC 5530 §3
                 _ => "NO [AUTHENTICATIONFAILED] invalid login or password",
             };
             if (_badCommands.CountAndCheck())

@@ -99,7 +99,7 @@ public sealed partial class Pop3Session
 
     private static readonly SaslMechanism[] Mechanisms = [SaslMechanism.Plain];
 
-    private static readonly string[] FailureNames = ["ok", "bad-credentials", "service-disabled", "throttled"];
+    private static readonly string[] FailureNames = ["ok", "bad-credentials", "service-disabled", "throttled", "store-unavailable"];
 
     private async Task<bool> LoginAsync(string login, Func<Task<LoginResult>> verify, CancellationToken ct)
     {
@@ -114,6 +114,7 @@ public sealed partial class Pop3Session
             {
                 LoginFailure.ServiceDisabled => "-ERR [SYS/PERM] POP3 access is disabled for this account",
                 LoginFailure.Throttled => "-ERR [AUTH] too many failed logins from your address; try again later",
+                LoginFailure.Unavailable => "-ERR [SYS/TEMP] the account store is unavailable; try again later", // RFC 3206 §4
                 _ => "-ERR [AUTH] invalid login or password",
             });
         }

@@ -37,4 +37,7 @@ internal static partial class SmtpLog
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "smtp {SessionId} roaming client={Client} user={User} from=<{Sender}>")]
     public static partial void Roaming(ILogger logger, string sessionId, string client, string user, string sender);
+
+    [LoggerMessage(EventId = 1802, Level = LogLevel.Warning, Message = "smtp {SessionId} {Command} answered 451: {Error}")]
+    public static partial void StoreUnavailable(ILogger logger, string sessionId, string command, string error);
 }

@@ -48,7 +48,13 @@ public sealed partial class SmtpSession
         var (user, password) = (sasl.User, sasl.Password);
 
         var result = await Task.Run(() => logins.VerifyAsync(user, password, _info.ClientAddress, _info.ServerAddress, "smtp", UserFlags.NoSmtp, ct), ct);
-        var outcome = result.Succeeded ? "ok" : result.Failure == LoginFailure.ServiceDisabled ? "disabled" : "failed";
+        var outcome = result.Failure switch
+        {
+            LoginFailure.None => "ok",
+            LoginFailure.ServiceDisabled => "disabled",
+            LoginFailure.Unavailable => "store unavailable",
+            _ => "failed",
+        };
         var shown = Mailward.Core.Policy.ClientText.Printable(user); // a client's string: no forged log lines
         SmtpLog.Auth(logger, _info.SessionId, _clientText, shown, outcome);
         if (result.Succeeded && result.User!.Flags.HasFlag(UserFlags.BounceMail))
@@ -60,6 +66,7 @@ public sealed partial class SmtpSession
             {
                 LoginFailure.ServiceDisabled => "535 5.7.8 Authentication credentials invalid or this account may not send mail",
                 LoginFailure.Throttled => "454 4.7.0 Too many failed logins from your address; try again later",
+                LoginFailure.Unavailable => "454 4.7.0 Temporary authentication failure: the account store is unavailable", // RFC 4954 §6
                 _ => "535 5.7.8 Authentication credentials invalid",
             });
         }

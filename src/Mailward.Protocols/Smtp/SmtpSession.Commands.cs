@@ -36,7 +36,18 @@ public sealed partial class SmtpSession
         var argument = space < 0 ? "" : line[(space + 1)..];
         if (!Verbs.TryGetValue(verb, out var handler))
             return BadCommand(verb.Equals("EXPN", StringComparison.OrdinalIgnoreCase) ? SmtpReplies.NotImplemented : SmtpReplies.UnknownCommand);
-        return await handler(this, argument, ct);
+        try
+        {
+            return await handler(this, argument, ct);
+        }
+        catch (Core.Accounts.AccountStoreUnavailableException e)
+        {
+            // A lookup the read cache could not answer while the account store is away (MAIL's
+            // roaming user or sender check): this command fails for now, the session goes on.
+            SmtpLog.StoreUnavailable(logger, _info.SessionId, verb.ToUpperInvariant(), e.Message);
+            Reply(SmtpReplies.StoreUnavailable);
+            return true;
+        }
     }
 
     /// <summary>Answers a bad command; the one past Smtp:MaxBadCommands closes the session.</summary>

@@ -1,7 +1,8 @@
 // A throwaway PostgreSQL cluster for the tests that run against both account providers: started
 // once per test run from Debian's binaries (initdb + pg_ctl in a temp folder, reached only through
 // a Unix socket in that folder, as the postgres user when the tests run as root), stopped and
-// removed when the run ends. Each test class takes a fresh database of its own.
+// removed when the run ends. Each test class takes a fresh database of its own. A fault test that
+// stops and starts PostgreSQL takes a private cluster of its own (StartPrivate), never the shared one.
 using System.Diagnostics;
 using Npgsql;
 
@@ -34,6 +35,9 @@ public static class PostgresServer
         return cluster.ConnectionString(name);
     }
 
+    /// <summary>A cluster of the caller's own, to stop and start (fault tests); removed when disposed.</summary>
+    public static Cluster StartPrivate() => Cluster.Start();
+
     /// <summary>Removes a database made by CreateDatabase (its clients closed first).</summary>
     public static void DropDatabase(string connectionString)
     {
@@ -58,7 +62,7 @@ public static class PostgresServer
             .FirstOrDefault(dir => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")));
     }
 
-    private sealed class Cluster
+    public sealed class Cluster : IDisposable
     {
         private readonly string _root;
         private readonly string _bin;
@@ -75,6 +79,27 @@ public static class PostgresServer
         public string ConnectionString(string database) =>
             new NpgsqlConnectionStringBuilder { Host = Socket, Username = User, Database = database, Timeout = 30, CommandTimeout = 60 }.ToString();
 
+        /// <summary>A new, empty database on this cluster; its connection string.</summary>
+        public string CreateDatabase()
+        {
+            var name = "t_" + Guid.NewGuid().ToString("N")[..16];
+            using var c = new NpgsqlConnection(ConnectionString("postgres"));
+            c.Open();
+            using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", c);
+            cmd.ExecuteNonQuery();
+            return ConnectionString(name);
+        }
+
+        /// <summary>Stops the server as an operator's restart does (pg_ctl -m fast: clients are disconnected).</summary>
+        public void Halt() => Tool("pg_ctl", ["-D", Data, "-m", "fast", "-w", "-t", "60", "stop"]);
+
+        /// <summary>Starts the server (again).</summary>
+        public void Resume() => Tool("pg_ctl", ["-D", Data, "-l", Path.Combine(_root, "log"), "-w", "-t", "60", "-o",
+            $"-c listen_addresses='' -c unix_socket_directories='{Socket}' -c fsync=off -c full_page_writes=off -c max_connections=300",
+            "start"]);
+
+        public void Dispose() => Stop();
+
         public static Cluster Start()
         {
             if (Unavailable is { } why)
@@ -88,9 +113,8 @@ public static class PostgresServer
                 Run("chown", ["-R", "postgres:postgres", root], asPostgres: false);
             // Durability is not under test here: no fsync makes a cluster and its databases quick to make.
             cluster.Tool("initdb", ["-D", cluster.Data, "-A", "trust", "-U", User, "-E", "UTF8", "--locale=C", "--no-sync"]);
-            cluster.Tool("pg_ctl", ["-D", cluster.Data, "-l", Path.Combine(root, "log"), "-w", "-t", "60", "-o",
-                $"-c listen_addresses='' -c unix_socket_directories='{cluster.Socket}' -c fsync=off -c full_page_writes=off -c max_connections=300",
-                "start"]);
+            cluster.Resume();
+            // A private cluster is removed by its test as well; this is the net for one that never got there.
             AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.Stop();
             return cluster;
         }

@@ -5,6 +5,7 @@
 // answers are dropped when the provider's change counter moves: at once for writes made through
 // the provider in this process (its Changed event), within Accounts:CacheCheckMilliseconds for
 // writes made by another process or node. A cached answer is a completed ValueTask: no allocation.
+// While the store is unreachable (AccountStoreUnavailableException) the answers held keep serving.
 namespace Mailward.Core.Accounts.Cache;
 
 /// <param name="MaxEntries">Found answers kept per kind (Accounts:CacheMaxEntries); 0 turns the cache off.</param>
@@ -195,7 +196,19 @@ public sealed class CachedAccountDirectory : IAccountDirectory, IDisposable
     private async ValueTask<Entries> ValidateAsync(Entries entries, CancellationToken ct)
     {
         var now = _time.GetTimestamp();
-        var counter = await _changes.ReadChangeCounterAsync(ct);
+        long counter;
+        try
+        {
+            counter = await _changes.ReadChangeCounterAsync(ct);
+        }
+        catch (AccountStoreUnavailableException) when (Volatile.Read(ref _counter) >= 0)
+        {
+            // While the store cannot be reached nobody can change it: the answers held are still
+            // true and keep serving (RCPT to a known address, a cached login); the counter is read
+            // again one interval later. A lookup they lack reaches the provider and fails for now.
+            Volatile.Write(ref _nextCheck, now + _checkTicks);
+            return entries;
+        }
         if (counter != Interlocked.Exchange(ref _counter, counter))
         {
             entries = new Entries(_options);

@@ -63,10 +63,40 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
+        try
+        {
+            cmd.ExecuteNonQuery();
+        }
+        catch (NpgsqlException e) when (IsUnreachable(e))
+        {
+            throw Unavailable(e);
+        }
     }
 
-    protected override DbConnection Open() => _data.OpenConnection();
+    protected override DbConnection Open()
+    {
+        try
+        {
+            return _data.OpenConnection();
+        }
+        catch (NpgsqlException e) when (IsUnreachable(e))
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    protected override bool IsUnavailable(DbException e) => e is NpgsqlException n && IsUnreachable(n);
+
+    /// <summary>
+    /// The server cannot be reached or is going away: any error of Npgsql's own (a refused or broken
+    /// connection, a timeout, an exhausted pool), and the server's connection_exception (08),
+    /// insufficient_resources (53: too many connections) and operator_intervention (57P01-57P03: a
+    /// shutdown or a server still starting). An error in a statement is none of these.
+    /// </summary>
+    internal static bool IsUnreachable(NpgsqlException e) => e is not PostgresException p
+        || p.SqlState.StartsWith("08", StringComparison.Ordinal)
+        || p.SqlState.StartsWith("53", StringComparison.Ordinal)
+        || p.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow;
 
     /// <summary>
     /// Counted writes hold the advisory lock (serialized across nodes, READ COMMITTED then sees every
@@ -93,16 +123,23 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
 
     protected override List<T> HotQuery<T>(string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] args)
     {
-        using var c = _data.OpenConnection();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = Dialect(sql);
-        foreach (var (name, value) in args)
-            AddParameter(cmd, name, value);
-        using var r = cmd.ExecuteReader();
-        var list = new List<T>();
-        while (r.Read())
-            list.Add(map(r));
-        return list;
+        try
+        {
+            using var c = _data.OpenConnection();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = Dialect(sql);
+            foreach (var (name, value) in args)
+                AddParameter(cmd, name, value);
+            using var r = cmd.ExecuteReader();
+            var list = new List<T>();
+            while (r.Read())
+                list.Add(map(r));
+            return list;
+        }
+        catch (NpgsqlException e) when (IsUnreachable(e))
+        {
+            throw Unavailable(e);
+        }
     }
 
     protected override string Dialect(string sql) => PostgresDialect.Statement(sql);

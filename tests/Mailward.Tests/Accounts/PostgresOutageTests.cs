@@ -1,0 +1,196 @@
+// The fault test of issue 14 item 6, with the real executable on a PostgreSQL account store of its
+// own: while PostgreSQL is stopped (pg_ctl -m fast, as an operator's restart) the server keeps
+// taking mail for the addresses its read cache knows, answers only temporary replies for the rest
+// (RCPT 451 4.3.0, POP3 -ERR [SYS/TEMP], IMAP NO [UNAVAILABLE], SMTP AUTH 454 4.7.0), loses and
+// bounces nothing, and serves normally again by itself once PostgreSQL is back.
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Mailward.Core.Accounts;
+using Mailward.Core.Accounts.Cache;
+using Mailward.Core.Accounts.Postgres;
+using Mailward.Tests.Support;
+
+namespace Mailward.Tests.Accounts;
+
+public sealed class PostgresOutageTests : IDisposable
+{
+    private readonly MailwardRunner _m = new();
+    private readonly ServerProcesses _servers = new();
+    private readonly PostgresServer.Cluster? _pg = PostgresServer.Unavailable is null ? PostgresServer.StartPrivate() : null;
+
+    public void Dispose()
+    {
+        _servers.Dispose();
+        _pg?.Dispose();
+        _m.Dispose();
+    }
+
+    /// <summary>A line protocol over a real socket: one command, its reply (SMTP's multi-line replies joined by newlines).</summary>
+    private sealed class Line : IDisposable
+    {
+        private readonly TcpClient _tcp = new();
+        private NetworkStream _s = null!;
+        private ReplyReader _r = null!;
+
+        public static async Task<(Line Line, string Greeting)> OpenAsync(int port)
+        {
+            var l = new Line();
+            await l._tcp.ConnectAsync(IPAddress.Loopback, port);
+            l._s = l._tcp.GetStream();
+            l._r = new ReplyReader(l._s);
+            return (l, await l.ReadAsync());
+        }
+
+        public async Task<string> SendAsync(string command)
+        {
+            await _s.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"));
+            return await ReadAsync();
+        }
+
+        public async Task<string> ReadAsync()
+        {
+            var lines = new List<string>();
+            while (true)
+            {
+                var line = await _r.ReadLineAsync() ?? "<closed>";
+                lines.Add(line);
+                if (line.Length < 4 || line[3] != '-')
+                    return string.Join("\n", lines);
+            }
+        }
+
+        public void Dispose() => _tcp.Dispose();
+    }
+
+    private static async Task<string> SmtpAsync(int port, string rcpt, string subject)
+    {
+        var (s, greeting) = await Line.OpenAsync(port);
+        using (s)
+        {
+            Assert.StartsWith("220", greeting);
+            Assert.StartsWith("250", await s.SendAsync("EHLO client.test"));
+            Assert.StartsWith("250", await s.SendAsync("MAIL FROM:<sender@remote.test>"));
+            var answer = await s.SendAsync($"RCPT TO:<{rcpt}>");
+            if (!answer.StartsWith("250", StringComparison.Ordinal))
+                return answer;
+            Assert.StartsWith("354", await s.SendAsync("DATA"));
+            var data = await s.SendAsync($"From: sender@remote.test\r\nTo: {rcpt}\r\nSubject: {subject}\r\n\r\nbody\r\n.");
+            await s.SendAsync("QUIT");
+            return data;
+        }
+    }
+
+    private static async Task<string> Pop3Async(int port, string command = "STAT")
+    {
+        var (p, greeting) = await Line.OpenAsync(port);
+        using (p)
+        {
+            Assert.StartsWith("+OK", greeting);
+            await p.SendAsync("USER joe@hosted.test");
+            var pass = await p.SendAsync("PASS testpw");
+            if (!pass.StartsWith("+OK", StringComparison.Ordinal))
+                return pass;
+            var answer = await p.SendAsync(command);
+            await p.SendAsync("QUIT");
+            return answer;
+        }
+    }
+
+    private static async Task<string> ImapAsync(int port)
+    {
+        var (i, greeting) = await Line.OpenAsync(port);
+        using (i)
+        {
+            Assert.StartsWith("* OK", greeting);
+            var answer = await i.SendAsync("a LOGIN joe@hosted.test testpw");
+            await i.SendAsync("b LOGOUT");
+            return answer;
+        }
+    }
+
+    private static async Task<string> AuthAsync(int port)
+    {
+        var (s, greeting) = await Line.OpenAsync(port);
+        using (s)
+        {
+            Assert.StartsWith("220", greeting);
+            Assert.StartsWith("250", await s.SendAsync("EHLO client.test"));
+            var answer = await s.SendAsync("AUTH PLAIN " + Convert.ToBase64String(Encoding.ASCII.GetBytes("\0joe@hosted.test\0testpw")));
+            await s.SendAsync("QUIT");
+            return answer;
+        }
+    }
+
+    [FactWhenPostgres]
+    public async Task While_postgres_is_stopped_only_temporary_answers_nothing_lost_and_service_resumes_by_itself()
+    {
+        var conn = _pg!.CreateDatabase();
+        string[] store = ["--Accounts:Provider=postgres", $"--Accounts:ConnectionString={conn}"];
+        (await _m.Run([.. store, "vadddomain", "hosted.test", "pw"])).Ok();
+        (await _m.Run([.. store, "vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test"])).Ok(); // DES crypt of "testpw"
+        var (smtp, pop3, imap, submission) = (ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort());
+        _servers.Start(_m.Data, smtp, [.. store, "--Log:Level=Warning", $"--Pop3:Port={pop3}", $"--Imap:Port={imap}", $"--Submission:Port={submission}",
+            "--Submission:AllowPlaintextAuth=loopback", "--Pop3:FailedLoginDelayMilliseconds=0", "--Imap:FailedLoginDelayMilliseconds=0",
+            "--Submission:FailedAuthDelayMilliseconds=0", "--Node:Id=node-a", "--Accounts:UnavailableRetrySeconds=2", .. MailwardRunner.FastHashes]);
+        foreach (var port in new[] { smtp, pop3, imap, submission })
+            await ServerProcesses.WaitListeningAsync(port);
+
+        // Before: joe's login works everywhere (the first upgrades his legacy hash: a write, which
+        // empties the read cache), then the cache learns joe's address (RCPT).
+        Assert.StartsWith("+OK", await Pop3Async(pop3));
+        Assert.StartsWith("a OK", await ImapAsync(imap));
+        Assert.StartsWith("235", await AuthAsync(submission));
+        Assert.StartsWith("250", await SmtpAsync(smtp, "joe@hosted.test", "before"));
+
+        _pg.Halt();
+        // Past Accounts:CacheCheckMilliseconds (1 s): the cache has tried the store and kept its answers.
+        await Task.Delay(1500);
+        var accepted = 1;
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.StartsWith("250", await SmtpAsync(smtp, "joe@hosted.test", $"during {i}")); // in the cache: taken, no loss
+            accepted++;
+        }
+        Assert.StartsWith("451 4.3.0", await SmtpAsync(smtp, "someone@hosted.test", "unknown now")); // not in the cache: later, never 550
+        Assert.StartsWith("451 4.3.0", await SmtpAsync(smtp, "joe@other.test", "unknown domain now"));
+        Assert.StartsWith("-ERR [SYS/TEMP]", await Pop3Async(pop3));
+        Assert.StartsWith("a NO [UNAVAILABLE]", await ImapAsync(imap));
+        Assert.StartsWith("454 4.7.0", await AuthAsync(submission));
+
+        _pg.Resume();
+        // By itself: no restart of mailward, the next logins and lookups find PostgreSQL again.
+        var stat = "";
+        for (var i = 0; i < 100 && !stat.StartsWith($"+OK {accepted} ", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(200);
+            stat = await Pop3Async(pop3);
+        }
+        Assert.StartsWith($"+OK {accepted} ", stat); // every message answered 250, once each
+        Assert.StartsWith("550 5.1.1", await SmtpAsync(smtp, "someone@hosted.test", "unknown after")); // now the store can say no
+        Assert.StartsWith("a OK", await ImapAsync(imap));
+        Assert.StartsWith("235", await AuthAsync(submission));
+        Assert.DoesNotContain(_servers.Output, l => l.Contains("Unhandled", StringComparison.Ordinal));
+    }
+
+    [FactWhenPostgres]
+    public void The_store_fails_temporarily_while_postgres_is_stopped_and_its_cache_keeps_serving()
+    {
+        using var store = new PostgresAccountStore(_pg!.CreateDatabase());
+        var domain = store.AddDomain("hosted.test", "hosted.test", CatchAll.Bounce, DomainLimits.None, null, "", 0);
+        store.AddUser(domain, new NewUser("joe", "*", null, "joe", null), "hosted.test/joe", 0);
+        using var cache = CachedAccountDirectory.Over(store, AccountCacheOptions.Default with { CheckInterval = TimeSpan.Zero });
+        Assert.NotNull(cache.FindUserAsync("joe", "hosted.test").AsTask().Result);
+
+        _pg.Halt();
+        Assert.Throws<AccountStoreUnavailableException>(() => store.FindUser("joe", "hosted.test"));
+        Assert.Throws<AccountStoreUnavailableException>(() => store.ListDomains());
+        Assert.NotNull(cache.FindUserAsync("joe", "hosted.test").AsTask().Result); // held answers serve
+        var miss = Assert.ThrowsAsync<AccountStoreUnavailableException>(() => cache.FindUserAsync("ann", "hosted.test").AsTask());
+        miss.Wait();
+
+        _pg.Resume();
+        Assert.NotNull(store.FindUser("joe", "hosted.test")); // the pool's broken connections are replaced by itself
+        Assert.Null(cache.FindUserAsync("ann", "hosted.test").AsTask().Result);
+    }
+}
