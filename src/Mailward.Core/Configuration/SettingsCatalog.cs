@@ -304,6 +304,8 @@ public static class SettingsCatalog
             "The command line and the server change the same list; a post of a big list holds it for a second or two.", SettingKind.Number),
         new("Lists:MaxMembers", "100000", "Most addresses one set of a list (subscribers, moderators, allow, deny) holds.",
             "A set is one file rewritten at each change; 100,000 addresses are about 3 MB.", SettingKind.Number),
+        new("Lists:ModerationHours", "120", "Hours the accept and reject addresses of a post held for a moderated list's moderators hold; an undecided post is dropped after that.",
+            "ezmlm-clean's default of 5 days: a moderator away for a weekend still decides, and held posts do not pile up.", SettingKind.Number),
         new("Remote:SmartHost", "", "host:port that receives all remote mail (a relay); empty: deliver by MX lookup.",
             "Direct delivery needs nothing configured; many hosting networks require a smarthost instead."),
         new("Remote:Routes", "", "Per-domain relays as a section: Remote:Routes:<domain> = host:port (qmail's smtproutes); a key .example.com covers subdomains. Routes win over the smarthost.",

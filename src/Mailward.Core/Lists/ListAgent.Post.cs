@@ -54,43 +54,52 @@ public sealed partial class ListAgent
             case PostingPolicy.Announce when !moderator:
                 return Refuse(message, list, "5.7.1", $"only the moderators may post to {list.Address} (announcements)");
             case PostingPolicy.Moderated when !moderator:
-                return Refuse(message, list, "5.7.1", $"posts to {list.Address} are moderated, and holding them for the moderators is not built yet");
+                return await HoldAsync(message, index, list, config, original, mayBeRepeat, ct);
         }
 
         var source = $"{message.QueueId}.{index.ToString(CultureInfo.InvariantCulture)}";
         using (list.Lock(options.LockWait))
+            return await FanOutAsync(message.QueueId, list, config, source, sender, original, post, mayBeRepeat, ct);
+    }
+
+    /// <summary>
+    /// Steps 1-4 of "A crash: every subscriber once": the number, the archive, the fan-out record and
+    /// the copies' queue message. The caller holds the list's lock; <paramref name="repeatCheck"/>
+    /// looks for an earlier fan-out of <paramref name="source"/> first.
+    /// </summary>
+    private async Task<DeliveryResult> FanOutAsync(string queueId, ListFolder list, ListConfig config, string source, string sender,
+        byte[] original, MimeMessage post, bool repeatCheck, CancellationToken ct)
+    {
+        long number;
+        if (repeatCheck && FindFanout(list, source) is { } earlier)
         {
-            long number;
-            if (mayBeRepeat && FindFanout(list, source) is { } earlier)
-            {
-                if (earlier.State == "queued" || queue.Contains(earlier.Queue))
-                    return DeliveryResult.Delivered($"post {earlier.Number} was queued before as {earlier.Queue}");
-                number = earlier.Number; // numbered and archived; its copies never committed
-            }
-            else
-            {
-                number = list.LastNumber() + 1;
-                WriteArchive(list, number, source, sender, original);
-            }
-            var subscribers = list.Members(MemberSet.Subscribers);
-            var copy = ListCopyBuilder.Build(post, list, config, number);
-            if (subscribers.Count == 0)
-            {
-                WriteFanout(list, number, source, "-", "queued");
-                AdvanceNumber(list, number);
-                return DeliveryResult.Delivered($"post {number} archived; no subscribers");
-            }
-            await using var tx = queue.Begin(new QueueEnvelope(Verp.Template($"{list.Name}-return-{ListFolder.Number(number)}-", list.Domain),
-                subscribers, "127.0.0.1", hostname, "list"));
-            await tx.WriteAsync(copy, ct);
-            WriteFanout(list, number, source, tx.QueueId, "begun");
-            AdvanceNumber(list, number);
-            var id = await tx.CommitAsync(ct);
-            WriteFanout(list, number, source, id, "queued");
-            Posted(_log, message.QueueId, id, list.Address, number, subscribers.Count, copy.Length);
-            PruneFanouts(list);
-            return DeliveryResult.Delivered($"post {number} queued as {id} for {subscribers.Count} subscribers");
+            if (earlier.State == "queued" || queue.Contains(earlier.Queue))
+                return DeliveryResult.Delivered($"post {earlier.Number} was queued before as {earlier.Queue}");
+            number = earlier.Number; // numbered and archived; its copies never committed
         }
+        else
+        {
+            number = list.LastNumber() + 1;
+            WriteArchive(list, number, source, sender, original);
+        }
+        var subscribers = list.Members(MemberSet.Subscribers);
+        var copy = ListCopyBuilder.Build(post, list, config, number);
+        if (subscribers.Count == 0)
+        {
+            WriteFanout(list, number, source, "-", "queued");
+            AdvanceNumber(list, number);
+            return DeliveryResult.Delivered($"post {number} archived; no subscribers");
+        }
+        await using var tx = queue.Begin(new QueueEnvelope(Verp.Template($"{list.Name}-return-{ListFolder.Number(number)}-", list.Domain),
+            subscribers, "127.0.0.1", hostname, "list"));
+        await tx.WriteAsync(copy, ct);
+        WriteFanout(list, number, source, tx.QueueId, "begun");
+        AdvanceNumber(list, number);
+        var id = await tx.CommitAsync(ct);
+        WriteFanout(list, number, source, id, "queued");
+        Posted(_log, queueId, id, list.Address, number, subscribers.Count, copy.Length);
+        PruneFanouts(list);
+        return DeliveryResult.Delivered($"post {number} queued as {id} for {subscribers.Count} subscribers");
     }
 
     private DeliveryResult Refuse(QueuedMessage message, ListFolder list, string code, string why)

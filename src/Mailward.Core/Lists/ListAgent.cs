@@ -1,6 +1,6 @@
 // The mailing list hook of local delivery (docs/lists.md): mail to a list's address is a post
 // (ListAgent.Post.cs), mail to one of its command addresses a command: the sc./uc. confirmation
-// handshake, help, info, -request, -owner, bounces of the copies. Every answer enters the queue
+// handshake, help, info, -request, -owner, -get.N, moderators' answers (ListAgent.Moderation.cs), bounces of the copies. Every answer enters the queue
 // through QueueStore.Begin, as the autoresponder's does.
 using Mailward.Core.Delivery;
 using Mailward.Core.Queue;
@@ -134,7 +134,7 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
                         $"Post {ListFolder.Number(n)} of {list.Address} is attached.\n", header, ct, attachment: archived);
                 }
             case ListCommandKind.Accept or ListCommandKind.Reject:
-                return DeliveryResult.Delivered("moderation by mail is not built yet: dropped");
+                return await ModerateAsync(message, list, config, kind == ListCommandKind.Accept, argument, ct);
             default:
                 return await AnswerAsync(message, list, sender, $"help for {list.Address}", ListReplies.Help(list, config), header, ct);
         }

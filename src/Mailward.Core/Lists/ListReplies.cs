@@ -72,11 +72,17 @@ public static class ListReplies
 
     /// <summary>An answer from NAME-help@DOMAIN; <paramref name="replyTo"/> set for a confirmation request.</summary>
     public static byte[] Build(string hostname, ListFolder list, string to, string subject, string text, DateTimeOffset now,
+        string? replyTo = null, string? inReplyTo = null, byte[]? attachment = null) =>
+        Build(hostname, list, [to], subject, text, now, replyTo, inReplyTo, attachment);
+
+    /// <summary>The same to several addresses (a moderation request to the moderators).</summary>
+    public static byte[] Build(string hostname, ListFolder list, IReadOnlyList<string> to, string subject, string text, DateTimeOffset now,
         string? replyTo = null, string? inReplyTo = null, byte[]? attachment = null)
     {
         var m = new MimeMessage();
         m.From.Add(new MailboxAddress("", $"{list.Name}-help@{list.Domain}"));
-        m.To.Add(new MailboxAddress("", to));
+        foreach (var address in to)
+            m.To.Add(new MailboxAddress("", address));
         if (replyTo is not null)
             m.ReplyTo.Add(new MailboxAddress("", replyTo));
         m.Subject = subject;

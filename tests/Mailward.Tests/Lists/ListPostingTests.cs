@@ -115,18 +115,6 @@ public class ListPostingTests
     }
 
     [Fact]
-    public async Task Moderated_lists_refuse_others_until_holding_is_built()
-    {
-        await using var sink = new TestMta();
-        await using var server = await WithListAsync(sink, "--policy", "moderated");
-        await CliAsync(server, "list", "moderators", "team@hosted.test", "add", "mod@hosted.test");
-        await SendAsync(server, "rob@remote.test", "team@hosted.test", "held?");
-        await SendAsync(server, "mod@hosted.test", "team@hosted.test", "from the moderator");
-        await SettleAsync(server);
-        Assert.Equal(["from the moderator"], Mail(server, "amy@hosted.test").Select(m => m.Subject));
-    }
-
-    [Fact]
     public async Task The_deny_set_the_size_limit_and_the_loop_guard_refuse()
     {
         await using var sink = new TestMta();
