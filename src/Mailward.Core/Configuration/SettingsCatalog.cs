@@ -306,6 +306,8 @@ public static class SettingsCatalog
             "A set is one file rewritten at each change; 100,000 addresses are about 3 MB.", SettingKind.Number),
         new("Lists:ModerationHours", "120", "Hours the accept and reject addresses of a post held for a moderated list's moderators hold; an undecided post is dropped after that.",
             "ezmlm-clean's default of 5 days: a moderator away for a weekend still decides, and held posts do not pile up.", SettingKind.Number),
+        new("Lists:MaxGetPosts", "100", "Most posts one -get.N_M answer attaches or one -index answer lists (a -get answer also stops before passing Lists:MaxPostBytes).",
+            "One message per request: a range over a whole archive would otherwise be one unbounded message; 100 is ezmlm-get's bound.", SettingKind.Number),
         new("Remote:SmartHost", "", "host:port that receives all remote mail (a relay); empty: deliver by MX lookup.",
             "Direct delivery needs nothing configured; many hosting networks require a smarthost instead."),
         new("Remote:Routes", "", "Per-domain relays as a section: Remote:Routes:<domain> = host:port (qmail's smtproutes); a key .example.com covers subdomains. Routes win over the smarthost.",

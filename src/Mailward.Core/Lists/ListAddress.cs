@@ -17,9 +17,11 @@ public enum ListCommandKind
     Return,
     Accept,
     Reject,
-    /// <summary>-get.N: post N from the archive.</summary>
+    /// <summary>-get.N or -get.N_M: posts N to M from the archive.</summary>
     Get,
-    /// <summary>A command not built yet (-get.N_M, -index, -digest-*) or not known: answered with help.</summary>
+    /// <summary>-index or -index.N_M: one line per post.</summary>
+    Index,
+    /// <summary>A command not built yet (-digest-*) or not known: answered with help.</summary>
     Other,
 }
 
@@ -40,6 +42,14 @@ public static class ListAddress
     {
         var eq = text.LastIndexOf('=');
         return eq <= 0 || eq == text.Length - 1 ? null : text[..eq] + "@" + text[(eq + 1)..];
+    }
+
+    /// <summary>N or N_M, digits only.</summary>
+    private static bool IsRange(string s)
+    {
+        var u = s.IndexOf('_');
+        return u < 0 ? s.Length > 0 && s.All(char.IsAsciiDigit)
+            : u > 0 && u < s.Length - 1 && s[..u].All(char.IsAsciiDigit) && s[(u + 1)..].All(char.IsAsciiDigit);
     }
 
     /// <summary>The command <paramref name="extension"/> (what follows "NAME-"; empty for the list itself) names.</summary>
@@ -66,8 +76,10 @@ public static class ListAddress
         }
         if (e.StartsWith("return-", StringComparison.Ordinal) || e == "return")
             return new ListCommand(ListCommandKind.Return, e.Length > 7 ? e[7..] : "");
-        if (e.StartsWith("get.", StringComparison.Ordinal) && e.Length > 4 && e[4..].All(char.IsAsciiDigit))
+        if (e.StartsWith("get.", StringComparison.Ordinal) && IsRange(e[4..]))
             return new ListCommand(ListCommandKind.Get, e[4..]);
+        if (e == "index" || (e.StartsWith("index.", StringComparison.Ordinal) && IsRange(e[6..])))
+            return new ListCommand(ListCommandKind.Index, e.Length > 5 ? e[6..] : "");
         if (e.StartsWith("accept-", StringComparison.Ordinal))
             return new ListCommand(ListCommandKind.Accept, e[7..]);
         if (e.StartsWith("reject-", StringComparison.Ordinal))

@@ -52,7 +52,7 @@ public sealed partial class ListAgent
 
             These addresses hold for {Math.Round(options.ModerationValid.TotalDays, 1).ToString(CultureInfo.InvariantCulture)} days; a post nobody decides on in that time is dropped.
             """;
-        var bytes = ListReplies.Build(hostname, list, moderators, $"MODERATE for {list.Address}", text, now, replyTo: accept, attachment: original);
+        var bytes = ListReplies.Build(hostname, list, moderators, $"MODERATE for {list.Address}", text, now, replyTo: accept, attachments: [original]);
         await using var tx = queue.Begin(new QueueEnvelope($"{list.Name}-return-@{list.Domain}", moderators, "127.0.0.1", hostname, "list"));
         await tx.WriteAsync(bytes, ct);
         var requestId = await tx.CommitAsync(ct);
@@ -107,7 +107,7 @@ public sealed partial class ListAgent
             else if (held.Sender.Length > 0)
             {
                 var notice = ListReplies.Build(hostname, list, [held.Sender], $"your post to {list.Address} was not accepted",
-                    $"The moderators of {list.Address} did not accept your post; it is attached.\n", _time.GetUtcNow(), attachment: held.Post);
+                    $"The moderators of {list.Address} did not accept your post; it is attached.\n", _time.GetUtcNow(), attachments: [held.Post]);
                 await using var tx = queue.Begin(new QueueEnvelope($"{list.Name}-return-@{list.Domain}", [held.Sender], "127.0.0.1", hostname, "list"));
                 await tx.WriteAsync(notice, ct);
                 result = DeliveryResult.Delivered($"rejected; the poster told as {await tx.CommitAsync(ct)}");

@@ -123,16 +123,9 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
             case ListCommandKind.Owner:
                 return await ToOwnerAsync(message, list, config, ct);
             case ListCommandKind.Get:
-                {
-                    // -get.N: the post as it arrived, attached (docs/lists.md); the archive is the list's, so anyone may ask, as ezmlm's default.
-                    var archived = long.TryParse(argument, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
-                        ? ReadArchive(list, n) : null;
-                    if (archived is null)
-                        return await AnswerAsync(message, list, sender, $"no post {argument} in {list.Address}",
-                            ListReplies.Refused(list, config, $"the archive has no post {argument}"), header, ct);
-                    return await AnswerAsync(message, list, sender, $"post {ListFolder.Number(n)} of {list.Address}",
-                        $"Post {ListFolder.Number(n)} of {list.Address} is attached.\n", header, ct, attachment: archived);
-                }
+                return await GetAsync(message, list, config, argument, header, ct);
+            case ListCommandKind.Index:
+                return await IndexAsync(message, list, config, argument, header, ct);
             case ListCommandKind.Accept or ListCommandKind.Reject:
                 return await ModerateAsync(message, list, config, kind == ListCommandKind.Accept, argument, ct);
             default:
@@ -159,9 +152,9 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
 
     /// <summary>An answer to <paramref name="to"/> through the queue, from the list's return address (its bounces come back and are dropped).</summary>
     private async Task<DeliveryResult> AnswerAsync(QueuedMessage message, ListFolder list, string to, string subject, string text,
-        Autoresponder.OriginalHeader header, CancellationToken ct, string? replyTo = null, byte[]? attachment = null)
+        Autoresponder.OriginalHeader header, CancellationToken ct, string? replyTo = null, IReadOnlyList<byte[]>? attachments = null)
     {
-        var bytes = ListReplies.Build(hostname, list, to, subject, text, _time.GetUtcNow(), replyTo, header.MessageId, attachment);
+        var bytes = ListReplies.Build(hostname, list, [to], subject, text, _time.GetUtcNow(), replyTo, header.MessageId, attachments);
         await using var tx = queue.Begin(new QueueEnvelope($"{list.Name}-return-@{list.Domain}", [to], "127.0.0.1", hostname, "list"));
         await tx.WriteAsync(bytes, ct);
         var id = await tx.CommitAsync(ct);

@@ -1,6 +1,6 @@
 // The mailing lists' settings (Lists:*, docs/lists.md): on or off, how long a confirmation holds,
 // the default post size limit, how long a change waits for the list's lock, the most members a set holds,
-// how long a held post's accept and reject addresses hold.
+// how long a held post's accept and reject addresses hold, the most posts one -get or -index answer covers.
 using Mailward.Core.Configuration;
 using Mailward.Core.MailStore;
 using Mailward.Core.Routing;
@@ -8,7 +8,7 @@ using Mailward.Core.Routing;
 namespace Mailward.Core.Lists;
 
 public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, long MaxPostBytes = 10 << 20, int LockSeconds = 30, int MaxMembers = 100_000,
-    int ModerationHours = 120)
+    int ModerationHours = 120, int MaxGetPosts = 100)
 {
     public static ListOptions Default { get; } = new();
 
@@ -22,7 +22,8 @@ public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, lo
         s.GetInt("Lists:MaxPostBytes", 1024, int.MaxValue),
         s.GetInt("Lists:LockSeconds", 1, 3600),
         s.GetInt("Lists:MaxMembers", 1, 10_000_000),
-        s.GetInt("Lists:ModerationHours", 1, 24 * 365));
+        s.GetInt("Lists:ModerationHours", 1, 24 * 365),
+        s.GetInt("Lists:MaxGetPosts", 1, 10_000));
 }
 
 /// <summary>Answers RecipientResolver's question from the list folders in the mail store.</summary>

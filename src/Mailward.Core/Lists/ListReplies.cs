@@ -1,6 +1,6 @@
 // The texts a list answers commands with (docs/lists.md, "The command addresses"): the
 // confirmation requests of the sc./uc. handshake, welcome, goodbye, help and info, as MIME built
-// by MimeKit from NAME-help@DOMAIN (an archived post attached as message/rfc822 for -get.N) with Auto-Submitted: auto-replied (RFC 3834 §5).
+// by MimeKit from NAME-help@DOMAIN (archived posts attached as message/rfc822 for -get.N and -get.N_M) with Auto-Submitted: auto-replied (RFC 3834 §5).
 using System.Text;
 using MimeKit;
 using MimeKit.Utils;
@@ -24,6 +24,10 @@ public static class ListReplies
                {n}-help@{d}
             To reach the people who run the list:
                {n}-owner@{d}
+            For post N of the archive, or posts N to M:
+               {n}-get.N@{d}, {n}-get.N_M@{d}
+            For an index of the last posts (or of posts N to M):
+               {n}-index@{d}, {n}-index.N_M@{d}
 
             Subscribing and unsubscribing are confirmed by a reply to a message the list sends
             to the address in question, so nobody can (un)subscribe an address they cannot read.
@@ -73,11 +77,11 @@ public static class ListReplies
     /// <summary>An answer from NAME-help@DOMAIN; <paramref name="replyTo"/> set for a confirmation request.</summary>
     public static byte[] Build(string hostname, ListFolder list, string to, string subject, string text, DateTimeOffset now,
         string? replyTo = null, string? inReplyTo = null, byte[]? attachment = null) =>
-        Build(hostname, list, [to], subject, text, now, replyTo, inReplyTo, attachment);
+        Build(hostname, list, [to], subject, text, now, replyTo, inReplyTo, attachment is null ? null : [attachment]);
 
-    /// <summary>The same to several addresses (a moderation request to the moderators).</summary>
+    /// <summary>The same to several addresses (a moderation request to the moderators), with any number of posts attached (-get.N_M).</summary>
     public static byte[] Build(string hostname, ListFolder list, IReadOnlyList<string> to, string subject, string text, DateTimeOffset now,
-        string? replyTo = null, string? inReplyTo = null, byte[]? attachment = null)
+        string? replyTo = null, string? inReplyTo = null, IReadOnlyList<byte[]>? attachments = null)
     {
         var m = new MimeMessage();
         m.From.Add(new MailboxAddress("", $"{list.Name}-help@{list.Domain}"));
@@ -95,8 +99,15 @@ public static class ListReplies
         var part = new TextPart("plain");
         part.SetText(Encoding.UTF8, text.ReplaceLineEndings("\n"));
         part.ContentTransferEncoding = text.Any(c => c > 126) ? ContentEncoding.QuotedPrintable : ContentEncoding.SevenBit;
-        m.Body = attachment is null ? part
-            : new Multipart("mixed") { part, new MessagePart { Message = MimeMessage.Load(new MemoryStream(attachment)) } };
+        if (attachments is not { Count: > 0 })
+            m.Body = part;
+        else
+        {
+            var mixed = new Multipart("mixed") { part };
+            foreach (var a in attachments)
+                mixed.Add(new MessagePart { Message = MimeMessage.Load(new MemoryStream(a)) });
+            m.Body = mixed;
+        }
         var options = FormatOptions.Default.Clone();
         options.NewLineFormat = NewLineFormat.Dos;
         using var output = new MemoryStream();
