@@ -1,8 +1,9 @@
 // DKIM signing on the queue's way out, end to end: mail to a remote address leaves through the
 // smarthost (a TestMta on loopback) signed for a From: domain with a key (RSA, Ed25519), unsigned
 // for one without; dkimpy verifies what arrived against the key's record, and a changed byte fails.
-// A forward is signed on its way out too. OpenDKIM's opendkim-testmsg signs with Mailward's key file
-// as it is (rsa-sha1, its only choice): dkimpy verifies that with Mailward's record, Mailward refuses sha1.
+// A forward is signed on its way out too. OpenDKIM's opendkim-testmsg verifies what Mailward signed
+// (RSA and Ed25519) against the test's DNS server, and signs with Mailward's key file as it is
+// (rsa-sha1, its only choice): dkimpy verifies that with Mailward's record, Mailward refuses sha1.
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -93,6 +94,38 @@ public sealed class DkimSignTests
         Assert.False(ok);
         Assert.True(error.Length == 0 || error.Contains("body hash", StringComparison.OrdinalIgnoreCase), error);
         Assert.Contains($"SIZE={signed.Length}", mta.Received.Single(m => m.Data == signed).MailCommand);
+    }
+
+    [FactWhenOpenDkim]
+    public async Task Remote_mail_signed_by_Mailward_verifies_with_OpenDKIM_and_a_changed_byte_fails()
+    {
+        await using var mta = new TestMta();
+        await using var server = await ServerFixture.StartAsync(["domain hosted.test", "domain edkey.test"],
+            "--Delivery:Enabled=true", $"--Remote:SmartHost={mta.Endpoint}");
+        var store = new DkimKeyStore(server.DataPath);
+        var rsa = DkimKeyStore.Generate("hosted.test", "s1", 2048, DateTimeOffset.UtcNow);
+        var ed = DkimKeyStore.Generate("edkey.test", "e1", null, DateTimeOffset.UtcNow);
+        foreach (var k in new[] { rsa, ed })
+        {
+            store.Save(k);
+            store.Activate(k.Domain, k.Selector);
+        }
+        var records = new Dictionary<string, string> { ["s1._domainkey.hosted.test"] = rsa.Record, ["e1._domainkey.edkey.test"] = ed.Record };
+        await SendAsync(server, "ann@hosted.test", "bob@remote.test", "rsa for opendkim");
+        await SendAsync(server, "eve@edkey.test", "bob@remote.test", "ed for opendkim");
+        await mta.WaitForAsync(2);
+
+        var signed = Arrived(mta, "rsa for opendkim");
+        Assert.Equal((true, ""), await OpenDkim.VerifyAsync(signed, records));
+        // Ed25519-SHA256 (RFC 8463), which OpenDKIM 2.11 verifies too.
+        Assert.Equal((true, ""), await OpenDkim.VerifyAsync(Arrived(mta, "ed for opendkim"), records));
+        var changed = Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(signed).Replace("<p>hello</p>", "<p>hallo</p>", StringComparison.Ordinal));
+        var (ok, error) = await OpenDkim.VerifyAsync(changed, records);
+        Assert.False(ok);
+        Assert.Contains("bad signature", error, StringComparison.OrdinalIgnoreCase);
+        // The wrong key in DNS fails as well: OpenDKIM really asked the test's server.
+        var wrong = DkimKeyStore.Generate("hosted.test", "s1", 2048, DateTimeOffset.UtcNow);
+        Assert.False((await OpenDkim.VerifyAsync(signed, new Dictionary<string, string> { ["s1._domainkey.hosted.test"] = wrong.Record })).Ok);
     }
 
     [FactWhenInstalled("opendkim-testmsg", "opendkim-tools")]

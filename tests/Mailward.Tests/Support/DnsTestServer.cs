@@ -53,25 +53,29 @@ public sealed class DnsTestServer : IAsyncDisposable
 
     public IPEndPoint Endpoint { get; }
 
-    /// <summary>Listens on <paramref name="address"/> (127.0.0.1 unless given), the same free port for UDP and TCP.</summary>
-    public DnsTestServer(IPAddress? address = null)
+    /// <summary>Listens on <paramref name="address"/> (127.0.0.1 unless given), the same port for UDP and TCP:
+    /// a free one, or <paramref name="port"/> (53 for programs that ask the system's resolver, which
+    /// names servers without a port; binding it needs root).</summary>
+    public DnsTestServer(IPAddress? address = null, int port = 0)
     {
         address ??= IPAddress.Loopback;
         for (var attempt = 0; ; attempt++)
         {
-            var tcp = new TcpListener(address, 0);
+            var tcp = new TcpListener(address, port);
             tcp.Start();
-            var port = ((IPEndPoint)tcp.LocalEndpoint).Port;
+            var bound = ((IPEndPoint)tcp.LocalEndpoint).Port;
             try
             {
-                _udp = new UdpClient(new IPEndPoint(address, port));
+                _udp = new UdpClient(new IPEndPoint(address, bound));
                 _tcp = tcp;
-                Endpoint = new IPEndPoint(address, port);
+                Endpoint = new IPEndPoint(address, bound);
                 break;
             }
-            catch (SocketException) when (attempt < 20)
+            catch (SocketException)
             {
                 tcp.Stop();
+                if (attempt >= 20 || port != 0)
+                    throw;
             }
         }
         _udpLoop = Task.Run(ServeUdpAsync);

@@ -9,7 +9,11 @@ public sealed record ProgramResult(int Code, string Out, string Err);
 
 public static class ExternalProgram
 {
-    public static async Task<ProgramResult> RunAsync(string program, IEnumerable<string> args, string stdin = "",
+    public static Task<ProgramResult> RunAsync(string program, IEnumerable<string> args, string stdin = "",
+        IReadOnlyDictionary<string, string>? environment = null, int timeoutSeconds = 60) =>
+        RunAsync(program, args, Encoding.UTF8.GetBytes(stdin), environment, timeoutSeconds);
+
+    public static async Task<ProgramResult> RunAsync(string program, IEnumerable<string> args, byte[] stdin,
         IReadOnlyDictionary<string, string>? environment = null, int timeoutSeconds = 60)
     {
         var psi = new ProcessStartInfo(program)
@@ -26,7 +30,7 @@ public static class ExternalProgram
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        await p.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(stdin));
+        await p.StandardInput.BaseStream.WriteAsync(stdin);
         p.StandardInput.Close();
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(timeoutSeconds));
         return new ProgramResult(p.ExitCode, await stdout, await stderr);
