@@ -2,6 +2,7 @@
 // §6.4.4.1), charset and key tree, and its evaluation over ISearchMessage. The session calls
 // Parse with the command's argument tokens, then RunAsync over the selected messages, then
 // SearchResponses to format the answer.
+using System.Buffers;
 using Mailward.Core.MailStore;
 
 namespace Mailward.Protocols.Imap.Search;
@@ -45,6 +46,7 @@ public sealed class SearchQuery
 
     private readonly SearchKey _root;
     private readonly TextNeedle[] _needles;
+    private readonly bool _rawDecidable; // every needle can be ruled out from the raw bytes (RawTextCheck)
 
     private SearchQuery(SearchKey root, SearchReturnOptions? returns, bool modSeq)
     {
@@ -53,6 +55,7 @@ public sealed class SearchQuery
         UsesModSeq = modSeq;
         _needles = [.. Walk(root).OfType<TextKey>().Select(k => k.Needle).Where(n => n.Folded.Length > 0).Distinct()];
         NeedsText = _needles.Length > 0;
+        _rawDecidable = NeedsText && _needles.All(RawTextCheck.Decidable);
         NeedsHeaders = Walk(root).Any(k => k is HeaderKey or SentDateKey);
     }
 
@@ -136,12 +139,39 @@ public sealed class SearchQuery
         var stream = await m.OpenAsync(ct);
         await using (stream)
         {
-            var found = await MessageTextSearch.FindAsync(stream, _needles, ct);
+            bool[] found;
+            if (_rawDecidable && stream.Length <= RawTextCheck.MaxBytes)
+            {
+                // Read once: the raw check answers most messages, and the full scan reads from memory.
+                var length = (int)stream.Length;
+                var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                try
+                {
+                    var n = stream.ReadAtLeast(buffer.AsSpan(0, length), length, throwOnEndOfStream: false);
+                    found = NoneOccurs(buffer.AsSpan(0, n)) ? new bool[_needles.Length]
+                        : await MessageTextSearch.FindAsync(new MemoryStream(buffer, 0, n, writable: false), _needles, ct);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+            else
+                found = await MessageTextSearch.FindAsync(stream, _needles, ct);
             var answers = new Dictionary<TextNeedle, bool>(_needles.Length);
             for (var n = 0; n < _needles.Length; n++)
                 answers[_needles[n]] = found[n];
             return _root.Evaluate(m, ctx, answers) == Tri.True;
         }
+    }
+
+    /// <summary>True when no needle can be in the message: none occurs in its bytes, and its text is its bytes (RawTextCheck).</summary>
+    private bool NoneOccurs(ReadOnlySpan<byte> message)
+    {
+        foreach (var needle in _needles)
+            if (RawTextCheck.Occurs(message, needle.Folded))
+                return false;
+        return RawTextCheck.Plain(message);
     }
 
     /// <summary>Every matching message of <paramref name="messages"/> (in sequence order), in that order.</summary>

@@ -65,7 +65,7 @@ public static class SearchText
         return sb.ToString();
     }
 
-    /// <summary>The encoding a charset name stands for; UTF-8 for none or an unknown one (ASCII-compatible, and what 8-bit mail mostly is).</summary>
+    /// <summary>The encoding a charset name stands for; UTF-8 for none, an unknown one or UTF-7 (ASCII-compatible, and what 8-bit mail mostly is).</summary>
     internal static Encoding EncodingFor(string? charset)
     {
         if (string.IsNullOrEmpty(charset))
@@ -74,9 +74,9 @@ public static class SearchText
         {
             return Encoding.GetEncoding(charset.Trim());
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
-            return Encoding.UTF8;
+            return Encoding.UTF8; // NotSupportedException: UTF-7, which .NET refuses to decode
         }
     }
 }
