@@ -30,7 +30,21 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
 
     public string MaildirOf(MailboxOwner owner) => MailStoreLayout.MaildirOf(layout.Resolve(owner.Directory));
 
-    public async Task<IMailbox> OpenAsync(MailboxOwner owner, string folder = "INBOX", CancellationToken ct = default)
+    public Task<IMailbox> OpenAsync(MailboxOwner owner, string folder = "INBOX", CancellationToken ct = default)
+    {
+        // On the caller's thread, as SyncAsync: a hop to another pool thread would only add its wait
+        // (most opens are answered by the listing cache in a few stat calls). Failures as a faulted task.
+        try
+        {
+            return Task.FromResult<IMailbox>(Open(owner, folder));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<IMailbox>(e);
+        }
+    }
+
+    private MaildirMailbox Open(MailboxOwner owner, string folder)
     {
         var maildir = MaildirOf(owner);
         var path = FolderPath(maildir, folder);
@@ -40,8 +54,16 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
         else if (!Directory.Exists(Path.Combine(path, "cur")))
             throw new DirectoryNotFoundException($"no folder {folder}");
         var box = new MaildirMailbox(this, owner, IsInbox(folder) ? "INBOX" : folder, path, maildir);
-        await Task.Run(() => box.Sync(), ct);
-        return box;
+        try
+        {
+            box.Sync();
+            return box;
+        }
+        catch
+        {
+            box.Dispose();
+            throw;
+        }
     }
 
     public Task<IReadOnlyList<string>> ListFoldersAsync(MailboxOwner owner, CancellationToken ct = default)
