@@ -6,7 +6,7 @@
 // the one store test suite (tests/Mailward.Tests/Accounts/AccountStoreContract.cs).
 namespace Mailward.Core.Accounts;
 
-public interface IAccountStore : IAccountDirectory, IAccountChangeSource, IDomainStore, IUserStore, IAliasStore, INetworkStore, IAutoresponderStore, IAdminAccessStore, IDisposable
+public interface IAccountStore : IAccountDirectory, IAccountChangeSource, IDomainStore, IUserStore, IAliasStore, INetworkStore, IAutoresponderStore, IAdminAccessStore, IAuditStore, IDisposable
 {
     // --- lookups, uncached (administration; the hot path uses IAccountDirectory) -------------
     /// <summary>The hosted domain for a name, following alias domains; null when not hosted.</summary>

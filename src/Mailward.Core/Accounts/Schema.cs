@@ -163,5 +163,22 @@ internal static class Schema
                 last_step INTEGER NOT NULL,
                 created_at INTEGER NOT NULL);
             """),
+        // 9: the admin audit log (docs/web-admin.md "The audit log"); at in Unix milliseconds, domain a name (rows outlive the domain).
+        (9, """
+            CREATE TABLE audit_log(
+                id INTEGER PRIMARY KEY,
+                at INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                actor_kind TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                target TEXT NOT NULL,
+                domain TEXT,
+                outcome TEXT NOT NULL,
+                detail TEXT,
+                before_value TEXT,
+                after_value TEXT);
+            CREATE INDEX audit_log_domain ON audit_log(domain, id);
+            """),
     ];
 }

@@ -77,7 +77,7 @@ public abstract partial class SqlAccountStore : IAccountStore
     }
 
     /// <summary>
-    /// Applies the migrations newer than the store's version, each in its own transaction begun by
+    /// Applies the migrations the store has not recorded yet, in order of version, each in its own transaction begun by
     /// <paramref name="begin"/>, each statement translated by <paramref name="translate"/> (the
     /// migration list is one; the dialects differ in a few words, see Schema).
     /// </summary>
@@ -86,10 +86,13 @@ public abstract partial class SqlAccountStore : IAccountStore
         using (var tx = begin(c))
         {
             var current = Convert.ToInt32(Scalar(c, tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-            var latest = Schema.Migrations[^1].Version;
+            var latest = Schema.Migrations.Max(m => m.Version);
             if (current > latest)
                 throw new AccountException(AccountError.StorageFailed, $"the account store has schema version {current}, newer than this program knows ({latest}); upgrade mailward");
-            foreach (var (version, sql) in Schema.Migrations.Where(m => m.Version > current))
+            // Every step not recorded yet, not only those above the highest: numbers are reserved ahead
+            // of landing, so a store may have met a later step before an earlier one was written.
+            var applied = Query(c, tx, "SELECT version FROM schema_migrations", r => Convert.ToInt32(r.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
+            foreach (var (version, sql) in Schema.Migrations.Where(m => !applied.Contains(m.Version)).OrderBy(m => m.Version))
             {
                 Exec(c, tx, translate(sql));
                 Exec(c, tx, "INSERT INTO schema_migrations(version, applied_at) VALUES ($v, $t)", ("$v", version), ("$t", Now()));

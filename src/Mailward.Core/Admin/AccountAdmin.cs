@@ -221,31 +221,13 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
                 found is null ? $"domain does not exist: {name}" : $"{name} is an alias of {found.Name}; name the real domain")
             : found;
 
-    // --- read models and the audit ------------------------------------------------------------
+    // --- read models ------------------------------------------------------------
 
     private static DomainView View(DomainRecord d) => new(d.Name, d.CatchAll, d.Limits, d.CreatedAt);
 
     private UserView View(UserRecord u) => new(u.Local, u.Domain, u.Gecos, u.Quota, u.Flags, layout.Resolve(u.Directory), u.CreatedAt, u.LastLogin,
         CanLogIn: u.PasswordHash != PasswordHasher.NoPassword,
         LegacyHash: u.PasswordHash != PasswordHasher.NoPassword && hasher.NeedsUpgrade(u.PasswordHash));
-
-    /// <summary>Runs one change and tells the audit how it ended: done, refused by the authorizer, or failed.</summary>
-    private async Task<T> ChangeAsync<T>(Actor actor, AdminOperation operation, string target, Func<T> change)
-    {
-        T result;
-        try
-        {
-            result = change();
-        }
-        catch (AccountException e)
-        {
-            var outcome = e.Error is AccountError.Forbidden or AccountError.NotPermitted ? AdminOutcome.Refused : AdminOutcome.Failed;
-            await _audit.RecordAsync(new AdminAuditEntry(_time.GetUtcNow(), actor, operation, target, outcome, e.Message));
-            throw;
-        }
-        await _audit.RecordAsync(new AdminAuditEntry(_time.GetUtcNow(), actor, operation, target, AdminOutcome.Done));
-        return result;
-    }
 
     // --- folder intents ---------------------------------------------------------------------
 

@@ -37,6 +37,9 @@ public sealed record Actor
     /// <summary>A key that may read but change nothing.</summary>
     public bool ReadOnly { get; }
 
+    /// <summary>Where the request came from, for the audit log ("web 192.0.2.1"); null: the command line.</summary>
+    public string? Origin { get; init; }
+
     /// <summary>The command line.</summary>
     public static readonly Actor System = new(ActorKind.System, "system", [], false);
 

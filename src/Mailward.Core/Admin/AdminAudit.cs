@@ -1,6 +1,6 @@
 // The audit hook: AccountAdmin calls it once for every change it is asked for, with who asked,
-// what, on what, and how it ended (done, refused, failed). The default writes one log line; the
-// web admin's audit log (issue 13) will be another implementation.
+// what, on what, and how it ended (done, refused, failed), after writing the same to the account
+// store's audit log (AccountAdmin.Audit.cs). The default writes one log line.
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,11 +15,23 @@ public enum AdminOutcome
     Failed,
 }
 
-public sealed record AdminAuditEntry(DateTimeOffset At, Actor Actor, AdminOperation Operation, string Target, AdminOutcome Outcome, string? Detail = null);
+public sealed record AdminAuditEntry(DateTimeOffset At, Actor Actor, AdminOperation Operation, string Target, AdminOutcome Outcome, string? Detail = null)
+{
+    /// <summary>The hosted domain the change touched; null for the system's own settings.</summary>
+    public string? Domain { get; init; }
+
+    /// <summary>The target's state before and after, without secrets (null: it did not exist).</summary>
+    public string? Before { get; init; }
+
+    public string? After { get; init; }
+}
 
 public interface IAdminAudit
 {
     Task RecordAsync(AdminAuditEntry entry, CancellationToken ct = default);
+
+    /// <summary>The account store could not take the entry's row (the change stands).</summary>
+    Task StoreFailedAsync(AdminAuditEntry entry, Exception error) => Task.CompletedTask;
 }
 
 /// <summary>One line per change in the server's log (refusals as warnings).</summary>
@@ -36,9 +48,18 @@ public sealed partial class LoggingAdminAudit(ILogger logger) : IAdminAudit
         return Task.CompletedTask;
     }
 
+    public Task StoreFailedAsync(AdminAuditEntry entry, Exception error)
+    {
+        RowLost(logger, entry.Actor, entry.Operation, entry.Target, error.Message);
+        return Task.CompletedTask;
+    }
+
     [LoggerMessage(EventId = 5100, Level = LogLevel.Information, Message = "admin: {Actor} {Operation} {Target}: {Outcome} {Detail}")]
     private static partial void Changed(ILogger logger, Actor actor, AdminOperation operation, string target, AdminOutcome outcome, string detail);
 
     [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "admin: {Actor} {Operation} {Target}: refused {Detail}")]
     private static partial void Refused(ILogger logger, Actor actor, AdminOperation operation, string target, string detail);
+
+    [LoggerMessage(EventId = 5203, Level = LogLevel.Error, Message = "admin: the audit log's row for {Actor} {Operation} {Target} was not written: {Error}")]
+    private static partial void RowLost(ILogger logger, Actor actor, AdminOperation operation, string target, string error);
 }

@@ -69,6 +69,8 @@ public static class AdminAuthorizer
         // Only the account itself or the system (below): a domain admin cannot weaken another's login.
         [AdminOperation.SetTotp] = new(Scope.Self, Writes: true),
         [AdminOperation.DeleteTotp] = new(Scope.Self, Writes: true),
+        // The audit log: the system's whole, a domain admin's (or scoped key's) domains' rows (AccountAdmin filters).
+        [AdminOperation.ReadAudit] = new(Scope.Domain, Writes: false),
     };
 
     /// <summary>
@@ -97,8 +99,8 @@ public static class AdminAuthorizer
         var reached = actor.Kind == ActorKind.System
             || (rule.Scope != Scope.CommandLine && actor.HasSystemScope)
             || (rule.Scope >= Scope.Domain && r.Domain is { } d && actor.Administers(d))
-            // A list of "my domains": AccountAdmin filters it to the actor's own.
-            || (r.Operation == AdminOperation.ListDomains && actor.Domains.Count > 0)
+            // A list of "my domains" (or of their audit rows): AccountAdmin filters it to the actor's own.
+            || (r.Operation is AdminOperation.ListDomains or AdminOperation.ReadAudit && r.Domain is null && actor.Domains.Count > 0)
             || (rule.Scope == Scope.Self && self);
         if (!reached)
             return Forbidden(actor, r, r.Domain is { } dn && !actor.HasSystemScope && rule.Scope >= Scope.Domain ? $"not an admin of {dn}" : "not allowed");

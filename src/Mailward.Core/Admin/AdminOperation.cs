@@ -46,6 +46,8 @@ public enum AdminOperation
     SetTotp,
     /// <summary>Turn an account's second factor off (its own, or the system's reset of a lost one).</summary>
     DeleteTotp,
+    /// <summary>Read the audit log (AccountAdmin.ListAuditAsync).</summary>
+    ReadAudit,
 }
 
 /// <summary>

@@ -77,7 +77,7 @@ public sealed class WebUser
     };
 
     /// <summary>The same account as a user about itself: the self-service rules (no-password-change) apply to admins too.</summary>
-    public Actor Self => Actor.User(Record.Address);
+    public Actor Self => Actor.User(Record.Address) with { Origin = Actor.Origin };
 }
 
 public enum AccessDecision
@@ -106,6 +106,7 @@ public static class WebAccess
         new("POST", "/domains/{domain}/users", Need.Admin, "add a user"),
         new("POST", "/domains/{domain}/users/{local}/delete", Need.Admin, "delete a user and its mail"),
         new("POST", "/domains/{domain}/users/{local}/quota", Need.Admin, "set a user's quota (within the domain's quota)"),
+        new("GET", "/audit", Need.Admin, "the audit log: every row (system), the own domains' rows (domain admin); ?domain=, ?after="),
         new("GET", "/account", Need.SelfService, "the account's own page"),
         new("POST", "/account/password", Need.SelfService, "change the own password (old one checked; not with no-password-change)"),
         new("GET", "/account/vacation", Need.SelfService, "the own vacation message (autoresponder)"),
@@ -127,6 +128,7 @@ public static class WebAccess
         new("GET", "/api/v1/keys", Need.SystemAdmin, "list the API keys (no secrets)"),
         new("POST", "/api/v1/keys", Need.SystemAdmin, "make an API key (its token shown once)"),
         new("DELETE", "/api/v1/keys/{name}", Need.SystemAdmin, "revoke an API key"),
+        new("GET", "/api/v1/audit", Need.Admin, "the audit log, newest first (domain, after, limit): the system's every row, a domain admin's or scoped key's domains' rows"),
         new("GET", "/metrics", Need.Scraper, "Prometheus metrics (docs/metrics.md)"),
         new("GET", "/healthz", Need.Scraper, "whether the queue, the mail store and the listeners work"),
     ];

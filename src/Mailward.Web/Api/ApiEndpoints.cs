@@ -17,7 +17,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailward.Web.Api;
 
-internal static class ApiEndpoints
+internal static partial class ApiEndpoints
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -88,6 +88,7 @@ internal static class ApiEndpoints
         }));
 
         MapKeys(app);
+        MapAudit(app);
     }
 
     private static void MapKeys(WebApplication app)

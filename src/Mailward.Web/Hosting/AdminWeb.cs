@@ -79,6 +79,7 @@ public static class AdminWeb
         DomainPages.Map(app);
         AccountPages.Map(app);
         VacationPages.Map(app);
+        AuditPages.Map(app);
         ApiEndpoints.Map(app);
         MonitoringEndpoints.Map(app);
     }

@@ -46,7 +46,7 @@ internal static class WebRequest
                 await Api.Problems.Problem(401, "unauthenticated", "the API key is unknown, wrong, revoked or expired").ExecuteAsync(context);
                 return;
             }
-            context.Items[UserKey] = WebUser.ForApiKey(key);
+            context.Items[UserKey] = WebUser.ForApiKey(key with { Origin = OriginOf(context) });
             await next(context);
             return;
         }
@@ -61,10 +61,15 @@ internal static class WebRequest
                 ClearSessionCookie(context);
             }
             else
-                context.Items[UserKey] = new WebUser(session, record, context.RequestServices.GetRequiredService<AccountAdmin>().ActorOf(record));
+                context.Items[UserKey] = new WebUser(session, record,
+                    context.RequestServices.GetRequiredService<AccountAdmin>().ActorOf(record) with { Origin = OriginOf(context) });
         }
         await next(context);
     }
+
+    /// <summary>Where a change came from, for the audit log: the face and the client's address (a named proxy's X-Forwarded-For applied).</summary>
+    private static string OriginOf(HttpContext context) =>
+        $"{(context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal) ? "api" : "web")} {AdminWeb.ClientAddress(context)}";
 
     public static void SetSessionCookie(HttpContext context, WebSession session) =>
         context.Response.Cookies.Append(SessionCookieName(context), session.Id, CookieOptions(context, "/"));

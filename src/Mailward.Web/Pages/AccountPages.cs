@@ -19,7 +19,7 @@ internal static class AccountPages
     public static void Map(WebApplication app)
     {
         AdminWeb.Map(app, "GET", "/account", AccountAsync);
-        AdminWeb.Map(app, "POST", "/account/password", (context, user) => DomainPages.ActAsync(context, user!, "/account", async admin =>
+        AdminWeb.Map(app, "POST", "/account/password", (context, user) => PageKit.ActAsync(context, user!, "/account", async admin =>
         {
             // The flash goes to the browser's new session; the old one has ended.
             var fresh = await ChangeOwnPasswordAsync(context, user!, admin, Layout.Field(context, "old"), Layout.Field(context, "new"), Layout.Field(context, "again"));
@@ -27,12 +27,12 @@ internal static class AccountPages
             return "password changed";
         }));
         AdminWeb.Map(app, "POST", "/account/totp", BeginTotpAsync);
-        AdminWeb.Map(app, "POST", "/account/totp/confirm", (context, user) => DomainPages.ActAsync(context, user!, "/account", async admin =>
+        AdminWeb.Map(app, "POST", "/account/totp/confirm", (context, user) => PageKit.ActAsync(context, user!, "/account", async admin =>
         {
             await admin.ConfirmTotpAsync(user!.Self, user.Address, Layout.Field(context, "code"));
             return "two-factor login is on: the next login asks for a code";
         }));
-        AdminWeb.Map(app, "POST", "/account/totp/delete", (context, user) => DomainPages.ActAsync(context, user!, "/account", async admin =>
+        AdminWeb.Map(app, "POST", "/account/totp/delete", (context, user) => PageKit.ActAsync(context, user!, "/account", async admin =>
         {
             // A live session is not enough to drop the second factor: a current code proves the device too.
             if (admin.CheckTotp(user!.Record, Layout.Field(context, "code")) is TotpCheck.Wrong or TotpCheck.Replayed)

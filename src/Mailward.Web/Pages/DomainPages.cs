@@ -18,7 +18,7 @@ internal static class DomainPages
     public static void Map(WebApplication app)
     {
         AdminWeb.Map(app, "GET", "/domains", DomainsAsync);
-        AdminWeb.Map(app, "POST", "/domains", (context, user) => ActAsync(context, user!, "/domains", async admin =>
+        AdminWeb.Map(app, "POST", "/domains", (context, user) => PageKit.ActAsync(context, user!, "/domains", async admin =>
         {
             var name = Layout.Field(context, "name").Trim();
             var password = Layout.Field(context, "password");
@@ -28,7 +28,7 @@ internal static class DomainPages
                 : $"domain {r.Domain.Name} added";
         }));
         AdminWeb.Map(app, "GET", "/domains/{domain}", DomainAsync);
-        AdminWeb.Map(app, "POST", "/domains/{domain}/users", (context, user) => ActAsync(context, user!, DomainPath(context), async admin =>
+        AdminWeb.Map(app, "POST", "/domains/{domain}/users", (context, user) => PageKit.ActAsync(context, user!, DomainPath(context), async admin =>
         {
             var address = $"{Layout.Field(context, "local").Trim()}@{Route(context, "domain")}";
             var quota = Layout.Field(context, "quota").Trim();
@@ -37,7 +37,7 @@ internal static class DomainPages
                 comment.Length > 0 ? comment : null, quota.Length > 0 ? Quota.Parse(quota) : null);
             return $"user {r.User.Address} added";
         }));
-        AdminWeb.Map(app, "POST", "/domains/{domain}/users/{local}/delete", (context, user) => ActAsync(context, user!, DomainPath(context), async admin =>
+        AdminWeb.Map(app, "POST", "/domains/{domain}/users/{local}/delete", (context, user) => PageKit.ActAsync(context, user!, DomainPath(context), async admin =>
         {
             var address = $"{Route(context, "local")}@{Route(context, "domain")}";
             if (Layout.Field(context, "confirm") != "yes")
@@ -45,7 +45,7 @@ internal static class DomainPages
             await admin.DeleteUserAsync(user!.Actor, address);
             return $"user {address} deleted";
         }));
-        AdminWeb.Map(app, "POST", "/domains/{domain}/users/{local}/quota", (context, user) => ActAsync(context, user!, DomainPath(context), async admin =>
+        AdminWeb.Map(app, "POST", "/domains/{domain}/users/{local}/quota", (context, user) => PageKit.ActAsync(context, user!, DomainPath(context), async admin =>
         {
             var address = $"{Route(context, "local")}@{Route(context, "domain")}";
             var u = await admin.SetQuotaAsync(user!.Actor, address, Quota.Parse(Layout.Field(context, "quota")));
@@ -53,56 +53,17 @@ internal static class DomainPages
         }));
     }
 
-    private static string Route(HttpContext context, string name) => context.GetRouteValue(name) as string ?? "";
+    private static string Route(HttpContext context, string name) => PageKit.Route(context, name);
 
     private static string DomainPath(HttpContext context) => "/domains/" + Uri.EscapeDataString(Route(context, "domain"));
-
-    /// <summary>
-    /// One change: done → flash and back to the page; refused by the rules → 403 page (nothing
-    /// changed); any other error → its message (the command line's) as the flash.
-    /// </summary>
-    internal static async Task<IResult> ActAsync(HttpContext context, WebUser user, string back, Func<AccountAdmin, Task<string>> change)
-    {
-        await context.Request.ReadFormAsync(context.RequestAborted);
-        try
-        {
-            return Layout.Done(user, back, await change(context.RequestServices.GetRequiredService<AccountAdmin>()));
-        }
-        catch (AccountException e) when (e.Error is AccountError.Forbidden or AccountError.NotPermitted)
-        {
-            return Layout.ErrorPage(context, user, 403, "Forbidden", e.Message);
-        }
-        catch (AccountException e)
-        {
-            return Layout.Done(user, back, e.Message, error: true);
-        }
-    }
-
-    private static PageRequest PageOf(HttpContext context)
-    {
-        var options = context.RequestServices.GetRequiredService<AdminWebOptions>();
-        var q = context.Request.Query;
-        return new PageRequest(q["after"].FirstOrDefault() is { Length: > 0 } a ? a : null, options.PageSize,
-            q["q"].FirstOrDefault() is { Length: > 0 } s ? s.Trim() : null);
-    }
-
-    private static Html Pager(string path, PageRequest page, string? next) => next is null ? Html.Empty
-        : Html.Of($"<p class=\"pager\"><a rel=\"next\" href=\"{path}?{QueryString.Create([new KeyValuePair<string, string?>("q", page.Search ?? ""), new KeyValuePair<string, string?>("after", next)])}\">Next page</a></p>");
-
-    private static Html SearchForm(string path, string? search, string label) => Html.Of($"""
-        <form method="get" action="{path}" class="inline" role="search">
-        <input type="search" name="q" value="{search ?? ""}" aria-label="{label}" placeholder="{label}">
-        <button type="submit">Search</button>
-        </form>
-        """);
 
     private static async Task<IResult> DomainsAsync(HttpContext context, WebUser? user)
     {
         var admin = context.RequestServices.GetRequiredService<AccountAdmin>();
-        var page = PageOf(context);
+        var page = PageKit.PageOf(context);
         var domains = await admin.ListDomainsAsync(user!.Actor, page);
         var rows = Html.Join(domains.Items.Select(d => Html.Of($"""
-            <tr><td><a href="/domains/{Uri.EscapeDataString(d.Name)}">{d.Name}</a></td><td>{d.CatchAll}</td><td>{Limit(d.Limits.MaxUsers)}</td><td>{d.Limits.DomainQuota}</td><td>{d.CreatedAt:yyyy-MM-dd}</td></tr>
+            <tr><td><a href="/domains/{Uri.EscapeDataString(d.Name)}">{d.Name}</a></td><td>{d.CatchAll}</td><td>{PageKit.Limit(d.Limits.MaxUsers)}</td><td>{d.Limits.DomainQuota}</td><td>{d.CreatedAt:yyyy-MM-dd}</td></tr>
             """)));
         var add = Html.When(user.Role == WebRole.SystemAdmin, Html.Of($"""
             <form method="post" action="/domains" class="card">
@@ -114,13 +75,13 @@ internal static class DomainPages
             </form>
             """));
         var body = Html.Of($"""
-            {SearchForm("/domains", page.Search, "Search domains")}
+            {PageKit.SearchForm("/domains", page.Search, "Search domains")}
             <table>
             <thead><tr><th>Domain</th><th>Catch-all</th><th>Max users</th><th>Domain quota</th><th>Created</th></tr></thead>
             <tbody>{rows}</tbody>
             </table>
             {Html.When(domains.Items.Count == 0, Html.Of($"<p class=\"muted\">No domains{(page.Search is null ? "" : " match")}.</p>"))}
-            {Pager("/domains", page, domains.Next)}
+            {PageKit.Pager("/domains", page, domains.Next)}
             {add}
             """);
         return Layout.Page(context, user, "Domains", body);
@@ -132,7 +93,7 @@ internal static class DomainPages
         var name = Route(context, "domain");
         DomainInfo info;
         Page<UserView> users;
-        var page = PageOf(context);
+        var page = PageKit.PageOf(context);
         try
         {
             info = await admin.GetDomainInfoAsync(user!.Actor, name);
@@ -158,21 +119,21 @@ internal static class DomainPages
         var limits = d.Limits;
         var body = Html.Of($"""
             <dl class="facts">
-            <dt>Users</dt><dd>{info.Users} (at most {Limit(limits.MaxUsers)})</dd>
-            <dt>Aliases</dt><dd>{info.Aliases} (at most {Limit(limits.MaxAliases)})</dd>
-            <dt>Forwards</dt><dd>{info.Forwards} (at most {Limit(limits.MaxForwards)})</dd>
+            <dt>Users</dt><dd>{info.Users} (at most {PageKit.Limit(limits.MaxUsers)})</dd>
+            <dt>Aliases</dt><dd>{info.Aliases} (at most {PageKit.Limit(limits.MaxAliases)})</dd>
+            <dt>Forwards</dt><dd>{info.Forwards} (at most {PageKit.Limit(limits.MaxForwards)})</dd>
             <dt>Alias domains</dt><dd>{(info.AliasDomains.Count == 0 ? "none" : string.Join(", ", info.AliasDomains))}</dd>
             <dt>Catch-all</dt><dd>{d.CatchAll}</dd>
             <dt>Domain quota</dt><dd>{limits.DomainQuota}</dd>
             <dt>Default user quota</dt><dd>{limits.DefaultUserQuota}</dd>
             </dl>
             <h2>Users</h2>
-            {SearchForm(path, page.Search, "Search users")}
+            {PageKit.SearchForm(path, page.Search, "Search users")}
             <table>
             <thead><tr><th>Address</th><th>Name</th><th>Flags</th><th>Last login</th><th>Quota</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
             </table>
-            {Pager(path, page, users.Next)}
+            {PageKit.Pager(path, page, users.Next)}
             <form method="post" action="{path}/users" class="card">
             <h2>Add a user</h2>
             {Layout.Csrf(user!)}
@@ -185,6 +146,4 @@ internal static class DomainPages
             """);
         return Layout.Page(context, user, d.Name, body);
     }
-
-    private static string Limit(int? limit) => limit is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unlimited";
 }

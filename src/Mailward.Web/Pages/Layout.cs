@@ -19,6 +19,7 @@ internal static class Layout
         var nav = user is null ? Html.Empty : Html.Of($"""
             <nav>
             {Html.When(user.Role != WebRole.User, Html.Of($"<a href=\"/domains\">Domains</a>"))}
+            {Html.When(user.Role != WebRole.User, Html.Of($"<a href=\"/audit\">Audit log</a>"))}
             <a href="/account">My account</a>
             {Html.When(!user.IsApiKey && !user.Record.Flags.HasFlag(Core.Accounts.UserFlags.NoWebmail), Html.Of($"<a href=\"/account/vacation\">Vacation</a>"))}
             <span class="who">{user.Address} · {RoleName(user.Role)}</span>

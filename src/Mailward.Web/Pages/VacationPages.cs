@@ -18,7 +18,7 @@ internal static class VacationPages
     public static void Map(WebApplication app)
     {
         AdminWeb.Map(app, "GET", "/account/vacation", VacationAsync);
-        AdminWeb.Map(app, "POST", "/account/vacation", (context, user) => DomainPages.ActAsync(context, user!, "/account/vacation", async admin =>
+        AdminWeb.Map(app, "POST", "/account/vacation", (context, user) => PageKit.ActAsync(context, user!, "/account/vacation", async admin =>
         {
             var start = Day(Layout.Field(context, "start"), "start");
             var end = Day(Layout.Field(context, "end"), "end");
@@ -33,7 +33,7 @@ internal static class VacationPages
             });
             return a.ActiveNow ? "vacation message on" : "vacation message saved (not answering now: see its dates)";
         }));
-        AdminWeb.Map(app, "POST", "/account/vacation/delete", (context, user) => DomainPages.ActAsync(context, user!, "/account/vacation", async admin =>
+        AdminWeb.Map(app, "POST", "/account/vacation/delete", (context, user) => PageKit.ActAsync(context, user!, "/account/vacation", async admin =>
             await admin.DeleteAutoresponderAsync(user!.Self, user.Address) ? "vacation message off" : "there was no vacation message"));
     }
 

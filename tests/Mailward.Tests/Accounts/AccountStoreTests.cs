@@ -19,17 +19,17 @@ public sealed class AccountStoreTests : IDisposable
     [Fact]
     public void Schema_is_versioned_in_the_database_and_in_wal_mode()
     {
-        Assert.Equal(6, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP
+        Assert.Equal(9, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP; 9: the audit log
         using var c = new SqliteConnection(Db);
         c.Open();
         using var cmd = c.CreateCommand();
         cmd.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", cmd.ExecuteScalar());
         cmd.CommandText = "SELECT COUNT(*) FROM schema_migrations";
-        Assert.Equal(6L, cmd.ExecuteScalar());
+        Assert.Equal((long)Schema.Migrations.Count, cmd.ExecuteScalar());
         // Opening again applies nothing twice.
         using var again = new SqliteAccountStore(Db);
-        Assert.Equal(6, again.SchemaVersion);
+        Assert.Equal(9, again.SchemaVersion);
     }
 
     [Fact]
@@ -64,8 +64,25 @@ public sealed class AccountStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         using var store = new SqliteAccountStore($"Data Source={path}");
-        Assert.Equal(6, store.SchemaVersion); // every later migration ran too
+        Assert.Equal(9, store.SchemaVersion); // every later migration ran too
         var grant = Assert.Single(store.ListRoaming(DateTimeOffset.UtcNow)); // a grant whose user is gone names no one: dropped
         Assert.Equal(("192.0.2.1", 7L, "joe@example.com"), (grant.Address, grant.UserId, grant.Login));
+    }
+
+    [Fact]
+    public void A_step_missing_below_the_highest_applied_is_applied_too()
+    {
+        // Numbers are reserved ahead of landing: a store that met step 9 before an earlier step existed gets that step when it comes.
+        using (var c = new SqliteConnection(Db))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "DROP TABLE totp; DELETE FROM schema_migrations WHERE version = 6; DROP TABLE api_keys; DROP TABLE api_key_domains; DROP TABLE admin_grants";
+            cmd.ExecuteNonQuery();
+        }
+        using var store = new SqliteAccountStore(Db);
+        Assert.Equal(9, store.SchemaVersion);
+        Assert.Null(store.FindTotp(1)); // the table is back
+        Assert.Empty(store.ListApiKeys());
     }
 }

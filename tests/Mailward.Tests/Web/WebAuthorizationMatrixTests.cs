@@ -48,6 +48,9 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("GET", "/api/v1/keys", "anon=401 user=403 da=403 da2=403 sa=200 key=403 ro=200"),
         ("POST", "/api/v1/keys", "anon=401 user=403 da=403 da2=403 sa=201 key=403 ro=403"),
         ("DELETE", "/api/v1/keys/{k}", "anon=401 user=403 da=403 da2=403 sa=204 key=403 ro=403"),
+        // The audit log: rows of the own domains (WebAuditTests checks which rows); ?domain= of another tenant is refused.
+        ("GET", "/audit", "anon/own=302 user/own=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=302 ro/own=302"),
+        ("GET", "/api/v1/audit", "anon/own=401 user/own=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=200 key/other=403 ro/own=200 ro/other=200"),
         // The scraper's endpoints ask no session: from 127.0.0.1 (Metrics:AllowFrom's default) everyone reads them (docs/metrics.md).
         ("GET", "/metrics", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
         ("GET", "/healthz", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
@@ -105,6 +108,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         var newDomain = $"new{n}.test";
         var path = route.Replace("{d}", domain, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal)
             .Replace("{k}", "k" + local, StringComparison.Ordinal);
+        if (route.EndsWith("/audit", StringComparison.Ordinal))
+            path += "?domain=" + domain; // the audit log's target is the domain asked for
 
         using var response = await SendAsync(client, method, path, route, local, newDomain);
         Assert.True((int)response.StatusCode == expected,
