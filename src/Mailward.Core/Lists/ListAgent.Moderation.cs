@@ -100,7 +100,8 @@ public sealed partial class ListAgent
                     throw new ListDamagedException(HeldPath(list, id), "the held post cannot be read: " + e.Message);
                 }
                 // The repeat check is always made: an accept retried after a crash, or a second accept, finds the fan-out.
-                result = await FanOutAsync(message.QueueId, list, config, held.Source, held.Sender, held.Post, post, repeatCheck: true, ct);
+                var rewriteFrom = await RewritesFromAsync(config, post, ct);
+                result = await FanOutAsync(message.QueueId, list, config, held.Source, held.Sender, held.Post, post, rewriteFrom, repeatCheck: true, ct);
                 if (result.Status != DeliveryStatus.Delivered)
                     return result;
             }
@@ -169,7 +170,7 @@ public sealed partial class ListAgent
     private void PruneHeld(ListFolder list)
     {
         var limit = (_time.GetUtcNow() - options.ModerationValid).UtcDateTime;
-        foreach (var file in Directory.EnumerateFiles(list.PathOf("held")))
+        foreach (var file in Directory.GetFiles(list.PathOf("held")))
             if (File.GetLastWriteTimeUtc(file) < limit)
                 File.Delete(file);
     }

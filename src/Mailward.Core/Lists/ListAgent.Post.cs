@@ -58,8 +58,9 @@ public sealed partial class ListAgent
         }
 
         var source = $"{message.QueueId}.{index.ToString(CultureInfo.InvariantCulture)}";
+        var rewriteFrom = await RewritesFromAsync(config, post, ct); // before the lock: a DNS question may take seconds
         using (list.Lock(options.LockWait))
-            return await FanOutAsync(message.QueueId, list, config, source, sender, original, post, mayBeRepeat, ct);
+            return await FanOutAsync(message.QueueId, list, config, source, sender, original, post, rewriteFrom, mayBeRepeat, ct);
     }
 
     /// <summary>
@@ -68,7 +69,7 @@ public sealed partial class ListAgent
     /// looks for an earlier fan-out of <paramref name="source"/> first.
     /// </summary>
     private async Task<DeliveryResult> FanOutAsync(string queueId, ListFolder list, ListConfig config, string source, string sender,
-        byte[] original, MimeMessage post, bool repeatCheck, CancellationToken ct)
+        byte[] original, MimeMessage post, bool rewriteFrom, bool repeatCheck, CancellationToken ct)
     {
         long number;
         if (repeatCheck && FindFanout(list, source) is { } earlier)
@@ -83,7 +84,7 @@ public sealed partial class ListAgent
             WriteArchive(list, number, source, sender, original);
         }
         var subscribers = list.Members(MemberSet.Subscribers);
-        var copy = ListCopyBuilder.Build(post, list, config, number);
+        var copy = ListCopyBuilder.Build(post, list, config, number, rewriteFrom);
         if (subscribers.Count == 0)
         {
             WriteFanout(list, number, source, "-", "queued");
@@ -102,6 +103,15 @@ public sealed partial class ListAgent
         return DeliveryResult.Delivered($"post {number} queued as {id} for {subscribers.Count} subscribers");
     }
 
+    /// <summary>from-rewrite: never, always, or dmarc: when the first From's domain publishes p=quarantine or p=reject (docs/lists.md).</summary>
+    private async Task<bool> RewritesFromAsync(ListConfig config, MimeMessage post, CancellationToken ct) => config.FromRewrite switch
+    {
+        FromRewrite.Always => true,
+        FromRewrite.Dmarc => post.From.Mailboxes.FirstOrDefault() is { } poster && poster.Address.LastIndexOf('@') is > 0 and var at
+            && await _dmarc.AsksForRewriteAsync(poster.Address[(at + 1)..], ct),
+        _ => false,
+    };
+
     private DeliveryResult Refuse(QueuedMessage message, ListFolder list, string code, string why)
     {
         PostRefused(_log, message.QueueId, list.Address, message.Envelope.Sender, why);
@@ -118,12 +128,16 @@ public sealed partial class ListAgent
         Path.Combine(list.Path, "archive", ListFolder.Number(number / 100), ListFolder.Number(number));
 
     /// <summary>archive/B/N: the post as it arrived, framed (docs/lists.md).</summary>
-    private void WriteArchive(ListFolder list, long number, string source, string sender, byte[] original)
+    private void WriteArchive(ListFolder list, long number, string source, string sender, byte[] original) =>
+        WriteArchive(list, number, source, sender, _time.GetUtcNow().ToUnixTimeSeconds(), original);
+
+    /// <summary>archive/B/N as docs/lists.md frames it (also for `list import`, whose posts arrived elsewhere).</summary>
+    public static void WriteArchive(ListFolder list, long number, string source, string sender, long received, byte[] original)
     {
         var path = ArchivePath(list, number);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var head = $"mailward-list-post 1\nnumber: {ListFolder.Number(number)}\nsource: {source}\nsender: {sender}\n" +
-            $"received: {ListFolder.Number(_time.GetUtcNow().ToUnixTimeSeconds())}\nlength: {ListFolder.Number(original.Length)}\n\n";
+            $"received: {ListFolder.Number(received)}\nlength: {ListFolder.Number(original.Length)}\n\n";
         ListFile.Write(path, [.. Encoding.UTF8.GetBytes(head), .. original]);
     }
 

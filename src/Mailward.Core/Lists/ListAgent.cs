@@ -12,8 +12,10 @@ using MimeKit;
 namespace Mailward.Core.Lists;
 
 public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, string hostname, ListOptions options,
-    TimeProvider? time = null, ILogger? log = null)
+    TimeProvider? time = null, ILogger? log = null, ListDmarcLookup? dmarc = null)
 {
+    /// <summary>Without a lookup, `from-rewrite: dmarc` rewrites every post (the safe side).</summary>
+    private readonly ListDmarcLookup _dmarc = dmarc ?? new ListDmarcLookup(null);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _log = log ?? NullLogger.Instance;
 

@@ -32,7 +32,8 @@ public static class ListCopyBuilder
         return false;
     }
 
-    public static byte[] Build(MimeMessage post, ListFolder list, ListConfig config, long number)
+    /// <param name="rewriteFrom">The From rewrite applies (from-rewrite always, or dmarc and the poster's domain asks for it).</param>
+    public static byte[] Build(MimeMessage post, ListFolder list, ListConfig config, long number, bool rewriteFrom)
     {
         var d = list.Domain;
         var n = list.Name;
@@ -49,7 +50,7 @@ public static class ListCopyBuilder
                 post.Subject = config.Prefix + " " + subject;
         }
         var originalFrom = post.From.Mailboxes.FirstOrDefault();
-        if (config.FromRewrite != FromRewrite.Never && originalFrom is not null)
+        if (rewriteFrom && originalFrom is not null)
         {
             // "Name via Team" <team@DOMAIN>; the poster's address goes to Reply-To (docs/lists.md).
             var who = originalFrom.Name is { Length: > 0 } name ? name : originalFrom.Address;

@@ -1,4 +1,4 @@
-// mailward list add|del|domain|info|set|subscribe|unsubscribe|subscribers|moderators|allow|deny:
+// mailward list add|del|domain|info|set|subscribe|unsubscribe|subscribers|moderators|allow|deny|import:
 // mailing lists (docs/lists.md) through ListAdmin, the face-independent operations.
 using System.CommandLine;
 using Mailward.Core.Lists;
@@ -62,6 +62,19 @@ internal static class ListCommands
         list.Subcommands.Add(Set(ctx, "moderators", "The moderators (may post to announce and moderated lists; get -owner mail without an owner).", MemberSet.Moderators));
         list.Subcommands.Add(Set(ctx, "allow", "Addresses that may post to a subscribers-only list without being subscribed.", MemberSet.Allow));
         list.Subcommands.Add(Set(ctx, "deny", "Addresses that may never post.", MemberSet.Deny));
+
+        var importDir = new Argument<string>("dir") { Description = "an ezmlm list directory (the one ezmlm-make made)" };
+        var importAs = new Option<string>("--address") { Description = "The list's address (default: the directory's outlocal@outhost)." };
+        list.Subcommands.Add(new Command("import", "Make a list from an ezmlm list directory: members, moderators, allow, deny, settings, archive; numbers continue.")
+        { importDir, importAs }.WithAction(pr =>
+        {
+            var r = EzmlmImport.Run(Admin(ctx), pr.GetValue(importDir)!, pr.GetValue(importAs), ListOptions.From(ctx.Data.Settings));
+            ctx.Out.WriteLine($"{r.Address}: imported {r.Subscribers} subscribers, {r.Moderators} moderators, {r.Allow} allow, {r.Deny} deny, {r.Archived} archived posts; last post {r.LastNumber}");
+            foreach (var note in r.Notes)
+                ctx.Out.WriteLine("note: " + note);
+            foreach (var a in r.DigestSubscribers)
+                ctx.Out.WriteLine("digest subscriber not imported: " + a);
+        }));
         return list;
     }
 
@@ -106,7 +119,7 @@ internal static class ListCommands
         var policy = new Option<string>("--policy") { Description = "Who may post: open, subscribers, moderated, announce (default open)." };
         var prefix = new Option<string>("--prefix") { Description = "Put before each Subject, e.g. [team]; \"\" for none." };
         var replyTo = new Option<string>("--reply-to") { Description = "Reply-To of the copies: none, list, poster (default none)." };
-        var rewrite = new Option<string>("--from-rewrite") { Description = "DMARC From rewrite: never, always, dmarc (default never; dmarc acts as always for now)." };
+        var rewrite = new Option<string>("--from-rewrite") { Description = "DMARC From rewrite: never, always, dmarc (only when the poster's domain publishes p=quarantine or p=reject; default never)." };
         var maxBytes = new Option<long?>("--max-bytes") { Description = "Largest post in bytes (0: Lists:MaxPostBytes)." };
         var owner = new Option<string>("--owner") { Description = "Where team-owner@ goes (default: the moderators)." };
         var trailer = new Option<string>("--trailer") { Description = "Text appended to plain text posts; \"\" for none." };

@@ -139,7 +139,7 @@ public sealed partial class MailServer : IAsyncDisposable
             }, time, new AutoresponderAgent(accounts, sp.GetRequiredService<QueueStore>(), settings.Hostname, AutoresponderOptions.From(settings), time,
                 sp.GetRequiredService<ILogger<AutoresponderAgent>>()),
             listOptions.Enabled ? new ListAgent(lists, sp.GetRequiredService<QueueStore>(), settings.Hostname, listOptions, time,
-                sp.GetRequiredService<ILogger<ListAgent>>()) : null));
+                sp.GetRequiredService<ILogger<ListAgent>>(), ListDmarcLookup.Create(policyDns, DmarcOptions.From(settings).PublicSuffixList)) : null));
         var remote = settings.Remote;
         var dnsServers = settings.DnsServers;
         var dnsOptions = dnsServers.Count > 0 ? new LookupClientOptions([.. dnsServers]) : new LookupClientOptions();
