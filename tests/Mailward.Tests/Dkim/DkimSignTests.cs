@@ -52,12 +52,9 @@ public sealed class DkimSignTests
     private static byte[] Arrived(TestMta mta, string subject) =>
         mta.Received.Single(m => Encoding.ASCII.GetString(m.Data).Contains("Subject: " + subject, StringComparison.Ordinal)).Data;
 
-    [FactWhenDkimpy]
-    public async Task Remote_mail_is_signed_for_a_domain_with_a_key_and_dkimpy_verifies_it()
+    /// <summary>An active RSA key (s1) for hosted.test and an Ed25519 key (e1) for edkey.test; their DNS records by name.</summary>
+    private static Dictionary<string, string> MakeKeys(ServerFixture server)
     {
-        await using var mta = new TestMta();
-        await using var server = await ServerFixture.StartAsync(["domain hosted.test", "domain edkey.test", "domain nokey.test", "alias fwd@hosted.test &someone@remote.test"],
-            "--Delivery:Enabled=true", $"--Remote:SmartHost={mta.Endpoint}");
         var store = new DkimKeyStore(server.DataPath);
         var rsa = DkimKeyStore.Generate("hosted.test", "s1", 2048, DateTimeOffset.UtcNow);
         var ed = DkimKeyStore.Generate("edkey.test", "e1", null, DateTimeOffset.UtcNow);
@@ -66,7 +63,16 @@ public sealed class DkimSignTests
             store.Save(k);
             store.Activate(k.Domain, k.Selector);
         }
-        var records = new Dictionary<string, string> { ["s1._domainkey.hosted.test"] = rsa.Record, ["e1._domainkey.edkey.test"] = ed.Record };
+        return new Dictionary<string, string> { ["s1._domainkey.hosted.test"] = rsa.Record, ["e1._domainkey.edkey.test"] = ed.Record };
+    }
+
+    [FactWhenDkimpy]
+    public async Task Remote_mail_is_signed_for_a_domain_with_a_key_and_dkimpy_verifies_it()
+    {
+        await using var mta = new TestMta();
+        await using var server = await ServerFixture.StartAsync(["domain hosted.test", "domain edkey.test", "domain nokey.test", "alias fwd@hosted.test &someone@remote.test"],
+            "--Delivery:Enabled=true", $"--Remote:SmartHost={mta.Endpoint}");
+        var records = MakeKeys(server);
 
         await SendAsync(server, "ann@hosted.test", "bob@remote.test", "rsa signed");
         await SendAsync(server, "eve@edkey.test", "bob@remote.test", "ed signed");
@@ -102,15 +108,7 @@ public sealed class DkimSignTests
         await using var mta = new TestMta();
         await using var server = await ServerFixture.StartAsync(["domain hosted.test", "domain edkey.test"],
             "--Delivery:Enabled=true", $"--Remote:SmartHost={mta.Endpoint}");
-        var store = new DkimKeyStore(server.DataPath);
-        var rsa = DkimKeyStore.Generate("hosted.test", "s1", 2048, DateTimeOffset.UtcNow);
-        var ed = DkimKeyStore.Generate("edkey.test", "e1", null, DateTimeOffset.UtcNow);
-        foreach (var k in new[] { rsa, ed })
-        {
-            store.Save(k);
-            store.Activate(k.Domain, k.Selector);
-        }
-        var records = new Dictionary<string, string> { ["s1._domainkey.hosted.test"] = rsa.Record, ["e1._domainkey.edkey.test"] = ed.Record };
+        var records = MakeKeys(server);
         await SendAsync(server, "ann@hosted.test", "bob@remote.test", "rsa for opendkim");
         await SendAsync(server, "eve@edkey.test", "bob@remote.test", "ed for opendkim");
         await mta.WaitForAsync(2);
