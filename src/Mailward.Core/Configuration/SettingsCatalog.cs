@@ -308,6 +308,8 @@ public static class SettingsCatalog
             "ezmlm-clean's default of 5 days: a moderator away for a weekend still decides, and held posts do not pile up.", SettingKind.Number),
         new("Lists:MaxGetPosts", "100", "Most posts one -get.N_M answer attaches or one -index answer lists (a -get answer also stops before passing Lists:MaxPostBytes).",
             "One message per request: a range over a whole archive would otherwise be one unbounded message; 100 is ezmlm-get's bound.", SettingKind.Number),
+        new("Lists:BounceDays", "10", "Days a list subscriber's mail bounces before the warning, and from the warning to the probe whose bounce unsubscribes (ezmlm-warn).",
+            "ezmlm-warn's 10 days: a mailbox down over a holiday is not dropped, a dead one is gone within about three weeks.", SettingKind.Number),
         new("Remote:SmartHost", "", "host:port that receives all remote mail (a relay); empty: deliver by MX lookup.",
             "Direct delivery needs nothing configured; many hosting networks require a smarthost instead."),
         new("Remote:Routes", "", "Per-domain relays as a section: Remote:Routes:<domain> = host:port (qmail's smtproutes); a key .example.com covers subdomains. Routes win over the smarthost.",

@@ -60,7 +60,11 @@ public sealed partial class ListAgent
         var source = $"{message.QueueId}.{index.ToString(CultureInfo.InvariantCulture)}";
         var rewriteFrom = await RewritesFromAsync(config, post, ct); // before the lock: a DNS question may take seconds
         using (list.Lock(options.LockWait))
-            return await FanOutAsync(message.QueueId, list, config, source, sender, original, post, rewriteFrom, mayBeRepeat, ct);
+        {
+            var result = await FanOutAsync(message.QueueId, list, config, source, sender, original, post, rewriteFrom, mayBeRepeat, ct);
+            await LookAtBouncesAsync(list, ct); // after every post, as ezmlm runs ezmlm-warn
+            return result;
+        }
     }
 
     /// <summary>

@@ -51,14 +51,7 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
     {
         var sender = message.Envelope.Sender;
         if (command.Kind == ListCommandKind.Return)
-        {
-            // A bounce of a copy: return-N-user=host (docs/lists.md); noted, ezmlm-warn is not built yet.
-            var dash = command.Argument.IndexOf('-');
-            var number = dash > 0 ? command.Argument[..dash] : command.Argument;
-            var subscriber = dash > 0 ? ListAddress.VerpDecode(command.Argument[(dash + 1)..]) ?? "" : "";
-            BounceNoted(_log, message.QueueId, list.Address, number, subscriber);
-            return DeliveryResult.Delivered($"bounce of post {number} for <{subscriber}> noted");
-        }
+            return await BounceAsync(message, list, config, command.Argument, ct);
         var senderLocal = sender.Contains('@') ? sender[..sender.LastIndexOf('@')].ToLowerInvariant() : sender.ToLowerInvariant();
         if (sender.Length == 0 || sender == BounceBuilder.DoubleBounceSender || senderLocal == "mailer-daemon")
             return DeliveryResult.Delivered("a command from a bounce: dropped, never answered");

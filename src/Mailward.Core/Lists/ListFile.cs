@@ -14,7 +14,7 @@ public sealed class ListDamagedException(string path, string problem) : Exceptio
 
 internal static class ListFile
 {
-    /// <summary>The body after the first line, as text; null when the file is absent.</summary>
+    /// <summary>The body after the first line, as text; null when the file is absent (or its folder, e.g. bounce/ before the first bounce).</summary>
     public static string? Read(string path, string magic)
     {
         byte[] bytes;
@@ -23,6 +23,10 @@ internal static class ListFile
             bytes = File.ReadAllBytes(path);
         }
         catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
         {
             return null;
         }

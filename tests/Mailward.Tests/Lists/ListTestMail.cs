@@ -31,7 +31,18 @@ public static class ListTestMail
         await talk.SendAsync("QUIT");
     }
 
-    public static Task SettleAsync(ServerFixture server) => DeliveryTestMail.SettleAsync(server);
+    /// <summary>Waits for an empty queue; a failure shows the server's log (what the queue still holds and why).</summary>
+    public static async Task SettleAsync(ServerFixture server)
+    {
+        try
+        {
+            await DeliveryTestMail.SettleAsync(server);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException(e.Message + "\n" + string.Join("\n", server.Log.TakeLast(60)), e);
+        }
+    }
 
     /// <summary>The messages in an address's Maildir new/, parsed, oldest name first.</summary>
     public static List<MimeMessage> Mail(ServerFixture server, string address) =>
