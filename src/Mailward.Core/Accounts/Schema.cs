@@ -163,6 +163,17 @@ internal static class Schema
                 last_step INTEGER NOT NULL,
                 created_at INTEGER NOT NULL);
             """),
+        // 8: the nodes that serve this store (issue 14, docs/multi-node.md): each Node:Id with its
+        // last start; on PostgreSQL a live node holds a session advisory lock on its row's id.
+        (8, """
+            CREATE TABLE nodes(
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                version TEXT NOT NULL,
+                started_at INTEGER NOT NULL);
+            """),
         // 9: the admin audit log (docs/web-admin.md "The audit log"); at in Unix milliseconds, domain a name (rows outlive the domain).
         (9, """
             CREATE TABLE audit_log(

@@ -1,8 +1,9 @@
 // Copies one account store into another, whatever their providers (`mailward accounts copy`, as
-// vpopmail's vconvert): every table the migrations made, row for row with its ids, read from one
-// snapshot of the source and written in one counted write on the target, which ends holding exactly
-// the source's rows. Safe to re-run: a target that already holds a copy is replaced; a target that
-// holds domains the source does not is refused, untouched.
+// vpopmail's vconvert): every table the migrations made but `nodes` (the nodes serving each store
+// are its own), row for row with its ids, read from one snapshot of the source and written in one
+// counted write on the target, which ends holding exactly the source's rows. Safe to re-run: a
+// target that already holds a copy is replaced; a target that holds domains the source does not is
+// refused, untouched.
 using System.Data;
 using System.Data.Common;
 using System.Text.RegularExpressions;
@@ -85,13 +86,14 @@ public abstract partial class SqlAccountStore
 
     /// <summary>
     /// The tables in the order the migrations made them (a table after the tables it refers to),
-    /// schema_migrations left out; a table no migration names goes last.
+    /// schema_migrations and nodes left out (each store keeps its own: the nodes that serve it);
+    /// a table no migration names goes last.
     /// </summary>
     private static List<string> CopyOrder(IEnumerable<string> tables)
     {
         var made = Regex.Matches(string.Join('\n', Schema.Migrations.Select(m => m.Sql)), @"(?:CREATE TABLE|RENAME TO)\s+(\w+)")
             .Select(m => m.Groups[1].Value).Distinct().ToList();
-        return [.. tables.Where(t => t != "schema_migrations")
+        return [.. tables.Where(t => t is not ("schema_migrations" or "nodes"))
             .OrderBy(t => made.IndexOf(t) is var i and >= 0 ? i : int.MaxValue).ThenBy(t => t, StringComparer.Ordinal)];
     }
 }

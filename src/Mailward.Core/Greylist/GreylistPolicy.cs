@@ -21,6 +21,7 @@ public sealed partial class GreylistPolicy(ISmtpPolicy inner, SmtpPolicy relay, 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _log = logger ?? NullLogger.Instance;
     private long _lastCleanup = long.MinValue;
+    private readonly ClusterJobs _jobs = ClusterJobs.For(store);
 
     public ValueTask<PolicyDecision> ConnectAsync(ClientInfo client, CancellationToken ct = default) => inner.ConnectAsync(client, ct);
 
@@ -94,9 +95,13 @@ public sealed partial class GreylistPolicy(ISmtpPolicy inner, SmtpPolicy relay, 
             return;
         if (Interlocked.CompareExchange(ref _lastCleanup, stamp, last) != last)
             return; // another session does it
-        var removed = store.CleanGreylist(now, options);
-        if (removed > 0)
-            Cleaned(_log, removed);
+        // Once per cluster at a time: nodes sharing a PostgreSQL store take turns (docs/multi-node.md).
+        _jobs.TryRun("greylist-cleanup", () =>
+        {
+            var removed = store.CleanGreylist(now, options);
+            if (removed > 0)
+                Cleaned(_log, removed);
+        });
     }
 
     [LoggerMessage(EventId = 2420, Level = LogLevel.Information, Message = "greylist client={Client} from=<{Sender}> to=<{Recipient}> result={Result} wait={Wait}s")]

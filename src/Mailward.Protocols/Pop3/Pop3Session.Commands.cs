@@ -4,6 +4,7 @@ using System.Buffers;
 using Mailward.Core.Accounts;
 using Mailward.Core.Auth;
 using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Locks;
 using Mailward.Protocols.Common.Sasl;
 
 namespace Mailward.Protocols.Pop3;
@@ -120,7 +121,15 @@ public sealed partial class Pop3Session
         }
         // RFC 1939 §8: one session at a time holds the maildrop; the lock is the mail store's, the owner the account.
         var owner = MailboxOwner.Of(result.User!);
-        var held = await locks.TryAcquireAsync(owner, $"{options.Hostname} {_info.SessionId}", options.LockStaleAfter, ct);
+        IMailboxLock? held;
+        try
+        {
+            held = await locks.TryAcquireAsync(owner, $"{options.Hostname} {_info.SessionId}", options.LockStaleAfter, ct);
+        }
+        catch (AccountStoreUnavailableException)
+        {
+            return Bad("-ERR [SYS/TEMP] the account store is unavailable; try again later"); // the lock lives there (several nodes)
+        }
         if (held is null)
         {
             Reply("-ERR [IN-USE] the mailbox is open in another session");

@@ -173,7 +173,10 @@ public sealed partial class MailServer : IAsyncDisposable
             StructureLimits = new(settings.GetInt("Imap:MaxMimeDepth", 1, 1000), settings.GetInt("Imap:MaxMimeParts", 1, 1_000_000),
                 settings.GetInt("Imap:MaxMimeParameters", 1, 10_000), settings.GetInt("Imap:MaxEnvelopeAddresses", 1, 1_000_000)),
         });
-        builder.Services.AddSingleton<IMailboxLocks>(_ => new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));
+        // Nodes on one PostgreSQL store lock mailboxes there (freed at once with a killed node's connection); one node locks in the Maildir.
+        builder.Services.AddSingleton<IMailboxLocks>(_ => accounts is IClusterLocks cluster
+            ? new ClusterMailboxLocks(cluster)
+            : new MaildirLocks(layout, ProcessIdentity.Current(settings.NodeId), time));
         builder.Services.AddSingleton(_ => new LoginService(accounts, hasher, settings.Login, time, roaming, directory));
         // One call per protocol: its settings, its services, its listeners.
         builder.Services.AddSingleton(events);

@@ -286,6 +286,41 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Empty(Store.ListFolderIntents());
         Assert.Equal(AccountError.DomainNotFound, Assert.Throws<AccountException>(() => Store.DeleteDomain(d)).Error);
     }
+
+    [StoreFact]
+    public void A_cluster_job_runs_once_at_a_time_in_a_process_and_again_after()
+    {
+        var jobs = ClusterJobs.For(Store);
+        var inner = true;
+        var beside = false;
+        Assert.True(jobs.TryRun("cleanup", () =>
+        {
+            inner = jobs.TryRun("cleanup", () => { });
+            beside = jobs.TryRun("digest", () => { }); // another job is another lock
+        }));
+        Assert.False(inner);
+        Assert.True(beside);
+        Assert.True(jobs.TryRun("cleanup", () => { }));
+        Assert.Throws<InvalidOperationException>(() => jobs.TryRun("cleanup", () => throw new InvalidOperationException("failed")));
+        Assert.True(jobs.TryRun("cleanup", () => { })); // a failed run gives the job back
+    }
+
+    [StoreFact]
+    public void A_nodes_start_is_recorded_and_the_last_start_kept()
+    {
+        var store = (SqlAccountStore)Store;
+        using (var first = store.ClaimNode("node-a", "host1", 100, "1.0"))
+            Assert.Equal(("node-a", "host1", 100, "1.0"), (first.Node.Name, first.Node.Host, first.Node.Pid, first.Node.Version));
+        using (store.ClaimNode("node-b", "host2", 200, "1.0"))
+        {
+        }
+        using (store.ClaimNode("node-a", "host3", 300, "1.1"))
+        {
+        }
+        var nodes = store.ListNodes();
+        Assert.Equal([("node-a", "host3", 300, "1.1"), ("node-b", "host2", 200, "1.0")], nodes.Select(n => (n.Name, n.Host, n.Pid, n.Version)));
+        Assert.All(nodes, n => Assert.True(Math.Abs((n.StartedAt - DateTimeOffset.UtcNow).TotalMinutes) < 5));
+    }
 }
 
 /// <summary>The suite on SQLite: one database file, each client its own store object on it.</summary>
@@ -326,6 +361,60 @@ public sealed class PostgresAccountStoreContract : AccountStoreContract
             await Task.Delay(20);
         Assert.True(seen.Elapsed < TimeSpan.FromSeconds(1), $"the other node's user was seen after {seen.Elapsed}");
         Assert.NotNull(await cache.FindUserAsync("joe", "example.com"));
+    }
+
+    [StoreFact]
+    public void A_cluster_job_running_on_one_node_is_skipped_by_the_others()
+    {
+        var nodeA = ClusterJobs.For(Store);
+        var nodeB = ClusterJobs.For(OpenStore());
+        var ranOnB = true;
+        Assert.True(nodeA.TryRun("greylist-cleanup", () => ranOnB = nodeB.TryRun("greylist-cleanup", () => { })));
+        Assert.False(ranOnB);
+        Assert.True(nodeB.TryRun("greylist-cleanup", () => { })); // A's run is over: any node may take it
+    }
+
+    [StoreFact]
+    public async Task A_mailbox_locked_on_one_node_is_in_use_on_the_others_and_free_at_once_when_that_node_is_gone()
+    {
+        var nodeA = (PostgresAccountStore)Store;
+        var nodeB = (PostgresAccountStore)OpenStore();
+        var joe = new Mailward.Core.MailStore.MailboxOwner("joe@example.com", "example.com/joe");
+        var locksA = new Mailward.Core.MailStore.Locks.ClusterMailboxLocks(nodeA);
+        var locksB = new Mailward.Core.MailStore.Locks.ClusterMailboxLocks(nodeB);
+
+        using (var held = await locksA.TryAcquireAsync(joe, "a1", TimeSpan.FromHours(1)))
+        {
+            Assert.NotNull(held);
+            Assert.Null(await locksB.TryAcquireAsync(joe, "b1", TimeSpan.Zero)); // another node
+            Assert.Null(await locksA.TryAcquireAsync(joe, "a2", TimeSpan.Zero)); // another session of the same node
+            using var other = await locksB.TryAcquireAsync(joe with { Directory = "example.com/ann" }, "b2", TimeSpan.Zero);
+            Assert.NotNull(other); // another mailbox
+        }
+        using (var b = await locksB.TryAcquireAsync(joe, "b3", TimeSpan.Zero))
+            Assert.NotNull(b); // given back
+
+        Assert.NotNull(await locksA.TryAcquireAsync(joe, "a3", TimeSpan.Zero)); // held, never given back ...
+        nodeA.Dispose(); // ... and the node's connection gone, as with SIGKILL
+        using var taken = await locksB.TryAcquireAsync(joe, "b4", TimeSpan.Zero);
+        Assert.NotNull(taken);
+    }
+
+    [StoreFact]
+    public void A_node_id_held_by_a_live_claim_is_refused_to_another_until_it_is_given_up()
+    {
+        var nodeA = (SqlAccountStore)Store;
+        var elsewhere = (SqlAccountStore)OpenStore(); // another process, on another machine
+        using (nodeA.ClaimNode("node-a", "host1", 100, "1.0"))
+        {
+            var refused = Assert.Throws<NodeInUseException>(() => elsewhere.ClaimNode("node-a", "host2", 200, "1.0"));
+            Assert.Equal(("node-a", "host1", 100), (refused.Holder.Name, refused.Holder.Host, refused.Holder.Pid)); // the holder, untouched
+            using (elsewhere.ClaimNode("node-b", "host2", 200, "1.0"))
+            {
+            }
+        }
+        using var taken = elsewhere.ClaimNode("node-a", "host2", 201, "1.0"); // given up: free at once
+        Assert.Equal(201, taken.Node.Pid);
     }
 
     public override void Dispose()

@@ -21,6 +21,12 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
     private const long WriteLockKey = 0x4D77_0001;
 
     private readonly NpgsqlDataSource _data;
+
+    /// <summary>
+    /// Connections that hold session advisory locks (the node's id, cluster locks) are never pooled:
+    /// closing one ends its session, and so its locks, at once.
+    /// </summary>
+    private readonly NpgsqlDataSource _sessions;
     private ILogger _log;
     private volatile bool _listening;
     private readonly CancellationTokenSource _stop = new();
@@ -42,6 +48,7 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
             builder.AutoPrepareMinUsages = 2;
         }
         _data = NpgsqlDataSource.Create(builder);
+        _sessions = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false });
         Migrate();
     }
 
@@ -78,6 +85,19 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
         try
         {
             return _data.OpenConnection();
+        }
+        catch (NpgsqlException e) when (IsUnreachable(e))
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>A connection of its own, outside the pool, for session advisory locks.</summary>
+    private NpgsqlConnection OpenSession()
+    {
+        try
+        {
+            return _sessions.OpenConnection();
         }
         catch (NpgsqlException e) when (IsUnreachable(e))
         {
@@ -236,9 +256,15 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
         }
     }
 
+    private int _disposed;
+
     protected override void Dispose(bool disposing)
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         _stop.Cancel();
+        lock (_locksGate)
+            DropLockConnection();
         try
         {
             _listener?.Wait(TimeSpan.FromSeconds(5));
@@ -248,6 +274,7 @@ public sealed partial class PostgresAccountStore : SqlAccountStore
             // the listener's end is not the caller's error
         }
         _data.Dispose();
+        _sessions.Dispose();
         _stop.Dispose();
     }
 
