@@ -262,6 +262,7 @@ public sealed class SmtpPolicy : ISmtpPolicy
     /// Authenticated (by AUTH, or a roaming user the session acts as), or allowed by the most
     /// specific relay rule that contains the client.
     /// </summary>
+    /// <exception cref="AccountStoreUnavailableException">The store is away and the relay rules were never read.</exception>
     public bool MayRelay(ClientInfo client) =>
         client.AuthenticatedUser is not null || MostSpecificRule(Plain(client.Address)) == RelayAction.Allow;
 
@@ -282,15 +283,26 @@ public sealed class SmtpPolicy : ISmtpPolicy
 
     private static IPAddress Plain(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
 
+    /// <summary>The relay rules, read again every few seconds.</summary>
+    /// <exception cref="AccountStoreUnavailableException">The store is away and the rules were never read.</exception>
     private (IPNetwork, RelayAction)[] Rules()
     {
         var now = _time.GetTimestamp();
-        if (_time.GetElapsedTime(Volatile.Read(ref _rulesLoaded), now) < RelayRulesRefresh && _rulesLoaded != long.MinValue)
+        var loaded = Volatile.Read(ref _rulesLoaded);
+        if (loaded != long.MinValue && _time.GetElapsedTime(loaded, now) < RelayRulesRefresh)
             return _rules;
-        _rules = _store.ListRelayRules()
-            .Select(r => (IPNetwork.TryParse(r.Network, out var n) ? n : default, r.Action))
-            .Where(r => r.Item1.BaseAddress is not null)
-            .ToArray();
+        try
+        {
+            _rules = _store.ListRelayRules()
+                .Select(r => (IPNetwork.TryParse(r.Network, out var n) ? n : default, r.Action))
+                .Where(r => r.Item1.BaseAddress is not null)
+                .ToArray();
+        }
+        catch (AccountStoreUnavailableException) when (loaded != long.MinValue)
+        {
+            // While the store is away nobody can change the rules: the ones read last stay true
+            // (docs/multi-node.md), and the store is asked again one refresh later, not per client.
+        }
         Volatile.Write(ref _rulesLoaded, now);
         return _rules;
     }

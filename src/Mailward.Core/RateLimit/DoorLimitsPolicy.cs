@@ -67,11 +67,11 @@ public sealed partial class DoorLimitsPolicy(ISmtpPolicy inner, SmtpPolicy relay
     /// <summary>Submission sessions, authenticated users, clients a relay rule allows, and addresses with a roaming grant.</summary>
     public static async ValueTask<bool> IsExemptAsync(SmtpPolicy relay, ClientInfo client, CancellationToken ct)
     {
-        if (client.Findings?.Submission == true || relay.MayRelay(client))
+        if (client.Findings?.Submission == true)
             return true;
         try
         {
-            return (await relay.RoamingUsersAsync(client, ct)).Count > 0;
+            return relay.MayRelay(client) || (await relay.RoamingUsersAsync(client, ct)).Count > 0;
         }
         catch (AccountStoreUnavailableException)
         {

@@ -40,4 +40,7 @@ internal static partial class SmtpLog
 
     [LoggerMessage(EventId = 1802, Level = LogLevel.Warning, Message = "smtp {SessionId} {Command} answered 451: {Error}")]
     public static partial void StoreUnavailable(ILogger logger, string sessionId, string command, string error);
+
+    [LoggerMessage(EventId = 1807, Level = LogLevel.Warning, Message = "smtp {SessionId} client={Client} answered 421 at connect: {Error}")]
+    public static partial void StoreUnavailableAtConnect(ILogger logger, string sessionId, string client, string error);
 }

@@ -33,6 +33,7 @@ public static class SmtpReplies
     public const string Loop = "554 5.4.6 Error: too many hops (Received/Delivered-To lines): mail loop; discarded";
     public const string QueueError = "451 4.3.0 Error: queue write failed; try again later";
     public const string StoreUnavailable = "451 4.3.0 Error: the account store is unavailable; try again later";
+    public const string StoreUnavailableAtConnect = "421 4.3.0 Error: the account store is unavailable; try again later";
     public const string TooManyErrors = "421 4.7.0 Error: too many errors; closing connection";
     public const string TooManyConnections = "421 4.7.0 Error: too many connections; try again later";
     public const string Timeout = "421 4.4.2 Error: timeout exceeded; closing connection";

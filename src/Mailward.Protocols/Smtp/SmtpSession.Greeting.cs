@@ -2,7 +2,8 @@
 // session; a tarpit at connect is a stranger's wait for the greeting (postscreen's greet wait,
 // Smtp:GreetDelayMilliseconds), watched: a client that sends anything before the 220 has not waited
 // for it as RFC 5321 §3.1 and §4.3.1 expect, which is what spam software does (postscreen's
-// pregreet test), and is refused with 554 and closed.
+// pregreet test), and is refused with 554 and closed. A connect check the account store cannot
+// answer now is a 421 greeting.
 using Mailward.Core.Metrics;
 using Mailward.Core.Policy;
 using Mailward.Protocols.Common;
@@ -16,7 +17,19 @@ public sealed partial class SmtpSession
     /// <summary>Null when the session may be greeted; otherwise how it ended (answered already).</summary>
     private async ValueTask<string?> ConnectStageAsync(CancellationToken ct)
     {
-        var decision = await policy.ConnectAsync(Client, ct);
+        PolicyDecision decision;
+        try
+        {
+            decision = await policy.ConnectAsync(Client, ct);
+        }
+        catch (Core.Accounts.AccountStoreUnavailableException e)
+        {
+            // A check at connect needed a lookup nothing cached could answer while the account
+            // store is away: a temporary greeting (RFC 5321 §3.8), never a silent close.
+            SmtpLog.StoreUnavailableAtConnect(logger, _info.SessionId, _clientText, e.Message);
+            Reply(SmtpReplies.StoreUnavailableAtConnect);
+            return "account store unavailable";
+        }
         if (decision.Action != PolicyAction.Tarpit)
             return await PassesAsync(decision, ct) ? null : "refused at connect";
         try

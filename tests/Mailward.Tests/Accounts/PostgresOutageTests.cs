@@ -2,14 +2,20 @@
 // own: while PostgreSQL is stopped (pg_ctl -m fast, as an operator's restart) the server keeps
 // taking mail for the addresses its read cache knows, answers only temporary replies for the rest
 // (RCPT 451 4.3.0, POP3 -ERR [SYS/TEMP], IMAP NO [UNAVAILABLE], SMTP AUTH 454 4.7.0), loses and
-// bounces nothing, and serves normally again by itself once PostgreSQL is back.
+// bounces nothing, and serves normally again by itself once PostgreSQL is back. The relay rules
+// read last stay in use through an outage, and a node takes its id and its held cluster locks
+// (POP3 mailboxes) again by itself when PostgreSQL returns.
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.Accounts.Cache;
 using Mailward.Core.Accounts.Postgres;
+using Mailward.Core.Policy;
+using Mailward.Core.RateLimit;
+using Mailward.Core.Routing;
 using Mailward.Tests.Support;
+using Npgsql;
 
 namespace Mailward.Tests.Accounts;
 
@@ -192,5 +198,63 @@ public sealed class PostgresOutageTests : IDisposable
         _pg.Resume();
         Assert.NotNull(store.FindUser("joe", "hosted.test")); // the pool's broken connections are replaced by itself
         Assert.Null(cache.FindUserAsync("ann", "hosted.test").AsTask().Result);
+    }
+
+    [FactWhenPostgres]
+    public async Task The_relay_rules_read_last_stay_in_use_while_postgres_is_stopped()
+    {
+        using var store = new PostgresAccountStore(_pg!.CreateDatabase());
+        store.SetRelayRule(new RelayRule("192.0.2.0/24", RelayAction.Allow, "office", DateTimeOffset.UtcNow));
+        var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var read = new SmtpPolicy(store, new RecipientResolver(store), time: time);
+        var neverRead = new SmtpPolicy(store, new RecipientResolver(store), time: time);
+        var office = new ClientInfo(IPAddress.Parse("192.0.2.7"));
+        var stranger = new ClientInfo(IPAddress.Parse("198.51.100.1"));
+        Assert.True(read.MayRelay(office));
+
+        _pg.Halt();
+        time.Advance(TimeSpan.FromSeconds(6)); // past the rules' refresh: the next answer asks the store, which is away
+        // The rules read last answer (this threw, and the door's connect check closed SMTP sessions before their greeting).
+        Assert.True(read.MayRelay(office));
+        Assert.False(read.MayRelay(stranger));
+        // Never read since the start: no answer to keep. The door's rates apply instead of the exemption, and connect still greets.
+        Assert.Throws<AccountStoreUnavailableException>(() => neverRead.MayRelay(office));
+        var door = new DoorLimitsPolicy(neverRead, neverRead, new ClientRates(new DoorLimitOptions { GreetDelay = TimeSpan.Zero }, time));
+        Assert.Equal(PolicyAction.Accept, (await door.ConnectAsync(office)).Action);
+
+        _pg.Resume();
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.True(neverRead.MayRelay(office));
+    }
+
+    [FactWhenPostgres]
+    public async Task After_postgres_restarts_a_node_holds_its_id_and_its_cluster_locks_again_by_itself()
+    {
+        var conn = _pg!.CreateDatabase();
+        using var a = new PostgresAccountStore(conn);
+        using var claim = a.ClaimNode("node-a", "host-a", 1, "test");
+        var mailbox = ClusterLockKeys.Of("pop3", "hosted.test/joe");
+        Assert.True(a.TryLock(mailbox)); // a POP3 session of node-a holds joe's mailbox
+        Assert.Equal(2, AdvisoryLocks(conn)); // the node's id and the mailbox
+
+        _pg.Halt(); // both locks go with their connections
+        _pg.Resume();
+        // No session of node-a asks for a lock again: its watchdog (a check every 2 s) takes both back.
+        var held = 0;
+        for (var i = 0; i < 100 && (held = AdvisoryLocks(conn)) < 2; i++)
+            await Task.Delay(200);
+        Assert.Equal(2, held);
+        using var b = new PostgresAccountStore(conn);
+        Assert.False(b.TryLock(mailbox)); // another node gets [IN-USE], as before the restart
+        Assert.Throws<NodeInUseException>(() => b.ClaimNode("node-a", "host-b", 2, "test"));
+    }
+
+    /// <summary>The advisory locks held in the database of <paramref name="conn"/>.</summary>
+    private static int AdvisoryLocks(string conn)
+    {
+        using var c = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(conn) { Pooling = false }.ConnectionString); // none left broken by the restart
+        c.Open();
+        using var cmd = new NpgsqlCommand("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", c);
+        return Convert.ToInt32(cmd.ExecuteScalar());
     }
 }

@@ -110,6 +110,7 @@ public sealed class TwoNodeTests : IDisposable
 
         var twin = Launch("node-a", ServerProcesses.FreePort(), ServerProcesses.FreePort());
         Assert.True(twin.WaitForExit(TimeSpan.FromSeconds(60)), "the second node-a should have refused to start");
+        twin.WaitForExit(); // and its last lines are read (the timed wait does not wait for the output)
         Assert.Equal(5, twin.ExitCode);
         Assert.Contains(_servers.Output, l => l.Contains("node id node-a is in use by a live process", StringComparison.Ordinal)
             && l.Contains($"pid {a.Process.Id}", StringComparison.Ordinal));

@@ -21,8 +21,12 @@ public sealed class PolicyStageTests
     {
         public PolicyDecision? Connect, Helo, Mail, Rcpt, EndOfData;
 
+        /// <summary>Thrown at connect instead of an answer (a check that needed the account store).</summary>
+        public Exception? ConnectFails;
+
         public ValueTask<PolicyDecision> ConnectAsync(ClientInfo client, CancellationToken ct = default) =>
-            Connect is { } d ? ValueTask.FromResult(d) : inner.ConnectAsync(client, ct);
+            ConnectFails is { } e ? ValueTask.FromException<PolicyDecision>(e)
+            : Connect is { } d ? ValueTask.FromResult(d) : inner.ConnectAsync(client, ct);
 
         public ValueTask<PolicyDecision> HeloAsync(ClientInfo client, string helo, CancellationToken ct = default) =>
             Helo is { } d ? ValueTask.FromResult(d) : inner.HeloAsync(client, helo, ct);
@@ -74,6 +78,15 @@ public sealed class PolicyStageTests
     {
         var (replies, queued) = await TalkAsync(p => p.Connect = PolicyDecision.Reject("554 5.7.1 No SMTP service here"), OneMessage);
         Assert.Equal(["554 5.7.1 No SMTP service here"], replies);
+        Assert.Equal(0, queued);
+    }
+
+    [Fact]
+    public async Task A_connect_check_the_account_store_cannot_answer_now_is_a_421_greeting_not_a_silent_close()
+    {
+        // docs/multi-node.md: while PostgreSQL is away every answer is temporary; the session used to end unanswered.
+        var (replies, queued) = await TalkAsync(p => p.ConnectFails = new AccountStoreUnavailableException("PostgreSQL is stopped"), OneMessage);
+        Assert.Equal(["421 4.3.0 Error: the account store is unavailable; try again later"], replies);
         Assert.Equal(0, queued);
     }
 

@@ -1,8 +1,8 @@
 // IClusterLocks on PostgreSQL: session advisory locks (the bigint key space) on one connection of
 // this process, opened at the first lock. When that connection is lost (PostgreSQL restarting) the
 // server has dropped its locks: the next lock opens a new connection and takes the held keys again
-// first, so a session that outlived the outage keeps its mailbox unless another node took it
-// meanwhile (event 1806).
+// first (the node's watchdog sees to it within seconds of the server's return), so a session that
+// outlived the outage keeps its mailbox unless another node took it meanwhile (event 1806).
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -53,6 +53,35 @@ public sealed partial class PostgresAccountStore : IClusterLocks
             {
                 DropLockConnection(); // gone with the connection anyway
             }
+        }
+    }
+
+    /// <summary>
+    /// Checks the connection holding this process's locks and, when it broke (PostgreSQL restarted),
+    /// takes the held keys again on a new one, so a POP3 session that outlived an outage excludes
+    /// other nodes again as soon as the server is back, not only at this node's next lock. The
+    /// node's watchdog calls it every check.
+    /// </summary>
+    /// <exception cref="AccountStoreUnavailableException">The store cannot be reached now.</exception>
+    internal void KeepClusterLocks()
+    {
+        lock (_locksGate)
+        {
+            if (_heldLocks.Count == 0)
+                return;
+            if (_lockConnection is { State: System.Data.ConnectionState.Open } c)
+            {
+                try
+                {
+                    Scalar(c, null, "SELECT 1");
+                    return;
+                }
+                catch (AccountStoreUnavailableException)
+                {
+                    DropLockConnection(); // its locks went with it
+                }
+            }
+            LockConnection();
         }
     }
 

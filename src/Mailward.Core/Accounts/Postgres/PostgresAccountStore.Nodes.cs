@@ -2,8 +2,8 @@
 // advisory lock, keyed by its row's id, on a connection of its own for as long as it runs. A second
 // process with the same Node:Id cannot take it and refuses to start; a node killed with SIGKILL
 // loses its connection and so its lock at once. When PostgreSQL restarts the lock goes with the
-// connection: a watchdog takes it again as soon as the server is back, and says so if another
-// process took the id meanwhile.
+// connection: a watchdog takes it again as soon as the server is back (with this process's cluster
+// locks), and says so if another process took the id meanwhile.
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -45,6 +45,9 @@ public sealed partial class PostgresAccountStore
         private readonly Task _watch;
         private NpgsqlConnection? _connection;
 
+        /// <summary>Another process holds this node's id (said once, event 1805, until this node holds it again).</summary>
+        private bool _lost;
+
         public NodeClaim(PostgresAccountStore store, NpgsqlConnection connection, NodeRecord node)
         {
             _store = store;
@@ -58,53 +61,62 @@ public sealed partial class PostgresAccountStore
         private async Task WatchAsync()
         {
             var ct = _stop.Token;
-            var lost = false;
             while (!ct.IsCancellationRequested)
             {
                 try
                 {
                     await Task.Delay(NodeCheck, ct);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-                try
-                {
-                    if (_connection is { } c)
-                    {
-                        await using var cmd = new NpgsqlCommand("SELECT 1", c);
-                        await cmd.ExecuteScalarAsync(ct);
-                        continue;
-                    }
-                    var fresh = _store.OpenSession();
-                    if (_store.TryNodeLock(fresh, Node.Id))
-                    {
-                        _connection = fresh;
-                        NodeLockRetaken(_store._log, Node.Name);
-                        lost = false;
-                    }
-                    else
-                    {
-                        await fresh.DisposeAsync();
-                        if (!lost)
-                            NodeLockTaken(_store._log, Node.Name);
-                        lost = true;
-                    }
+                    await KeepNodeLockAsync(ct);
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
                     return;
                 }
-                catch (Exception e) when (e is NpgsqlException or AccountStoreUnavailableException or InvalidOperationException)
+                try
                 {
-                    // The connection, and with it the lock, is gone (PostgreSQL restarting): take it again when it is back.
-                    if (_connection is { } broken)
-                    {
-                        NodeLockLost(_store._log, Node.Name, e.Message);
-                        await broken.DisposeAsync();
-                        _connection = null;
-                    }
+                    _store.KeepClusterLocks();
+                }
+                catch (Exception e) when (e is AccountStoreUnavailableException or NpgsqlException or InvalidOperationException)
+                {
+                    // still away: the held keys are taken again at the next check
+                }
+            }
+        }
+
+        /// <summary>Checks the node's lock connection; when it is gone, takes the lock again on a new one.</summary>
+        private async Task KeepNodeLockAsync(CancellationToken ct)
+        {
+            try
+            {
+                if (_connection is { } c)
+                {
+                    await using var cmd = new NpgsqlCommand("SELECT 1", c);
+                    await cmd.ExecuteScalarAsync(ct);
+                    return;
+                }
+                var fresh = _store.OpenSession();
+                if (_store.TryNodeLock(fresh, Node.Id))
+                {
+                    _connection = fresh;
+                    NodeLockRetaken(_store._log, Node.Name);
+                    _lost = false;
+                }
+                else
+                {
+                    await fresh.DisposeAsync();
+                    if (!_lost)
+                        NodeLockTaken(_store._log, Node.Name);
+                    _lost = true;
+                }
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && e is NpgsqlException or AccountStoreUnavailableException or InvalidOperationException)
+            {
+                // The connection, and with it the lock, is gone (PostgreSQL restarting): take it again when it is back.
+                if (_connection is { } broken)
+                {
+                    NodeLockLost(_store._log, Node.Name, e.Message);
+                    await broken.DisposeAsync();
+                    _connection = null;
                 }
             }
         }
