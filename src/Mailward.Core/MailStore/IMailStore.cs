@@ -38,8 +38,11 @@ public enum MessageFlags
     Draft = 16,
 }
 
-/// <summary>One message of a mailbox as the protocols see it. Sizes are on disk (LF) and as sent (CRLF).</summary>
-public sealed record MailboxEntry(uint Uid, MessageFlags Flags, IReadOnlyList<string> Keywords, long Size, long VirtualSize,
+/// <summary>
+/// One message of a mailbox as the protocols see it. Sizes are on disk (LF) and as sent (CRLF); the
+/// CRLF size is null until counted (a foreign name without ,W=): <see cref="IMailbox.VirtualSizeOf"/> gives it.
+/// </summary>
+public sealed record MailboxEntry(uint Uid, MessageFlags Flags, IReadOnlyList<string> Keywords, long Size, long? VirtualSize,
     DateTimeOffset InternalDate, string Pop3Uidl)
 {
     /// <summary>The message's mod-sequence (RFC 7162 §3.1.1): raised by every change of its flags or keywords, set at arrival.</summary>
@@ -74,6 +77,12 @@ public interface IMailbox : IDisposable
 
     /// <summary>Reads the folder again: new mail gets UIDs; returns what changed since the last sync.</summary>
     Task<MailboxChanges> SyncAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// The message's size with CRLF line ends (RFC822.SIZE, POP3's LIST): the entry's when known, else
+    /// counted from the file once and kept (a listing never reads files for it); 0 when the file is gone.
+    /// </summary>
+    long VirtualSizeOf(MailboxEntry entry);
 
     /// <summary>The stored message (LF line ends); null when it is gone.</summary>
     MessageReader? OpenMessage(uint uid);

@@ -272,7 +272,7 @@ public sealed partial class ImapSession
                         + entry.InternalDate.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "", StringComparison.Ordinal) + "\"");
                     break;
                 case FetchKind.Size:
-                    Raw(output, "RFC822.SIZE " + entry.VirtualSize);
+                    Raw(output, "RFC822.SIZE " + _selected!.Mailbox.VirtualSizeOf(entry));
                     break;
                 case FetchKind.ModSeq:
                     Raw(output, $"MODSEQ ({entry.ModSeq})");
@@ -297,7 +297,7 @@ public sealed partial class ImapSession
                         var count = item.Length < 0 ? content.Length - from : Math.Min(item.Length, content.Length - from);
                         var label = item.Name.StartsWith("RFC822", StringComparison.Ordinal) ? item.Name : item.Start >= 0 ? $"{item.Name}<{item.Start}>" : item.Name;
                         Raw(output, $"{label} {{{count}}}\r\n");
-                        content.CopyTo(output, from, count);
+                        await content.CopyToAsync(output, from, count, FlushWhenLarge, ct);
                     }
                     break;
                 case FetchKind.Body:
@@ -305,8 +305,9 @@ public sealed partial class ImapSession
                     using (var reader = opened ?? _selected!.Mailbox.OpenMessage(entry.Uid))
                     {
                         opened = null;
-                        var start = item.Start < 0 ? 0 : Math.Min(item.Start, entry.VirtualSize);
-                        var length = item.Length < 0 ? entry.VirtualSize - start : Math.Min(item.Length, entry.VirtualSize - start);
+                        var size = _selected!.Mailbox.VirtualSizeOf(entry);
+                        var start = item.Start < 0 ? 0 : Math.Min(item.Start, size);
+                        var length = item.Length < 0 ? size - start : Math.Min(item.Length, size - start);
                         var name = item.Name == "RFC822" ? "RFC822" : item.Start >= 0 ? $"BODY[]<{item.Start}>" : "BODY[]";
                         Raw(output, $"{name} {{{length}}}\r\n");
                         await CrlfCopyAsync(reader, start, length, ct);
@@ -367,6 +368,10 @@ public sealed partial class ImapSession
     /// of the CRLF form, exactly <paramref name="take"/> octets (padded with spaces should the file be
     /// shorter than its recorded size, so the literal's length stays true). Works on whole line spans.
     /// </summary>
+    /// <summary>Sends what a literal wrote so far once it passes 64 KiB, so no large part is held whole.</summary>
+    private ValueTask FlushWhenLarge(CancellationToken ct) =>
+        _channel.Output.WrittenCount > 1 << 16 ? _channel.FlushAsync(ct) : ValueTask.CompletedTask;
+
     private async Task CrlfCopyAsync(MessageReader? file, long skip, long take, CancellationToken ct)
     {
         var input = ArrayPool<byte>.Shared.Rent(1 << 16);

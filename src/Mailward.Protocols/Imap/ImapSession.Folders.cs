@@ -346,7 +346,7 @@ public sealed partial class ImapSession
                 "UIDNEXT" => box.UidNext.ToString(),
                 "UIDVALIDITY" => box.UidValidity.ToString(),
                 "UNSEEN" => box.Entries.Count(e => !e.Flags.HasFlag(MessageFlags.Seen)).ToString(),
-                "SIZE" => box.Entries.Sum(e => e.VirtualSize).ToString(),
+                "SIZE" => box.Entries.Sum(box.VirtualSizeOf).ToString(),
                 "RECENT" => "0", // Maildir shares no \Recent between sessions; IMAP4rev2 dropped it
                 "DELETED" => box.Entries.Count(e => e.Flags.HasFlag(MessageFlags.Deleted)).ToString(),
                 "HIGHESTMODSEQ" => box.HighestModSeq.ToString(), // RFC 7162 §3.1.9

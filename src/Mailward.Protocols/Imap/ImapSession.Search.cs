@@ -113,7 +113,7 @@ public sealed partial class ImapSession
         public uint Uid => entry.Uid;
         public MessageFlags Flags => entry.Flags;
         public IReadOnlyList<string> Keywords => entry.Keywords;
-        public long Size => entry.VirtualSize;
+        public long Size => mailbox.VirtualSizeOf(entry);
         public DateTimeOffset InternalDate => entry.InternalDate;
         public ulong ModSeq => entry.ModSeq;
 

@@ -177,19 +177,19 @@ public sealed partial class Pop3Session
         {
             case "STAT":
                 var live = Live().ToList();
-                Reply($"+OK {live.Count} {live.Sum(i => _messages[i].VirtualSize)}");
+                Reply($"+OK {live.Count} {live.Sum(i => box.VirtualSizeOf(_messages[i]))}");
                 return true;
             case "LIST" or "UIDL":
                 if (arg.Length > 0)
                 {
                     if (Number(arg) is not { } n)
                         return Bad("-ERR no such message");
-                    Reply($"+OK {n + 1} {(verb == "LIST" ? _messages[n].VirtualSize.ToString() : _messages[n].Pop3Uidl)}");
+                    Reply($"+OK {n + 1} {(verb == "LIST" ? box.VirtualSizeOf(_messages[n]).ToString() : _messages[n].Pop3Uidl)}");
                     return true;
                 }
                 Reply(verb == "LIST" ? "+OK scan listing follows" : "+OK unique-id listing follows");
                 foreach (var i in Live())
-                    Reply($"{i + 1} {(verb == "LIST" ? _messages[i].VirtualSize.ToString() : _messages[i].Pop3Uidl)}");
+                    Reply($"{i + 1} {(verb == "LIST" ? box.VirtualSizeOf(_messages[i]).ToString() : _messages[i].Pop3Uidl)}");
                 Reply(".");
                 return true;
             case "RETR":
@@ -199,7 +199,7 @@ public sealed partial class Pop3Session
                 {
                     if (message is null)
                         return Bad("-ERR [SYS/TEMP] the message was removed by another client");
-                    Reply($"+OK {_messages[r].VirtualSize} octets");
+                    Reply($"+OK {box.VirtualSizeOf(_messages[r])} octets");
                     await SendMessageAsync(message, int.MaxValue, ct);
                 }
                 return true;

@@ -45,6 +45,37 @@ public sealed class SectionReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_large_part_goes_out_in_blocks_never_held_whole()
+    {
+        // A 4 MiB attachment: the session sends what was written at each block, so what waits in
+        // its buffer stays near one block (64 KiB, plus the CRs added to it), not the part.
+        var part = string.Concat(Enumerable.Range(0, 4 * 16384).Select(i => $"{i:x62}\n"));
+        var (s, r) = Message("Subject: big\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\ntext\n--b\nContent-Type: application/octet-stream\n\n" + part + "--b--\n");
+        using (r)
+        {
+            var content = SectionReader.Open(s, r, new Section([2], SectionKind.Content));
+            var output = new System.Buffers.ArrayBufferWriter<byte>();
+            long sent = 0, most = 0, blocks = 0;
+            var hash = new System.IO.Hashing.XxHash64();
+            await content.CopyToAsync(output, 0, long.MaxValue, _ =>
+            {
+                most = Math.Max(most, output.WrittenCount);
+                sent += output.WrittenCount;
+                hash.Append(output.WrittenSpan);
+                output.ResetWrittenCount(); // as the session's flush does
+                blocks++;
+                return ValueTask.CompletedTask;
+            }, default);
+            sent += output.WrittenCount;
+            hash.Append(output.WrittenSpan);
+            Assert.Equal(content.Length, sent);
+            Assert.True(blocks >= 60, $"{blocks} blocks");
+            Assert.True(most <= 70 * 1024, $"{most} bytes waited at once");
+            Assert.Equal(System.IO.Hashing.XxHash64.HashToUInt64(Encoding.ASCII.GetBytes(part.Replace("\n", "\r\n", StringComparison.Ordinal)[..^2])), hash.GetCurrentHashAsUInt64());
+        }
+    }
+
+    [Fact]
     public void Partial_fetches_cut_the_crlf_form_anywhere_even_between_cr_and_lf()
     {
         var (s, r) = Message("Subject: p\n\nab\ncd\nef\n");

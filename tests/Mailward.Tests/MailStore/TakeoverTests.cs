@@ -105,7 +105,7 @@ public sealed class TakeoverTests : IDisposable
         Assert.Equal(["Personal"], box.Entries[1].Keywords);
         Assert.Empty(box.Entries[2].Keywords);
         Assert.Equal(["UID3-1600000000", "UID4-1600000000", C3], box.Entries.Select(e => e.Pop3Uidl));
-        Assert.Equal(27 + 3, box.Entries[0].VirtualSize); // counted: three line ends
+        Assert.Equal(27 + 3, box.VirtualSizeOf(box.Entries[0])); // counted: three line ends
     }
 
     [Fact]

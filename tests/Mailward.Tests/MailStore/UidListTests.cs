@@ -144,9 +144,17 @@ public sealed class UidListTests : IDisposable
         await File.WriteAllTextAsync(Path.Combine(Maildir, "cur", "1062009584.M1234P5678V0000000000000801I00001234.oldhost,S=20:2,S"), "Subject: c\n\ncourier\n");
         using var box = await OpenAsync();
         Assert.Equal(["1062009583.25893.oldhost", "1062009584.M1234P5678V0000000000000801I00001234.oldhost,S=20"], box.Entries.Select(e => e.Pop3Uidl));
-        Assert.Equal(18 + 3, box.Entries[0].VirtualSize); // counted: 18 bytes, 3 line ends
+        Assert.Null(box.Entries[0].VirtualSize); // the listing read no file: counted when first asked for
+        Assert.DoesNotContain(" W", await File.ReadAllTextAsync(ListFile));
+        Assert.Equal(18 + 3, box.VirtualSizeOf(box.Entries[0])); // counted: 18 bytes, 3 line ends
+        Assert.Equal(20 + 3, box.VirtualSizeOf(box.Entries[1])); // S=20 is the file; W is counted
         Assert.Equal(MessageFlags.Seen, box.Entries[1].Flags);
-        Assert.Contains(" W21 :1062009583.25893.oldhost\n", await File.ReadAllTextAsync(ListFile)); // counted once, kept
+        // The next rewrite (new mail) keeps the counted size, so another process never counts it again.
+        await File.WriteAllTextAsync(Path.Combine(Maildir, "new", "1062009590.1.oldhost"), "Subject: n\n\nnew\n");
+        await box.SyncAsync();
+        Assert.Contains(" W21 :1062009583.25893.oldhost\n", await File.ReadAllTextAsync(ListFile));
+        using var again = await OpenAsync();
+        Assert.Equal(21, again.Entries[0].VirtualSize);
     }
 
     [Fact]

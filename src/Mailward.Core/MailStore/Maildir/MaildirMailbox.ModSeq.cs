@@ -69,11 +69,15 @@ public sealed partial class MaildirMailbox
         foreach (var f in files.Where(f => !list.Entries.ContainsKey(f.Key)).OrderBy(f => order.GetValueOrDefault(f.Key, int.MaxValue))
                      .ThenBy(f => f.Time ?? 0).ThenBy(f => f.Key, StringComparer.Ordinal))
         {
-            list.Assign(f.Key, f.VirtualSize is null ? CountCrLfSize(Path.Combine(Cur, f.Name)) : null);
+            list.Assign(f.Key, f.VirtualSize is null ? CountedSizes.Find(_path, f.Key) : null); // else counted when first asked for
             rewrite = true;
         }
         if (rewrite)
+        {
+            CountedSizes.WriteInto(_path, list); // sizes counted since the last rewrite ride along
             list.Write(_path);
+            CountedSizes.Forget(_path, list);
+        }
         if (tookOver)
             Takeover.FolderTakeover.MarkDone(_path, list.UidValidity);
         RecordChanges(files, list, keyOf);

@@ -67,7 +67,7 @@ public sealed partial class MaildirMailbox
                 if (!names.TryGetValue(e.Uid, out var name))
                     continue;
                 // A new name for every copy: a second COPY of one message into one folder is a second message.
-                var copy = MaildirName.Delivered(_store.NewBase(e.InternalDate, 'C'), MaildirName.HostPart(_store.Hostname), e.Size, e.VirtualSize)
+                var copy = MaildirName.Delivered(_store.NewBase(e.InternalDate, 'C'), MaildirName.HostPart(_store.Hostname), e.Size, VirtualSizeOf(e))
                     + ":2," + target.Translate(MaildirName.Parse(name).Flags, _keywords);
                 var errno = Libc.LinkAt(fromDir, name, toDir, copy);
                 if (errno == Libc.ENoEnt && Renamed(e.Uid) is { } now)
@@ -127,7 +127,7 @@ public sealed partial class MaildirMailbox
                 var errno = Libc.RenameNoReplace(fromDir, name, toDir, to);
                 if (errno == Libc.EExist)
                 {
-                    to = MaildirName.Delivered(_store.NewBase(e.InternalDate, 'C'), MaildirName.HostPart(_store.Hostname), e.Size, e.VirtualSize) + ":2," + letters;
+                    to = MaildirName.Delivered(_store.NewBase(e.InternalDate, 'C'), MaildirName.HostPart(_store.Hostname), e.Size, VirtualSizeOf(e)) + ":2," + letters;
                     errno = Libc.RenameNoReplace(fromDir, name, toDir, to);
                 }
                 if (errno is Libc.EInval or Libc.ENoSys)

@@ -173,7 +173,25 @@ public sealed partial class MaildirMailbox : IMailbox
         var file = n.Size is null || n.Time is null ? new FileInfo(Path.Combine(_path, "cur", n.Name)) : null;
         var size = n.Size ?? (file!.Exists ? file.Length : 0);
         var date = n.Time is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : new DateTimeOffset(file!.LastWriteTimeUtc, TimeSpan.Zero);
-        return new MailboxEntry(uid, flags, keywords, size, n.VirtualSize ?? countedSize ?? size, date, keptPop3Uidl ?? n.Pop3Uidl);
+        return new MailboxEntry(uid, flags, keywords, size, n.VirtualSize ?? countedSize ?? CountedSizes.Find(_path, n.Key), date, keptPop3Uidl ?? n.Pop3Uidl);
+    }
+
+    public long VirtualSizeOf(MailboxEntry entry)
+    {
+        if (entry.VirtualSize is { } known)
+            return known;
+        if (!_files.TryGetValue(entry.Uid, out var name))
+            return 0;
+        var key = MaildirName.Parse(name).Key;
+        if (CountedSizes.Find(_path, key) is { } counted)
+            return counted;
+        var size = TryCountCrLfSize(Path.Combine(_path, "cur", name));
+        if (size is null && Renamed(entry.Uid) is { } now)
+            size = TryCountCrLfSize(Path.Combine(_path, "cur", now)); // flags changed by another session meanwhile
+        if (size is not { } found)
+            return 0; // expunged meanwhile
+        CountedSizes.Keep(_path, key, found);
+        return found;
     }
 
     /// <summary>new/ → cur/ with an empty info, as qmail-pop3d does at open.</summary>
@@ -223,8 +241,10 @@ public sealed partial class MaildirMailbox : IMailbox
         return [.. merged.Values];
     }
 
-    /// <summary>The size with CRLF line ends of a name without ,W=: counted once, then kept in the UID list.</summary>
-    internal static long CountCrLfSize(string path)
+    /// <summary>The size with CRLF line ends of a name without ,W=: counted when first asked for, then kept in the UID list.</summary>
+    internal static long CountCrLfSize(string path) => TryCountCrLfSize(path) ?? 0;
+
+    private static long? TryCountCrLfSize(string path)
     {
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
         try
@@ -245,7 +265,7 @@ public sealed partial class MaildirMailbox : IMailbox
         }
         catch (FileNotFoundException)
         {
-            return 0;
+            return null;
         }
         finally
         {

@@ -108,7 +108,15 @@ public sealed class SectionContent
     public long Length => _bytes?.Length ?? _region.Size;
 
     /// <summary>Writes count bytes from start (of the CRLF form); a partial fetch past the end writes nothing.</summary>
-    public void CopyTo(IBufferWriter<byte> w, long start = 0, long count = long.MaxValue)
+    public void CopyTo(IBufferWriter<byte> w, long start = 0, long count = long.MaxValue) =>
+        CopyToAsync(w, start, count, static _ => ValueTask.CompletedTask, default).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// As <see cref="CopyTo"/>, with <paramref name="afterBlock"/> called after each block of at most
+    /// 64 KiB read from the file: the session sends what is written there, so a large part goes out
+    /// in blocks and is never held whole in memory.
+    /// </summary>
+    public async Task CopyToAsync(IBufferWriter<byte> w, long start, long count, Func<CancellationToken, ValueTask> afterBlock, CancellationToken ct)
     {
         start = Math.Clamp(start, 0, Length);
         count = Math.Clamp(count, 0, Length - start);
@@ -120,13 +128,7 @@ public sealed class SectionContent
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
         try
         {
-            var previous = (byte)0;
-            if (_region.Offset > 0)
-            {
-                Span<byte> one = stackalloc byte[1];
-                if (_message!.ReadAt(one, _region.Offset - 1) == 1)
-                    previous = one[0]; // an LF right after a CR outside the region is no bare LF
-            }
+            var previous = ByteBefore(_message!, _region.Offset); // an LF right after a CR outside the region is no bare LF
             long outAt = 0, end = start + count, position = _region.Offset;
             while (outAt < end && position < _region.End)
             {
@@ -134,25 +136,39 @@ public sealed class SectionContent
                 if (n <= 0)
                     break;
                 position += n;
-                var from = 0;
-                for (var i = 0; i < n && outAt < end; i++)
-                {
-                    var b = buffer[i];
-                    if (b == (byte)'\n' && previous != (byte)'\r')
-                    {
-                        Emit(w, buffer.AsSpan(from, i - from), ref outAt, start, end);
-                        Emit(w, "\r"u8, ref outAt, start, end);
-                        from = i;
-                    }
-                    previous = b;
-                }
-                Emit(w, buffer.AsSpan(from, n - from), ref outAt, start, end);
+                outAt = WriteCrlf(w, buffer.AsSpan(0, n), ref previous, outAt, start, end);
+                await afterBlock(ct);
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private static byte ByteBefore(MessageReader message, long offset)
+    {
+        Span<byte> one = stackalloc byte[1];
+        return offset > 0 && message.ReadAt(one, offset - 1) == 1 ? one[0] : (byte)0;
+    }
+
+    /// <summary>One block read from the file, written with a CR before every bare LF; returns the output position after it.</summary>
+    private static long WriteCrlf(IBufferWriter<byte> w, ReadOnlySpan<byte> block, ref byte previous, long outAt, long start, long end)
+    {
+        var from = 0;
+        for (var i = 0; i < block.Length && outAt < end; i++)
+        {
+            var b = block[i];
+            if (b == (byte)'\n' && previous != (byte)'\r')
+            {
+                Emit(w, block[from..i], ref outAt, start, end);
+                Emit(w, "\r"u8, ref outAt, start, end);
+                from = i;
+            }
+            previous = b;
+        }
+        Emit(w, block[from..], ref outAt, start, end);
+        return outAt;
     }
 
     public byte[] ToArray(long start = 0, long count = long.MaxValue)

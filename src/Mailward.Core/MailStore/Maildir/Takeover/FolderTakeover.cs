@@ -32,8 +32,7 @@ internal static class FolderTakeover
             // UIDs ascend line by line in the foreign list, so no two keys share one.
             if (keepUids && foreign!.Messages.TryGetValue(file.Key, out var m) && !list.Entries.ContainsKey(file.Key))
             {
-                var vsize = file.VirtualSize is null ? m.VirtualSize ?? MaildirMailbox.CountCrLfSize(Path.Combine(folder, "cur", file.Name)) : (long?)null;
-                list.Entries[file.Key] = (m.Uid, vsize);
+                list.Entries[file.Key] = (m.Uid, file.VirtualSize is null ? m.VirtualSize : null); // else counted when first asked for
             }
             var uidl = foreign?.Messages.GetValueOrDefault(file.Key)?.Pop3Uidl ?? courierPop3.GetValueOrDefault(file.Key);
             if (uidl is not null && uidl != file.Pop3Uidl)
