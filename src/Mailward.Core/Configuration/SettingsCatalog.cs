@@ -217,6 +217,8 @@ public static class SettingsCatalog
         new("Imap:MaxConnectionsPerClient", "100", "Most IMAP connections at once from one client address (IPv6: one /64).", "A household or office behind one NAT fits; one host cannot take every slot.", SettingKind.Number),
         new("Imap:MaxConnectionsPerUserAndClient", "10", "Most IMAP connections at once of one user from one client address.",
             "Dovecot's mail_max_userip_connections: a phone, a laptop and a webmail fit; a looping client cannot exhaust the server.", SettingKind.Number),
+        new("Imap:Compress", "true", "Offer COMPRESS=DEFLATE (RFC 4978) after login: replies and commands travel deflated (a session that turns it on holds about 300 KiB of zlib state).",
+            "Text replies (FETCH lines, headers, bodies) deflate several times over, which phones on metered links feel; tested with partial, sync and full flushes from the client (a partial flush is what made mox withdraw it after iOS Mail hung).", SettingKind.Switch),
         new("Imap:IdlePollSeconds", "30", "How often an IDLE session looks at its folder when nothing was announced (changes on this node wake it at once).",
             "Changes made by other nodes or other programs reach an IDLE client within half a minute at little cost.", SettingKind.Number),
         new("Imap:MaxMimeDepth", "100", "Deepest nesting of MIME parts (multiparts and attached messages) that FETCH BODYSTRUCTURE and sections see; deeper parts stay one opaque part.",

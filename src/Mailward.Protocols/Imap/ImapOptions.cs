@@ -32,6 +32,9 @@ public sealed record ImapOptions
     public IReadOnlyList<(string Name, string Use)> SpecialUseFolders { get; init; } =
         [("Sent", "\\Sent"), ("Drafts", "\\Drafts"), ("Trash", "\\Trash"), ("Junk", "\\Junk"), ("Archive", "\\Archive")];
 
+    /// <summary>COMPRESS=DEFLATE (RFC 4978) is offered after login.</summary>
+    public bool AllowCompress { get; init; } = true;
+
     /// <summary>A hint poll while IDLE, for changes made by other nodes (this node's changes wake IDLE at once).</summary>
     public TimeSpan IdlePoll { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -53,6 +53,7 @@ public sealed class ImapProtocol : IMailProtocol
         Separator = s.Get("Imap:Separator") is { Length: 1 } sep && sep[0] is '.' or '/' ? sep[0]
             : throw new ArgumentException("Imap:Separator is \".\" or \"/\""),
         IdlePoll = TimeSpan.FromSeconds(s.GetInt("Imap:IdlePollSeconds", 1, 3600)),
+        AllowCompress = s.GetBool("Imap:Compress"),
     };
 }
 

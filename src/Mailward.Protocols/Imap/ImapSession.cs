@@ -95,8 +95,17 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
         {
             end = "connection lost: " + e.Message;
         }
+        catch (InvalidDataException)
+        {
+            end = "damaged compressed data"; // nothing more can be read, nor answered in a form the client could trust
+        }
+        catch (ObjectDisposedException) when (_compressed is not null)
+        {
+            end = "connection lost"; // a compressed write failed before and the stream refuses more
+        }
         finally
         {
+            _compressed?.Dispose();
             CloseSelected();
             _userSlot?.Dispose();
             ImapLog.SessionEnded(logger, info.SessionId, _address, end);
@@ -182,6 +191,8 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
                 return await StatusAsync(tag, args, ct);
             case "IDLE":
                 return await IdleAsync(tag, ct);
+            case "COMPRESS":
+                return await CompressAsync(tag, args, ct);
             case "GETQUOTA" or "GETQUOTAROOT":
                 return await QuotaAsync(tag, name, args, ct);
             case "SETQUOTA":
@@ -212,7 +223,7 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
     [
         "ENABLE", "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST", "LSUB", "NAMESPACE", "STATUS",
         "APPEND", "IDLE", "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE",
-        "UID FETCH", "UID STORE", "UID COPY", "UID MOVE", "UID SEARCH", "UID EXPUNGE", "SORT", "UID SORT", "THREAD", "UID THREAD",
+        "UID FETCH", "UID STORE", "UID COPY", "UID MOVE", "UID SEARCH", "UID EXPUNGE", "SORT", "UID SORT", "THREAD", "UID THREAD", "COMPRESS",
     ];
 
     private static readonly HashSet<string> SelectedCommands =
@@ -231,6 +242,8 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
         caps.Append(" ID ENABLE IDLE LITERAL+ NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES STATUS=SIZE CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
         caps.Append(" BINARY"); // RFC 3516 §4.1: rev1 clients learn of it here; IMAP4rev2 includes it (RFC 9051 §6.4.5)
         caps.Append(" APPENDLIMIT=").Append(options.AppendLimit);
+        if (Authenticated && options.AllowCompress && _compressed is null)
+            caps.Append(" COMPRESS=DEFLATE"); // RFC 4978 §3: a command of the authenticated state; gone once active
         return caps.ToString();
     }
 
