@@ -21,12 +21,13 @@ public enum ListCommandKind
     Get,
     /// <summary>-index or -index.N_M: one line per post.</summary>
     Index,
-    /// <summary>A command not built yet (-digest-*) or not known: answered with help.</summary>
+    /// <summary>A command not known: answered with help.</summary>
     Other,
 }
 
-/// <summary>A parsed command: its kind and what followed it (an address, a cookie, a bounce's number and subscriber).</summary>
-public sealed record ListCommand(ListCommandKind Kind, string Argument = "", string Time = "", string Hash = "");
+/// <summary>A parsed command: its kind and what followed it (an address, a cookie, a bounce's number and subscriber);
+/// <paramref name="Digest"/>: a -digest-(un)subscribe or its confirmation, for the digest set.</summary>
+public sealed record ListCommand(ListCommandKind Kind, string Argument = "", string Time = "", string Hash = "", bool Digest = false);
 
 public static class ListAddress
 {
@@ -58,6 +59,13 @@ public static class ListAddress
         var e = extension.ToLowerInvariant();
         if (e.Length == 0)
             return new ListCommand(ListCommandKind.Post);
+        if (e.StartsWith("digest-", StringComparison.Ordinal))
+        {
+            // -digest-subscribe, -digest-unsubscribe and their -digest-sc. / -digest-uc. confirmations.
+            var inner = Parse(e[7..]);
+            return inner.Kind is ListCommandKind.Subscribe or ListCommandKind.Unsubscribe or ListCommandKind.ConfirmSubscribe or ListCommandKind.ConfirmUnsubscribe
+                && !inner.Digest ? inner with { Digest = true } : new ListCommand(ListCommandKind.Other, e);
+        }
         if (e is "subscribe" or "unsubscribe")
             return new ListCommand(e == "subscribe" ? ListCommandKind.Subscribe : ListCommandKind.Unsubscribe);
         if (e.StartsWith("subscribe-", StringComparison.Ordinal))

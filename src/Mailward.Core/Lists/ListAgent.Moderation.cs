@@ -104,6 +104,7 @@ public sealed partial class ListAgent
                 result = await FanOutAsync(message.QueueId, list, config, held.Source, held.Sender, held.Post, post, rewriteFrom, repeatCheck: true, ct);
                 if (result.Status != DeliveryStatus.Delivered)
                     return result;
+                await LookAtDigestAsync(list, config, ct);
             }
             else if (held.Sender.Length > 0)
             {

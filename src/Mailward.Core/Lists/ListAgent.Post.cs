@@ -49,7 +49,7 @@ public sealed partial class ListAgent
         var moderator = posters.Any(p => list.IsMember(MemberSet.Moderators, p));
         switch (config.Policy)
         {
-            case PostingPolicy.Subscribers when !moderator && !posters.Any(p => list.IsMember(MemberSet.Subscribers, p) || list.IsMember(MemberSet.Allow, p)):
+            case PostingPolicy.Subscribers when !moderator && !posters.Any(p => list.IsMember(MemberSet.Subscribers, p) || list.IsMember(MemberSet.Digest, p) || list.IsMember(MemberSet.Allow, p)):
                 return Refuse(message, list, "5.7.1", $"only subscribers may post to {list.Address}");
             case PostingPolicy.Announce when !moderator:
                 return Refuse(message, list, "5.7.1", $"only the moderators may post to {list.Address} (announcements)");
@@ -63,6 +63,7 @@ public sealed partial class ListAgent
         {
             var result = await FanOutAsync(message.QueueId, list, config, source, sender, original, post, rewriteFrom, mayBeRepeat, ct);
             await LookAtBouncesAsync(list, ct); // after every post, as ezmlm runs ezmlm-warn
+            await LookAtDigestAsync(list, config, ct); // and ezmlm-tstdig
             return result;
         }
     }

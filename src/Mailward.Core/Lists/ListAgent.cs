@@ -73,6 +73,10 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
             argument = "";
         }
         var now = _time.GetUtcNow();
+        // -digest-...: the same handshake for the digest set, its cookies made over "digest-sc" / "digest-uc".
+        var set = command.Digest ? MemberSet.Digest : MemberSet.Subscribers;
+        var cookiePrefix = command.Digest ? "digest-" : "";
+        var which = command.Digest ? " (digest)" : "";
         switch (kind)
         {
             case ListCommandKind.Subscribe or ListCommandKind.Unsubscribe:
@@ -82,10 +86,10 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
                         return await AnswerAsync(message, list, sender, "bad address", ListReplies.Refused(list, config, "not an address: " + argument), header, ct);
                     target = ListFolder.Normalize(target);
                     if (kind == ListCommandKind.Unsubscribe && !config.ConfirmUnsubscribe)
-                        return await ChangeAsync(message, list, config, target, add: false, header, ct);
+                        return await ChangeAsync(message, list, config, target, add: false, header, ct, set);
                     var action = kind == ListCommandKind.Subscribe ? "sc" : "uc";
-                    var confirm = $"{list.Name}-{ListCookie.Extension(list.ReadSecret(), action, now, target)}@{list.Domain}";
-                    var subject = $"confirm {(action == "sc" ? "subscribe to" : "unsubscribe from")} {list.Address}";
+                    var confirm = $"{list.Name}-{ListCookie.Extension(list.ReadSecret(), cookiePrefix + action, now, target)}@{list.Domain}";
+                    var subject = $"confirm {(action == "sc" ? "subscribe to" : "unsubscribe from")} {list.Address}{which}";
                     // To the address to be (un)subscribed, never to the sender: a forger gets nothing.
                     return await AnswerAsync(message, list, target, subject,
                         ListReplies.ConfirmRequest(list, action, target, confirm, options.ConfirmValid), header, ct, replyTo: confirm);
@@ -95,7 +99,7 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
                     var action = kind == ListCommandKind.ConfirmSubscribe ? "sc" : "uc";
                     var target = ListAddress.VerpDecode(argument);
                     var why = target is null || !IsAddress(target) ? "no address in the confirmation"
-                        : ListCookie.Check(list.ReadSecret(), action, command.Time, command.Hash, ListFolder.Normalize(target), now, options.ConfirmValid);
+                        : ListCookie.Check(list.ReadSecret(), cookiePrefix + action, command.Time, command.Hash, ListFolder.Normalize(target), now, options.ConfirmValid);
                     if (why is not null)
                     {
                         BadCookie(_log, message.QueueId, list.Address, sender, why);
@@ -103,14 +107,14 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
                             return DeliveryResult.Delivered("confirmation refused: " + why);
                         // Never acted on: the address gets a new request (ezmlm's answer to a stale cookie).
                         target = ListFolder.Normalize(target);
-                        var confirm = $"{list.Name}-{ListCookie.Extension(list.ReadSecret(), action, now, target)}@{list.Domain}";
-                        var subject = $"confirm {(action == "sc" ? "subscribe to" : "unsubscribe from")} {list.Address}";
+                        var confirm = $"{list.Name}-{ListCookie.Extension(list.ReadSecret(), cookiePrefix + action, now, target)}@{list.Domain}";
+                        var subject = $"confirm {(action == "sc" ? "subscribe to" : "unsubscribe from")} {list.Address}{which}";
                         var result = await AnswerAsync(message, list, target, subject,
                             $"The confirmation you sent did not hold ({why}).\n\n" + ListReplies.ConfirmRequest(list, action, target, confirm, options.ConfirmValid),
                             header, ct, replyTo: confirm);
                         return result with { Detail = "confirmation refused: " + why + "; " + result.Detail };
                     }
-                    return await ChangeAsync(message, list, config, ListFolder.Normalize(target!), kind == ListCommandKind.ConfirmSubscribe, header, ct);
+                    return await ChangeAsync(message, list, config, ListFolder.Normalize(target!), kind == ListCommandKind.ConfirmSubscribe, header, ct, set);
                 }
             case ListCommandKind.Info:
                 return await AnswerAsync(message, list, sender, $"information about {list.Address}",
@@ -128,21 +132,22 @@ public sealed partial class ListAgent(ListDirectory lists, QueueStore queue, str
         }
     }
 
-    /// <summary>A confirmed (un)subscription, or an unconfirmed unsubscription the list allows: the set changes, the address is told.</summary>
+    /// <summary>A confirmed (un)subscription, or an unconfirmed unsubscription the list allows: the set (subscribers or digest) changes, the address is told.</summary>
     private async Task<DeliveryResult> ChangeAsync(QueuedMessage message, ListFolder list, ListConfig config, string address, bool add,
-        Autoresponder.OriginalHeader header, CancellationToken ct)
+        Autoresponder.OriginalHeader header, CancellationToken ct, MemberSet set = MemberSet.Subscribers)
     {
         int changed;
         using (list.Lock(options.LockWait))
-            changed = list.Change(MemberSet.Subscribers, [address], add, options.MaxMembers);
+            changed = list.Change(set, [address], add, options.MaxMembers);
+        var which = set == MemberSet.Digest ? " (digest)" : "";
         if (add)
             Subscribed(_log, message.QueueId, list.Address, address, changed > 0);
         else
             Unsubscribed(_log, message.QueueId, list.Address, address, changed > 0);
         var result = add
-            ? await AnswerAsync(message, list, address, $"welcome to {list.Address}", ListReplies.Welcome(list, config, address), header, ct)
-            : await AnswerAsync(message, list, address, $"goodbye from {list.Address}", ListReplies.Goodbye(list, address), header, ct);
-        return result with { Detail = $"{(add ? "subscribed" : "unsubscribed")} <{address}>; " + result.Detail };
+            ? await AnswerAsync(message, list, address, $"welcome to {list.Address}{which}", ListReplies.Welcome(list, config, address), header, ct)
+            : await AnswerAsync(message, list, address, $"goodbye from {list.Address}{which}", ListReplies.Goodbye(list, address), header, ct);
+        return result with { Detail = $"{(add ? "subscribed" : "unsubscribed")} <{address}>{which}; " + result.Detail };
     }
 
     /// <summary>An answer to <paramref name="to"/> through the queue, from the list's return address (its bounces come back and are dropped).</summary>

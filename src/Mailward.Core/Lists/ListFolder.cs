@@ -14,6 +14,8 @@ public enum MemberSet
     Moderators,
     Allow,
     Deny,
+    /// <summary>The digest subscribers: digests instead of each post (docs/lists.md, "Digests").</summary>
+    Digest,
 }
 
 public sealed class ListFolder

@@ -1,7 +1,7 @@
 // The mailing lists' settings (Lists:*, docs/lists.md): on or off, how long a confirmation holds,
 // the default post size limit, how long a change waits for the list's lock, the most members a set holds,
 // how long a held post's accept and reject addresses hold, the most posts one -get or -index answer covers,
-// the days of bounces before a warning and from the warning to the probe.
+// the days of bounces before a warning and from the warning to the probe, when a digest is due.
 using Mailward.Core.Configuration;
 using Mailward.Core.MailStore;
 using Mailward.Core.Routing;
@@ -9,7 +9,7 @@ using Mailward.Core.Routing;
 namespace Mailward.Core.Lists;
 
 public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, long MaxPostBytes = 10 << 20, int LockSeconds = 30, int MaxMembers = 100_000,
-    int ModerationHours = 120, int MaxGetPosts = 100, int BounceDays = 10)
+    int ModerationHours = 120, int MaxGetPosts = 100, int BounceDays = 10, int DigestPosts = 30, long DigestBytes = 65536, int DigestHours = 48)
 {
     public static ListOptions Default { get; } = new();
 
@@ -17,6 +17,7 @@ public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, lo
     public TimeSpan LockWait => TimeSpan.FromSeconds(LockSeconds);
     public TimeSpan ModerationValid => TimeSpan.FromHours(ModerationHours);
     public TimeSpan BounceWait => TimeSpan.FromDays(BounceDays);
+    public TimeSpan DigestWait => TimeSpan.FromHours(DigestHours);
 
     public static ListOptions From(MailwardSettings s) => new(
         s.GetBool("Lists:Enabled"),
@@ -26,7 +27,10 @@ public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, lo
         s.GetInt("Lists:MaxMembers", 1, 10_000_000),
         s.GetInt("Lists:ModerationHours", 1, 24 * 365),
         s.GetInt("Lists:MaxGetPosts", 1, 10_000),
-        s.GetInt("Lists:BounceDays", 1, 365));
+        s.GetInt("Lists:BounceDays", 1, 365),
+        s.GetInt("Lists:DigestPosts", 1, 1000),
+        s.GetInt("Lists:DigestBytes", 1024, 64 << 20),
+        s.GetInt("Lists:DigestHours", 1, 24 * 365));
 }
 
 /// <summary>Answers RecipientResolver's question from the list folders in the mail store.</summary>

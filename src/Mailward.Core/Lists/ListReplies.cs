@@ -28,6 +28,8 @@ public static class ListReplies
                {n}-get.N@{d}, {n}-get.N_M@{d}
             For an index of the last posts (or of posts N to M):
                {n}-index@{d}, {n}-index.N_M@{d}
+            For a digest of the posts instead of each one (and to leave it):
+               {n}-digest-subscribe@{d}, {n}-digest-unsubscribe@{d}
 
             Subscribing and unsubscribing are confirmed by a reply to a message the list sends
             to the address in question, so nobody can (un)subscribe an address they cannot read.

@@ -1,4 +1,4 @@
-// mailward list add|del|domain|info|set|subscribe|unsubscribe|subscribers|moderators|allow|deny|import:
+// mailward list add|del|domain|info|set|subscribe|unsubscribe|subscribers|moderators|allow|deny|digest|import:
 // mailing lists (docs/lists.md) through ListAdmin, the face-independent operations.
 using System.CommandLine;
 using Mailward.Core.Lists;
@@ -62,6 +62,7 @@ internal static class ListCommands
         list.Subcommands.Add(Set(ctx, "moderators", "The moderators (may post to announce and moderated lists; get -owner mail without an owner).", MemberSet.Moderators));
         list.Subcommands.Add(Set(ctx, "allow", "Addresses that may post to a subscribers-only list without being subscribed.", MemberSet.Allow));
         list.Subcommands.Add(Set(ctx, "deny", "Addresses that may never post.", MemberSet.Deny));
+        list.Subcommands.Add(Set(ctx, "digest", "The digest subscribers (get digests instead of each post; the admin needs no confirmation).", MemberSet.Digest));
 
         var importDir = new Argument<string>("dir") { Description = "an ezmlm list directory (the one ezmlm-make made)" };
         var importAs = new Option<string>("--address") { Description = "The list's address (default: the directory's outlocal@outhost)." };
@@ -92,7 +93,7 @@ internal static class ListCommands
         });
     }
 
-    /// <summary>moderators|allow|deny LIST [add|del ADDR...]: without a verb, the set one a line.</summary>
+    /// <summary>moderators|allow|deny|digest LIST [add|del ADDR...]: without a verb, the set one a line.</summary>
     private static Command Set(CliContext ctx, string name, string description, MemberSet set)
     {
         var address = new Argument<string>("list");
