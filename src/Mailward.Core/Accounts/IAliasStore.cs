@@ -9,4 +9,9 @@ public interface IAliasStore
     Page<AliasRecord> ListAliases(long domainId, PageRequest page);
     void AddAliasLine(long domainId, string local, string line);
     int DeleteAlias(long domainId, string local, string? line);
+    /// <summary>
+    /// Replaces every line of an address with <paramref name="lines"/> in one transaction (none: the
+    /// alias goes); an address without lines before counts against the domain's limits as AddAliasLine's.
+    /// </summary>
+    void SetAliasLines(long domainId, string local, IReadOnlyList<string> lines);
 }

@@ -85,4 +85,20 @@ public abstract partial class SqlAccountStore
             DeleteAutoresponderRows(c, tx, domainId, local);
         return n;
     });
+
+    public void SetAliasLines(long domainId, string local, IReadOnlyList<string> lines) => Write((c, tx) =>
+    {
+        var existed = Scalar(c, tx, "SELECT 1 FROM aliases WHERE domain_id = $d AND local = $l LIMIT 1", ("$d", domainId), ("$l", local)) is not null;
+        Exec(c, tx, "DELETE FROM aliases WHERE domain_id = $d AND local = $l", ("$d", domainId), ("$l", local));
+        if (lines.Count == 0)
+        {
+            if (existed && Scalar(c, tx, "SELECT 1 FROM users WHERE domain_id = $d AND local = $l", ("$d", domainId), ("$l", local)) is null)
+                DeleteAutoresponderRows(c, tx, domainId, local);
+            return;
+        }
+        if (!existed)
+            CheckAliasLimit(c, tx, domainId, forward: lines.All(l => l.StartsWith('&')));
+        foreach (var line in lines.Distinct(StringComparer.Ordinal))
+            Exec(c, tx, "INSERT INTO aliases(domain_id, local, line) VALUES ($d, $l, $line)", ("$d", domainId), ("$l", local), ("$line", line));
+    });
 }

@@ -14,13 +14,17 @@ public sealed partial class AccountAdmin
     public const int AuditValueMaxChars = 1000;
 
     /// <summary>Runs one change and records how it ended: done, refused by the authorizer, or failed.</summary>
-    private async Task<T> ChangeAsync<T>(Actor actor, AdminOperation operation, string target, Func<T> change)
+    private Task<T> ChangeAsync<T>(Actor actor, AdminOperation operation, string target, Func<T> change) =>
+        ChangeAsync(actor, operation, target, () => Task.FromResult(change()), () => AuditState(operation, target));
+
+    /// <summary>The same for a change that awaits, with the target's state read by <paramref name="state"/>.</summary>
+    private async Task<T> ChangeAsync<T>(Actor actor, AdminOperation operation, string target, Func<Task<T>> change, Func<State> state)
     {
-        var before = AuditState(operation, target);
+        var before = state();
         T result;
         try
         {
-            result = change();
+            result = await change();
         }
         catch (AccountException e)
         {
@@ -29,7 +33,7 @@ public sealed partial class AccountAdmin
             { Domain = before.Domain, Before = before.Text, After = before.Text });
             throw;
         }
-        var after = AuditState(operation, target);
+        var after = state();
         await RecordAsync(new AdminAuditEntry(_time.GetUtcNow(), actor, operation, target, AdminOutcome.Done)
         { Domain = after.Domain ?? before.Domain, Before = before.Text, After = after.Text });
         return result;
@@ -79,7 +83,7 @@ public sealed partial class AccountAdmin
                 AdminOperation.AddDomain or AdminOperation.DeleteDomain or AdminOperation.SetCatchAll or AdminOperation.SetDomainLimits => DomainState(target),
                 AdminOperation.SetQuota when !target.Contains('@', StringComparison.Ordinal) => DomainState(target),
                 AdminOperation.AddDomainAlias or AdminOperation.DeleteDomainAlias => AliasDomainState(target),
-                AdminOperation.AddAliasLine or AdminOperation.DeleteAlias => AliasState(target),
+                AdminOperation.AddAliasLine or AdminOperation.DeleteAlias or AdminOperation.SetForward => AliasState(target),
                 AdminOperation.SetAutoresponder or AdminOperation.DeleteAutoresponder => AutoresponderState(target),
                 AdminOperation.SetRelayRule or AdminOperation.DeleteRelayRule => RelayState(target),
                 AdminOperation.AddIpMap or AdminOperation.DeleteIpMap => IpMapState(target),

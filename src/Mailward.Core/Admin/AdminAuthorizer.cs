@@ -69,6 +69,12 @@ public static class AdminAuthorizer
         // Only the account itself or the system (below): a domain admin cannot weaken another's login.
         [AdminOperation.SetTotp] = new(Scope.Self, Writes: true),
         [AdminOperation.DeleteTotp] = new(Scope.Self, Writes: true),
+        // A user's own forward (addresses only; the kept copy is its own mailbox, made here, never typed).
+        [AdminOperation.SetForward] = new(Scope.Self, Writes: true),
+        // The queue holds every domain's mail: the system's (as `mailward queue`).
+        [AdminOperation.ListQueue] = new(Scope.System, Writes: false),
+        [AdminOperation.FlushQueue] = new(Scope.System, Writes: true),
+        [AdminOperation.DeleteQueued] = new(Scope.System, Writes: true),
         // The audit log: the system's whole, a domain admin's (or scoped key's) domains' rows (AccountAdmin filters).
         [AdminOperation.ReadAudit] = new(Scope.Domain, Writes: false),
     };
@@ -133,7 +139,8 @@ public static class AdminAuthorizer
             return Forbidden(actor, r, $"only the system sets or clears {UserFlagNames.Format(r.FlagsChanged & SystemFlags)}");
         if (r.Quota is { } q && r.Limits is { } limits && Exceeds(q, limits.DomainQuota))
             return Forbidden(actor, r, $"quota {q} is above the domain's quota {limits.DomainQuota}");
-        if (r.Operation is AdminOperation.DeleteUser or AdminOperation.AddAliasLine or AdminOperation.DeleteAlias
+        if ((r.Operation is AdminOperation.DeleteUser or AdminOperation.AddAliasLine or AdminOperation.DeleteAlias
+            || (r.Operation == AdminOperation.SetForward && !self))
             && r.User is { } u && ProtectedLocals.Contains(u[..u.LastIndexOf('@')]))
             return Forbidden(actor, r, $"{u} must reach the system's admins (RFC 2142)");
         return null;

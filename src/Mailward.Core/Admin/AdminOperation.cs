@@ -46,6 +46,12 @@ public enum AdminOperation
     SetTotp,
     /// <summary>Turn an account's second factor off (its own, or the system's reset of a lost one).</summary>
     DeleteTotp,
+    /// <summary>Replace a user's forward (addresses, and a copy kept in its own mailbox): the web's forward page.</summary>
+    SetForward,
+    /// <summary>The queue (the running server's): list, retry now, delete one message.</summary>
+    ListQueue,
+    FlushQueue,
+    DeleteQueued,
     /// <summary>Read the audit log (AccountAdmin.ListAuditAsync).</summary>
     ReadAudit,
 }

@@ -89,6 +89,9 @@ internal static partial class ApiEndpoints
 
         MapKeys(app);
         MapAudit(app);
+        MapDomains(app);
+        MapUsers(app);
+        MapSystem(app);
     }
 
     private static void MapKeys(WebApplication app)

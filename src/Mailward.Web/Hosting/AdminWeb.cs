@@ -80,6 +80,10 @@ public static class AdminWeb
         AccountPages.Map(app);
         VacationPages.Map(app);
         AuditPages.Map(app);
+        ForwardPages.Map(app);
+        AliasPages.Map(app);
+        DomainSettingsPages.Map(app);
+        SystemPages.Map(app);
         ApiEndpoints.Map(app);
         MonitoringEndpoints.Map(app);
     }

@@ -6,11 +6,14 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
 using Mailward.Core.Delivery;
 using Mailward.Core.Delivery.Remote;
 using Mailward.Core.Queue;
 using Mailward.Protocols.Hosting;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailward.Control;
 
@@ -121,6 +124,11 @@ public static class ControlChannel
 /// <summary>Serves the control socket inside `mailward serve`.</summary>
 public sealed class ControlConnectionHandler(QueueManager manager, IServiceProvider services) : ConnectionHandler
 {
+    /// <summary>Who asks on the socket: the command line (the socket's folder is the server user's only).</summary>
+    private static readonly Actor CommandLine = Actor.System with { Origin = "command line (control socket)" };
+
+    private AccountAdmin Admin => services.GetRequiredService<AccountAdmin>();
+
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         await using var stream = new PipeStream(connection.Transport);
@@ -154,13 +162,20 @@ public sealed class ControlConnectionHandler(QueueManager manager, IServiceProvi
                 var health = manager.QueueHealth;
                 return new ControlAnswer(true, "", manager.Status(), manager.Hosts(),
                     new QueueDamageSummary(health.Damage.Count, health.Suspects, health.Lines()));
+            // Through AccountAdmin, so `mailward queue flush|del` land in the audit log as the pages' do.
             case "queue-flush":
-                var n = manager.Flush();
+                var n = await Admin.FlushQueueAsync(CommandLine, manager);
                 return new ControlAnswer(true, $"{n} deferred message(s) scheduled for delivery now");
             case "queue-del" when parts.Length == 2:
-                return await manager.DeleteAsync(parts[1])
-                    ? new ControlAnswer(true, $"deleted {parts[1]}")
-                    : new ControlAnswer(false, $"no queued message {parts[1]}");
+                try
+                {
+                    await Admin.DeleteQueuedAsync(CommandLine, manager, parts[1]);
+                    return new ControlAnswer(true, $"deleted {parts[1]}");
+                }
+                catch (AccountException e)
+                {
+                    return new ControlAnswer(false, e.Message);
+                }
             default:
                 return new ControlAnswer(false, $"unknown request '{request}'");
         }

@@ -48,6 +48,54 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("GET", "/api/v1/keys", "anon=401 user=403 da=403 da2=403 sa=200 key=403 ro=200"),
         ("POST", "/api/v1/keys", "anon=401 user=403 da=403 da2=403 sa=201 key=403 ro=403"),
         ("DELETE", "/api/v1/keys/{k}", "anon=401 user=403 da=403 da2=403 sa=204 key=403 ro=403"),
+        // A domain's aliases and settings pages; limits and new alias domains are the system's.
+        ("GET", "/domains/{d}/aliases", PageRead),
+        ("POST", "/domains/{d}/aliases", PageChange),
+        ("POST", "/domains/{d}/aliases/{u}/delete", PageChange),
+        ("GET", "/domains/{d}/settings", PageRead),
+        ("POST", "/domains/{d}/catchall", PageChange),
+        ("POST", "/domains/{d}/limits", PageSystem),
+        ("POST", "/domains/{d}/aliasdomains", PageSystem),
+        ("POST", "/domains/{d}/aliasdomains/{x}/delete", PageChange),
+        ("GET", "/account/forward", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
+        ("POST", "/account/forward", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
+        // The API's domain and user endpoints beyond the first ones (vpopmaild's set).
+        ("DELETE", "/api/v1/domains/{d}", "anon=401 user=403 da=403 da2=403 sa=204 key=403 ro=403"),
+        ("PUT", "/api/v1/domains/{d}/catchall", ApiDomainChange(200)),
+        ("PUT", "/api/v1/domains/{d}/limits", ApiSystem(200)),
+        ("GET", "/api/v1/domains/{d}/usage", ApiDomainRead),
+        ("GET", "/api/v1/domains/{d}/aliasdomains", ApiDomainRead),
+        ("POST", "/api/v1/domains/{d}/aliasdomains", ApiSystem(201)),
+        ("DELETE", "/api/v1/domains/{d}/aliasdomains/{x}", ApiDomainChange(204)),
+        ("GET", "/api/v1/domains/{d}/aliases", ApiDomainRead),
+        ("POST", "/api/v1/domains/{d}/aliases", ApiDomainChange(201)),
+        ("DELETE", "/api/v1/domains/{d}/aliases/{u}", ApiDomainChange(204)),
+        ("PATCH", "/api/v1/users/{a}", ApiUserAdmin(200)),
+        ("PUT", "/api/v1/users/{a}/password", ApiUserAdmin(204)),
+        ("GET", "/api/v1/users/{a}/forward", ApiUserOwn(200, readOnly: 200)),
+        ("PUT", "/api/v1/users/{a}/forward", ApiUserOwn(200)),
+        ("GET", "/api/v1/users/{a}/usage", ApiUserOwn(200, readOnly: 200)),
+        ("GET", "/api/v1/users/{a}/vacation", ApiUserOwn(200, readOnly: 200)),
+        ("PUT", "/api/v1/users/{a}/vacation", ApiUserOwn(200)),
+        ("DELETE", "/api/v1/users/{a}/vacation", ApiUserOwn(204)),
+        // The system's pages and endpoints: relay rules, IP maps, the queue (the fixture delivers nothing: sent mail stays queued).
+        ("GET", "/relay", SystemRead),
+        ("POST", "/relay", SystemPageChange),
+        ("POST", "/relay/delete", SystemPageChange),
+        ("POST", "/ipmaps", SystemPageChange),
+        ("POST", "/ipmaps/delete", SystemPageChange),
+        ("GET", "/queue", SystemRead),
+        ("POST", "/queue/flush", SystemPageChange),
+        ("POST", "/queue/{q}/delete", SystemPageChange),
+        ("GET", "/api/v1/relayrules", SystemApiRead),
+        ("POST", "/api/v1/relayrules", SystemApiChange(201)),
+        ("DELETE", "/api/v1/relayrules", SystemApiChange(204)),
+        ("GET", "/api/v1/ipmaps", SystemApiRead),
+        ("POST", "/api/v1/ipmaps", SystemApiChange(201)),
+        ("DELETE", "/api/v1/ipmaps/{ip}", SystemApiChange(204)),
+        ("GET", "/api/v1/queue", SystemApiRead),
+        ("POST", "/api/v1/queue/flush", SystemApiChange(200)),
+        ("DELETE", "/api/v1/queue/{q}", SystemApiChange(204)),
         // The audit log: rows of the own domains (WebAuditTests checks which rows); ?domain= of another tenant is refused.
         ("GET", "/audit", "anon/own=302 user/own=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=302 ro/own=302"),
         ("GET", "/api/v1/audit", "anon/own=401 user/own=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=200 key/other=403 ro/own=200 ro/other=200"),
@@ -55,6 +103,31 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("GET", "/metrics", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
         ("GET", "/healthz", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
     ];
+
+    // The rows' common shapes: a page of a domain (read, change, the system's change), an API call on a
+    // domain (read, change, the system's), on a user by its admins, and on a user by itself or its admins.
+    private const string PageRead = "anon/own=302 user/own=403 user/other=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=302 ro/own=302";
+    private const string PageChange = "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 da2/own=303 da2/second=303 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302";
+    private const string PageSystem = "anon/own=302 user/own=403 da/own=403 da/other=403 da2/own=403 da2/second=403 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302";
+    private const string ApiDomainRead = "anon/own=401 user/own=403 user/other=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=200 key/other=403 ro/own=200 ro/other=200";
+
+    private const string SystemRead = "anon=302 user=403 da=403 da2=403 sa=200 key=302 ro=302";
+    private const string SystemPageChange = "anon=302 user=403 da=403 da2=403 sa=303 key=302 ro=302";
+    private const string SystemApiRead = "anon=401 user=403 da=403 da2=403 sa=200 key=403 ro=200";
+
+    private static string SystemApiChange(int s) => $"anon=401 user=403 da=403 da2=403 sa={s} key=403 ro=403";
+
+    private static string ApiDomainChange(int s) =>
+        $"anon/own=401 user/own=403 user/other=403 da/own={s} da/other=403 da2/own={s} da2/second={s} da2/other=403 sa/own={s} sa/other={s} key/own={s} key/other=403 ro/own=403 ro/other=403";
+
+    private static string ApiSystem(int s) =>
+        $"anon/own=401 user/own=403 da/own=403 da/other=403 da2/own=403 da2/second=403 da2/other=403 sa/own={s} sa/other={s} key/own=403 ro/own=403";
+
+    private static string ApiUserAdmin(int s) =>
+        $"anon/peer=401 user/peer=403 user/other=403 da/peer={s} da/other=403 da2/peer={s} da2/second={s} da2/other=403 sa/peer={s} sa/other={s} key/peer={s} key/other=403 ro/peer=403 ro/other=403";
+
+    private static string ApiUserOwn(int s, int readOnly = 403) =>
+        $"anon/self=401 user/self={s} user/peer=403 user/other=403 da/self={s} da/peer={s} da/other=403 da2/self={s} da2/peer={s} da2/second={s} da2/other=403 sa/self={s} sa/peer={s} sa/other={s} key/peer={s} key/other=403 ro/peer={readOnly} ro/other={readOnly}";
 
     public static TheoryData<string, string, string, string, int> Cells()
     {
@@ -100,18 +173,45 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         var n = Interlocked.Increment(ref _serial);
         var domain = target switch { "other" => "b.test", "second" => "c.test", _ => "a.test" };
         var local = $"t{n}";
-        if (route.Contains("{u}", StringComparison.Ordinal) || (route.Contains("{a}", StringComparison.Ordinal) && target is "peer" or "other" or "second"))
+        if (method == "DELETE" && route == "/api/v1/domains/{d}")
+        {
+            domain = $"del{n}.test"; // a domain of its own: nobody's but the system's
+            await web.Admin.AddDomainAsync(Actor.System, domain, new PasswordInput.Clear("x-secret-1"));
+        }
+        if (route.Contains("/aliases/{u}", StringComparison.Ordinal))
+            await web.Admin.AddAliasLineAsync(Actor.System, $"{local}@{domain}", "someone@remote.test");
+        else if (route.Contains("{u}", StringComparison.Ordinal) || (route.Contains("{a}", StringComparison.Ordinal) && target is "peer" or "other" or "second"))
             await web.Admin.AddUserAsync(Actor.System, $"{local}@{domain}", new PasswordInput.Clear("x-secret-1"), quota: Quota.Parse("10M"));
+        if (route.Contains("{x}", StringComparison.Ordinal))
+            await web.Admin.AddDomainAliasAsync(Actor.System, $"al{local}.test", domain);
+        // A network and a server address of the cell's own, and for the removals, one there to remove.
+        var network = $"10.{n / 250}.{n % 250}.0/24";
+        var ip = $"10.{n / 250}.{n % 250}.1";
+        if (route is "/relay/delete" || (method == "DELETE" && route == "/api/v1/relayrules"))
+            await web.Admin.SetRelayRuleAsync(Actor.System, network, RelayAction.Allow, null);
+        if (route is "/ipmaps/delete" or "/api/v1/ipmaps/{ip}")
+            await web.Admin.AddIpMapAsync(Actor.System, ip, "a.test");
+        var queueId = "";
+        if (route.Contains("{q}", StringComparison.Ordinal))
+        {
+            var before = web.Server.Queue.Messages.Select(m => m.QueueId).ToHashSet();
+            await Delivery.DeliveryTestMail.SendAsync(web.Server, WebServer.OtherUser, "queued " + local);
+            queueId = web.Server.Queue.Messages.Single(m => !before.Contains(m.QueueId)).QueueId;
+        }
+        var hashBefore = web.Store.FindUser(local, domain)?.PasswordHash;
         if (route.Contains("{k}", StringComparison.Ordinal))
             await web.Admin.AddApiKeyAsync(Actor.System, "k" + local, ["a.test"], readOnly: false);
         var address = target == "self" ? self : $"{local}@{domain}";
         var newDomain = $"new{n}.test";
         var path = route.Replace("{d}", domain, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal)
-            .Replace("{k}", "k" + local, StringComparison.Ordinal);
+            .Replace("{k}", "k" + local, StringComparison.Ordinal).Replace("{x}", $"al{local}.test", StringComparison.Ordinal)
+            .Replace("{q}", queueId, StringComparison.Ordinal).Replace("{ip}", ip, StringComparison.Ordinal);
+        if (method == "DELETE" && route == "/api/v1/relayrules")
+            path += "?network=" + Uri.EscapeDataString(network);
         if (route.EndsWith("/audit", StringComparison.Ordinal))
             path += "?domain=" + domain; // the audit log's target is the domain asked for
 
-        using var response = await SendAsync(client, method, path, route, local, newDomain);
+        using var response = await SendAsync(client, method, path, route, local, newDomain, network, ip);
         Assert.True((int)response.StatusCode == expected,
             $"{role} {method} {path}: expected {expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         if (expected == 302)
@@ -119,12 +219,13 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
 
         // What the request changes: done when allowed, untouched when refused.
         var allowed = expected is >= 200 and < 300 || (expected == 303 && method == "POST");
-        var changed = Changed(method, route, domain, local, newDomain);
+        var changed = target == "self" ? null : Changed(method, route, domain, local, newDomain, hashBefore)
+            ?? SystemChanged(method, route, network, ip, queueId);
         if (changed is { } c)
             Assert.True(c == allowed, $"{role} {method} {path}: {(allowed ? "no change was made" : "a refused request changed the store")}");
     }
 
-    private static Task<HttpResponseMessage> SendAsync(WebClient client, string method, string path, string route, string local, string newDomain)
+    private static Task<HttpResponseMessage> SendAsync(WebClient client, string method, string path, string route, string local, string newDomain, string network, string ip)
     {
         var password = new Dictionary<string, string> { ["old"] = WebServer.Password, ["new"] = WebServer.Password, ["again"] = WebServer.Password };
         return (method, route) switch
@@ -146,13 +247,59 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             ("DELETE", _) => client.SendJsonAsync(HttpMethod.Delete, path),
             ("PUT", "/api/v1/users/{a}/quota") => client.SendJsonAsync(HttpMethod.Put, path, new { quota = "20M" }),
             ("POST", "/api/v1/keys") => client.SendJsonAsync(HttpMethod.Post, path, new { name = "n" + local, domains = new[] { "a.test" }, readOnly = true }),
+            ("POST", "/relay") => client.PostFormAsync(path, new Dictionary<string, string> { ["network"] = network, ["action"] = "allow", ["comment"] = "cell" }),
+            ("POST", "/relay/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["network"] = network }),
+            ("POST", "/ipmaps" or "/ipmaps/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["address"] = ip, ["domain"] = "a.test" }),
+            ("POST", "/queue/flush" or "/queue/{q}/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["confirm"] = "yes" }),
+            ("POST", "/api/v1/relayrules") => client.SendJsonAsync(HttpMethod.Post, path, new { network, action = "deny", comment = "cell" }),
+            ("POST", "/api/v1/ipmaps") => client.SendJsonAsync(HttpMethod.Post, path, new { address = ip, domain = "a.test" }),
+            ("POST", "/api/v1/queue/flush") => client.SendJsonAsync(HttpMethod.Post, path),
+            ("POST", "/domains/{d}/aliases") => client.PostFormAsync(path, new Dictionary<string, string> { ["local"] = "n" + local, ["target"] = "fwd@remote.test" }),
+            ("POST", "/domains/{d}/aliases/{u}/delete" or "/domains/{d}/aliasdomains/{x}/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["confirm"] = "yes" }),
+            ("POST", "/domains/{d}/catchall") => client.PostFormAsync(path, new Dictionary<string, string> { ["kind"] = "forward", ["target"] = $"c{local}@remote.test" }),
+            ("POST", "/domains/{d}/limits") => client.PostFormAsync(path, new Dictionary<string, string> { ["max-lists"] = Lists(local), ["quota"] = "100M" }),
+            ("POST", "/domains/{d}/aliasdomains") => client.PostFormAsync(path, new Dictionary<string, string> { ["alias"] = $"al{local}.test" }),
+            ("POST", "/account/forward") => client.PostFormAsync(path, new Dictionary<string, string> { ["targets"] = "fwd@remote.test", ["keep"] = "yes" }),
+            ("PUT", "/api/v1/domains/{d}/catchall") => client.SendJsonAsync(HttpMethod.Put, path, new { catchAll = $"forward:c{local}@remote.test" }),
+            ("PUT", "/api/v1/domains/{d}/limits") => client.SendJsonAsync(HttpMethod.Put, path, new { maxLists = int.Parse(Lists(local), System.Globalization.CultureInfo.InvariantCulture), domainQuota = "100M" }),
+            ("POST", "/api/v1/domains/{d}/aliasdomains") => client.SendJsonAsync(HttpMethod.Post, path, new { alias = $"al{local}.test" }),
+            ("POST", "/api/v1/domains/{d}/aliases") => client.SendJsonAsync(HttpMethod.Post, path, new { local = "n" + local, target = "fwd@remote.test" }),
+            ("PATCH", "/api/v1/users/{a}") => client.SendJsonAsync(HttpMethod.Patch, path, new { name = "Renamed " + local }),
+            ("PUT", "/api/v1/users/{a}/password") => client.SendJsonAsync(HttpMethod.Put, path, new { password = WebServer.Password }),
+            ("PUT", "/api/v1/users/{a}/forward") => client.SendJsonAsync(HttpMethod.Put, path, new { targets = new[] { "fwd@remote.test" }, keepCopy = true }),
+            ("PUT", "/api/v1/users/{a}/vacation") => client.SendJsonAsync(HttpMethod.Put, path, new { text = "Away.", subject = "Away" }),
             _ => throw new InvalidOperationException($"no request for {method} {route}"),
         };
     }
 
     /// <summary>Whether the store shows the request's change; null for requests whose change is not checked here.</summary>
-    private bool? Changed(string method, string route, string domain, string local, string newDomain) => (method + " " + route) switch
+    /// <summary>Whether the store or the queue shows a system request's change; null when not checked here.</summary>
+    private bool? SystemChanged(string method, string route, string network, string ip, string queueId) => (method + " " + route) switch
     {
+        "POST /relay" or "POST /api/v1/relayrules" => web.Store.ListRelayRules().Any(r => r.Network == network),
+        "POST /relay/delete" or "DELETE /api/v1/relayrules" => web.Store.ListRelayRules().All(r => r.Network != network),
+        "POST /ipmaps" or "POST /api/v1/ipmaps" => web.Store.ListIpMap().Any(m => m.Address == ip),
+        "POST /ipmaps/delete" or "DELETE /api/v1/ipmaps/{ip}" => web.Store.ListIpMap().All(m => m.Address != ip),
+        "POST /queue/{q}/delete" or "DELETE /api/v1/queue/{q}" => !web.Server.Queue.Contains(queueId),
+        _ => null,
+    };
+
+    /// <summary>A max-lists value that names the cell (the limits are set whole, so the value shows whose request landed).</summary>
+    private static string Lists(string local) => (1000 + int.Parse(local[1..], System.Globalization.CultureInfo.InvariantCulture)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private bool? Changed(string method, string route, string domain, string local, string newDomain, string? hashBefore) => (method + " " + route) switch
+    {
+        "POST /domains/{d}/aliases" or "POST /api/v1/domains/{d}/aliases" => web.Store.FindAlias("n" + local, domain) is not null,
+        "POST /domains/{d}/aliases/{u}/delete" or "DELETE /api/v1/domains/{d}/aliases/{u}" => web.Store.FindAlias(local, domain) is null,
+        "POST /domains/{d}/catchall" or "PUT /api/v1/domains/{d}/catchall" => web.Store.FindDomain(domain)!.CatchAll.Target == $"c{local}@remote.test",
+        "POST /domains/{d}/limits" or "PUT /api/v1/domains/{d}/limits" => web.Store.FindDomain(domain)!.Limits.MaxLists?.ToString(System.Globalization.CultureInfo.InvariantCulture) == Lists(local),
+        "POST /domains/{d}/aliasdomains" or "POST /api/v1/domains/{d}/aliasdomains" => web.Store.FindDomain($"al{local}.test") is not null,
+        "POST /domains/{d}/aliasdomains/{x}/delete" or "DELETE /api/v1/domains/{d}/aliasdomains/{x}" => web.Store.FindDomain($"al{local}.test") is null,
+        "DELETE /api/v1/domains/{d}" => web.Store.FindDomain(domain) is null,
+        "PATCH /api/v1/users/{a}" => web.Store.FindUser(local, domain)!.Gecos == "Renamed " + local,
+        "PUT /api/v1/users/{a}/password" => web.Store.FindUser(local, domain)!.PasswordHash != hashBefore,
+        "PUT /api/v1/users/{a}/forward" => web.Store.FindAlias(local, domain) is not null,
+        "PUT /api/v1/users/{a}/vacation" => web.Store.FindAutoresponder(web.Store.FindDomain(domain)!.Id, local) is not null,
         "POST /domains" or "POST /api/v1/domains" => web.Store.FindDomain(newDomain) is not null,
         "POST /domains/{d}/users" or "POST /api/v1/domains/{d}/users" => web.Store.FindUser("n" + local, domain) is not null,
         "POST /domains/{d}/users/{u}/delete" or "DELETE /api/v1/users/{a}" => web.Store.FindUser(local, domain) is null,
@@ -166,7 +313,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
     public void Every_rule_of_the_table_has_cells_for_every_role()
     {
         var tested = Table.Select(t => (t.Method, Route: t.Route.Replace("{u}", "{local}", StringComparison.Ordinal).Replace("{a}", "{address}", StringComparison.Ordinal)
-            .Replace("{d}", "{domain}", StringComparison.Ordinal).Replace("{k}", "{name}", StringComparison.Ordinal))).ToHashSet();
+            .Replace("{d}", "{domain}", StringComparison.Ordinal).Replace("{k}", "{name}", StringComparison.Ordinal)
+            .Replace("{x}", "{alias}", StringComparison.Ordinal).Replace("{q}", "{id}", StringComparison.Ordinal).Replace("{ip}", "{address}", StringComparison.Ordinal))).ToHashSet();
         var open = new HashSet<string> { "/", "/login", "/login/totp", "/assets/{name}" }; // Need.Anyone: WebSecurityTests, WebTotpTests
         foreach (var rule in Mailward.Web.Access.WebAccess.Table.Where(r => !open.Contains(r.Route)))
             Assert.Contains((rule.Method, rule.Route), tested);

@@ -2,7 +2,9 @@
 // real server, clicking through the forms as a person does (no JavaScript on the pages). A system
 // admin adds a domain and a user; a postmaster manages its own domain and cannot reach another's
 // or raise a quota past the domain's; a user changes its password and logs out, and sets a vacation
-// message whose stored script stays text. Each main page
+// message whose stored script stays text; a postmaster adds a forward and a catch-all and cannot
+// raise its limits; a user forwards its mail keeping a copy; a system admin adds a relay rule and
+// retries the queue. Each main page
 // is saved as a screenshot in the test output (screenshots/). Skipped, saying so, without Chromium.
 using Mailward.Core.Admin;
 using Mailward.Tests.Support;
@@ -166,5 +168,90 @@ public sealed class WebBrowserTests(WebServer web) : IClassFixture<WebServer>
         await page.GetByRole(AriaRole.Button, new() { Name = "Turn off" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("vacation message off");
         Assert.Null(await web.Admin.GetAutoresponderAsync(Actor.System, "dave@a.test"));
+    }
+
+    [FactWhenInstalled(Chromium, "chromium")]
+    public async Task A_postmaster_adds_a_forward_and_a_catch_all_sees_its_audit_and_cannot_raise_its_limits()
+    {
+        var (playwright, browser, page, _) = await OpenAsync();
+        using var _p = playwright;
+        await using var _b = browser;
+        await LogInAsync(page, WebServer.Postmaster, WebServer.Password);
+        await page.GotoAsync(Base + "/domains/a.test");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Aliases and forwards" }).ClickAsync();
+        await page.GetByLabel("Address (before @a.test)").FillAsync("sales");
+        await page.GetByLabel("Goes to").FillAsync("boss@remote.test");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("sales@a.test now also goes to boss@remote.test");
+        await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "sales@a.test" })).ToBeVisibleAsync();
+        await ShotAsync(page, "aliases");
+
+        // A program line is the command line's: refused, nothing stored.
+        await page.GetByLabel("Address (before @a.test)").FillAsync("pipe");
+        await page.GetByLabel("Goes to").FillAsync("|/bin/sh -c id");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Forbidden" })).ToBeVisibleAsync();
+        Assert.Null(web.Store.FindAlias("pipe", "a.test"));
+
+        await page.GotoAsync(Base + "/domains/a.test/settings");
+        await page.GetByLabel("What happens").SelectOptionAsync("forward");
+        await page.GetByLabel("User or address").FillAsync("catch@remote.test");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save catch-all" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("catch-all of a.test");
+        Assert.Equal("catch@remote.test", web.Store.FindDomain("a.test")!.CatchAll.Target);
+        // The limits are shown, not offered; posting the form anyway is refused.
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Save limits" })).ToHaveCountAsync(0);
+        await Assertions.Expect(page.GetByText("The limits are set by the system")).ToBeVisibleAsync();
+        await ShotAsync(page, "domain-settings");
+        var token = await page.Locator("input[name=_csrf]").First.GetAttributeAsync("value");
+        var refused = await page.APIRequest.PostAsync(Base + "/domains/a.test/limits", new() { Form = MakeForm(page, token!) });
+        Assert.Equal(403, refused.Status);
+        Assert.Null(web.Store.FindDomain("a.test")!.Limits.MaxUsers);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Audit log" }).First.ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "SetCatchAll" }).First).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "b.test", Exact = true })).ToHaveCountAsync(0);
+        await ShotAsync(page, "audit");
+        await web.Admin.SetCatchAllAsync(Actor.System, "a.test", Core.Accounts.CatchAll.Bounce);
+    }
+
+    private static IFormData MakeForm(IPage page, string token)
+    {
+        var form = page.APIRequest.CreateFormData();
+        form.Set("_csrf", token);
+        form.Set("max-users", "100000");
+        form.Set("quota", "10G");
+        return form;
+    }
+
+    [FactWhenInstalled(Chromium, "chromium")]
+    public async Task A_user_forwards_its_mail_keeping_a_copy_and_a_system_admin_sees_relay_rules_and_the_queue()
+    {
+        await web.Admin.AddUserAsync(Actor.System, "erin@a.test", new PasswordInput.Clear("Erin-secret-1"));
+        var (playwright, browser, page, _) = await OpenAsync();
+        using var _p = playwright;
+        await using var _b = browser;
+        await LogInAsync(page, "erin@a.test", "Erin-secret-1");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Forward" }).ClickAsync();
+        await page.GetByLabel("Forward to").FillAsync("erin@elsewhere.test");
+        await page.GetByLabel("Keep a copy in my mailbox").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save forward" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("mail is forwarded to erin@elsewhere.test and a copy kept here");
+        await ShotAsync(page, "forward");
+        var f = await web.Admin.GetForwardAsync(Actor.System, "erin@a.test");
+        Assert.Equal(["erin@elsewhere.test"], f.Targets);
+        Assert.True(f.KeepCopy);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log out" }).ClickAsync();
+        await LogInAsync(page, WebServer.SystemAdmin, WebServer.Password);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Relay rules" }).ClickAsync();
+        await page.GetByLabel("Address or network").FillAsync("198.51.100.0/24");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save relay rule" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "198.51.100.0/24" })).ToBeVisibleAsync();
+        await ShotAsync(page, "relay");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Queue" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Retry all now" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("scheduled for delivery now");
+        await ShotAsync(page, "queue");
     }
 }

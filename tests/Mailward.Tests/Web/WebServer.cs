@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailward.Tests.Web;
 
-public sealed class WebServer : IAsyncLifetime
+public class WebServer : IAsyncLifetime
 {
     public const string Password = "Sesame-42";
     public const string SystemAdmin = "root@admin.test";
@@ -25,6 +25,9 @@ public sealed class WebServer : IAsyncLifetime
     public const string SecondUser = "w1@c.test";
 
     public ServerFixture Server { get; private set; } = null!;
+
+    /// <summary>Settings a fixture of this kind adds (DeliveringWebServer: delivery on).</summary>
+    protected virtual string[] ExtraSettings => [];
 
     public AccountAdmin Admin => Server.Services.GetRequiredService<AccountAdmin>();
 
@@ -72,7 +75,7 @@ public sealed class WebServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Server = await StartAsync();
+        Server = await StartAsync(null, ExtraSettings);
         KeyA = (await Admin.AddApiKeyAsync(Actor.System, "key-a", ["a.test"], readOnly: false)).Token;
         ReadOnlyKey = (await Admin.AddApiKeyAsync(Actor.System, "key-ro", null, readOnly: true)).Token;
     }
@@ -86,4 +89,10 @@ public sealed class WebServer : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>The same accounts with delivery on (ServerFixture turns it off): mail sent is delivered, forwards go out.</summary>
+public sealed class DeliveringWebServer : WebServer
+{
+    protected override string[] ExtraSettings => ["--Delivery:Enabled=true"];
 }
