@@ -133,6 +133,7 @@ public static class WebAccess
         new("POST", "/account/totp", Need.SelfService, "begin (or restart) enrolling a TOTP second factor: the secret shown once"),
         new("POST", "/account/totp/confirm", Need.SelfService, "turn the enrolled second factor on with a code from it"),
         new("POST", "/account/totp/delete", Need.SelfService, "turn the own second factor off (a current code needed)"),
+        new("GET", "/api/v1/openapi.json", Need.Anyone, "this API's OpenAPI 3.1 document: every endpoint, its body, answer and who may call it"),
         new("GET", "/api/v1/me", Need.SignedIn, "who is logged in, its role and the session's anti-forgery token"),
         new("PUT", "/api/v1/me/password", Need.SelfService, "change the own password"),
         new("GET", "/api/v1/domains", Need.Admin, "list domains (search, after, limit)"),

@@ -27,6 +27,8 @@ internal static partial class ApiEndpoints
 
     public static void Map(WebApplication app)
     {
+        AdminWeb.Map(app, "GET", OpenApiDocument.Route, (_, _) => Task.FromResult(Results.Text(OpenApiDocument.Text.Value, "application/json; charset=utf-8")));
+
         AdminWeb.Map(app, "GET", "/api/v1/me", (context, user) => Task.FromResult(Results.Json(new MeJson(user!.Address, Layout.RoleName(user.Role),
             user.Actor.HasSystemScope ? null : user.Actor.Domains, user.IsApiKey ? [] : FlagNames(user.Record.Flags),
             user.IsApiKey ? null : user.Session.CsrfToken, user.Actor.ReadOnly), Json)));

@@ -34,6 +34,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("POST", "/account/totp/confirm", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
         ("POST", "/account/totp/delete", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
         ("POST", "/logout", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
+        ("GET", "/api/v1/openapi.json", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
         ("GET", "/api/v1/me", "anon=401 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
         ("PUT", "/api/v1/me/password", "anon=401 user=204 da=204 da2=204 sa=204 key=403 ro=403"),
         ("GET", "/api/v1/domains", "anon=401 user=403 da=200 da2=200 sa=200 key=200 ro=200"),

@@ -100,6 +100,8 @@ public sealed partial class WebClient : IDisposable
         return _http.SendAsync(request);
     }
 
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request) => _http.SendAsync(request);
+
     public async Task<JsonElement> GetJsonAsync(string path)
     {
         using var r = await _http.GetAsync(path);
