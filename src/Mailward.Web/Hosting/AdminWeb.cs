@@ -84,6 +84,7 @@ public static class AdminWeb
         AliasPages.Map(app);
         DomainSettingsPages.Map(app);
         SystemPages.Map(app);
+        Autoconfig.AutoconfigEndpoints.Map(app);
         ApiEndpoints.Map(app);
         MonitoringEndpoints.Map(app);
     }

@@ -117,6 +117,9 @@ internal static class AccountPages
             <dt>Flags</dt><dd>{UserFlagNames.Format(u.Flags)}</dd>
             <dt>Last login</dt><dd>{(u.LastLogin is { } l ? $"{l.At:yyyy-MM-dd HH:mm:ss} UTC, {l.Service}, from {l.Address}" : "never")}</dd>
             </dl>
+            <h2>Mail programs</h2>
+            <p>Thunderbird and Outlook set themselves up from your address. For Apple Mail (iPhone, iPad, Mac):
+            <a href="/account/mobileconfig" id="mobileconfig">download a configuration profile</a> (it asks for your password when installed).</p>
             <h2>Password</h2>
             {password}
             <h2>Two-factor login</h2>

@@ -187,6 +187,8 @@ public sealed partial class MailServer : IAsyncDisposable
         ];
         // The web admin and API: its own listener on the same host (HTTP, not a connection handler).
         var admin = builder.Services.AddAdminWeb(settings);
+        // What mail client autoconfiguration names: the listeners as bound (read at each request).
+        builder.Services.AddSingleton(new Mailward.Web.Autoconfig.MailListeners(() => _listeners.Select(l => (l.Name, l.Options.IPEndPoint))));
         _ = MailwardMetrics.Registry; // the metrics' one-time set-up here, not in the first session or delivery
         builder.Services.AddSingleton(sp => new ServerHealth(settings.QueuePath, settings.MailStorePath, () => sp.GetRequiredService<QueueStore>().Accepting, ListenersProblem));
         builder.Services.AddHostedService<LifecycleService>();

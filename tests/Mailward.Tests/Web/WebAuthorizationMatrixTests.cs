@@ -58,6 +58,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("POST", "/domains/{d}/limits", PageSystem),
         ("POST", "/domains/{d}/aliasdomains", PageSystem),
         ("POST", "/domains/{d}/aliasdomains/{x}/delete", PageChange),
+        ("GET", "/account/mobileconfig", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
         ("GET", "/account/forward", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
         ("POST", "/account/forward", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
         // The API's domain and user endpoints beyond the first ones (vpopmaild's set).
@@ -316,7 +317,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         var tested = Table.Select(t => (t.Method, Route: t.Route.Replace("{u}", "{local}", StringComparison.Ordinal).Replace("{a}", "{address}", StringComparison.Ordinal)
             .Replace("{d}", "{domain}", StringComparison.Ordinal).Replace("{k}", "{name}", StringComparison.Ordinal)
             .Replace("{x}", "{alias}", StringComparison.Ordinal).Replace("{q}", "{id}", StringComparison.Ordinal).Replace("{ip}", "{address}", StringComparison.Ordinal))).ToHashSet();
-        var open = new HashSet<string> { "/", "/login", "/login/totp", "/assets/{name}" }; // Need.Anyone: WebSecurityTests, WebTotpTests
+        // Need.Anyone: WebSecurityTests, WebTotpTests, WebAutoconfigTests
+        var open = new HashSet<string> { "/", "/login", "/login/totp", "/assets/{name}", "/mail/config-v1.1.xml", "/.well-known/autoconfig/mail/config-v1.1.xml", "/autodiscover/autodiscover.xml" };
         foreach (var rule in Mailward.Web.Access.WebAccess.Table.Where(r => !open.Contains(r.Route)))
             Assert.Contains((rule.Method, rule.Route), tested);
         foreach (var (_, _, cells) in Table)

@@ -102,6 +102,10 @@ public sealed partial class WebClient : IDisposable
 
     public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request) => _http.SendAsync(request);
 
+    /// <summary>A body as it is (XML, a malformed document), no token: the anonymous endpoints' way.</summary>
+    public Task<HttpResponseMessage> PostRawAsync(string path, string body, string mediaType) =>
+        _http.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, mediaType));
+
     public async Task<JsonElement> GetJsonAsync(string path)
     {
         using var r = await _http.GetAsync(path);
