@@ -32,16 +32,26 @@ public sealed partial class AccountAdmin
 
     /// <summary>Removes one message without delivering it further and without a bounce (`mailward queue del`).</summary>
     public Task DeleteQueuedAsync(Actor actor, QueueManager queue, string queueId) =>
-        ChangeAsync(actor, AdminOperation.DeleteQueued, queueId, async () =>
-    {
-        AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.DeleteQueued));
-        if (!await queue.DeleteAsync(queueId.TrimStart('#')))
-            throw new AccountException(AccountError.InvalidArgument, $"no queued message {queueId}");
-        return true;
-    }, () => QueueState(queue, queueId.TrimStart('#')));
+        DeleteQueuedAsync(actor, queueId, id => queue.Status().FirstOrDefault(m => m.QueueId == id), queue.DeleteAsync);
 
-    private static State QueueState(QueueManager queue, string queueId) =>
-        queue.Status().FirstOrDefault(m => m.QueueId == queueId) is { } m
-            ? new(null, $"from <{m.Sender}> to {string.Join(", ", m.Recipients.Select(r => $"<{r.Address}> {r.State}"))}; {m.Bytes} bytes; {m.Origin}")
-            : default;
+    /// <summary>
+    /// The same on whatever holds the queue: the running server's QueueManager, or the queue's files
+    /// when no server runs (`mailward queue del` then takes the queue's lock and removes it itself).
+    /// </summary>
+    /// <param name="find">The message as it is now (null: not queued), for the audit's before.</param>
+    /// <param name="remove">Removes it; false: it was not queued.</param>
+    public Task DeleteQueuedAsync(Actor actor, string queueId, Func<string, MessageStatus?> find, Func<string, Task<bool>> remove)
+    {
+        var id = queueId.TrimStart('#');
+        return ChangeAsync(actor, AdminOperation.DeleteQueued, id, async () =>
+        {
+            AdminAuthorizer.Authorize(actor, new AdminRequest(AdminOperation.DeleteQueued));
+            if (!await remove(id))
+                throw new AccountException(AccountError.InvalidArgument, $"no queued message {id}");
+            return true;
+        }, () => QueueState(find(id)));
+    }
+
+    private static State QueueState(MessageStatus? m) => m is null ? default
+        : new(null, $"from <{m.Sender}> to {string.Join(", ", m.Recipients.Select(r => $"<{r.Address}> {r.State}"))}; {m.Bytes} bytes; {m.Origin}");
 }

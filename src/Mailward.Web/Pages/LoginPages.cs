@@ -41,6 +41,13 @@ internal static class LoginPages
         });
     }
 
+    /// <summary>503 with Retry-After, as the mail protocols answer [SYS/TEMP] and 454.</summary>
+    private static IResult Unavailable(HttpContext context, string login)
+    {
+        context.Response.Headers.RetryAfter = "30";
+        return LoginForm(context, "Logins are temporarily unavailable (the account store cannot be reached): try again in a minute.", 503, login);
+    }
+
     private static IResult LoginForm(HttpContext context, string? error, int status, string login = "")
     {
         var token = WebSessions.NewToken();
@@ -59,7 +66,20 @@ internal static class LoginPages
         return Layout.Page(context, null, "Log in", body, status);
     }
 
+    /// <summary>A login; one the account store cannot answer now (PostgreSQL restarting) is a temporary failure, not a wrong password.</summary>
     private static async Task<IResult> LoginAsync(HttpContext context, WebUser? current)
+    {
+        try
+        {
+            return await PasswordStepAsync(context, current);
+        }
+        catch (AccountStoreUnavailableException)
+        {
+            return Unavailable(context, (await context.Request.ReadFormAsync(context.RequestAborted))["login"].ToString().Trim());
+        }
+    }
+
+    private static async Task<IResult> PasswordStepAsync(HttpContext context, WebUser? current)
     {
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
         var login = form["login"].ToString().Trim();
@@ -81,10 +101,12 @@ internal static class LoginPages
         var result = await logins.VerifyAsync(login, password, client, server, Service, refused, context.RequestAborted);
         if (!result.Succeeded)
         {
-            if (result.Failure != LoginFailure.ServiceDisabled)
+            // The store's outage is no failure of the client's (LoginService counts none): no delay.
+            if (result.Failure is not (LoginFailure.ServiceDisabled or LoginFailure.Unavailable))
                 await Task.Delay(options.FailedLoginDelay, services.GetService<TimeProvider>() ?? TimeProvider.System, context.RequestAborted);
             return result.Failure switch
             {
+                LoginFailure.Unavailable => Unavailable(context, login),
                 LoginFailure.Throttled => LoginForm(context, "Too many failed logins: try again later.", 429, login),
                 LoginFailure.ServiceDisabled => LoginForm(context, "This account may not use the web pages.", 403, login),
                 _ => LoginForm(context, "Wrong address or password.", 401, login),

@@ -2,6 +2,8 @@
 // asks the running server through its control socket; without one, reads the queue as it is on disk.
 using System.CommandLine;
 using Mailward.Control;
+using Mailward.Core.Accounts;
+using Mailward.Core.Admin;
 using Mailward.Core.Delivery;
 using Mailward.Core.Policy;
 using Mailward.Core.Queue;
@@ -80,11 +82,23 @@ internal static class QueueCommands
             var answer = await ControlChannel.AskAsync(ctx.Data.Path, "queue-del " + queueId);
             if (answer is not null)
                 return answer.Ok ? ctx.Done(answer.Message) : ctx.Fail(answer.Message, CliContext.ExitNotQueued);
-            // No server: this process takes the queue's lock and writes the removal itself.
+            // No server: this process takes the queue's lock and writes the removal itself, audited as the server's is.
             await using var store = QueueStore.Open(ctx.Data.Settings.QueuePath, ctx.Data.Settings.Queue);
-            if (!store.Contains(queueId))
-                return ctx.Fail($"no queued message {queueId}", CliContext.ExitNotQueued);
-            await store.RemoveAsync(queueId);
+            try
+            {
+                await ctx.Admin.DeleteQueuedAsync(Actor.System, queueId, id => store.Messages.FirstOrDefault(m => m.QueueId == id) is { } m ? StatusOf(m) : null,
+                    async id =>
+                    {
+                        if (!store.Contains(id))
+                            return false;
+                        await store.RemoveAsync(id);
+                        return true;
+                    });
+            }
+            catch (AccountException e)
+            {
+                return ctx.Fail(e.Message, CliContext.ExitNotQueued);
+            }
             return ctx.Done($"deleted {queueId}");
         });
         queue.Subcommands.Add(del);
@@ -107,10 +121,13 @@ internal static class QueueCommands
         if (await ControlChannel.AskAsync(ctx.Data.Path, "queue-status") is { Queue: { } live } answer)
             return (live, answer.Damage ?? new QueueDamageSummary(0, [], []));
         var (messages, health) = QueueStore.Check(ctx.Data.Settings.QueuePath);
-        return (messages.Select(m => new MessageStatus(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.MessageLength, MessageStatus.OriginOf(m.Envelope),
+        return (messages.Select(StatusOf).ToList(), new QueueDamageSummary(health.Damage.Count, health.Suspects, health.Lines()));
+    }
+
+    /// <summary>A message as the queue's files hold it, in the running server's terms (no next attempt: no server schedules one).</summary>
+    private static MessageStatus StatusOf(QueuedMessage m) =>
+        new(m.QueueId, m.ArrivedAt, m.Envelope.Sender, m.MessageLength, MessageStatus.OriginOf(m.Envelope),
             m.Envelope.Recipients.Select((r, i) => new RecipientStatus(r,
                 m.Done.TryGetValue(i, out var o) ? o.ToString().ToLowerInvariant() : m.Held ? "held" : "pending", null,
-                m.Held && !m.Done.ContainsKey(i) ? m.Problem! : m.ReasonFor(i))).ToList())).ToList(),
-            new QueueDamageSummary(health.Damage.Count, health.Suspects, health.Lines()));
-    }
+                m.Held && !m.Done.ContainsKey(i) ? m.Problem! : m.ReasonFor(i))).ToList());
 }

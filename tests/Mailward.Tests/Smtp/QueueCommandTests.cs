@@ -1,4 +1,5 @@
 // mailward queue list|stat read what the running server queued (qmail-qread, qmail-qstat).
+using Mailward.Core.Accounts;
 using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Smtp;
@@ -80,5 +81,30 @@ public class QueueCommandTests
         Assert.Contains($"#{id}", (await Cli("queue", "list")).Ok().Out);
         Assert.Contains($"deleted {id}", (await Cli("queue", "del", id)).Ok().Out);
         Assert.Contains("messages in queue: 0", (await Cli("queue", "stat")).Ok().Out);
+    }
+
+    [Fact]
+    public async Task Del_is_in_the_audit_log_with_and_without_a_running_server()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        await Delivery.DeliveryTestMail.SendAsync(server, "joe@hosted.test", "first");
+        await Delivery.DeliveryTestMail.SendAsync(server, "joe@hosted.test", "second");
+        var ids = server.Messages.Select(m => m.QueueId).Order(StringComparer.Ordinal).ToList();
+        using var runner = new MailwardRunner();
+        Task<CliResult> Cli(params string[] args) => runner.RunWith("", null, ["--data", server.DataPath, .. args]);
+
+        Assert.Contains($"deleted {ids[0]}", (await Cli("queue", "del", ids[0])).Ok().Out); // through the control socket
+        await server.StopAsync();
+        Assert.Contains($"deleted {ids[1]}", (await Cli("queue", "del", ids[1])).Ok().Out); // on the queue's files
+        Assert.Equal(40, (await Cli("queue", "del", ids[1])).Code);
+
+        using var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
+        var rows = store.ListAudit(new AuditQuery(null, 10)).Items.Where(r => r.Operation == "DeleteQueued").ToList();
+        Assert.Equal([(ids[1], "failed"), (ids[1], "done"), (ids[0], "done")], rows.Select(r => (r.Target, r.Outcome)));
+        Assert.Equal("command line (control socket)", rows[2].Origin);
+        Assert.StartsWith("command line (", rows[1].Origin, StringComparison.Ordinal);
+        Assert.NotEqual("command line (control socket)", rows[1].Origin);
+        Assert.All(rows.Skip(1), r => Assert.Contains("<joe@hosted.test>", r.Before, StringComparison.Ordinal));
+        Assert.Null(rows[1].After);
     }
 }

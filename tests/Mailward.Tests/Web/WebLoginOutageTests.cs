@@ -1,0 +1,64 @@
+// The web login while the account store cannot be reached (a PostgreSQL store stopped, as in
+// PostgresOutageTests): the answer is 503 "temporarily unavailable" with Retry-After, not
+// "wrong address or password", and logins work again by themselves once PostgreSQL is back.
+using System.Net;
+using Mailward.Tests.Support;
+
+namespace Mailward.Tests.Web;
+
+public sealed class WebLoginOutageTests : IDisposable
+{
+    private readonly MailwardRunner _m = new();
+    private readonly ServerProcesses _servers = new();
+    private readonly PostgresServer.Cluster? _pg = PostgresServer.Unavailable is null ? PostgresServer.StartPrivate() : null;
+
+    public void Dispose()
+    {
+        _servers.Dispose();
+        _pg?.Dispose();
+        _m.Dispose();
+    }
+
+    [FactWhenPostgres]
+    public async Task A_login_while_the_store_is_down_is_503_try_again_and_works_when_it_is_back()
+    {
+        var conn = _pg!.CreateDatabase();
+        string[] store = ["--Accounts:Provider=postgres", $"--Accounts:ConnectionString={conn}"];
+        (await _m.Run([.. store, "vadddomain", "hosted.test", "pw"])).Ok();
+        (await _m.Run([.. store, "vadduser", "joe@hosted.test", "Joe-secret-1"])).Ok();
+        (await _m.Run([.. store, "vadduser", "ann@hosted.test", "Ann-secret-1"])).Ok();
+        var (smtp, admin) = (ServerProcesses.FreePort(), ServerProcesses.FreePort());
+        _servers.Start(_m.Data, smtp, [.. store, "--Log:Level=Warning", $"--Admin:Port={admin}", "--Admin:FailedLoginDelayMilliseconds=0",
+            "--Node:Id=node-a", "--Accounts:UnavailableRetrySeconds=2", .. MailwardRunner.FastHashes]);
+        await ServerProcesses.WaitListeningAsync(admin);
+        var at = new IPEndPoint(IPAddress.Loopback, admin);
+
+        using (var wrong = new WebClient(at))
+        using (var r = await wrong.LoginAsync("ann@hosted.test", "not-it"))
+            Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode); // the store answers: a wrong password is one (joe's record is not cached by it)
+
+        _pg.Halt();
+        await Task.Delay(1500); // past Accounts:CacheCheckMilliseconds: the cache has found the store gone
+        using (var during = new WebClient(at))
+        using (var r = await during.LoginAsync("joe@hosted.test", "Joe-secret-1"))
+        {
+            var page = await r.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+            Assert.Contains("temporarily unavailable", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("Wrong address or password", page, StringComparison.Ordinal);
+            Assert.NotNull(r.Headers.RetryAfter);
+        }
+
+        _pg.Resume();
+        var status = HttpStatusCode.ServiceUnavailable;
+        for (var i = 0; i < 100 && status != HttpStatusCode.SeeOther; i++)
+        {
+            await Task.Delay(200);
+            using var after = new WebClient(at);
+            using var r = await after.LoginAsync("joe@hosted.test", "Joe-secret-1");
+            status = r.StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.SeeOther, status);
+        Assert.DoesNotContain(_servers.Output, l => l.Contains("Unhandled", StringComparison.Ordinal));
+    }
+}
