@@ -13,6 +13,7 @@ internal sealed class CompressedStream : Stream
     private readonly Stream _inner;
     private readonly DeflateStream _inflate;
     private readonly DeflateStream _deflate;
+    private readonly WriteGate _gate;
     private bool _broken;
 
     /// <param name="ahead">Bytes the client sent after the COMPRESS command that were read already: the start of its compressed stream.</param>
@@ -21,7 +22,8 @@ internal sealed class CompressedStream : Stream
         _inner = inner;
         _inflate = new DeflateStream(ahead.Length == 0 ? inner : new AheadStream(ahead, inner), CompressionMode.Decompress, leaveOpen: true);
         // Fastest: replies are mostly small and the saving is in repetition (FETCH lines), which level 1 finds.
-        _deflate = new DeflateStream(inner, CompressionLevel.Fastest, leaveOpen: true);
+        _gate = new WriteGate(inner);
+        _deflate = new DeflateStream(_gate, CompressionLevel.Fastest, leaveOpen: true);
     }
 
     public override bool CanRead => true;
@@ -94,20 +96,54 @@ internal sealed class CompressedStream : Stream
         if (disposing)
         {
             _inflate.Dispose();
-            if (_broken)
-                _deflate.Dispose(); // its end block would go to a broken connection; .NET frees zlib's state either way
-            else
+            // The session's last reply went out with a sync flush; the end block Dispose writes is
+            // dropped, so freeing zlib's state never waits on a client that stopped reading.
+            _gate.Closed = true;
+            try
             {
-                try
-                {
-                    _deflate.Dispose(); // writes the final block when the session ended normally
-                }
-                catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
-                {
-                }
+                _deflate.Dispose();
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException)
+            {
+                // a deflater left half-way by a failed write: its native state is freed by its handle either way
             }
         }
         base.Dispose(disposing);
+    }
+
+    /// <summary>The deflater's way to the connection, shut when the session ends.</summary>
+    private sealed class WriteGate(Stream inner) : Stream
+    {
+        public bool Closed { get; set; }
+
+        public override bool CanRead => false;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (!Closed)
+                inner.Write(buffer, offset, count);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) =>
+            Closed ? ValueTask.CompletedTask : inner.WriteAsync(buffer, ct);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) => WriteAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+        public override void Flush()
+        {
+            if (!Closed)
+                inner.Flush();
+        }
+
+        public override Task FlushAsync(CancellationToken ct) => Closed ? Task.CompletedTask : inner.FlushAsync(ct);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>What was read ahead, then the connection.</summary>

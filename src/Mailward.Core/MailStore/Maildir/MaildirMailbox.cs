@@ -241,9 +241,7 @@ public sealed partial class MaildirMailbox : IMailbox
         return [.. merged.Values];
     }
 
-    /// <summary>The size with CRLF line ends of a name without ,W=: counted when first asked for, then kept in the UID list.</summary>
-    internal static long CountCrLfSize(string path) => TryCountCrLfSize(path) ?? 0;
-
+    /// <summary>The size with CRLF line ends of a name without ,W= (counted when first asked for, then kept in the UID list); null when the file is gone.</summary>
     private static long? TryCountCrLfSize(string path)
     {
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
