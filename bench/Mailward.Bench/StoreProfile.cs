@@ -69,6 +69,13 @@ public static class StoreProfile
             foreach (var bytes in files)
                 MimeKit.MimeMessage.Load(new MemoryStream(bytes));
         });
+        var paths = Directory.GetFiles(Path.Combine(MailStoreLayout.MaildirOf(layout.Resolve(owner.Directory)), "cur"));
+        Time(report, "parse each file (open, read, close)", () =>
+        {
+            foreach (var path in paths)
+                using (var reader = new MessageReader(File.OpenHandle(path)))
+                    Mailward.Core.MailStore.Structure.StructureParser.Parse(reader).GetHashCode();
+        });
         Time(report, "structures, first", () => Structures(store, owner, render: false));
         Time(report, "structures, again (new object)", () => Structures(store, owner, render: false));
         Time(report, "structures + render", () => Structures(store, owner, render: true));
