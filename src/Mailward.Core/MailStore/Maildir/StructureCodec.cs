@@ -84,7 +84,14 @@ internal static class StructureCodec
             return;
         }
         w.Write7BitEncodedInt(s.Length + 1);
-        w.Write(Encoding.Latin1.GetBytes(s));
+        // Octet strings: one char per octet, written without an array per string (this runs for
+        // every field of every part when a folder's structures are first cached).
+        var pooled = s.Length > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(s.Length) : null;
+        var bytes = pooled is null ? stackalloc byte[s.Length] : pooled.AsSpan(0, s.Length);
+        Encoding.Latin1.GetBytes(s, bytes);
+        w.Write(bytes);
+        if (pooled is not null)
+            System.Buffers.ArrayPool<byte>.Shared.Return(pooled);
     }
 
     private static string? Text(BinaryReader r)
