@@ -26,7 +26,7 @@ public sealed class TakeoverDovecotTests : IDisposable
 
     private sealed record Seen(uint Validity, uint Next, List<(uint Uid, string Subject, MailKit.MessageFlags Flags, string[] Keywords)> Messages);
 
-    [FactWhenInstalled("dovecot")]
+    [FactWhenInstalled("/usr/lib/dovecot/pop3", "dovecot-pop3d")] // its config serves POP3 too (the P records), so the imap-only package is not enough
     public async Task Mailward_takes_over_what_Dovecot_wrote_and_shows_the_same_uids_flags_keywords_subscriptions_and_uidls()
     {
         var home = _dir.Combine("mail", "joe");
