@@ -51,6 +51,26 @@ public sealed class AppendCopyMoveTests : IAsyncLifetime, IDisposable
     private Quota MaildirsizeUsage() => MaildirQuota.Usage(Maildir, _m.Store.FindUser("joe", "hosted.test")!.Quota);
 
     [Fact]
+    public async Task A_link_put_in_place_of_a_message_file_is_not_followed()
+    {
+        // A local attacker who can write into cur/ swaps a message for a link to a file of theirs
+        // choosing: the message reads as gone, the target is never served.
+        var store = Store();
+        using var box = await store.OpenAsync(_owner);
+        var uid = await box.AppendAsync(Message("mine"), MessageFlags.None, [], DateTimeOffset.UtcNow);
+        await box.SyncAsync();
+        Assert.StartsWith("Subject: mine", Read(box, uid));
+        var file = Directory.GetFiles(Path.Combine(Maildir, "cur")).Single();
+        var secret = Path.Combine(_m.Data, "secret");
+        File.WriteAllText(secret, "Subject: not yours\n\nsecret\n");
+        File.Delete(file);
+        File.CreateSymbolicLink(file, secret);
+        Assert.Null(box.OpenMessage(uid));
+        using var again = await store.OpenAsync(_owner);
+        Assert.All(again.Entries, e => Assert.Null(again.OpenMessage(e.Uid)));
+    }
+
+    [Fact]
     public async Task Append_streams_into_cur_with_flags_and_sizes_in_the_name_and_the_next_sync_reports_it()
     {
         var store = Store();
