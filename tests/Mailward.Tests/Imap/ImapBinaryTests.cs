@@ -2,7 +2,6 @@
 // blocks. MailKit 4 does not fetch BINARY (it only sees the capability), so the fetches go through
 // Python's imaplib with raw FETCH commands; BinaryContent is checked against .NET's own decoders
 // on parts that span many blocks, whole and in windows that cut blocks anywhere.
-using System.Diagnostics;
 using System.Text;
 using MailKit.Net.Imap;
 using MailKit.Security;
@@ -125,14 +124,6 @@ public class ImapBinaryTests
             m.logout()
             print('ok')
             """;
-        var psi = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        await p.StandardInput.WriteAsync(script);
-        p.StandardInput.Close();
-        var output = await p.StandardOutput.ReadToEndAsync();
-        var error = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, error);
-        Assert.Equal("ok", output.Trim());
+        Assert.Equal("ok", await ExternalProgram.PythonAsync(script));
     }
 }

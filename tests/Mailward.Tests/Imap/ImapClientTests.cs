@@ -290,14 +290,6 @@ public class ImapClientTests
             m.logout()
             print('ok')
             """;
-        var psi = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        await p.StandardInput.WriteAsync(script);
-        p.StandardInput.Close();
-        var output = await p.StandardOutput.ReadToEndAsync();
-        var error = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, error);
-        Assert.Equal("ok", output.Trim());
+        Assert.Equal("ok", await ExternalProgram.PythonAsync(script));
     }
 }

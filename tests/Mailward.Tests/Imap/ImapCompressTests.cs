@@ -2,11 +2,11 @@
 // a Python client (zlib) that ends every command with a partial, a sync or a full flush. The partial
 // flush is the iOS Mail case that made mox withdraw the extension (its inflater waited for more
 // input and sessions hung): each command here must be answered within the socket's timeout.
-using System.Diagnostics;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Security;
 using Mailward.Tests.Smtp;
+using Mailward.Tests.Support;
 using MimeKit;
 
 namespace Mailward.Tests.Imap;
@@ -98,14 +98,6 @@ public class ImapCompressTests
             assert b'j OK' in send(b'j', b'LOGOUT\r\n')
             print('ok')
             """;
-        var psi = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        await p.StandardInput.WriteAsync(script);
-        p.StandardInput.Close();
-        var output = await p.StandardOutput.ReadToEndAsync();
-        var error = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, error);
-        Assert.Equal("ok", output.Trim());
+        Assert.Equal("ok", await ExternalProgram.PythonAsync(script));
     }
 }

@@ -277,15 +277,7 @@ public class Pop3Tests
             q.user('joe@hosted.test'); q.pass_('pw')
             print(count, q.stat()[0]); q.quit()
             """;
-        var psi = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        await p.StandardInput.WriteAsync(script);
-        p.StandardInput.Close();
-        var output = await p.StandardOutput.ReadToEndAsync();
-        var error = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, error);
-        Assert.Equal("1 0", output.Trim());
+        Assert.Equal("1 0", await ExternalProgram.PythonAsync(script));
     }
 
     [Fact]

@@ -13,6 +13,14 @@ public static class ExternalProgram
         IReadOnlyDictionary<string, string>? environment = null, int timeoutSeconds = 60) =>
         RunAsync(program, args, Encoding.UTF8.GetBytes(stdin), environment, timeoutSeconds);
 
+    /// <summary>A Python script (read from standard input by python3) that must exit 0; what it printed, trimmed.</summary>
+    public static async Task<string> PythonAsync(string script, int timeoutSeconds = 60)
+    {
+        var result = await RunAsync("python3", [], script, timeoutSeconds: timeoutSeconds);
+        Xunit.Assert.True(result.Code == 0, result.Err);
+        return result.Out.Trim();
+    }
+
     public static async Task<ProgramResult> RunAsync(string program, IEnumerable<string> args, byte[] stdin,
         IReadOnlyDictionary<string, string>? environment = null, int timeoutSeconds = 60)
     {
