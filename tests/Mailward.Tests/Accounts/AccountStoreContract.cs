@@ -214,6 +214,50 @@ public abstract class AccountStoreContract : IDisposable
             Store.ListUsers(d.Id, new PageRequest(Search: "USER1")).Items.Select(u => u.Local));
         Assert.Equal(["joe_100%"], Store.ListUsers(d.Id, new PageRequest(Search: "_100%")).Items.Select(u => u.Local)); // wildcards match themselves
         Assert.Empty(Store.ListUsers(d.Id, new PageRequest(Search: "1%0")).Items);
+
+        // A search pages by cursor too (the cursor and the search in one statement).
+        var found = Store.ListUsers(d.Id, new PageRequest(Limit: 4, Search: "USER1"));
+        Assert.Equal(["user10", "user11", "user12", "user13"], found.Items.Select(u => u.Local));
+        Assert.Equal("user13", found.Next);
+        found = Store.ListUsers(d.Id, new PageRequest(found.Next, 4, "USER1"));
+        Assert.Equal(["user14", "user15", "user16", "user17"], found.Items.Select(u => u.Local));
+        found = Store.ListUsers(d.Id, new PageRequest(found.Next, 4, "USER1"));
+        Assert.Equal(["user18", "user19"], found.Items.Select(u => u.Local));
+        Assert.Null(found.Next);
+        // A cursor past the last name: an empty last page, not the list from its start.
+        var past = Store.ListUsers(d.Id, new PageRequest("zzz", 10));
+        Assert.Empty(past.Items);
+        Assert.Null(past.Next);
+    }
+
+    [StoreFact]
+    public void The_kept_user_count_follows_adds_deletes_and_refusals_per_domain()
+    {
+        var d = Store.AddDomain("example.com", "example.com", CatchAll.Bounce, new DomainLimits { MaxUsers = 3 },
+            new NewUser("postmaster", "*", null, "postmaster", null), "example.com/postmaster", 0);
+        var other = AddDomain("example.org");
+        Assert.Equal((1, 0), (Store.CountUsers(d.Id), Store.CountUsers(other.Id))); // the domain's first user counts
+
+        var joe = AddUser(Store, d, "joe");
+        AddUser(Store, other, "joe");
+        Assert.Equal(AccountError.UserExists, Assert.Throws<AccountException>(() => AddUser(Store, d, "joe")).Error);
+        Store.AddAliasLine(d.Id, "info", "&joe@example.com");
+        Assert.Equal(AccountError.UserExists, Assert.Throws<AccountException>(() => AddUser(Store, d, "info")).Error);
+        AddUser(Store, d, "ann");
+        Assert.Equal(AccountError.LimitReached, Assert.Throws<AccountException>(() => AddUser(Store, d, "bob")).Error);
+        Assert.Equal((3, 1), (Store.CountUsers(d.Id), Store.CountUsers(other.Id))); // refused adds left no trace
+
+        Store.DeleteUser(joe);
+        Assert.Equal(AccountError.UserNotFound, Assert.Throws<AccountException>(() => Store.DeleteUser(joe)).Error);
+        Assert.Equal((2, 1), (Store.CountUsers(d.Id), Store.CountUsers(other.Id)));
+        AddUser(Store, d, "bob"); // the freed place is usable again
+        Assert.Equal(3, Store.CountUsers(d.Id));
+        Assert.Equal(Store.ListUsers(d.Id).Count, Store.CountUsers(d.Id));
+
+        Store.DeleteDomain(d);
+        Assert.Equal(0, Store.CountUsers(d.Id));
+        var again = AddDomain("example.com");
+        Assert.Equal(0, Store.CountUsers(again.Id)); // a new domain of the same name starts empty
     }
 
     [StoreFact]
