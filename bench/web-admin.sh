@@ -42,6 +42,8 @@ have, want, dom, h = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4
 print("BEGIN;")
 for i in range(have, want):
     print(f"INSERT INTO users(domain_id, local, password_hash, gecos, dir, created_at) VALUES ({dom}, 'user{i:06d}', '{h}', 'Bench User {i}', 'big.bench.test/u/user{i:06d}', 1790000000);")
+# The domain's kept user count moves with the rows, as the store's own adds move it.
+print(f"UPDATE domains SET user_count = (SELECT COUNT(*) FROM users WHERE domain_id = {dom}) WHERE id = {dom};")
 print("UPDATE meta SET value = value + 1 WHERE key = 'generation'; COMMIT;")
 PY
 }

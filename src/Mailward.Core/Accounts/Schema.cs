@@ -191,5 +191,11 @@ internal static class Schema
                 after_value TEXT);
             CREATE INDEX audit_log_domain ON audit_log(domain, id);
             """),
+        // 11: each domain's number of users, kept in the transaction that adds or deletes one (issue 13:
+        // the domain page and the MaxUsers check read it instead of counting 100,000 index entries).
+        (11, """
+            ALTER TABLE domains ADD COLUMN user_count INTEGER NOT NULL DEFAULT 0;
+            UPDATE domains SET user_count = (SELECT COUNT(*) FROM users WHERE users.domain_id = domains.id);
+            """),
     ];
 }

@@ -103,7 +103,8 @@ public abstract partial class SqlAccountStore
     public int CountUsers(long domainId)
     {
         using var c = Open();
-        return Convert.ToInt32(Scalar(c, null, "SELECT COUNT(*) FROM users WHERE domain_id = $d", ("$d", domainId)));
+        // The kept count (migration 11), not COUNT(*): one row read, whatever the domain holds.
+        return Convert.ToInt32(Scalar(c, null, "SELECT user_count FROM domains WHERE id = $d", ("$d", domainId)) ?? 0);
     }
 
     public (string Path, long IntentId) ReserveFolder(long? domainId, Func<long, string> pathForSlot) => Write((c, tx) =>

@@ -36,8 +36,10 @@ public abstract partial class SqlAccountStore
     {
         // The limit is checked inside the write transaction (SQLite serializes writers: BEGIN
         // IMMEDIATE), against the domain's current row, so concurrent adds cannot pass it.
-        var max = Scalar(c, tx, "SELECT max_users FROM domains WHERE id = $d", ("$d", domain.Id));
-        if (max is long most && Convert.ToInt64(Scalar(c, tx, "SELECT COUNT(*) FROM users WHERE domain_id = $d", ("$d", domain.Id))) >= most)
+        // On PostgreSQL counted writes hold one advisory lock, so the same holds there.
+        var limit = Query(c, tx, "SELECT max_users, user_count FROM domains WHERE id = $d",
+            r => (Max: r.IsDBNull(0) ? (long?)null : r.GetInt64(0), Count: r.GetInt64(1)), ("$d", domain.Id));
+        if (limit.Count == 1 && limit[0].Max is long most && limit[0].Count >= most)
             throw new AccountException(AccountError.LimitReached, $"limit reached: {domain.Name} allows at most {most} users");
         var id = InsertUser(c, tx, domain, user, directory);
         CompleteIntent(c, tx, intentId);
@@ -52,12 +54,15 @@ public abstract partial class SqlAccountStore
         try
         {
             // The UNIQUE(domain_id, local) constraint answers "exists" (no check before it to race with).
-            return Convert.ToInt64(Scalar(c, tx, """
+            var id = Convert.ToInt64(Scalar(c, tx, """
                 INSERT INTO users(domain_id, local, password_hash, clear_password, gecos, quota_bytes, quota_messages, flags, dir, created_at)
                 VALUES ($d, $l, $h, $cp, $g, $qb, $qm, $f, $dir, $now) RETURNING id
                 """,
                 ("$d", domain.Id), ("$l", u.Local), ("$h", u.PasswordHash), ("$cp", u.ClearPassword), ("$g", u.Gecos),
                 ("$qb", quota.Bytes), ("$qm", quota.Messages), ("$f", (int)u.Flags), ("$dir", directory), ("$now", Now())));
+            // The count moves in the same transaction as the row: a crash keeps both or neither.
+            Exec(c, tx, "UPDATE domains SET user_count = user_count + 1 WHERE id = $d", ("$d", domain.Id));
+            return id;
         }
         catch (DbException e) when (IsUniqueViolation(e))
         {
@@ -69,6 +74,7 @@ public abstract partial class SqlAccountStore
     {
         if (Exec(c, tx, "DELETE FROM users WHERE id = $id", ("$id", user.Id)) == 0)
             throw new AccountException(AccountError.UserNotFound, $"user does not exist: {user.Address}");
+        Exec(c, tx, "UPDATE domains SET user_count = user_count - 1 WHERE id = $d", ("$d", user.DomainId));
         DeleteAutoresponderRows(c, tx, user.DomainId, user.Local);
         DeleteUserAccess(c, tx, "$id", ("$id", user.Id));
         return InsertIntent(c, tx, FolderIntentKind.Delete, user.Directory);

@@ -19,7 +19,7 @@ public sealed class AccountStoreTests : IDisposable
     [Fact]
     public void Schema_is_versioned_in_the_database_and_in_wal_mode()
     {
-        Assert.Equal(9, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP; 8: nodes; 9: the audit log
+        Assert.Equal(11, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP; 8: nodes; 9: the audit log; 11: kept user counts
         using var c = new SqliteConnection(Db);
         c.Open();
         using var cmd = c.CreateCommand();
@@ -29,7 +29,7 @@ public sealed class AccountStoreTests : IDisposable
         Assert.Equal((long)Schema.Migrations.Count, cmd.ExecuteScalar());
         // Opening again applies nothing twice.
         using var again = new SqliteAccountStore(Db);
-        Assert.Equal(9, again.SchemaVersion);
+        Assert.Equal(11, again.SchemaVersion);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class AccountStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         using var store = new SqliteAccountStore($"Data Source={path}");
-        Assert.Equal(9, store.SchemaVersion); // every later migration ran too
+        Assert.Equal(11, store.SchemaVersion); // every later migration ran too
         var grant = Assert.Single(store.ListRoaming(DateTimeOffset.UtcNow)); // a grant whose user is gone names no one: dropped
         Assert.Equal(("192.0.2.1", 7L, "joe@example.com"), (grant.Address, grant.UserId, grant.Login));
     }
@@ -81,8 +81,32 @@ public sealed class AccountStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         using var store = new SqliteAccountStore(Db);
-        Assert.Equal(9, store.SchemaVersion);
+        Assert.Equal(11, store.SchemaVersion);
         Assert.Null(store.FindTotp(1)); // the table is back
         Assert.Empty(store.ListApiKeys());
+    }
+
+    [Fact]
+    public void Migration_11_counts_the_users_each_domain_already_has()
+    {
+        var path = Path.Combine(_m.Data, "v9.db");
+        using (var store = new SqliteAccountStore($"Data Source={path}"))
+        {
+            var a = store.AddDomain("a.test", "a", CatchAll.Bounce, DomainLimits.None, null, "", 0);
+            var b = store.AddDomain("b.test", "b", CatchAll.Bounce, DomainLimits.None, null, "", 0);
+            foreach (var (d, local) in new[] { (a, "x"), (a, "y"), (a, "z"), (b, "x") })
+                store.AddUser(d, new NewUser(local, "*", null, local, null), $"{d.Directory}/{local}", 0);
+        }
+        using (var c = new SqliteConnection($"Data Source={path}"))
+        {
+            // The store as version 9 left it: no count column, migration 11 not applied.
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "ALTER TABLE domains DROP COLUMN user_count; DELETE FROM schema_migrations WHERE version = 11";
+            cmd.ExecuteNonQuery();
+        }
+        using var migrated = new SqliteAccountStore($"Data Source={path}");
+        Assert.Equal(11, migrated.SchemaVersion);
+        Assert.Equal((3, 1), (migrated.CountUsers(migrated.FindDomain("a.test")!.Id), migrated.CountUsers(migrated.FindDomain("b.test")!.Id)));
     }
 }
