@@ -1,7 +1,8 @@
 // The authorization table of docs/web-admin.md as data, each cell one HTTP request against the
 // real server: role × endpoint × target (the actor's own domain "own", another tenant's "other",
-// the account itself "self", or a user of its own domain "peer") → the status, and for every
-// change, that it happened when allowed and left nothing changed when refused.
+// the other tenant reached through its alias domain "otheralias", the account itself "self", or a
+// user of its own domain "peer") → the status, and for every change, that it happened when allowed
+// and left nothing changed when refused.
 using System.Net;
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
@@ -14,7 +15,9 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
     /// method, route, then "role[/target]=status" cells; roles: anon, user, da (postmaster of a.test),
     /// da2 (granted a.test and c.test), sa (system admin), key (an API key scoped to a.test), ro (a
     /// read-only key over the system). Targets: own (a.test), second (c.test), other (b.test), self,
-    /// peer (a user of a.test). A key is sent only to /api/: the pages see no one (302).
+    /// peer (a user of a.test). A key is sent only to /api/: the pages see no one (302). Every
+    /// "other" cell of a scoped role (user, da, da2, key) gets an "otheralias" twin with the same
+    /// status (Cells): b.test named by its alias domain is still b.test, refused the same way.
     /// </summary>
     public static readonly (string Method, string Route, string Cells)[] Table =
     [
@@ -131,11 +134,18 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
     private static string ApiUserOwn(int s, int readOnly = 403) =>
         $"anon/self=401 user/self={s} user/peer=403 user/other=403 da/self={s} da/peer={s} da/other=403 da2/self={s} da2/peer={s} da2/second={s} da2/other=403 sa/self={s} sa/peer={s} sa/other={s} key/peer={s} key/other=403 ro/peer={readOnly} ro/other={readOnly}";
 
+    /// <summary>An alias domain of b.test (the other tenant), made at the first cell that names it.</summary>
+    private const string OtherAlias = "bx.test";
+
+    private static readonly string[] ScopedRoles = ["user", "da", "da2", "key"];
+
     public static TheoryData<string, string, string, string, int> Cells()
     {
         var data = new TheoryData<string, string, string, string, int>();
         foreach (var (method, route, cells) in Table)
-            foreach (var cell in cells.Split(' '))
+            foreach (var cell in cells.Split(' ').Concat(cells.Split(' ')
+                .Where(c => ScopedRoles.Any(r => c.StartsWith(r + "/other=", StringComparison.Ordinal)))
+                .Select(c => c.Replace("/other=", "/otheralias=", StringComparison.Ordinal))))
             {
                 var (key, status) = (cell[..cell.IndexOf('=')], int.Parse(cell[(cell.IndexOf('=') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
                 var role = key.Split('/')[0];
@@ -173,16 +183,24 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
 
         // The target: a fresh user (or key) where the request changes one, so the cells do not depend on each other.
         var n = Interlocked.Increment(ref _serial);
-        var domain = target switch { "other" => "b.test", "second" => "c.test", _ => "a.test" };
+        var domain = target switch { "other" or "otheralias" => "b.test", "second" => "c.test", _ => "a.test" };
+        // The name the request uses: the domain's own, or for "otheralias" b.test's alias domain (the setup and the checks use the real name).
+        var named = domain;
+        if (target == "otheralias")
+        {
+            named = OtherAlias;
+            if (web.Store.FindDomain(OtherAlias) is null)
+                await web.Admin.AddDomainAliasAsync(Actor.System, OtherAlias, "b.test");
+        }
         var local = $"t{n}";
         if (method == "DELETE" && route == "/api/v1/domains/{d}")
         {
-            domain = $"del{n}.test"; // a domain of its own: nobody's but the system's
+            domain = named = $"del{n}.test"; // a domain of its own: nobody's but the system's
             await web.Admin.AddDomainAsync(Actor.System, domain, new PasswordInput.Clear("x-secret-1"));
         }
         if (route.Contains("/aliases/{u}", StringComparison.Ordinal))
             await web.Admin.AddAliasLineAsync(Actor.System, $"{local}@{domain}", "someone@remote.test");
-        else if (route.Contains("{u}", StringComparison.Ordinal) || (route.Contains("{a}", StringComparison.Ordinal) && target is "peer" or "other" or "second"))
+        else if (route.Contains("{u}", StringComparison.Ordinal) || (route.Contains("{a}", StringComparison.Ordinal) && target is "peer" or "other" or "second" or "otheralias"))
             await web.Admin.AddUserAsync(Actor.System, $"{local}@{domain}", new PasswordInput.Clear("x-secret-1"), quota: Quota.Parse("10M"));
         if (route.Contains("{x}", StringComparison.Ordinal))
             await web.Admin.AddDomainAliasAsync(Actor.System, $"al{local}.test", domain);
@@ -203,15 +221,15 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         var hashBefore = web.Store.FindUser(local, domain)?.PasswordHash;
         if (route.Contains("{k}", StringComparison.Ordinal))
             await web.Admin.AddApiKeyAsync(Actor.System, "k" + local, ["a.test"], readOnly: false);
-        var address = target == "self" ? self : $"{local}@{domain}";
+        var address = target == "self" ? self : $"{local}@{named}";
         var newDomain = $"new{n}.test";
-        var path = route.Replace("{d}", domain, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal)
+        var path = route.Replace("{d}", named, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal)
             .Replace("{k}", "k" + local, StringComparison.Ordinal).Replace("{x}", $"al{local}.test", StringComparison.Ordinal)
             .Replace("{q}", queueId, StringComparison.Ordinal).Replace("{ip}", ip, StringComparison.Ordinal);
         if (method == "DELETE" && route == "/api/v1/relayrules")
             path += "?network=" + Uri.EscapeDataString(network);
         if (route.EndsWith("/audit", StringComparison.Ordinal))
-            path += "?domain=" + domain; // the audit log's target is the domain asked for
+            path += "?domain=" + named; // the audit log's target is the domain asked for
 
         using var response = await SendAsync(client, method, path, route, local, newDomain, network, ip);
         Assert.True((int)response.StatusCode == expected,

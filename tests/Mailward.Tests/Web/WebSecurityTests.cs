@@ -207,6 +207,40 @@ public sealed class WebSecurityTests(WebServer web) : IClassFixture<WebServer>
     }
 
     [Fact]
+    public async Task Flags_limits_or_another_domain_in_a_query_or_a_hidden_field_assign_nothing()
+    {
+        // Pages read only the form fields they name, the API only its route and body (unknown body
+        // members are refused above): what else is sent lands nowhere.
+        using var c = await web.LoggedInAsync(WebServer.Postmaster);
+        var limits = web.Store.FindDomain("a.test")!.Limits;
+        using (var r = await c.PostFormAsync("/domains/a.test/users?domain=b.test&flags=system-admin", new Dictionary<string, string>
+        {
+            ["local"] = "mass4",
+            ["password"] = "x-secret-1",
+            ["flags"] = "system-admin",
+            ["systemAdmin"] = "true",
+            ["domain"] = "b.test",
+            ["max-users"] = "100000",
+            ["quota"] = "",
+        }))
+            Assert.Equal(HttpStatusCode.SeeOther, r.StatusCode);
+        using (var r = await c.SendJsonAsync(HttpMethod.Post, "/api/v1/domains/a.test/users?domain=b.test&systemAdmin=true&flags=system-admin",
+            new { local = "mass5", password = "x-secret-1" }))
+            Assert.Equal(HttpStatusCode.Created, r.StatusCode);
+        foreach (var local in new[] { "mass4", "mass5" })
+        {
+            Assert.Equal(UserFlags.None, web.Store.FindUser(local, "a.test")!.Flags);
+            Assert.Null(web.Store.FindUser(local, "b.test"));
+        }
+        // Another domain's name in the body: refused, nothing made in either domain.
+        using (var r = await c.SendJsonAsync(HttpMethod.Post, "/api/v1/domains/a.test/users", new { local = "mass6", password = "x-secret-1", domain = "b.test" }))
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Null(web.Store.FindUser("mass6", "a.test"));
+        Assert.Null(web.Store.FindUser("mass6", "b.test"));
+        Assert.Equal(limits, web.Store.FindDomain("a.test")!.Limits);
+    }
+
+    [Fact]
     public async Task Api_errors_carry_the_commands_error_names_and_exit_codes()
     {
         using var c = await web.LoggedInAsync(WebServer.SystemAdmin);
