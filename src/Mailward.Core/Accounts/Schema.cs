@@ -191,6 +191,28 @@ internal static class Schema
                 after_value TEXT);
             CREATE INDEX audit_log_domain ON audit_log(domain, id);
             """),
+        // 10: counts every node must agree on (docs/multi-node.md; ISharedCounters): the login
+        // throttles' fixed-window counters and the sending limits' sent messages, times in Unix
+        // milliseconds, expires_at for the bounded clean-up by the writes that add rows. Used on
+        // PostgreSQL; a SQLite store (one node) keeps these counts in its process and the tables empty.
+        (10, """
+            CREATE TABLE shared_counters(
+                kind TEXT NOT NULL,
+                key TEXT NOT NULL,
+                count INTEGER NOT NULL,
+                since INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                PRIMARY KEY(kind, key));
+            CREATE INDEX shared_counters_expiry ON shared_counters(expires_at);
+            CREATE TABLE shared_events(
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,
+                key TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL);
+            CREATE INDEX shared_events_key ON shared_events(kind, key, at);
+            CREATE INDEX shared_events_expiry ON shared_events(expires_at);
+            """),
         // 11: each domain's number of users, kept in the transaction that adds or deletes one (issue 13:
         // the domain page and the MaxUsers check read it instead of counting 100,000 index entries).
         (11, """

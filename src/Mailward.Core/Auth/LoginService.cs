@@ -4,7 +4,9 @@
 // upgrades a legacy hash. Successful verifications are cached in memory under a salted digest of
 // name and password (Dovecot's auth_cache: no password is kept), valid only while the user's hash
 // and flags are unchanged. Failures are throttled per client, per (client, login) and per account
-// (LoginThrottle); a name that does not exist costs the same Argon2 work as a wrong password.
+// (LoginThrottle; SharedLoginThrottle on PostgreSQL, where all nodes count together); a name that
+// does not exist costs the same Argon2 work as a wrong password. A throttle the store cannot answer
+// fails the login temporarily (LoginFailure.Unavailable): the throttle is never skipped.
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
@@ -51,7 +53,8 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Log
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly byte[] _salt = RandomNumberGenerator.GetBytes(32);
     private readonly ConcurrentDictionary<string, (long UserId, string Hash, UserFlags Flags, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
-    private readonly LoginThrottle _throttle = new(options);
+    // Nodes on one PostgreSQL store count each other's failures; a SQLite store's one node counts its own.
+    private readonly ILoginThrottle _throttle = store is ISharedCounters shared ? new SharedLoginThrottle(shared, options) : new LoginThrottle(options);
 
     /// <summary>The mailbox address a login name means, or null when it names no hosted domain.</summary>
     public async ValueTask<(string Local, DomainRecord Domain)?> ResolveAsync(string login, IPAddress? serverAddress, CancellationToken ct = default)
@@ -135,9 +138,11 @@ public sealed class LoginService(IAccountStore store, PasswordHasher hasher, Log
     }
 
     /// <summary>Whether a second-factor step for <paramref name="user"/> from <paramref name="client"/> is refused now (the password's throttles).</summary>
+    /// <exception cref="AccountStoreUnavailableException">The throttles are shared and the store cannot be reached: refuse the step for now.</exception>
     public bool IsThrottled(UserRecord user, IPAddress client) => _throttle.IsThrottled(Normalize(client), user.Address, _time.GetUtcNow());
 
     /// <summary>A wrong second factor (the web's TOTP code) counts as a failed login of the account, as a wrong password does.</summary>
+    /// <exception cref="AccountStoreUnavailableException">The throttles are shared and the store cannot be reached.</exception>
     public void SecondFactorFailed(UserRecord user, IPAddress client) => _throttle.Failed(Normalize(client), user.Address, _time.GetUtcNow());
 
     /// <summary>

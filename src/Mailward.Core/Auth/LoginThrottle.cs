@@ -4,14 +4,27 @@
 // clears only its own pair, so a user's typos before a good login stop counting while guesses at
 // other logins keep counting. An account that collects Auth:MaxFailuresPerAccount failures from
 // anywhere backs off: its logins are refused until its window has passed. Every map is bounded by
-// Auth:MaxTrackedEntries; expired entries go first, then the oldest.
+// Auth:MaxTrackedEntries; expired entries go first, then the oldest. This is the one node's
+// (SQLite) throttle; nodes on a PostgreSQL store share SharedLoginThrottle's counts instead.
 using System.Collections.Concurrent;
 using System.Net;
 using Mailward.Core.Policy;
 
 namespace Mailward.Core.Auth;
 
-internal sealed class LoginThrottle(LoginOptions options)
+/// <summary>The throttle's three views; a shared one may throw AccountStoreUnavailableException.</summary>
+internal interface ILoginThrottle
+{
+    /// <summary>True when the client or the account has used up its failures for now.</summary>
+    bool IsThrottled(IPAddress client, string account, DateTimeOffset now);
+
+    void Failed(IPAddress client, string account, DateTimeOffset now);
+
+    /// <summary>A good login: the pair's own failures stop counting against the client; nothing else is cleared.</summary>
+    void Succeeded(IPAddress client, string account, DateTimeOffset now);
+}
+
+internal sealed class LoginThrottle(LoginOptions options) : ILoginThrottle
 {
     private readonly Counter<IPAddress> _clients = new(options.MaxTrackedEntries);
     private readonly Counter<(IPAddress, string)> _pairs = new(options.MaxTrackedEntries);

@@ -93,7 +93,8 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
     }
 
     /// <summary>Submission:MaxMessagesPerHour/MaxRecipientsPerMessage and the Submission:Overrides section.</summary>
-    public Policy.SendingLimits SendingLimits(TimeProvider? time = null)
+    /// <param name="shared">The account store's shared counters (PostgreSQL: every node counts every node's messages), or null.</param>
+    public Policy.SendingLimits SendingLimits(TimeProvider? time = null, Accounts.ISharedCounters? shared = null)
     {
         _ = Get("Submission:Overrides");
         var defaults = new Policy.SendingLimit(GetInt("Submission:MaxMessagesPerHour", 0, 10_000_000), GetInt("Submission:MaxRecipientsPerMessage", 0, 100_000));
@@ -105,7 +106,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
                     : throw new SettingsException($"setting Submission:Overrides:{d.Key}:{key} must be a whole number, not '{raw}'")) : fallback;
             perDomain[d.Key] = new Policy.SendingLimit(Value("MaxMessagesPerHour", defaults.MessagesPerHour), Value("MaxRecipientsPerMessage", defaults.RecipientsPerMessage));
         }
-        return new Policy.SendingLimits(defaults, perDomain, time);
+        return new Policy.SendingLimits(defaults, perDomain, time, shared);
     }
 
     public TimeSpan MaxHostBackoff => TimeSpan.FromSeconds(GetInt("Remote:MaxHostBackoffSeconds", 0, 86400 * 7));

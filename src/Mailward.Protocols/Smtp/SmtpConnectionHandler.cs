@@ -31,7 +31,7 @@ public sealed class SmtpProtocol : IMailProtocol
         {
             var time = sp.GetRequiredService<TimeProvider>();
             return new SmtpService(options, sp.GetRequiredService<ISmtpPolicy>(), sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<ProtocolEdge>(),
-                sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>(), settings.SendingLimits(time), time);
+                sp.GetRequiredService<ILogger<SmtpSession>>(), sp.GetRequiredService<LoginService>(), settings.SendingLimits(time, sp.GetRequiredService<Core.Accounts.IAccountStore>() as Core.Accounts.ISharedCounters), time);
         });
         return
         [

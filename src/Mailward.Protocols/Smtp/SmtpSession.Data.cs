@@ -130,7 +130,7 @@ public sealed partial class SmtpSession
             _messagesQueued++;
             MailwardMetrics.MessageAccepted(_info.Submission ? "submission" : "smtp");
             if (user is not null)
-                limits?.Sent(user.Address);
+                limits?.Sent(user.Address, user.Domain);
             SmtpLog.MessageQueued(logger, _info.SessionId, id, envelope.Sender, envelope.Recipients.Count, tx.BodyLength, Protocol,
                 user is null ? "-" : user.Address);
             Reply(SmtpReplies.Queued(id));

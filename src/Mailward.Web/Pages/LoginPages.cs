@@ -149,10 +149,34 @@ internal static class LoginPages
     }
 
     /// <summary>
-    /// The second step: the code of the account's TOTP secret (RFC 6238), each time step accepted
-    /// once. A wrong or replayed code counts as a failed login in LoginService's throttles.
+    /// The second step, as the first one: when the account store cannot be reached (its lookups, or
+    /// on PostgreSQL the shared throttles) it is 503 try-again, the pending login kept; never a 500,
+    /// and never a step that skips the throttle.
     /// </summary>
     private static async Task<IResult> SecondFactorAsync(HttpContext context, WebUser? current)
+    {
+        try
+        {
+            return await SecondFactorStepAsync(context, current);
+        }
+        catch (AccountStoreUnavailableException)
+        {
+            var services = context.RequestServices;
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            context.Response.Headers.RetryAfter = "30";
+            const string Later = "Logins are temporarily unavailable (the account store cannot be reached): try again in a minute.";
+            return context.Request.Cookies.TryGetValue(WebRequest.SecondFactorCookie, out var cookie) && WebRequest.TokensEqual(cookie, form["_pending"])
+                && services.GetRequiredService<WebSessions>().FindPending(cookie) is { } pending
+                ? CodeForm(context, pending, Later, 503)
+                : LoginForm(context, Later, 503);
+        }
+    }
+
+    /// <summary>
+    /// The code of the account's TOTP secret (RFC 6238), each time step accepted once. A wrong or
+    /// replayed code counts as a failed login in LoginService's throttles.
+    /// </summary>
+    private static async Task<IResult> SecondFactorStepAsync(HttpContext context, WebUser? current)
     {
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
         var services = context.RequestServices;

@@ -19,7 +19,7 @@ public sealed class AccountStoreTests : IDisposable
     [Fact]
     public void Schema_is_versioned_in_the_database_and_in_wal_mode()
     {
-        Assert.Equal(11, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP; 8: nodes; 9: the audit log; 11: kept user counts
+        Assert.Equal(11, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP; 8: nodes; 9: the audit log; 10: shared counters; 11: kept user counts
         using var c = new SqliteConnection(Db);
         c.Open();
         using var cmd = c.CreateCommand();
