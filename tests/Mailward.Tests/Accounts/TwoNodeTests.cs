@@ -4,11 +4,20 @@
 // by both for one mailbox arrives once each under distinct names; a user added while a node has
 // the address cached as unknown receives mail through it within a second (LISTEN/NOTIFY, the
 // polling fallback set to an hour); POP3 on both nodes for one mailbox: the second gets [IN-USE],
-// and once the holding node is SIGKILLed the other takes the mailbox at once.
+// and once the holding node is SIGKILLed the other takes the mailbox at once. What the nodes share
+// in the store: failed logins on one throttle the client on the other and a user's messages count
+// against one hourly limit through both; a roaming grant made by a POP3 login on one lets the client
+// relay through the other; a vacation reply is sent once when one sender mails the user through
+// both. IMAP sessions on both nodes (MailKit) see each other's flag changes and new mail, with UIDs
+// that no two messages share.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Net.Pop3;
+using MailKit.Security;
 using Mailward.Core.Accounts.Postgres;
 using Mailward.Tests.Support;
 
@@ -33,19 +42,21 @@ public sealed class TwoNodeTests : IDisposable
     private string[] Store => ["--Accounts:Provider=postgres", $"--Accounts:ConnectionString={_conn}"];
 
     /// <summary>A node: its own data folder, the shared mail store and account store.</summary>
-    private sealed record Node(Process Process, int Smtp, int Pop3);
+    private sealed record Node(Process Process, int Smtp, int Pop3, int Imap, int Submission);
 
-    private Process Launch(string id, int smtp, int pop3) =>
+    private Process Launch(string id, int smtp, int pop3, int imap = 0, int submission = 0, params string[] more) =>
         _servers.Start(Directory.CreateDirectory(_nodes.Combine(id)).FullName, smtp, [.. Store, $"--MailStore:Path={_m.MailStore}", $"--Node:Id={id}", $"--Pop3:Port={pop3}", "--Log:Level=Warning",
-            "--Pop3:FailedLoginDelayMilliseconds=0", "--Accounts:CacheCheckMilliseconds=3600000", .. MailwardRunner.FastHashes]);
+            $"--Imap:Port={imap}", $"--Submission:Port={submission}", "--Submission:AllowPlaintextAuth=loopback",
+            "--Pop3:FailedLoginDelayMilliseconds=0", "--Imap:FailedLoginDelayMilliseconds=0", "--Submission:FailedAuthDelayMilliseconds=0",
+            "--Accounts:CacheCheckMilliseconds=3600000", .. MailwardRunner.FastHashes, .. more]);
 
-    private async Task<Node> StartAsync(string id)
+    private async Task<Node> StartAsync(string id, params string[] more)
     {
-        var (smtp, pop3) = (ServerProcesses.FreePort(), ServerProcesses.FreePort());
-        var p = Launch(id, smtp, pop3);
-        await ServerProcesses.WaitListeningAsync(smtp);
-        await ServerProcesses.WaitListeningAsync(pop3);
-        return new Node(p, smtp, pop3);
+        var (smtp, pop3, imap, submission) = (ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort());
+        var p = Launch(id, smtp, pop3, imap, submission, more);
+        foreach (var port in new[] { smtp, pop3, imap, submission })
+            await ServerProcesses.WaitListeningAsync(port);
+        return new Node(p, smtp, pop3, imap, submission);
     }
 
     private async Task SetUpAsync()
@@ -54,7 +65,7 @@ public sealed class TwoNodeTests : IDisposable
         (await _m.Run([.. Store, $"--MailStore:Path={_m.MailStore}", "vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test"])).Ok(); // DES crypt of "testpw"
     }
 
-    private static async Task<string> SmtpAsync(int port, string rcpt, string subject)
+    private static async Task<string> SmtpAsync(int port, string rcpt, string subject, string sender = "sender@remote.test")
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, port);
@@ -71,12 +82,12 @@ public sealed class TwoNodeTests : IDisposable
         }
         Assert.StartsWith("220", await r.ReadLineAsync());
         Assert.StartsWith("250", await Send("EHLO client.test"));
-        Assert.StartsWith("250", await Send("MAIL FROM:<sender@remote.test>"));
+        Assert.StartsWith("250", await Send($"MAIL FROM:<{sender}>"));
         var answer = await Send($"RCPT TO:<{rcpt}>");
         if (!answer.StartsWith("250", StringComparison.Ordinal))
             return answer;
         Assert.StartsWith("354", await Send("DATA"));
-        answer = await Send($"From: sender@remote.test\r\nTo: {rcpt}\r\nSubject: {subject}\r\n\r\nbody\r\n.");
+        answer = await Send($"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\n\r\nbody\r\n.");
         await Send("QUIT");
         return answer;
     }
@@ -193,5 +204,256 @@ public sealed class TwoNodeTests : IDisposable
             answer = await Pop3Async(b.Pop3, "joe@hosted.test", "STAT");
         Assert.StartsWith("+OK", answer);
         Assert.True(killed.Elapsed < TimeSpan.FromSeconds(2), $"node B took the mailbox after {killed.Elapsed}"); // not Pop3:LockStaleSeconds
+    }
+
+    /// <summary>A line protocol from a loopback address of the caller's choice: each command's reply (SMTP's multi-line replies joined by newlines).</summary>
+    private sealed class Talk : IDisposable
+    {
+        private readonly TcpClient _tcp;
+        private readonly NetworkStream _s;
+        private readonly ReplyReader _r;
+
+        private Talk(TcpClient tcp)
+        {
+            _tcp = tcp;
+            _s = tcp.GetStream();
+            _r = new ReplyReader(_s);
+        }
+
+        public static async Task<(Talk Talk, string Greeting)> OpenAsync(int port, string from = "127.0.0.1")
+        {
+            var tcp = new TcpClient(new IPEndPoint(IPAddress.Parse(from), 0));
+            await tcp.ConnectAsync(IPAddress.Loopback, port);
+            var t = new Talk(tcp);
+            return (t, await t.ReadAsync());
+        }
+
+        public async Task<string> SendAsync(string command)
+        {
+            await _s.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"));
+            return await ReadAsync();
+        }
+
+        private async Task<string> ReadAsync()
+        {
+            var lines = new List<string>();
+            while (true)
+            {
+                var line = await _r.ReadLineAsync() ?? "<closed>";
+                lines.Add(line);
+                if (line.Length < 4 || line[3] != '-' || !char.IsAsciiDigit(line[0]))
+                    return string.Join("\n", lines);
+            }
+        }
+
+        public void Dispose() => _tcp.Dispose();
+    }
+
+    private static async Task<string> Pop3LoginAsync(int port, string from, string user, string password)
+    {
+        var (t, greeting) = await Talk.OpenAsync(port, from);
+        using (t)
+        {
+            Assert.StartsWith("+OK", greeting);
+            await t.SendAsync($"USER {user}");
+            var answer = await t.SendAsync($"PASS {password}");
+            await t.SendAsync("QUIT");
+            return answer;
+        }
+    }
+
+    private static async Task<string> ImapLoginAsync(int port, string from, string user, string password)
+    {
+        var (t, greeting) = await Talk.OpenAsync(port, from);
+        using (t)
+        {
+            Assert.StartsWith("* OK", greeting);
+            var answer = await t.SendAsync($"a LOGIN {user} {password}");
+            await t.SendAsync("b LOGOUT");
+            return answer;
+        }
+    }
+
+    private static string Plain(string user, string password) => Convert.ToBase64String(Encoding.ASCII.GetBytes($"\0{user}\0{password}"));
+
+    /// <summary>Submission with AUTH PLAIN from <paramref name="from"/>: the AUTH answer, or the answer to MAIL when AUTH passed, or the message's.</summary>
+    private static async Task<string> SubmitAsync(int port, string from, string user, string rcpt)
+    {
+        var (t, greeting) = await Talk.OpenAsync(port, from);
+        using (t)
+        {
+            Assert.StartsWith("220", greeting);
+            Assert.StartsWith("250", await t.SendAsync("EHLO client.test"));
+            var answer = await t.SendAsync("AUTH PLAIN " + Plain(user, "testpw"));
+            if (!answer.StartsWith("235", StringComparison.Ordinal))
+                return answer;
+            answer = await t.SendAsync($"MAIL FROM:<{user}>");
+            if (!answer.StartsWith("250", StringComparison.Ordinal))
+                return answer;
+            Assert.StartsWith("250", await t.SendAsync($"RCPT TO:<{rcpt}>"));
+            Assert.StartsWith("354", await t.SendAsync("DATA"));
+            answer = await t.SendAsync($"From: {user}\r\nTo: {rcpt}\r\nSubject: counted\r\n\r\nbody\r\n.");
+            await t.SendAsync("QUIT");
+            return answer;
+        }
+    }
+
+    [FactWhenPostgres]
+    public async Task Failed_logins_on_one_node_throttle_the_client_on_the_other_and_messages_count_against_one_limit_through_both()
+    {
+        await SetUpAsync();
+        (await _m.Run([.. Store, $"--MailStore:Path={_m.MailStore}", "vadduser", "-e", "DmIMm9e5Hc8ic", "ann@hosted.test"])).Ok();
+        string[] limits = ["--Pop3:MaxLoginFailuresPerClient=3", "--Submission:MaxMessagesPerHour=3"];
+        var a = await StartAsync("node-a", limits);
+        var b = await StartAsync("node-b", limits);
+
+        for (var i = 0; i < 3; i++)
+            Assert.StartsWith("-ERR [AUTH] invalid", await Pop3LoginAsync(a.Pop3, "127.0.0.5", "joe@hosted.test", "guess" + i));
+        // Node B throttles that address too, in every protocol, even with the right password ...
+        Assert.StartsWith("-ERR [AUTH] too many failed logins", await Pop3LoginAsync(b.Pop3, "127.0.0.5", "ann@hosted.test", "testpw"));
+        Assert.StartsWith("a NO [UNAVAILABLE] too many failed logins", await ImapLoginAsync(b.Imap, "127.0.0.5", "ann@hosted.test", "testpw"));
+        Assert.StartsWith("454 4.7.0 Too many failed logins", await SubmitAsync(b.Submission, "127.0.0.5", "ann@hosted.test", "joe@hosted.test"));
+        // ... and only that address.
+        Assert.StartsWith("a OK", await ImapLoginAsync(b.Imap, "127.0.0.6", "ann@hosted.test", "testpw"));
+
+        // Submission:MaxMessagesPerHour=3 is ann's hour through both nodes, not 3 on each.
+        Assert.StartsWith("250", await SubmitAsync(a.Submission, "127.0.0.6", "ann@hosted.test", "joe@hosted.test"));
+        Assert.StartsWith("250", await SubmitAsync(b.Submission, "127.0.0.6", "ann@hosted.test", "joe@hosted.test"));
+        Assert.StartsWith("250", await SubmitAsync(a.Submission, "127.0.0.6", "ann@hosted.test", "joe@hosted.test"));
+        Assert.StartsWith("450 4.7.1 Sending limit", await SubmitAsync(b.Submission, "127.0.0.6", "ann@hosted.test", "joe@hosted.test"));
+        Assert.StartsWith("450 4.7.1 Sending limit", await SubmitAsync(a.Submission, "127.0.0.6", "ann@hosted.test", "joe@hosted.test"));
+        Assert.StartsWith("250", await SubmitAsync(b.Submission, "127.0.0.6", "joe@hosted.test", "ann@hosted.test")); // joe has his own hour
+    }
+
+    [FactWhenPostgres]
+    public async Task A_roaming_grant_made_by_a_login_on_one_node_lets_the_client_relay_through_the_other()
+    {
+        await SetUpAsync();
+        var a = await StartAsync("node-a", "--Relay:RoamingMinutes=180");
+        var b = await StartAsync("node-b", "--Relay:RoamingMinutes=180");
+        async Task<string> RelayAsync(int port)
+        {
+            var (t, greeting) = await Talk.OpenAsync(port, "127.0.0.9"); // not in the relay rules (loopback's rule is 127.0.0.1/32)
+            using (t)
+            {
+                Assert.StartsWith("220", greeting);
+                Assert.StartsWith("250", await t.SendAsync("HELO roamer.test"));
+                Assert.StartsWith("250", await t.SendAsync("MAIL FROM:<joe@hosted.test>"));
+                var rcpt = await t.SendAsync("RCPT TO:<friend@remote.test>");
+                await t.SendAsync("QUIT");
+                return rcpt;
+            }
+        }
+        Assert.StartsWith("554 5.7.1", await RelayAsync(b.Smtp)); // no grant yet
+
+        using (var pop = new Pop3Client { LocalEndPoint = new IPEndPoint(IPAddress.Parse("127.0.0.9"), 0), Timeout = 15_000 })
+        {
+            await pop.ConnectAsync("127.0.0.1", a.Pop3, SecureSocketOptions.None);
+            await pop.AuthenticateAsync("joe@hosted.test", "testpw"); // the grant, made on node A
+            await pop.DisconnectAsync(true);
+        }
+        // Node B reads the grants again within 5 seconds (docs/multi-node.md).
+        var granted = Stopwatch.StartNew();
+        var answer = "";
+        while (granted.Elapsed < TimeSpan.FromSeconds(15) && !answer.StartsWith("250", StringComparison.Ordinal))
+        {
+            answer = await RelayAsync(b.Smtp);
+            if (!answer.StartsWith("250", StringComparison.Ordinal))
+                await Task.Delay(250);
+        }
+        Assert.StartsWith("250", answer);
+        Assert.True(granted.Elapsed < TimeSpan.FromSeconds(7), $"node B took {granted.Elapsed} to honour node A's grant");
+    }
+
+    [FactWhenPostgres]
+    public async Task A_vacation_reply_is_sent_once_when_one_sender_mails_the_user_through_both_nodes()
+    {
+        await SetUpAsync();
+        (await _m.Run([.. Store, $"--MailStore:Path={_m.MailStore}", "vadduser", "-e", "DmIMm9e5Hc8ic", "ann@hosted.test"])).Ok();
+        (await _m.Run([.. Store, $"--MailStore:Path={_m.MailStore}", "vacation", "set", "joe@hosted.test", "--text", "Away until Monday."])).Ok();
+        var a = await StartAsync("node-a");
+        var b = await StartAsync("node-b");
+
+        const int each = 3;
+        var sends = Enumerable.Range(0, each).SelectMany(i => new[]
+        {
+            SmtpAsync(a.Smtp, "joe@hosted.test", $"via a {i}", "ann@hosted.test"), SmtpAsync(b.Smtp, "joe@hosted.test", $"via b {i}", "ann@hosted.test"),
+        });
+        Assert.All(await Task.WhenAll(sends), reply => Assert.StartsWith("250", reply));
+        string[] Mail(string user) => new[] { "new", "cur" }.Select(d => Path.Combine(_m.MailStore, "hosted.test", user, "Maildir", d))
+            .Where(Directory.Exists).SelectMany(Directory.GetFiles).ToArray();
+        var waited = Stopwatch.StartNew();
+        while (waited.Elapsed < TimeSpan.FromSeconds(30) && (Mail("joe").Length < 2 * each || Mail("ann").Length == 0))
+            await Task.Delay(100);
+        Assert.Equal(2 * each, Mail("joe").Length); // every message delivered, by both nodes
+        await Task.Delay(3000); // time for a second reply, were one queued
+        var replies = Mail("ann");
+        Assert.Single(replies);
+        Assert.Contains("Auto-Submitted: auto-replied", File.ReadAllText(replies[0]), StringComparison.Ordinal);
+    }
+
+    [FactWhenPostgres]
+    public async Task Imap_sessions_on_both_nodes_see_each_others_flag_changes_and_new_mail_with_unique_uids()
+    {
+        await SetUpAsync();
+        var a = await StartAsync("node-a");
+        var b = await StartAsync("node-b");
+        Assert.StartsWith("250", await SmtpAsync(a.Smtp, "joe@hosted.test", "first"));
+
+        async Task<ImapClient> OpenAsync(Node node)
+        {
+            var c = new ImapClient { Timeout = 15_000 };
+            await c.ConnectAsync("127.0.0.1", node.Imap, SecureSocketOptions.None);
+            await c.AuthenticateAsync("joe@hosted.test", "testpw");
+            await c.Inbox.OpenAsync(FolderAccess.ReadWrite);
+            return c;
+        }
+        // Until the condition holds on the session (NOOP: RFC 9051 §6.1.2, the server reports what changed).
+        static async Task<bool> SeesAsync(ImapClient c, Func<Task<bool>> condition)
+        {
+            var waited = Stopwatch.StartNew();
+            while (waited.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await c.NoOpAsync();
+                if (await condition())
+                    return true;
+                await Task.Delay(100);
+            }
+            return false;
+        }
+        async Task<List<UniqueId>> UidsAsync(ImapClient c) =>
+            [.. (await c.Inbox.FetchAsync(0, -1, MessageSummaryItems.UniqueId)).Select(m => m.UniqueId).Order()];
+
+        var waitedForFirst = Stopwatch.StartNew();
+        using var onA = await OpenAsync(a);
+        while (onA.Inbox.Count == 0 && waitedForFirst.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(100);
+            await onA.NoOpAsync();
+        }
+        Assert.Equal(1, onA.Inbox.Count);
+        using var onB = await OpenAsync(b);
+        Assert.Equal(1, onB.Inbox.Count);
+        var first = (await UidsAsync(onA)).Single();
+        Assert.Equal([first], await UidsAsync(onB));
+
+        // A flag set on node A is seen by node B's session, and one set on B by A's.
+        await onA.Inbox.AddFlagsAsync(first, MessageFlags.Flagged, true);
+        async Task<MessageFlags> FlagsAsync(ImapClient c) => (await c.Inbox.FetchAsync([first], MessageSummaryItems.Flags)).Single().Flags ?? MessageFlags.None;
+        Assert.True(await SeesAsync(onB, async () => (await FlagsAsync(onB)).HasFlag(MessageFlags.Flagged)), "node B never saw node A's \\Flagged");
+        await onB.Inbox.AddFlagsAsync(first, MessageFlags.Answered, true);
+        Assert.True(await SeesAsync(onA, async () => (await FlagsAsync(onA)).HasFlag(MessageFlags.Answered)), "node A never saw node B's \\Answered");
+
+        // New mail through node B, and an APPEND on each node at once: both sessions see all of it, under the same UIDs, none shared.
+        Assert.StartsWith("250", await SmtpAsync(b.Smtp, "joe@hosted.test", "second"));
+        MimeKit.MimeMessage Note(string text) => new(new[] { MimeKit.InternetAddress.Parse("joe@hosted.test") }, new[] { MimeKit.InternetAddress.Parse("joe@hosted.test") },
+            text, new MimeKit.TextPart("plain") { Text = text });
+        await Task.WhenAll(onA.Inbox.AppendAsync(Note("appended on a")), onB.Inbox.AppendAsync(Note("appended on b")));
+        Assert.True(await SeesAsync(onA, () => Task.FromResult(onA.Inbox.Count == 4)), $"node A's session has {onA.Inbox.Count} messages, not 4");
+        Assert.True(await SeesAsync(onB, () => Task.FromResult(onB.Inbox.Count == 4)), $"node B's session has {onB.Inbox.Count} messages, not 4");
+        var uids = await UidsAsync(onA);
+        Assert.Equal(4, uids.Distinct().Count());
+        Assert.Equal(uids, await UidsAsync(onB));
+        Assert.Equal(first, uids[0]);
     }
 }
