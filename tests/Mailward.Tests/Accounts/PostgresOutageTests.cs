@@ -2,7 +2,9 @@
 // own: while PostgreSQL is stopped (pg_ctl -m fast, as an operator's restart) the server keeps
 // taking mail for the addresses its read cache knows, answers only temporary replies for the rest
 // (RCPT 451 4.3.0, POP3 -ERR [SYS/TEMP], IMAP NO [UNAVAILABLE], SMTP AUTH 454 4.7.0), loses and
-// bounces nothing, and serves normally again by itself once PostgreSQL is back. The relay rules
+// bounces nothing, and serves normally again by itself once PostgreSQL is back. The login throttles
+// live in the store: an account throttled before the outage gets only temporary answers during it
+// (the check cannot be read, so it is not skipped) and is still throttled after it. The relay rules
 // read last stay in use through an outage, and a node takes its id and its held cluster locks
 // (POP3 mailboxes) again by itself when PostgreSQL returns.
 using System.Net;
@@ -87,14 +89,14 @@ public sealed class PostgresOutageTests : IDisposable
         }
     }
 
-    private static async Task<string> Pop3Async(int port, string command = "STAT")
+    private static async Task<string> Pop3Async(int port, string command = "STAT", string user = "joe@hosted.test", string password = "testpw")
     {
         var (p, greeting) = await Line.OpenAsync(port);
         using (p)
         {
             Assert.StartsWith("+OK", greeting);
-            await p.SendAsync("USER joe@hosted.test");
-            var pass = await p.SendAsync("PASS testpw");
+            await p.SendAsync($"USER {user}");
+            var pass = await p.SendAsync($"PASS {password}");
             if (!pass.StartsWith("+OK", StringComparison.Ordinal))
                 return pass;
             var answer = await p.SendAsync(command);
@@ -103,26 +105,26 @@ public sealed class PostgresOutageTests : IDisposable
         }
     }
 
-    private static async Task<string> ImapAsync(int port)
+    private static async Task<string> ImapAsync(int port, string user = "joe@hosted.test")
     {
         var (i, greeting) = await Line.OpenAsync(port);
         using (i)
         {
             Assert.StartsWith("* OK", greeting);
-            var answer = await i.SendAsync("a LOGIN joe@hosted.test testpw");
+            var answer = await i.SendAsync($"a LOGIN {user} testpw");
             await i.SendAsync("b LOGOUT");
             return answer;
         }
     }
 
-    private static async Task<string> AuthAsync(int port)
+    private static async Task<string> AuthAsync(int port, string user = "joe@hosted.test")
     {
         var (s, greeting) = await Line.OpenAsync(port);
         using (s)
         {
             Assert.StartsWith("220", greeting);
             Assert.StartsWith("250", await s.SendAsync("EHLO client.test"));
-            var answer = await s.SendAsync("AUTH PLAIN " + Convert.ToBase64String(Encoding.ASCII.GetBytes("\0joe@hosted.test\0testpw")));
+            var answer = await s.SendAsync("AUTH PLAIN " + Convert.ToBase64String(Encoding.ASCII.GetBytes($"\0{user}\0testpw")));
             await s.SendAsync("QUIT");
             return answer;
         }
@@ -135,8 +137,10 @@ public sealed class PostgresOutageTests : IDisposable
         string[] store = ["--Accounts:Provider=postgres", $"--Accounts:ConnectionString={conn}"];
         (await _m.Run([.. store, "vadddomain", "hosted.test", "pw"])).Ok();
         (await _m.Run([.. store, "vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test"])).Ok(); // DES crypt of "testpw"
+        (await _m.Run([.. store, "vadduser", "-e", "DmIMm9e5Hc8ic", "ann@hosted.test"])).Ok();
         var (smtp, pop3, imap, submission) = (ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort());
         _servers.Start(_m.Data, smtp, [.. store, "--Log:Level=Warning", $"--Pop3:Port={pop3}", $"--Imap:Port={imap}", $"--Submission:Port={submission}",
+            "--Auth:MaxFailuresPerAccount=3",
             "--Submission:AllowPlaintextAuth=loopback", "--Pop3:FailedLoginDelayMilliseconds=0", "--Imap:FailedLoginDelayMilliseconds=0",
             "--Submission:FailedAuthDelayMilliseconds=0", "--Node:Id=node-a", "--Accounts:UnavailableRetrySeconds=2", .. MailwardRunner.FastHashes]);
         foreach (var port in new[] { smtp, pop3, imap, submission })
@@ -148,6 +152,10 @@ public sealed class PostgresOutageTests : IDisposable
         Assert.StartsWith("a OK", await ImapAsync(imap));
         Assert.StartsWith("235", await AuthAsync(submission));
         Assert.StartsWith("250", await SmtpAsync(smtp, "joe@hosted.test", "before"));
+        // Ann's account is throttled (Auth:MaxFailuresPerAccount=3): the counts live in the store (shared by the nodes).
+        for (var i = 0; i < 3; i++)
+            Assert.StartsWith("-ERR [AUTH] invalid", await Pop3Async(pop3, user: "ann@hosted.test", password: "guess" + i));
+        Assert.StartsWith("-ERR [AUTH] too many", await Pop3Async(pop3, user: "ann@hosted.test"));
 
         _pg.Halt();
         // Past Accounts:CacheCheckMilliseconds (1 s): the cache has tried the store and kept its answers.
@@ -163,6 +171,10 @@ public sealed class PostgresOutageTests : IDisposable
         Assert.StartsWith("-ERR [SYS/TEMP]", await Pop3Async(pop3));
         Assert.StartsWith("a NO [UNAVAILABLE]", await ImapAsync(imap));
         Assert.StartsWith("454 4.7.0", await AuthAsync(submission));
+        // The throttle cannot be read: a temporary failure, neither skipped nor "too many" from a stale memory.
+        Assert.StartsWith("-ERR [SYS/TEMP]", await Pop3Async(pop3, user: "ann@hosted.test"));
+        Assert.StartsWith("a NO [UNAVAILABLE] the account store is unavailable", await ImapAsync(imap, "ann@hosted.test"));
+        Assert.StartsWith("454 4.7.0 Temporary authentication failure", await AuthAsync(submission, "ann@hosted.test"));
 
         _pg.Resume();
         // By itself: no restart of mailward, the next logins and lookups find PostgreSQL again.
@@ -176,6 +188,10 @@ public sealed class PostgresOutageTests : IDisposable
         Assert.StartsWith("550 5.1.1", await SmtpAsync(smtp, "someone@hosted.test", "unknown after")); // now the store can say no
         Assert.StartsWith("a OK", await ImapAsync(imap));
         Assert.StartsWith("235", await AuthAsync(submission));
+        // Throttled before the outage, throttled after it, in every protocol.
+        Assert.StartsWith("-ERR [AUTH] too many", await Pop3Async(pop3, user: "ann@hosted.test"));
+        Assert.StartsWith("a NO [UNAVAILABLE] too many failed logins", await ImapAsync(imap, "ann@hosted.test"));
+        Assert.StartsWith("454 4.7.0 Too many failed logins", await AuthAsync(submission, "ann@hosted.test"));
         Assert.DoesNotContain(_servers.Output, l => l.Contains("Unhandled", StringComparison.Ordinal));
     }
 

@@ -1,6 +1,8 @@
 // The web login while the account store cannot be reached (a PostgreSQL store stopped, as in
 // PostgresOutageTests): the answer is 503 "temporarily unavailable" with Retry-After, not
-// "wrong address or password", and logins work again by themselves once PostgreSQL is back.
+// "wrong address or password", and logins work again by themselves once PostgreSQL is back. The
+// login throttles live in the store: an account throttled before the outage is 503 during it (the
+// throttle cannot be read, so it is not skipped) and 429 again after it.
 using System.Net;
 using Mailward.Tests.Support;
 
@@ -29,13 +31,19 @@ public sealed class WebLoginOutageTests : IDisposable
         (await _m.Run([.. store, "vadduser", "ann@hosted.test", "Ann-secret-1"])).Ok();
         var (smtp, admin) = (ServerProcesses.FreePort(), ServerProcesses.FreePort());
         _servers.Start(_m.Data, smtp, [.. store, "--Log:Level=Warning", $"--Admin:Port={admin}", "--Admin:FailedLoginDelayMilliseconds=0",
-            "--Node:Id=node-a", "--Accounts:UnavailableRetrySeconds=2", .. MailwardRunner.FastHashes]);
+            "--Node:Id=node-a", "--Accounts:UnavailableRetrySeconds=2", "--Auth:MaxFailuresPerAccount=2", .. MailwardRunner.FastHashes]);
         await ServerProcesses.WaitListeningAsync(admin);
         var at = new IPEndPoint(IPAddress.Loopback, admin);
 
         using (var wrong = new WebClient(at))
         using (var r = await wrong.LoginAsync("ann@hosted.test", "not-it"))
             Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode); // the store answers: a wrong password is one (joe's record is not cached by it)
+        using (var wrong = new WebClient(at))
+        using (var r = await wrong.LoginAsync("ann@hosted.test", "not-it-either"))
+            Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+        using (var throttled = new WebClient(at))
+        using (var r = await throttled.LoginAsync("ann@hosted.test", "Ann-secret-1"))
+            Assert.Equal((HttpStatusCode)429, r.StatusCode); // Auth:MaxFailuresPerAccount=2
 
         _pg.Halt();
         await Task.Delay(1500); // past Accounts:CacheCheckMilliseconds: the cache has found the store gone
@@ -48,6 +56,9 @@ public sealed class WebLoginOutageTests : IDisposable
             Assert.DoesNotContain("Wrong address or password", page, StringComparison.Ordinal);
             Assert.NotNull(r.Headers.RetryAfter);
         }
+        using (var during = new WebClient(at))
+        using (var r = await during.LoginAsync("ann@hosted.test", "Ann-secret-1"))
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode); // not let through, not 500
 
         _pg.Resume();
         var status = HttpStatusCode.ServiceUnavailable;
@@ -59,6 +70,9 @@ public sealed class WebLoginOutageTests : IDisposable
             status = r.StatusCode;
         }
         Assert.Equal(HttpStatusCode.SeeOther, status);
+        using (var after = new WebClient(at))
+        using (var r = await after.LoginAsync("ann@hosted.test", "Ann-secret-1"))
+            Assert.Equal((HttpStatusCode)429, r.StatusCode); // still throttled: the count outlived the outage
         Assert.DoesNotContain(_servers.Output, l => l.Contains("Unhandled", StringComparison.Ordinal));
     }
 }
