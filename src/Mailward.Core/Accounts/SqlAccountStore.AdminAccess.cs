@@ -78,10 +78,13 @@ public abstract partial class SqlAccountStore
 
     public bool TryUseTotpStep(long userId, long step)
     {
-        // Nothing a cache holds (no change-counter bump), but fsynced: a code used must stay used.
+        // Nothing a cache holds (no change-counter bump), but durable: a code used must stay used. An
+        // uncounted write is that on both providers (this was a SQLite PRAGMA, a syntax error on PostgreSQL).
         using var c = Open();
-        Exec(c, null, "PRAGMA synchronous=FULL");
-        return Exec(c, null, "UPDATE totp SET last_step = $s, confirmed = 1 WHERE user_id = $u AND last_step < $s", ("$s", step), ("$u", userId)) > 0;
+        using var tx = BeginWrite(c, WriteKind.Uncounted);
+        var used = Exec(c, tx, "UPDATE totp SET last_step = $s, confirmed = 1 WHERE user_id = $u AND last_step < $s", ("$s", step), ("$u", userId)) > 0;
+        tx.Commit();
+        return used;
     }
 
     /// <summary>An account's grants and second factor go with it (ids may be reused after a delete).</summary>

@@ -4,11 +4,13 @@
 // login throttles live in the store: an account throttled before the outage is 503 during it (the
 // throttle cannot be read, so it is not skipped) and 429 again after it.
 using System.Net;
+using System.Text.RegularExpressions;
+using Mailward.Core.Auth;
 using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Web;
 
-public sealed class WebLoginOutageTests : IDisposable
+public sealed partial class WebLoginOutageTests : IDisposable
 {
     private readonly MailwardRunner _m = new();
     private readonly ServerProcesses _servers = new();
@@ -75,4 +77,72 @@ public sealed class WebLoginOutageTests : IDisposable
             Assert.Equal((HttpStatusCode)429, r.StatusCode); // still throttled: the count outlived the outage
         Assert.DoesNotContain(_servers.Output, l => l.Contains("Unhandled", StringComparison.Ordinal));
     }
+
+    [FactWhenPostgres]
+    public async Task The_second_factor_step_while_the_store_is_down_is_503_try_again_and_the_pending_login_finishes_after()
+    {
+        var conn = _pg!.CreateDatabase();
+        string[] store = ["--Accounts:Provider=postgres", $"--Accounts:ConnectionString={conn}"];
+        (await _m.Run([.. store, "vadddomain", "hosted.test", "pw"])).Ok();
+        (await _m.Run([.. store, "vadduser", "joe@hosted.test", "Joe-secret-1"])).Ok();
+        var (smtp, admin) = (ServerProcesses.FreePort(), ServerProcesses.FreePort());
+        _servers.Start(_m.Data, smtp, [.. store, "--Log:Level=Warning", $"--Admin:Port={admin}", "--Admin:FailedLoginDelayMilliseconds=0",
+            "--Node:Id=node-a", .. MailwardRunner.FastHashes]);
+        await ServerProcesses.WaitListeningAsync(admin);
+        var at = new IPEndPoint(IPAddress.Loopback, admin);
+
+        // Joe turns on his second factor, then logs in again: the password step passes, the code form waits.
+        string secret;
+        long used;
+        using (var setup = new WebClient(at))
+        {
+            await setup.LoginOkAsync("joe@hosted.test", "Joe-secret-1");
+            using var begin = await setup.PostFormAsync("/account/totp");
+            secret = SecretOnPage().Match(await begin.Content.ReadAsStringAsync()).Groups[1].Value;
+            used = Totp.StepOf(DateTimeOffset.UtcNow);
+            using var confirm = await setup.PostFormAsync("/account/totp/confirm", new Dictionary<string, string> { ["code"] = Totp.Code(secret, used) });
+            Assert.Equal(HttpStatusCode.SeeOther, confirm.StatusCode); // TryUseTotpStep ran a SQLite PRAGMA here: a 500 on PostgreSQL
+        }
+        using var client = new WebClient(at);
+        string pending;
+        using (var r = await client.LoginAsync("joe@hosted.test", "Joe-secret-1"))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            pending = PendingOnPage().Match(await r.Content.ReadAsStringAsync()).Groups[1].Value;
+            Assert.NotEmpty(pending);
+        }
+        Task<HttpResponseMessage> CodeAsync(string code) =>
+            client.PostFormAsync("/login/totp", new Dictionary<string, string> { ["_pending"] = pending, ["code"] = code }, withToken: false);
+
+        _pg.Halt();
+        await Task.Delay(1500); // past Accounts:CacheCheckMilliseconds
+        // The throttle the step checks (and counts a wrong code in) cannot be reached: try again, the code form kept; not a 500, not a pass.
+        using (var r = await CodeAsync(Totp.Code(secret, used + 1)))
+        {
+            var page = await r.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+            Assert.Contains("temporarily unavailable", page, StringComparison.Ordinal);
+            Assert.Contains(pending, page, StringComparison.Ordinal);
+            Assert.NotNull(r.Headers.RetryAfter);
+        }
+        using (var me = await client.GetAsync("/api/v1/me"))
+            Assert.Equal(HttpStatusCode.Unauthorized, me.StatusCode);
+
+        _pg.Resume();
+        var status = HttpStatusCode.ServiceUnavailable;
+        for (var i = 0; i < 100 && status == HttpStatusCode.ServiceUnavailable; i++)
+        {
+            await Task.Delay(200);
+            using var r = await CodeAsync(Totp.Code(secret, Math.Max(used + 1, Totp.StepOf(DateTimeOffset.UtcNow)))); // never the enrolment's spent step
+            status = r.StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.SeeOther, status); // the same pending login finishes
+        Assert.DoesNotContain(_servers.Output, l => l.Contains("Unhandled", StringComparison.Ordinal));
+    }
+
+    [GeneratedRegex("<code id=\"totp-secret\">([A-Z2-7]+)</code>")]
+    private static partial Regex SecretOnPage();
+
+    [GeneratedRegex("name=\"_pending\" value=\"([^\"]+)\"")]
+    private static partial Regex PendingOnPage();
 }
