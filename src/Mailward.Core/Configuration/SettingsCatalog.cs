@@ -320,6 +320,8 @@ public static class SettingsCatalog
             "ezmlm-tstdig's -k 64 (KiB): a digest stays readable and one message of modest size.", SettingKind.Number),
         new("Lists:DigestHours", "48", "Hours the oldest post waits before a list digest is due anyway (seen by the next post).",
             "ezmlm-tstdig's -t 48: a quiet list's digest subscribers still hear within two days of a post.", SettingKind.Number),
+        new("Lists:UnsubscribeBaseUrl", "", "The public https:// address of the admin listener (or of the proxy in front of it) under which mail clients reach /lists/unsubscribe: each list copy's List-Unsubscribe then carries a one-click URL with the subscriber's token, and List-Unsubscribe-Post (RFC 8058). Empty: the mailto: address only.",
+            "The server cannot know the name and port the world reaches its admin listener by, and an admin listener only this host reaches would hand out links that fail; Gmail and Yahoo ask bulk senders for one-click."),
         new("Remote:SmartHost", "", "host:port that receives all remote mail (a relay); empty: deliver by MX lookup.",
             "Direct delivery needs nothing configured; many hosting networks require a smarthost instead."),
         new("Remote:Routes", "", "Per-domain relays as a section: Remote:Routes:<domain> = host:port (qmail's smtproutes); a key .example.com covers subdomains. Routes win over the smarthost.",

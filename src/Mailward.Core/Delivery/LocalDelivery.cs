@@ -8,7 +8,8 @@
 // local(8)'s duplicate elimination, keyed by the Maildir, mbox, program or forward address.
 // An address with an active autoresponder is answered after its mail is delivered (or, when it
 // only answers, instead of delivering): docs/autoresponder.md. A mailing list's address and its
-// command addresses go to the list (docs/lists.md); a list copy's VERP sender is expanded here.
+// command addresses go to the list (docs/lists.md); a list copy's VERP sender is expanded here, and
+// its per-subscriber List-Unsubscribe put on top (IRecipientFields).
 using System.Buffers;
 using System.Text;
 using Mailward.Core.Accounts;
@@ -34,6 +35,9 @@ public sealed record LocalDeliveryOptions(string Hostname)
     public IReadOnlySet<string> ProgramDomains { get; init; } = new HashSet<string>();
     public TimeSpan ProgramTimeout { get; init; } = TimeSpan.FromMinutes(10);
     public IReadOnlyList<string> AllowedExternalPaths { get; init; } = [];
+
+    /// <summary>Fields made for each recipient (a list copy's one-click List-Unsubscribe); null: none.</summary>
+    public IRecipientFields? RecipientFields { get; init; }
     public bool ProgramsAllowedFor(string domain) => ProgramDomains.Contains("*") || ProgramDomains.Contains(domain);
 }
 
@@ -102,8 +106,10 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
             return DeliveryResult.Delivered("quarantined by the door; not kept, not answered");
         if (quarantined)
             answering = null;
+        // A list copy's List-Unsubscribe for this subscriber (docs/lists.md, "One-click unsubscribe"), on top of every target's copy.
+        var fields = options.RecipientFields is null ? null : await options.RecipientFields.FieldsAsync(message, recipient, ct);
         // One open of the body serves the loop check and every target.
-        await using var body = QueueStore.OpenBody(message);
+        await using var body = fields is null ? QueueStore.OpenBody(message) : new PrefixedStream(fields, QueueStore.OpenBody(message));
         if (AlreadyDeliveredTo(body, recipient))
             return DeliveryResult.Permanent("5.4.6", $"looping: the message already carries Delivered-To: {recipient}");
         if (answering is { Record.Deliver: false })
@@ -182,7 +188,7 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
         {
             if (reached?.Contains(forward.Key) == true)
                 continue; // two lines of this recipient name the same address
-            var id = await ForwardAsync(message, recipient, forward.Address, ct);
+            var id = await ForwardAsync(message, recipient, forward.Address, fields, ct);
             reached?.Add(forward.Key);
             done.Add($"forwarded to <{forward.Address}> as {id}");
         }
@@ -267,11 +273,13 @@ public sealed class LocalDelivery(IAccountStore store, RecipientResolver resolve
     };
 
     /// <summary>A forward is a new message through the queue's one entry, same sender, Delivered-To added for loop detection.</summary>
-    private async Task<string> ForwardAsync(QueuedMessage message, string recipient, string address, CancellationToken ct)
+    private async Task<string> ForwardAsync(QueuedMessage message, string recipient, string address, byte[]? fields, CancellationToken ct)
     {
         var envelope = new QueueEnvelope(Verp.Expand(message.Envelope.Sender, recipient), [address], "127.0.0.1", hostname, "local");
         await using var tx = queue.Begin(envelope);
         await tx.WriteAsync(Encoding.UTF8.GetBytes($"Delivered-To: {recipient}\r\n"), ct);
+        if (fields is not null)
+            await tx.WriteAsync(fields, ct); // the forwarded copy is still the subscriber's: its one-click link goes along
         await using (var body = QueueStore.OpenBody(message))
         {
             var buffer = new byte[1 << 16];

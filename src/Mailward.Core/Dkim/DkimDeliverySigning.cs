@@ -14,9 +14,10 @@ public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogge
     private readonly ILogger _log = logger ?? NullLogger.Instance;
 
     /// <summary>How to open the message as it is to be sent, and its length (for SIZE=): sealed (ARC) when it came in from a stranger and Arc:SealDomain is set, then signed.</summary>
-    public async Task<(Func<Stream> Open, long Length)> PrepareAsync(QueuedMessage message, CancellationToken ct)
+    /// <param name="recipientFields">Fields on top of the queued bytes for this recipient (a list copy's List-Unsubscribe): sealed and signed with them.</param>
+    public async Task<(Func<Stream> Open, long Length)> PrepareAsync(QueuedMessage message, CancellationToken ct, byte[]? recipientFields = null)
     {
-        var (queued, length) = await SealAsync(message, ct);
+        var (queued, length) = await SealAsync(message, recipientFields, ct);
         try
         {
             var outcome = await signer.SignAsync(queued, ct);
@@ -36,18 +37,19 @@ public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogge
     }
 
     /// <summary>The queued message with an ARC set on top when it gets one (RFC 8617 §5.1); a failure sends it unsealed, as an unsigned one.</summary>
-    private async Task<(Func<Stream> Open, long Length)> SealAsync(QueuedMessage message, CancellationToken ct)
+    private async Task<(Func<Stream> Open, long Length)> SealAsync(QueuedMessage message, byte[]? recipientFields, CancellationToken ct)
     {
-        Func<Stream> queued = () => QueueStore.OpenBody(message);
+        Func<Stream> queued = recipientFields is null ? () => QueueStore.OpenBody(message) : () => new PrefixedStream(recipientFields, QueueStore.OpenBody(message));
+        var queuedLength = message.MessageLength + (recipientFields?.Length ?? 0);
         if (arc is null)
-            return (queued, message.MessageLength);
+            return (queued, queuedLength);
         try
         {
             var outcome = await arc.SealAsync(queued, ct);
             if (outcome.Fields is { } fields)
             {
                 Sealed(_log, message.QueueId, outcome.Instance, outcome.Chain);
-                return (() => new PrefixedStream(fields, QueueStore.OpenBody(message)), message.MessageLength + fields.Length);
+                return (() => new PrefixedStream(fields, queued()), queuedLength + fields.Length);
             }
             if (outcome.Skipped is { } why)
                 NotSealed(_log, message.QueueId, why);
@@ -56,7 +58,7 @@ public sealed partial class DkimDeliverySigning(DkimMessageSigner signer, ILogge
         {
             NotSealed(_log, message.QueueId, e.Message);
         }
-        return (queued, message.MessageLength);
+        return (queued, queuedLength);
     }
 
     [LoggerMessage(EventId = 2408, Level = LogLevel.Debug, Message = "arc sealed id={QueueId} instance={Instance} cv={Chain}")]

@@ -97,7 +97,7 @@ public sealed partial class ListAgent
             return DeliveryResult.Delivered($"post {number} archived; no subscribers");
         }
         await using var tx = queue.Begin(new QueueEnvelope(Verp.Template($"{list.Name}-return-{ListFolder.Number(number)}-", list.Domain),
-            subscribers, "127.0.0.1", hostname, "list"));
+            subscribers, "127.0.0.1", hostname, ListOneClick.QueueProtocol)); // each copy's List-Unsubscribe is made at delivery (ListOneClick)
         await tx.WriteAsync(copy, ct);
         WriteFanout(list, number, source, tx.QueueId, "begun");
         AdvanceNumber(list, number);

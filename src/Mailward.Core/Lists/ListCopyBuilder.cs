@@ -1,7 +1,8 @@
 // The copy of a post the subscribers get (docs/lists.md, "The copies"): the post's own fields
 // that would lie about this list removed; Delivered-To, List-Id (RFC 2919), List-Help, -Subscribe,
-// -Unsubscribe, -Post (RFC 2369 §3), Precedence: list, Mailing-List and the number added; the
-// subject prefix, Reply-To, the DMARC From rewrite and the trailer by the list's settings.
+// -Post (RFC 2369 §3), Precedence: list, Mailing-List and the number added; the subject prefix,
+// Reply-To, the DMARC From rewrite and the trailer by the list's settings. List-Unsubscribe is not
+// here: it differs per subscriber (RFC 8058's token) and is added at delivery (ListOneClick).
 using System.Text;
 using MimeKit;
 
@@ -74,7 +75,6 @@ public static class ListCopyBuilder
         post.Headers.Add("List-Id", ListId(list, config));
         post.Headers.Add("List-Help", $"<mailto:{n}-help@{d}>");
         post.Headers.Add("List-Subscribe", $"<mailto:{n}-subscribe@{d}>");
-        post.Headers.Add("List-Unsubscribe", $"<mailto:{n}-unsubscribe@{d}>");
         post.Headers.Add("List-Post", config.Policy == PostingPolicy.Announce ? "NO" : $"<mailto:{n}@{d}>");
         post.Headers.Add("Precedence", "list");
         post.Headers.Add("Mailing-List", $"list {list.Address}; contact {n}-owner@{d}");

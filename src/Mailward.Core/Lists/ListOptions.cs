@@ -1,7 +1,8 @@
 // The mailing lists' settings (Lists:*, docs/lists.md): on or off, how long a confirmation holds,
 // the default post size limit, how long a change waits for the list's lock, the most members a set holds,
 // how long a held post's accept and reject addresses hold, the most posts one -get or -index answer covers,
-// the days of bounces before a warning and from the warning to the probe, when a digest is due.
+// the days of bounces before a warning and from the warning to the probe, when a digest is due,
+// and the https address of the one-click unsubscribe (RFC 8058; empty: the mailto: link only).
 using Mailward.Core.Configuration;
 using Mailward.Core.MailStore;
 using Mailward.Core.Routing;
@@ -9,8 +10,12 @@ using Mailward.Core.Routing;
 namespace Mailward.Core.Lists;
 
 public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, long MaxPostBytes = 10 << 20, int LockSeconds = 30, int MaxMembers = 100_000,
-    int ModerationHours = 120, int MaxGetPosts = 100, int BounceDays = 10, int DigestPosts = 30, long DigestBytes = 65536, int DigestHours = 48)
+    int ModerationHours = 120, int MaxGetPosts = 100, int BounceDays = 10, int DigestPosts = 30, long DigestBytes = 65536, int DigestHours = 48,
+    string UnsubscribeBaseUrl = "")
 {
+    /// <summary>Longest Lists:UnsubscribeBaseUrl: the URL with a list, a subscriber and the token still fits a header line (RFC 5322 §2.1.1).</summary>
+    public const int MaxBaseUrlLength = 200;
+
     public static ListOptions Default { get; } = new();
 
     public TimeSpan ConfirmValid => TimeSpan.FromHours(ConfirmHours);
@@ -30,7 +35,19 @@ public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, lo
         s.GetInt("Lists:BounceDays", 1, 365),
         s.GetInt("Lists:DigestPosts", 1, 1000),
         s.GetInt("Lists:DigestBytes", 1024, 64 << 20),
-        s.GetInt("Lists:DigestHours", 1, 24 * 365));
+        s.GetInt("Lists:DigestHours", 1, 24 * 365),
+        CheckBaseUrl(s.Get("Lists:UnsubscribeBaseUrl")));
+
+    /// <summary>Empty, or an absolute https: URL without query or fragment (RFC 8058 §3.1 wants HTTPS); its trailing slash dropped.</summary>
+    public static string CheckBaseUrl(string text)
+    {
+        if (text.Length == 0)
+            return "";
+        if (text.Length > MaxBaseUrlLength || !Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
+            || uri.Query.Length > 0 || uri.Fragment.Length > 0 || uri.UserInfo.Length > 0 || text.Any(c => c <= ' ' || c >= 0x7f))
+            throw new SettingsException($"setting Lists:UnsubscribeBaseUrl must be empty or an https:// URL of at most {MaxBaseUrlLength} characters without a query, not '{text}'");
+        return text.TrimEnd('/');
+    }
 }
 
 /// <summary>Answers RecipientResolver's question from the list folders in the mail store.</summary>

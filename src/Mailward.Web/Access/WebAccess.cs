@@ -34,6 +34,12 @@ public enum Need
     SystemAdmin,
     /// <summary>A monitoring client: an address in Metrics:AllowFrom, or the Metrics:BearerToken (no session involved).</summary>
     Scraper,
+    /// <summary>
+    /// Anyone holding the link's token, which the handler checks (a list's one-click unsubscribe):
+    /// no session is looked at and no anti-forgery token asked, since a mail client POSTs it without
+    /// either (RFC 8058 §3.2); a cookie a browser sends along changes nothing.
+    /// </summary>
+    Token,
 }
 
 /// <summary>
@@ -179,6 +185,8 @@ public static class WebAccess
         new("POST", "/api/v1/queue/flush", Need.SystemAdmin, "retry every deferred message now"),
         new("DELETE", "/api/v1/queue/{id}", Need.SystemAdmin, "delete a queued message (no bounce)"),
         new("GET", "/api/v1/audit", Need.Admin, "the audit log, newest first (domain, after, limit): the system's every row, a domain admin's or scoped key's domains' rows"),
+        new("GET", "/lists/unsubscribe", Need.Token, "a mailing list's one-click unsubscribe: the confirmation page with its button (?list=&address=&token=)"),
+        new("POST", "/lists/unsubscribe", Need.Token, "a mailing list's one-click unsubscribe (RFC 8058: body List-Unsubscribe=One-Click; the token is the only credential)"),
         new("GET", "/metrics", Need.Scraper, "Prometheus metrics (docs/metrics.md)"),
         new("GET", "/healthz", Need.Scraper, "whether the queue, the mail store and the listeners work"),
     ];
@@ -189,7 +197,7 @@ public static class WebAccess
 
     public static AccessDecision Decide(Need need, WebUser? user)
     {
-        if (need == Need.Anyone)
+        if (need is Need.Anyone or Need.Token)
             return AccessDecision.Allowed;
         if (user is null)
             return AccessDecision.SignIn;

@@ -81,6 +81,7 @@ public static class AdminWeb
         VacationPages.Map(app);
         AuditPages.Map(app);
         ForwardPages.Map(app);
+        ListUnsubscribePages.Map(app);
         AliasPages.Map(app);
         DomainSettingsPages.Map(app);
         SystemPages.Map(app);
@@ -124,6 +125,12 @@ public static class AdminWeb
                 var metrics = context.RequestServices.GetRequiredService<MetricsOptions>();
                 result = ScrapeAccess.Allows(context, metrics) ? await handler(context, null) : ScrapeAccess.Refusal(context, metrics);
                 await result.ExecuteAsync(context);
+                return;
+            }
+            if (rule.Need == Need.Token)
+            {
+                // The handler checks the link's token; whoever is logged in (or not) is no part of it.
+                await (await handler(context, null)).ExecuteAsync(context);
                 return;
             }
             switch (WebAccess.Decide(rule.Need, user))

@@ -112,6 +112,9 @@ public sealed partial class MailServer : IAsyncDisposable
         var listOptions = ListOptions.From(settings);
         var lists = new ListDirectory(layout);
         IListLookup? listLookup = listOptions.Enabled ? lists : null;
+        // One-click unsubscribe (RFC 8058): each copy's List-Unsubscribe at delivery, and the admin listener's /lists/unsubscribe.
+        if (listOptions.Enabled)
+            builder.Services.AddSingleton(sp => new ListOneClick(lists, directory, listOptions, sp.GetRequiredService<ILogger<ListOneClick>>()));
         var dnsbl = DnsblOptions.From(settings);
         var spf = SpfOptions.From(settings);
         var dkimOptions = DkimOptions.From(settings);
@@ -136,6 +139,7 @@ public sealed partial class MailServer : IAsyncDisposable
                 ProgramDomains = settings.ProgramDomains,
                 ProgramTimeout = settings.ProgramTimeout,
                 AllowedExternalPaths = settings.AllowedExternalPaths,
+                RecipientFields = sp.GetService<ListOneClick>(),
             }, time, new AutoresponderAgent(accounts, sp.GetRequiredService<QueueStore>(), settings.Hostname, AutoresponderOptions.From(settings), time,
                 sp.GetRequiredService<ILogger<AutoresponderAgent>>()),
             listOptions.Enabled ? new ListAgent(lists, sp.GetRequiredService<QueueStore>(), settings.Hostname, listOptions, time,
@@ -157,6 +161,7 @@ public sealed partial class MailServer : IAsyncDisposable
         {
             // MTA-STS and the routes that require TLS (docs/mail-auth.md).
             Tls = Mailward.Core.MtaSts.MtaStsSetup.Rules(settings, data.Path, policyDns, time, sp.GetRequiredService<ILoggerFactory>()),
+            RecipientFields = sp.GetService<ListOneClick>(),
         });
         builder.Services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<QueueStore>(), sp.GetRequiredService<LocalDelivery>(),
             sp.GetRequiredService<RemoteDelivery>(), settings.RemoteRoutes, settings.Delivery, sp.GetRequiredService<ILogger<QueueManager>>(), time));

@@ -6,6 +6,7 @@
 using System.Net;
 using Mailward.Core.Accounts;
 using Mailward.Core.Admin;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailward.Tests.Web;
 
@@ -104,6 +105,9 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         // The audit log: rows of the own domains (WebAuditTests checks which rows); ?domain= of another tenant is refused.
         ("GET", "/audit", "anon/own=302 user/own=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=302 ro/own=302"),
         ("GET", "/api/v1/audit", "anon/own=401 user/own=403 da/own=200 da/other=403 da2/own=200 da2/second=200 da2/other=403 sa/own=200 sa/other=200 key/own=200 key/other=403 ro/own=200 ro/other=200"),
+        // A list's one-click unsubscribe: the link's token is the credential; a session, a key or their absence changes nothing (docs/lists.md).
+        ("GET", "/lists/unsubscribe", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
+        ("POST", "/lists/unsubscribe", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
         // The scraper's endpoints ask no session: from 127.0.0.1 (Metrics:AllowFrom's default) everyone reads them (docs/metrics.md).
         ("GET", "/metrics", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
         ("GET", "/healthz", "anon=200 user=200 da=200 da2=200 sa=200 key=200 ro=200"),
@@ -230,6 +234,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             path += "?network=" + Uri.EscapeDataString(network);
         if (route.EndsWith("/audit", StringComparison.Ordinal))
             path += "?domain=" + named; // the audit log's target is the domain asked for
+        if (route == "/lists/unsubscribe")
+            path += OneClickQuery(local);
 
         using var response = await SendAsync(client, method, path, route, local, newDomain, network, ip);
         Assert.True((int)response.StatusCode == expected,
@@ -279,6 +285,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             ("POST", "/domains/{d}/catchall") => client.PostFormAsync(path, new Dictionary<string, string> { ["kind"] = "forward", ["target"] = $"c{local}@remote.test" }),
             ("POST", "/domains/{d}/limits") => client.PostFormAsync(path, new Dictionary<string, string> { ["max-lists"] = Lists(local), ["quota"] = "100M" }),
             ("POST", "/domains/{d}/aliasdomains") => client.PostFormAsync(path, new Dictionary<string, string> { ["alias"] = $"al{local}.test" }),
+            ("POST", "/lists/unsubscribe") => client.PostFormAsync(path, new Dictionary<string, string> { ["List-Unsubscribe"] = "One-Click" }, withToken: false),
             ("POST", "/account/forward") => client.PostFormAsync(path, new Dictionary<string, string> { ["targets"] = "fwd@remote.test", ["keep"] = "yes" }),
             ("PUT", "/api/v1/domains/{d}/catchall") => client.SendJsonAsync(HttpMethod.Put, path, new { catchAll = $"forward:c{local}@remote.test" }),
             ("PUT", "/api/v1/domains/{d}/limits") => client.SendJsonAsync(HttpMethod.Put, path, new { maxLists = int.Parse(Lists(local), System.Globalization.CultureInfo.InvariantCulture), domainQuota = "100M" }),
@@ -304,6 +311,19 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         _ => null,
     };
 
+    private Mailward.Core.Lists.ListAdmin Lists() => new(web.Store,
+        new Mailward.Core.MailStore.MailStoreLayout(web.Server.Services.GetRequiredService<Mailward.Core.Configuration.MailwardSettings>().MailStorePath),
+        Mailward.Core.Lists.ListOptions.Default);
+
+    /// <summary>A list of the cell's own (l{local}@a.test) with one subscriber, and the query of that subscriber's one-click link.</summary>
+    private string OneClickQuery(string local)
+    {
+        var folder = Lists().Add($"l{local}@a.test", new Mailward.Core.Lists.ListConfig());
+        Lists().Change(folder.Address, Mailward.Core.Lists.MemberSet.Subscribers, [$"s{local}@remote.test"], add: true);
+        var token = Mailward.Core.Lists.ListOneClick.Token(folder.ReadSecret(), folder.Address, $"s{local}@remote.test");
+        return $"?list={Uri.EscapeDataString(folder.Address)}&address={Uri.EscapeDataString($"s{local}@remote.test")}&token={token}";
+    }
+
     /// <summary>A max-lists value that names the cell (the limits are set whole, so the value shows whose request landed).</summary>
     private static string Lists(string local) => (1000 + int.Parse(local[1..], System.Globalization.CultureInfo.InvariantCulture)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -325,6 +345,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         "POST /domains/{d}/users/{u}/delete" or "DELETE /api/v1/users/{a}" => web.Store.FindUser(local, domain) is null,
         "POST /domains/{d}/users/{u}/quota" or "PUT /api/v1/users/{a}/quota" => web.Store.FindUser(local, domain)!.Quota == Quota.Parse("20M"),
         "POST /api/v1/keys" => web.Store.ListApiKeys().Any(k => k.Name == "n" + local),
+        "POST /lists/unsubscribe" => !Lists().Members($"l{local}@a.test", Mailward.Core.Lists.MemberSet.Subscribers).Contains($"s{local}@remote.test"),
         "DELETE /api/v1/keys/{k}" => web.Store.ListApiKeys().Single(k => k.Name == "k" + local).RevokedAt is not null,
         _ => null,
     };

@@ -4,7 +4,8 @@
 // the transaction its per-recipient replies are the results. Hosts that connect but stay mute are
 // backed off like unreachable ones; at most Remote:MaxMxSessions hosts are talked to per attempt
 // (Postfix's smtp_mx_session_limit), and a peer that turns out to be this server ends it (a loop).
-// The message goes out DKIM-signed for its From: domain when that domain has a key.
+// The message goes out DKIM-signed for its From: domain when that domain has a key; a list copy's
+// per-subscriber List-Unsubscribe (IRecipientFields) is put on top before it is signed.
 // Where TLS is required (MTA-STS, Remote:RequireTlsRoutes; DeliveryTlsRules) only the hosts it allows
 // are tried, each over verified TLS.
 namespace Mailward.Core.Delivery.Remote;
@@ -15,6 +16,9 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
 
     /// <summary>MTA-STS policies and the routes that require TLS; null: opportunistic TLS everywhere.</summary>
     public DeliveryTlsRules? Tls { get; init; }
+
+    /// <summary>Fields made for each recipient (a list copy's one-click List-Unsubscribe); null: none.</summary>
+    public IRecipientFields? RecipientFields { get; init; }
 
     public async Task<IReadOnlyList<DeliveryResult>> DeliverAsync(Queue.QueuedMessage message, IReadOnlyList<string> recipients,
         Destination destination, CancellationToken ct)
@@ -34,11 +38,13 @@ public sealed class RemoteDelivery(MxResolver resolver, HostBackoff backoff, Smt
         // A VERP sender comes here with one recipient (QueueManager groups it so; docs/lists.md).
         sender = Verp.Expand(sender, recipients[0]);
         var eightBit = await HasEightBitAsync(message, ct);
-        // DKIM-signed on the way out when the From: domain has a key (docs/mail-auth.md), once per attempt.
-        Func<Stream> openBody = () => Queue.QueueStore.OpenBody(message);
-        var bodyLength = message.MessageLength;
+        // Per-recipient fields only where the message goes to one recipient (a VERP sender's grouping): a list copy's List-Unsubscribe.
+        var fields = RecipientFields is not null && recipients.Count == 1 ? await RecipientFields.FieldsAsync(message, recipients[0], ct) : null;
+        Func<Stream> openBody = fields is null ? () => Queue.QueueStore.OpenBody(message) : () => new Queue.PrefixedStream(fields, Queue.QueueStore.OpenBody(message));
+        var bodyLength = message.MessageLength + (fields?.Length ?? 0);
+        // DKIM-signed on the way out when the From: domain has a key (docs/mail-auth.md), once per attempt; the fields above are signed too (RFC 8058 §4).
         if (dkim is not null)
-            (openBody, bodyLength) = await dkim.PrepareAsync(message, ct);
+            (openBody, bodyLength) = await dkim.PrepareAsync(message, ct, fields);
         DeliveryResult? last = null;
         var skipped = 0;
         var sessions = 0;
