@@ -2,7 +2,8 @@
 // over SMTP reaches each subscriber (local and remote) with its own https: URL in List-Unsubscribe
 // and List-Unsubscribe-Post; a POST of List-Unsubscribe=One-Click over HTTP to the running server's
 // admin listener removes exactly that subscriber; a token altered, moved to another subscriber or
-// to another list does nothing; GET changes nothing and shows a form whose button (in Chromium) does.
+// to another list does nothing; GET changes nothing and shows a form whose button (in Chromium) does;
+// a remote copy is DKIM-signed over its own fields.
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -167,6 +168,40 @@ public partial class ListOneClickTests
         using (var r = await browser.PostFormAsync(Local(joe), new Dictionary<string, string> { ["List-Unsubscribe"] = "One-Click" }, withToken: false))
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Equal(["amy@hosted.test", "rob@remote.test"], await SubscribersAsync(server));
+    }
+
+    [Fact]
+    public async Task A_remote_copy_is_dkim_signed_over_its_own_one_click_fields()
+    {
+        await using var sink = new TestMta();
+        await using var server = await WithListAsync(sink);
+        await CliAsync(server, "list", "set", "team@hosted.test", "--from-rewrite", "always"); // From: team@hosted.test, whose key signs
+        var key = Core.Dkim.DkimKeyStore.Generate("hosted.test", "s1", 2048, DateTimeOffset.UtcNow);
+        var keys = new Core.Dkim.DkimKeyStore(server.DataPath);
+        keys.Save(key);
+        keys.Activate(key.Domain, key.Selector);
+        await SendAsync(server, "friend@remote.test", "team@hosted.test", "signed plans");
+        await sink.WaitForAsync(1);
+        await SettleAsync(server);
+
+        var signed = Assert.Single(sink.Received).Data;
+        var text = Encoding.ASCII.GetString(signed);
+        Assert.StartsWith("DKIM-Signature: ", text, StringComparison.Ordinal);
+        var h = text.Split("h=")[1].Split(';')[0].Replace("\r\n\t", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).ToLowerInvariant().Split(':');
+        Assert.Contains("list-unsubscribe", h);
+        Assert.Contains("list-unsubscribe-post", h);
+        Assert.Contains("token=", OneClickUrl(Parse(sink.Received.Single())).Query, StringComparison.Ordinal);
+
+        // The key's record from a DNS server on loopback: the signature holds, and fails once the token is changed.
+        await using var dns = new DnsTestServer();
+        dns.Add("s1._domainkey.hosted.test", "TXT", key.Record);
+        var verifier = new Core.Dkim.DkimMessageVerifier(new Core.Dkim.DkimKeyLocator(new Core.PolicyDns.PolicyDnsResolver(
+            new Core.PolicyDns.PolicyDnsOptions([dns.Endpoint], TimeSpan.FromSeconds(2), 0, 100, TimeSpan.FromHours(1)))), Core.Dkim.DkimOptions.Default);
+        var result = Assert.Single(await verifier.VerifyAsync(new MemoryStream(signed)));
+        Assert.Equal((Core.Dkim.DkimStatus.Pass, "hosted.test"), (result.Status, result.Domain));
+        var token = Token(OneClickUrl(Parse(sink.Received.Single())));
+        var altered = Encoding.ASCII.GetBytes(text.Replace("token=" + token, "token=" + Flip(token), StringComparison.Ordinal));
+        Assert.NotEqual(Core.Dkim.DkimStatus.Pass, Assert.Single(await verifier.VerifyAsync(new MemoryStream(altered))).Status);
     }
 
     [FactWhenInstalled("/usr/bin/chromium", "chromium")]
