@@ -39,4 +39,31 @@ public sealed class ClusterJobs(IClusterLocks? cluster)
             _running.TryRemove(job, out _);
         }
     }
+
+    /// <summary>The same for work that awaits (the lock is the process's connection's, whichever thread goes on).</summary>
+    /// <exception cref="AccountStoreUnavailableException">The store cannot be reached to take the job's lock.</exception>
+    public async Task<bool> TryRunAsync(string job, Func<Task> work)
+    {
+        if (!_running.TryAdd(job, 0))
+            return false;
+        try
+        {
+            var key = ClusterLockKeys.Of("job", job);
+            if (cluster is not null && !cluster.TryLock(key))
+                return false;
+            try
+            {
+                await work();
+            }
+            finally
+            {
+                cluster?.Unlock(key);
+            }
+            return true;
+        }
+        finally
+        {
+            _running.TryRemove(job, out _);
+        }
+    }
 }

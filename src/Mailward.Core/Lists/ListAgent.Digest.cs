@@ -1,6 +1,7 @@
 // Digests (docs/lists.md, "Digests"): the digest subscribers get one message of the posts since the
 // last digest (multipart/digest, RFC 2046 §5.1.5) once Lists:DigestPosts posts or Lists:DigestBytes
-// bytes have gathered or the oldest is Lists:DigestHours old; looked at after every post, as ezmlm-tstdig.
+// bytes have gathered or the oldest is Lists:DigestHours old; looked at after every post, as ezmlm-tstdig,
+// and by the digest timer (ListDigestTimer) for lists nobody posts to.
 using System.Globalization;
 using System.Text;
 using Mailward.Core.Queue;
@@ -29,8 +30,8 @@ public sealed partial class ListAgent
     private static void WriteDigested(ListFolder list, long last) =>
         ListFile.Write(list.PathOf("digested"), DigestedMagic, $"last: {ListFolder.Number(last)}");
 
-    /// <summary>ezmlm-tstdig's test and ezmlm-get's digest (docs/lists.md, "Digests"). The caller holds the list's lock.</summary>
-    private async Task LookAtDigestAsync(ListFolder list, ListConfig config, CancellationToken ct)
+    /// <summary>ezmlm-tstdig's test and ezmlm-get's digest (docs/lists.md, "Digests"). The caller holds the list's lock; true when a digest went out.</summary>
+    private async Task<bool> LookAtDigestAsync(ListFolder list, ListConfig config, CancellationToken ct)
     {
         var num = list.LastNumber();
         var done = ReadDigested(list);
@@ -40,7 +41,7 @@ public sealed partial class ListAgent
             // Nobody is owed these posts: a later digest subscriber starts from the next one.
             if (done is { } d && d < num)
                 WriteDigested(list, num);
-            return;
+            return false;
         }
         var last = done ?? num - 1;
         var posts = new List<(long Number, byte[] Post)>();
@@ -62,7 +63,7 @@ public sealed partial class ListAgent
         {
             if (done is null)
                 WriteDigested(list, last); // where this digest subscriber's first digest starts
-            return;
+            return false;
         }
         var message = BuildDigest(list, config, posts, now);
         await using var tx = queue.Begin(new QueueEnvelope($"{list.Name}-return-@{list.Domain}", members, "127.0.0.1", hostname, "list"));
@@ -70,6 +71,38 @@ public sealed partial class ListAgent
         var id = await tx.CommitAsync(ct);
         WriteDigested(list, posts[^1].Number); // after the commit: a crash between sends it twice, never not
         DigestSent(_log, id, list.Address, posts[0].Number, posts[^1].Number, members.Count);
+        return true;
+    }
+
+    /// <summary>
+    /// The digest timer's look (ListDigestTimer): every list of <paramref name="domains"/> that has
+    /// digest subscribers, under its lock, as after a post, so a quiet list's digest goes out when
+    /// its oldest post is Lists:DigestHours old (ezmlm's cron job running ezmlm-tstdig). A list that
+    /// is damaged or busy is skipped (logged) until the next look. Returns (lists looked at, digests sent).
+    /// </summary>
+    public async Task<(int Lists, int Sent)> LookAtDigestsAsync(IEnumerable<Accounts.DomainRecord> domains, CancellationToken ct)
+    {
+        var (looked, sent) = (0, 0);
+        foreach (var domain in domains)
+            foreach (var list in lists.Lists(domain))
+            {
+                ct.ThrowIfCancellationRequested();
+                try
+                {
+                    if (list.Members(MemberSet.Digest).Count == 0)
+                        continue; // nobody owed a digest: the next post moves `digested` on
+                    looked++;
+                    using (list.Lock(options.LockWait))
+                        if (await LookAtDigestAsync(list, list.ReadConfig(), ct))
+                            sent++;
+                }
+                catch (Exception e) when (e is ListDamagedException or TimeoutException)
+                {
+                    Damaged(_log, "-", list.Address, e.Message);
+                }
+            }
+        DigestsLooked(_log, looked, sent);
+        return (looked, sent);
     }
 
     /// <summary>archive/B/N's `received` (Unix seconds).</summary>
@@ -125,6 +158,9 @@ public sealed partial class ListAgent
         m.WriteTo(options, output);
         return output.ToArray();
     }
+
+    [LoggerMessage(EventId = 3222, Level = LogLevel.Information, Message = "list digest timer lists={Lists} sent={Sent}")]
+    private static partial void DigestsLooked(ILogger logger, int lists, int sent);
 
     [LoggerMessage(EventId = 3219, Level = LogLevel.Information, Message = "list digest id={QueueId} list=<{List}> posts={First}-{Last} recipients={Recipients}")]
     private static partial void DigestSent(ILogger logger, string queueId, string list, long first, long last, int recipients);

@@ -142,8 +142,12 @@ public sealed partial class MailServer : IAsyncDisposable
                 RecipientFields = sp.GetService<ListOneClick>(),
             }, time, new AutoresponderAgent(accounts, sp.GetRequiredService<QueueStore>(), settings.Hostname, AutoresponderOptions.From(settings), time,
                 sp.GetRequiredService<ILogger<AutoresponderAgent>>()),
-            listOptions.Enabled ? new ListAgent(lists, sp.GetRequiredService<QueueStore>(), settings.Hostname, listOptions, time,
-                sp.GetRequiredService<ILogger<ListAgent>>(), ListDmarcLookup.Create(policyDns, DmarcOptions.From(settings).PublicSuffixList)) : null));
+            sp.GetService<ListAgent>()));
+        if (listOptions.Enabled)
+        {
+            builder.Services.AddSingleton(sp => new ListAgent(lists, sp.GetRequiredService<QueueStore>(), settings.Hostname, listOptions, time,
+                sp.GetRequiredService<ILogger<ListAgent>>(), ListDmarcLookup.Create(policyDns, DmarcOptions.From(settings).PublicSuffixList)));
+        }
         var remote = settings.Remote;
         var dnsServers = settings.DnsServers;
         var dnsOptions = dnsServers.Count > 0 ? new LookupClientOptions([.. dnsServers]) : new LookupClientOptions();
@@ -215,6 +219,10 @@ public sealed partial class MailServer : IAsyncDisposable
         }
         if (settings.GetBool("Delivery:Enabled"))
             builder.Services.AddHostedService<DeliveryService>();
+        // Digests by time for lists nobody posts to (docs/lists.md, "Digests"): one node of the cluster looks at a time; after the queue is open.
+        if (listOptions.Enabled)
+            builder.Services.AddHostedService(sp => new BackgroundLoop(new ListDigestTimer(sp.GetRequiredService<ListAgent>(), accounts, listOptions, time,
+                sp.GetRequiredService<ILogger<ListDigestTimer>>()).RunAsync));
 
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
@@ -346,6 +354,27 @@ public sealed partial class MailServer : IAsyncDisposable
         public Task StartAsync(CancellationToken cancellationToken)
         {
             _run = Task.Run(() => manager.RunAsync(_stop.Token), CancellationToken.None);
+            return Task.CompletedTask;
+        }
+
+        public async Task StopAsync(CancellationToken cancellationToken)
+        {
+            await _stop.CancelAsync();
+            await _run.WaitAsync(cancellationToken);
+        }
+
+        public void Dispose() => _stop.Dispose();
+    }
+
+    /// <summary>A loop beside the listeners (the list digest timer): started with the host, cancelled and awaited when it stops.</summary>
+    private sealed class BackgroundLoop(Func<CancellationToken, Task> run) : IHostedService, IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _run = Task.CompletedTask;
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _run = run(_stop.Token); // its timer is made before this returns: a driven clock's first step is not missed
             return Task.CompletedTask;
         }
 

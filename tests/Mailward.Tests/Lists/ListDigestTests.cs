@@ -1,5 +1,6 @@
 // Digests over real sockets (docs/lists.md, "Digests"): -digest-subscribe's handshake (a list
-// cookie does not confirm it), a digest by count, by time (driven clock) and by size, as one
+// cookie does not confirm it), a digest by count, by time (driven clock; after a post, and by the digest
+// timer for a list nobody posts to) and by size, as one
 // multipart/digest through the queue to the test MTA; digest subscribers get no single posts; a
 // list without digest subscribers owes nobody old posts; a crash before `digested` is rewritten
 // sends that digest again.
@@ -106,7 +107,8 @@ public class ListDigestTests
     {
         var clock = new FakeTimeProvider(Start);
         await using var sink = new TestMta();
-        await using var server = await StartAsync(sink, clock, "--Lists:DigestBytes=2048");
+        // The look after each post only: the digest timer would send posts one and two before three arrives.
+        await using var server = await StartAsync(sink, clock, "--Lists:DigestBytes=2048", "--Lists:DigestCheckMinutes=0");
         await CliAsync(server, "list", "add", "team@hosted.test");
         await CliAsync(server, "list", "digest", "team@hosted.test", "add", "rob@remote.test");
 
@@ -129,6 +131,50 @@ public class ListDigestTests
         await SettleAsync(server);
         Assert.Equal("4-4", Digests(sink)[1].Headers["X-Mailward-List-Digest"]);
         Assert.Equal(["big"], Subjects(Digests(sink)[1]));
+    }
+
+    [Fact]
+    public async Task The_digest_timer_sends_a_quiet_list_s_digest_once_its_oldest_post_is_two_days_old()
+    {
+        var clock = new FakeTimeProvider(Start);
+        await using var sink = new TestMta();
+        await using var server = await StartAsync(sink, clock); // Lists:DigestCheckMinutes: 60
+        await CliAsync(server, "list", "add", "team@hosted.test");
+        await CliAsync(server, "list", "add", "quiet@hosted.test"); // no digest subscribers: not looked at
+        await CliAsync(server, "list", "digest", "team@hosted.test", "add", "rob@remote.test");
+        await SendAsync(server, "friend@remote.test", "team@hosted.test", "one");
+        await SettleAsync(server);
+
+        // The hourly looks up to 47 hours: nothing due yet, and no post comes to look.
+        clock.Advance(TimeSpan.FromHours(47));
+        await TimerLinesAsync(server, 1);
+        Assert.All(Lines(server, "list digest timer "), l => Assert.Equal("list digest timer lists=1 sent=0", l));
+        Assert.Empty(Digests(sink));
+        // Two hours later a look finds post one 49 hours old: its digest goes out with no post to trigger it.
+        clock.Advance(TimeSpan.FromHours(2));
+        await sink.WaitForAsync(1);
+        await SettleAsync(server);
+        Assert.Equal(["one"], Subjects(Assert.Single(Digests(sink))));
+        Assert.Equal(["rob@remote.test"], sink.Received.Single().Recipients);
+        await TimerLinesAsync(server, 1, "list digest timer lists=1 sent=1"); // logged once the round is over
+        Assert.Single(Lines(server, "list digest timer "), l => l == "list digest timer lists=1 sent=1");
+        // And once only: the looks after that owe nobody anything.
+        var looks = Lines(server, "list digest timer ").Count();
+        clock.Advance(TimeSpan.FromHours(1));
+        await TimerLinesAsync(server, looks + 1);
+        Assert.Single(Lines(server, "list digest timer "), l => l == "list digest timer lists=1 sent=1");
+        Assert.Single(Digests(sink));
+    }
+
+    /// <summary>Waits until the digest timer has logged <paramref name="count"/> looks (it runs beside the test, after the clock moved).</summary>
+    private static async Task TimerLinesAsync(ServerFixture server, int count, string start = "list digest timer ")
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (Lines(server, start).Count() < count)
+        {
+            Assert.True(DateTime.UtcNow < until, $"the digest timer logged {Lines(server, start).Count()} lines starting \"{start}\", not {count}");
+            await Task.Delay(20);
+        }
     }
 
     [Fact]
