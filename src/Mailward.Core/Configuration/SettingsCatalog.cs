@@ -199,8 +199,6 @@ public static class SettingsCatalog
             "50 MB: above the SMTP message limit most providers set, so a client can file any mail it could receive.", SettingKind.Number),
         new("Imap:RenderCacheBytes", "134217728", "Memory for the rendered ENVELOPE and BODYSTRUCTURE of messages, shared by every IMAP session of the process, so a client that fetches a folder's metadata again is answered without reading the messages' structures. Least recently used folders are dropped first. 0: nothing kept.",
             "128 MiB holds about 200,000 messages' metadata: the folders a busy node's clients keep fetching, at a small share of its memory.", SettingKind.Number),
-        new("Imap:ParseAheadThreads", "2", "Threads that parse, ahead of an IMAP session writing a FETCH, the structures of messages whose ENVELOPE or BODYSTRUCTURE has not been rendered before (a folder's first metadata FETCH), at most 32 messages per thread ahead of the writer. 0: the session parses each message as it writes it.",
-            "The first FETCH of a large folder's metadata is bound by parsing each message; two threads use a second core while the session writes, and the window bounds what waits in memory. A FETCH that sets \\Seen never parses ahead.", SettingKind.Number),
         new("Imap:MaxNesting", "32", "Deepest nesting of parenthesised lists in one IMAP command.",
             "Real commands nest two or three deep (SEARCH a few more); 10,000 nested parentheses are refused at once.", SettingKind.Number),
         new("Imap:MaxLiteralsPerCommand", "32", "Most literals in one IMAP command.",

@@ -35,9 +35,6 @@ public sealed record ImapOptions
     /// <summary>COMPRESS=DEFLATE (RFC 4978) is offered after login.</summary>
     public bool AllowCompress { get; init; } = true;
 
-    /// <summary>Threads parsing a FETCH's structures ahead of the writer (0: the session parses each as it writes).</summary>
-    public int ParseAheadThreads { get; init; } = 2;
-
     /// <summary>A hint poll while IDLE, for changes made by other nodes (this node's changes wake IDLE at once).</summary>
     public TimeSpan IdlePoll { get; init; } = TimeSpan.FromSeconds(30);
 }

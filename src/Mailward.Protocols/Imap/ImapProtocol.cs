@@ -54,7 +54,6 @@ public sealed class ImapProtocol : IMailProtocol
             : throw new ArgumentException("Imap:Separator is \".\" or \"/\""),
         IdlePoll = TimeSpan.FromSeconds(s.GetInt("Imap:IdlePollSeconds", 1, 3600)),
         AllowCompress = s.GetBool("Imap:Compress"),
-        ParseAheadThreads = s.GetInt("Imap:ParseAheadThreads", 0, 64),
     };
 }
 

@@ -105,7 +105,6 @@ public sealed partial class ImapSession
         var missing = false;
         var unknownCte = false;
         var binary = items.Any(i => i.Kind is FetchKind.Binary);
-        using var ahead = ParseAhead(s, picked, items, changedSince, setsSeen);
         foreach (var (_, u) in picked)
         {
             var seq = s.View.SeqOf(u);
@@ -128,7 +127,7 @@ public sealed partial class ImapSession
                 await s.Mailbox.StoreFlagsAsync(u, entry.Flags | MessageFlags.Seen, entry.Keywords.ToList(), ct);
                 entry = Find(s.Mailbox.Entries, u) ?? entry;
             }
-            switch (await WriteFetchAsync(seq, entry, items, ahead, ct))
+            switch (await WriteFetchAsync(seq, entry, items, ct))
             {
                 case FetchOutcome.Gone: missing = true; break;
                 case FetchOutcome.UnknownCte: unknownCte = true; break;
@@ -139,26 +138,6 @@ public sealed partial class ImapSession
         if (unknownCte)
             return No(tag, "[UNKNOWN-CTE] a section's Content-Transfer-Encoding is not one this server can decode");
         return missing ? No(tag, "[EXPUNGEISSUED] some messages were expunged meanwhile") : Ok(tag, "FETCH completed");
-    }
-
-    /// <summary>Below this many messages to parse, threads cost more than they save.</summary>
-    private const int MinParseAhead = 8;
-
-    /// <summary>
-    /// Threads parsing ahead of the writer when the FETCH needs structures not rendered before; none
-    /// when it sets \Seen (the mailbox then changes while the threads would read it).
-    /// </summary>
-    private Fetch.StructureReadAhead? ParseAhead(SelectedMailbox s, List<(int Seq, uint Uid)> picked, List<FetchItem> items, ulong? changedSince, bool setsSeen)
-    {
-        var threads = options.ParseAheadThreads;
-        var sections = items.Any(i => i.Parsed is not null);
-        if (threads == 0 || setsSeen || picked.Count < MinParseAhead || !sections && !items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure))
-            return null;
-        var uids = new List<uint>();
-        foreach (var (_, u) in picked)
-            if (Find(s.Mailbox.Entries, u) is { } e && (changedSince is null || e.ModSeq > changedSince) && (sections || RenderedFor(e, items).Missing))
-                uids.Add(u);
-        return uids.Count >= MinParseAhead ? new Fetch.StructureReadAhead(s.Mailbox, uids, threads, 32 * threads) : null;
     }
 
     /// <summary>One FETCH item name, or a macro's items; null when not supported.</summary>
@@ -250,7 +229,7 @@ public sealed partial class ImapSession
     }
 
     /// <summary>Writes "* n FETCH (...)"; nothing when the message's file was gone or a BINARY item cannot be decoded.</summary>
-    private async Task<FetchOutcome> WriteFetchAsync(int seq, MailboxEntry entry, List<FetchItem> items, Fetch.StructureReadAhead? ahead, CancellationToken ct)
+    private async Task<FetchOutcome> WriteFetchAsync(int seq, MailboxEntry entry, List<FetchItem> items, CancellationToken ct)
     {
         var output = _channel.Output;
         // Opened before anything of this message is written: a message gone meanwhile gets no reply.
@@ -261,8 +240,7 @@ public sealed partial class ImapSession
         // ENVELOPE and BODYSTRUCTURE rendered before by any session are written as they were; the
         // rest needs the structure (the folder's structure cache: parsed once per message).
         var rendered = RenderedFor(entry, items);
-        var structure = rendered.Missing || items.Any(i => i.Parsed is not null)
-            ? await (ahead?.StructureAsync(entry.Uid, ct) ?? _selected!.Mailbox.StructureAsync(entry.Uid, ct)) : null;
+        var structure = rendered.Missing || items.Any(i => i.Parsed is not null) ? await _selected!.Mailbox.StructureAsync(entry.Uid, ct) : null;
         if (structure is null && (rendered.Missing || items.Any(i => i.Parsed is not null)))
         {
             opened?.Dispose();
