@@ -21,6 +21,14 @@ public sealed record PageRequest(string? After = null, int Limit = PageRequest.D
     public string? LikePattern => string.IsNullOrEmpty(Search) ? null
         : "%" + Search.ToLowerInvariant().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal)
             .Replace("_", "\\_", StringComparison.Ordinal) + "%";
+
+    /// <summary>
+    /// The search as an FTS5 phrase for a trigram index (the text, lowercased, quoted, quotes
+    /// doubled), or null when there is none or it is shorter than a trigram: 1 and 2 characters
+    /// cannot be looked up in a trigram index and keep the LIKE scan.
+    /// </summary>
+    public string? TrigramPhrase => string.IsNullOrEmpty(Search) || Search.EnumerateRunes().Count() < 3 ? null
+        : "\"" + Search.ToLowerInvariant().Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }
 
 /// <param name="Next">The cursor of the next page; null on the last page.</param>

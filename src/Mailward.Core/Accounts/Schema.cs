@@ -219,5 +219,59 @@ internal static class Schema
             ALTER TABLE domains ADD COLUMN user_count INTEGER NOT NULL DEFAULT 0;
             UPDATE domains SET user_count = (SELECT COUNT(*) FROM users WHERE users.domain_id = domains.id);
             """),
+        // 12: trigram indexes for the admin lists' contains-search (issue 13: a search matching less
+        // than a page walked the whole domain's index). SQLite's text; PostgreSQL runs SearchIndexPostgres.
+        (12, SearchIndexSqlite),
     ];
+
+    /// <summary>
+    /// Migration 12 on SQLite: FTS5 tables with the trigram tokenizer over users.local and
+    /// domains.name (external content: they hold only the index), kept in step by triggers, so every
+    /// add, delete and rename, from the commands, the web or a straight INSERT, moves them in its
+    /// own transaction.
+    /// </summary>
+    public const string SearchIndexSqlite = """
+        CREATE VIRTUAL TABLE users_search USING fts5(local, content='users', content_rowid='id', tokenize='trigram');
+        INSERT INTO users_search(users_search) VALUES ('rebuild');
+        CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
+            INSERT INTO users_search(rowid, local) VALUES (new.id, new.local); END;
+        CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
+            INSERT INTO users_search(users_search, rowid, local) VALUES ('delete', old.id, old.local); END;
+        CREATE TRIGGER users_search_update AFTER UPDATE OF id, local ON users BEGIN
+            INSERT INTO users_search(users_search, rowid, local) VALUES ('delete', old.id, old.local);
+            INSERT INTO users_search(rowid, local) VALUES (new.id, new.local); END;
+        CREATE VIRTUAL TABLE domains_search USING fts5(name, content='domains', content_rowid='id', tokenize='trigram');
+        INSERT INTO domains_search(domains_search) VALUES ('rebuild');
+        CREATE TRIGGER domains_search_insert AFTER INSERT ON domains BEGIN
+            INSERT INTO domains_search(rowid, name) VALUES (new.id, new.name); END;
+        CREATE TRIGGER domains_search_delete AFTER DELETE ON domains BEGIN
+            INSERT INTO domains_search(domains_search, rowid, name) VALUES ('delete', old.id, old.name); END;
+        CREATE TRIGGER domains_search_update AFTER UPDATE OF id, name ON domains BEGIN
+            INSERT INTO domains_search(domains_search, rowid, name) VALUES ('delete', old.id, old.name);
+            INSERT INTO domains_search(rowid, name) VALUES (new.id, new.name); END;
+        """;
+
+    /// <summary>
+    /// Migration 12 on PostgreSQL: pg_trgm's GIN indexes, which serve the unchanged LIKE '%text%'
+    /// (the planner picks them when the text is selective, the (domain_id, local) index when it is
+    /// not). pg_trgm is a trusted extension since PostgreSQL 13 (a database owner without superuser
+    /// may create it); where it cannot be created (no contrib package, no CREATE right) the step
+    /// records a notice and leaves the search a scan of the index, as before.
+    /// </summary>
+    // The body is a quoted string, not $$-quoted: every statement passes the $name -> @name
+    // parameter translation, which would take a dollar quote for a parameter.
+    public const string SearchIndexPostgres = """
+        DO '
+        BEGIN
+            BEGIN
+                CREATE EXTENSION IF NOT EXISTS pg_trgm;
+            EXCEPTION WHEN OTHERS THEN
+                RAISE NOTICE ''pg_trgm not available (%), the admin search stays a scan'', SQLERRM;
+            END;
+            IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = ''pg_trgm'') THEN
+                CREATE INDEX users_local_trigram ON users USING gin (local gin_trgm_ops);
+                CREATE INDEX domains_name_trigram ON domains USING gin (name gin_trgm_ops);
+            END IF;
+        END';
+        """;
 }

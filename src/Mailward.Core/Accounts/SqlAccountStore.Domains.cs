@@ -37,7 +37,7 @@ public abstract partial class SqlAccountStore
         Query($"SELECT {DomainColumns} FROM domains d ORDER BY d.name", MapDomain);
 
     public Page<DomainRecord> ListDomains(PageRequest page) =>
-        Paged(page, $"SELECT {DomainColumns} FROM domains d WHERE {PageFilter("d.name", page)} ORDER BY d.name LIMIT $limit", MapDomain, d => d.Name);
+        Searched(page, "domains", "d", "name", $"SELECT {DomainColumns}", "", null, MapDomain, d => d.Name);
 
     public IReadOnlyList<string> ListDomainAliases(long domainId) =>
         Query("SELECT name FROM domain_aliases WHERE domain_id = $d ORDER BY name", r => r.GetString(0), ("$d", domainId));

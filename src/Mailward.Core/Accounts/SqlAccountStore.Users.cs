@@ -29,7 +29,7 @@ public abstract partial class SqlAccountStore
             MapUser, ("$d", domainId));
 
     public Page<UserRecord> ListUsers(long domainId, PageRequest page) =>
-        Paged(page, $"SELECT {UserColumns} FROM users u JOIN domains d ON d.id = u.domain_id WHERE u.domain_id = $d AND {PageFilter("u.local", page)} ORDER BY u.local LIMIT $limit",
+        Searched(page, "users", "u", "local", $"SELECT {UserColumns}", "JOIN domains d ON d.id = u.domain_id", "u.domain_id = $d",
             MapUser, u => u.Local, ("$d", domainId));
 
     public UserRecord AddUser(DomainRecord domain, NewUser user, string directory, long intentId) => Write((c, tx) =>

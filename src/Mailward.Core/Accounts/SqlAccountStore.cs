@@ -270,6 +270,46 @@ public abstract partial class SqlAccountStore : IAccountStore
         };
 
     /// <summary>
+    /// Whether the store has the trigram search tables of migration 12 (SQLite's FTS5 users_search
+    /// and domains_search). PostgreSQL's pg_trgm indexes serve the LIKE itself and need no other query.
+    /// </summary>
+    protected virtual bool SearchTables => false;
+
+    /// <summary>How many index entries after the cursor a search reads before it asks the trigram table.</summary>
+    private const int SearchWindow = 1000;
+
+    /// <summary>
+    /// A page of a contains-search over <paramref name="table"/> (users or domains) in two steps, on
+    /// a store with the trigram tables and a text of 3 characters or more. First the next
+    /// <see cref="SearchWindow"/> entries of the sorted index: a text most entries contain fills the
+    /// page there (the trigram lookup would read every match to sort them). Else the trigram table
+    /// names the candidates, joined first (CROSS JOIN keeps SQLite from walking the index and probing
+    /// them), sorted and paged: the cost follows the matches, not the domain's size. The LIKE stays
+    /// in both as the exact test, so the results are the LIKE's to the character.
+    /// </summary>
+    /// <param name="select">The SELECT list; <paramref name="joins"/>: the JOINs after the searched table.</param>
+    /// <param name="scope">The extra condition on the searched table (the domain of a user list), or null.</param>
+    private Page<T> Searched<T>(PageRequest page, string table, string alias, string key, string select, string joins, string? scope,
+        Func<DbDataReader, T> map, Func<T, string> keyOf, params (string, object?)[] args)
+    {
+        var where = scope is null ? "" : scope + " AND ";
+        var plain = $"{select} FROM {table} {alias} {joins} WHERE {where}{PageFilter($"{alias}.{key}", page)} ORDER BY {alias}.{key} LIMIT $limit";
+        if (!SearchTables || page.TrigramPhrase is not { } phrase)
+            return Paged(page, plain, map, keyOf, args);
+        var inner = (scope is null ? "" : scope.Replace($"{alias}.", "", StringComparison.Ordinal) + " AND ") + (page.After is null ? "1 = 1" : $"{key} > $after");
+        var window = Paged(page,
+            $"{select} FROM {table} {alias} {joins} WHERE {alias}.id IN (SELECT id FROM {table} WHERE {inner} ORDER BY {key} LIMIT $window) "
+            + $"AND {alias}.{key} LIKE $search ESCAPE '\\' ORDER BY {alias}.{key} LIMIT $limit",
+            map, keyOf, [.. args, ("$window", SearchWindow)]);
+        if (window.Next is not null)
+            return window;
+        return Paged(page,
+            $"{select} FROM {table}_search CROSS JOIN {table} {alias} ON {alias}.id = {table}_search.rowid {joins} "
+            + $"WHERE {table}_search MATCH $phrase AND {where}{PageFilter($"{alias}.{key}", page)} ORDER BY {alias}.{key} LIMIT $limit",
+            map, keyOf, [.. args, ("$phrase", phrase)]);
+    }
+
+    /// <summary>
     /// Runs a page query (its SQL uses $after, $search and $limit): one row more than the page
     /// holds tells whether a next page exists; the cursor is the last item's key.
     /// </summary>

@@ -231,6 +231,61 @@ public abstract class AccountStoreContract : IDisposable
     }
 
     [StoreFact]
+    public void Searches_find_what_a_contains_match_finds_on_the_trigram_index_and_below_three_characters()
+    {
+        // The search is served by a trigram index (migration 12) from 3 characters on, by the LIKE
+        // scan below; either way the results are the old LIKE '%text%' ones: case-insensitive,
+        // % _ \ " matched as themselves, nothing across the @ (a user list searches the local part).
+        string[] locals = ["alice", "bob.smith", "smith_j", "smithy", "100%off", "a_b", "ab", "x", "under_score",
+            "joe.bloggs", "jo", "o'neil", "m\u00fcller", "back\\slash", "say\"hi\"", "abcabc"];
+        var d = AddDomain("example.com");
+        var other = AddDomain("example.org");
+        foreach (var l in locals)
+            AddUser(Store, d, l);
+        AddUser(Store, other, "alice");
+        AddUser(Store, other, "smithers");
+        foreach (var n in new[] { "a-b.test", "ab.test", "abc.example", "x_y.test", "smith.test", "100.test" })
+            AddDomain(n);
+        var domains = Store.ListDomains().Select(x => x.Name).ToList();
+
+        string[] searches = ["a", "AB", "ab", "b.s", "SMITH", "h_j", "_", "%", "100%", "0%o", "ll", "\u00dcLLE", "@", "alice@example.com",
+            "e@e", "\"hi", "\\", "k\\s", "mith", "zzz", "bcab", "o'n", ".test", "X_Y", "a-b", "example.c", "1%0", "__"];
+        foreach (var search in searches)
+        {
+            var wanted = locals.Where(l => l.Contains(search.ToLowerInvariant(), StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+            Assert.Equal(wanted, Walk(after => Store.ListUsers(d.Id, new PageRequest(after, 2, search)), u => u.Local));
+            var wantedDomains = domains.Where(n => n.Contains(search.ToLowerInvariant(), StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+            Assert.Equal(wantedDomains, Walk(after => Store.ListDomains(new PageRequest(after, 2, search)), x => x.Name));
+        }
+
+        // The index moves with the rows, in their transactions: a deleted user or domain is not found,
+        // one added again is.
+        Store.DeleteUser(Store.ListUsers(d.Id).Single(u => u.Local == "smithy"));
+        Assert.Equal(["bob.smith", "smith_j"], Store.ListUsers(d.Id, new PageRequest(Search: "smith")).Items.Select(u => u.Local));
+        AddUser(Store, d, "smithy");
+        Assert.Equal(["bob.smith", "smith_j", "smithy"], Store.ListUsers(d.Id, new PageRequest(Search: "smith")).Items.Select(u => u.Local));
+        Store.DeleteDomain(Store.FindDomain("smith.test")!);
+        Assert.Empty(Store.ListDomains(new PageRequest(Search: "smith")).Items);
+        AddDomain("smith.test");
+        Assert.Equal(["smith.test"], Store.ListDomains(new PageRequest(Search: "SMITH")).Items.Select(x => x.Name));
+    }
+
+    /// <summary>Every item of a paged list, following the cursors.</summary>
+    private static List<string> Walk<T>(Func<string?, Page<T>> list, Func<T, string> name)
+    {
+        var all = new List<string>();
+        string? after = null;
+        do
+        {
+            var page = list(after);
+            all.AddRange(page.Items.Select(name));
+            after = page.Next;
+        }
+        while (after is not null);
+        return all;
+    }
+
+    [StoreFact]
     public void The_kept_user_count_follows_adds_deletes_and_refusals_per_domain()
     {
         var d = Store.AddDomain("example.com", "example.com", CatchAll.Bounce, new DomainLimits { MaxUsers = 3 },
@@ -388,6 +443,40 @@ public sealed class PostgresAccountStoreContract : AccountStoreContract
     private string? _database;
 
     protected override IAccountStore Open() => new PostgresAccountStore(_database ??= PostgresServer.CreateDatabase());
+
+    [StoreFact]
+    public void The_search_indexes_are_pg_trgm_GIN_ones_also_for_a_database_owner_without_superuser()
+    {
+        // Migration 12 creates pg_trgm (trusted since PostgreSQL 13: a database owner may) and the
+        // two GIN indexes; the store here belongs to a plain role, as a packaged install's would.
+        var admin = PostgresServer.CreateDatabase();
+        var role = "owner_" + Guid.NewGuid().ToString("N")[..12];
+        using (var c = new Npgsql.NpgsqlConnection(admin))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE";
+            cmd.ExecuteNonQuery();
+            cmd.CommandText = $"CREATE DATABASE {role} OWNER {role}";
+            cmd.ExecuteNonQuery();
+        }
+        var owned = new Npgsql.NpgsqlConnectionStringBuilder(admin) { Username = role, Database = role }.ToString();
+        using (var store = new PostgresAccountStore(owned))
+        {
+            var d = store.AddDomain("example.com", "example.com", CatchAll.Bounce, DomainLimits.None, null, "", 0);
+            store.AddUser(d, new NewUser("blacksmith", "*", null, "", null), "example.com/blacksmith", 0);
+            Assert.Equal(["blacksmith"], store.ListUsers(d.Id, new PageRequest(Search: "SMITH")).Items.Select(u => u.Local));
+        }
+        using (var c = new Npgsql.NpgsqlConnection(owned))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT string_agg(indexname || ' ' || indexdef, '; ' ORDER BY indexname) FROM pg_indexes WHERE indexname LIKE '%trigram'";
+            var indexes = (string)cmd.ExecuteScalar()!;
+            Assert.Contains("domains_name_trigram CREATE INDEX domains_name_trigram ON public.domains USING gin (name gin_trgm_ops)", indexes, StringComparison.Ordinal);
+            Assert.Contains("users_local_trigram CREATE INDEX users_local_trigram ON public.users USING gin (local gin_trgm_ops)", indexes, StringComparison.Ordinal);
+        }
+    }
 
     [StoreFact]
     public async Task Another_nodes_write_reaches_this_nodes_cache_within_a_second_without_polling()
