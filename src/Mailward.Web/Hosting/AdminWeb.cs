@@ -116,6 +116,7 @@ public static class AdminWeb
     {
         var rule = WebAccess.Find(method, route);
         var api = route.StartsWith("/api/", StringComparison.Ordinal);
+        var fields = method == "POST" && !api ? FormFields.For(route) : null;
         app.MapMethods(route, [method], async (HttpContext context) =>
         {
             var user = WebRequest.User(context);
@@ -145,6 +146,9 @@ public static class AdminWeb
                 default:
                     if (user is { IsApiKey: false } && !HttpMethods.IsGet(method) && !await WebRequest.HasValidCsrfTokenAsync(context, user.Session))
                         result = api ? Problems.Csrf() : Layout.ErrorPage(context, user, 403, "Forbidden", "The form's anti-forgery token is missing or wrong: reload the page and try again.");
+                    else if (fields is not null && context.Request.HasFormContentType
+                        && FormFields.Unknown(fields, await context.Request.ReadFormAsync(context.RequestAborted)) is { } unknown)
+                        result = Layout.ErrorPage(context, user, 400, "Bad request", $"This form has no field '{unknown}': nothing was changed.");
                     else
                         result = await handler(context, user);
                     break;
