@@ -7,6 +7,8 @@ public interface IAliasStore
     IReadOnlyList<AliasRecord> ListAliases(long domainId);
     /// <summary>A domain's aliases by local part, each with all its lines; the search matches the local part.</summary>
     Page<AliasRecord> ListAliases(long domainId, PageRequest page);
+    /// <summary>A domain's addresses counted as AliasRecord.IsForward sorts them (every line an &amp;address: a forward), in one query.</summary>
+    (int Aliases, int Forwards) CountAliases(long domainId);
     void AddAliasLine(long domainId, string local, string line);
     int DeleteAlias(long domainId, string local, string? line);
     /// <summary>

@@ -147,9 +147,9 @@ public sealed partial class AccountAdmin(IAccountStore store, MailStoreLayout la
     public Task<DomainInfo> GetDomainInfoAsync(Actor actor, string name)
     {
         var d = AuthorizedDomain(actor, AdminOperation.ReadDomain, name, allowAlias: true);
-        var aliases = store.ListAliases(d.Id);
+        var (aliases, forwards) = store.CountAliases(d.Id);
         return Task.FromResult(new DomainInfo(View(d), store.ListDomainAliases(d.Id), store.CountUsers(d.Id),
-            aliases.Count(a => !a.IsForward), aliases.Count(a => a.IsForward), layout.Resolve(d.Directory)));
+            aliases, forwards, layout.Resolve(d.Directory)));
     }
 
     /// <summary>vmoddomlimits: the domain's new limits, whole.</summary>

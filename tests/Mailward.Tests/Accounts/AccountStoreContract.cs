@@ -270,6 +270,25 @@ public abstract class AccountStoreContract : IDisposable
         Assert.Equal(["smith.test"], Store.ListDomains(new PageRequest(Search: "SMITH")).Items.Select(x => x.Name));
     }
 
+    [StoreFact]
+    public void Aliases_and_forwards_are_counted_as_the_list_sorts_them()
+    {
+        var d = AddDomain("example.com");
+        var other = AddDomain("example.org");
+        Assert.Equal((0, 0), Store.CountAliases(d.Id));
+        Store.AddAliasLine(d.Id, "fwd", "&joe@example.net");
+        Store.AddAliasLine(d.Id, "fwd", "&ann@example.net");
+        Store.AddAliasLine(d.Id, "mixed", "&joe@example.net");
+        Store.AddAliasLine(d.Id, "mixed", "./Maildir/");
+        Store.AddAliasLine(d.Id, "prog", "|/usr/bin/true");
+        Store.AddAliasLine(d.Id, "one", "&x@example.net");
+        Store.AddAliasLine(other.Id, "fwd", "&joe@example.net");
+        var list = Store.ListAliases(d.Id);
+        Assert.Equal((list.Count(a => !a.IsForward), list.Count(a => a.IsForward)), Store.CountAliases(d.Id));
+        Assert.Equal((2, 2), Store.CountAliases(d.Id));
+        Assert.Equal((0, 1), Store.CountAliases(other.Id));
+    }
+
     /// <summary>Every item of a paged list, following the cursors.</summary>
     private static List<string> Walk<T>(Func<string?, Page<T>> list, Func<T, string> name)
     {
