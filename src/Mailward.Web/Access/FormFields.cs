@@ -37,6 +37,9 @@ internal static class FormFields
         ["/ipmaps/delete"] = ["address", "domain"],
         ["/queue/flush"] = [],
         ["/queue/{id}/delete"] = ["confirm"],
+        // RFC 8058 one-click unsubscribe: posted by a mail provider, not by a signed-in form; its
+        // handler checks the one field it takes (List-Unsubscribe=One-Click) and the link's token.
+        ["/lists/unsubscribe"] = null,
         // Microsoft Autodiscover (POX): an XML request body, not a form.
         [Autoconfig.AutoconfigEndpoints.AutodiscoverPath] = null,
     };
