@@ -15,35 +15,20 @@ internal sealed class LineMeasure
     /// <summary>Reads the stream from its start once; offsets past its end count everything.</summary>
     public static LineMeasure Measure(Stream stream, IEnumerable<long> wanted)
     {
-        var offsets = wanted.Distinct().Order().ToArray();
-        var lfs = new long[offsets.Length];
-        var bare = new long[offsets.Length];
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
-        long position = 0, lf = 0, bareLf = 0;
-        var previous = (byte)0;
-        var next = 0;
+        var counter = new Counter(wanted.Distinct().Order().ToArray());
         stream.Position = 0;
-        int n;
-        while (next < offsets.Length && (n = stream.Read(buffer, 0, 1 << 16)) > 0)
+        // A message read whole into memory is counted where it lies, without a copy.
+        if (stream is MemoryStream memory && memory.TryGetBuffer(out var whole))
+            counter.Add(whole);
+        else
         {
-            for (var i = 0; i < n; i++, position++)
-            {
-                while (next < offsets.Length && offsets[next] == position)
-                    (lfs[next], bare[next++]) = (lf, bareLf);
-                var b = buffer[i];
-                if (b == (byte)'\n')
-                {
-                    lf++;
-                    if (previous != (byte)'\r')
-                        bareLf++;
-                }
-                previous = b;
-            }
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 16);
+            int n;
+            while (!counter.Done && (n = stream.Read(buffer, 0, 1 << 16)) > 0)
+                counter.Add(buffer.AsSpan(0, n));
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
-        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        for (; next < offsets.Length; next++)
-            (lfs[next], bare[next]) = (lf, bareLf);
-        return new LineMeasure(offsets, lfs, bare);
+        return counter.Finish();
     }
 
     public Region Region(long offset, long end)
@@ -51,5 +36,61 @@ internal sealed class LineMeasure
         var a = Array.BinarySearch(_offsets, offset);
         var b = Array.BinarySearch(_offsets, end);
         return new Region(offset, end - offset, end - offset + _bare[b] - _bare[a], (int)Math.Min(int.MaxValue, _lfs[b] - _lfs[a]));
+    }
+
+    /// <summary>
+    /// The counts over consecutive blocks of the file. Each stretch between two offsets is counted
+    /// with the vectorized span searches (LFs, and CRLF pairs, whose difference is the bare LFs);
+    /// only a pair split between two stretches needs the byte before.
+    /// </summary>
+    private struct Counter(long[] offsets)
+    {
+        private readonly long[] _lfs = new long[offsets.Length];
+        private readonly long[] _bare = new long[offsets.Length];
+        private long _position;
+        private long _lf;
+        private long _bareLf;
+        private byte _previous;
+        private int _next;
+
+        public readonly bool Done => _next >= offsets.Length;
+
+        public void Add(ReadOnlySpan<byte> block)
+        {
+            var at = 0;
+            while (_next < offsets.Length && offsets[_next] - _position <= block.Length)
+            {
+                var end = (int)(offsets[_next] - _position);
+                Count(block[at..end]);
+                at = end;
+                (_lfs[_next], _bare[_next]) = (_lf, _bareLf);
+                _next++;
+            }
+            Count(block[at..]);
+            _position += block.Length;
+        }
+
+        private void Count(ReadOnlySpan<byte> stretch)
+        {
+            if (stretch.IsEmpty)
+                return;
+            var lfs = stretch.Count((byte)'\n');
+            if (lfs > 0)
+            {
+                var pairs = stretch.Count("\r\n"u8);
+                if (stretch[0] == (byte)'\n' && _previous == (byte)'\r')
+                    pairs++;
+                _lf += lfs;
+                _bareLf += lfs - pairs;
+            }
+            _previous = stretch[^1];
+        }
+
+        public LineMeasure Finish()
+        {
+            for (; _next < offsets.Length; _next++)
+                (_lfs[_next], _bare[_next]) = (_lf, _bareLf);
+            return new LineMeasure(offsets, _lfs, _bare);
+        }
     }
 }

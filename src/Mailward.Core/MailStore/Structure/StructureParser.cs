@@ -27,7 +27,7 @@ public static class StructureParser
                     n += read;
                 if (n == length) // else the file is shorter than its recorded size: read as before
                 {
-                    using var memory = new MemoryStream(buffer, 0, n, writable: false);
+                    using var memory = new MemoryStream(buffer, 0, n, writable: false, publiclyVisible: true);
                     return Parse(memory, limits);
                 }
             }
@@ -221,9 +221,14 @@ public static class StructureParser
         ["bcc"] = Repeat.Join,
     };
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, ParserOptions> Options = new();
+
+    /// <summary>One ParserOptions per depth limit, made once (never changed after): building one per message showed in profiles.</summary>
+    private static ParserOptions OptionsFor(int maxDepth) => Options.GetOrAdd(Math.Max(1, maxDepth), depth => new ParserOptions { MaxMimeDepth = depth });
+
     /// <summary>Turns MimeReader's events into a tree of nodes.</summary>
     private sealed class Reader(Stream stream, StructureLimits limits)
-        : MimeReader(new ParserOptions { MaxMimeDepth = Math.Max(1, limits.MaxDepth) }, stream, MimeFormat.Entity)
+        : MimeReader(OptionsFor(limits.MaxDepth), stream, MimeFormat.Entity)
     {
         private readonly Stack<Node> _open = new();
         private Fields _pending = new();
