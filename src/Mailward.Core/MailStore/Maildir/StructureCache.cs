@@ -16,8 +16,9 @@ public sealed class StructureCache
 {
     public const string FileName = "mailward-structure";
     private const int MaxRecordBytes = 16 << 20;
-    private const int BatchRecords = 64;
-    private const int BatchBytes = 256 << 10;
+    private const int BatchRecords = 256;
+    private const int BatchBytes = 1 << 20;
+    private const long MissScanMilliseconds = 200;
     private static readonly TimeSpan BatchAge = TimeSpan.FromSeconds(2);
     private static readonly ConcurrentDictionary<string, StructureCache> Open = new(StringComparer.Ordinal);
 
@@ -26,6 +27,8 @@ public sealed class StructureCache
     private readonly object _lock = new();
     private readonly Dictionary<string, (long Offset, int Length)> _index = new(StringComparer.Ordinal);
     private readonly List<(string Key, byte[] Payload, MessageStructure Structure)> _pending = [];
+    private readonly Dictionary<string, int> _pendingAt = new(StringComparer.Ordinal); // key → its newest entry in _pending
+    private long _missScannedAt = -MissScanMilliseconds; // Environment.TickCount64 of the last Scan a miss asked for (the first miss always asks)
     private int _pendingBytes;
     private DateTime _pendingSince;
     private long _scanned; // the file's bytes read into the index so far; -1: the file is garbled, ignored until rewritten
@@ -88,9 +91,16 @@ public sealed class StructureCache
         {
             if (Lookup(key, size) is { } found)
                 return found;
-            Scan(); // another process may have appended it meanwhile
-            if (Lookup(key, size) is { } appended)
-                return appended;
+            // Another process may have appended it meanwhile. Asked at most every 200 ms: a folder's
+            // first pass misses every message, and a parse twice only costs the parse.
+            var now = Environment.TickCount64;
+            if (now - _missScannedAt >= MissScanMilliseconds)
+            {
+                _missScannedAt = now;
+                Scan();
+                if (Lookup(key, size) is { } appended)
+                    return appended;
+            }
         }
         MessageStructure parsed;
         using (var reader = open())
@@ -104,6 +114,7 @@ public sealed class StructureCache
             var payload = StructureCodec.Encode(key, parsed);
             if (_pending.Count == 0)
                 _pendingSince = DateTime.UtcNow;
+            _pendingAt[key] = _pending.Count;
             _pending.Add((key, payload, parsed));
             _pendingBytes += payload.Length;
             if (_pending.Count >= BatchRecords || _pendingBytes >= BatchBytes || DateTime.UtcNow - _pendingSince >= BatchAge)
@@ -133,6 +144,7 @@ public sealed class StructureCache
             // derived data: a cache that cannot be written only costs parses
         }
         _pending.Clear();
+        _pendingAt.Clear();
         _pendingBytes = 0;
     }
 
@@ -173,7 +185,7 @@ public sealed class StructureCache
         var keep = new List<(string Key, byte[] Payload)>();
         if (_scanned > 0)
             foreach (var (key, (offset, length)) in _index)
-                if ((liveKeys is null || liveKeys.Contains(key)) && !_pending.Exists(p => p.Key == key) && Read(offset, length) is { } payload)
+                if ((liveKeys is null || liveKeys.Contains(key)) && !_pendingAt.ContainsKey(key) && Read(offset, length) is { } payload)
                     keep.Add((key, payload));
         keep.AddRange(_pending.Select(p => (p.Key, p.Payload)));
         var tmp = _path + ".tmp";
@@ -199,12 +211,26 @@ public sealed class StructureCache
 
     private MessageStructure? Lookup(string key, long size)
     {
-        foreach (var p in _pending)
-            if (p.Key == key && p.Structure.Size == size)
-                return p.Structure;
-        if (!_index.TryGetValue(key, out var at) || Read(at.Offset, at.Length) is not { } payload)
+        if (_pendingAt.TryGetValue(key, out var waiting) && _pending[waiting].Structure is { } structure && structure.Size == size)
+            return structure;
+        if (!_index.TryGetValue(key, out var at) || _reader is null)
             return null;
-        return StructureCodec.Decode(payload) is { } record && record.Key == key && record.Structure.Size == size ? record.Structure : null;
+        // A pooled buffer: every message of a folder's second metadata FETCH comes through here.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(at.Length);
+        try
+        {
+            if (RandomAccess.Read(_reader, buffer.AsSpan(0, at.Length), at.Offset) != at.Length)
+                return null;
+            return StructureCodec.Decode(buffer.AsSpan(0, at.Length)) is { } record && record.Key == key && record.Structure.Size == size ? record.Structure : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private byte[]? Read(long offset, int length)
@@ -235,6 +261,14 @@ public sealed class StructureCache
         (_reader, _readerInode) = (null, 0);
     }
 
+    private void Forget()
+    {
+        CloseReader();
+        _scanned = 0;
+        _index.Clear();
+        _records = 0;
+    }
+
     /// <summary>
     /// Reads the file from where the index ends, adding each whole, valid record; stops at a torn or
     /// bad one. One statx(2) when nothing changed; a file replaced under the name (another process
@@ -248,7 +282,11 @@ public sealed class StructureCache
         try
         {
             if (Libc.Stamp(_path) is not { } now)
-                throw new FileNotFoundException();
+            {
+                // No file (yet): each miss of a folder's first pass asks, so no exception for it.
+                Forget();
+                return;
+            }
             if (_reader is null || now.Inode != _readerInode || now.Size < _scanned)
             {
                 OpenReader(_path);
@@ -263,10 +301,7 @@ public sealed class StructureCache
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or IOException)
         {
-            CloseReader();
-            _scanned = 0;
-            _index.Clear();
-            _records = 0;
+            Forget();
             return;
         }
         var at = 0;

@@ -1,7 +1,11 @@
 // The payload of one record of the structure cache (docs/mail-store.md "The structure cache"):
-// a message's key, sizes and MessageStructure in BinaryWriter form. Strings are octet strings
-// (one char per octet) written as a 7-bit length plus one (0: null) and the octets. The search
-// fields follow the top part when they were kept; a payload without them (older ones) still reads.
+// a message's key, sizes and MessageStructure in BinaryWriter's form (7-bit encoded counts,
+// little-endian integers, one byte per bool). Strings are octet strings (one char per octet)
+// written as a 7-bit length plus one (0: null) and the octets. The search fields follow the top
+// part when they were kept; a payload without them (older ones) still reads. Written and read on
+// spans, not through BinaryWriter/BinaryReader: a folder's first metadata FETCH encodes every
+// message and a later one decodes every message, and the stream calls cost more than the fields.
+using System.Buffers.Binary;
 using System.Text;
 using Mailward.Core.MailStore.Structure;
 
@@ -11,223 +15,193 @@ internal static class StructureCodec
 {
     public static byte[] Encode(string key, MessageStructure s)
     {
-        using var buffer = new MemoryStream(512);
-        using (var w = new BinaryWriter(buffer, Encoding.Latin1, leaveOpen: true))
+        var w = new Writer();
+        w.Text(key);
+        w.Long(s.Size);
+        w.Long(s.VirtualSize);
+        Part(w, s.Root);
+        if (s.SearchFields is { } fields)
         {
-            Text(w, key);
-            w.Write(s.Size);
-            w.Write(s.VirtualSize);
-            Part(w, s.Root);
-            if (s.SearchFields is { } fields)
+            w.Count(fields.Count);
+            foreach (var f in fields)
             {
-                w.Write7BitEncodedInt(fields.Count);
-                foreach (var f in fields)
-                {
-                    Text(w, f.Name);
-                    Text(w, f.Value);
-                }
+                w.Text(f.Name);
+                w.Text(f.Value);
             }
         }
-        return buffer.ToArray();
+        return w.ToArray();
     }
 
     /// <summary>The key alone, for the index (cheap: the first field).</summary>
     public static string? Key(ReadOnlySpan<byte> payload)
     {
-        // Read7BitEncodedInt's rule by hand: this runs for every record when a folder's file is indexed.
-        var n = 0;
-        for (var (i, shift) = (0, 0); ; i++, shift += 7)
+        try
         {
-            if (i >= payload.Length || shift > 28)
-                return null;
-            n |= (payload[i] & 0x7F) << shift;
-            if ((payload[i] & 0x80) == 0)
-            {
-                payload = payload[(i + 1)..];
-                break;
-            }
+            var r = new Reader(payload);
+            return r.Text();
         }
-        return n == 0 || n - 1 > payload.Length || n < 0 ? null : Encoding.Latin1.GetString(payload[..(n - 1)]);
+        catch (InvalidDataException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The record's structure; null when it does not decode (treated as missing).</summary>
-    public static (string Key, MessageStructure Structure)? Decode(byte[] payload)
+    public static (string Key, MessageStructure Structure)? Decode(ReadOnlySpan<byte> payload)
     {
         try
         {
-            using var r = new BinaryReader(new MemoryStream(payload), Encoding.Latin1);
-            var key = Text(r) ?? throw new InvalidDataException("no key");
-            var size = r.ReadInt64();
-            var virtualSize = r.ReadInt64();
-            var root = Part(r, 0);
+            var r = new Reader(payload);
+            var key = r.Text() ?? throw new InvalidDataException("no key");
+            var size = r.Long();
+            var virtualSize = r.Long();
+            var root = Part(ref r, 0);
             List<HeaderField>? fields = null;
-            if (r.BaseStream.Position < payload.Length)
+            if (!r.AtEnd)
             {
-                var n = Count(r);
+                var n = r.Count();
                 fields = new List<HeaderField>(n);
                 for (var i = 0; i < n; i++)
-                    fields.Add(new HeaderField(Text(r) ?? throw new InvalidDataException("no name"), Text(r) ?? ""));
+                    fields.Add(new HeaderField(r.Text() ?? throw new InvalidDataException("no name"), r.Text() ?? ""));
             }
-            return r.BaseStream.Position == payload.Length ? (key, new MessageStructure(root, size, virtualSize) { SearchFields = fields }) : null;
+            return r.AtEnd ? (key, new MessageStructure(root, size, virtualSize) { SearchFields = fields }) : null;
         }
-        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or FormatException or ArgumentException or OverflowException)
+        catch (InvalidDataException)
         {
             return null;
         }
     }
 
-    private static void Text(BinaryWriter w, string? s)
+    private static void Region(Writer w, Region g)
     {
-        if (s is null)
-        {
-            w.Write7BitEncodedInt(0);
-            return;
-        }
-        w.Write7BitEncodedInt(s.Length + 1);
-        // Octet strings: one char per octet, written without an array per string (this runs for
-        // every field of every part when a folder's structures are first cached).
-        var pooled = s.Length > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(s.Length) : null;
-        var bytes = pooled is null ? stackalloc byte[s.Length] : pooled.AsSpan(0, s.Length);
-        Encoding.Latin1.GetBytes(s, bytes);
-        w.Write(bytes);
-        if (pooled is not null)
-            System.Buffers.ArrayPool<byte>.Shared.Return(pooled);
+        w.Long(g.Offset);
+        w.Long(g.Length);
+        w.Long(g.Size);
+        w.Long(g.Lines);
     }
 
-    private static string? Text(BinaryReader r)
-    {
-        var n = r.Read7BitEncodedInt();
-        if (n == 0)
-            return null;
-        var bytes = r.ReadBytes(n - 1);
-        return bytes.Length == n - 1 ? Encoding.Latin1.GetString(bytes) : throw new EndOfStreamException();
-    }
+    private static Region Region(ref Reader r) =>
+        new(r.Long(), r.Long(), r.Long(), r.Long() is var lines and >= 0 and <= int.MaxValue ? (int)lines : throw new InvalidDataException("bad lines"));
 
-    private static void Region(BinaryWriter w, Region g)
+    private static void Parameters(Writer w, IReadOnlyList<MimeParameter> ps)
     {
-        w.Write(g.Offset);
-        w.Write(g.Length);
-        w.Write(g.Size);
-        w.Write((long)g.Lines);
-    }
-
-    private static Region Region(BinaryReader r) => new(r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), checked((int)r.ReadInt64()));
-
-    private static void Parameters(BinaryWriter w, IReadOnlyList<MimeParameter> ps)
-    {
-        w.Write7BitEncodedInt(ps.Count);
+        w.Count(ps.Count);
         foreach (var p in ps)
         {
-            Text(w, p.Name);
-            Text(w, p.Value);
+            w.Text(p.Name);
+            w.Text(p.Value);
         }
     }
 
-    private static List<MimeParameter> Parameters(BinaryReader r)
+    private static List<MimeParameter> Parameters(ref Reader r)
     {
-        var n = Count(r);
+        var n = r.Count();
         var list = new List<MimeParameter>(n);
         for (var i = 0; i < n; i++)
-            list.Add(new MimeParameter(Text(r) ?? "", Text(r) ?? ""));
+            list.Add(new MimeParameter(r.Text() ?? "", r.Text() ?? ""));
         return list;
     }
 
-    private static void Addresses(BinaryWriter w, IReadOnlyList<EnvelopeAddress>? list)
+    private static void Addresses(Writer w, IReadOnlyList<EnvelopeAddress>? list)
     {
         if (list is null)
         {
-            w.Write7BitEncodedInt(0);
+            w.Count(0);
             return;
         }
-        w.Write7BitEncodedInt(list.Count + 1);
+        w.Count(list.Count + 1);
         foreach (var a in list)
         {
-            Text(w, a.Name);
-            Text(w, a.Route);
-            Text(w, a.Mailbox);
-            Text(w, a.Host);
+            w.Text(a.Name);
+            w.Text(a.Route);
+            w.Text(a.Mailbox);
+            w.Text(a.Host);
         }
     }
 
-    private static List<EnvelopeAddress>? Addresses(BinaryReader r)
+    private static List<EnvelopeAddress>? Addresses(ref Reader r)
     {
-        var n = Count(r);
+        var n = r.Count();
         if (n == 0)
             return null;
         var list = new List<EnvelopeAddress>(n - 1);
         for (var i = 0; i < n - 1; i++)
-            list.Add(new EnvelopeAddress(Text(r), Text(r), Text(r), Text(r)));
+            list.Add(new EnvelopeAddress(r.Text(), r.Text(), r.Text(), r.Text()));
         return list;
     }
 
-    /// <summary>A count bounded by what a record can hold, so a damaged one cannot ask for a huge list.</summary>
-    private static int Count(BinaryReader r)
+    private static void Part(Writer w, BodyPart p)
     {
-        var n = r.Read7BitEncodedInt();
-        return n >= 0 && n <= r.BaseStream.Length - r.BaseStream.Position + 1 ? n : throw new InvalidDataException("bad count");
-    }
-
-    private static void Part(BinaryWriter w, BodyPart p)
-    {
-        w.Write((byte)p.Kind);
+        w.Byte((byte)p.Kind);
         Region(w, p.Header);
         Region(w, p.Body);
-        Text(w, p.Type);
-        Text(w, p.Subtype);
+        w.Text(p.Type);
+        w.Text(p.Subtype);
         Parameters(w, p.Parameters);
-        Text(w, p.Id);
-        Text(w, p.Description);
-        Text(w, p.Encoding);
-        Text(w, p.Md5);
-        Text(w, p.Disposition);
+        w.Text(p.Id);
+        w.Text(p.Description);
+        w.Text(p.Encoding);
+        w.Text(p.Md5);
+        w.Text(p.Disposition);
         Parameters(w, p.DispositionParameters);
-        w.Write7BitEncodedInt(p.Languages is null ? 0 : p.Languages.Count + 1);
+        w.Count(p.Languages is null ? 0 : p.Languages.Count + 1);
         foreach (var l in p.Languages ?? [])
-            Text(w, l);
-        Text(w, p.Location);
-        w.Write(p.Envelope is not null);
+            w.Text(l);
+        w.Text(p.Location);
+        w.Bool(p.Envelope is not null);
         if (p.Envelope is { } e)
         {
-            Text(w, e.Date);
-            Text(w, e.Subject);
-            foreach (var list in new[] { e.From, e.Sender, e.ReplyTo, e.To, e.Cc, e.Bcc })
-                Addresses(w, list);
-            Text(w, e.InReplyTo);
-            Text(w, e.MessageId);
+            w.Text(e.Date);
+            w.Text(e.Subject);
+            Addresses(w, e.From);
+            Addresses(w, e.Sender);
+            Addresses(w, e.ReplyTo);
+            Addresses(w, e.To);
+            Addresses(w, e.Cc);
+            Addresses(w, e.Bcc);
+            w.Text(e.InReplyTo);
+            w.Text(e.MessageId);
         }
-        w.Write7BitEncodedInt(p.Parts.Count);
+        w.Count(p.Parts.Count);
         foreach (var c in p.Parts)
             Part(w, c);
-        w.Write(p.Message is not null);
+        w.Bool(p.Message is not null);
         if (p.Message is not null)
             Part(w, p.Message);
     }
 
-    private static BodyPart Part(BinaryReader r, int depth)
+    private static BodyPart Part(ref Reader r, int depth)
     {
         if (depth > 1024)
             throw new InvalidDataException("too deep");
-        var kind = (BodyPartKind)r.ReadByte();
+        var kind = (BodyPartKind)r.Byte();
         if (kind is not (BodyPartKind.Leaf or BodyPartKind.Multipart or BodyPartKind.Message))
             throw new InvalidDataException("bad kind");
-        var header = Region(r);
-        var body = Region(r);
-        var type = Text(r) ?? "text";
-        var subtype = Text(r) ?? "plain";
-        var parameters = Parameters(r);
-        var (id, description, encoding, md5, disposition) = (Text(r), Text(r), Text(r), Text(r), Text(r));
-        var dispositionParameters = Parameters(r);
-        var languageCount = Count(r);
-        List<string>? languages = languageCount == 0 ? null : [.. Enumerable.Range(0, languageCount - 1).Select(_ => Text(r) ?? "")];
-        var location = Text(r);
+        var header = Region(ref r);
+        var body = Region(ref r);
+        var type = r.Text() ?? "text";
+        var subtype = r.Text() ?? "plain";
+        var parameters = Parameters(ref r);
+        var (id, description, encoding, md5, disposition) = (r.Text(), r.Text(), r.Text(), r.Text(), r.Text());
+        var dispositionParameters = Parameters(ref r);
+        var languageCount = r.Count();
+        List<string>? languages = null;
+        if (languageCount > 0)
+        {
+            languages = new List<string>(languageCount - 1);
+            for (var i = 0; i < languageCount - 1; i++)
+                languages.Add(r.Text() ?? "");
+        }
+        var location = r.Text();
         Envelope? envelope = null;
-        if (r.ReadBoolean())
-            envelope = new Envelope(Text(r), Text(r), Addresses(r), Addresses(r), Addresses(r), Addresses(r), Addresses(r), Addresses(r), Text(r), Text(r));
-        var partCount = Count(r);
+        if (r.Bool())
+            envelope = new Envelope(r.Text(), r.Text(), Addresses(ref r), Addresses(ref r), Addresses(ref r), Addresses(ref r), Addresses(ref r),
+                Addresses(ref r), r.Text(), r.Text());
+        var partCount = r.Count();
         var parts = new List<BodyPart>(partCount);
         for (var i = 0; i < partCount; i++)
-            parts.Add(Part(r, depth + 1));
-        var message = r.ReadBoolean() ? Part(r, depth + 1) : null;
+            parts.Add(Part(ref r, depth + 1));
+        var message = r.Bool() ? Part(ref r, depth + 1) : null;
         return new BodyPart
         {
             Kind = kind,
@@ -248,5 +222,102 @@ internal static class StructureCodec
             Parts = parts,
             Message = message,
         };
+    }
+
+    /// <summary>A growing buffer the fields are written into.</summary>
+    private sealed class Writer
+    {
+        private byte[] _buffer = new byte[512];
+        private int _length;
+
+        private Span<byte> Take(int n)
+        {
+            if (_length + n > _buffer.Length)
+                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + n));
+            var span = _buffer.AsSpan(_length, n);
+            _length += n;
+            return span;
+        }
+
+        public void Byte(byte b) => Take(1)[0] = b;
+
+        public void Bool(bool b) => Byte(b ? (byte)1 : (byte)0);
+
+        public void Long(long v) => BinaryPrimitives.WriteInt64LittleEndian(Take(8), v);
+
+        /// <summary>BinaryWriter.Write7BitEncodedInt's form.</summary>
+        public void Count(int v)
+        {
+            var u = (uint)v;
+            while (u >= 0x80)
+            {
+                Byte((byte)(u | 0x80));
+                u >>= 7;
+            }
+            Byte((byte)u);
+        }
+
+        public void Text(string? s)
+        {
+            if (s is null)
+            {
+                Count(0);
+                return;
+            }
+            Count(s.Length + 1);
+            Encoding.Latin1.GetBytes(s, Take(s.Length));
+        }
+
+        public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
+    }
+
+    /// <summary>Reads the fields back; anything out of place is InvalidDataException.</summary>
+    private ref struct Reader(ReadOnlySpan<byte> payload)
+    {
+        private readonly ReadOnlySpan<byte> _payload = payload;
+        private int _at;
+
+        public readonly bool AtEnd => _at == _payload.Length;
+
+        private ReadOnlySpan<byte> Take(int n)
+        {
+            if (n < 0 || n > _payload.Length - _at)
+                throw new InvalidDataException("short record");
+            var span = _payload.Slice(_at, n);
+            _at += n;
+            return span;
+        }
+
+        public byte Byte() => Take(1)[0];
+
+        public bool Bool() => Byte() != 0;
+
+        public long Long() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+
+        private int Seven()
+        {
+            uint v = 0;
+            for (var shift = 0; shift < 35; shift += 7)
+            {
+                var b = Byte();
+                v |= (uint)(b & 0x7F) << shift;
+                if ((b & 0x80) == 0)
+                    return shift == 28 && b > 0x0F ? throw new InvalidDataException("bad number") : (int)v;
+            }
+            throw new InvalidDataException("bad number");
+        }
+
+        /// <summary>A count bounded by what a record can hold, so a damaged one cannot ask for a huge list.</summary>
+        public int Count()
+        {
+            var n = Seven();
+            return n >= 0 && n <= _payload.Length - _at + 1 ? n : throw new InvalidDataException("bad count");
+        }
+
+        public string? Text()
+        {
+            var n = Seven();
+            return n == 0 ? null : Encoding.Latin1.GetString(Take(n - 1));
+        }
     }
 }
