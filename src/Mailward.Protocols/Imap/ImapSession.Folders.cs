@@ -386,11 +386,17 @@ public sealed partial class ImapSession
         _selected.View.CondStore = _condstore;
         _selected.View.QResync = _qresync;
         var keywords = new List<string>();
-        foreach (var e in box.Entries)
-            if (e.Keywords.Count > 0) // most messages have none: no per-message enumerator
-                foreach (var k in e.Keywords)
-                    if (!keywords.Contains(k, StringComparer.Ordinal))
-                        keywords.Add(k);
+        var entries = box.Entries;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            // Most messages have none: the empty array is seen without an interface call.
+            var kws = entries[i].Keywords;
+            if (kws is string[] { Length: 0 } || kws.Count == 0)
+                continue;
+            foreach (var k in kws)
+                if (!keywords.Contains(k, StringComparer.Ordinal))
+                    keywords.Add(k);
+        }
         var flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + string.Concat(keywords.Select(k => " " + k));
         Untagged($"{_selected.View.Count} EXISTS");
         if (!_rev2)

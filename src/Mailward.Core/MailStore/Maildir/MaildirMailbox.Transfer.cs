@@ -207,6 +207,8 @@ public sealed partial class MaildirMailbox
     private static int CopyBytes(string from, string folder, string name)
     {
         var tmp = Path.Combine(folder, "tmp", name);
+        if (!Directory.Exists(Path.Combine(folder, "tmp")))
+            Directory.CreateDirectory(Path.Combine(folder, "tmp"), MaildirStore.Private); // removed by hand: opening INBOX no longer remakes it
         try
         {
             using (var source = new FileStream(from, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))

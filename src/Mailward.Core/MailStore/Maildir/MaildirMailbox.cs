@@ -49,18 +49,34 @@ public sealed partial class MaildirMailbox : IMailbox
     /// </summary>
     internal MailboxChanges Sync(bool report = true)
     {
-        MoveNewToCur();
+        // A kept listing's stamp says new/ was empty and has not changed since (a listing is kept
+        // only when new/ had settled after this object's kind emptied it): then new/ is not read.
         var stamp = FolderStamp.Take(_path);
+        if ((stamp.Cur is null || stamp.New is null) && Folder == "INBOX")
+        {
+            // A user's first open, or a Maildir someone emptied by hand: INBOX is always there.
+            foreach (var sub in new[] { "tmp", "new", "cur" })
+                Directory.CreateDirectory(Path.Combine(_path, sub), MaildirStore.Private);
+            stamp = FolderStamp.Take(_path);
+        }
+        var listing = _store.Listings.Find(_path, stamp);
+        if (listing is null)
+        {
+            MoveNewToCur();
+            stamp = FolderStamp.Take(_path);
+            listing = _store.Listings.Find(_path, stamp);
+        }
         List<MailboxEntry> entries;
         Dictionary<uint, string> names;
         uint uidValidity, uidNext;
-        if (_store.Listings.Find(_path, stamp) is { } listing)
+        if (listing is not null)
         {
             // Nothing changed since a clean sync read this folder: its listing answers (the keywords
             // file is in the stamp, so this object's keywords are current too).
             if (ReferenceEquals(listing, _listing) && report && ReferenceEquals(_reported, _entries))
                 return new MailboxChanges([], [], [], false);
-            _keywords = Keywords.Read(_path);
+            // Most folders have no keywords file: the stamp says so without a failed open.
+            _keywords = stamp.Keywords is null ? new Keywords() : Keywords.Read(_path);
             // Shared, not copied: OwnListing copies them before this object changes them.
             _log.CopyFrom(listing.Log);
             entries = listing.Entries;
@@ -273,8 +289,21 @@ public sealed partial class MaildirMailbox : IMailbox
 
     private MailboxEntry? Find(uint uid)
     {
-        var i = _entries.BinarySearch(new MailboxEntry(uid, 0, [], 0, 0, default, ""), Comparer<MailboxEntry>.Create((a, b) => a.Uid.CompareTo(b.Uid)));
-        return i >= 0 ? _entries[i] : null;
+        // By hand: no probe entry or comparer allocated for each of a FETCH's messages.
+        var entries = _entries;
+        var (lo, hi) = (0, entries.Count - 1);
+        while (lo <= hi)
+        {
+            var mid = lo + ((hi - lo) >> 1);
+            var at = entries[mid].Uid;
+            if (at == uid)
+                return entries[mid];
+            if (at < uid)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        return null;
     }
 
     public MessageReader? OpenMessage(uint uid)

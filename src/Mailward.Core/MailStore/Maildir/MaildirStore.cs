@@ -12,7 +12,7 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
     MaildirStoreOptions? options = null)
     : IMailStore
 {
-    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    internal const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const string Subscriptions = "mailward-subscriptions";
 
     internal TimeProvider Time { get; } = time ?? TimeProvider.System;
@@ -48,10 +48,9 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
     {
         var maildir = MaildirOf(owner);
         var path = FolderPath(maildir, folder);
-        if (IsInbox(folder))
-            foreach (var sub in new[] { "tmp", "new", "cur" })
-                Directory.CreateDirectory(Path.Combine(path, sub), Private);
-        else if (!Directory.Exists(Path.Combine(path, "cur")))
+        // INBOX's tmp/, new/ and cur/ are made when the sync's first stamp finds one missing
+        // (MaildirMailbox.Sync): three mkdir calls at every SELECT were most of a cached one's cost.
+        if (!IsInbox(folder) && !Directory.Exists(Path.Combine(path, "cur")))
             throw new DirectoryNotFoundException($"no folder {folder}");
         var box = new MaildirMailbox(this, owner, IsInbox(folder) ? "INBOX" : folder, path, maildir);
         try
