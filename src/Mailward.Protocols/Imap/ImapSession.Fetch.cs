@@ -363,18 +363,20 @@ public sealed partial class ImapSession
         output.Advance(n);
     }
 
-    /// <summary>
-    /// Writes the stored message (LF line ends) with CRLF line ends, from octet <paramref name="skip"/>
-    /// of the CRLF form, exactly <paramref name="take"/> octets (padded with spaces should the file be
-    /// shorter than its recorded size, so the literal's length stays true). Works on whole line spans.
-    /// </summary>
     /// <summary>Sends what a literal wrote so far once it passes 64 KiB, so no large part is held whole.</summary>
     private ValueTask FlushWhenLarge(CancellationToken ct) =>
         _channel.Output.WrittenCount > 1 << 16 ? _channel.FlushAsync(ct) : ValueTask.CompletedTask;
 
+    /// <summary>
+    /// Writes the stored message (LF line ends) with CRLF line ends, from octet <paramref name="skip"/>
+    /// of the CRLF form, exactly <paramref name="take"/> octets (padded with spaces should the file be
+    /// shorter than its recorded size, so the literal's length stays true). Each block read is
+    /// converted whole (Fetch.SectionContent.ToCrlf) and written at once, not line by line.
+    /// </summary>
     private async Task CrlfCopyAsync(MessageReader? file, long skip, long take, CancellationToken ct)
     {
         var input = ArrayPool<byte>.Shared.Rent(1 << 16);
+        var converted = ArrayPool<byte>.Shared.Rent(2 << 16); // every octet an LF at worst
         long position = 0; // in the CRLF form
         try
         {
@@ -382,21 +384,7 @@ public sealed partial class ImapSession
             int n;
             while (file is not null && take > 0 && (n = file.Read(input.AsSpan(0, 1 << 16))) > 0)
             {
-                var pos = 0;
-                while (pos < n && take > 0)
-                {
-                    var rest = input.AsSpan(pos, n - pos);
-                    var lf = rest.IndexOf((byte)'\n');
-                    var segment = lf < 0 ? rest : rest[..lf];
-                    Emit(segment);
-                    if (segment.Length > 0)
-                        last = segment[^1];
-                    if (lf < 0)
-                        break;
-                    Emit(last == (byte)'\r' ? "\n"u8 : "\r\n"u8);
-                    last = (byte)'\n';
-                    pos += lf + 1;
-                }
+                Emit(converted.AsSpan(0, Fetch.SectionContent.ToCrlf(input.AsSpan(0, n), ref last, converted)));
                 if (_channel.Output.WrittenCount > 1 << 16)
                     await _channel.FlushAsync(ct);
             }
@@ -406,6 +394,7 @@ public sealed partial class ImapSession
         finally
         {
             ArrayPool<byte>.Shared.Return(input);
+            ArrayPool<byte>.Shared.Return(converted);
         }
 
         void Emit(ReadOnlySpan<byte> bytes)

@@ -118,4 +118,34 @@ public sealed class SectionReaderTests : IDisposable
             Assert.Equal(0, SectionReader.Open(s, r, new Section([7], SectionKind.Content)).Length);
         }
     }
+    /// <summary>The block converter whole BODY[] fetches use: a CR before every bare LF, none before an LF after a CR, also across blocks.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ToCrlf_puts_a_CR_before_every_bare_LF_across_blocks(int seed)
+    {
+        var random = new Random(seed);
+        var bytes = new byte[5000];
+        for (var i = 0; i < bytes.Length; i++)
+            bytes[i] = random.Next(5) switch { 0 => (byte)'\n', 1 => (byte)'\r', _ => (byte)'x' };
+        var expected = new List<byte>();
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == (byte)'\n' && (i == 0 || bytes[i - 1] != (byte)'\r'))
+                expected.Add((byte)'\r');
+            expected.Add(bytes[i]);
+        }
+        var output = new List<byte>();
+        var last = (byte)0;
+        for (var at = 0; at < bytes.Length;)
+        {
+            var n = Math.Min(bytes.Length - at, 1 + random.Next(300)); // blocks that split CR from LF
+            var converted = new byte[2 * n];
+            var written = SectionContent.ToCrlf(bytes.AsSpan(at, n), ref last, converted);
+            output.AddRange(converted.AsSpan(0, written).ToArray());
+            at += n;
+        }
+        Assert.Equal(expected, output);
+    }
 }

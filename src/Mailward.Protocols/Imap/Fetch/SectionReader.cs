@@ -155,20 +155,58 @@ public sealed class SectionContent
     /// <summary>One block read from the file, written with a CR before every bare LF; returns the output position after it.</summary>
     private static long WriteCrlf(IBufferWriter<byte> w, ReadOnlySpan<byte> block, ref byte previous, long outAt, long start, long end)
     {
+        // Line by line with the vectorized search, not byte by byte: a bare LF ends what is
+        // emitted so far and a CR goes out before it; an LF after a CR stays inside the run.
         var from = 0;
-        for (var i = 0; i < block.Length && outAt < end; i++)
+        var at = 0;
+        while (outAt < end)
         {
-            var b = block[i];
-            if (b == (byte)'\n' && previous != (byte)'\r')
+            var lf = block[at..].IndexOf((byte)'\n');
+            if (lf < 0)
+                break;
+            var i = at + lf;
+            if ((i > 0 ? block[i - 1] : previous) != (byte)'\r')
             {
                 Emit(w, block[from..i], ref outAt, start, end);
                 Emit(w, "\r"u8, ref outAt, start, end);
                 from = i;
             }
-            previous = b;
+            at = i + 1;
         }
+        if (!block.IsEmpty)
+            previous = block[^1];
         Emit(w, block[from..], ref outAt, start, end);
         return outAt;
+    }
+
+    /// <summary>
+    /// A block with a CR put before every bare LF, into <paramref name="output"/> (at least twice the
+    /// block's length); <paramref name="last"/> is the octet before the block, and after it the
+    /// block's last. Returns the octets written.
+    /// </summary>
+    public static int ToCrlf(ReadOnlySpan<byte> block, ref byte last, Span<byte> output)
+    {
+        var o = 0;
+        var rest = block;
+        while (true)
+        {
+            var lf = rest.IndexOf((byte)'\n');
+            if (lf < 0)
+            {
+                rest.CopyTo(output[o..]);
+                o += rest.Length;
+                if (!rest.IsEmpty)
+                    last = rest[^1];
+                return o;
+            }
+            rest[..lf].CopyTo(output[o..]);
+            o += lf;
+            if ((lf > 0 ? rest[lf - 1] : last) != (byte)'\r')
+                output[o++] = (byte)'\r';
+            output[o++] = (byte)'\n';
+            last = (byte)'\n';
+            rest = rest[(lf + 1)..];
+        }
     }
 
     public byte[] ToArray(long start = 0, long count = long.MaxValue)
