@@ -18,6 +18,12 @@ internal static class FormFields
         ["/domains/{domain}/users"] = ["local", "password", "quota", "comment"],
         ["/domains/{domain}/users/{local}/delete"] = ["confirm"],
         ["/domains/{domain}/users/{local}/quota"] = ["quota"],
+        ["/domains/{domain}/users/{local}/password"] = ["password"],
+        // One box a flag, by the command line's names (the system's flags too: AdminAuthorizer refuses them to others).
+        ["/domains/{domain}/users/{local}/flags"] = [.. Core.Accounts.UserFlagNames.ByName.Keys],
+        ["/domains/{domain}/users/{local}/forward"] = ["targets", "keep"],
+        ["/domains/{domain}/users/{local}/vacation"] = ["subject", "text", "start", "end", "interval"],
+        ["/domains/{domain}/users/{local}/vacation/delete"] = [],
         ["/domains/{domain}/catchall"] = ["kind", "target"],
         ["/domains/{domain}/limits"] = ["max-users", "max-aliases", "max-forwards", "max-autoresponders", "max-lists", "quota", "default-quota"],
         ["/domains/{domain}/aliasdomains"] = ["alias"],

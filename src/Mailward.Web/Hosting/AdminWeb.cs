@@ -77,6 +77,7 @@ public static class AdminWeb
         AssetEndpoints.Map(app);
         LoginPages.Map(app);
         DomainPages.Map(app);
+        UserPages.Map(app);
         AccountPages.Map(app);
         VacationPages.Map(app);
         AuditPages.Map(app);

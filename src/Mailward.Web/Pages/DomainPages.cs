@@ -108,7 +108,7 @@ internal static class DomainPages
         var path = "/domains/" + Uri.EscapeDataString(d.Name);
         var rows = Html.Join(users.Items.Select(u => Html.Of($"""
             <tr>
-            <td>{u.Address}</td><td>{u.Gecos}</td><td>{UserFlagNames.Format(u.Flags)}</td>
+            <td><a href="{path}/users/{Uri.EscapeDataString(u.Local)}">{u.Address}</a></td><td>{u.Gecos}</td><td>{UserFlagNames.Format(u.Flags)}</td>
             <td>{(u.LastLogin is { } l ? $"{l.At:yyyy-MM-dd HH:mm} {l.Service} {l.Address}" : "never")}</td>
             <td><form method="post" action="{path}/users/{Uri.EscapeDataString(u.Local)}/quota" class="inline">{Layout.Csrf(user!)}
             <input type="text" name="quota" value="{u.Quota}" aria-label="quota of {u.Address}" size="12"><button type="submit">Set</button></form></td>

@@ -66,7 +66,7 @@ internal static class VacationPages
         return Layout.Page(context, user, "Vacation message", body);
     }
 
-    private static DateTimeOffset? Day(string text, string field) =>
+    internal static DateTimeOffset? Day(string text, string field) =>
         text.Trim().Length == 0 ? null
         : DateTimeOffset.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t) ? t
         : throw new AccountException(AccountError.InvalidArgument, $"{field}: not a day: {text} (2026-12-24)");

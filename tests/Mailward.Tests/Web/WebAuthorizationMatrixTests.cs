@@ -28,6 +28,13 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("POST", "/domains/{d}/users", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 da2/own=303 da2/second=303 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302"),
         ("POST", "/domains/{d}/users/{u}/delete", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 da2/own=303 da2/second=303 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302"),
         ("POST", "/domains/{d}/users/{u}/quota", "anon/own=302 user/own=403 user/other=403 da/own=303 da/other=403 da2/own=303 da2/second=303 da2/other=403 sa/own=303 sa/other=303 key/own=302 ro/own=302"),
+        // The admin's page of a user and its forms (password, flags, forward, vacation).
+        ("GET", "/domains/{d}/users/{u}", PageRead),
+        ("POST", "/domains/{d}/users/{u}/password", PageChange),
+        ("POST", "/domains/{d}/users/{u}/flags", PageChange),
+        ("POST", "/domains/{d}/users/{u}/forward", PageChange),
+        ("POST", "/domains/{d}/users/{u}/vacation", PageChange),
+        ("POST", "/domains/{d}/users/{u}/vacation/delete", PageChange),
         ("GET", "/account", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
         ("POST", "/account/password", "anon=302 user=303 da=303 da2=303 sa=303 key=302 ro=302"),
         ("GET", "/account/vacation", "anon=302 user=200 da=200 da2=200 sa=200 key=302 ro=302"),
@@ -206,6 +213,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             await web.Admin.AddAliasLineAsync(Actor.System, $"{local}@{domain}", "someone@remote.test");
         else if (route.Contains("{u}", StringComparison.Ordinal) || (route.Contains("{a}", StringComparison.Ordinal) && target is "peer" or "other" or "second" or "otheralias"))
             await web.Admin.AddUserAsync(Actor.System, $"{local}@{domain}", new PasswordInput.Clear("x-secret-1"), quota: Quota.Parse("10M"));
+        if (route == "/domains/{d}/users/{u}/vacation/delete")
+            await web.Admin.SetAutoresponderAsync(Actor.System, $"{local}@{domain}", new AutoresponderChange { Text = "Away." });
         if (route.Contains("{x}", StringComparison.Ordinal))
             await web.Admin.AddDomainAliasAsync(Actor.System, $"al{local}.test", domain);
         // A network and a server address of the cell's own, and for the removals, one there to remove.
@@ -261,6 +270,11 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             ("POST", "/domains/{d}/users") => client.PostFormAsync(path, new Dictionary<string, string> { ["local"] = "n" + local, ["password"] = "n-secret-1" }),
             ("POST", "/domains/{d}/users/{u}/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["confirm"] = "yes" }),
             ("POST", "/domains/{d}/users/{u}/quota") => client.PostFormAsync(path, new Dictionary<string, string> { ["quota"] = "20M" }),
+            ("POST", "/domains/{d}/users/{u}/password") => client.PostFormAsync(path, new Dictionary<string, string> { ["password"] = "n-secret-2" }),
+            ("POST", "/domains/{d}/users/{u}/flags") => client.PostFormAsync(path, new Dictionary<string, string> { ["no-imap"] = "yes" }),
+            ("POST", "/domains/{d}/users/{u}/forward") => client.PostFormAsync(path, new Dictionary<string, string> { ["targets"] = "fwd@remote.test", ["keep"] = "yes" }),
+            ("POST", "/domains/{d}/users/{u}/vacation") => client.PostFormAsync(path, new Dictionary<string, string> { ["text"] = "Away.", ["subject"] = "Away", ["interval"] = "3" }),
+            ("POST", "/domains/{d}/users/{u}/vacation/delete") => client.PostFormAsync(path),
             ("POST", "/account/password") => client.PostFormAsync(path, password),
             ("POST", "/logout") => client.PostFormAsync(path),
             ("POST", "/account/totp") => client.PostFormAsync(path),
@@ -340,7 +354,11 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         "POST /domains/{d}/aliasdomains/{x}/delete" or "DELETE /api/v1/domains/{d}/aliasdomains/{x}" => web.Store.FindDomain($"al{local}.test") is null,
         "DELETE /api/v1/domains/{d}" => web.Store.FindDomain(domain) is null,
         "PATCH /api/v1/users/{a}" => web.Store.FindUser(local, domain)!.Gecos == "Renamed " + local,
-        "PUT /api/v1/users/{a}/password" => web.Store.FindUser(local, domain)!.PasswordHash != hashBefore,
+        "PUT /api/v1/users/{a}/password" or "POST /domains/{d}/users/{u}/password" => web.Store.FindUser(local, domain)!.PasswordHash != hashBefore,
+        "POST /domains/{d}/users/{u}/flags" => web.Store.FindUser(local, domain)!.Flags.HasFlag(UserFlags.NoImap),
+        "POST /domains/{d}/users/{u}/forward" => web.Store.FindAlias(local, domain) is not null,
+        "POST /domains/{d}/users/{u}/vacation" => web.Store.FindAutoresponder(web.Store.FindDomain(domain)!.Id, local) is not null,
+        "POST /domains/{d}/users/{u}/vacation/delete" => web.Store.FindAutoresponder(web.Store.FindDomain(domain)!.Id, local) is null,
         "PUT /api/v1/users/{a}/forward" => web.Store.FindAlias(local, domain) is not null,
         "PUT /api/v1/users/{a}/vacation" => web.Store.FindAutoresponder(web.Store.FindDomain(domain)!.Id, local) is not null,
         "POST /domains" or "POST /api/v1/domains" => web.Store.FindDomain(newDomain) is not null,

@@ -4,7 +4,7 @@
 // or raise a quota past the domain's; a user changes its password and logs out, and sets a vacation
 // message whose stored script stays text; a postmaster adds a forward and a catch-all and cannot
 // raise its limits; a user forwards its mail keeping a copy; a system admin adds a relay rule and
-// retries the queue. Each main page
+// retries the queue; a postmaster opens a user's page and sets a flag and a forward. Each main page
 // is saved as a screenshot in the test output (screenshots/). Skipped, saying so, without Chromium.
 using Mailward.Core.Admin;
 using Mailward.Tests.Support;
@@ -213,6 +213,34 @@ public sealed class WebBrowserTests(WebServer web) : IClassFixture<WebServer>
         await Assertions.Expect(page.GetByRole(AriaRole.Cell, new() { Name = "b.test", Exact = true })).ToHaveCountAsync(0);
         await ShotAsync(page, "audit");
         await web.Admin.SetCatchAllAsync(Actor.System, "a.test", Core.Accounts.CatchAll.Bounce);
+    }
+
+    [FactWhenInstalled(Chromium, "chromium")]
+    public async Task A_postmaster_opens_a_user_and_sets_a_flag_and_a_forward()
+    {
+        await web.Admin.AddUserAsync(Actor.System, "frank@a.test", new PasswordInput.Clear("Frank-secret-1"), "Frank");
+        var (playwright, browser, page, _) = await OpenAsync();
+        using var _p = playwright;
+        await using var _b = browser;
+        await LogInAsync(page, WebServer.Postmaster, WebServer.Password);
+        await page.GotoAsync(Base + "/domains/a.test?q=frank");
+        await page.GetByRole(AriaRole.Link, new() { Name = "frank@a.test" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "frank@a.test" })).ToBeVisibleAsync();
+        // The system's flags have no box here.
+        await Assertions.Expect(page.GetByLabel("system-admin")).ToHaveCountAsync(0);
+        await page.GetByLabel("no-imap").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save flags" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("flags of frank@a.test: no-imap");
+        await page.GetByLabel("Forward to").FillAsync("frank@elsewhere.test");
+        await page.GetByLabel("Keep a copy in the mailbox").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save forward" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("frank@a.test is forwarded to frank@elsewhere.test and a copy kept");
+        await Assertions.Expect(page.GetByLabel("no-imap")).ToBeCheckedAsync();
+        await ShotAsync(page, "user");
+        Assert.Equal(Core.Accounts.UserFlags.NoImap, web.Store.FindUser("frank", "a.test")!.Flags);
+        var f = await web.Admin.GetForwardAsync(Actor.System, "frank@a.test");
+        Assert.Equal(["frank@elsewhere.test"], f.Targets);
+        Assert.True(f.KeepCopy);
     }
 
     private static IFormData MakeForm(IPage page, string token)
