@@ -41,6 +41,8 @@ internal static class FormFields
         ["/relay/delete"] = ["network"],
         ["/ipmaps"] = ["address", "domain"],
         ["/ipmaps/delete"] = ["address", "domain"],
+        ["/keys"] = ["name", "domains", "read-only", "days"],
+        ["/keys/{name}/revoke"] = [],
         ["/queue/flush"] = [],
         ["/queue/{id}/delete"] = ["confirm"],
         // RFC 8058 one-click unsubscribe: posted by a mail provider, not by a signed-in form; its

@@ -78,6 +78,7 @@ public static class AdminWeb
         LoginPages.Map(app);
         DomainPages.Map(app);
         UserPages.Map(app);
+        KeyPages.Map(app);
         AccountPages.Map(app);
         VacationPages.Map(app);
         AuditPages.Map(app);

@@ -20,7 +20,7 @@ internal static class Layout
             <nav>
             {Html.When(user.Role != WebRole.User, Html.Of($"<a href=\"/domains\">Domains</a>"))}
             {Html.When(user.Role != WebRole.User, Html.Of($"<a href=\"/audit\">Audit log</a>"))}
-            {Html.When(user.Role == WebRole.SystemAdmin, Html.Of($"<a href=\"/relay\">Relay rules</a> <a href=\"/queue\">Queue</a>"))}
+            {Html.When(user.Role == WebRole.SystemAdmin, Html.Of($"<a href=\"/relay\">Relay rules</a> <a href=\"/queue\">Queue</a> <a href=\"/keys\">API keys</a>"))}
             <a href="/account">My account</a>
             {Html.When(!user.IsApiKey && !user.Record.Flags.HasFlag(Core.Accounts.UserFlags.NoWebmail), Html.Of($"<a href=\"/account/forward\">Forward</a> <a href=\"/account/vacation\">Vacation</a>"))}
             <span class="who">{user.Address} · {RoleName(user.Role)}</span>

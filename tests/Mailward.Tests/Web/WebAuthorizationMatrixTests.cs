@@ -97,6 +97,9 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("POST", "/relay/delete", SystemPageChange),
         ("POST", "/ipmaps", SystemPageChange),
         ("POST", "/ipmaps/delete", SystemPageChange),
+        ("GET", "/keys", SystemRead),
+        ("POST", "/keys", "anon=302 user=403 da=403 da2=403 sa=200 key=302 ro=302"),
+        ("POST", "/keys/{k}/revoke", SystemPageChange),
         ("GET", "/queue", SystemRead),
         ("POST", "/queue/flush", SystemPageChange),
         ("POST", "/queue/{q}/delete", SystemPageChange),
@@ -292,6 +295,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             ("POST", "/ipmaps" or "/ipmaps/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["address"] = ip, ["domain"] = "a.test" }),
             // Each form's own fields only: a field the form does not have is refused (400) before any rule.
             ("POST", "/queue/flush") => client.PostFormAsync(path),
+            ("POST", "/keys") => client.PostFormAsync(path, new Dictionary<string, string> { ["name"] = "n" + local, ["domains"] = "a.test", ["read-only"] = "yes" }),
+            ("POST", "/keys/{k}/revoke") => client.PostFormAsync(path),
             ("POST", "/queue/{q}/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["confirm"] = "yes" }),
             ("POST", "/api/v1/relayrules") => client.SendJsonAsync(HttpMethod.Post, path, new { network, action = "deny", comment = "cell" }),
             ("POST", "/api/v1/ipmaps") => client.SendJsonAsync(HttpMethod.Post, path, new { address = ip, domain = "a.test" }),
@@ -365,9 +370,9 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         "POST /domains/{d}/users" or "POST /api/v1/domains/{d}/users" => web.Store.FindUser("n" + local, domain) is not null,
         "POST /domains/{d}/users/{u}/delete" or "DELETE /api/v1/users/{a}" => web.Store.FindUser(local, domain) is null,
         "POST /domains/{d}/users/{u}/quota" or "PUT /api/v1/users/{a}/quota" => web.Store.FindUser(local, domain)!.Quota == Quota.Parse("20M"),
-        "POST /api/v1/keys" => web.Store.ListApiKeys().Any(k => k.Name == "n" + local),
+        "POST /api/v1/keys" or "POST /keys" => web.Store.ListApiKeys().Any(k => k.Name == "n" + local),
         "POST /lists/unsubscribe" => !Lists().Members($"l{local}@a.test", Mailward.Core.Lists.MemberSet.Subscribers).Contains($"s{local}@remote.test"),
-        "DELETE /api/v1/keys/{k}" => web.Store.ListApiKeys().Single(k => k.Name == "k" + local).RevokedAt is not null,
+        "DELETE /api/v1/keys/{k}" or "POST /keys/{k}/revoke" => web.Store.ListApiKeys().Single(k => k.Name == "k" + local).RevokedAt is not null,
         _ => null,
     };
 
