@@ -1,6 +1,7 @@
-// The fields each page form has, as data: a form post carrying any other field is refused whole
-// (400, nothing changed), as the API refuses an unknown body member. Mass assignment (issue 13): a
-// domain admin adding systemAdmin, limits or another domain's id as a hidden field is told no.
+// The fields each page form has, as data: a form post carrying any other field, or any query
+// parameter, is refused whole (400, nothing changed), as the API refuses an unknown body member.
+// Mass assignment (issue 13): a domain admin adding systemAdmin, limits or another domain's id as a
+// hidden field or in the query is told no. A route whose entry is null (not a form) is exempt.
 namespace Mailward.Web.Access;
 
 internal static class FormFields

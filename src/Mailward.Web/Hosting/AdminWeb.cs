@@ -148,6 +148,11 @@ public static class AdminWeb
                 default:
                     if (user is { IsApiKey: false } && !HttpMethods.IsGet(method) && !await WebRequest.HasValidCsrfTokenAsync(context, user.Session))
                         result = api ? Problems.Csrf() : Layout.ErrorPage(context, user, 403, "Forbidden", "The form's anti-forgery token is missing or wrong: reload the page and try again.");
+                    // A form posts to its own path: a query string on it is another way to send a
+                    // field (a crafted link or form naming systemAdmin, a domain, a limit), refused
+                    // as an unknown form field is, before the handler reads anything.
+                    else if (fields is not null && context.Request.Query.Count > 0)
+                        result = Layout.ErrorPage(context, user, 400, "Bad request", $"This form takes no query parameter ('{context.Request.Query.Keys.First()}'): nothing was changed.");
                     else if (fields is not null && context.Request.HasFormContentType
                         && FormFields.Unknown(fields, await context.Request.ReadFormAsync(context.RequestAborted)) is { } unknown)
                         result = Layout.ErrorPage(context, user, 400, "Bad request", $"This form has no field '{unknown}': nothing was changed.");
