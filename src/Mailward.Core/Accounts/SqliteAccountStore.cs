@@ -96,10 +96,10 @@ public sealed class SqliteAccountStore : SqlAccountStore
 
     protected override bool SearchTables => true;
 
-    // The trigram search tables (migration 12) and FTS5's shadow tables behind them are an index
-    // over users and domains, rebuilt by their triggers wherever the rows go: not data to copy.
+    // The trigram search tables (migrations 12, 13) and FTS5's shadow tables behind them are an index
+    // over users, domains and aliases, rebuilt by their triggers wherever the rows go: not data to copy.
     protected override string TablesQuery =>
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT GLOB 'users_search*' AND name NOT GLOB 'domains_search*'";
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT GLOB 'users_search*' AND name NOT GLOB 'domains_search*' AND name NOT GLOB 'aliases_search*'";
 
     /// <summary>SQLITE_CONSTRAINT_UNIQUE or SQLITE_CONSTRAINT_PRIMARYKEY: the row exists.</summary>
     protected override bool IsUniqueViolation(DbException e, out string? table)

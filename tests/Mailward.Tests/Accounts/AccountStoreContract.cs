@@ -271,6 +271,33 @@ public abstract class AccountStoreContract : IDisposable
     }
 
     [StoreFact]
+    public void Alias_searches_find_what_a_contains_match_finds_on_the_trigram_index_and_below_three_characters()
+    {
+        // Migration 13: the aliases page's search as the users' (trigram index from 3 characters on,
+        // the LIKE below and as the exact test); an address of several lines is named once, on one page.
+        string[] locals = ["sales", "wholesale", "resales_x", "info", "100%off", "a_b", "ab", "x", "back\\slash", "say\"hi\"", "m\u00fcller", "abcabc"];
+        var d = AddDomain("example.com");
+        var other = AddDomain("example.org");
+        foreach (var l in locals)
+        {
+            Store.AddAliasLine(d.Id, l, "&one@remote.test");
+            Store.AddAliasLine(d.Id, l, "&two@remote.test");
+        }
+        Store.AddAliasLine(other.Id, "salesman", "&one@remote.test");
+        foreach (var search in new[] { "sale", "SALES", "a", "ab", "_", "%", "100%", "s_x", "\\", "k\\s", "\"hi", "\u00dcLLE", "bcab", "zzz", "@", "les" })
+        {
+            var wanted = locals.Where(l => l.Contains(search.ToLowerInvariant(), StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+            Assert.Equal(wanted, Walk(after => Store.ListAliases(d.Id, new PageRequest(after, 2, search)), a => a.Local));
+        }
+        Assert.All(Store.ListAliases(d.Id, new PageRequest(Search: "sale")).Items, a => Assert.Equal(2, a.Lines.Count));
+        // The index moves with the rows: a removed alias is not found, one added again is.
+        Store.DeleteAlias(d.Id, "wholesale", null);
+        Assert.Equal(["resales_x", "sales"], Store.ListAliases(d.Id, new PageRequest(Search: "sale")).Items.Select(a => a.Local));
+        Store.AddAliasLine(d.Id, "wholesale", "&one@remote.test");
+        Assert.Equal(["resales_x", "sales", "wholesale"], Store.ListAliases(d.Id, new PageRequest(Search: "sale")).Items.Select(a => a.Local));
+    }
+
+    [StoreFact]
     public void Aliases_and_forwards_are_counted_as_the_list_sorts_them()
     {
         var d = AddDomain("example.com");
@@ -494,6 +521,51 @@ public sealed class PostgresAccountStoreContract : AccountStoreContract
             var indexes = (string)cmd.ExecuteScalar()!;
             Assert.Contains("domains_name_trigram CREATE INDEX domains_name_trigram ON public.domains USING gin (name gin_trgm_ops)", indexes, StringComparison.Ordinal);
             Assert.Contains("users_local_trigram CREATE INDEX users_local_trigram ON public.users USING gin (local gin_trgm_ops)", indexes, StringComparison.Ordinal);
+            Assert.Contains("aliases_local_trigram CREATE INDEX aliases_local_trigram ON public.aliases USING gin (local gin_trgm_ops)", indexes, StringComparison.Ordinal);
+        }
+    }
+
+    [StoreFact]
+    public void Without_pg_trgm_the_migrations_leave_a_notice_and_the_searches_stay_scans_that_find_the_same()
+    {
+        // A role that may make tables in the database's public schema but not extensions (no CREATE
+        // on the database, which a trusted extension needs): migrations 12 and 13 cannot create
+        // pg_trgm, go on without their indexes, and every search is the LIKE scan, to the same results.
+        var admin = PostgresServer.CreateDatabase();
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(admin).Database!;
+        var role = "plain_" + Guid.NewGuid().ToString("N")[..12];
+        using (var c = new Npgsql.NpgsqlConnection(admin))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; REVOKE CREATE ON DATABASE {database} FROM PUBLIC; "
+                + $"GRANT CONNECT ON DATABASE {database} TO {role}; GRANT USAGE, CREATE ON SCHEMA public TO {role}";
+            cmd.ExecuteNonQuery();
+        }
+        var plain = new Npgsql.NpgsqlConnectionStringBuilder(admin) { Username = role }.ToString();
+        using (var store = new PostgresAccountStore(plain))
+        {
+            Assert.Equal(Schema.Migrations[^1].Version, store.SchemaVersion);
+            var d = store.AddDomain("smith.example", "smith.example", CatchAll.Bounce, DomainLimits.None, null, "", 0);
+            foreach (var local in new[] { "blacksmith", "smithy", "jones" })
+                store.AddUser(d, new NewUser(local, "*", null, "", null), $"smith.example/{local}", 0);
+            store.AddAliasLine(d.Id, "sales", "&a@remote.test");
+            store.AddAliasLine(d.Id, "sales", "&b@remote.test");
+            store.AddAliasLine(d.Id, "wholesale", "&a@remote.test");
+            store.AddAliasLine(d.Id, "info", "&a@remote.test");
+            Assert.Equal(["blacksmith", "smithy"], store.ListUsers(d.Id, new PageRequest(Search: "SMITH")).Items.Select(u => u.Local));
+            Assert.Equal(["sales", "wholesale"], store.ListAliases(d.Id, new PageRequest(Search: "sale")).Items.Select(a => a.Local));
+            Assert.Equal(["sales"], store.ListAliases(d.Id, new PageRequest(Limit: 1, Search: "sale")).Items.Select(a => a.Local));
+            Assert.Equal(["smith.example"], store.ListDomains(new PageRequest(Search: "ith.ex")).Items.Select(x => x.Name));
+        }
+        using (var c = new Npgsql.NpgsqlConnection(admin))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*) FROM pg_extension WHERE extname = 'pg_trgm'";
+            Assert.Equal(0L, cmd.ExecuteScalar());
+            cmd.CommandText = "SELECT COUNT(*) FROM pg_indexes WHERE indexname LIKE '%trigram'";
+            Assert.Equal(0L, cmd.ExecuteScalar());
         }
     }
 

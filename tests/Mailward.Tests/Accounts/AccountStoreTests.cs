@@ -19,7 +19,7 @@ public sealed class AccountStoreTests : IDisposable
     [Fact]
     public void Schema_is_versioned_in_the_database_and_in_wal_mode()
     {
-        Assert.Equal(12, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP; 8: nodes; 9: the audit log; 10: shared counters; 11: kept user counts; 12: the trigram search index
+        Assert.Equal(13, _m.Store.SchemaVersion); // 2: roaming grants; 3: grants name their user; 4: autoresponders; 5: greylisting; 6: API keys, admin grants, TOTP; 8: nodes; 9: the audit log; 10: shared counters; 11: kept user counts; 12: the trigram search index; 13: the aliases' trigram index
         using var c = new SqliteConnection(Db);
         c.Open();
         using var cmd = c.CreateCommand();
@@ -29,7 +29,7 @@ public sealed class AccountStoreTests : IDisposable
         Assert.Equal((long)Schema.Migrations.Count, cmd.ExecuteScalar());
         // Opening again applies nothing twice.
         using var again = new SqliteAccountStore(Db);
-        Assert.Equal(12, again.SchemaVersion);
+        Assert.Equal(13, again.SchemaVersion);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class AccountStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         using var store = new SqliteAccountStore($"Data Source={path}");
-        Assert.Equal(12, store.SchemaVersion); // every later migration ran too
+        Assert.Equal(13, store.SchemaVersion); // every later migration ran too
         var grant = Assert.Single(store.ListRoaming(DateTimeOffset.UtcNow)); // a grant whose user is gone names no one: dropped
         Assert.Equal(("192.0.2.1", 7L, "joe@example.com"), (grant.Address, grant.UserId, grant.Login));
     }
@@ -81,7 +81,7 @@ public sealed class AccountStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         using var store = new SqliteAccountStore(Db);
-        Assert.Equal(12, store.SchemaVersion);
+        Assert.Equal(13, store.SchemaVersion);
         Assert.Null(store.FindTotp(1)); // the table is back
         Assert.Empty(store.ListApiKeys());
     }
@@ -106,7 +106,7 @@ public sealed class AccountStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         using var migrated = new SqliteAccountStore($"Data Source={path}");
-        Assert.Equal(12, migrated.SchemaVersion);
+        Assert.Equal(13, migrated.SchemaVersion);
         Assert.Equal((3, 1), (migrated.CountUsers(migrated.FindDomain("a.test")!.Id), migrated.CountUsers(migrated.FindDomain("b.test")!.Id)));
     }
 
@@ -133,7 +133,7 @@ public sealed class AccountStoreTests : IDisposable
             cmd.ExecuteNonQuery();
         }
         using var migrated = new SqliteAccountStore($"Data Source={path}");
-        Assert.Equal(12, migrated.SchemaVersion);
+        Assert.Equal(13, migrated.SchemaVersion);
         var domain = migrated.FindDomain("alpha.test")!;
         Assert.Equal(["smith", "smithy"], migrated.ListUsers(domain.Id, new PageRequest(Search: "MITH")).Items.Select(u => u.Local));
         Assert.Equal(["alpha.test"], migrated.ListDomains(new PageRequest(Search: "pha.t")).Items.Select(d => d.Name));
@@ -150,5 +150,49 @@ public sealed class AccountStoreTests : IDisposable
             Assert.Equal(3L, cmd.ExecuteScalar());
         }
         Assert.Equal(["blacksmith", "jonesmith", "smith"], migrated.ListUsers(domain.Id, new PageRequest(Search: "smith")).Items.Select(u => u.Local));
+    }
+
+    [Fact]
+    public void Migration_13_indexes_the_aliases_a_store_already_has_and_keeps_the_index_in_step()
+    {
+        var path = Path.Combine(_m.Data, "v12.db");
+        using (var store = new SqliteAccountStore($"Data Source={path}"))
+        {
+            var a = store.AddDomain("alpha.test", "a", CatchAll.Bounce, DomainLimits.None, null, "", 0);
+            store.AddAliasLine(a.Id, "sales", "&boss@remote.test");
+            store.AddAliasLine(a.Id, "sales", "&clerk@remote.test");
+            store.AddAliasLine(a.Id, "wholesale", "&boss@remote.test");
+            store.AddAliasLine(a.Id, "info", "&boss@remote.test");
+        }
+        using (var c = new SqliteConnection($"Data Source={path}"))
+        {
+            // The store as version 12 left it: no aliases_search, no triggers, migration 13 not applied.
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                DROP TRIGGER aliases_search_insert; DROP TRIGGER aliases_search_delete; DROP TRIGGER aliases_search_update;
+                DROP TABLE aliases_search; DELETE FROM schema_migrations WHERE version = 13
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        using var migrated = new SqliteAccountStore($"Data Source={path}");
+        Assert.Equal(13, migrated.SchemaVersion);
+        var domain = migrated.FindDomain("alpha.test")!;
+        // An address of two lines is found once, with both lines.
+        var found = migrated.ListAliases(domain.Id, new PageRequest(Search: "SALE")).Items;
+        Assert.Equal(["sales", "wholesale"], found.Select(a => a.Local));
+        Assert.Equal(2, found[0].Lines.Count);
+        using (var c = new SqliteConnection($"Data Source={path}"))
+        {
+            // Rows written straight to the table are in the index too (the triggers keep it).
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"INSERT INTO aliases(domain_id, local, line) VALUES ({domain.Id}, 'resale', '&x@remote.test'); "
+                + "UPDATE aliases SET local = 'infosales' WHERE local = 'info'; DELETE FROM aliases WHERE local = 'wholesale'";
+            cmd.ExecuteNonQuery();
+            cmd.CommandText = "SELECT COUNT(*) FROM aliases_search WHERE aliases_search MATCH '\"sale\"'";
+            Assert.Equal(4L, cmd.ExecuteScalar()); // sales (2 lines), resale, infosales
+        }
+        Assert.Equal(["infosales", "resale", "sales"], migrated.ListAliases(domain.Id, new PageRequest(Search: "sale")).Items.Select(a => a.Local));
     }
 }
