@@ -20,5 +20,8 @@ public interface IUserStore
     /// hash is still <paramref name="verifiedHash"/> (an admin's new password wins); false otherwise.
     /// </summary>
     bool UpgradePasswordHash(long userId, string verifiedHash, string newHash);
+    /// <summary>A login that succeeded: the user's last login, and its service's (user_logins).</summary>
     void RecordLogin(long userId, LastLogin login);
+    /// <summary>The user's last login per service, by service name.</summary>
+    IReadOnlyList<LastLogin> ListLogins(long userId);
 }

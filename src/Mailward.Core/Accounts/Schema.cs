@@ -223,8 +223,9 @@ internal static class Schema
         // than a page walked the whole domain's index). SQLite's text; PostgreSQL runs SearchIndexPostgres.
         (12, SearchIndexSqlite),
         // 13: the same trigram index over aliases.local (issue 13: the aliases page's search walked
-        // the domain's aliases). SQLite's text; PostgreSQL runs AliasSearchIndexPostgres.
-        (13, AliasSearchIndexSqlite),
+        // the domain's aliases), and each user's last login per service (issue 13: "last login per
+        // service"; users.last_auth_* keeps the last of any). SQLite's text; PostgreSQL runs Migration13Postgres.
+        (13, Migration13Sqlite),
     ];
 
     /// <summary>
@@ -257,8 +258,10 @@ internal static class Schema
     /// <summary>
     /// Migration 13 on SQLite: an FTS5 trigram table over aliases.local, kept as users_search is.
     /// An address with several lines is several rows, each indexed (a search names each once: DISTINCT).
+    /// And user_logins: a user's last login per service (LoginService writes it with users.last_auth_*
+    /// in one transaction), begun from the one login each user has so far.
     /// </summary>
-    public const string AliasSearchIndexSqlite = """
+    public const string Migration13Sqlite = """
         CREATE VIRTUAL TABLE aliases_search USING fts5(local, content='aliases', content_rowid='id', tokenize='trigram');
         INSERT INTO aliases_search(aliases_search) VALUES ('rebuild');
         CREATE TRIGGER aliases_search_insert AFTER INSERT ON aliases BEGIN
@@ -268,6 +271,20 @@ internal static class Schema
         CREATE TRIGGER aliases_search_update AFTER UPDATE OF id, local ON aliases BEGIN
             INSERT INTO aliases_search(aliases_search, rowid, local) VALUES ('delete', old.id, old.local);
             INSERT INTO aliases_search(rowid, local) VALUES (new.id, new.local); END;
+        """ + UserLoginsSql;
+
+    /// <summary>Migration 13's user_logins, in words both dialects take (its ids written BIGINT-safe: INTEGER is 64-bit in SQLite).</summary>
+    private const string UserLoginsSql = """
+
+        CREATE TABLE user_logins(
+            user_id BIGINT NOT NULL,
+            service TEXT NOT NULL,
+            at BIGINT NOT NULL,
+            address TEXT NOT NULL,
+            PRIMARY KEY(user_id, service));
+        INSERT INTO user_logins(user_id, service, at, address)
+            SELECT id, last_auth_service, last_auth_at, COALESCE(last_auth_address, '') FROM users
+            WHERE last_auth_at IS NOT NULL AND last_auth_service IS NOT NULL;
         """;
 
     /// <summary>
@@ -275,7 +292,7 @@ internal static class Schema
     /// extension is asked for again (a store that lacked it at 12 may have it now); without it the
     /// step leaves a notice and the aliases search stays a scan.
     /// </summary>
-    public const string AliasSearchIndexPostgres = """
+    public const string Migration13Postgres = """
         DO '
         BEGIN
             BEGIN
@@ -287,7 +304,7 @@ internal static class Schema
                 CREATE INDEX aliases_local_trigram ON aliases USING gin (local gin_trgm_ops);
             END IF;
         END';
-        """;
+        """ + UserLoginsSql;
 
     /// <summary>
     /// Migration 12 on PostgreSQL: pg_trgm's GIN indexes, which serve the unchanged LIKE '%text%'

@@ -92,5 +92,6 @@ public abstract partial class SqlAccountStore
     {
         Exec(c, tx, $"DELETE FROM admin_grants WHERE user_id IN ({userIds})", args);
         Exec(c, tx, $"DELETE FROM totp WHERE user_id IN ({userIds})", args);
+        Exec(c, tx, $"DELETE FROM user_logins WHERE user_id IN ({userIds})", args);
     }
 }

@@ -131,6 +131,18 @@ public abstract partial class SqlAccountStore
             ("$h", newHash), ("$id", userId), ("$old", verifiedHash)) > 0);
 
     public void RecordLogin(long userId, LastLogin login) => QuietWrite((c, tx) =>
-        Exec(c, tx, "UPDATE users SET last_auth_at = $t, last_auth_address = $a, last_auth_service = $s WHERE id = $id",
-            ("$t", login.At.ToUnixTimeSeconds()), ("$a", login.Address), ("$s", login.Service), ("$id", userId)));
+    {
+        (string, object?)[] args = [("$t", login.At.ToUnixTimeSeconds()), ("$a", login.Address), ("$s", login.Service), ("$id", userId)];
+        if (Exec(c, tx, "UPDATE users SET last_auth_at = $t, last_auth_address = $a, last_auth_service = $s WHERE id = $id", args) == 0)
+            return; // deleted meanwhile: no row of a user that is gone
+        // The same transaction: the last login and the service's own never disagree (migration 13).
+        Exec(c, tx, """
+            INSERT INTO user_logins(user_id, service, at, address) VALUES ($id, $s, $t, $a)
+            ON CONFLICT(user_id, service) DO UPDATE SET at = excluded.at, address = excluded.address
+            """, args);
+    });
+
+    public IReadOnlyList<LastLogin> ListLogins(long userId) =>
+        Query("SELECT at, address, service FROM user_logins WHERE user_id = $id ORDER BY service",
+            r => new LastLogin(FromUnix(r.GetInt64(0)), r.GetString(1), r.GetString(2)), ("$id", userId));
 }

@@ -51,6 +51,10 @@ public sealed partial class AccountAdmin
     public Task<UserView> GetUserAsync(Actor actor, string address) =>
         Task.FromResult(View(AuthorizedUser(actor, address, u => new AdminRequest(AdminOperation.ReadUser, u.Domain, u.Address))));
 
+    /// <summary>The user's last login per service (vuserinfo's last auth, one a service).</summary>
+    public Task<IReadOnlyList<LastLogin>> ListLoginsAsync(Actor actor, string address) =>
+        Task.FromResult(store.ListLogins(AuthorizedUser(actor, address, u => new AdminRequest(AdminOperation.ReadUser, u.Domain, u.Address)).Id));
+
     /// <summary>The password hash and any clear-text copy (vuserinfo -p, -C): the command line's alone.</summary>
     public Task<UserSecrets> GetUserSecretsAsync(Actor actor, string address)
     {

@@ -80,6 +80,7 @@ internal static class AccountPages
     {
         var admin = context.RequestServices.GetRequiredService<AccountAdmin>();
         var u = await admin.GetUserAsync(user!.Self, user.Address);
+        var logins = await admin.ListLoginsAsync(user.Self, user.Address);
         var password = u.Flags.HasFlag(UserFlags.NoPasswordChange)
             ? Html.Of($"<p class=\"muted\">This account's password is changed by its admin (no-password-change).</p>")
             : Html.Of($"""
@@ -117,6 +118,7 @@ internal static class AccountPages
             <dt>Flags</dt><dd>{UserFlagNames.Format(u.Flags)}</dd>
             <dt>Last login</dt><dd>{(u.LastLogin is { } l ? $"{l.At:yyyy-MM-dd HH:mm:ss} UTC, {l.Service}, from {l.Address}" : "never")}</dd>
             </dl>
+            {UserPages.LoginTable(logins)}
             <h2>Mail programs</h2>
             <p>Thunderbird and Outlook set themselves up from your address. For Apple Mail (iPhone, iPad, Mac):
             <a href="/account/mobileconfig" id="mobileconfig">download a configuration profile</a> (it asks for your password when installed).</p>

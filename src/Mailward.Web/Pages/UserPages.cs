@@ -1,4 +1,4 @@
-// The admin's page of one user (issue 13, item 3): its facts and last login, a new password, the
+// The admin's page of one user (issue 13, item 3): its facts and last login per service, a new password, the
 // quota, the per-user flags, the forward (with keep a copy) and the vacation message. Every change
 // is one AccountAdmin call with the admin's actor (vpasswd, vmoduser, the forward and vacation
 // commands), so the rules are AdminAuthorizer's: a domain admin sets no system flag (system-admin,
@@ -85,6 +85,14 @@ internal static class UserPages
         return (set, offered & ~set);
     }
 
+    /// <summary>The last login of each service the account has used (none: nothing shown; the line above says never).</summary>
+    public static Html LoginTable(IReadOnlyList<LastLogin> logins) => Html.When(logins.Count > 0, Html.Of($"""
+        <table id="logins">
+        <thead><tr><th>Service</th><th>Last login (UTC)</th><th>From</th></tr></thead>
+        <tbody>{Html.Join(logins.Select(l => Html.Of($"<tr><td>{l.Service}</td><td>{l.At:yyyy-MM-dd HH:mm:ss}</td><td>{l.Address}</td></tr>")))}</tbody>
+        </table>
+        """));
+
     private static async Task<IResult> UserAsync(HttpContext context, WebUser user, AccountAdmin admin)
     {
         var address = Address(context);
@@ -92,6 +100,7 @@ internal static class UserPages
         var forward = await admin.GetForwardAsync(user.Actor, address);
         var vacation = await admin.GetAutoresponderAsync(user.Actor, address);
         var usage = await admin.GetUsageAsync(user.Actor, address);
+        var logins = await admin.ListLoginsAsync(user.Actor, address);
         var path = $"/domains/{Uri.EscapeDataString(u.Domain)}/users/{Uri.EscapeDataString(u.Local)}";
         var boxes = Html.Join(Offered(user).Select(kv => Html.Of($"""
             <label class="inline"><input type="checkbox" name="{kv.Key}" value="yes"{(u.Flags.HasFlag(kv.Value) ? " checked" : "")}> {kv.Key}</label>
@@ -104,10 +113,11 @@ internal static class UserPages
             <dt>Name</dt><dd>{u.Gecos}</dd>
             <dt>Flags</dt><dd id="flags">{UserFlagNames.Format(u.Flags)}</dd>
             <dt>Quota</dt><dd>{u.Quota}</dd>
-            <dt>Used</dt><dd>{usage.Used}</dd>
+            <dt>Mail</dt><dd id="usage">{usage.Used.Bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes, {usage.Used.Messages.ToString("N0", CultureInfo.InvariantCulture)} messages</dd>
             <dt>Created</dt><dd>{u.CreatedAt:yyyy-MM-dd HH:mm} UTC</dd>
             <dt>Last login</dt><dd id="last-login">{(u.LastLogin is { } l ? $"{l.At:yyyy-MM-dd HH:mm:ss} UTC, {l.Service}, from {l.Address}" : "never")}</dd>
             </dl>
+            {LoginTable(logins)}
             <h2>Password</h2>
             <form method="post" action="{path}/password" class="card">
             {Layout.Csrf(user)}

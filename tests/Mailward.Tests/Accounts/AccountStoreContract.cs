@@ -298,6 +298,29 @@ public abstract class AccountStoreContract : IDisposable
     }
 
     [StoreFact]
+    public void A_login_is_the_users_last_and_its_services_last_and_goes_with_the_user()
+    {
+        var d = AddDomain("example.com");
+        var joe = AddUser(Store, d, "joe");
+        var ann = AddUser(Store, d, "ann");
+        var t = DateTimeOffset.FromUnixTimeSeconds(1_800_000_000);
+        Store.RecordLogin(joe.Id, new LastLogin(t, "192.0.2.1", "pop3"));
+        Store.RecordLogin(joe.Id, new LastLogin(t.AddMinutes(1), "192.0.2.2", "imap"));
+        Store.RecordLogin(joe.Id, new LastLogin(t.AddMinutes(2), "192.0.2.3", "pop3"));
+        Store.RecordLogin(ann.Id, new LastLogin(t, "192.0.2.9", "web"));
+        Assert.Equal([new LastLogin(t.AddMinutes(1), "192.0.2.2", "imap"), new LastLogin(t.AddMinutes(2), "192.0.2.3", "pop3")], Store.ListLogins(joe.Id));
+        Assert.Equal(new LastLogin(t.AddMinutes(2), "192.0.2.3", "pop3"), Store.FindUser("joe", "example.com")!.LastLogin);
+        Store.DeleteUser(Store.FindUser("joe", "example.com")!);
+        Assert.Empty(Store.ListLogins(joe.Id));
+        Assert.Single(Store.ListLogins(ann.Id));
+        // A login recorded for a user deleted meanwhile leaves no row.
+        Store.RecordLogin(joe.Id, new LastLogin(t.AddMinutes(3), "192.0.2.4", "smtp"));
+        Assert.Empty(Store.ListLogins(joe.Id));
+        Store.DeleteDomain(Store.FindDomain("example.com")!);
+        Assert.Empty(Store.ListLogins(ann.Id));
+    }
+
+    [StoreFact]
     public void Aliases_and_forwards_are_counted_as_the_list_sorts_them()
     {
         var d = AddDomain("example.com");

@@ -163,15 +163,17 @@ public sealed class AccountStoreTests : IDisposable
             store.AddAliasLine(a.Id, "sales", "&clerk@remote.test");
             store.AddAliasLine(a.Id, "wholesale", "&boss@remote.test");
             store.AddAliasLine(a.Id, "info", "&boss@remote.test");
+            var joe = store.AddUser(a, new NewUser("joe", "*", null, "joe", null), $"{a.Directory}/joe", 0);
+            store.RecordLogin(joe.Id, new LastLogin(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), "192.0.2.7", "pop3"));
         }
         using (var c = new SqliteConnection($"Data Source={path}"))
         {
-            // The store as version 12 left it: no aliases_search, no triggers, migration 13 not applied.
+            // The store as version 12 left it: no aliases_search, no triggers, no user_logins, migration 13 not applied.
             c.Open();
             using var cmd = c.CreateCommand();
             cmd.CommandText = """
                 DROP TRIGGER aliases_search_insert; DROP TRIGGER aliases_search_delete; DROP TRIGGER aliases_search_update;
-                DROP TABLE aliases_search; DELETE FROM schema_migrations WHERE version = 13
+                DROP TABLE aliases_search; DROP TABLE user_logins; DELETE FROM schema_migrations WHERE version = 13
                 """;
             cmd.ExecuteNonQuery();
         }
@@ -182,6 +184,9 @@ public sealed class AccountStoreTests : IDisposable
         var found = migrated.ListAliases(domain.Id, new PageRequest(Search: "SALE")).Items;
         Assert.Equal(["sales", "wholesale"], found.Select(a => a.Local));
         Assert.Equal(2, found[0].Lines.Count);
+        // The one last login a user had becomes its service's.
+        var joeAgain = migrated.FindUser("joe", "alpha.test")!;
+        Assert.Equal([new LastLogin(DateTimeOffset.FromUnixTimeSeconds(1_700_000_000), "192.0.2.7", "pop3")], migrated.ListLogins(joeAgain.Id));
         using (var c = new SqliteConnection($"Data Source={path}"))
         {
             // Rows written straight to the table are in the index too (the triggers keep it).

@@ -19,6 +19,9 @@ public sealed partial class WebUserPageTests(WebServer web) : IClassFixture<WebS
         await web.Admin.SetAutoresponderAsync(Actor.System, "page1@a.test", new AutoresponderChange { Text = "Gone <fishing>.", IntervalDays = 4 });
         using (var login = web.Client())
             await login.LoginOkAsync("page1@a.test", "x-secret-1");
+        var page1 = web.Store.FindUser("page1", "a.test")!;
+        web.Store.RecordLogin(page1.Id, new LastLogin(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), "192.0.2.44", "imap"));
+        web.Store.RecordLogin(page1.Id, new LastLogin(DateTimeOffset.UtcNow.AddSeconds(30), "127.0.0.1", "web")); // the newest again
         using var c = await web.LoggedInAsync(WebServer.Postmaster);
         var html = await c.GetStringAsync("/domains/a.test/users/page1");
         Assert.Contains("Page &lt;One&gt;", html, StringComparison.Ordinal);
@@ -27,7 +30,11 @@ public sealed partial class WebUserPageTests(WebServer web) : IClassFixture<WebS
         Assert.Contains("forwarded to away@remote.test, with a copy kept", html, StringComparison.Ordinal);
         Assert.Contains("Gone &lt;fishing&gt;.", html, StringComparison.Ordinal);
         Assert.Contains("value=\"4\"", html, StringComparison.Ordinal);
+        Assert.Contains("<dd id=\"usage\">0 bytes, 0 messages</dd>", html, StringComparison.Ordinal);
         Assert.Matches(@"<dd id=""last-login"">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, web, from 127\.0\.0\.1</dd>", html);
+        // Per service: the IMAP login stays though a web login came after it.
+        Assert.Contains("<tr><td>imap</td><td>2026-01-02 03:04:05</td><td>192.0.2.44</td></tr>", html, StringComparison.Ordinal);
+        Assert.Matches(@"<tr><td>web</td><td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</td><td>127\.0\.0\.1</td></tr>", html);
         // A domain admin is offered no box for the system's flags.
         Assert.DoesNotContain("name=\"system-admin\"", html, StringComparison.Ordinal);
         Assert.DoesNotContain("name=\"no-limits\"", html, StringComparison.Ordinal);
