@@ -8,7 +8,6 @@
 // read last stay in use through an outage, and a node takes its id and its held cluster locks
 // (POP3 mailboxes) again by itself when PostgreSQL returns.
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Mailward.Core.Accounts;
 using Mailward.Core.Accounts.Cache;
@@ -34,46 +33,9 @@ public sealed class PostgresOutageTests : IDisposable
         _m.Dispose();
     }
 
-    /// <summary>A line protocol over a real socket: one command, its reply (SMTP's multi-line replies joined by newlines).</summary>
-    private sealed class Line : IDisposable
-    {
-        private readonly TcpClient _tcp = new();
-        private NetworkStream _s = null!;
-        private ReplyReader _r = null!;
-
-        public static async Task<(Line Line, string Greeting)> OpenAsync(int port)
-        {
-            var l = new Line();
-            await l._tcp.ConnectAsync(IPAddress.Loopback, port);
-            l._s = l._tcp.GetStream();
-            l._r = new ReplyReader(l._s);
-            return (l, await l.ReadAsync());
-        }
-
-        public async Task<string> SendAsync(string command)
-        {
-            await _s.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"));
-            return await ReadAsync();
-        }
-
-        public async Task<string> ReadAsync()
-        {
-            var lines = new List<string>();
-            while (true)
-            {
-                var line = await _r.ReadLineAsync() ?? "<closed>";
-                lines.Add(line);
-                if (line.Length < 4 || line[3] != '-')
-                    return string.Join("\n", lines);
-            }
-        }
-
-        public void Dispose() => _tcp.Dispose();
-    }
-
     private static async Task<string> SmtpAsync(int port, string rcpt, string subject)
     {
-        var (s, greeting) = await Line.OpenAsync(port);
+        var (s, greeting) = await LineClient.OpenAsync(port);
         using (s)
         {
             Assert.StartsWith("220", greeting);
@@ -91,7 +53,7 @@ public sealed class PostgresOutageTests : IDisposable
 
     private static async Task<string> Pop3Async(int port, string command = "STAT", string user = "joe@hosted.test", string password = "testpw")
     {
-        var (p, greeting) = await Line.OpenAsync(port);
+        var (p, greeting) = await LineClient.OpenAsync(port);
         using (p)
         {
             Assert.StartsWith("+OK", greeting);
@@ -107,7 +69,7 @@ public sealed class PostgresOutageTests : IDisposable
 
     private static async Task<string> ImapAsync(int port, string user = "joe@hosted.test")
     {
-        var (i, greeting) = await Line.OpenAsync(port);
+        var (i, greeting) = await LineClient.OpenAsync(port);
         using (i)
         {
             Assert.StartsWith("* OK", greeting);
@@ -119,7 +81,7 @@ public sealed class PostgresOutageTests : IDisposable
 
     private static async Task<string> AuthAsync(int port, string user = "joe@hosted.test")
     {
-        var (s, greeting) = await Line.OpenAsync(port);
+        var (s, greeting) = await LineClient.OpenAsync(port);
         using (s)
         {
             Assert.StartsWith("220", greeting);

@@ -41,23 +41,11 @@ public sealed class TwoNodeTests : IDisposable
 
     private string[] Store => ["--Accounts:Provider=postgres", $"--Accounts:ConnectionString={_conn}"];
 
-    /// <summary>A node: its own data folder, the shared mail store and account store.</summary>
-    private sealed record Node(Process Process, int Smtp, int Pop3, int Imap, int Submission);
+    private ServeNodes Nodes => new(_servers, _nodes.Path, Store, _m.MailStore);
 
-    private Process Launch(string id, int smtp, int pop3, int imap = 0, int submission = 0, params string[] more) =>
-        _servers.Start(Directory.CreateDirectory(_nodes.Combine(id)).FullName, smtp, [.. Store, $"--MailStore:Path={_m.MailStore}", $"--Node:Id={id}", $"--Pop3:Port={pop3}", "--Log:Level=Warning",
-            $"--Imap:Port={imap}", $"--Submission:Port={submission}", "--Submission:AllowPlaintextAuth=loopback",
-            "--Pop3:FailedLoginDelayMilliseconds=0", "--Imap:FailedLoginDelayMilliseconds=0", "--Submission:FailedAuthDelayMilliseconds=0",
-            "--Accounts:CacheCheckMilliseconds=3600000", .. MailwardRunner.FastHashes, .. more]);
+    private Process Launch(string id, int smtp, int pop3) => Nodes.Launch(id, smtp, pop3);
 
-    private async Task<Node> StartAsync(string id, params string[] more)
-    {
-        var (smtp, pop3, imap, submission) = (ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort());
-        var p = Launch(id, smtp, pop3, imap, submission, more);
-        foreach (var port in new[] { smtp, pop3, imap, submission })
-            await ServerProcesses.WaitListeningAsync(port);
-        return new Node(p, smtp, pop3, imap, submission);
-    }
+    private Task<ServeNodes.Node> StartAsync(string id, params string[] more) => Nodes.StartAsync(id, more);
 
     private async Task SetUpAsync()
     {
@@ -400,7 +388,7 @@ public sealed class TwoNodeTests : IDisposable
         var b = await StartAsync("node-b");
         Assert.StartsWith("250", await SmtpAsync(a.Smtp, "joe@hosted.test", "first"));
 
-        async Task<ImapClient> OpenAsync(Node node)
+        async Task<ImapClient> OpenAsync(ServeNodes.Node node)
         {
             var c = new ImapClient { Timeout = 15_000 };
             await c.ConnectAsync("127.0.0.1", node.Imap, SecureSocketOptions.None);
