@@ -72,6 +72,7 @@ public static class AdminWeb
             app.UseForwardedHeaders(forwarded);
         }
         app.Use(SecurityHeaders);
+        app.Use(StoreOutage.HandleAsync); // before the session: resolving an API key reads the store too
         app.Use(WebRequest.ResolveSessionAsync);
 
         AssetEndpoints.Map(app);

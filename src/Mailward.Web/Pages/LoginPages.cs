@@ -44,7 +44,7 @@ internal static class LoginPages
     /// <summary>503 with Retry-After, as the mail protocols answer [SYS/TEMP] and 454.</summary>
     private static IResult Unavailable(HttpContext context, string login)
     {
-        context.Response.Headers.RetryAfter = "30";
+        context.Response.Headers.RetryAfter = StoreOutage.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return LoginForm(context, "Logins are temporarily unavailable (the account store cannot be reached): try again in a minute.", 503, login);
     }
 
@@ -163,7 +163,7 @@ internal static class LoginPages
         {
             var services = context.RequestServices;
             var form = await context.Request.ReadFormAsync(context.RequestAborted);
-            context.Response.Headers.RetryAfter = "30";
+            context.Response.Headers.RetryAfter = StoreOutage.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             const string Later = "Logins are temporarily unavailable (the account store cannot be reached): try again in a minute.";
             return context.Request.Cookies.TryGetValue(WebRequest.SecondFactorCookie, out var cookie) && WebRequest.TokensEqual(cookie, form["_pending"])
                 && services.GetRequiredService<WebSessions>().FindPending(cookie) is { } pending
