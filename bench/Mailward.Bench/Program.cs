@@ -5,7 +5,7 @@ using Mailward.Bench;
 
 var usages = new Dictionary<string, string[]>(StringComparer.Ordinal)
 {
-    ["accounts"] = ["Mailward.Bench accounts [--users N] [--domains N] [--lookups N] [--commands N] [--data DIR]"],
+    ["accounts"] = ["Mailward.Bench accounts [--users N] [--domains N] [--lookups N] [--commands N] [--data DIR] [--postgres CONNECTION] [--checkpoints N,N,...] [--bulk] [--add-sample N] [--postgres-only]"],
     ["smtp"] = ["Mailward.Bench smtp [--host H] [--port P] [--messages N] [--size BYTES] [--concurrency N] [--rcpt a@x,b@y] [--from ADDR] [--seconds LIMIT] [--spread] [--message FILE] [--bind ADDR]"],
     ["dns"] = ["Mailward.Bench dns [--address A] [--port P] [--record NAME TYPE VALUE]... [--seconds LIMIT]   (prints ENDPOINT a:p, answers until killed or LIMIT)"],
     ["pop3"] = ["Mailward.Bench pop3 retrieve|logins --users a@x,b@y [--password P] [--host H] [--port P] [--concurrency N] [--rounds N] [--seconds S]"],
