@@ -48,8 +48,12 @@ public static class StructureParser
     {
         limits ??= StructureLimits.Default;
         var size = message.Length;
-        var reader = new Reader(message, limits);
+        // One reader per thread, given each message in turn: a new MimeReader allocates its
+        // buffers every time, which showed in profiles of a folder's first metadata FETCH.
+        var reader = t_reader is { } idle && idle.Limits == limits ? idle : new Reader(limits);
+        t_reader = null; // in use
         message.Position = 0;
+        reader.Start(message);
         try
         {
             reader.ReadMessage();
@@ -58,6 +62,11 @@ public static class StructureParser
         {
             reader.Root = null; // not even a header: the whole file is one plain body
         }
+        finally
+        {
+            reader.Stop();
+        }
+        t_reader = reader;
         var root = reader.Root ?? new Node { HeaderEnd = 0, BodyOffset = 0, IsMessageTop = true, Fields = new() };
         if (reader.Root is null)
             root.BodyEnd = size;
@@ -227,8 +236,11 @@ public static class StructureParser
     private static ParserOptions OptionsFor(int maxDepth) => Options.GetOrAdd(Math.Max(1, maxDepth), depth => new ParserOptions { MaxMimeDepth = depth });
 
     /// <summary>Turns MimeReader's events into a tree of nodes.</summary>
-    private sealed class Reader(Stream stream, StructureLimits limits)
-        : MimeReader(OptionsFor(limits.MaxDepth), stream, MimeFormat.Entity)
+    [ThreadStatic]
+    private static Reader? t_reader;
+
+    private sealed class Reader(StructureLimits limits)
+        : MimeReader(OptionsFor(limits.MaxDepth), Stream.Null, MimeFormat.Entity)
     {
         private readonly Stack<Node> _open = new();
         private Fields _pending = new();
@@ -240,8 +252,24 @@ public static class StructureParser
 
         public Node? Root;
 
+        public StructureLimits Limits => limits;
+
+        /// <summary>Ready for a message: MimeKit's state and this reader's own.</summary>
+        public void Start(Stream message)
+        {
+            SetStream(message, MimeFormat.Entity);
+            _open.Clear();
+            _pending = new();
+            (_nextIsMessageTop, _parts, _ignoring, _topHeader, Root) = (false, 0, 0, false, null);
+            SearchFields = [];
+            SearchFieldBytes = 0;
+        }
+
+        /// <summary>Lets go of the message's stream while the reader waits for the next one.</summary>
+        public void Stop() => SetStream(Stream.Null, MimeFormat.Entity);
+
         /// <summary>The top-level fields of MessageStructure.SearchFieldNames, whole, in order.</summary>
-        public List<HeaderField> SearchFields { get; } = [];
+        public List<HeaderField> SearchFields { get; private set; } = [];
 
         public long SearchFieldBytes { get; private set; }
 
