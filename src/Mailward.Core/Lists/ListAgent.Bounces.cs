@@ -1,7 +1,8 @@
 // Bounce handling as ezmlm-warn (docs/lists.md, "Bounces"): a bounce of a copy, of a warning or of
 // a probe comes back to its VERP return address and is recorded in the subscriber's bounce/H; after
-// every bounce and every post the records are looked at: a warning after Lists:BounceDays of
-// bounces, a probe that many days later if the bounces went on, and a bounced probe unsubscribes.
+// every bounce and every post, and by the bounce timer (ListBounceTimer) for quiet lists, the records
+// are looked at: a warning after Lists:BounceDays of bounces, a probe that many days later if the
+// bounces went on, and a bounced probe unsubscribes.
 using System.Globalization;
 using System.Security.Cryptography;
 using Mailward.Core.Delivery;
@@ -62,12 +63,48 @@ public sealed partial class ListAgent
         }
     }
 
-    /// <summary>ezmlm-warn's pass over bounce/ (docs/lists.md, "Bounces", steps 1-3). The caller holds the list's lock.</summary>
-    private async Task LookAtBouncesAsync(ListFolder list, CancellationToken ct)
+    /// <summary>
+    /// The bounce timer's look (ListBounceTimer): every list of <paramref name="domains"/> with bounce
+    /// records, under its lock, as after a post, so a list nobody posts to still warns and probes
+    /// (ezmlm's cron job running ezmlm-warn). A list that is damaged or busy is skipped (logged) until
+    /// the next look. Returns (lists looked at, warnings sent, probes sent).
+    /// </summary>
+    public async Task<(int Lists, int Warnings, int Probes)> LookAtAllBouncesAsync(IEnumerable<Accounts.DomainRecord> domains, CancellationToken ct)
+    {
+        var (looked, warnings, probes) = (0, 0, 0);
+        foreach (var domain in domains)
+            foreach (var list in lists.Lists(domain))
+            {
+                ct.ThrowIfCancellationRequested();
+                var dir = list.PathOf("bounce");
+                if (!Directory.Exists(dir) || !Directory.EnumerateFiles(dir).Any())
+                    continue; // nobody bounces: nothing to look at
+                looked++;
+                try
+                {
+                    using (list.Lock(options.LockWait))
+                    {
+                        var (w, p) = await LookAtBouncesAsync(list, ct);
+                        warnings += w;
+                        probes += p;
+                    }
+                }
+                catch (Exception e) when (e is ListDamagedException or TimeoutException)
+                {
+                    Damaged(_log, "-", list.Address, e.Message);
+                }
+            }
+        BouncesLooked(_log, looked, warnings, probes);
+        return (looked, warnings, probes);
+    }
+
+    /// <summary>ezmlm-warn's pass over bounce/ (docs/lists.md, "Bounces", steps 1-3). The caller holds the list's lock. Returns (warnings, probes) sent.</summary>
+    private async Task<(int Warnings, int Probes)> LookAtBouncesAsync(ListFolder list, CancellationToken ct)
     {
         var dir = list.PathOf("bounce");
+        var (warnings, probes) = (0, 0);
         if (!Directory.Exists(dir))
-            return;
+            return (0, 0);
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         var wait = (long)options.BounceWait.TotalSeconds;
         HashSet<string>? subscribers = null;
@@ -108,6 +145,7 @@ public sealed partial class ListAgent
                 await SendNoticeAsync(list, r.Address, "warn", $"warning: mail from {list.Address} to you bounced", text, ct);
                 WriteBounce(list, r with { Warned = now, Since = 0 });
                 BounceWarned(_log, list.Address, r.Address, numbers);
+                warnings++;
             }
             else if (r.Warned > 0 && r.Probe == 0 && now - r.Warned >= wait)
             {
@@ -123,10 +161,12 @@ public sealed partial class ListAgent
                 await SendNoticeAsync(list, r.Address, "probe", $"probe: mail from {list.Address} to you bounces", text, ct);
                 WriteBounce(list, r with { Probe = now });
                 BounceProbed(_log, list.Address, r.Address);
+                probes++;
             }
             else if (r.Probe > 0 && now - r.Probe >= wait)
                 Forget(list, path, r.Address, "the probe did not bounce");
         }
+        return (warnings, probes);
     }
 
     /// <summary>A warning or a probe, from NAME-help@ with the envelope sender NAME-return-KIND-ADDR@ (its bounce comes back to the list).</summary>
@@ -178,6 +218,9 @@ public sealed partial class ListAgent
 
     [LoggerMessage(EventId = 3217, Level = LogLevel.Information, Message = "list unsubscribed after a bounced probe id={QueueId} list=<{List}> subscriber=<{Subscriber}>")]
     private static partial void ProbeUnsubscribed(ILogger logger, string queueId, string list, string subscriber);
+
+    [LoggerMessage(EventId = 3224, Level = LogLevel.Information, Message = "list bounce timer lists={Lists} warnings={Warnings} probes={Probes}")]
+    private static partial void BouncesLooked(ILogger logger, int lists, int warnings, int probes);
 
     [LoggerMessage(EventId = 3218, Level = LogLevel.Information, Message = "list bounce record removed list=<{List}> subscriber=<{Subscriber}> reason={Reason}")]
     private static partial void BounceForgotten(ILogger logger, string list, string subscriber, string reason);

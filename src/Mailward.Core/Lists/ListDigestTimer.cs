@@ -21,27 +21,7 @@ public sealed partial class ListDigestTimer(ListAgent agent, IAccountStore store
     {
         if (options.DigestCheckMinutes == 0)
             return;
-        // A periodic timer made now: its ticks come at fixed times whether or not a look is running
-        // (ticks missed during a long look are one tick), so a look never pushes the next one back.
-        using var timer = new PeriodicTimer(options.DigestCheck, _time);
-        while (!ct.IsCancellationRequested)
-        {
-            try
-            {
-                if (!await timer.WaitForNextTickAsync(ct))
-                    return;
-                await LookOnceAsync(ct);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is AccountStoreUnavailableException or IOException or UnauthorizedAccessException)
-            {
-                // The store or the mail store failed this time: the next look tries again; no digest is lost, only later.
-                LookFailed(_log, e.Message);
-            }
-        }
+        await ListTimerLoop.RunAsync(options.DigestCheck, _time, LookOnceAsync, e => LookFailed(_log, e), ct);
     }
 
     /// <summary>One look, unless another node (or this one) is looking now; true when it ran here.</summary>

@@ -2,7 +2,7 @@
 // the default post size limit, how long a change waits for the list's lock, the most members a set holds,
 // how long a held post's accept and reject addresses hold, the most posts one -get or -index answer covers,
 // the days of bounces before a warning and from the warning to the probe, when a digest is due,
-// how often the digest timer looks, and the https address of the one-click unsubscribe (RFC 8058;
+// how often the digest timer and the bounce timer look, and the https address of the one-click unsubscribe (RFC 8058;
 // empty: the mailto: link only).
 using Mailward.Core.Configuration;
 using Mailward.Core.MailStore;
@@ -12,7 +12,7 @@ namespace Mailward.Core.Lists;
 
 public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, long MaxPostBytes = 10 << 20, int LockSeconds = 30, int MaxMembers = 100_000,
     int ModerationHours = 120, int MaxGetPosts = 100, int BounceDays = 10, int DigestPosts = 30, long DigestBytes = 65536, int DigestHours = 48,
-    string UnsubscribeBaseUrl = "", int DigestCheckMinutes = 60)
+    string UnsubscribeBaseUrl = "", int DigestCheckMinutes = 60, int BounceCheckMinutes = 60)
 {
     /// <summary>Longest Lists:UnsubscribeBaseUrl: the URL with a list, a subscriber and the token still fits a header line (RFC 5322 §2.1.1).</summary>
     public const int MaxBaseUrlLength = 200;
@@ -25,6 +25,7 @@ public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, lo
     public TimeSpan BounceWait => TimeSpan.FromDays(BounceDays);
     public TimeSpan DigestWait => TimeSpan.FromHours(DigestHours);
     public TimeSpan DigestCheck => TimeSpan.FromMinutes(DigestCheckMinutes);
+    public TimeSpan BounceCheck => TimeSpan.FromMinutes(BounceCheckMinutes);
 
     public static ListOptions From(MailwardSettings s) => new(
         s.GetBool("Lists:Enabled"),
@@ -39,7 +40,8 @@ public sealed record ListOptions(bool Enabled = true, int ConfirmHours = 278, lo
         s.GetInt("Lists:DigestBytes", 1024, 64 << 20),
         s.GetInt("Lists:DigestHours", 1, 24 * 365),
         CheckBaseUrl(s.Get("Lists:UnsubscribeBaseUrl")),
-        s.GetInt("Lists:DigestCheckMinutes", 0, 24 * 60));
+        s.GetInt("Lists:DigestCheckMinutes", 0, 24 * 60),
+        s.GetInt("Lists:BounceCheckMinutes", 0, 24 * 60));
 
     /// <summary>Empty, or an absolute https: URL without query or fragment (RFC 8058 §3.1 wants HTTPS); its trailing slash dropped.</summary>
     public static string CheckBaseUrl(string text)

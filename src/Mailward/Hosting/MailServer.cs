@@ -223,6 +223,12 @@ public sealed partial class MailServer : IAsyncDisposable
         if (listOptions.Enabled)
             builder.Services.AddHostedService(sp => new BackgroundLoop(new ListDigestTimer(sp.GetRequiredService<ListAgent>(), accounts, listOptions, time,
                 sp.GetRequiredService<ILogger<ListDigestTimer>>()).RunAsync));
+        // Bounce warnings and probes for lists nobody posts to (docs/lists.md, "Bounces"): likewise one node at a time.
+        // AddSingleton, not AddHostedService: that one keeps one service per implementation type, and the
+        // digest timer's BackgroundLoop is registered already (this loop would be dropped without a word).
+        if (listOptions.Enabled)
+            builder.Services.AddSingleton<IHostedService>(sp => new BackgroundLoop(new ListBounceTimer(sp.GetRequiredService<ListAgent>(), accounts, listOptions, time,
+                sp.GetRequiredService<ILogger<ListBounceTimer>>()).RunAsync));
 
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {

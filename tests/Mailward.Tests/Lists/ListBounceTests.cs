@@ -2,7 +2,8 @@
 // a test MTA answers 550 for one subscriber always and for another only at first; after
 // Lists:BounceDays of bounces both are warned with the posts they missed, that many days later the
 // one still bouncing is probed and, the probe bouncing, unsubscribed; the other's record goes. Also
-// bounces sent straight to the VERP return addresses, and the crash states of bounce/H.
+// bounces sent straight to the VERP return addresses, the crash states of bounce/H, and the bounce
+// timer warning and probing a list nobody posts to.
 using System.Security.Cryptography;
 using System.Text;
 using Mailward.Tests.Smtp;
@@ -16,6 +17,10 @@ public class ListBounceTests
 {
     private static readonly DateTimeOffset Start = new(2026, 12, 1, 9, 0, 0, TimeSpan.Zero);
 
+    /// <summary>A server whose bounce timer is off: the looks after posts and bounces alone are tested.</summary>
+    private static Task<ServerFixture> StartWithoutTimerAsync(TestMta sink, TimeProvider time) =>
+        ServerFixture.StartAsync(Users, time, "--Delivery:Enabled=true", $"--Remote:Routes:remote.test={sink.Endpoint}", "--Lists:BounceCheckMinutes=0");
+
     [Fact]
     public async Task A_subscriber_bouncing_for_ten_days_is_warned_then_probed_and_the_bounced_probe_unsubscribes()
     {
@@ -26,7 +31,7 @@ public class ListBounceTests
             RcptReply = r => r.Contains("rob@", StringComparison.Ordinal) || (Volatile.Read(ref samBroken) && r.Contains("sam@", StringComparison.Ordinal))
                 ? "550 5.1.1 no such user" : "250 ok",
         };
-        await using var server = await StartAsync(sink, clock);
+        await using var server = await StartWithoutTimerAsync(sink, clock);
         await CliAsync(server, "list", "add", "team@hosted.test");
         await CliAsync(server, "list", "subscribe", "team@hosted.test", "joe@hosted.test", "rob@remote.test", "sam@remote.test");
 
@@ -65,6 +70,64 @@ public class ListBounceTests
         Assert.Equal(["joe@hosted.test", "sam@remote.test"], await SubscribersAsync(server));
         Assert.DoesNotContain(Lines(server, "list bounce probe "), l => l.Contains("sam@", StringComparison.Ordinal));
         Assert.Equal(4, Mail(server, "joe@hosted.test").Count);
+    }
+
+    [Fact]
+    public async Task The_bounce_timer_warns_and_probes_a_quiet_list_and_the_bounced_probe_unsubscribes()
+    {
+        var clock = new FakeTimeProvider(Start);
+        await using var sink = new TestMta { RcptReply = r => r.Contains("rob@", StringComparison.Ordinal) ? "550 5.1.1 no such user" : "250 ok" };
+        await using var server = await StartAsync(sink, clock); // Lists:BounceCheckMinutes: 60
+        await CliAsync(server, "list", "add", "team@hosted.test");
+        await CliAsync(server, "list", "add", "quiet@hosted.test"); // no bounce records: not looked at
+        await CliAsync(server, "list", "subscribe", "team@hosted.test", "joe@hosted.test", "rob@remote.test");
+        await SendAsync(server, "friend@remote.test", "team@hosted.test", "the only post");
+        await SettleAsync(server);
+        Assert.Single(Lines(server, "list bounce id="), l => l.Contains("number=1 subscriber=<rob@remote.test>", StringComparison.Ordinal));
+
+        // Nine days of hourly looks: a round per tick, nothing due yet.
+        clock.Advance(TimeSpan.FromDays(9));
+        await TimerLinesAsync(server, 1);
+        Assert.All(Lines(server, "list bounce timer "), l => Assert.Equal("list bounce timer lists=1 warnings=0 probes=0", l));
+        Assert.Empty(Lines(server, "list bounce warning "));
+
+        // Ten days after the bounce, with no post and no bounce to look: the timer warns rob (the
+        // warning bounces too: recorded as a bounce after the warning).
+        clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(1));
+        await TimerLinesAsync(server, 1, "list bounce timer lists=1 warnings=1 probes=0");
+        await SettleAsync(server);
+        Assert.Single(Lines(server, "list bounce warning "), l => l.EndsWith("list=<team@hosted.test> subscriber=<rob@remote.test> missed=1", StringComparison.Ordinal));
+        Assert.Single(Lines(server, "list bounce id="), l => l.Contains("number=warn subscriber=<rob@remote.test>", StringComparison.Ordinal));
+        Assert.Empty(Lines(server, "list bounce probe "));
+        Assert.Equal(["joe@hosted.test", "rob@remote.test"], await SubscribersAsync(server));
+
+        // Ten days after the warning: the probe; its bounce unsubscribes rob and removes his record.
+        clock.Advance(TimeSpan.FromDays(10) + TimeSpan.FromHours(1));
+        await TimerLinesAsync(server, 1, "list bounce timer lists=1 warnings=0 probes=1");
+        await SettleAsync(server);
+        Assert.Single(Lines(server, "list bounce probe "), l => l.EndsWith("subscriber=<rob@remote.test>", StringComparison.Ordinal));
+        Assert.Single(Lines(server, "list unsubscribed after a bounced probe "), l => l.EndsWith("subscriber=<rob@remote.test>", StringComparison.Ordinal));
+        Assert.Equal(["joe@hosted.test"], await SubscribersAsync(server));
+        Assert.Empty(Directory.GetFiles(BounceFolder(server)));
+        Assert.Single(Mail(server, "joe@hosted.test")); // the one post: nothing else moved the list
+        Assert.Empty(sink.Received); // rob's copy, warning and probe were all refused at RCPT
+
+        // With no records left the timer's rounds look at no list.
+        var rounds = Lines(server, "list bounce timer ").Count();
+        clock.Advance(TimeSpan.FromHours(1));
+        await TimerLinesAsync(server, rounds + 1);
+        Assert.Equal("list bounce timer lists=0 warnings=0 probes=0", Lines(server, "list bounce timer ").Last());
+    }
+
+    /// <summary>Waits until the bounce timer has logged <paramref name="count"/> rounds starting <paramref name="start"/> (it runs beside the test, after the clock moved).</summary>
+    private static async Task TimerLinesAsync(ServerFixture server, int count, string start = "list bounce timer ")
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (Lines(server, start).Count() < count)
+        {
+            Assert.True(DateTime.UtcNow < until, $"the bounce timer logged {Lines(server, start).Count()} lines starting \"{start}\", not {count}\n" + string.Join("\n", server.Log.TakeLast(30)));
+            await Task.Delay(20);
+        }
     }
 
     private static string BounceFolder(ServerFixture server) => Path.Combine(server.DataPath, "domains", "hosted.test", ".lists", "team", "bounce");
