@@ -66,7 +66,9 @@ public sealed partial class ListAgent
             return false;
         }
         var message = BuildDigest(list, config, posts, now);
-        await using var tx = queue.Begin(new QueueEnvelope($"{list.Name}-return-@{list.Domain}", members, "127.0.0.1", hostname, "list"));
+        // Its own return address (a bounce of it is dropped as an answer's): what tells delivery to put
+        // each digest subscriber's List-Unsubscribe on top (ListOneClick, IRecipientFields).
+        await using var tx = queue.Begin(new QueueEnvelope($"{list.Name}-return-digest-@{list.Domain}", members, "127.0.0.1", hostname, ListOneClick.QueueProtocol));
         await tx.WriteAsync(message, ct);
         var id = await tx.CommitAsync(ct);
         WriteDigested(list, posts[^1].Number); // after the commit: a crash between sends it twice, never not
@@ -133,7 +135,7 @@ public sealed partial class ListAgent
         m.Headers.Add("List-Id", ListCopyBuilder.ListId(list, config));
         m.Headers.Add("List-Help", $"<mailto:{n}-help@{d}>");
         m.Headers.Add("List-Subscribe", $"<mailto:{n}-digest-subscribe@{d}>");
-        m.Headers.Add("List-Unsubscribe", $"<mailto:{n}-digest-unsubscribe@{d}>");
+        // No List-Unsubscribe here: delivery puts each digest subscriber's on top (ListOneClick.FieldsAsync).
         m.Headers.Add("List-Post", config.Policy == PostingPolicy.Announce ? "NO" : $"<mailto:{n}@{d}>");
         m.Headers.Add("Precedence", "list");
         m.Headers.Add("Mailing-List", $"list {list.Address}; contact {n}-owner@{d}");

@@ -80,11 +80,12 @@ public class ListDigestTests
         Assert.Equal(4, sink.Received.Count); // bob: the requests, the welcome and one digest; no single post
         var digest = Assert.Single(Digests(sink));
         var mail = sink.Received.Last();
-        Assert.Equal("team-return-@hosted.test", mail.Sender);
+        Assert.Equal("team-return-digest-@hosted.test", mail.Sender);
         Assert.Equal(["bob@remote.test"], mail.Recipients);
         Assert.Equal("1-2", digest.Headers["X-Mailward-List-Digest"]);
         Assert.Equal("Team digest, posts 1 to 2", digest.Subject);
-        Assert.Equal("<mailto:team-digest-unsubscribe@hosted.test>", digest.Headers["List-Unsubscribe"]);
+        Assert.Equal("<mailto:team-digest-unsubscribe@hosted.test>", digest.Headers["List-Unsubscribe"]); // put on at delivery (no base URL: mailto: alone)
+        Assert.False(digest.Headers.Contains("List-Unsubscribe-Post"));
         Assert.Equal("list", digest.Headers["Precedence"]);
         Assert.Equal(["one", "two"], Subjects(digest));
         Assert.Contains("1: one", Assert.IsType<TextPart>(Assert.IsType<Multipart>(digest.Body)[0]).Text);

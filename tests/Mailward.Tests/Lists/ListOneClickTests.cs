@@ -3,7 +3,8 @@
 // and List-Unsubscribe-Post; a POST of List-Unsubscribe=One-Click over HTTP to the running server's
 // admin listener removes exactly that subscriber; a token altered, moved to another subscriber or
 // to another list does nothing; GET changes nothing and shows a form whose button (in Chromium) does;
-// a remote copy is DKIM-signed over its own fields.
+// a remote copy is DKIM-signed over its own fields; a digest carries each digest subscriber's own
+// link, which leaves the digest and not the list.
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -225,6 +226,67 @@ public partial class ListOneClickTests
         Assert.Equal(["joe@hosted.test", "rob@remote.test"], await SubscribersAsync(server));
     }
 
+    [Fact]
+    public async Task Each_digest_carries_its_own_link_which_leaves_the_digest_only()
+    {
+        await using var sink = new TestMta();
+        await using var server = await ServerFixture.StartAsync(Users, "--Delivery:Enabled=true", $"--Remote:Routes:remote.test={sink.Endpoint}",
+            $"--Lists:UnsubscribeBaseUrl={BaseUrl}", "--Lists:DigestPosts=1");
+        await CliAsync(server, "list", "add", "team@hosted.test");
+        await CliAsync(server, "list", "subscribe", "team@hosted.test", "amy@hosted.test");
+        await CliAsync(server, "list", "digest", "team@hosted.test", "add", "amy@hosted.test", "rob@remote.test");
+        await SendAsync(server, "friend@remote.test", "team@hosted.test", "plans");
+        await sink.WaitForAsync(1);
+        await SettleAsync(server);
+
+        var amyMail = Mail(server, "amy@hosted.test");
+        Assert.Equal(2, amyMail.Count); // the post's copy and the digest
+        var amyCopy = OneClickUrl(Assert.Single(amyMail, m => !m.Headers.Contains("X-Mailward-List-Digest")));
+        var amyDigest = DigestUrl(Assert.Single(amyMail, m => m.Headers.Contains("X-Mailward-List-Digest")));
+        var robMail = Assert.Single(sink.Received);
+        Assert.Equal("team-return-digest-@hosted.test", robMail.Sender);
+        var robDigest = DigestUrl(Parse(robMail)); // made at remote delivery, as a copy's
+        Assert.Contains("address=rob%40remote.test", robDigest.Query, StringComparison.Ordinal);
+        Assert.Contains("address=amy%40hosted.test", amyDigest.Query, StringComparison.Ordinal);
+        Assert.EndsWith("&digest=1", amyDigest.Query, StringComparison.Ordinal);
+        Assert.Equal(3, new[] { amyCopy, amyDigest, robDigest }.Select(u => Token(u)).Distinct().Count());
+
+        using var http = Http(server);
+        // A copy's token does not leave the digest, nor a digest's token the list; digest= is 1 or absent.
+        foreach (var path in new[] { Local(amyCopy) + "&digest=1", Local(amyDigest).Replace("&digest=1", "", StringComparison.Ordinal) })
+        {
+            using var r = await OneClickAsync(http, path);
+            Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+        }
+        using (var r = await OneClickAsync(http, Local(amyDigest).Replace("&digest=1", "&digest=yes", StringComparison.Ordinal)))
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Equal(["amy@hosted.test", "rob@remote.test"], Members(await CliAsync(server, "list", "digest", "team@hosted.test")));
+
+        using (var r = await OneClickAsync(http, Local(amyDigest)))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Contains("amy@hosted.test gets no more digests of team@hosted.test", await r.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Equal(["rob@remote.test"], Members(await CliAsync(server, "list", "digest", "team@hosted.test")));
+        Assert.Equal(["amy@hosted.test"], await SubscribersAsync(server)); // still gets each post
+        Assert.Single(Lines(server, "list one-click unsubscribed "), l => l.Contains("address=<amy@hosted.test>", StringComparison.Ordinal)
+            && l.EndsWith("set=digest was=True", StringComparison.Ordinal));
+    }
+
+    private static string[] Members(string output) => output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The https: URL of a digest's List-Unsubscribe (the digest's mailto: first), after checking the field's form.</summary>
+    private static Uri DigestUrl(MimeMessage digest)
+    {
+        var field = digest.Headers["List-Unsubscribe"];
+        Assert.NotNull(field);
+        var m = DigestUnsubscribeField().Match(field.Replace("\r\n", "", StringComparison.Ordinal));
+        Assert.True(m.Success, "List-Unsubscribe: " + field);
+        Assert.Equal("List-Unsubscribe=One-Click", digest.Headers["List-Unsubscribe-Post"]);
+        Assert.Single(digest.Headers, h => h.Field == "List-Unsubscribe");
+        return new Uri(m.Groups[1].Value);
+    }
+
     private static string Token(Uri url) => url.Query.TrimStart('?').Split('&').Single(p => p.StartsWith("token=", StringComparison.Ordinal))[6..];
 
     /// <summary>The token with its first hex digit changed.</summary>
@@ -232,4 +294,7 @@ public partial class ListOneClickTests
 
     [GeneratedRegex(@"^<mailto:team-unsubscribe@hosted\.test>,\s*<(https://[^>]+)>$")]
     private static partial Regex UnsubscribeField();
+
+    [GeneratedRegex(@"^<mailto:team-digest-unsubscribe@hosted\.test>,\s*<(https://[^>]+)>$")]
+    private static partial Regex DigestUnsubscribeField();
 }
