@@ -89,6 +89,7 @@ public sealed partial class AccountAdmin
                 AdminOperation.AddIpMap or AdminOperation.DeleteIpMap => IpMapState(target),
                 AdminOperation.AddApiKey or AdminOperation.RevokeApiKey => KeyState(target),
                 AdminOperation.GrantAdmin or AdminOperation.RevokeAdmin => GrantState(target),
+                AdminOperation.AddList or AdminOperation.DeleteList or AdminOperation.SetList or AdminOperation.ChangeListMembers => ListState(target),
                 _ => UserState(target),
             };
         }

@@ -77,6 +77,12 @@ public static class AdminAuthorizer
         [AdminOperation.DeleteQueued] = new(Scope.System, Writes: true),
         // The audit log: the system's whole, a domain admin's (or scoped key's) domains' rows (AccountAdmin filters).
         [AdminOperation.ReadAudit] = new(Scope.Domain, Writes: false),
+        // A domain's mailing lists are its admins' (the domain's max-lists bounds how many; ListAdmin checks it).
+        [AdminOperation.ListLists] = new(Scope.Domain, Writes: false),
+        [AdminOperation.AddList] = new(Scope.Domain, Writes: true),
+        [AdminOperation.DeleteList] = new(Scope.Domain, Writes: true),
+        [AdminOperation.SetList] = new(Scope.Domain, Writes: true),
+        [AdminOperation.ChangeListMembers] = new(Scope.Domain, Writes: true),
     };
 
     /// <summary>

@@ -54,6 +54,12 @@ public enum AdminOperation
     DeleteQueued,
     /// <summary>Read the audit log (AccountAdmin.ListAuditAsync).</summary>
     ReadAudit,
+    /// <summary>Mailing lists (AccountAdmin.Lists.cs): see a domain's lists, a list and its member sets; add, delete, set, change members.</summary>
+    ListLists,
+    AddList,
+    DeleteList,
+    SetList,
+    ChangeListMembers,
 }
 
 /// <summary>

@@ -92,6 +92,7 @@ internal static partial class ApiEndpoints
         MapKeys(app);
         MapAudit(app);
         MapDomains(app);
+        MapLists(app);
         MapUsers(app);
         MapSystem(app);
     }

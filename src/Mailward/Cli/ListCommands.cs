@@ -129,18 +129,8 @@ internal static class ListCommands
         {
             try
             {
-                return c with
-                {
-                    Name = pr.GetValue(name) ?? c.Name,
-                    Policy = pr.GetValue(policy) is { } p ? ListConfig.ParseKeyword<PostingPolicy>(p, "--policy") : c.Policy,
-                    Prefix = pr.GetValue(prefix) ?? c.Prefix,
-                    ReplyTo = pr.GetValue(replyTo) is { } r ? ListConfig.ParseKeyword<ReplyToPolicy>(r, "--reply-to") : c.ReplyTo,
-                    FromRewrite = pr.GetValue(rewrite) is { } w ? ListConfig.ParseKeyword<FromRewrite>(w, "--from-rewrite") : c.FromRewrite,
-                    MaxBytes = pr.GetValue(maxBytes) is { } m ? (m is >= 0 and <= int.MaxValue ? m : throw new FormatException("--max-bytes: 0 to " + int.MaxValue)) : c.MaxBytes,
-                    Owner = pr.GetValue(owner) ?? c.Owner,
-                    Trailer = pr.GetValue(trailer) ?? c.Trailer,
-                    ConfirmUnsubscribe = pr.GetValue(confirmUnsub) is { } u ? u == "yes" || (u == "no" ? false : throw new FormatException("--confirm-unsubscribe: yes or no")) : c.ConfirmUnsubscribe,
-                };
+                return new ListSettingsChange(pr.GetValue(name), pr.GetValue(policy), pr.GetValue(prefix), pr.GetValue(replyTo), pr.GetValue(rewrite),
+                    pr.GetValue(maxBytes), pr.GetValue(owner), pr.GetValue(trailer), pr.GetValue(confirmUnsub)).Apply(c);
             }
             catch (FormatException e)
             {

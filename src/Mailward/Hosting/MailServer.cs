@@ -96,6 +96,7 @@ public sealed partial class MailServer : IAsyncDisposable
             new LoggingAdminAudit(sp.GetRequiredService<ILogger<AccountAdmin>>()))
         {
             Autoresponders = AutoresponderOptions.Limits(settings),
+            ListOptions = ListOptions.From(settings),
             ApiKeys = ApiKeyLimits.From(settings),
             TotpSkewSteps = settings.GetInt("Admin:TotpSkewSteps", 0, 10),
         });

@@ -91,6 +91,15 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("GET", "/api/v1/users/{a}/vacation", ApiUserOwn(200, readOnly: 200)),
         ("PUT", "/api/v1/users/{a}/vacation", ApiUserOwn(200)),
         ("DELETE", "/api/v1/users/{a}/vacation", ApiUserOwn(204)),
+        // A domain's mailing lists (issue 15): its admins' and the system's, as its aliases; {list} is a list of the cell's own.
+        ("GET", "/api/v1/domains/{d}/lists", ApiDomainRead),
+        ("POST", "/api/v1/domains/{d}/lists", ApiDomainChange(201)),
+        ("GET", "/api/v1/domains/{d}/lists/{list}", ApiDomainRead),
+        ("PATCH", "/api/v1/domains/{d}/lists/{list}", ApiDomainChange(200)),
+        ("DELETE", "/api/v1/domains/{d}/lists/{list}", ApiDomainChange(204)),
+        ("GET", "/api/v1/domains/{d}/lists/{list}/{set}", ApiDomainRead),
+        ("POST", "/api/v1/domains/{d}/lists/{list}/{set}", ApiDomainChange(200)),
+        ("DELETE", "/api/v1/domains/{d}/lists/{list}/{set}/{member}", ApiDomainChange(204)),
         // The system's pages and endpoints: relay rules, IP maps, the queue (the fixture delivers nothing: sent mail stays queued).
         ("GET", "/relay", SystemRead),
         ("POST", "/relay", SystemPageChange),
@@ -220,6 +229,11 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             await web.Admin.SetAutoresponderAsync(Actor.System, $"{local}@{domain}", new AutoresponderChange { Text = "Away." });
         if (route.Contains("{x}", StringComparison.Ordinal))
             await web.Admin.AddDomainAliasAsync(Actor.System, $"al{local}.test", domain);
+        if (route.Contains("{list}", StringComparison.Ordinal))
+        {
+            Lists().Add($"l{local}@{domain}", new Mailward.Core.Lists.ListConfig());
+            Lists().Change($"l{local}@{domain}", Mailward.Core.Lists.MemberSet.Subscribers, [$"s{local}@remote.test"], add: true);
+        }
         // A network and a server address of the cell's own, and for the removals, one there to remove.
         var network = $"10.{n / 250}.{n % 250}.0/24";
         var ip = $"10.{n / 250}.{n % 250}.1";
@@ -241,7 +255,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         var newDomain = $"new{n}.test";
         var path = route.Replace("{d}", named, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal)
             .Replace("{k}", "k" + local, StringComparison.Ordinal).Replace("{x}", $"al{local}.test", StringComparison.Ordinal)
-            .Replace("{q}", queueId, StringComparison.Ordinal).Replace("{ip}", ip, StringComparison.Ordinal);
+            .Replace("{q}", queueId, StringComparison.Ordinal).Replace("{ip}", ip, StringComparison.Ordinal)
+            .Replace("{list}", "l" + local, StringComparison.Ordinal).Replace("{set}", "subscribers", StringComparison.Ordinal).Replace("{member}", $"s{local}@remote.test", StringComparison.Ordinal);
         if (method == "DELETE" && route == "/api/v1/relayrules")
             path += "?network=" + Uri.EscapeDataString(network);
         if (route.EndsWith("/audit", StringComparison.Ordinal))
@@ -317,6 +332,9 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             ("PUT", "/api/v1/users/{a}/password") => client.SendJsonAsync(HttpMethod.Put, path, new { password = WebServer.Password }),
             ("PUT", "/api/v1/users/{a}/forward") => client.SendJsonAsync(HttpMethod.Put, path, new { targets = new[] { "fwd@remote.test" }, keepCopy = true }),
             ("PUT", "/api/v1/users/{a}/vacation") => client.SendJsonAsync(HttpMethod.Put, path, new { text = "Away.", subject = "Away" }),
+            ("POST", "/api/v1/domains/{d}/lists") => client.SendJsonAsync(HttpMethod.Post, path, new { local = "n" + local, settings = new { prefix = "[n]" } }),
+            ("PATCH", "/api/v1/domains/{d}/lists/{list}") => client.SendJsonAsync(HttpMethod.Patch, path, new { prefix = $"[c{local}]" }),
+            ("POST", "/api/v1/domains/{d}/lists/{list}/{set}") => client.SendJsonAsync(HttpMethod.Post, path, new { addresses = new[] { $"n{local}@remote.test" } }),
             _ => throw new InvalidOperationException($"no request for {method} {route}"),
         };
     }
@@ -346,6 +364,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         return $"?list={Uri.EscapeDataString(folder.Address)}&address={Uri.EscapeDataString($"s{local}@remote.test")}&token={token}";
     }
 
+    private bool ListExists(string address) => Lists().Resolve(address).Folder.Exists;
+
     /// <summary>A max-lists value that names the cell (the limits are set whole, so the value shows whose request landed).</summary>
     private static string Lists(string local) => (1000 + int.Parse(local[1..], System.Globalization.CultureInfo.InvariantCulture)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -373,6 +393,11 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         "POST /api/v1/keys" or "POST /keys" => web.Store.ListApiKeys().Any(k => k.Name == "n" + local),
         "POST /lists/unsubscribe" => !Lists().Members($"l{local}@a.test", Mailward.Core.Lists.MemberSet.Subscribers).Contains($"s{local}@remote.test"),
         "DELETE /api/v1/keys/{k}" or "POST /keys/{k}/revoke" => web.Store.ListApiKeys().Single(k => k.Name == "k" + local).RevokedAt is not null,
+        "POST /api/v1/domains/{d}/lists" => ListExists($"n{local}@{domain}"),
+        "PATCH /api/v1/domains/{d}/lists/{list}" => Lists().Info($"l{local}@{domain}").Config.Prefix == $"[c{local}]",
+        "DELETE /api/v1/domains/{d}/lists/{list}" => !ListExists($"l{local}@{domain}"),
+        "POST /api/v1/domains/{d}/lists/{list}/{set}" => Lists().Members($"l{local}@{domain}", Mailward.Core.Lists.MemberSet.Subscribers).Contains($"n{local}@remote.test"),
+        "DELETE /api/v1/domains/{d}/lists/{list}/{set}/{member}" => !Lists().Members($"l{local}@{domain}", Mailward.Core.Lists.MemberSet.Subscribers).Contains($"s{local}@remote.test"),
         _ => null,
     };
 
