@@ -86,6 +86,7 @@ public static class AdminWeb
         ForwardPages.Map(app);
         ListUnsubscribePages.Map(app);
         AliasPages.Map(app);
+        ListPages.Map(app);
         DomainSettingsPages.Map(app);
         SystemPages.Map(app);
         Autoconfig.AutoconfigEndpoints.Map(app);

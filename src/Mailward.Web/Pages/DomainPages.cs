@@ -118,7 +118,7 @@ internal static class DomainPages
             """)));
         var limits = d.Limits;
         var body = Html.Of($"""
-            <p><a href="{path}/aliases">Aliases and forwards</a> · <a href="{path}/settings">Settings: catch-all, alias domains, limits, usage</a> · <a href="/audit?domain={Uri.EscapeDataString(d.Name)}">Audit log</a></p>
+            <p><a href="{path}/aliases">Aliases and forwards</a> · <a href="{path}/lists">Mailing lists</a> · <a href="{path}/settings">Settings: catch-all, alias domains, limits, usage</a> · <a href="/audit?domain={Uri.EscapeDataString(d.Name)}">Audit log</a></p>
             <dl class="facts">
             <dt>Users</dt><dd>{info.Users} (at most {PageKit.Limit(limits.MaxUsers)})</dd>
             <dt>Aliases</dt><dd>{info.Aliases} (at most {PageKit.Limit(limits.MaxAliases)})</dd>
