@@ -90,6 +90,7 @@ internal static partial class ApiEndpoints
         }));
 
         MapKeys(app);
+        MapAdmins(app);
         MapAudit(app);
         MapDomains(app);
         MapLists(app);

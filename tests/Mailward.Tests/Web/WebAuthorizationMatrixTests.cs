@@ -60,6 +60,10 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         ("GET", "/api/v1/keys", "anon=401 user=403 da=403 da2=403 sa=200 key=403 ro=200"),
         ("POST", "/api/v1/keys", "anon=401 user=403 da=403 da2=403 sa=201 key=403 ro=403"),
         ("DELETE", "/api/v1/keys/{k}", "anon=401 user=403 da=403 da2=403 sa=204 key=403 ro=403"),
+        // Grants of domains (mailward admin): the system's; no admin grants a domain, its own or another ({g}: a fresh user of a.test).
+        ("GET", "/api/v1/admins", SystemApiRead),
+        ("POST", "/api/v1/admins", ApiSystem(201)),
+        ("DELETE", "/api/v1/admins/{g}/{d}", ApiSystem(204)),
         // A domain's aliases and settings pages; limits and new alias domains are the system's.
         ("GET", "/domains/{d}/aliases", PageRead),
         ("POST", "/domains/{d}/aliases", PageChange),
@@ -256,6 +260,12 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             await Delivery.DeliveryTestMail.SendAsync(web.Server, WebServer.OtherUser, "queued " + local);
             queueId = web.Server.Queue.Messages.Single(m => !before.Contains(m.QueueId)).QueueId;
         }
+        if (route.StartsWith("/api/v1/admins", StringComparison.Ordinal) && method != "GET")
+        {
+            await web.Admin.AddUserAsync(Actor.System, $"{local}@a.test", new PasswordInput.Clear("x-secret-1"));
+            if (method == "DELETE")
+                await web.Admin.GrantAdminAsync(Actor.System, $"{local}@a.test", domain);
+        }
         var hashBefore = web.Store.FindUser(local, domain)?.PasswordHash;
         if (route.Contains("{k}", StringComparison.Ordinal))
             await web.Admin.AddApiKeyAsync(Actor.System, "k" + local, ["a.test"], readOnly: false);
@@ -263,7 +273,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         var newDomain = $"new{n}.test";
         var path = route.Replace("{d}", named, StringComparison.Ordinal).Replace("{u}", local, StringComparison.Ordinal).Replace("{a}", address, StringComparison.Ordinal)
             .Replace("{k}", "k" + local, StringComparison.Ordinal).Replace("{x}", $"al{local}.test", StringComparison.Ordinal)
-            .Replace("{q}", queueId, StringComparison.Ordinal).Replace("{ip}", ip, StringComparison.Ordinal)
+            .Replace("{q}", queueId, StringComparison.Ordinal).Replace("{ip}", ip, StringComparison.Ordinal).Replace("{g}", $"{local}@a.test", StringComparison.Ordinal)
             .Replace("{list}", "l" + local, StringComparison.Ordinal).Replace("{set}", "subscribers", StringComparison.Ordinal).Replace("{member}", $"s{local}@remote.test", StringComparison.Ordinal);
         if (method == "DELETE" && route == "/api/v1/relayrules")
             path += "?network=" + Uri.EscapeDataString(network);
@@ -272,7 +282,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         if (route == "/lists/unsubscribe")
             path += OneClickQuery(local);
 
-        using var response = await SendAsync(client, method, path, route, local, newDomain, network, ip);
+        using var response = await SendAsync(client, method, path, route, local, newDomain, network, ip, named);
         Assert.True((int)response.StatusCode == expected,
             $"{role} {method} {path}: expected {expected}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         if (expected == 302)
@@ -286,7 +296,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             Assert.True(c == allowed, $"{role} {method} {path}: {(allowed ? "no change was made" : "a refused request changed the store")}");
     }
 
-    private static Task<HttpResponseMessage> SendAsync(WebClient client, string method, string path, string route, string local, string newDomain, string network, string ip)
+    private static Task<HttpResponseMessage> SendAsync(WebClient client, string method, string path, string route, string local, string newDomain, string network, string ip, string named)
     {
         var password = new Dictionary<string, string> { ["old"] = WebServer.Password, ["new"] = WebServer.Password, ["again"] = WebServer.Password };
         return (method, route) switch
@@ -312,6 +322,7 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
             ("POST", "/api/v1/domains/{d}/users") => client.SendJsonAsync(HttpMethod.Post, path, new { local = "n" + local, password = "n-secret-1" }),
             ("DELETE", _) => client.SendJsonAsync(HttpMethod.Delete, path),
             ("PUT", "/api/v1/users/{a}/quota") => client.SendJsonAsync(HttpMethod.Put, path, new { quota = "20M" }),
+            ("POST", "/api/v1/admins") => client.SendJsonAsync(HttpMethod.Post, path, new { address = $"{local}@a.test", domain = named }),
             ("POST", "/api/v1/keys") => client.SendJsonAsync(HttpMethod.Post, path, new { name = "n" + local, domains = new[] { "a.test" }, readOnly = true }),
             ("POST", "/relay") => client.PostFormAsync(path, new Dictionary<string, string> { ["network"] = network, ["action"] = "allow", ["comment"] = "cell" }),
             ("POST", "/relay/delete") => client.PostFormAsync(path, new Dictionary<string, string> { ["network"] = network }),
@@ -416,6 +427,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
         "POST /domains/{d}/users/{u}/quota" or "PUT /api/v1/users/{a}/quota" => web.Store.FindUser(local, domain)!.Quota == Quota.Parse("20M"),
         "POST /api/v1/keys" or "POST /keys" => web.Store.ListApiKeys().Any(k => k.Name == "n" + local),
         "POST /lists/unsubscribe" => !Lists().Members($"l{local}@a.test", Mailward.Core.Lists.MemberSet.Subscribers).Contains($"s{local}@remote.test"),
+        "POST /api/v1/admins" => web.Store.ListAllAdminGrants().Contains(new AdminGrant($"{local}@a.test", domain)),
+        "DELETE /api/v1/admins/{g}/{d}" => !web.Store.ListAllAdminGrants().Contains(new AdminGrant($"{local}@a.test", domain)),
         "DELETE /api/v1/keys/{k}" or "POST /keys/{k}/revoke" => web.Store.ListApiKeys().Single(k => k.Name == "k" + local).RevokedAt is not null,
         "POST /domains/{d}/lists" or "POST /api/v1/domains/{d}/lists" => ListExists($"n{local}@{domain}"),
         "POST /domains/{d}/lists/{list}" or "PATCH /api/v1/domains/{d}/lists/{list}" => Lists().Info($"l{local}@{domain}").Config.Prefix == $"[c{local}]",
@@ -431,7 +444,8 @@ public sealed class WebAuthorizationMatrixTests(WebServer web) : IClassFixture<W
     {
         var tested = Table.Select(t => (t.Method, Route: t.Route.Replace("{u}", "{local}", StringComparison.Ordinal).Replace("{a}", "{address}", StringComparison.Ordinal)
             .Replace("{d}", "{domain}", StringComparison.Ordinal).Replace("{k}", "{name}", StringComparison.Ordinal)
-            .Replace("{x}", "{alias}", StringComparison.Ordinal).Replace("{q}", "{id}", StringComparison.Ordinal).Replace("{ip}", "{address}", StringComparison.Ordinal))).ToHashSet();
+            .Replace("{x}", "{alias}", StringComparison.Ordinal).Replace("{q}", "{id}", StringComparison.Ordinal).Replace("{ip}", "{address}", StringComparison.Ordinal)
+            .Replace("{g}", "{address}", StringComparison.Ordinal))).ToHashSet();
         // Need.Anyone: WebSecurityTests, WebTotpTests, WebAutoconfigTests
         var open = new HashSet<string> { "/", "/login", "/login/totp", "/assets/{name}", "/mail/config-v1.1.xml", "/.well-known/autoconfig/mail/config-v1.1.xml", "/autodiscover/autodiscover.xml" };
         foreach (var rule in Mailward.Web.Access.WebAccess.Table.Where(r => !open.Contains(r.Route)))
