@@ -74,8 +74,13 @@ internal static partial class ApiEndpoints
             return Results.Json(UserJson.Of(r.User), Json, statusCode: 201);
         }));
 
+        // One user's answer adds its last login per service (vuserinfo's, as the user's page shows them); lists leave them out.
         AdminWeb.Map(app, "GET", "/api/v1/users/{address}", (context, user) => CallAsync(context, async admin =>
-            Results.Json(UserJson.Of(await admin.GetUserAsync(user!.Actor, Route(context, "address"))), Json)));
+        {
+            var u = await admin.GetUserAsync(user!.Actor, Route(context, "address"));
+            var logins = await admin.ListLoginsAsync(user.Actor, u.Address);
+            return Results.Json(UserJson.Of(u) with { Logins = logins.Select(l => new LastLoginJson(l.At, l.Address, l.Service)).ToList() }, Json);
+        }));
 
         AdminWeb.Map(app, "DELETE", "/api/v1/users/{address}", (context, user) => CallAsync(context, async admin =>
         {
@@ -221,8 +226,10 @@ internal static partial class ApiEndpoints
 
     public sealed record LastLoginJson(DateTimeOffset At, string Address, string Service);
 
+    /// <param name="LastLogin">The latest login of any service.</param>
+    /// <param name="Logins">The last login per service (GET /api/v1/users/{address} only; null in lists and in the answers of changes).</param>
     public sealed record UserJson(string Address, string Local, string Domain, string Name, string Quota, IReadOnlyList<string> Flags,
-        DateTimeOffset CreatedAt, LastLoginJson? LastLogin, bool CanLogIn)
+        DateTimeOffset CreatedAt, LastLoginJson? LastLogin, bool CanLogIn, IReadOnlyList<LastLoginJson>? Logins = null)
     {
         public static UserJson Of(UserView u) => new(u.Address, u.Local, u.Domain, u.Gecos, u.Quota.ToString(), FlagNames(u.Flags), u.CreatedAt,
             u.LastLogin is { } l ? new LastLoginJson(l.At, l.Address, l.Service) : null, u.CanLogIn);
