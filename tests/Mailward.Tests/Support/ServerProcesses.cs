@@ -67,7 +67,9 @@ public sealed class ServerProcesses : IDisposable
 
     public static async Task WaitListeningAsync(int port)
     {
-        for (var i = 0; i < 200; i++)
+        // Up to 30 s: with the whole suite running on two cores, a server's start once took more than
+        // the 10 s this waited before (the clean-clone run of 2026-11-30 03:44).
+        for (var i = 0; i < 600; i++)
         {
             try
             {
