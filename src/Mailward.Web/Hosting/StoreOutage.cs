@@ -29,7 +29,7 @@ internal static class StoreOutage
         catch (Exception e) when (Cause(e) is { } cause && !context.Response.HasStarted)
         {
             WebLog.StoreUnavailable(context.RequestServices.GetRequiredService<ILogger<WebLog>>(), context.Request.Method,
-                context.Request.Path.Value ?? "", AdminWeb.ClientAddress(context), cause.Message);
+                Mailward.Core.Policy.ClientText.Printable(context.Request.Path.Value ?? ""), AdminWeb.ClientAddress(context), cause.Message);
             context.Response.Clear();
             context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var result = context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)

@@ -41,7 +41,7 @@ internal static class WebRequest
             if (key is null)
             {
                 var client = AdminWeb.ClientAddress(context);
-                WebLog.ApiKeyRefused(context.RequestServices.GetRequiredService<ILogger<WebLog>>(), client, context.Request.Path.Value ?? "");
+                WebLog.ApiKeyRefused(context.RequestServices.GetRequiredService<ILogger<WebLog>>(), client, Mailward.Core.Policy.ClientText.Printable(context.Request.Path.Value ?? ""));
                 context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
                 await Api.Problems.Problem(401, "unauthenticated", "the API key is unknown, wrong, revoked or expired").ExecuteAsync(context);
                 return;
