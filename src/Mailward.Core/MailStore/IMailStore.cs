@@ -49,6 +49,30 @@ public sealed record MailboxEntry(uint Uid, MessageFlags Flags, IReadOnlyList<st
     public ulong ModSeq { get; init; }
 }
 
+/// <summary>The keywords set on any message (in order of first use) and the first unseen message's number (index + 1; 0: none).</summary>
+public sealed record EntriesSummary(IReadOnlyList<string> Keywords, int FirstUnseen)
+{
+    public static EntriesSummary Of(IReadOnlyList<MailboxEntry> entries)
+    {
+        var keywords = new List<string>();
+        var firstUnseen = 0;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            if (firstUnseen == 0 && !e.Flags.HasFlag(MessageFlags.Seen))
+                firstUnseen = i + 1;
+            // Most messages have none: the empty array is seen without an interface call.
+            var kws = e.Keywords;
+            if (kws is string[] { Length: 0 } || kws.Count == 0)
+                continue;
+            foreach (var k in kws)
+                if (!keywords.Contains(k, StringComparer.Ordinal))
+                    keywords.Add(k);
+        }
+        return new EntriesSummary(keywords, firstUnseen);
+    }
+}
+
 /// <summary>What changed since the previous sync of this mailbox object (all of it after a new UIDVALIDITY).</summary>
 public sealed record MailboxChanges(IReadOnlyList<MailboxEntry> Added, IReadOnlyList<uint> Expunged, IReadOnlyList<MailboxEntry> FlagsChanged,
     bool UidValidityChanged)
@@ -74,6 +98,19 @@ public interface IMailbox : IDisposable
 
     /// <summary>The messages as of the last sync, in UID order.</summary>
     IReadOnlyList<MailboxEntry> Entries { get; }
+
+    /// <summary>
+    /// True while <see cref="Entries"/> is a list nobody changes (a kept listing that sessions
+    /// share): a reader may hold it without a copy. Otherwise this object's own STORE and EXPUNGE
+    /// change the list in place, and a reader that must keep what it saw copies it.
+    /// </summary>
+    bool EntriesFrozen { get; }
+
+    /// <summary>
+    /// Of <see cref="Entries"/> as they are: the keywords in use and the first unseen message. Kept
+    /// with a shared listing, so a SELECT of a big folder nobody changed does not walk its messages.
+    /// </summary>
+    EntriesSummary Summary();
 
     /// <summary>Reads the folder again: new mail gets UIDs; returns what changed since the last sync.</summary>
     Task<MailboxChanges> SyncAsync(CancellationToken ct = default);

@@ -385,24 +385,14 @@ public sealed partial class ImapSession
         _selected = new SelectedMailbox(box, readOnly, services.Events);
         _selected.View.CondStore = _condstore;
         _selected.View.QResync = _qresync;
-        var keywords = new List<string>();
-        var entries = box.Entries;
-        for (var i = 0; i < entries.Count; i++)
-        {
-            // Most messages have none: the empty array is seen without an interface call.
-            var kws = entries[i].Keywords;
-            if (kws is string[] { Length: 0 } || kws.Count == 0)
-                continue;
-            foreach (var k in kws)
-                if (!keywords.Contains(k, StringComparer.Ordinal))
-                    keywords.Add(k);
-        }
-        var flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + string.Concat(keywords.Select(k => " " + k));
+        // Kept with a shared listing: a SELECT of a big folder nobody changed walks no messages.
+        var summary = box.Summary();
+        var flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft" + string.Concat(summary.Keywords.Select(k => " " + k));
         Untagged($"{_selected.View.Count} EXISTS");
         if (!_rev2)
         {
             Untagged("0 RECENT");
-            var firstUnseen = _selected.View.FirstUnseen();
+            var firstUnseen = summary.FirstUnseen;
             if (firstUnseen > 0)
                 Untagged($"OK [UNSEEN {firstUnseen}] first unseen");
         }

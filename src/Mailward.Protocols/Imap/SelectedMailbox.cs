@@ -14,7 +14,7 @@ internal sealed class SelectedMailbox : IDisposable
     {
         Mailbox = mailbox;
         ReadOnly = readOnly;
-        View = new SelectedView(mailbox.Entries);
+        View = new SelectedView(mailbox.Entries, mailbox.EntriesFrozen);
         UidValidity = mailbox.UidValidity;
         _subscription = events?.Subscribe(mailbox.Owner.Address, change =>
         {
@@ -53,10 +53,28 @@ internal sealed class SelectedMailbox : IDisposable
 /// </summary>
 internal sealed class SelectedView
 {
-    private List<MailboxEntry> _entries;
+    private IReadOnlyList<MailboxEntry> _entries;
+    private bool _owned; // _entries is this view's own list; else a frozen one shared with the store, copied at the first change
 
-    /// <summary>The view of a mailbox's entries (in UID order): a copy of the list, nothing per message.</summary>
-    public SelectedView(IReadOnlyList<MailboxEntry> entries) => _entries = [.. entries];
+    /// <summary>
+    /// The view of a mailbox's entries (in UID order). A frozen list (nobody changes it: a kept
+    /// listing) is held as it is until the view changes, so a SELECT of a big folder copies nothing.
+    /// </summary>
+    public SelectedView(IReadOnlyList<MailboxEntry> entries, bool frozen = false)
+    {
+        _entries = frozen ? entries : new List<MailboxEntry>(entries);
+        _owned = !frozen;
+    }
+
+    private List<MailboxEntry> Own()
+    {
+        if (!_owned)
+        {
+            _entries = new List<MailboxEntry>(_entries);
+            _owned = true;
+        }
+        return (List<MailboxEntry>)_entries;
+    }
 
     public int Count => _entries.Count;
 
@@ -89,7 +107,7 @@ internal sealed class SelectedView
     {
         var i = IndexOf(uid);
         if (i >= 0)
-            _entries.RemoveAt(i);
+            Own().RemoveAt(i);
     }
 
     public uint UidAt(int seq) => _entries[seq - 1].Uid;
@@ -154,8 +172,8 @@ internal sealed class SelectedView
     /// <summary>Records what the client was just told about a message (a FETCH with FLAGS).</summary>
     public void Told(MailboxEntry entry)
     {
-        if (IndexOf(entry.Uid) is var i and >= 0)
-            _entries[i] = entry;
+        if (IndexOf(entry.Uid) is var i and >= 0 && !ReferenceEquals(_entries[i], entry))
+            Own()[i] = entry;
     }
 
     /// <summary>
@@ -167,6 +185,8 @@ internal sealed class SelectedView
     public List<string> Changes(IReadOnlyList<MailboxEntry> current, bool allowExpunge)
     {
         var replies = new List<string>();
+        if (ReferenceEquals(current, _entries))
+            return replies; // the same frozen listing: nothing changed
         if (allowExpunge)
         {
             var vanished = new List<uint>();
@@ -195,6 +215,7 @@ internal sealed class SelectedView
                     if (kept[i])
                         left.Add(_entries[i]);
                 _entries = left;
+                _owned = true;
             }
             if (vanished.Count > 0)
             {
@@ -210,7 +231,7 @@ internal sealed class SelectedView
         {
             if (e.Uid > largest)
             {
-                _entries.Add(e);
+                Own().Add(e);
                 added = true;
                 continue;
             }
@@ -221,7 +242,7 @@ internal sealed class SelectedView
             var old = _entries[at];
             if (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords) || CondStore && old.ModSeq != e.ModSeq)
             {
-                _entries[at] = e;
+                Own()[at] = e;
                 changed.Add($"{at + 1} FETCH (UID {e.Uid} FLAGS ({FlagText(e)}){(CondStore ? $" MODSEQ ({e.ModSeq})" : "")})");
             }
         }

@@ -48,4 +48,29 @@ public class SelectedViewTests
         Assert.Null(view.Select(SequenceSet.Parse("5")!, byUid: false));
         Assert.Equal(1, view.FirstUnseen());
     }
+
+    [Fact]
+    public void A_frozen_list_is_held_not_copied_and_never_changed_by_the_view()
+    {
+        var shared = Entries(1, 2, 3, 4);
+        var view = new SelectedView(shared, frozen: true);
+        Assert.Empty(view.Changes(shared, allowExpunge: true)); // the same list: nothing to say
+        view.Told(shared[1]); // what it already holds: no copy
+        var now = new List<MailboxEntry> { E(1), E(2, MessageFlags.Seen), E(4), E(5) };
+        Assert.Equal(["3 EXPUNGE", "4 EXISTS", "2 FETCH (UID 2 FLAGS (\\Seen))"], view.Changes(now, allowExpunge: true));
+        view.Remove(1);
+        Assert.Equal([1u, 2, 3, 4], shared.Select(e => e.Uid)); // the shared list is as it was
+        Assert.All(shared, e => Assert.Equal(MessageFlags.None, e.Flags));
+        Assert.Equal([2u, 4, 5], Enumerable.Range(1, view.Count).Select(view.UidAt));
+    }
+
+    [Fact]
+    public void A_summary_names_the_keywords_in_use_once_and_the_first_unseen_message()
+    {
+        var entries = new List<MailboxEntry> { E(1, MessageFlags.Seen) with { Keywords = ["$Junk"] }, E(2, MessageFlags.Seen), E(3) with { Keywords = ["work", "$Junk"] } };
+        var summary = EntriesSummary.Of(entries);
+        Assert.Equal(["$Junk", "work"], summary.Keywords);
+        Assert.Equal(3, summary.FirstUnseen);
+        Assert.Equal(0, EntriesSummary.Of([E(1, MessageFlags.Seen)]).FirstUnseen);
+    }
 }

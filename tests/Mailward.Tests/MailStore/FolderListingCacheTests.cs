@@ -75,14 +75,23 @@ public sealed class FolderListingCacheTests : IDisposable
     {
         using var watcher = await SettledAsync();
         using var writer = await _store.OpenAsync(_owner); // both share the listing now
+        Assert.True(writer.EntriesFrozen); // a SELECT may hold them without a copy
+        Assert.Same(watcher.Entries, writer.Entries);
+        var summary = writer.Summary();
+        Assert.Same(summary, watcher.Summary()); // found once for the listing
+        Assert.Equal((1, 0), (summary.FirstUnseen, summary.Keywords.Count));
         var before = watcher.HighestModSeq;
-        var stored = await writer.StoreAsync([1u], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen, []));
+        var stored = await writer.StoreAsync([1u], new FlagChange(FlagChangeMode.Add, MessageFlags.Seen, ["$Work"]));
         Assert.Single(stored.Changed);
+        Assert.False(writer.EntriesFrozen); // its own copy now
+        Assert.Equal(2, writer.Summary().FirstUnseen);
+        Assert.Equal(["$Work"], writer.Summary().Keywords);
         Assert.Equal(MessageFlags.None, watcher.Entries[0].Flags); // the shared entries were not changed under the watcher
 
         var changes = await watcher.SyncAsync();
         var flagged = Assert.Single(changes.FlagsChanged);
         Assert.Equal((1u, MessageFlags.Seen), (flagged.Uid, flagged.Flags));
+        Assert.False(watcher.EntriesFrozen); // read from the folder, not from a listing
         Assert.True(watcher.HighestModSeq > before);
 
         Assert.Equal(2, await writer.ExpungeAsync([2u, 3u]));

@@ -34,7 +34,13 @@ internal readonly record struct FolderStamp(ChangeStamp? Cur, ChangeStamp? New, 
 
 /// <summary>One folder's listing as a clean sync read it. Shared: readers copy what they change.</summary>
 internal sealed record FolderListing(
-    FolderStamp Stamp, List<MailboxEntry> Entries, Dictionary<uint, string> Names, uint UidValidity, uint UidNext, ModSeqLog Log);
+    FolderStamp Stamp, List<MailboxEntry> Entries, Dictionary<uint, string> Names, uint UidValidity, uint UidNext, ModSeqLog Log)
+{
+    private EntriesSummary? _summary;
+
+    /// <summary>Its keywords and first unseen message, found at the first SELECT that asks (two racing threads find the same).</summary>
+    public EntriesSummary Summary => _summary ??= EntriesSummary.Of(Entries);
+}
 
 /// <summary>
 /// Listings of folders of at least <see cref="MinMessages"/> messages, up to a total of

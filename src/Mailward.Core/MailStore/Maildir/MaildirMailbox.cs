@@ -41,6 +41,11 @@ public sealed partial class MaildirMailbox : IMailbox
     public uint UidNext { get; private set; }
     public IReadOnlyList<MailboxEntry> Entries => _entries;
 
+    // OwnListing copies the shared listing's entries before this object changes any.
+    public bool EntriesFrozen => _listing is { } shared && ReferenceEquals(_entries, shared.Entries);
+
+    public EntriesSummary Summary() => EntriesFrozen ? _listing!.Summary : EntriesSummary.Of(_entries);
+
     public Task<MailboxChanges> SyncAsync(CancellationToken ct = default) => Task.FromResult(Sync());
 
     /// <summary>
