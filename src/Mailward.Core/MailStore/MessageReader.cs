@@ -1,5 +1,5 @@
 // Reads one stored message front to back with plain positioned reads: no stream layers, one read
-// call per block.
+// call per block (pread itself: RandomAccess.Read would add an lseek on a handle opened by openat).
 using Microsoft.Win32.SafeHandles;
 
 namespace Mailward.Core.MailStore;
@@ -13,13 +13,13 @@ public sealed class MessageReader(SafeFileHandle handle, long knownSize = -1) : 
     {
         if (knownSize >= 0 && _offset >= knownSize)
             return 0;
-        var n = RandomAccess.Read(handle, buffer, _offset);
+        var n = Posix.Libc.PRead(handle, buffer, _offset);
         _offset += n;
         return n;
     }
 
     /// <summary>Reads at an offset without moving the front-to-back position (sections, structure parsing).</summary>
-    public int ReadAt(Span<byte> buffer, long offset) => RandomAccess.Read(handle, buffer, offset);
+    public int ReadAt(Span<byte> buffer, long offset) => Posix.Libc.PRead(handle, buffer, offset);
 
     /// <summary>The file's length in bytes.</summary>
     public long Length => knownSize >= 0 ? knownSize : RandomAccess.GetLength(handle);

@@ -1,7 +1,7 @@
 // The few POSIX calls (Linux, glibc) that .NET does not offer and that file safety needs: umask,
 // open/openat without following the last link, linkat/unlinkat in an open folder, flock, statx
 // (type, owner, link count of an open file; its struct has one layout on every architecture),
-// realpath, and a signal to a whole process group.
+// realpath, a signal to a whole process group, and pread without the lseek .NET adds.
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -65,6 +65,30 @@ public static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillNative(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "pread64", SetLastError = true)]
+    private static unsafe partial nint PReadNative(int fd, byte* buffer, nuint count, long offset);
+
+    /// <summary>
+    /// pread(2), again after EINTR. RandomAccess.Read makes an lseek first on a handle it did not
+    /// open itself (to learn whether the file can seek): a fourth system call for each message a
+    /// FETCH reads, where open, read and close are enough.
+    /// </summary>
+    public static unsafe int PRead(SafeFileHandle file, Span<byte> buffer, long offset)
+    {
+        fixed (byte* p = buffer)
+        {
+            while (true)
+            {
+                var n = PReadNative(Fd(file), p, (nuint)buffer.Length, offset);
+                if (n >= 0)
+                    return (int)n;
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != EIntr)
+                    throw new IOException($"read: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+            }
+        }
+    }
 
     /// <summary>mkdir(2): 0, or the errno (EEXIST when anything has the name: the caller made nothing).</summary>
     public static int Mkdir(string path, UnixFileMode mode) => MkdirNative(path, (uint)mode) == 0 ? 0 : Marshal.GetLastPInvokeError();
