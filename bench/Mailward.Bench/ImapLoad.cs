@@ -3,14 +3,16 @@
 // `search`: SEARCH <criteria> `rounds` times; `logins`: LOGIN/LOGOUT at `concurrency`; `idle`:
 // `sessions` IDLE sessions from many loopback addresses, the server's memory per session, then
 // `deliveries` messages (over SMTP, or written into a Maildir's new/) and the time to each IDLE
-// client's EXISTS; `fill`: writes a Maildir folder of generated messages. A command the server
+// client's EXISTS; `fill`: writes a Maildir folder of generated messages; `memory`: a server's memory before and after a GC. A command the server
 // refuses (BAD/NO) is reported as `supported=0`. Every mode stops by itself (`--seconds`). Prints a
 // RESULT line for scripts.
 using System.Diagnostics;
+using System.Diagnostics.Tracing;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Diagnostics.NETCore.Client;
 
 namespace Mailward.Bench;
 
@@ -46,6 +48,7 @@ internal static class ImapLoad
                 "idle" => Idle(target, users, password, int.Parse(Arg("--sessions", "100"), Inv), int.Parse(Arg("--deliveries", "20"), Inv),
                     Arg("--deliver", ""), int.Parse(Arg("--server-pid", "0"), Inv), deadline.Token),
                 "fill" => Fill(Arg("--maildir", ""), int.Parse(Arg("--count", "1000"), Inv)),
+                "memory" => Memory(int.Parse(Arg("--server-pid", "0"), Inv)),
                 _ => Usage(),
             };
         }
@@ -66,9 +69,9 @@ internal static class ImapLoad
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: Mailward.Bench imap fetch|select|search|logins|idle|fill [--host H] [--port P] --users a@x,b@y [--password P] [--folder F]");
+        Console.Error.WriteLine("usage: Mailward.Bench imap fetch|select|search|logins|idle|fill|memory [--host H] [--port P] --users a@x,b@y [--password P] [--folder F]");
         Console.Error.WriteLine("         [--items ITEMS] [--criteria C] [--rounds N] [--concurrency N] [--sessions N] [--deliveries N]");
-        Console.Error.WriteLine("         [--deliver smtp:PORT|maildirs:FILE] [--server-pid PID] [--seconds LIMIT]   fill: --maildir DIR --count N");
+        Console.Error.WriteLine("         [--deliver smtp:PORT|maildirs:FILE] [--server-pid PID] [--seconds LIMIT]   fill: --maildir DIR --count N; memory: --server-pid PID");
         return 1;
     }
 
@@ -183,15 +186,16 @@ internal static class ImapLoad
     private static int Idle(IPEndPoint target, string[] users, string password, int sessions, int deliveries, string deliver, int serverPid, CancellationToken ct)
     {
         // Memory per session is measured over the second half of the sessions: the first half
-        // absorbs what the server's heap does on its own meanwhile (a GC giving back what earlier
-        // rows used made the whole-run difference negative once).
-        var memoryBefore = TreeMemoryKiB(serverPid);
+        // absorbs one-time growth (thread pool, buffer pools). Each sample of a .NET server follows
+        // a full GC induced in it (SettledMemoryKiB): the garbage of earlier rows (a 100,000-message
+        // folder's structures) made the difference negative, or near zero, when a GC ran meanwhile.
+        var memoryBefore = SettledMemoryKiB(serverPid);
         var conns = new Conn[sessions];
         var sw = Stopwatch.StartNew();
         var half = sessions / 2;
         OpenSessions(0, half);
         Thread.Sleep(3000);
-        var memoryHalf = TreeMemoryKiB(serverPid);
+        var memoryHalf = SettledMemoryKiB(serverPid);
         OpenSessions(half, sessions - half);
         void OpenSessions(int first, int count)
         {
@@ -223,7 +227,7 @@ internal static class ImapLoad
         }
         var opened = sw.Elapsed.TotalSeconds - 3;
         Thread.Sleep(3000); // let the servers settle (Dovecot hibernates idle sessions after a few seconds)
-        var memoryAfter = TreeMemoryKiB(serverPid);
+        var memoryAfter = SettledMemoryKiB(serverPid);
         var perSession = (memoryAfter.Pss - memoryHalf.Pss) / (double)Math.Max(1, sessions - half);
         Console.WriteLine($"{target}: {sessions} IDLE sessions opened in {opened:F1} s; server memory {memoryBefore.Pss / 1024} -> {memoryHalf.Pss / 1024} (half) -> {memoryAfter.Pss / 1024} MiB (PSS; RSS {memoryBefore.Rss / 1024} -> {memoryAfter.Rss / 1024} MiB), {perSession:F1} KiB per session over the second half");
 
@@ -298,6 +302,36 @@ internal static class ImapLoad
         var t0 = Stopwatch.GetTimestamp();
         File.Move(tmp, Path.Combine(maildir, "new", name));
         return t0;
+    }
+
+    /// <summary>`memory --server-pid N`: a process tree's memory as it is and after SettledMemoryKiB (to check the IDLE row's samples).</summary>
+    private static int Memory(int pid)
+    {
+        var before = TreeMemoryKiB(pid);
+        var settled = SettledMemoryKiB(pid);
+        Console.WriteLine($"{pid}: PSS {before.Pss / 1024} MiB, RSS {before.Rss / 1024} MiB; after a GC and 2 s: PSS {settled.Pss / 1024} MiB, RSS {settled.Rss / 1024} MiB");
+        Console.WriteLine(string.Create(Inv, $"RESULT pss_kib={before.Pss} settled_pss_kib={settled.Pss}"));
+        return 0;
+    }
+
+    /// <summary>
+    /// TreeMemoryKiB after a full GC in a .NET server, induced through its diagnostic port as
+    /// dotnet-gcdump does (an EventPipe session asking for GCHeapCollect), and two seconds for the GC
+    /// to give back what it freed. A process without a diagnostic port (Dovecot) is measured as it is.
+    /// </summary>
+    private static (long Pss, long Rss) SettledMemoryKiB(int pid)
+    {
+        if (pid > 0 && Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{pid}-*-socket").Any())
+        {
+            var providers = new[] { new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, 0x800000 | 0x1) }; // GCHeapCollect | GC
+            using var session = new DiagnosticsClient(pid).StartEventPipeSession(providers, requestRundown: false);
+            var drain = Task.Run(() => session.EventStream.CopyTo(Stream.Null));
+            Thread.Sleep(1000);
+            session.Stop();
+            drain.Wait(TimeSpan.FromSeconds(10));
+            Thread.Sleep(2000);
+        }
+        return TreeMemoryKiB(pid);
     }
 
     /// <summary>Memory of a process and all its descendants: PSS (shared pages divided among sharers) and RSS, KiB.</summary>
