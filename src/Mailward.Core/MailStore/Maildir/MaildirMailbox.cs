@@ -3,6 +3,7 @@
 // come from the names (,S= and ,W=) so listing needs no file reads. A sync reads the UID list and
 // writes it only when a file has no UID yet. Mod-sequences, STORE and EXPUNGE are in
 // MaildirMailbox.ModSeq.cs.
+using System.IO.Enumeration;
 using System.Text;
 using Mailward.Core.MailStore.Locks;
 using Mailward.Core.MailStore.Structure;
@@ -242,6 +243,8 @@ public sealed partial class MaildirMailbox : IMailbox
     /// busy reads the listings are merged, so a renamed file is seen under one of its names (a file
     /// deleted meanwhile may show until the next sync).
     /// </summary>
+    private static readonly EnumerationOptions CurEntries = new() { AttributesToSkip = 0, IgnoreInaccessible = false };
+
     private List<MaildirName> ListCur()
     {
         var cur = Path.Combine(_path, "cur");
@@ -249,11 +252,13 @@ public sealed partial class MaildirMailbox : IMailbox
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var before = Directory.GetLastWriteTimeUtc(cur);
-            var files = Directory.EnumerateFiles(cur)
-                .Select(Path.GetFileName)
-                .Where(n => n is { Length: > 0 } && !n.StartsWith('.') && !n.Contains('\n', StringComparison.Ordinal))
-                .Select(n => MaildirName.Parse(n!))
-                .ToList();
+            // Names straight from the directory entries: no full path made and cut again per file.
+            var files = new List<MaildirName>();
+            foreach (var name in new FileSystemEnumerable<string>(cur, (ref FileSystemEntry e) => e.FileName.ToString(), CurEntries)
+            {
+                ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && e.FileName.Length > 0 && e.FileName[0] != '.' && !e.FileName.Contains('\n'),
+            })
+                files.Add(MaildirName.Parse(name));
             if (Directory.GetLastWriteTimeUtc(cur) == before)
                 return files; // nothing changed during the read: a consistent listing
             foreach (var f in files)
