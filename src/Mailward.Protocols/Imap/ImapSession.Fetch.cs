@@ -251,20 +251,23 @@ public sealed partial class ImapSession
             opened?.Dispose();
             return FetchOutcome.UnknownCte;
         }
-        Raw(output, $"* {seq} FETCH (");
+        Raw(output, "* "u8, (ulong)seq, " FETCH ("u8);
         var first = true;
         foreach (var item in items)
         {
             if (!first)
-                Raw(output, " ");
+                output.Write(" "u8);
             first = false;
             switch (item.Kind)
             {
                 case FetchKind.Uid:
-                    Raw(output, "UID " + entry.Uid);
+                    Raw(output, "UID "u8, entry.Uid, ""u8);
                     break;
                 case FetchKind.Flags:
-                    Raw(output, $"FLAGS ({SelectedView.FlagText(entry)})");
+                    if (entry.Keywords.Count == 0)
+                        output.Write(SystemFlagsText[(int)entry.Flags & 31]);
+                    else
+                        Raw(output, $"FLAGS ({SelectedView.FlagText(entry)})");
                     _selected!.View.Told(entry);
                     break;
                 case FetchKind.InternalDate:
@@ -272,10 +275,10 @@ public sealed partial class ImapSession
                         + entry.InternalDate.ToString("zzz", CultureInfo.InvariantCulture).Replace(":", "", StringComparison.Ordinal) + "\"");
                     break;
                 case FetchKind.Size:
-                    Raw(output, "RFC822.SIZE " + _selected!.Mailbox.VirtualSizeOf(entry));
+                    Raw(output, "RFC822.SIZE "u8, (ulong)_selected!.Mailbox.VirtualSizeOf(entry), ""u8);
                     break;
                 case FetchKind.ModSeq:
-                    Raw(output, $"MODSEQ ({entry.ModSeq})");
+                    Raw(output, "MODSEQ ("u8, entry.ModSeq, ")"u8);
                     break;
                 case FetchKind.Envelope or FetchKind.BodyStructure:
                     Raw(output, item.Kind == FetchKind.Envelope ? "ENVELOPE " : item.Name + " ");
@@ -308,14 +311,16 @@ public sealed partial class ImapSession
                         var size = _selected!.Mailbox.VirtualSizeOf(entry);
                         var start = item.Start < 0 ? 0 : Math.Min(item.Start, size);
                         var length = item.Length < 0 ? size - start : Math.Min(item.Length, size - start);
-                        var name = item.Name == "RFC822" ? "RFC822" : item.Start >= 0 ? $"BODY[]<{item.Start}>" : "BODY[]";
-                        Raw(output, $"{name} {{{length}}}\r\n");
+                        if (item.Name == "RFC822" || item.Start >= 0)
+                            Raw(output, $"{(item.Name == "RFC822" ? "RFC822" : $"BODY[]<{item.Start}>")} {{{length}}}\r\n");
+                        else
+                            Raw(output, "BODY[] {"u8, (ulong)length, "}\r\n"u8);
                         await CrlfCopyAsync(reader, start, length, ct);
                     }
                     break;
             }
         }
-        Raw(output, ")\r\n");
+        output.Write(")\r\n"u8);
         return FetchOutcome.Written;
     }
 
@@ -354,6 +359,20 @@ public sealed partial class ImapSession
         var box = _selected!.Mailbox;
         services.Renders?.Keep(box.Owner.Address, box.Folder, box.UidValidity, entry.Uid, entry.Size, kind, bytes);
         return bytes;
+    }
+
+    /// <summary>"FLAGS (...)" for each set of system flags: most messages have no keywords, and a FETCH of a big folder writes it for every one.</summary>
+    private static readonly byte[][] SystemFlagsText = [.. Enumerable.Range(0, 32).Select(f =>
+        Encoding.ASCII.GetBytes($"FLAGS ({SelectedView.FlagText(new MailboxEntry(0, (MessageFlags)f, [], 0, 0, default, ""))})"))];
+
+    /// <summary>A number between two fixed parts, formatted straight into the reply buffer (no string made per message).</summary>
+    private static void Raw(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> before, ulong number, ReadOnlySpan<byte> after)
+    {
+        var span = output.GetSpan(before.Length + 20 + after.Length);
+        before.CopyTo(span);
+        number.TryFormat(span[before.Length..], out var digits, default, CultureInfo.InvariantCulture);
+        after.CopyTo(span[(before.Length + digits)..]);
+        output.Advance(before.Length + digits + after.Length);
     }
 
     private static void Raw(ArrayBufferWriter<byte> output, string text)
