@@ -236,6 +236,9 @@ public sealed partial class MaildirMailbox : IMailbox
         }
     }
 
+    // Every entry, hidden ones too (their names are filtered by hand), as Directory.EnumerateFiles reads them.
+    private static readonly EnumerationOptions CurEntries = new() { AttributesToSkip = 0, IgnoreInaccessible = false };
+
     /// <summary>
     /// The files of cur/. A file renamed while the folder is read (another session changing flags)
     /// may be missed by readdir, and a missed file would look expunged: so the folder is read
@@ -243,8 +246,6 @@ public sealed partial class MaildirMailbox : IMailbox
     /// busy reads the listings are merged, so a renamed file is seen under one of its names (a file
     /// deleted meanwhile may show until the next sync).
     /// </summary>
-    private static readonly EnumerationOptions CurEntries = new() { AttributesToSkip = 0, IgnoreInaccessible = false };
-
     private List<MaildirName> ListCur()
     {
         var cur = Path.Combine(_path, "cur");
