@@ -1,7 +1,8 @@
 // The few POSIX calls (Linux, glibc) that .NET does not offer and that file safety needs: umask,
 // open/openat without following the last link, linkat/unlinkat in an open folder, flock, statx
 // (type, owner, link count of an open file; its struct has one layout on every architecture),
-// realpath, a signal to a whole process group, and pread without the lseek .NET adds.
+// realpath, a signal to a whole process group, pread without the lseek .NET adds, and an ignored
+// signal made default again (SIGHUP under nohup).
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -13,7 +14,7 @@ public static partial class Libc
     public const int ORdOnly = 0, OWrOnly = 1, ORdWr = 2, OCreat = 0x40, OExcl = 0x80, ONoCtty = 0x100, ONonBlock = 0x800,
         ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000;
     public const int EPerm = 1, ENoEnt = 2, EIntr = 4, EAgain = 11, EExist = 17, EInval = 22, EMLink = 31, ENoSys = 38, ELoop = 40, ENotSup = 95;
-    public const int SigKill = 9;
+    public const int SigKill = 9, SigHup = 1;
     private const int AtEmptyPath = 0x1000, AtSymlinkNoFollow = 0x100, AtFdCwd = -100, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
     private const int ENotDir = 20;
     private const int SIfMt = 0xF000, SIfReg = 0x8000, SIfDir = 0x4000;
@@ -65,6 +66,25 @@ public static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillNative(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "sigaction", SetLastError = true)]
+    private static unsafe partial int SigactionNative(int signal, byte* action, byte* old);
+
+    /// <summary>
+    /// Makes an ignored signal take its default action again; true when it was ignored. A process
+    /// started under nohup inherits SIGHUP ignored, and .NET leaves an ignored signal ignored, so a
+    /// handler registered for it would never run. The caller registers its handler right after.
+    /// </summary>
+    public static unsafe bool UnignoreSignal(int signal)
+    {
+        // struct sigaction begins with the handler on x86_64 and arm64 (glibc); 256 bytes hold it whole.
+        var old = stackalloc byte[256];
+        if (SigactionNative(signal, null, old) != 0 || *(nint*)old != 1) // 1: SIG_IGN
+            return false;
+        var action = stackalloc byte[256];
+        new Span<byte>(action, 256).Clear(); // SIG_DFL, an empty mask, no flags
+        return SigactionNative(signal, action, null) == 0;
+    }
 
     [LibraryImport("libc", EntryPoint = "pread64", SetLastError = true)]
     private static unsafe partial nint PReadNative(int fd, byte* buffer, nuint count, long offset);

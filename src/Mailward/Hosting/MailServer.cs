@@ -409,6 +409,8 @@ public sealed partial class MailServer : IAsyncDisposable
                     CertificateReloadFailed(log, detail);
             };
             tls.WatchFiles(TimeSpan.FromSeconds(data.Settings.GetInt("Tls:ReloadCheckSeconds", 0, 86400)));
+            // Started under nohup, the server would inherit SIGHUP ignored and never see it.
+            Core.Posix.Libc.UnignoreSignal(Core.Posix.Libc.SigHup);
             _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 context.Cancel = true; // SIGHUP reloads; it does not stop the server

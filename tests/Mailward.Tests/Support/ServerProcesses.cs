@@ -15,6 +15,9 @@ public sealed class ServerProcesses : IDisposable
     /// <summary>Variables the next children get beside the test's own (NOTIFY_SOCKET, settings).</summary>
     public Dictionary<string, string> Environment { get; } = [];
 
+    /// <summary>A program that runs mailward in its own process (it execs it, so the pid stays), such as nohup; null: none.</summary>
+    public string? Launcher { get; set; }
+
     /// <summary>What the children printed (stdout and stderr), in arrival order.</summary>
     public ConcurrentQueue<string> Output { get; } = new();
 
@@ -24,7 +27,8 @@ public sealed class ServerProcesses : IDisposable
     /// </summary>
     public Process Start(string data, int smtpPort, params string[] settings)
     {
-        var psi = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "mailward"))
+        var program = Path.Combine(AppContext.BaseDirectory, "mailward");
+        var psi = new ProcessStartInfo(Launcher ?? program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -32,6 +36,8 @@ public sealed class ServerProcesses : IDisposable
         };
         string[] args = ["--data", data, "--Listen:Address=127.0.0.1", $"--Smtp:Port={smtpPort}", "--Pop3:Port=0", "--Pop3s:Port=0", "--Imap:Port=0", "--Imaps:Port=0", "--Admin:Port=0",
             "--Submission:Port=0", "--Smtps:Port=0", "--Hostname=mail.test", "--Spf:Mode=off", "--Dkim:Verify=false", "--Dmarc:Mode=off", .. settings, "serve", "--allow-root"]; // SPF and DKIM off: no DNS off loopback
+        if (Launcher is not null)
+            psi.ArgumentList.Add(program);
         foreach (var a in args)
             psi.ArgumentList.Add(a);
         // A killed runtime cannot remove its diagnostic pipes from /tmp; these children need none.
