@@ -28,7 +28,7 @@ public sealed class LineChannel
     private bool _discardingLongLine;
 
     /// <param name="bufferSize">The input buffer while idle; it grows (to the longest line) only while a long line or a literal is
-    /// read, and shrinks back when emptied, so an idle session (IMAP IDLE) holds a few KiB.</param>
+    /// read, and shrinks back when emptied; an IMAP IDLE wait holds none (ReadMoreAsync's idle).</param>
     /// <param name="maxLine">The longest line read, in octets with its line end; longer ones are discarded and answered.</param>
     /// <param name="encoding">How lines and replies become bytes: Latin-1 keeps every octet (SMTP), UTF-8 for text (POP3).</param>
     public LineChannel(Stream stream, int bufferSize, int maxLine, TimeSpan commandTimeout, Encoding encoding)
@@ -50,6 +50,9 @@ public sealed class LineChannel
 
     /// <summary>The reply buffer, for replies written as bytes (a message's text).</summary>
     public ArrayBufferWriter<byte> Output => _out;
+
+    /// <summary>The input buffer's size now (0 during an idle wait), for tests.</summary>
+    internal int InputCapacity => _in.Length;
 
     /// <summary>Input read and not yet consumed.</summary>
     public ReadOnlySpan<byte> Buffered => _in.AsSpan(_start, _end - _start);
@@ -142,13 +145,18 @@ public sealed class LineChannel
     /// <summary>Reads more input into the buffer, within the command timeout; 0 at end of input.</summary>
     public ValueTask<int> ReadMoreAsync(CancellationToken ct) => ReadMoreAsync(CommandTimeout, ct);
 
-    /// <summary>As above with another deadline for this read (a data-rate deadline).</summary>
-    public async ValueTask<int> ReadMoreAsync(TimeSpan timeout, CancellationToken ct)
+    /// <summary>
+    /// As above with another deadline for this read (a data-rate deadline). With <paramref name="idle"/>
+    /// (IMAP IDLE: a wait of up to the autologout time) an empty buffer is let go and the wait holds none.
+    /// </summary>
+    public async ValueTask<int> ReadMoreAsync(TimeSpan timeout, CancellationToken ct, bool idle = false)
     {
         if (_start == _end)
         {
             _start = _end = 0;
-            if (_in.Length > _initialSize)
+            if (idle)
+                _in = [];
+            else if (_in.Length > _initialSize)
                 _in = new byte[_initialSize];
         }
         else if (_end == _in.Length)
@@ -166,6 +174,13 @@ public sealed class LineChannel
         deadline.CancelAfter(timeout);
         try
         {
+            if (_in.Length == 0)
+            {
+                // A zero-byte read waits for input without a buffer (Kestrel's pipes, SslStream and
+                // DeflateStream support it); a stream that answers it at once is simply read below.
+                _ = await Stream.ReadAsync(Memory<byte>.Empty, deadline.Token); // its count says nothing
+                _in = new byte[_initialSize];
+            }
             var n = await Stream.ReadAsync(_in.AsMemory(_end), deadline.Token);
             _end += n;
             return n;

@@ -1,6 +1,6 @@
 // IDLE (RFC 2177, RFC 9051 §6.3.13): the session waits on two things at once, the client's DONE
 // and a change of the selected folder (MailboxEvents, or a poll for other nodes' changes), with no
-// thread held: an idle session is its buffers and one pending read.
+// thread held and no input buffer: an idle session is its reply buffer and one pending zero-byte read.
 namespace Mailward.Protocols.Imap;
 
 public sealed partial class ImapSession
@@ -12,7 +12,7 @@ public sealed partial class ImapSession
         await _channel.FlushAsync(ct);
         var started = _time.GetTimestamp();
         // Only this loop touches the input; the replies are written between reads, never during one.
-        var read = _channel.ReadMoreAsync(options.AutologoutTimeout, ct).AsTask();
+        var read = _channel.ReadMoreAsync(options.AutologoutTimeout, ct, idle: true).AsTask();
         while (true)
         {
             var changed = _selected?.Changed ?? Task.Delay(Timeout.Infinite, ct);
@@ -34,7 +34,7 @@ public sealed partial class ImapSession
                     var left = options.AutologoutTimeout - _time.GetElapsedTime(started);
                     if (left <= TimeSpan.Zero)
                         throw new TimeoutException("idle too long");
-                    read = _channel.ReadMoreAsync(left, ct).AsTask();
+                    read = _channel.ReadMoreAsync(left, ct, idle: true).AsTask();
                     continue;
                 }
                 var line = System.Text.Encoding.ASCII.GetString(buffered[..lf]).TrimEnd('\r');

@@ -25,7 +25,7 @@ public sealed record ImapServices(LoginService Logins, IMailStore Store, Mailbox
 
 public sealed partial class ImapSession(ImapOptions options, ImapServices services, ILogger logger, TimeProvider? time = null) : IDisposable
 {
-    private const int IdleBufferSize = 2048; // an idle session's input buffer; it grows only for a long line
+    private const int IdleBufferSize = 2048; // the input buffer while commands are read (none during IDLE); it grows only for a long line
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ImapCommandParser _parser = new(options.ParserLimits);
