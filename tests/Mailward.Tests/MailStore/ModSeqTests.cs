@@ -393,4 +393,22 @@ public sealed class ModSeqTests : IDisposable
             }
         }
     }
+    [Fact]
+    public void Lines_written_as_bytes_are_the_lines_MessageLine_makes()
+    {
+        var lines = new ModSeqLog.Lines();
+        var expected = new StringBuilder();
+        foreach (var (uid, seq, flags) in new[] { (1u, 1UL, "-"), (4_000_000_000u, 1_800_000_000_123UL, "DFRST"), (7u, 9UL, "Sab"), (8u, (ulong)long.MaxValue, "?") })
+        {
+            lines.Message(uid, seq, flags);
+            expected.Append(ModSeqLog.MessageLine(uid, seq, flags));
+        }
+        foreach (var line in ModSeqLog.ExpungeLines(10, [3u, 5u, 6u]))
+        {
+            lines.Add(line);
+            expected.Append(line);
+        }
+        Assert.Equal(5, lines.Count);
+        Assert.Equal(expected.ToString(), Encoding.ASCII.GetString(lines.Bytes));
+    }
 }

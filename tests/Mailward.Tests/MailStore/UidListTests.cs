@@ -246,4 +246,60 @@ public sealed class UidListTests : IDisposable
         foreach (var e in again.Entries.Where(e => uids.ContainsKey(e.Pop3Uidl)))
             Assert.Equal(uids[e.Pop3Uidl], e.Uid);
     }
+    // The parser reads the bytes in place; each line here carries a correct frame, so only the line rules decide.
+    [Theory]
+    [InlineData(1, "1 :k", true)]
+    [InlineData(1, "1 W10 :k", true)]
+    [InlineData(2, "1 W10 PXYZ :k", true)]
+    [InlineData(2, "1 PXYZ :k", true)]
+    [InlineData(1, "1 PXYZ :k", false)] // the P field is version 2's
+    [InlineData(1, "1  :k", false)] // an empty field
+    [InlineData(1, "1 W10  :k", false)]
+    [InlineData(1, "1 W10 W11 :k", false)]
+    [InlineData(1, "1 X :k", false)]
+    [InlineData(2, "1 W10 PXYZ Q :k", false)]
+    [InlineData(1, "0 :k", false)]
+    [InlineData(1, "5 :k", false)] // not below NEXTUID
+    [InlineData(1, "1 :", false)] // no key
+    [InlineData(1, "x1 :k", false)]
+    public void A_line_parses_only_as_the_format_says(int version, string line, bool valid)
+    {
+        var body = $"MWUIDLIST {version} V7 N5 C1\n{line}\n";
+        var list = UidList.Parse(Framed(Encoding.UTF8.GetBytes(body)));
+        Assert.Equal(valid, list is not null);
+        if (list is not null)
+        {
+            Assert.Equal(1u, list.Entries["k"].Uid);
+            Assert.Equal(line.Contains("W10", StringComparison.Ordinal) ? 10 : null, list.Entries["k"].VirtualSize);
+            Assert.Equal(line.Contains("PXYZ", StringComparison.Ordinal) ? "XYZ" : null, list.Pop3Uidls.GetValueOrDefault("k"));
+            Assert.Equal(body, Encoding.UTF8.GetString(list.Render()[..body.Length]).Replace("MWUIDLIST 1", $"MWUIDLIST {version}", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void A_list_with_a_line_too_many_or_bytes_that_are_not_utf8_does_not_parse()
+    {
+        Assert.NotNull(UidList.Parse(Framed("MWUIDLIST 1 V7 N5 C2\n1 :a\n2 :b\n"u8.ToArray())));
+        Assert.Null(UidList.Parse(Framed("MWUIDLIST 1 V7 N5 C1\n1 :a\n2 :b\n"u8.ToArray())));
+        Assert.Null(UidList.Parse(Framed([.. "MWUIDLIST 1 V7 N5 C1\n1 :a"u8, 0xff, (byte)'\n'])));
+        var unicode = UidList.Parse(Framed("MWUIDLIST 1 V7 N5 C1\n1 :caf\u00e9\n"u8.ToArray()));
+        Assert.Equal(1u, unicode!.Entries["caf\u00e9"].Uid);
+    }
+
+    [Fact]
+    public void A_list_renders_in_uid_order_whatever_order_its_entries_were_added_in()
+    {
+        var list = new UidList(7, 1);
+        list.Assign("a", null);
+        list.Assign("b", 12);
+        list.Assign("c", null);
+        list.Entries.Remove("a");
+        list.Entries["a"] = (1, null); // added last, lowest UID
+        var text = Encoding.UTF8.GetString(list.Render());
+        Assert.StartsWith("MWUIDLIST 1 V7 N4 C3\n1 :a\n2 W12 :b\n3 :c\nEND ", text);
+        Assert.Equal(["a", "b", "c"], UidList.Parse(list.Render())!.Entries.OrderBy(e => e.Value.Uid).Select(e => e.Key));
+    }
+
+    private static byte[] Framed(byte[] body) =>
+        [.. body, .. Encoding.ASCII.GetBytes($"END {System.IO.Hashing.Crc32.HashToUInt32(body):x8}\n")];
 }

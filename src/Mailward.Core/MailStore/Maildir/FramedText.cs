@@ -11,7 +11,13 @@ namespace Mailward.Core.MailStore.Maildir;
 internal static class FramedText
 {
     /// <summary>The body with its end line appended.</summary>
-    public static byte[] Frame(byte[] body) => [.. body, .. Encoding.ASCII.GetBytes($"END {Crc32.HashToUInt32(body):x8}\n")];
+    public static byte[] Frame(ReadOnlySpan<byte> body)
+    {
+        var framed = new byte[body.Length + 13];
+        body.CopyTo(framed);
+        Encoding.ASCII.GetBytes($"END {Crc32.HashToUInt32(body):x8}\n", framed.AsSpan(body.Length));
+        return framed;
+    }
 
     /// <summary>The length of the body when the end line is there, well formed and its CRC matches; -1 otherwise.</summary>
     public static int BodyLength(ReadOnlySpan<byte> bytes)

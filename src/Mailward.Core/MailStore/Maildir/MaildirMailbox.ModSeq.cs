@@ -40,8 +40,8 @@ public sealed partial class MaildirMailbox
     /// </summary>
     private (List<MaildirName> Files, UidList List) RecordUnderGuard(IReadOnlyList<string>? first = null)
     {
-        var files = ListCur();
-        var (list, outcome) = UidList.Read(_path);
+        var (list, outcome) = UidList.Read(_path); // nobody else writes it while the guard is held
+        var files = ListCur(list?.Entries.Count ?? _files.Count);
         if (outcome == UidList.ReadOutcome.Garbled)
             NoteValidity(UidList.SetAsideGarbled(_path));
         var listWasMissing = outcome == UidList.ReadOutcome.Missing;
@@ -51,23 +51,34 @@ public sealed partial class MaildirMailbox
         {
             // Another server's UIDs (first time only) and POP3 UIDLs kept: docs/mail-store.md "Takeover".
             NoteValidity(Takeover.FolderTakeover.ImportedValidity(_path));
-            if (Takeover.FolderTakeover.Import(_path, Folder == "INBOX", listWasMissing, NewValidity, ListCur) is { } imported)
+            if (Takeover.FolderTakeover.Import(_path, Folder == "INBOX", listWasMissing, NewValidity, () => ListCur()) is { } imported)
                 (list, tookOver, files) = (imported.List, imported.UidsKept, ListCur()); // names may carry new keyword letters
         }
         list ??= new UidList(NewValidity(), 1);
         EnsureLog(list.UidValidity, listWasMissing && !tookOver); // kept UIDs: clients may hold the old server's mod-sequences
         var keyOf = list.Entries.ToDictionary(e => e.Value.Uid, e => e.Key);
-        var present = new HashSet<string>(files.Select(f => f.Key), StringComparer.Ordinal);
-        foreach (var gone in list.Entries.Keys.Where(k => !present.Contains(k)).ToList())
-            list.Entries.Remove(gone);
+        if (list.Entries.Count > 0)
+        {
+            var present = new HashSet<string>(files.Select(f => f.Key), StringComparer.Ordinal);
+            foreach (var gone in list.Entries.Keys.Where(k => !present.Contains(k)).ToList())
+                list.Entries.Remove(gone);
+        }
         // A file whose UID the log says was expunged came back (a restored backup): it gets a new UID,
         // since clients dropped the old one.
         foreach (var f in files)
             if (list.Entries.TryGetValue(f.Key, out var e) && !_log.Messages.ContainsKey(e.Uid) && _log.WasExpunged(e.Uid))
                 list.Entries.Remove(f.Key);
         var order = (first ?? []).Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
-        foreach (var f in files.Where(f => !list.Entries.ContainsKey(f.Key)).OrderBy(f => order.GetValueOrDefault(f.Key, int.MaxValue))
-                     .ThenBy(f => f.Time ?? 0).ThenBy(f => f.Key, StringComparer.Ordinal))
+        var fresh = files.Where(f => !list.Entries.ContainsKey(f.Key)).ToArray();
+        Array.Sort(fresh, (a, b) =>
+        {
+            var c = order.Count == 0 ? 0 : order.GetValueOrDefault(a.Key, int.MaxValue).CompareTo(order.GetValueOrDefault(b.Key, int.MaxValue));
+            if (c == 0)
+                c = (a.Time ?? 0).CompareTo(b.Time ?? 0);
+            return c != 0 ? c : string.CompareOrdinal(a.Key, b.Key);
+        });
+        list.Entries.EnsureCapacity(list.Entries.Count + fresh.Length);
+        foreach (var f in fresh)
         {
             list.Assign(f.Key, f.VirtualSize is null ? CountedSizes.Find(_path, f.Key) : null); // else counted when first asked for
             rewrite = true;
@@ -99,11 +110,11 @@ public sealed partial class MaildirMailbox
             // Above any mod-sequence a lost log could have shown: milliseconds since 1970 outrun any
             // folder's changes (docs/mail-store.md); a new folder (no UID list either) starts low.
             var @base = newFolder ? seen : Math.Max((ulong)_store.Time.GetUtcNow().ToUnixTimeMilliseconds(), seen + 1);
-            _log.Create(uidValidity, 0, @base, @base, []);
+            _log.Create(uidValidity, 0, @base, @base);
         }
         else if (_log.UidValidity != uidValidity)
         {
-            _log.Create(uidValidity, _log.Generation + 1, _log.Highest, _log.Highest, []);
+            _log.Create(uidValidity, _log.Generation + 1, _log.Highest, _log.Highest);
         }
     }
 
@@ -113,15 +124,15 @@ public sealed partial class MaildirMailbox
     private void RecordChanges(List<MaildirName> files, UidList list, Dictionary<uint, string> keyOf)
     {
         var seq = _log.Highest + 1;
-        var lines = new List<string>();
-        var uids = new HashSet<uint>();
+        var lines = new ModSeqLog.Lines();
+        var uids = new HashSet<uint>(files.Count);
         foreach (var f in files)
         {
             if (!list.Entries.TryGetValue(f.Key, out var e) || !uids.Add(e.Uid))
                 continue;
             var flags = ModSeqLog.FlagsOf(f.Flags);
             if (!_log.Messages.TryGetValue(e.Uid, out var m) || m.Flags != flags)
-                lines.Add(ModSeqLog.MessageLine(e.Uid, seq, flags));
+                lines.Message(e.Uid, seq, flags);
         }
         var gone = _log.Messages.Keys.Where(u => !uids.Contains(u)).ToList();
         if (gone.Count > 0)
@@ -130,7 +141,8 @@ public sealed partial class MaildirMailbox
             // listing has no file of its key either.
             var again = new HashSet<string>(ListCur().Select(f => f.Key), StringComparer.Ordinal);
             gone.RemoveAll(u => keyOf.TryGetValue(u, out var key) && again.Contains(key));
-            lines.AddRange(ModSeqLog.ExpungeLines(seq, gone));
+            foreach (var line in ModSeqLog.ExpungeLines(seq, gone))
+                lines.Add(line);
         }
         _log.Append(lines);
         if (_log.WantsCompaction)

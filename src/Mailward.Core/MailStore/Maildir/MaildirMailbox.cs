@@ -92,9 +92,10 @@ public sealed partial class MaildirMailbox : IMailbox
         }
         else
         {
-            var files = ListCur();
+            // Without a UID list (a first open) the guarded sync lists cur/ itself: no listing here to throw away.
             var (list, outcome) = UidList.Read(_path);
-            var logOutcome = _log.CatchUp();
+            var files = list is null ? [] : ListCur(list.Entries.Count);
+            var logOutcome = list is null ? ModSeqLog.ReadOutcome.Missing : _log.CatchUp();
             var clean = !(list is null || files.Any(f => !list.Entries.ContainsKey(f.Key)) || outcome != UidList.ReadOutcome.Ok
                 || logOutcome != ModSeqLog.ReadOutcome.Ok || _log.UidValidity != list.UidValidity || _log.Damaged || ModSeqsDiffer(files, list));
             FolderStamp after;
@@ -167,9 +168,17 @@ public sealed partial class MaildirMailbox : IMailbox
             var (uid, w) = list.Entries[f.Key];
             if (!names.TryAdd(uid, f.Name))
                 continue; // two files with one key (a copy made by hand): the first counts
-            entries.Add(Entry(uid, f, w, list.Pop3Uidls.GetValueOrDefault(f.Key)) with { ModSeq = _log.Messages.TryGetValue(uid, out var m) ? m.ModSeq : _log.Highest });
+            entries.Add(Entry(uid, f, w, list.Pop3Uidls.GetValueOrDefault(f.Key), _log.Messages.TryGetValue(uid, out var m) ? m.ModSeq : _log.Highest));
         }
-        entries.Sort((a, b) => a.Uid.CompareTo(b.Uid));
+        // Listed in directory order; sorted by UID (skipped when the order already is).
+        for (var i = 1; i < entries.Count; i++)
+        {
+            if (entries[i - 1].Uid > entries[i].Uid)
+            {
+                entries.Sort((a, b) => a.Uid.CompareTo(b.Uid));
+                break;
+            }
+        }
         return (entries, names);
     }
 
@@ -189,13 +198,13 @@ public sealed partial class MaildirMailbox : IMailbox
         return Math.Max(now, seen + 1);
     }
 
-    private MailboxEntry Entry(uint uid, MaildirName n, long? countedSize, string? keptPop3Uidl)
+    private MailboxEntry Entry(uint uid, MaildirName n, long? countedSize, string? keptPop3Uidl, ulong modSeq)
     {
         var (flags, keywords) = Decode(n.Flags);
         var file = n.Size is null || n.Time is null ? new FileInfo(Path.Combine(_path, "cur", n.Name)) : null;
         var size = n.Size ?? (file!.Exists ? file.Length : 0);
         var date = n.Time is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : new DateTimeOffset(file!.LastWriteTimeUtc, TimeSpan.Zero);
-        return new MailboxEntry(uid, flags, keywords, size, n.VirtualSize ?? countedSize ?? CountedSizes.Find(_path, n.Key), date, keptPop3Uidl ?? n.Pop3Uidl);
+        return new MailboxEntry(uid, flags, keywords, size, n.VirtualSize ?? countedSize ?? CountedSizes.Find(_path, n.Key), date, keptPop3Uidl ?? n.Pop3Uidl) { ModSeq = modSeq };
     }
 
     public long VirtualSizeOf(MailboxEntry entry)
@@ -246,7 +255,7 @@ public sealed partial class MaildirMailbox : IMailbox
     /// busy reads the listings are merged, so a renamed file is seen under one of its names (a file
     /// deleted meanwhile may show until the next sync).
     /// </summary>
-    private List<MaildirName> ListCur()
+    private List<MaildirName> ListCur(int expected = 0)
     {
         var cur = Path.Combine(_path, "cur");
         var merged = new Dictionary<string, MaildirName>(StringComparer.Ordinal);
@@ -254,7 +263,8 @@ public sealed partial class MaildirMailbox : IMailbox
         {
             var before = Directory.GetLastWriteTimeUtc(cur);
             // Names straight from the directory entries: no full path made and cut again per file.
-            var files = new List<MaildirName>();
+            // Sized for the files the caller expects (the UID list's count), a little over for new mail.
+            var files = new List<MaildirName>(expected + expected / 16);
             foreach (var name in new FileSystemEnumerable<string>(cur, (ref FileSystemEntry e) => e.FileName.ToString(), CurEntries)
             {
                 ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && e.FileName.Length > 0 && e.FileName[0] != '.' && !e.FileName.Contains('\n'),

@@ -15,48 +15,60 @@ public readonly struct MaildirName
     public string Key { get; }
 
     /// <summary>TIME: Unix seconds of arrival, when the name starts with digits and a dot.</summary>
-    public long? Time { get; }
+    public long? Time => _time >= 0 ? _time : null;
 
     /// <summary>,S=: bytes on disk (LF line ends).</summary>
-    public long? Size { get; }
+    public long? Size => _size >= 0 ? _size : null;
 
     /// <summary>,W=: bytes with CRLF line ends, as POP3 and IMAP count them.</summary>
-    public long? VirtualSize { get; }
+    public long? VirtualSize => _virtualSize >= 0 ? _virtualSize : null;
 
     /// <summary>The info after ':' ("2,FS"), or null for a name without one (new/).</summary>
-    public string? Info { get; }
+    public string? Info => Key.Length < Name.Length ? Name[(Key.Length + 1)..] : null;
 
-    private MaildirName(string name, string key, long? time, long? size, long? virtualSize, string? info)
+    /// <summary>The flag letters after ":2," (standard flags upper case, keywords a–z); empty for another or no info.</summary>
+    public string Flags { get; }
+
+    // -1 for absent: a listing holds 100,000 of these, so no Nullable<long> padding.
+    private readonly long _time, _size, _virtualSize;
+
+    private MaildirName(string name, string key, long time, long size, long virtualSize, string flags)
     {
         Name = name;
         Key = key;
-        Time = time;
-        Size = size;
-        VirtualSize = virtualSize;
-        Info = info;
+        _time = time;
+        _size = size;
+        _virtualSize = virtualSize;
+        Flags = flags;
     }
 
-    /// <summary>The flag letters after ":2," (standard flags upper case, keywords a–z); empty for another or no info.</summary>
-    public string Flags => Info is { } i && i.StartsWith("2,", StringComparison.Ordinal) ? i[2..] : "";
+    // One string per single flag letter (the common "S"), so a listing does not make one per file.
+    private static readonly string[] OneLetter = [.. Enumerable.Range(0, 128).Select(c => ((char)c).ToString())];
 
     public static MaildirName Parse(string name)
     {
         var colon = name.IndexOf(':', StringComparison.Ordinal);
         var key = colon < 0 ? name : name[..colon];
         var dot = key.IndexOf('.', StringComparison.Ordinal);
-        long? time = dot > 0 && long.TryParse(key.AsSpan(0, dot), System.Globalization.NumberStyles.None, null, out var t) ? t : null;
-        return new MaildirName(name, key, time, Field(key, ",S="), Field(key, ",W="), colon < 0 ? null : name[(colon + 1)..]);
+        var time = dot > 0 && long.TryParse(key.AsSpan(0, dot), System.Globalization.NumberStyles.None, null, out var t) ? t : -1;
+        var flags = "";
+        if (colon >= 0 && name.AsSpan(colon + 1).StartsWith("2,", StringComparison.Ordinal))
+        {
+            var letters = name.Length - colon - 3;
+            flags = letters == 0 ? "" : letters == 1 && name[^1] < 128 ? OneLetter[name[^1]] : name[(colon + 3)..];
+        }
+        return new MaildirName(name, key, time, Field(key, ",S="), Field(key, ",W="), flags);
     }
 
-    /// <summary>A size field of a name; null when absent or not a number.</summary>
-    private static long? Field(string key, string field)
+    /// <summary>A size field of a name; -1 when absent or not a number.</summary>
+    private static long Field(string key, string field)
     {
         var at = key.IndexOf(field, StringComparison.Ordinal);
         if (at < 0)
-            return null;
+            return -1;
         var digits = key.AsSpan(at + field.Length);
         var end = digits.IndexOfAnyExceptInRange('0', '9');
-        return long.TryParse(end < 0 ? digits : digits[..end], System.Globalization.NumberStyles.None, null, out var size) ? size : null;
+        return long.TryParse(end < 0 ? digits : digits[..end], System.Globalization.NumberStyles.None, null, out var size) ? size : -1;
     }
 
     /// <summary>

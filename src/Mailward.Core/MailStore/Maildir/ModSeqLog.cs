@@ -160,8 +160,9 @@ internal sealed class ModSeqLog(string folder)
 
     private bool ParseHeader(byte[] line)
     {
-        if (Checked(line.AsSpan(0, line.Length - 1)) is not { } text)
+        if (!Checked(line.AsSpan(0, line.Length - 1), out var body))
             return false;
+        var text = Encoding.ASCII.GetString(body);
         var f = text.Split(' ');
         if (f.Length != 6 || f[0] != "MWMODSEQ" || f[1] != "1" || !Number(f[2], 'G', out var g) || !Number(f[3], 'V', out var v)
             || v is 0 or > uint.MaxValue || !Number(f[4], 'B', out var b) || !Number(f[5], 'F', out var forgotten))
@@ -190,7 +191,7 @@ internal sealed class ModSeqLog(string folder)
             if (nl < 0)
                 break;
             var line = tail.Slice(at, nl);
-            if (line.Length <= MaxLine && Checked(line) is { } text && Apply(text))
+            if (line.Length <= MaxLine && Checked(line, out var body) && Apply(body))
             {
                 if (badSince >= 0)
                     Damaged = true;
@@ -206,32 +207,64 @@ internal sealed class ModSeqLog(string folder)
         }
     }
 
-    /// <summary>The text of a line whose CRC checks out; null otherwise.</summary>
-    private static string? Checked(ReadOnlySpan<byte> line)
+    /// <summary>True, with the line's text before its CRC, when the CRC checks out and the text is printable ASCII.</summary>
+    private static bool Checked(ReadOnlySpan<byte> line, out ReadOnlySpan<byte> body)
     {
+        body = default;
         var space = line.LastIndexOf((byte)' ');
         if (space < 0 || line.Length - space - 1 != 8)
-            return null;
-        var body = line[..space];
-        if (!uint.TryParse(Encoding.ASCII.GetString(line[(space + 1)..]), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc)
-            || Crc32.HashToUInt32(body) != crc || body.ContainsAnyExceptInRange((byte)' ', (byte)'~'))
-            return null;
-        return Encoding.ASCII.GetString(body);
+            return false;
+        var text = line[..space];
+        if (!uint.TryParse(line[(space + 1)..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var crc)
+            || Crc32.HashToUInt32(text) != crc || text.ContainsAnyExceptInRange((byte)' ', (byte)'~'))
+            return false;
+        body = text;
+        return true;
+    }
+
+    /// <summary>Applies one checked line; false when it is neither a well-formed M nor X line.</summary>
+    private bool Apply(ReadOnlySpan<byte> body)
+    {
+        // M lines are nearly all of a log: read from the bytes, with no string but a new flag set's.
+        if (body.StartsWith("M "u8))
+        {
+            var rest = body[2..];
+            var s1 = rest.IndexOf((byte)' ');
+            if (s1 < 0 || !uint.TryParse(rest[..s1], NumberStyles.None, CultureInfo.InvariantCulture, out var uid) || uid == 0)
+                return false;
+            rest = rest[(s1 + 1)..];
+            var s2 = rest.IndexOf((byte)' ');
+            if (s2 < 0 || !ulong.TryParse(rest[..s2], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || seq is 0 or > long.MaxValue)
+                return false;
+            var letters = rest[(s2 + 1)..];
+            if (letters.Length == 0 || letters.Contains((byte)' '))
+                return false;
+            Messages[uid] = (seq, FlagString(letters));
+            Highest = Math.Max(Highest, seq);
+            return true;
+        }
+        return Apply(Encoding.ASCII.GetString(body));
+    }
+
+    /// <summary>One string per distinct flag set in the log (checked ASCII, so a char per byte).</summary>
+    private string FlagString(ReadOnlySpan<byte> letters)
+    {
+        Span<char> chars = letters.Length <= 64 ? stackalloc char[letters.Length] : new char[letters.Length];
+        for (var i = 0; i < letters.Length; i++)
+            chars[i] = (char)letters[i];
+        var lookup = _flagStrings.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (!lookup.TryGetValue(chars, out var flags))
+        {
+            flags = new string(chars);
+            _flagStrings[flags] = flags;
+        }
+        return flags;
     }
 
     private bool Apply(string text)
     {
         var f = text.Split(' ');
-        if (f.Length == 4 && f[0] == "M" && uint.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var uid) && uid > 0
-            && ulong.TryParse(f[2], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) && seq is > 0 and <= long.MaxValue && f[3].Length > 0)
-        {
-            if (!_flagStrings.TryGetValue(f[3], out var flags))
-                _flagStrings[f[3]] = flags = f[3];
-            Messages[uid] = (seq, flags);
-            Highest = Math.Max(Highest, seq);
-            return true;
-        }
-        if (f.Length == 3 && f[0] == "X" && ulong.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out seq) && seq is > 0 and <= long.MaxValue
+        if (f.Length == 3 && f[0] == "X" && ulong.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) && seq is > 0 and <= long.MaxValue
             && ParseSet(f[2]) is { } ranges)
         {
             foreach (var (first, last) in ranges)
@@ -277,6 +310,65 @@ internal sealed class ModSeqLog(string folder)
 
     public static string MessageLine(uint uid, ulong modSeq, string flags) => Line(string.Create(CultureInfo.InvariantCulture, $"M {uid} {modSeq} {flags}"));
 
+    /// <summary>
+    /// Lines to append or to write into a new log, as bytes: a first sync of 100,000 messages writes
+    /// its M lines here with no string per line. <see cref="Message"/> writes what MessageLine makes.
+    /// </summary>
+    public sealed class Lines
+    {
+        private byte[] _bytes;
+        private int _length;
+
+        public Lines(int capacity = 0) => _bytes = new byte[Math.Max(256, capacity)];
+
+        public int Count { get; private set; }
+
+        public ReadOnlySpan<byte> Bytes => _bytes.AsSpan(0, _length);
+
+        /// <summary>"M UID MODSEQ FLAGS CRC\n"; <paramref name="flags"/> as FlagsOf gives them (printable ASCII).</summary>
+        public void Message(uint uid, ulong modSeq, string flags)
+        {
+            var span = Room(flags.Length + 48);
+            var start = _length;
+            var at = 0;
+            "M "u8.CopyTo(span);
+            at += 2;
+            uid.TryFormat(span[at..], out var n, default, CultureInfo.InvariantCulture);
+            at += n;
+            span[at++] = (byte)' ';
+            modSeq.TryFormat(span[at..], out n, default, CultureInfo.InvariantCulture);
+            at += n;
+            span[at++] = (byte)' ';
+            at += Encoding.ASCII.GetBytes(flags, span[at..]);
+            End(start, at);
+        }
+
+        /// <summary>A line MessageLine or ExpungeLines made.</summary>
+        public void Add(string line)
+        {
+            _length += Encoding.ASCII.GetBytes(line, Room(line.Length));
+            Count++;
+        }
+
+        private void End(int start, int textLength)
+        {
+            var span = _bytes.AsSpan(start);
+            var crc = Crc32.HashToUInt32(span[..textLength]);
+            span[textLength] = (byte)' ';
+            crc.TryFormat(span[(textLength + 1)..], out var n, "x8", CultureInfo.InvariantCulture);
+            span[textLength + 1 + n] = (byte)'\n';
+            _length = start + textLength + n + 2;
+            Count++;
+        }
+
+        private Span<byte> Room(int needed)
+        {
+            if (_bytes.Length - _length < needed)
+                Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, _length + needed));
+            return _bytes.AsSpan(_length);
+        }
+    }
+
     /// <summary>X lines for these UIDs (ascending), at most RangesPerLine ranges each.</summary>
     public static IEnumerable<string> ExpungeLines(ulong modSeq, IEnumerable<uint> uids)
     {
@@ -305,11 +397,20 @@ internal sealed class ModSeqLog(string folder)
     /// </summary>
     public void Append(IReadOnlyCollection<string> lines)
     {
+        var bytes = new Lines();
+        foreach (var line in lines)
+            bytes.Add(line);
+        Append(bytes);
+    }
+
+    /// <inheritdoc cref="Append(IReadOnlyCollection{string})"/>
+    public void Append(Lines lines)
+    {
         if (lines.Count == 0)
             return;
         if (_header is null)
             throw new InvalidOperationException("the mod-sequence log was not read before an append");
-        var bytes = Encoding.ASCII.GetBytes(string.Concat(lines));
+        var bytes = lines.Bytes;
         using (var f = new FileStream(Path_, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1))
         {
             if (f.Length != _offset)
@@ -325,15 +426,14 @@ internal sealed class ModSeqLog(string folder)
     /// Replaces the log (tmp, fsync, rename, fsync the folder) with a header and these lines, and
     /// reads it back. The caller holds the guard.
     /// </summary>
-    public void Create(uint uidValidity, ulong generation, ulong @base, ulong forgotten, IEnumerable<string> lines)
+    public void Create(uint uidValidity, ulong generation, ulong @base, ulong forgotten, Lines? lines = null)
     {
-        var sb = new StringBuilder(Line(string.Create(CultureInfo.InvariantCulture, $"MWMODSEQ 1 G{generation} V{uidValidity} B{@base} F{forgotten}")));
-        foreach (var line in lines)
-            sb.Append(line);
         var tmp = Path_ + ".tmp";
         using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            f.Write(Encoding.ASCII.GetBytes(sb.ToString()));
+            f.Write(Encoding.ASCII.GetBytes(Line(string.Create(CultureInfo.InvariantCulture, $"MWMODSEQ 1 G{generation} V{uidValidity} B{@base} F{forgotten}"))));
+            if (lines is not null)
+                f.Write(lines.Bytes);
             f.Flush(flushToDisk: true);
         }
         File.Move(tmp, Path_, overwrite: true);
@@ -368,16 +468,18 @@ internal sealed class ModSeqLog(string folder)
     public void Compact(int history)
     {
         var forgotten = Forgotten;
-        var lines = new List<string>(Messages.Count + 16);
+        var lines = new Lines(Messages.Count * 32);
         if (Damaged)
         {
             var seq = Highest + 1;
             forgotten = Highest;
-            lines.AddRange(Messages.OrderBy(m => m.Key).Select(m => MessageLine(m.Key, seq, m.Value.Flags)));
+            foreach (var m in Messages.OrderBy(m => m.Key))
+                lines.Message(m.Key, seq, m.Value.Flags);
         }
         else
         {
-            lines.AddRange(Messages.OrderBy(m => m.Key).Select(m => MessageLine(m.Key, m.Value.ModSeq, m.Value.Flags)));
+            foreach (var m in Messages.OrderBy(m => m.Key))
+                lines.Message(m.Key, m.Value.ModSeq, m.Value.Flags);
             var kept = new List<(ulong ModSeq, uint First, uint Last)>();
             long count = 0;
             for (var i = Expunged.Count - 1; i >= 0; i--)
@@ -393,7 +495,8 @@ internal sealed class ModSeqLog(string folder)
             }
             kept.Reverse();
             foreach (var group in kept.Where(k => k.ModSeq > forgotten).GroupBy(k => k.ModSeq))
-                lines.AddRange(ExpungeLines(group.Key, group.SelectMany(r => Enumerable.Range(0, (int)(r.Last - r.First + 1)).Select(d => r.First + (uint)d))));
+                foreach (var line in ExpungeLines(group.Key, group.SelectMany(r => Enumerable.Range(0, (int)(r.Last - r.First + 1)).Select(d => r.First + (uint)d))))
+                    lines.Add(line);
         }
         Create(UidValidity, Generation + 1, Highest, forgotten, lines);
     }

@@ -2,9 +2,10 @@
 // one line per message keyed by its name up to ':'. Framed (magic, version, count, CRC-32 end
 // marker); rewritten whole: tmp, fsync, rename, fsync the folder, so a reader sees the old list or
 // the new one, never a torn one.
+using System.Buffers;
 using System.Globalization;
-using System.IO.Hashing;
 using System.Text;
+using System.Text.Unicode;
 using Mailward.Core.Posix;
 
 namespace Mailward.Core.MailStore.Maildir;
@@ -68,45 +69,58 @@ public sealed class UidList
         var bodyLength = FramedText.BodyLength(bytes);
         if (bodyLength < 0)
             return null;
+        // Read from the bytes: a 100,000-line list makes one string per line's key and nothing else.
         var body = bytes[..bodyLength];
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, true).GetString(body);
-        }
-        catch (DecoderFallbackException)
-        {
+        if (!Utf8.IsValid(body))
             return null;
-        }
-        var lines = text.Split('\n');
-        var header = lines[0].Split(' ');
+        var firstEnd = body.IndexOf((byte)'\n');
+        if (firstEnd < 0)
+            return null;
+        var header = Encoding.ASCII.GetString(body[..firstEnd]).Split(' ');
         if (header.Length != 5 || header[0] != "MWUIDLIST" || header[1] is not ("1" or "2") || !Number(header[2], 'V', out var validity) || validity == 0
-            || !Number(header[3], 'N', out var next) || !Number(header[4], 'C', out var count) || lines.Length != count + 2)
+            || !Number(header[3], 'N', out var next) || !Number(header[4], 'C', out var count) || body.Count((byte)'\n') != count + 1)
             return null;
+        var withUidls = header[1] == "2";
         var list = new UidList((uint)validity, (uint)next);
+        list.Entries.EnsureCapacity((int)count);
         long previous = 0;
+        var rest = body[(firstEnd + 1)..];
+        Span<Range> parts = stackalloc Range[4];
         for (var i = 1; i <= count; i++)
         {
-            var line = lines[i];
-            var colon = line.IndexOf(" :", StringComparison.Ordinal);
+            var end = rest.IndexOf((byte)'\n');
+            var line = rest[..end];
+            rest = rest[(end + 1)..];
+            var colon = line.IndexOf(" :"u8);
             if (line.Length > MaxLine || colon <= 0)
                 return null;
-            var fields = line[..colon].Split(' ');
-            if (!uint.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var uid) || uid <= previous || uid >= next)
+            // The fields before " :", as Split(' ') gives them (an empty one is an error).
+            var fields = line[..colon];
+            var n = 0;
+            foreach (var range in fields.Split((byte)' '))
+            {
+                if (n == parts.Length)
+                    return null;
+                parts[n++] = range;
+            }
+            if (!uint.TryParse(fields[parts[0]], NumberStyles.None, CultureInfo.InvariantCulture, out var uid) || uid <= previous || uid >= next)
                 return null;
             long? w = null;
             string? uidl = null;
             var at = 1;
-            if (at < fields.Length && Number(fields[at], 'W', out var vsize))
+            if (at < n && Number(fields[parts[at]], (byte)'W', out var vsize))
             {
                 w = vsize;
                 at++;
             }
-            if (at < fields.Length && header[1] == "2" && fields[at].StartsWith('P') && IsPop3Uidl(fields[at][1..]))
-                uidl = fields[at++][1..];
-            if (at != fields.Length)
+            if (at < n && withUidls && fields[parts[at]] is [(byte)'P', .. var p] && IsPop3Uidl(Encoding.ASCII.GetString(p)))
+            {
+                uidl = Encoding.ASCII.GetString(p);
+                at++;
+            }
+            if (at != n)
                 return null;
-            var key = line[(colon + 2)..];
+            var key = Encoding.UTF8.GetString(line[(colon + 2)..]);
             if (key.Length == 0 || !list.Entries.TryAdd(key, (uid, w)))
                 return null;
             if (uidl is not null)
@@ -123,23 +137,56 @@ public sealed class UidList
             && value <= uint.MaxValue;
     }
 
+    private static bool Number(ReadOnlySpan<byte> field, byte tag, out long value)
+    {
+        value = 0;
+        return field.Length > 1 && field[0] == tag && long.TryParse(field[1..], NumberStyles.None, CultureInfo.InvariantCulture, out value)
+            && value <= uint.MaxValue;
+    }
+
     public byte[] Render()
     {
-        var sb = new StringBuilder(64 + Entries.Count * 80);
         // Version 1 unless a line needs the P field, so such a list stays readable by an older Mailward.
-        var version = Entries.Keys.Any(Pop3Uidls.ContainsKey) ? 2 : 1;
-        sb.Append(CultureInfo.InvariantCulture, $"MWUIDLIST {version} V{UidValidity} N{UidNext} C{Entries.Count}\n");
-        foreach (var (key, (uid, w)) in Entries.OrderBy(e => e.Value.Uid))
+        var version = Pop3Uidls.Count > 0 && Entries.Keys.Any(Pop3Uidls.ContainsKey) ? 2 : 1;
+        // In UID order; a list only ever added to enumerates so already, so the sort is mostly skipped.
+        var uids = new uint[Entries.Count];
+        var lines = new KeyValuePair<string, (uint Uid, long? VirtualSize)>[Entries.Count];
+        var sorted = true;
+        var i = 0;
+        foreach (var entry in Entries)
         {
-            sb.Append(uid.ToString(CultureInfo.InvariantCulture));
-            if (w is { } v)
-                sb.Append(CultureInfo.InvariantCulture, $" W{v}");
-            if (Pop3Uidls.TryGetValue(key, out var uidl))
-                sb.Append(" P").Append(uidl);
-            sb.Append(" :").Append(key).Append('\n');
+            uids[i] = entry.Value.Uid;
+            lines[i] = entry;
+            sorted &= i == 0 || uids[i - 1] < uids[i];
+            i++;
         }
-        return FramedText.Frame(Encoding.UTF8.GetBytes(sb.ToString()));
+        if (!sorted)
+            Array.Sort(uids, lines);
+        var text = new ArrayBufferWriter<byte>(64 + Entries.Count * 80);
+        Write(text, string.Create(CultureInfo.InvariantCulture, $"MWUIDLIST {version} V{UidValidity} N{UidNext} C{Entries.Count}\n"));
+        foreach (var (key, (uid, w)) in lines)
+        {
+            var span = text.GetSpan(64);
+            uid.TryFormat(span, out var n, default, CultureInfo.InvariantCulture);
+            if (w is { } v)
+            {
+                " W"u8.CopyTo(span[n..]);
+                n += 2;
+                v.TryFormat(span[n..], out var m, default, CultureInfo.InvariantCulture);
+                n += m;
+            }
+            text.Advance(n);
+            if (Pop3Uidls.TryGetValue(key, out var uidl))
+                Write(text, " P" + uidl);
+            Write(text, " :");
+            Write(text, key);
+            Write(text, "\n");
+        }
+        return FramedText.Frame(text.WrittenSpan);
     }
+
+    private static void Write(ArrayBufferWriter<byte> to, string text) =>
+        to.Advance(Encoding.UTF8.GetBytes(text, to.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))));
 
     /// <summary>Steps 1 and 2 of the rewrite: tmp, fsync, rename, fsync the folder. The caller holds the guard.</summary>
     public void Write(string folder) => FramedText.Write(folder, FileName, Render());
