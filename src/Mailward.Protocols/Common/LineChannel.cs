@@ -20,7 +20,7 @@ public sealed class LineChannel
     private byte[] _in;
     private readonly int _initialSize;
     private readonly int _capacity;
-    private readonly ArrayBufferWriter<byte> _out = new(1024);
+    private ArrayBufferWriter<byte> _out = new(1024);
     private readonly Encoding _encoding;
     private readonly int _maxLine;
     private int _start;
@@ -81,6 +81,16 @@ public sealed class LineChannel
         await Stream.WriteAsync(_out.WrittenMemory, ct);
         await Stream.FlushAsync(ct);
         _out.ResetWrittenCount();
+    }
+
+    /// <summary>
+    /// Lets go of the reply buffer once it is flushed (an IMAP IDLE wait, a few KiB per idle session
+    /// counts): the next reply starts a small one. Callers must not keep <see cref="Output"/> across it.
+    /// </summary>
+    public void ReleaseOutput()
+    {
+        if (_out.WrittenCount == 0 && _out.Capacity > 0)
+            _out = new ArrayBufferWriter<byte>();
     }
 
     /// <summary>A last reply on the way out (timeout, shutdown): within five seconds, or not at all.</summary>

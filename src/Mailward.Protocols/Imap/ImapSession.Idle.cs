@@ -10,6 +10,7 @@ public sealed partial class ImapSession
         _channel.Reply("+ idling");
         await AnnounceChangesAsync(allowExpunge: true, ct);
         await _channel.FlushAsync(ct);
+        _channel.ReleaseOutput(); // an idle session holds no reply buffer either
         var started = _time.GetTimestamp();
         // Only this loop touches the input; the replies are written between reads, never during one.
         var read = _channel.ReadMoreAsync(options.AutologoutTimeout, ct, idle: true).AsTask();
@@ -45,6 +46,7 @@ public sealed partial class ImapSession
             }
             await AnnounceChangesAsync(allowExpunge: true, ct);
             await _channel.FlushAsync(ct);
+            _channel.ReleaseOutput();
         }
     }
 }

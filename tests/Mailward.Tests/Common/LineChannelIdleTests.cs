@@ -1,5 +1,6 @@
 // An IMAP IDLE wait holds no input buffer (LineChannel.ReadMoreAsync with idle): over Kestrel's kind
-// of pipes the read waits with a zero-byte read, and the buffer comes back with the client's input.
+// of pipes the read waits with a zero-byte read, and the buffer comes back with the client's input;
+// nor a reply buffer once its replies are flushed (ReleaseOutput).
 using System.IO.Pipelines;
 using System.Text;
 using Mailward.Protocols.Common;
@@ -33,6 +34,25 @@ public class LineChannelIdleTests
         toServer.Writer.Complete(); // the client goes: the idle wait ends with 0
         channel.Consume(6);
         Assert.Equal(0, await channel.ReadMoreAsync(TimeSpan.FromSeconds(30), default, idle: true).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task A_released_reply_buffer_is_let_go_only_when_flushed_and_replies_still_go_out_whole()
+    {
+        var toServer = new Pipe();
+        var toClient = new Pipe();
+        var channel = new LineChannel(new PipeStream(new DuplexPipe(toServer.Reader, toClient.Writer)), 2048, 8192, TimeSpan.FromSeconds(30), Encoding.ASCII);
+        channel.Reply("+ idling");
+        channel.ReleaseOutput(); // not flushed yet: kept
+        Assert.Equal(10, channel.Output.WrittenCount);
+        await channel.FlushAsync(default);
+        channel.ReleaseOutput();
+        Assert.Equal(0, channel.Output.Capacity); // the idle session holds none
+
+        channel.Reply("* 1 EXISTS"); // a change during the wait gets a new, small buffer
+        await channel.FlushAsync(default);
+        var read = await toClient.Reader.ReadAtLeastAsync(22);
+        Assert.Equal("+ idling\r\n* 1 EXISTS\r\n", Encoding.ASCII.GetString(read.Buffer));
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe

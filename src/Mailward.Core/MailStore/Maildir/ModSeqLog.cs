@@ -419,6 +419,8 @@ internal sealed class ModSeqLog(string folder)
             f.Write(bytes);
             f.Flush(flushToDisk: true);
         }
+        Own();
+        Messages.EnsureCapacity(Messages.Count + lines.Count); // a first sync's 100,000 M lines: no rehash on the way
         ReadLines(bytes);
     }
 
