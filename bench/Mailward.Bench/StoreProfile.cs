@@ -122,10 +122,12 @@ public static class StoreProfile
         }
         var process = Process.GetCurrentProcess();
         var (user, system) = (process.UserProcessorTime, process.PrivilegedProcessorTime);
+        var (gen0, gen1, gen2, paused) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
         var clock = Stopwatch.StartNew();
         action();
         process.Refresh();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{what,-36} {clock.Elapsed.TotalMilliseconds,10:F1} ms  user {(process.UserProcessorTime - user).TotalMilliseconds,8:F0} ms  system {(process.PrivilegedProcessorTime - system).TotalMilliseconds,8:F0} ms"));
+            $"{what,-36} {clock.Elapsed.TotalMilliseconds,10:F1} ms  user {(process.UserProcessorTime - user).TotalMilliseconds,8:F0} ms  system {(process.PrivilegedProcessorTime - system).TotalMilliseconds,8:F0} ms"
+            + $"  GCs {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} paused {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:F0} ms"));
     }
 }

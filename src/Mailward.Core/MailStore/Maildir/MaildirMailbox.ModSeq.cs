@@ -16,19 +16,32 @@ public sealed partial class MaildirMailbox
 
     private string Cur => Path.Combine(_path, "cur");
 
-    /// <summary>True when the log does not describe these files: a UID without an M line, other flags, or an M line without a file.</summary>
-    private bool ModSeqsDiffer(List<MaildirName> files, UidList list)
+    /// <summary>True when the log does not describe these files (UIDs index-aligned): a UID without an M line, other flags, or an M line without a file.</summary>
+    private bool ModSeqsDiffer(List<MaildirName> files, uint[] uidOf)
     {
-        var uids = new HashSet<uint>();
-        foreach (var f in files)
+        var uids = new HashSet<uint>(files.Count);
+        for (var i = 0; i < files.Count; i++)
         {
-            var uid = list.Entries[f.Key].Uid;
+            var uid = uidOf[i];
             if (!uids.Add(uid))
                 continue;
-            if (!_log.Messages.TryGetValue(uid, out var m) || m.Flags != ModSeqLog.FlagsOf(f.Flags))
+            if (!_log.Messages.TryGetValue(uid, out var m) || m.Flags != ModSeqLog.FlagsOf(files[i].Flags))
                 return true;
         }
         return uids.Count != _log.Messages.Count;
+    }
+
+    /// <summary>Each file's UID in the list (index-aligned with <paramref name="files"/>); null when a file has none.</summary>
+    private static uint[]? UidsOf(List<MaildirName> files, UidList list)
+    {
+        var uids = new uint[files.Count];
+        for (var i = 0; i < files.Count; i++)
+        {
+            if (!list.Entries.TryGetValue(files[i].Key, out var e))
+                return null;
+            uids[i] = e.Uid;
+        }
+        return uids;
     }
 
     /// <summary>
@@ -36,9 +49,10 @@ public sealed partial class MaildirMailbox
     /// (rewriting the list only then), and records in the log every arrival, flag change and
     /// expunge it does not hold yet, under one new mod-sequence. Touches no state a session sees.
     /// New files named in <paramref name="first"/> get their UIDs first, in that order (COPYUID
-    /// pairs follow the source's order).
+    /// pairs follow the source's order). Returns each file's UID index-aligned with the files, so
+    /// callers look no key up again (100,000 string lookups each, on a first open).
     /// </summary>
-    private (List<MaildirName> Files, UidList List) RecordUnderGuard(IReadOnlyList<string>? first = null)
+    private (List<MaildirName> Files, UidList List, uint[] Uids) RecordUnderGuard(IReadOnlyList<string>? first = null)
     {
         var (list, outcome) = UidList.Read(_path); // nobody else writes it while the guard is held
         var files = ListCur(list?.Entries.Count ?? _files.Count);
@@ -65,22 +79,37 @@ public sealed partial class MaildirMailbox
         }
         // A file whose UID the log says was expunged came back (a restored backup): it gets a new UID,
         // since clients dropped the old one.
-        foreach (var f in files)
-            if (list.Entries.TryGetValue(f.Key, out var e) && !_log.Messages.ContainsKey(e.Uid) && _log.WasExpunged(e.Uid))
-                list.Entries.Remove(f.Key);
-        var order = (first ?? []).Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
-        var fresh = files.Where(f => !list.Entries.ContainsKey(f.Key)).ToArray();
-        Array.Sort(fresh, (a, b) =>
+        var uids = new uint[files.Count];
+        var fresh = new List<int>(); // indexes of the files without a UID
+        for (var i = 0; i < files.Count; i++)
         {
+            if (list.Entries.TryGetValue(files[i].Key, out var e))
+            {
+                if (_log.Messages.ContainsKey(e.Uid) || !_log.WasExpunged(e.Uid))
+                {
+                    uids[i] = e.Uid;
+                    continue;
+                }
+                list.Entries.Remove(files[i].Key);
+            }
+            fresh.Add(i);
+        }
+        var order = (first ?? []).Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
+        fresh.Sort((x, y) =>
+        {
+            var (a, b) = (files[x], files[y]);
             var c = order.Count == 0 ? 0 : order.GetValueOrDefault(a.Key, int.MaxValue).CompareTo(order.GetValueOrDefault(b.Key, int.MaxValue));
             if (c == 0)
                 c = (a.Time ?? 0).CompareTo(b.Time ?? 0);
             return c != 0 ? c : string.CompareOrdinal(a.Key, b.Key);
         });
-        list.Entries.EnsureCapacity(list.Entries.Count + fresh.Length);
-        foreach (var f in fresh)
+        list.Entries.EnsureCapacity(list.Entries.Count + fresh.Count);
+        foreach (var i in fresh)
         {
-            list.Assign(f.Key, f.VirtualSize is null ? CountedSizes.Find(_path, f.Key) : null); // else counted when first asked for
+            var f = files[i];
+            // Two files with one key (a copy made by hand) share the UID the first got.
+            uids[i] = list.Entries.TryGetValue(f.Key, out var given) ? given.Uid
+                : list.Assign(f.Key, f.VirtualSize is null ? CountedSizes.Find(_path, f.Key) : null); // else counted when first asked for
             rewrite = true;
         }
         if (rewrite)
@@ -91,8 +120,8 @@ public sealed partial class MaildirMailbox
         }
         if (tookOver)
             Takeover.FolderTakeover.MarkDone(_path, list.UidValidity);
-        RecordChanges(files, list, keyOf);
-        return (files, list);
+        RecordChanges(files, uids, keyOf);
+        return (files, list, uids);
     }
 
     /// <summary>Reads the log; makes a new one when it is missing, garbled or of another UIDVALIDITY (the crash table's rows).</summary>
@@ -121,18 +150,19 @@ public sealed partial class MaildirMailbox
     private void NoteModSeq() => SeenModSeq.AddOrUpdate(_path, _log.Highest, (_, old) => Math.Max(old, _log.Highest));
 
     /// <summary>Appends M lines for arrivals and outside flag changes and X lines for files gone, all at one new mod-sequence.</summary>
-    private void RecordChanges(List<MaildirName> files, UidList list, Dictionary<uint, string> keyOf)
+    private void RecordChanges(List<MaildirName> files, uint[] uidOf, Dictionary<uint, string> keyOf)
     {
         var seq = _log.Highest + 1;
         var lines = new ModSeqLog.Lines();
         var uids = new HashSet<uint>(files.Count);
-        foreach (var f in files)
+        for (var i = 0; i < files.Count; i++)
         {
-            if (!list.Entries.TryGetValue(f.Key, out var e) || !uids.Add(e.Uid))
+            var uid = uidOf[i];
+            if (!uids.Add(uid))
                 continue;
-            var flags = ModSeqLog.FlagsOf(f.Flags);
-            if (!_log.Messages.TryGetValue(e.Uid, out var m) || m.Flags != flags)
-                lines.Message(e.Uid, seq, flags);
+            var flags = ModSeqLog.FlagsOf(files[i].Flags);
+            if (!_log.Messages.TryGetValue(uid, out var m) || m.Flags != flags)
+                lines.Message(uid, seq, flags);
         }
         var gone = _log.Messages.Keys.Where(u => !uids.Contains(u)).ToList();
         if (gone.Count > 0)
@@ -239,7 +269,7 @@ public sealed partial class MaildirMailbox
 
     private Dictionary<uint, string> Fresh(IEnumerable<uint> uids)
     {
-        var (files, list) = RecordUnderGuard();
+        var (files, list, _) = RecordUnderGuard();
         var wanted = uids.ToHashSet();
         var names = new Dictionary<uint, string>();
         if (list.UidValidity != UidValidity)

@@ -95,20 +95,21 @@ public sealed partial class MaildirMailbox : IMailbox
             // Without a UID list (a first open) the guarded sync lists cur/ itself: no listing here to throw away.
             var (list, outcome) = UidList.Read(_path);
             var files = list is null ? [] : ListCur(list.Entries.Count);
+            var uids = list is null ? null : UidsOf(files, list); // null: a file without a UID
             var logOutcome = list is null ? ModSeqLog.ReadOutcome.Missing : _log.CatchUp();
-            var clean = !(list is null || files.Any(f => !list.Entries.ContainsKey(f.Key)) || outcome != UidList.ReadOutcome.Ok
-                || logOutcome != ModSeqLog.ReadOutcome.Ok || _log.UidValidity != list.UidValidity || _log.Damaged || ModSeqsDiffer(files, list));
+            var clean = !(list is null || uids is null || outcome != UidList.ReadOutcome.Ok
+                || logOutcome != ModSeqLog.ReadOutcome.Ok || _log.UidValidity != list.UidValidity || _log.Damaged || ModSeqsDiffer(files, uids));
             FolderStamp after;
             if (clean)
                 after = FolderStamp.Take(_path);
             else
             {
                 using var guard = Guard.Take(Path.Combine(_path, UidList.GuardName));
-                (files, list) = RecordUnderGuard();
+                (files, list, uids) = RecordUnderGuard();
                 after = FolderStamp.Take(_path); // the UID list and log as written here: nobody else writes them while the guard is held
             }
             _keywords = Keywords.Read(_path);
-            (entries, names) = Listing(files, list!);
+            (entries, names) = Listing(files, uids!, list!);
             (uidValidity, uidNext) = (list!.UidValidity, list.UidNext);
             _listing = null;
             // Kept when the folders did not move during the read, and (read without writing) nothing else did either.
@@ -158,28 +159,31 @@ public sealed partial class MaildirMailbox : IMailbox
         _listing = null;
     }
 
-    /// <summary>The entries (by UID) and file names of a listing of cur/ and its UID list.</summary>
-    private (List<MailboxEntry> Entries, Dictionary<uint, string> Names) Listing(List<MaildirName> files, UidList list)
+    /// <summary>The entries (by UID) and file names of a listing of cur/, its files' UIDs (index-aligned) and its UID list.</summary>
+    private (List<MailboxEntry> Entries, Dictionary<uint, string> Names) Listing(List<MaildirName> files, uint[] uids, UidList list)
     {
-        var entries = new List<MailboxEntry>(files.Count);
+        var entries = new MailboxEntry[files.Count];
+        var order = new uint[files.Count];
         var names = new Dictionary<uint, string>(files.Count);
-        foreach (var f in files)
+        var n = 0;
+        var sorted = true;
+        for (var i = 0; i < files.Count; i++)
         {
-            var (uid, w) = list.Entries[f.Key];
+            var (f, uid) = (files[i], uids[i]);
             if (!names.TryAdd(uid, f.Name))
                 continue; // two files with one key (a copy made by hand): the first counts
-            entries.Add(Entry(uid, f, w, list.Pop3Uidls.GetValueOrDefault(f.Key), _log.Messages.TryGetValue(uid, out var m) ? m.ModSeq : _log.Highest));
+            // The UID list's counted size matters only for a name without ,W=.
+            var w = f.VirtualSize is null ? list.Entries[f.Key].VirtualSize : null;
+            entries[n] = Entry(uid, f, w, list.Pop3Uidls.GetValueOrDefault(f.Key), _log.Messages.TryGetValue(uid, out var m) ? m.ModSeq : _log.Highest);
+            sorted &= n == 0 || order[n - 1] < uid;
+            order[n++] = uid;
         }
-        // Listed in directory order; sorted by UID (skipped when the order already is).
-        for (var i = 1; i < entries.Count; i++)
-        {
-            if (entries[i - 1].Uid > entries[i].Uid)
-            {
-                entries.Sort((a, b) => a.Uid.CompareTo(b.Uid));
-                break;
-            }
-        }
-        return (entries, names);
+        // Listed in directory order: sorted by UID, on the UIDs themselves (no comparer per pair).
+        if (!sorted)
+            Array.Sort(order, entries, 0, n);
+        var result = new List<MailboxEntry>(n);
+        result.AddRange(new ArraySegment<MailboxEntry>(entries, 0, n));
+        return (result, names);
     }
 
     /// <summary>The highest UIDVALIDITY this process saw per folder: a new one is always above it, even within one second.</summary>
