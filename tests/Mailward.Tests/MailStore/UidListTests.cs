@@ -246,6 +246,21 @@ public sealed class UidListTests : IDisposable
         foreach (var e in again.Entries.Where(e => uids.ContainsKey(e.Pop3Uidl)))
             Assert.Equal(uids[e.Pop3Uidl], e.Uid);
     }
+    [Fact]
+    public async Task Two_files_with_one_key_share_one_uid_and_spend_no_other()
+    {
+        Deliver(1);
+        using (await OpenAsync()) { } // moves it to cur/
+        var cur = Path.Combine(Maildir, "cur");
+        var name = Directory.GetFiles(cur).Single();
+        File.Delete(ListFile);
+        File.Copy(name, name.Split(':')[0] + ":2,S"); // a copy made by hand: the same key, other flags
+        using var box = await OpenAsync();
+        Assert.Single(box.Entries);
+        Assert.Equal(2u, box.UidNext); // the second file took no UID of its own
+        Assert.Equal(1u, UidList.Read(Maildir).List!.Entries.Single().Value.Uid);
+    }
+
     // The parser reads the bytes in place; each line here carries a correct frame, so only the line rules decide.
     [Theory]
     [InlineData(1, "1 :k", true)]
