@@ -20,6 +20,16 @@ public sealed class MailboxEvents
 
     private sealed record ImmutableSubscribers(Action<MailboxChange>[] Handlers);
 
+    // Changes published per owner, hashed into a fixed table (bounded memory; two owners sharing a
+    // slot only make each other's provisional listings go sooner): docs/mail-store.md "A wave of syncs".
+    private const int GenerationSlots = 1024;
+    private readonly long[] _generations = new long[GenerationSlots];
+
+    /// <summary>A number that grows with every change published for this owner (and for owners sharing its slot).</summary>
+    public long Generation(string ownerAddress) => Volatile.Read(ref _generations[Slot(ownerAddress)]);
+
+    private static int Slot(string ownerAddress) => (StringComparer.OrdinalIgnoreCase.GetHashCode(ownerAddress) & int.MaxValue) % GenerationSlots;
+
     /// <summary>Calls <paramref name="handler"/> for every change of this owner's folders until disposed. Handlers must not block.</summary>
     public IDisposable Subscribe(string ownerAddress, Action<MailboxChange> handler)
     {
@@ -37,6 +47,7 @@ public sealed class MailboxEvents
 
     public void Publish(MailboxChange change)
     {
+        Interlocked.Increment(ref _generations[Slot(change.OwnerAddress)]); // before any handler runs, with or without subscribers
         if (!_byOwner.TryGetValue(change.OwnerAddress, out var s))
             return;
         foreach (var handler in s.Handlers)

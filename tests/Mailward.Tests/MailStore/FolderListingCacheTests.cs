@@ -1,7 +1,8 @@
 // The listing cache (docs/mail-store.md "Listing cache"): a big folder nobody changed is answered
 // from its last clean listing, and every kind of change — delivery, a flag change or an expunge by
 // another session, a rename by another program — is seen at once, with mod-sequences and VANISHED
-// history intact; a session's own changes never leak into the listing others start from.
+// history intact; a session's own changes never leak into the listing others start from. A wave of
+// syncs after a published change shares one provisional listing.
 using System.Text;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Maildir;
@@ -140,6 +141,35 @@ public sealed class FolderListingCacheTests : IDisposable
         using var again = await _store.OpenAsync(_owner);
         Assert.Equal(hits, _store.Listings.Hits);
         Assert.Equal(box.Entries, again.Entries);
+    }
+
+    [Fact]
+    public async Task A_wave_of_syncs_shares_a_provisional_listing_until_a_change_is_published_or_a_second_passes()
+    {
+        var events = new MailboxEvents();
+        var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var store = new MaildirStore(_layout, "node-a", "mail.test", time, events);
+        using var first = await store.OpenAsync(_owner); // cur/ filled just now: not settled, kept as provisional
+        var hits = store.Listings.Hits;
+        using var second = await store.OpenAsync(_owner);
+        Assert.Equal(hits + 1, store.Listings.Hits);
+        Assert.Equal(first.Entries, second.Entries);
+
+        // Mail delivered by this server: in new/, then published, so no session is answered from before it.
+        File.WriteAllText(Path.Combine(Maildir, "new", "1800000000.Mnew.mail.test,S=20"), "Subject: new\r\n\r\nbody\r\n");
+        events.Publish(new MailboxChange(_owner.Address, "INBOX", MailboxChangeKind.Added));
+        var changes = await second.SyncAsync();
+        Assert.Equal(hits + 1, store.Listings.Hits);
+        Assert.Equal(Count + 1u, Assert.Single(changes.Added).Uid);
+        var woken = await first.SyncAsync(); // the next session of the wave: answered from the listing just made
+        Assert.Equal(hits + 2, store.Listings.Hits);
+        Assert.Equal(Count + 1u, Assert.Single(woken.Added).Uid);
+
+        // A second later it answers no more: the folder is read again.
+        time.Advance(FolderListingCache.ProvisionalLife);
+        using var third = await store.OpenAsync(_owner);
+        Assert.Equal(hits + 2, store.Listings.Hits);
+        Assert.Equal(Count + 1, third.Entries.Count);
     }
 
     [Fact]

@@ -38,6 +38,16 @@ internal sealed record FolderListing(
 {
     private EntriesSummary? _summary;
 
+    /// <summary>
+    /// For a listing taken before its folder's times settled: the owner's published-change number
+    /// when the sync that made it began. It answers only while that number stands, for
+    /// <see cref="FolderListingCache.ProvisionalLife"/>, at the same stamps (docs/mail-store.md "A wave of syncs").
+    /// </summary>
+    public long? ProvisionalGeneration { get; init; }
+
+    /// <summary>When it was taken (TimeProvider timestamp), for a provisional listing's age.</summary>
+    public long TakenAt { get; init; }
+
     /// <summary>Its keywords and first unseen message, found at the first SELECT that asks (two racing threads find the same).</summary>
     public EntriesSummary Summary => _summary ??= EntriesSummary.Of(Entries);
 }
@@ -51,6 +61,9 @@ internal sealed class FolderListingCache(int maxMessages)
     /// <summary>Smaller folders list in well under a millisecond: not worth the memory.</summary>
     public const int MinMessages = 1000;
 
+    /// <summary>How long a provisional listing answers: what another program's same-tick change may be shown late by.</summary>
+    public static readonly TimeSpan ProvisionalLife = TimeSpan.FromSeconds(1);
+
     private readonly Dictionary<string, (FolderListing Listing, long Used)> _listings = new(StringComparer.Ordinal);
     private long _clock;
     private long _messages;
@@ -58,14 +71,20 @@ internal sealed class FolderListingCache(int maxMessages)
     /// <summary>Syncs answered from a listing (for tests and the curious).</summary>
     public long Hits { get; private set; }
 
-    /// <summary>The listing of <paramref name="folder"/> when it was taken at exactly this stamp.</summary>
-    public FolderListing? Find(string folder, FolderStamp stamp)
+    /// <summary>
+    /// The listing of <paramref name="folder"/> when it was taken at exactly this stamp; a
+    /// provisional one only while the owner's <paramref name="generation"/> is the one it was made
+    /// under and it is younger than <see cref="ProvisionalLife"/>.
+    /// </summary>
+    public FolderListing? Find(string folder, FolderStamp stamp, long? generation = null, TimeProvider? time = null)
     {
         lock (_listings)
         {
             if (!_listings.TryGetValue(folder, out var held))
                 return null;
-            if (held.Listing.Stamp != stamp)
+            var listing = held.Listing;
+            if (listing.Stamp != stamp || listing.ProvisionalGeneration is { } made
+                && (made != generation || (time ?? TimeProvider.System).GetElapsedTime(listing.TakenAt) >= ProvisionalLife))
             {
                 Remove(folder, held.Listing);
                 return null;

@@ -57,6 +57,8 @@ public sealed partial class MaildirMailbox : IMailbox
     {
         // A kept listing's stamp says new/ was empty and has not changed since (a listing is kept
         // only when new/ had settled after this object's kind emptied it): then new/ is not read.
+        // The owner's change number is read first: a change published after it makes a provisional listing made here stale.
+        var generation = _store.Generation(Owner);
         var stamp = FolderStamp.Take(_path);
         if ((stamp.Cur is null || stamp.New is null) && Folder == "INBOX")
         {
@@ -65,12 +67,12 @@ public sealed partial class MaildirMailbox : IMailbox
                 Directory.CreateDirectory(Path.Combine(_path, sub), MaildirStore.Private);
             stamp = FolderStamp.Take(_path);
         }
-        var listing = _store.Listings.Find(_path, stamp);
+        var listing = _store.Listings.Find(_path, stamp, generation, _store.Time);
         if (listing is null)
         {
             MoveNewToCur();
             stamp = FolderStamp.Take(_path);
-            listing = _store.Listings.Find(_path, stamp);
+            listing = _store.Listings.Find(_path, stamp, generation, _store.Time);
         }
         List<MailboxEntry> entries;
         Dictionary<uint, string> names;
@@ -112,11 +114,17 @@ public sealed partial class MaildirMailbox : IMailbox
             (entries, names) = Listing(files, uids!, list!);
             (uidValidity, uidNext) = (list!.UidValidity, list.UidNext);
             _listing = null;
-            // Kept when the folders did not move during the read, and (read without writing) nothing else did either.
-            if (entries.Count >= FolderListingCache.MinMessages && stamp.SettledAt(DateTimeOffset.UtcNow)
+            // Kept when the folders did not move during the read, and (read without writing) nothing else did either;
+            // before the folders' times settle only as provisional, for the wave of syncs one change sets off.
+            var settled = stamp.SettledAt(DateTimeOffset.UtcNow);
+            if (entries.Count >= FolderListingCache.MinMessages && (settled || generation is not null)
                 && (clean ? after == stamp : after.Cur == stamp.Cur && after.New == stamp.New && after.Keywords == stamp.Keywords))
             {
-                _listing = new FolderListing(after, entries, names, uidValidity, uidNext, _log.Clone());
+                _listing = new FolderListing(after, entries, names, uidValidity, uidNext, _log.Clone())
+                {
+                    ProvisionalGeneration = settled ? null : generation,
+                    TakenAt = _store.Time.GetTimestamp(),
+                };
                 _store.Listings.Keep(_path, _listing);
             }
         }

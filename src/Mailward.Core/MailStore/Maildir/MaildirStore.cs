@@ -28,6 +28,9 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
     /// <summary>Sessions' changes are announced here, so other sessions of the owner look again.</summary>
     internal void Publish(MailboxOwner owner, string folder, MailboxChangeKind kind) => events?.Publish(new MailboxChange(owner.Address, folder, kind));
 
+    /// <summary>The owner's published-change number (null without an event hub: then no provisional listing is kept).</summary>
+    internal long? Generation(MailboxOwner owner) => events?.Generation(owner.Address);
+
     public string MaildirOf(MailboxOwner owner) => MailStoreLayout.MaildirOf(layout.Resolve(owner.Directory));
 
     public Task<IMailbox> OpenAsync(MailboxOwner owner, string folder = "INBOX", CancellationToken ct = default)
