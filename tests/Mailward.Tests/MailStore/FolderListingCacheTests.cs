@@ -135,6 +135,7 @@ public sealed class FolderListingCacheTests : IDisposable
     [Fact]
     public async Task A_folder_changed_within_the_settle_time_is_not_kept()
     {
+        // This store has no event hub, so it keeps no provisional listing either (the wave test below has one).
         (await _store.OpenAsync(_owner)).Dispose(); // cur/ was filled just now: not settled
         var hits = _store.Listings.Hits;
         using var box = await _store.OpenAsync(_owner);
