@@ -1,6 +1,6 @@
 // IDLE (RFC 2177, RFC 9051 §6.3.13): the session waits on two things at once, the client's DONE
 // and a change of the selected folder (MailboxEvents, or a poll for other nodes' changes), with no
-// thread held and no input buffer: an idle session is its reply buffer and one pending zero-byte read.
+// thread held and no buffer: an idle session is its objects and one pending zero-byte read.
 namespace Mailward.Protocols.Imap;
 
 public sealed partial class ImapSession

@@ -323,7 +323,10 @@ public sealed partial class MaildirMailbox
                     changed.Add((uid, name, to));
             }
             // Write-ahead: the M lines are durable before any file is renamed and before any reply.
-            _log.Append([.. changed.Select(c => ModSeqLog.MessageLine(c.Uid, seq, ModSeqLog.FlagsOf(MaildirName.Parse(c.To).Flags)))]);
+            var lines = new ModSeqLog.Lines();
+            foreach (var (changedUid, _, to) in changed)
+                lines.Message(changedUid, seq, ModSeqLog.FlagsOf(MaildirName.Parse(to).Flags));
+            _log.Append(lines);
             foreach (var (_, from, to) in changed)
             {
                 try

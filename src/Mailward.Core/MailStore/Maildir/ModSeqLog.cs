@@ -243,7 +243,7 @@ internal sealed class ModSeqLog(string folder)
             Highest = Math.Max(Highest, seq);
             return true;
         }
-        return Apply(Encoding.ASCII.GetString(body));
+        return ApplyExpunge(Encoding.ASCII.GetString(body));
     }
 
     /// <summary>One string per distinct flag set in the log (checked ASCII, so a char per byte).</summary>
@@ -261,7 +261,8 @@ internal sealed class ModSeqLog(string folder)
         return flags;
     }
 
-    private bool Apply(string text)
+    /// <summary>Applies an X line (rare: one per EXPUNGE); false when the text is not one.</summary>
+    private bool ApplyExpunge(string text)
     {
         var f = text.Split(' ');
         if (f.Length == 3 && f[0] == "X" && ulong.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) && seq is > 0 and <= long.MaxValue
@@ -308,6 +309,7 @@ internal sealed class ModSeqLog(string folder)
 
     private static string Line(string text) => $"{text} {Crc32.HashToUInt32(Encoding.ASCII.GetBytes(text)):x8}\n";
 
+    /// <summary>An M line as text: the format spelled out, which tests write crash states with and hold <see cref="Lines.Message"/> to.</summary>
     public static string MessageLine(uint uid, ulong modSeq, string flags) => Line(string.Create(CultureInfo.InvariantCulture, $"M {uid} {modSeq} {flags}"));
 
     /// <summary>

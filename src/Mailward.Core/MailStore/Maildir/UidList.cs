@@ -113,9 +113,10 @@ public sealed class UidList
                 w = vsize;
                 at++;
             }
-            if (at < n && withUidls && fields[parts[at]] is [(byte)'P', .. var p] && IsPop3Uidl(Encoding.ASCII.GetString(p)))
+            if (at < n && withUidls && fields[parts[at]] is [(byte)'P', .. var p] && Encoding.ASCII.GetString(p) is var candidate
+                && IsPop3Uidl(candidate))
             {
-                uidl = Encoding.ASCII.GetString(p);
+                uidl = candidate;
                 at++;
             }
             if (at != n)
@@ -177,10 +178,13 @@ public sealed class UidList
             }
             text.Advance(n);
             if (Pop3Uidls.TryGetValue(key, out var uidl))
-                Write(text, " P" + uidl);
-            Write(text, " :");
+            {
+                text.Write(" P"u8);
+                Write(text, uidl);
+            }
+            text.Write(" :"u8);
             Write(text, key);
-            Write(text, "\n");
+            text.Write("\n"u8);
         }
         return FramedText.Frame(text.WrittenSpan);
     }
