@@ -19,6 +19,7 @@ public class TranscriptHarnessTests
         public Task<ServerFixture> StartServerAsync(Transcript t) => inner.StartServerAsync(t);
         public IPEndPoint Listener(ServerFixture server) => inner.Listener(server);
         public Task CheckServerAsync(Transcript t, ServerFixture server) => inner.CheckServerAsync(t, server);
+        public Task ActAsync(Transcript t, ServerFixture server, string action) => inner.ActAsync(t, server, action);
     }
 
     private const string Pop3Good = """
@@ -116,5 +117,63 @@ public class TranscriptHarnessTests
         (p, tmp) = Write(new Pop3Transcripts(), "assert.pop3", Pop3Good + "\n= nonsense 1");
         using (tmp)
             await Assert.ThrowsAsync<FormatException>(() => TranscriptHarness.InMemoryAsync(p, "assert.pop3"));
+    }
+
+    private const string TwoSessions = """
+        @user joe@hosted.test
+        S: * OK*
+        C: a LOGIN joe@hosted.test pw
+        S: a OK*
+        C: b SELECT INBOX
+        S: * 0 EXISTS
+        S: * 0 RECENT
+        S: * FLAGS*
+        S: * OK [PERMANENTFLAGS*
+        S: * OK [UIDVALIDITY*
+        S: * OK [UIDNEXT 1]*
+        S: b OK*
+        C: c IDLE
+        S: + idling
+        ! mail joe@hosted.test 1700000000.M1P1 Subject: one\r\n\r\n1\r\n
+        S: * 1 EXISTS
+        2S: * OK*
+        2C: d LOGIN joe@hosted.test pw
+        2S: d OK*
+        2C: e STATUS INBOX (MESSAGES)
+        2S: * STATUS "INBOX" (MESSAGES 1)
+        2S: e OK*
+        """;
+
+    [Fact]
+    public async Task A_second_session_and_an_event_are_played_and_a_wrong_reply_in_the_second_fails()
+    {
+        var (p, tmp) = Write(new ImapTranscripts(), "two.imap", TwoSessions);
+        using (tmp)
+        {
+            await TranscriptHarness.InMemoryAsync(p, "two.imap");
+            await TranscriptHarness.OverSocketAsync(p, "two.imap");
+        }
+        (p, tmp) = Write(new ImapTranscripts(), "two-bad.imap", TwoSessions.Replace("(MESSAGES 1)", "(MESSAGES 2)", StringComparison.Ordinal));
+        using (tmp)
+        {
+            var e = await Assert.ThrowsAnyAsync<Exception>(() => TranscriptHarness.InMemoryAsync(p, "two-bad.imap"));
+            Assert.Contains("(session 2): expected", e.Message, StringComparison.Ordinal);
+            e = await Assert.ThrowsAnyAsync<Exception>(() => TranscriptHarness.OverSocketAsync(p, "two-bad.imap"));
+            Assert.Contains("(session 2): expected", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_event_or_a_second_session_where_the_protocol_has_none_is_an_error()
+    {
+        var (p, tmp) = Write(new ImapTranscripts(), "event.imap", "@user joe@hosted.test\nS: * OK*\n! nonsense\nC: a LOGOUT\nS: * BYE*\nS: a OK*\n");
+        using (tmp)
+        {
+            await Assert.ThrowsAsync<FormatException>(() => TranscriptHarness.InMemoryAsync(p, "event.imap"));
+            await Assert.ThrowsAsync<FormatException>(() => TranscriptHarness.OverSocketAsync(p, "event.imap"));
+        }
+        (p, tmp) = Write(new Pop3Transcripts(), "two.pop3", Pop3Good + "\n2S: +OK*");
+        using (tmp)
+            await Assert.ThrowsAsync<FormatException>(() => TranscriptHarness.InMemoryAsync(p, "two.pop3"));
     }
 }

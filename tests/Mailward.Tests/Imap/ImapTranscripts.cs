@@ -4,11 +4,14 @@
 // IMAP listener. Fixtures and "=" lines ("= mailbox ADDRESS N", "= folder ADDRESS NAME N"):
 // Support/MailboxTranscripts.cs; "@set Key=value" is an Imap setting.
 using System.Net;
+using Mailward.Core.Accounts;
 using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Maildir;
 using Mailward.Protocols.Common;
 using Mailward.Protocols.Imap;
 using Mailward.Tests.Smtp;
 using Mailward.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mailward.Tests.Imap;
@@ -61,16 +64,37 @@ public sealed class ImapTranscripts : ITranscriptProtocol
     public TranscriptSession StartInMemory(Transcript t, string sessionId)
     {
         var world = new MailboxWorld(t);
-        var services = new ImapServices(world.Logins, TestMailStores.Store(world.Layout), new MailboxEvents(), new ImapUserConnections(10));
-        var session = new ImapSession(Options(TranscriptHarness.Settings(t)), services, NullLogger.Instance);
-        var info = new ImapSessionInfo(sessionId, IPAddress.Parse(t.ClientAddress), IPAddress.Loopback) { StartTls = TranscriptHarness.TestCertificate.Value.HandshakeAsync };
-        return new TranscriptSession(server => session.RunAsync(server, info, CancellationToken.None), () => world.Check(t),
+        // One store and one change hub for all the file's sessions, as in the server: what one session
+        // changes is announced to the others (IDLE, NOOP).
+        var events = new MailboxEvents();
+        var store = new MaildirStore(world.Layout, "test-node", "mail.test", events: events,
+            options: new MaildirStoreOptions { Quotas = new Mailward.Core.MailStore.Quotas.AccountOwnerQuotas(world.Store, world.Store, world.Layout) });
+        var services = new ImapServices(world.Logins, store, events, new ImapUserConnections(10));
+        var options = Options(TranscriptHarness.Settings(t));
+        var sessions = new List<ImapSession>();
+        Func<Stream, Task> Start(string id)
+        {
+            var session = new ImapSession(options, services, NullLogger.Instance);
+            sessions.Add(session);
+            var info = new ImapSessionInfo(id, IPAddress.Parse(t.ClientAddress), IPAddress.Loopback) { StartTls = TranscriptHarness.TestCertificate.Value.HandshakeAsync };
+            return server => session.RunAsync(server, info, CancellationToken.None);
+        }
+        return new TranscriptSession(Start(sessionId), () => world.Check(t),
             () =>
             {
-                session.Dispose();
+                foreach (var s in sessions)
+                    s.Dispose();
                 world.Dispose();
                 return ValueTask.CompletedTask;
-            });
+            })
+        {
+            Another = Start,
+            Act = action =>
+            {
+                MailboxAssertions.Deliver(t, action, world.Store, world.Layout, events);
+                return Task.CompletedTask;
+            },
+        };
     }
 
     public Task<ServerFixture> StartServerAsync(Transcript t) =>
@@ -80,4 +104,11 @@ public sealed class ImapTranscripts : ITranscriptProtocol
     public IPEndPoint Listener(ServerFixture server) => server.Imap;
 
     public Task CheckServerAsync(Transcript t, ServerFixture server) => MailboxAssertions.CheckServerAsync(t, server);
+
+    public Task ActAsync(Transcript t, ServerFixture server, string action)
+    {
+        using var store = new SqliteAccountStore($"Data Source={Path.Combine(server.DataPath, "accounts.db")}");
+        MailboxAssertions.Deliver(t, action, store, new MailStoreLayout(Path.Combine(server.DataPath, "domains")), server.Services.GetRequiredService<MailboxEvents>());
+        return Task.CompletedTask;
+    }
 }

@@ -85,6 +85,11 @@ public sealed class SmtpFixture : IAsyncDisposable
                     var fl = arg.Split(' ');
                     Wait(admin.ModifyUserAsync(system, fl[0], new UserChange { Set = fl[1].Split(',').Aggregate(UserFlags.None, (all, n) => all | UserFlagNames.Parse(n)) }));
                     break;
+                case "quota":
+                    // @quota ADDRESS QUOTA: the user's Maildir++ quota, as `mailward user modify --quota` takes it ("10M", "1M,100C").
+                    var q = arg.Split(' ', 2);
+                    Wait(admin.ModifyUserAsync(system, q[0], new UserChange { Quota = Quota.Parse(q[1]) }));
+                    break;
                 case "mail":
                     // @mail ADDRESS UNIQUE-NAME TEXT: a message (TEXT with \r \n escapes) already in the mailbox.
                     var ml = arg.Split(' ', 3);

@@ -1,7 +1,8 @@
 // What POP3 and IMAP transcripts share: a fresh account store and mail store set up from the
-// file's "@" lines (SmtpFixture.Apply: @user, @aliasdomain, @flags, @mail ADDRESS NAME TEXT, ...;
+// file's "@" lines (SmtpFixture.Apply: @user, @aliasdomain, @flags, @quota, @mail ADDRESS NAME TEXT, ...;
 // "@set Key=value" is the protocol's own setting), and the "=" lines about mailboxes:
-// "= mailbox ADDRESS N" (N messages in INBOX) and "= folder ADDRESS NAME N" (N in that folder).
+// "= mailbox ADDRESS N" (N messages in INBOX) and "= folder ADDRESS NAME N" (N in that folder);
+// and the "!" event between lines: "! mail ADDRESS NAME TEXT", delivered and announced as delivery does.
 using Mailward.Core.Accounts;
 using Mailward.Core.Addresses;
 using Mailward.Core.Admin;
@@ -49,6 +50,21 @@ public static class MailboxAssertions
         // The session ends after the client has gone: give it a moment before counting files.
         await Task.Delay(100);
         Check(t, store, new MailStoreLayout(Path.Combine(server.DataPath, "domains")));
+    }
+
+    /// <summary>
+    /// "! mail ADDRESS NAME TEXT": the message (as @mail: TEXT with \r \n escapes) written into the
+    /// user's new/ and then announced on <paramref name="events"/>, in LocalDelivery's order.
+    /// </summary>
+    public static void Deliver(Transcript t, string action, SqliteAccountStore store, MailStoreLayout layout, MailboxEvents events)
+    {
+        if (action.Split(' ', 4) is not ["mail", var address, var name, var text])
+            throw new FormatException($"{t.Name}: unknown event !{action}");
+        var who = MailAddress.Parse(address);
+        var user = store.FindUser(who.Local, who.Domain) ?? throw new FormatException($"{t.Name}: no user {address}");
+        using (var body = new MemoryStream(Transcript.Unescape(text)))
+            MaildirWriter.Deliver(MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), name, "mail.test", "s@remote.test", address, body);
+        events.Publish(new MailboxChange(address, "INBOX", MailboxChangeKind.Added));
     }
 
     public static void Check(Transcript t, SqliteAccountStore store, MailStoreLayout layout)

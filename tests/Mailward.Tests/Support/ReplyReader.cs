@@ -10,6 +10,9 @@ public sealed class ReplyReader(Stream stream)
     private int _start;
     private int _end;
 
+    /// <summary>Octets read and not yet returned as lines.</summary>
+    public int Buffered => _end - _start;
+
     /// <summary>The next line without its line end; null at the end of the stream.</summary>
     public async Task<string?> ReadLineAsync()
     {
