@@ -41,7 +41,11 @@ public sealed class WebBrowserTests(WebServer web) : IClassFixture<WebServer>
         await page.GetByLabel("Address").FillAsync(address);
         await page.GetByLabel("Password").FillAsync(password);
         await page.GetByRole(AriaRole.Button, new() { Name = "Log in" }).ClickAsync();
-        await page.WaitForURLAsync(u => !u.EndsWith("/login", StringComparison.Ordinal));
+        // The new page's URL, then its "Log out" button (every signed-in page has one). Waiting for
+        // the load event instead once timed out on two busy cores after the page had loaded
+        // ("NetworkIdle" fired): the assertion retries until the page is there.
+        await page.WaitForURLAsync(u => !u.EndsWith("/login", StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Log out" })).ToBeVisibleAsync();
     }
 
     private static async Task ShotAsync(IPage page, string name)
