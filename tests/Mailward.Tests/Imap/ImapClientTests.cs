@@ -1,6 +1,6 @@
 // IMAP with real clients over real sockets: MailKit's ImapClient (folders with special use, APPEND
 // with UIDPLUS, FETCH, STORE, MOVE, EXPUNGE, IDLE woken by delivered mail, two sessions seeing each
-// other's changes) and Python's imaplib.
+// other's changes, QRESYNC, QUOTA with [OVERQUOTA], SORT and THREAD) and Python's imaplib.
 using System.Diagnostics;
 using MailKit;
 using MailKit.Net.Imap;
@@ -225,6 +225,53 @@ public class ImapClientTests
         Assert.Equal([envelopes[1].UniqueId, envelopes[0].UniqueId], sorted);
         // TEXT reads the file (it searches every header field and the body).
         Assert.Single(await inbox.SearchAsync(MailKit.Search.SearchQuery.MessageContains("zorro")));
+        await client.DisconnectAsync(true);
+    }
+
+    [Fact]
+    public async Task MailKit_reads_the_quota_is_refused_past_it_and_threads_a_conversation()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test", "quota joe@hosted.test 20000S,3C"]);
+        using var client = await LoginAsync(server);
+        Assert.True(client.Capabilities.HasFlag(ImapCapabilities.Quota));
+        Assert.True(client.Capabilities.HasFlag(ImapCapabilities.Thread));
+        var inbox = client.Inbox;
+        await inbox.OpenAsync(FolderAccess.ReadWrite);
+        var topic = Message("Budget");
+        topic.MessageId = "topic@remote.test";
+        var reply = Message("Re: Budget");
+        reply.MessageId = "reply@remote.test";
+        reply.InReplyTo = "topic@remote.test";
+        reply.References.Add("topic@remote.test");
+        var other = Message("Lunch");
+        other.MessageId = "lunch@remote.test";
+        // Appended reply first: threads follow the references, not the order of arrival.
+        var uids = new List<UniqueId>();
+        foreach (var m in new[] { reply, other, topic })
+            uids.Add((await inbox.AppendAsync(new AppendRequest(m)))!.Value);
+
+        // RFC 9208 §4.2, §4.3: the user's root with STORAGE in KiB and MESSAGE as counts.
+        var quota = await inbox.GetQuotaAsync();
+        Assert.Equal(20000 / 1024, (int)quota.StorageLimit!.Value);
+        Assert.Equal(3, (int)quota.MessageLimit!.Value);
+        Assert.Equal(3, (int)quota.CurrentMessageCount!.Value);
+        Assert.True(quota.CurrentStorageSize > 0);
+        // A fourth message passes the message limit: APPEND is refused with [OVERQUOTA] and nothing is stored.
+        var refused = await Assert.ThrowsAsync<ImapCommandException>(() => inbox.AppendAsync(new AppendRequest(Message("one too many"))));
+        Assert.Equal(ImapCommandResponse.No, refused.Response);
+        Assert.Contains("quota", refused.ResponseText, StringComparison.OrdinalIgnoreCase);
+        await inbox.CheckAsync();
+        Assert.Equal(3, inbox.Count);
+
+        // RFC 5256: REFERENCES puts the reply under its topic; ORDEREDSUBJECT groups by base subject.
+        var threads = await inbox.ThreadAsync(ThreadingAlgorithm.References, MailKit.Search.SearchQuery.All);
+        Assert.Equal(2, threads.Count);
+        var budget = Assert.Single(threads, t => t.UniqueId == uids[2]);
+        Assert.Equal(uids[0], Assert.Single(budget.Children).UniqueId);
+        Assert.Contains(threads, t => t.UniqueId == uids[1] && t.Children.Count == 0);
+        threads = await inbox.ThreadAsync(ThreadingAlgorithm.OrderedSubject, MailKit.Search.SearchQuery.All);
+        Assert.Equal(2, threads.Count);
+        Assert.Contains(threads, t => t.Children.Count == 1);
         await client.DisconnectAsync(true);
     }
 
