@@ -509,12 +509,16 @@ public class ImapFuzzTests(ITestOutputHelper output)
     public async Task Session_on_seeds_and_mutations_keeps_every_invariant()
     {
         using var target = new ImapFuzzTarget();
-        var rng = new Random(9051);
+        // A longer hunt by hand: MAILWARD_FUZZ_SECONDS=600 MAILWARD_FUZZ_SEED=7 (the seeds go round until the time is up).
+        var hunt = int.TryParse(Environment.GetEnvironmentVariable("MAILWARD_FUZZ_SECONDS"), CultureInfo.InvariantCulture, out var seconds) ? seconds : 0;
+        var rng = new Random(int.TryParse(Environment.GetEnvironmentVariable("MAILWARD_FUZZ_SEED"), CultureInfo.InvariantCulture, out var s) ? s : 9051);
+        var budget = TimeSpan.FromSeconds(hunt > 0 ? hunt : 6);
         var runs = 0;
         var mutated = 0;
         // Bounded in time as in count: on a loaded machine the later seeds run unmutated past the budget.
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        foreach (var (name, seed) in Seeds())
+        var seeds = Seeds().ToList();
+        foreach (var (name, seed) in hunt > 0 ? Enumerable.Repeat(seeds, int.MaxValue).SelectMany(all => all).TakeWhile(_ => clock.Elapsed < budget) : seeds)
         {
             try
             {
@@ -525,7 +529,7 @@ public class ImapFuzzTests(ITestOutputHelper output)
                 throw new InvalidOperationException($"seed {name} broke an invariant: {e.Message}", e);
             }
             runs++;
-            for (var m = 0; m < 20 && clock.Elapsed < TimeSpan.FromSeconds(6); m++)
+            for (var m = 0; m < 20 && clock.Elapsed < budget; m++)
             {
                 mutated++;
                 var input = Mutations.Mutate(seed, rng, Special);
