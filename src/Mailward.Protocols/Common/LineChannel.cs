@@ -1,7 +1,8 @@
 // The line channel every text protocol shares, written once: commands are read into one fixed
 // buffer with a bound on the line (an overlong line is discarded as it streams, never held);
 // replies are buffered and flushed only before a read that could block, so pipelined commands get
-// their answers in one write (RFC 2920, RFC 2449); every read waits at most the command timeout.
+// their answers in one write (RFC 2920, RFC 2449); every read waits at most the command timeout
+// (an IMAP IDLE's wait for input, WaitForInputAsync, has none: the session keeps that time).
 // Bytes after a line (SMTP DATA, an IMAP literal) are read from the same buffer: Buffered, Consume
 // and ReadMoreAsync.
 using System.Buffers;
@@ -28,7 +29,7 @@ public sealed class LineChannel
     private bool _discardingLongLine;
 
     /// <param name="bufferSize">The input buffer while idle; it grows (to the longest line) only while a long line or a literal is
-    /// read, and shrinks back when emptied; an IMAP IDLE wait holds none (ReadMoreAsync's idle).</param>
+    /// read, and shrinks back when emptied; an IMAP IDLE wait holds none (WaitForInputAsync).</param>
     /// <param name="maxLine">The longest line read, in octets with its line end; longer ones are discarded and answered.</param>
     /// <param name="encoding">How lines and replies become bytes: Latin-1 keeps every octet (SMTP), UTF-8 for text (POP3).</param>
     public LineChannel(Stream stream, int bufferSize, int maxLine, TimeSpan commandTimeout, Encoding encoding)
@@ -155,19 +156,14 @@ public sealed class LineChannel
     /// <summary>Reads more input into the buffer, within the command timeout; 0 at end of input.</summary>
     public ValueTask<int> ReadMoreAsync(CancellationToken ct) => ReadMoreAsync(CommandTimeout, ct);
 
-    /// <summary>
-    /// As above with another deadline for this read (a data-rate deadline). With <paramref name="idle"/>
-    /// (IMAP IDLE: a wait of up to the autologout time) an empty buffer is let go and the wait holds none.
-    /// </summary>
-    public async ValueTask<int> ReadMoreAsync(TimeSpan timeout, CancellationToken ct, bool idle = false)
+    /// <summary>As above with another deadline for this read (a data-rate deadline).</summary>
+    public async ValueTask<int> ReadMoreAsync(TimeSpan timeout, CancellationToken ct)
     {
         if (_start == _end)
         {
             _start = _end = 0;
-            if (idle)
-                _in = [];
-            else if (_in.Length > _initialSize)
-                _in = new byte[_initialSize];
+            if (_in.Length != _initialSize)
+                _in = new byte[_initialSize]; // back from a long line, or from an idle wait that held none
         }
         else if (_end == _in.Length)
         {
@@ -184,13 +180,6 @@ public sealed class LineChannel
         deadline.CancelAfter(timeout);
         try
         {
-            if (_in.Length == 0)
-            {
-                // A zero-byte read waits for input without a buffer (Kestrel's pipes, SslStream and
-                // DeflateStream support it); a stream that answers it at once is simply read below.
-                _ = await Stream.ReadAsync(Memory<byte>.Empty, deadline.Token); // its count says nothing
-                _in = new byte[_initialSize];
-            }
             var n = await Stream.ReadAsync(_in.AsMemory(_end), deadline.Token);
             _end += n;
             return n;
@@ -199,5 +188,20 @@ public sealed class LineChannel
         {
             throw new ChannelTimeoutException("no input within " + timeout);
         }
+    }
+
+    /// <summary>
+    /// A wait for input that holds no buffer, no deadline and no task of its own (an IMAP IDLE: the
+    /// caller keeps the time): a zero-byte read of the stream (Kestrel's pipes, SslStream and
+    /// DeflateStream support it), done at once when input is buffered. Its count says nothing; the
+    /// octets come with the next <see cref="ReadMoreAsync(TimeSpan, CancellationToken)"/>.
+    /// </summary>
+    public ValueTask<int> WaitForInputAsync(CancellationToken ct)
+    {
+        if (_start < _end)
+            return ValueTask.FromResult(_end - _start);
+        _start = _end = 0;
+        _in = [];
+        return Stream.ReadAsync(Memory<byte>.Empty, ct);
     }
 }

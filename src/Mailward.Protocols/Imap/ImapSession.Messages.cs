@@ -19,7 +19,7 @@ public sealed partial class ImapSession
     {
         if (_selected is not { } s)
             return;
-        if (!force && !s.Changed.IsCompleted)
+        if (!force && !s.HasChanged)
             return;
         s.Rearm();
         await s.Mailbox.SyncAsync(ct);

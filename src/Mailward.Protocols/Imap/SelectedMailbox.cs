@@ -1,6 +1,6 @@
 // The selected mailbox of a session: the store's mailbox, the session's view of it (message
-// numbers as this client knows them, RFC 9051 §2.3.1.2), and a signal raised when this owner's
-// folder changed in another session or by delivery (MailboxEvents), which IDLE and NOOP wait on.
+// numbers as this client knows them, RFC 9051 §2.3.1.2), and a flag raised when this owner's
+// folder changed in another session or by delivery (MailboxEvents), which IDLE and NOOP look at.
 using Mailward.Core.MailStore;
 
 namespace Mailward.Protocols.Imap;
@@ -8,7 +8,8 @@ namespace Mailward.Protocols.Imap;
 internal sealed class SelectedMailbox : IDisposable
 {
     private readonly IDisposable? _subscription;
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _changed; // 1: a change was announced since the last Rearm
+    private Action? _waker;
 
     public SelectedMailbox(IMailbox mailbox, bool readOnly, MailboxEvents? events)
     {
@@ -19,7 +20,12 @@ internal sealed class SelectedMailbox : IDisposable
         _subscription = events?.Subscribe(mailbox.Owner.Address, change =>
         {
             if (change.Folder.Equals(mailbox.Folder, StringComparison.Ordinal))
-                _changed.TrySetResult();
+            {
+                // A full fence between the flag and the waker (Interlocked): an IDLE that sets its waker and
+                // then reads the flag cannot miss a change announced meanwhile.
+                Interlocked.Exchange(ref _changed, 1);
+                Volatile.Read(ref _waker)?.Invoke();
+            }
         });
     }
 
@@ -28,15 +34,17 @@ internal sealed class SelectedMailbox : IDisposable
     public SelectedView View { get; }
     public uint UidValidity { get; }
 
-    /// <summary>Completes when a change of this folder was announced since the last call (then re-armed).</summary>
-    public Task Changed => _changed.Task;
+    /// <summary>Whether a change of this folder was announced since the last <see cref="Rearm"/>.</summary>
+    public bool HasChanged => Volatile.Read(ref _changed) != 0;
 
-    /// <summary>Re-arms the signal before a sync, so a change during the sync is not missed.</summary>
-    public void Rearm()
-    {
-        if (_changed.Task.IsCompleted)
-            _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
+    /// <summary>Lowers the flag before a sync, so a change during the sync is not missed.</summary>
+    public void Rearm() => Volatile.Write(ref _changed, 0);
+
+    /// <summary>
+    /// Called after the flag is raised (IDLE's wake-up; null when nobody waits). Set it before looking
+    /// at <see cref="HasChanged"/>: a change in between is then seen one way or the other.
+    /// </summary>
+    public void SetWaker(Action? waker) => Interlocked.Exchange(ref _waker, waker);
 
     public void Dispose()
     {

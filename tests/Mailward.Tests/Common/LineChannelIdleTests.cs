@@ -1,6 +1,6 @@
-// An IMAP IDLE wait holds no input buffer (LineChannel.ReadMoreAsync with idle): over Kestrel's kind
-// of pipes the read waits with a zero-byte read, and the buffer comes back with the client's input;
-// nor a reply buffer once its replies are flushed (ReleaseOutput).
+// An IMAP IDLE wait holds no input buffer (LineChannel.WaitForInputAsync): over Kestrel's kind of
+// pipes it is a zero-byte read, and the buffer comes back with the read of the client's input; nor
+// a reply buffer once its replies are flushed (ReleaseOutput).
 using System.IO.Pipelines;
 using System.Text;
 using Mailward.Protocols.Common;
@@ -21,19 +21,23 @@ public class LineChannelIdleTests
         Assert.Equal("a1 IDLE", await channel.ReadLineAsync(default));
         Assert.Equal(2048, channel.InputCapacity); // a command is read into the buffer
 
-        var waiting = channel.ReadMoreAsync(TimeSpan.FromSeconds(30), default, idle: true).AsTask();
+        var waiting = channel.WaitForInputAsync(default).AsTask();
         await Task.Delay(100);
         Assert.False(waiting.IsCompleted);
         Assert.Equal(0, channel.InputCapacity); // the wait holds none
 
         await toServer.Writer.WriteAsync(Encoding.ASCII.GetBytes("DONE\r\n"));
-        Assert.Equal(6, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, channel.InputCapacity); // input is there, still unread
+        Assert.Equal(6, await channel.ReadMoreAsync(TimeSpan.FromSeconds(30), default));
         Assert.Equal("DONE\r\n", Encoding.ASCII.GetString(channel.Buffered));
         Assert.Equal(2048, channel.InputCapacity);
-
-        toServer.Writer.Complete(); // the client goes: the idle wait ends with 0
+        Assert.True(channel.WaitForInputAsync(default).AsTask().IsCompleted); // buffered input: no wait
         channel.Consume(6);
-        Assert.Equal(0, await channel.ReadMoreAsync(TimeSpan.FromSeconds(30), default, idle: true).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));
+
+        toServer.Writer.Complete(); // the client goes: the wait ends, and the read says 0
+        await channel.WaitForInputAsync(default).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, await channel.ReadMoreAsync(TimeSpan.FromSeconds(30), default));
     }
 
     [Fact]

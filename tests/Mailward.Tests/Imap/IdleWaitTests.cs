@@ -1,0 +1,95 @@
+// IDLE's small wait (IdleWait.cs): the wake-up completes an armed wait once and keeps no wake from
+// before the arm; the clock all idle sessions share wakes a wait when its time comes and stops when
+// nobody waits; and a session in IDLE polls its folder and logs out on that clock (a fake time source).
+using System.Net;
+using System.Text;
+using Mailward.Core.MailStore;
+using Mailward.Core.MailStore.Maildir;
+using Mailward.Protocols.Imap;
+using Mailward.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Mailward.Tests.Imap;
+
+public class IdleWaitTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task A_wake_completes_the_armed_wait_once_and_a_wake_before_the_arm_is_not_kept()
+    {
+        var waiter = new IdleWaiter();
+        waiter.Wake(); // nobody waits yet: not kept
+        var wait = waiter.WaitAsync();
+        Assert.False(wait.IsCompleted);
+        waiter.Wake();
+        waiter.Wake(); // a second wake of the same wait changes nothing
+        await wait.AsTask().WaitAsync(Patience);
+        var again = waiter.WaitAsync();
+        Assert.False(again.IsCompleted);
+        waiter.WakeAction();
+        await again.AsTask().WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task The_shared_clock_wakes_a_wait_when_its_time_comes_and_stops_when_nobody_waits()
+    {
+        var time = new FakeTimeProvider();
+        var clock = IdleClock.For(time);
+        Assert.Same(clock, IdleClock.For(time));
+        var early = new IdleWaiter { DueAt = time.GetTimestamp() + 5 * time.TimestampFrequency };
+        var late = new IdleWaiter { DueAt = time.GetTimestamp() + 60 * time.TimestampFrequency };
+        clock.Add(early);
+        clock.Add(late);
+        clock.Add(late); // listed once
+        Assert.Equal(2, clock.Count);
+        var first = early.WaitAsync();
+        var second = late.WaitAsync();
+        time.Advance(TimeSpan.FromSeconds(3));
+        Assert.False(first.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(3));
+        await first.AsTask().WaitAsync(Patience);
+        Assert.False(second.IsCompleted);
+        clock.Remove(early);
+        clock.Remove(late);
+        clock.Remove(late);
+        Assert.Equal(0, clock.Count);
+        time.Advance(TimeSpan.FromMinutes(2)); // unlisted: the clock wakes it no more
+        Assert.False(second.IsCompleted);
+    }
+
+    [Fact]
+    public async Task An_idle_session_polls_on_the_shared_clock_and_logs_out_at_the_autologout()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var world = new MailboxWorld(new Transcript("idle", "127.0.0.1", ["user joe@hosted.test"], [], []));
+        var events = new MailboxEvents();
+        var store = new MaildirStore(world.Layout, "test-node", "mail.test", events: events);
+        var options = new ImapOptions { Hostname = "mail.test", FailedLoginDelay = TimeSpan.Zero, IdlePoll = TimeSpan.FromSeconds(30), AutologoutTimeout = TimeSpan.FromMinutes(31) };
+        using var session = new ImapSession(options, new ImapServices(world.Logins, store, events), NullLogger.Instance, time);
+        var (client, run) = DuplexStream.Serve(s => session.RunAsync(s, new ImapSessionInfo("idle", IPAddress.Loopback, IPAddress.Loopback), CancellationToken.None));
+        await using var _ = client;
+        var replies = new ReplyReader(client);
+        await client.WriteAsync("a LOGIN joe@hosted.test pw\r\nb SELECT INBOX\r\nc IDLE\r\n"u8.ToArray());
+        await client.FlushAsync();
+        while (await replies.ReadLineAsync() is { } line && line != "+ idling")
+        {
+        }
+
+        // Another program (no announcement) drops a message into new/: the next poll, on the clock, finds it.
+        var user = world.Store.FindUser("joe", "hosted.test")!;
+        var maildir = MailStoreLayout.MaildirOf(world.Layout.Resolve(user.Directory));
+        using (var body = new MemoryStream("Subject: one\r\n\r\nbody\r\n"u8.ToArray()))
+            MaildirWriter.Deliver(maildir, "1700000000.M1P1", "mail.test", "s@remote.test", "joe@hosted.test", body);
+        time.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal("* 1 EXISTS", await replies.ReadLineAsync());
+
+        // Past the autologout (RFC 9051 §5.4) the session says so and ends.
+        time.Advance(TimeSpan.FromMinutes(31));
+        Assert.Equal("* BYE autologout; idle for too long", await replies.ReadLineAsync());
+        Assert.Null(await replies.ReadLineAsync());
+        await run.WaitAsync(Patience);
+        Assert.Equal(0, IdleClock.For(time).Count);
+    }
+}
