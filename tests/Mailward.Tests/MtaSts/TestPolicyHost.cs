@@ -42,9 +42,9 @@ public sealed class TestPolicyHost : IAsyncDisposable
             {
                 client = await _listener.AcceptTcpClientAsync(_stop.Token);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
             {
-                return;
+                return; // stopped; InvalidOperationException when the stop came between the loop's check and the accept
             }
             _ = Task.Run(() => ServeAsync(client));
         }

@@ -168,9 +168,9 @@ public sealed class DnsTestServer : IAsyncDisposable
             {
                 client = await _tcp.AcceptTcpClientAsync(_stop.Token);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
             {
-                return;
+                return; // stopped; InvalidOperationException when the stop came between the loop's check and the accept
             }
             _ = Task.Run(async () =>
             {

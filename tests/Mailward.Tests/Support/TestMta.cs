@@ -72,9 +72,9 @@ public sealed class TestMta : IAsyncDisposable
             {
                 client = await _listener.AcceptTcpClientAsync(_stop.Token);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException or InvalidOperationException)
             {
-                return;
+                return; // stopped; InvalidOperationException when the stop came between the loop's check and the accept
             }
             var n = Interlocked.Increment(ref _connections);
             _ = Task.Run(() => SessionAsync(client, n));
