@@ -1,7 +1,7 @@
-// What an IMAP IDLE session waits on, made small for thousands of them (docs/imap.md, "IDLE memory"):
-// one reusable wake-up per session, set off by its input, by a change of its folder, or by one clock
-// all idle sessions of a time source share (their polls and the autologout), instead of a timer, a
-// linked cancellation source and a Task.WhenAny each.
+// What an IMAP IDLE session waits on, made small for thousands of them (docs/imap.md: what an IDLE
+// session costs): one reusable wake-up per session, set off by its input, by a change of its folder,
+// or by one clock all idle sessions of a time source share (their polls and the autologout), instead
+// of a timer, a linked cancellation source and a Task.WhenAny each.
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 
@@ -72,8 +72,6 @@ internal sealed class IdleClock
 
     /// <summary>The clock of a time source (a test's fake one gets its own).</summary>
     public static IdleClock For(TimeProvider time) => Clocks.GetValue(time, t => new IdleClock(t));
-
-    public TimeProvider Time => _time;
 
     /// <summary>Waiters listed now, for tests.</summary>
     internal int Count

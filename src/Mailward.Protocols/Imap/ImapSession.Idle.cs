@@ -21,8 +21,8 @@ public sealed partial class ImapSession
         long Next() => Math.Min(logoutAt, _time.GetTimestamp() + (long)(options.IdlePoll.TotalSeconds * _time.TimestampFrequency));
         var waiter = new IdleWaiter { DueAt = Next() };
         var selected = _selected;
-        // Only this loop touches the input; the replies are written between reads, never during one.
-        // First a read of no octets (no buffer held); once something came, reads of the octets.
+        // Only this loop touches the input: first a read of no octets (no buffer held), once something
+        // came reads of the octets. Replies to changes go out while such a read is pending.
         var input = _channel.WaitForInputAsync(ct);
         var waitingForInput = true;
         if (!input.IsCompleted)

@@ -125,18 +125,19 @@ public sealed record Transcript(string Name, string ClientAddress, IReadOnlyList
         return [.. bytes];
     }
 
-    public static bool Matches(string pattern, string actual) => Matches(pattern, actual, null);
-
     /// <summary>
-    /// As above, and "{=name}" in the pattern matches a number that later C: lines use as "{=name}"
-    /// (a value the server chooses, such as a UIDVALIDITY): kept in <paramref name="captures"/>.
+    /// Whether a reply line matches an S: pattern: '*' at its end matches any tail, and "{=name}"
+    /// matches a number that later C: lines use as "{=name}" (a value the server chooses, such as a
+    /// UIDVALIDITY): kept in <paramref name="captures"/>.
     /// </summary>
-    public static bool Matches(string pattern, string actual, Dictionary<string, string>? captures)
+    public static bool Matches(string pattern, string actual, Dictionary<string, string> captures)
     {
         var at = 0;
-        while (pattern.IndexOf("{=", StringComparison.Ordinal) is var open and >= 0 && captures is not null)
+        while (pattern.IndexOf("{=", StringComparison.Ordinal) is var open and >= 0)
         {
             var close = pattern.IndexOf('}', open);
+            if (close < 0)
+                throw new FormatException($"an S: line's \"{{=\" has no closing brace: {pattern}");
             var literal = pattern[..open];
             if (string.CompareOrdinal(actual, at, literal, 0, literal.Length) != 0 || actual.Length - at < literal.Length)
                 return false;

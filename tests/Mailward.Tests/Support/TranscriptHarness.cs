@@ -139,7 +139,7 @@ public static class TranscriptHarness
 
     /// <summary>
     /// As above for a file with further sessions (<paramref name="open"/> connects session N at its first
-    /// line) and "!" events (<paramref name="act"/>; "starttls" is done here, on the client's side).
+    /// line) and "!" events (<paramref name="act"/>; "starttls" and "compress" are done here, on the client's side).
     /// </summary>
     public static async Task PlayAsync(Transcript t, Stream client, int chunk, string mode, Func<int, Task<Stream>> open, Func<string, Task> act)
     {
