@@ -2,10 +2,10 @@
 // before the arm; the clock all idle sessions share wakes a wait when its time comes and stops when
 // nobody waits; and a session in IDLE polls its folder and logs out on that clock (a fake time source).
 using System.Net;
-using System.Text;
 using Mailward.Core.MailStore;
 using Mailward.Core.MailStore.Maildir;
 using Mailward.Protocols.Imap;
+using Mailward.Tests.Smtp;
 using Mailward.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -78,10 +78,7 @@ public class IdleWaitTests
         }
 
         // Another program (no announcement) drops a message into new/: the next poll, on the clock, finds it.
-        var user = world.Store.FindUser("joe", "hosted.test")!;
-        var maildir = MailStoreLayout.MaildirOf(world.Layout.Resolve(user.Directory));
-        using (var body = new MemoryStream("Subject: one\r\n\r\nbody\r\n"u8.ToArray()))
-            MaildirWriter.Deliver(maildir, "1700000000.M1P1", "mail.test", "s@remote.test", "joe@hosted.test", body);
+        SmtpFixture.WriteMail(MailboxAssertions.MaildirOf(world.Store, world.Layout, "joe@hosted.test"), "joe@hosted.test", "1700000000.M1P1", "Subject: one\r\n\r\nbody\r\n");
         time.Advance(TimeSpan.FromSeconds(31));
         Assert.Equal("* 1 EXISTS", await replies.ReadLineAsync());
 

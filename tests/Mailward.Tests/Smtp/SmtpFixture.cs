@@ -37,6 +37,13 @@ public sealed class SmtpFixture : IAsyncDisposable
         Policy = new SmtpPolicy(Store, new RecipientResolver(Store), badMailFrom);
     }
 
+    /// <summary>@mail's message (TEXT with \r \n escapes) written into a Maildir's new/ as delivery writes it; also the "! mail" event's.</summary>
+    public static void WriteMail(string maildir, string address, string uniqueName, string text)
+    {
+        using var body = new MemoryStream(Transcript.Unescape(text));
+        MaildirWriter.Deliver(maildir, uniqueName, "mail.test", "s@remote.test", address, body);
+    }
+
     /// <summary>
     /// Applies a transcript's "@" lines to an account store and mail store; returns the settings
     /// they ask for ("Section:Key=value", the section of the protocol under test) and the
@@ -95,8 +102,7 @@ public sealed class SmtpFixture : IAsyncDisposable
                     var ml = arg.Split(' ', 3);
                     var to = MailAddress.Parse(ml[0]);
                     var owner = admin.GetUserAsync(system, ml[0]).GetAwaiter().GetResult();
-                    using (var text = new MemoryStream(Transcript.Unescape(ml[2])))
-                        MaildirWriter.Deliver(owner.Maildir, ml[1], "mail.test", "s@remote.test", ml[0], text);
+                    WriteMail(owner.Maildir, ml[0], ml[1], ml[2]);
                     break;
                 case "badmailfrom": badMailFrom = arg; break;
                 case "set": settings.Add(section + ":" + arg); break;

@@ -60,11 +60,16 @@ public static class MailboxAssertions
     {
         if (action.Split(' ', 4) is not ["mail", var address, var name, var text])
             throw new FormatException($"{t.Name}: unknown event !{action}");
-        var who = MailAddress.Parse(address);
-        var user = store.FindUser(who.Local, who.Domain) ?? throw new FormatException($"{t.Name}: no user {address}");
-        using (var body = new MemoryStream(Transcript.Unescape(text)))
-            MaildirWriter.Deliver(MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), name, "mail.test", "s@remote.test", address, body);
+        SmtpFixture.WriteMail(MaildirOf(store, layout, address), address, name, text);
         events.Publish(new MailboxChange(address, "INBOX", MailboxChangeKind.Added));
+    }
+
+    /// <summary>A user's Maildir (INBOX) by address.</summary>
+    public static string MaildirOf(SqliteAccountStore store, MailStoreLayout layout, string address)
+    {
+        var who = MailAddress.Parse(address);
+        var user = store.FindUser(who.Local, who.Domain) ?? throw new FormatException($"no user {address}");
+        return MailStoreLayout.MaildirOf(layout.Resolve(user.Directory));
     }
 
     public static void Check(Transcript t, SqliteAccountStore store, MailStoreLayout layout)
@@ -77,9 +82,7 @@ public static class MailboxAssertions
                 ["folder", var ad, var f, var c] => (ad, f, c, false),
                 _ => throw new FormatException($"unknown assertion ={a}"),
             };
-            var who = MailAddress.Parse(address);
-            var user = store.FindUser(who.Local, who.Domain)!;
-            var path = MaildirStore.FolderPath(MailStoreLayout.MaildirOf(layout.Resolve(user.Directory)), folder);
+            var path = MaildirStore.FolderPath(MaildirOf(store, layout, address), folder);
             // "mailbox": INBOX must exist (its absence fails); a folder may have been deleted.
             var files = new[] { "new", "cur" }.Sum(d =>
                 inbox || Directory.Exists(Path.Combine(path, d)) ? Directory.GetFiles(Path.Combine(path, d)).Length : 0);
