@@ -5,6 +5,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Mailward.Protocols.Common;
 using Mailward.Protocols.Hosting;
+using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Common;
 
@@ -57,11 +58,5 @@ public class LineChannelIdleTests
         await channel.FlushAsync(default);
         var read = await toClient.Reader.ReadAtLeastAsync(22);
         Assert.Equal("+ idling\r\n* 1 EXISTS\r\n", Encoding.ASCII.GetString(read.Buffer));
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input => input;
-        public PipeWriter Output => output;
     }
 }
