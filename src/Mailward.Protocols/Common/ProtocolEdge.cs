@@ -31,6 +31,9 @@ public sealed record EdgeConnection(string SessionId, IPAddress Client, int Clie
 
 public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLifetime lifetime, ILogger<ProtocolEdge> logger)
 {
+    // STARTTLS's handshake as one delegate for every connection, not one held by each.
+    private readonly Func<Stream, CancellationToken, Task<(Stream Stream, string Description)>> _startTls = tls.HandshakeAsync;
+
     /// <summary>A new session id: 12 hex digits, what the log and the greetings show.</summary>
     public static string NewSessionId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
 
@@ -76,7 +79,7 @@ public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLi
                         return;
                     }
                 }
-                await session(stream, new EdgeConnection(id, client, clientPort, server, description, description is null ? tls.HandshakeAsync : null)
+                await session(stream, new EdgeConnection(id, client, clientPort, server, description, description is null ? _startTls : null)
                 {
                     ServerStopping = lifetime.ApplicationStopping,
                 }, ct.Token);

@@ -64,17 +64,19 @@ public sealed class ImapService(ImapOptions options, ImapServices services, Prot
     private readonly EdgeListener _plain = new("imap", false, new ConnectionLimiter(maxConnections, maxPerClient), Refusal);
     private readonly EdgeListener _secure = new("imap", true, new ConnectionLimiter(maxConnections, maxPerClient), Refusal);
 
-    public Task RunPlainAsync(ConnectionContext connection) => edge.RunAsync(connection, _plain, RunSession);
+    // One delegate for every connection, made at the first: one per connection would be held while it lasts.
+    private Func<Stream, EdgeConnection, CancellationToken, Task>? _run;
 
-    public Task RunImplicitTlsAsync(ConnectionContext connection) => edge.RunAsync(connection, _secure, RunSession);
+    public Task RunPlainAsync(ConnectionContext connection) => edge.RunAsync(connection, _plain, _run ??= RunSession);
 
-    private async Task RunSession(Stream stream, EdgeConnection c, CancellationToken ct)
-    {
-        using var session = new ImapSession(options, services, logger);
-        await session.RunAsync(stream, new ImapSessionInfo(c.SessionId, c.Client, c.Server)
+    public Task RunImplicitTlsAsync(ConnectionContext connection) => edge.RunAsync(connection, _secure, _run ??= RunSession);
+
+    // Not async: RunAsync closes what the session opened when it ends, and an IDLE session waits with
+    // no frame of this method held beside it.
+    private Task RunSession(Stream stream, EdgeConnection c, CancellationToken ct) =>
+        new ImapSession(options, services, logger).RunAsync(stream, new ImapSessionInfo(c.SessionId, c.Client, c.Server)
         {
             StartTls = c.StartTls,
             TlsDescription = c.TlsDescription,
         }, ct);
-    }
 }

@@ -118,7 +118,12 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
     /// <summary>A parsed command: its tag, name and arguments; Error when it did not parse (the tag may be known).</summary>
     private sealed record ImapCommand(string Tag, string Name, IReadOnlyList<ImapToken> Args, string? Error = null);
 
-    private async Task<bool> HandleAsync(ImapCommand command, CancellationToken ct)
+    // IDLE runs straight from the command loop: an idle session waits with no dispatch frames under
+    // it (docs/imap.md: what an IDLE session costs).
+    private Task<bool> HandleAsync(ImapCommand command, CancellationToken ct) =>
+        command is { Error: null, Name: "IDLE" } && Authenticated ? IdleAsync(command.Tag, ct) : HandleCommandAsync(command, ct);
+
+    private async Task<bool> HandleCommandAsync(ImapCommand command, CancellationToken ct)
     {
         if (command.Error is not null)
             return Bad(command.Tag, command.Error);
@@ -126,16 +131,17 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
         {
             return await DispatchAsync(command.Tag, command.Name, command.Args, ct);
         }
-        catch (ImapFolderException e)
+        catch (Exception e) when (e is ImapFolderException or MailboxOverQuotaException)
         {
-            Tagged(command.Tag, "NO " + e.Message);
-            return true;
+            return Refuse(command.Tag, e);
         }
-        catch (MailboxOverQuotaException)
-        {
-            Tagged(command.Tag, "NO [OVERQUOTA] the mailbox is over its quota");
-            return true;
-        }
+    }
+
+    /// <summary>NO for a folder that cannot be used or a quota that is full: the command fails, the session goes on.</summary>
+    private bool Refuse(string tag, Exception e)
+    {
+        Tagged(tag, e is MailboxOverQuotaException ? "NO [OVERQUOTA] the mailbox is over its quota" : "NO " + e.Message);
+        return true;
     }
 
     private async Task<bool> DispatchAsync(string tag, string name, IReadOnlyList<ImapToken> args, CancellationToken ct)
@@ -189,8 +195,6 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
                 return Ok(tag, "NAMESPACE completed");
             case "STATUS":
                 return await StatusAsync(tag, args, ct);
-            case "IDLE":
-                return await IdleAsync(tag, ct);
             case "COMPRESS":
                 return await CompressAsync(tag, args, ct);
             case "GETQUOTA" or "GETQUOTAROOT":
