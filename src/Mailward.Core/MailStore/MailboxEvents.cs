@@ -14,11 +14,18 @@ public enum MailboxChangeKind
 
 public sealed record MailboxChange(string OwnerAddress, string Folder, MailboxChangeKind Kind);
 
+/// <summary>Hears the changes of an owner's folders; handlers must not block. An IMAP session's selected
+/// folder is one itself: no delegate, closure or subscription object for each of ten thousand IDLE sessions.</summary>
+public interface IMailboxChangeListener
+{
+    void Changed(MailboxChange change);
+}
+
 public sealed class MailboxEvents
 {
     private readonly ConcurrentDictionary<string, ImmutableSubscribers> _byOwner = new(StringComparer.OrdinalIgnoreCase);
 
-    private sealed record ImmutableSubscribers(Action<MailboxChange>[] Handlers);
+    private sealed record ImmutableSubscribers(IMailboxChangeListener[] Listeners);
 
     // Changes published per owner, hashed into a fixed table (bounded memory; two owners sharing a
     // slot only make each other's provisional listings go sooner): docs/mail-store.md "A wave of syncs".
@@ -33,16 +40,25 @@ public sealed class MailboxEvents
     /// <summary>Calls <paramref name="handler"/> for every change of this owner's folders until disposed. Handlers must not block.</summary>
     public IDisposable Subscribe(string ownerAddress, Action<MailboxChange> handler)
     {
-        _byOwner.AddOrUpdate(ownerAddress, _ => new([handler]), (_, s) => new([.. s.Handlers, handler]));
-        return new Subscription(() =>
+        var listener = new ActionListener(this, ownerAddress, handler);
+        Subscribe(ownerAddress, listener);
+        return listener;
+    }
+
+    /// <summary>Tells <paramref name="listener"/> of every change of this owner's folders until <see cref="Unsubscribe"/>.</summary>
+    public void Subscribe(string ownerAddress, IMailboxChangeListener listener) =>
+        _byOwner.AddOrUpdate(ownerAddress, _ => new([listener]), (_, s) => new([.. s.Listeners, listener]));
+
+    public void Unsubscribe(string ownerAddress, IMailboxChangeListener listener)
+    {
+        while (_byOwner.TryGetValue(ownerAddress, out var s))
         {
-            while (_byOwner.TryGetValue(ownerAddress, out var s))
-            {
-                var rest = s.Handlers.Where(h => h != handler).ToArray();
-                if (rest.Length == 0 ? _byOwner.TryRemove(new(ownerAddress, s)) : _byOwner.TryUpdate(ownerAddress, new(rest), s))
-                    return;
-            }
-        });
+            if (Array.IndexOf(s.Listeners, listener) < 0)
+                return;
+            var rest = s.Listeners.Where(l => l != listener).ToArray();
+            if (rest.Length == 0 ? _byOwner.TryRemove(new(ownerAddress, s)) : _byOwner.TryUpdate(ownerAddress, new(rest), s))
+                return;
+        }
     }
 
     public void Publish(MailboxChange change)
@@ -50,11 +66,11 @@ public sealed class MailboxEvents
         Interlocked.Increment(ref _generations[Slot(change.OwnerAddress)]); // before any handler runs, with or without subscribers
         if (!_byOwner.TryGetValue(change.OwnerAddress, out var s))
             return;
-        foreach (var handler in s.Handlers)
+        foreach (var listener in s.Listeners)
         {
             try
             {
-                handler(change);
+                listener.Changed(change);
             }
             catch (Exception)
             {
@@ -63,14 +79,16 @@ public sealed class MailboxEvents
         }
     }
 
-    private sealed class Subscription(Action dispose) : IDisposable
+    private sealed class ActionListener(MailboxEvents events, string ownerAddress, Action<MailboxChange> handler) : IMailboxChangeListener, IDisposable
     {
         private int _disposed;
+
+        public void Changed(MailboxChange change) => handler(change);
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
-                dispose();
+                events.Unsubscribe(ownerAddress, this);
         }
     }
 }

@@ -5,9 +5,9 @@ using Mailward.Core.MailStore;
 
 namespace Mailward.Protocols.Imap;
 
-internal sealed class SelectedMailbox : IDisposable
+internal sealed class SelectedMailbox : IDisposable, IMailboxChangeListener
 {
-    private readonly IDisposable? _subscription;
+    private readonly MailboxEvents? _events;
     private int _changed; // 1: a change was announced since the last Rearm
     private Action? _waker;
 
@@ -17,16 +17,19 @@ internal sealed class SelectedMailbox : IDisposable
         ReadOnly = readOnly;
         View = new SelectedView(mailbox.Entries, mailbox.EntriesFrozen);
         UidValidity = mailbox.UidValidity;
-        _subscription = events?.Subscribe(mailbox.Owner.Address, change =>
+        _events = events;
+        events?.Subscribe(mailbox.Owner.Address, this);
+    }
+
+    void IMailboxChangeListener.Changed(MailboxChange change)
+    {
+        if (change.Folder.Equals(Mailbox.Folder, StringComparison.Ordinal))
         {
-            if (change.Folder.Equals(mailbox.Folder, StringComparison.Ordinal))
-            {
-                // A full fence between the flag and the waker (Interlocked): an IDLE that sets its waker and
-                // then reads the flag cannot miss a change announced meanwhile.
-                Interlocked.Exchange(ref _changed, 1);
-                Volatile.Read(ref _waker)?.Invoke();
-            }
-        });
+            // A full fence between the flag and the waker (Interlocked): an IDLE that sets its waker and
+            // then reads the flag cannot miss a change announced meanwhile.
+            Interlocked.Exchange(ref _changed, 1);
+            Volatile.Read(ref _waker)?.Invoke();
+        }
     }
 
     public IMailbox Mailbox { get; }
@@ -48,7 +51,7 @@ internal sealed class SelectedMailbox : IDisposable
 
     public void Dispose()
     {
-        _subscription?.Dispose();
+        _events?.Unsubscribe(Mailbox.Owner.Address, this);
         Mailbox.Dispose();
     }
 }
