@@ -11,13 +11,16 @@ namespace Mailward.Core.MailStore.Maildir;
 public sealed class Keywords
 {
     public const string FileName = "mailward-keywords";
-    private readonly string?[] _byLetter = new string?[26];
+    // Made at the first keyword: most folders have none, and every open folder (an IDLE session's too) has this object.
+    private string?[]? _byLetter;
 
-    public string? NameOf(char letter) => letter is >= 'a' and <= 'z' ? _byLetter[letter - 'a'] : null;
+    public string? NameOf(char letter) => letter is >= 'a' and <= 'z' ? _byLetter?[letter - 'a'] : null;
 
     /// <summary>The letter of a keyword (case-insensitive, RFC 9051 §2.3.2); null when it has none yet.</summary>
     public char? LetterOf(string keyword)
     {
+        if (_byLetter is null)
+            return null;
         for (var i = 0; i < 26; i++)
             if (string.Equals(_byLetter[i], keyword, StringComparison.OrdinalIgnoreCase))
                 return (char)('a' + i);
@@ -29,6 +32,7 @@ public sealed class Keywords
     {
         if (LetterOf(keyword) is { } l)
             return l;
+        _byLetter ??= new string?[26];
         var free = Array.IndexOf(_byLetter, null);
         if (free < 0)
             return null;
@@ -39,8 +43,8 @@ public sealed class Keywords
     /// <summary>As Add, but the preferred letter when it is free (a takeover keeps Dovecot's letters).</summary>
     public char? Add(string keyword, char preferred)
     {
-        if (LetterOf(keyword) is null && preferred is >= 'a' and <= 'z' && _byLetter[preferred - 'a'] is null)
-            _byLetter[preferred - 'a'] = keyword;
+        if (LetterOf(keyword) is null && preferred is >= 'a' and <= 'z' && NameOf(preferred) is null)
+            (_byLetter ??= new string?[26])[preferred - 'a'] = keyword;
         return Add(keyword);
     }
 
@@ -66,7 +70,7 @@ public sealed class Keywords
         {
             if (lines[i].Length < 3 || lines[i][0] is < 'a' or > 'z' || lines[i][1] != ' ')
                 return SetAside(folder);
-            k._byLetter[lines[i][0] - 'a'] = lines[i][2..];
+            (k._byLetter ??= new string?[26])[lines[i][0] - 'a'] = lines[i][2..];
         }
         return k;
     }
@@ -81,10 +85,10 @@ public sealed class Keywords
     public void Write(string folder)
     {
         var sb = new StringBuilder();
-        var named = Enumerable.Range(0, 26).Where(i => _byLetter[i] is not null).ToList();
+        var named = Enumerable.Range(0, 26).Where(i => _byLetter?[i] is not null).ToList();
         sb.Append(CultureInfo.InvariantCulture, $"MWKEYWORDS 1 C{named.Count}\n");
         foreach (var i in named)
-            sb.Append((char)('a' + i)).Append(' ').Append(_byLetter[i]).Append('\n');
+            sb.Append((char)('a' + i)).Append(' ').Append(_byLetter![i]).Append('\n');
         FramedText.Write(folder, FileName, FramedText.Frame(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 }
