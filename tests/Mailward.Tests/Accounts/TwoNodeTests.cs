@@ -162,7 +162,8 @@ public sealed class TwoNodeTests : IDisposable
         while (added.Elapsed < TimeSpan.FromSeconds(5) && !answer.StartsWith("250", StringComparison.Ordinal))
             answer = await SmtpAsync(b.Smtp, "ann@hosted.test", "welcome");
         Assert.StartsWith("250", answer);
-        Assert.True(added.Elapsed < TimeSpan.FromSeconds(1), $"node B took {added.Elapsed} to see the new user");
+        // At once, not after the hour a cached miss lasts: 3 s leaves room for a loaded two-core run (one took 1.02 s).
+        Assert.True(added.Elapsed < TimeSpan.FromSeconds(3), $"node B took {added.Elapsed} to see the new user");
     }
 
     [FactWhenPostgres]
