@@ -60,6 +60,51 @@ public class IdleWaitTests
     }
 
     [Fact]
+    public void The_shared_clock_runs_its_timer_only_while_someone_waits()
+    {
+        var time = new WatchedTime();
+        var clock = IdleClock.For(time);
+        Assert.Null(time.Timer); // nobody has waited: no timer at all
+        var waiter = new IdleWaiter { DueAt = long.MaxValue };
+        clock.Add(waiter);
+        Assert.Equal(IdleClock.Tick, time.Timer!.Due);
+        clock.Remove(waiter);
+        Assert.Equal(Timeout.InfiniteTimeSpan, time.Timer.Due); // an idle server wakes for nothing
+        clock.Add(waiter);
+        Assert.Equal(IdleClock.Tick, time.Timer.Due); // the same timer, started again
+        Assert.Equal(1, time.Created);
+        clock.Remove(waiter);
+    }
+
+    /// <summary>A fake time source that shows the one timer the clock made and what it was last set to.</summary>
+    private sealed class WatchedTime : FakeTimeProvider
+    {
+        public WatchedTimer? Timer { get; private set; }
+        public int Created { get; private set; }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Created++;
+            return Timer = new WatchedTimer(base.CreateTimer(callback, state, dueTime, period), dueTime);
+        }
+    }
+
+    private sealed class WatchedTimer(ITimer inner, TimeSpan due) : ITimer
+    {
+        public TimeSpan Due { get; private set; } = due;
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            Due = dueTime;
+            return inner.Change(dueTime, period);
+        }
+
+        public void Dispose() => inner.Dispose();
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    [Fact]
     public async Task An_idle_session_polls_on_the_shared_clock_and_logs_out_at_the_autologout()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
