@@ -41,14 +41,21 @@ public sealed class PipeStream : Stream, IValueTaskSource<int>
 #pragma warning disable CA2012
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = _reader.ReadAsync(cancellationToken);
-        if (read.IsCompleted)
-            return new ValueTask<int>(Take(read.GetAwaiter().GetResult(), buffer.Span));
-        _destination = buffer;
-        _waiting = read.GetAwaiter();
-        _result.Reset();
-        _waiting.UnsafeOnCompleted(_readCompleted);
-        return new ValueTask<int>(this, _result.Version);
+        try
+        {
+            var read = _reader.ReadAsync(cancellationToken);
+            if (read.IsCompleted)
+                return new ValueTask<int>(Take(read.GetAwaiter().GetResult(), buffer.Span));
+            _destination = buffer;
+            _waiting = read.GetAwaiter();
+            _result.Reset();
+            _waiting.UnsafeOnCompleted(_readCompleted);
+            return new ValueTask<int>(this, _result.Version);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<int>(e); // a failure shows in what is awaited, as a stream's does
+        }
     }
 #pragma warning restore CA2012
 
@@ -102,11 +109,18 @@ public sealed class PipeStream : Stream, IValueTaskSource<int>
     /// <summary>Copies into the pipe and flushes it (waiting only while the client is behind on reading).</summary>
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var flush = _writer.WriteAsync(buffer, cancellationToken);
-        if (!flush.IsCompleted)
-            return WaitAsync(flush);
-        Check(flush.GetAwaiter().GetResult());
-        return default;
+        try
+        {
+            var flush = _writer.WriteAsync(buffer, cancellationToken);
+            if (!flush.IsCompleted)
+                return WaitAsync(flush);
+            Check(flush.GetAwaiter().GetResult());
+            return default;
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
 
         static async ValueTask WaitAsync(ValueTask<FlushResult> flush) => Check(await flush);
     }
@@ -118,11 +132,18 @@ public sealed class PipeStream : Stream, IValueTaskSource<int>
 
     public override Task FlushAsync(CancellationToken cancellationToken)
     {
-        var flush = _writer.FlushAsync(cancellationToken);
-        if (!flush.IsCompleted)
-            return WaitAsync(flush);
-        Check(flush.GetAwaiter().GetResult());
-        return Task.CompletedTask;
+        try
+        {
+            var flush = _writer.FlushAsync(cancellationToken);
+            if (!flush.IsCompleted)
+                return WaitAsync(flush);
+            Check(flush.GetAwaiter().GetResult());
+            return Task.CompletedTask;
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
 
         static async Task WaitAsync(ValueTask<FlushResult> flush) => Check(await flush);
     }

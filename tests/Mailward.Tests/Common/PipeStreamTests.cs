@@ -91,6 +91,19 @@ public class PipeStreamTests
     }
 
     [Fact]
+    public async Task A_failure_shows_in_what_is_awaited_not_in_the_call()
+    {
+        var cancelled = _stream.ReadAsync(new byte[8], new CancellationToken(canceled: true)).AsTask(); // no throw here
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        _toServer.Reader.Complete(); // reading after the reader is done is the pipe's error
+        var read = _stream.ReadAsync(new byte[8]).AsTask();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => read);
+        _toClient.Writer.Complete();
+        var write = _stream.WriteAsync("x"u8.ToArray()).AsTask();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => write);
+    }
+
+    [Fact]
     public async Task Writes_and_the_synchronous_calls_reach_the_other_end_in_order()
     {
         await _stream.WriteAsync("* OK ready\r\n"u8.ToArray());
