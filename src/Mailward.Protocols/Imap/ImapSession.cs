@@ -119,7 +119,8 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
     private sealed record ImapCommand(string Tag, string Name, IReadOnlyList<ImapToken> Args, string? Error = null);
 
     // IDLE runs straight from the command loop: an idle session waits with no dispatch frames under
-    // it (docs/imap.md: what an IDLE session costs).
+    // it (docs/imap.md: what an IDLE session costs). It names no folder and stores nothing, so the
+    // folder and quota errors answered below cannot arise in it.
     private Task<bool> HandleAsync(ImapCommand command, CancellationToken ct) =>
         command is { Error: null, Name: "IDLE" } && Authenticated ? IdleAsync(command.Tag, ct) : HandleCommandAsync(command, ct);
 
@@ -131,17 +132,16 @@ public sealed partial class ImapSession(ImapOptions options, ImapServices servic
         {
             return await DispatchAsync(command.Tag, command.Name, command.Args, ct);
         }
-        catch (Exception e) when (e is ImapFolderException or MailboxOverQuotaException)
+        catch (ImapFolderException e)
         {
-            return Refuse(command.Tag, e);
+            Tagged(command.Tag, "NO " + e.Message);
+            return true;
         }
-    }
-
-    /// <summary>NO for a folder that cannot be used or a quota that is full: the command fails, the session goes on.</summary>
-    private bool Refuse(string tag, Exception e)
-    {
-        Tagged(tag, e is MailboxOverQuotaException ? "NO [OVERQUOTA] the mailbox is over its quota" : "NO " + e.Message);
-        return true;
+        catch (MailboxOverQuotaException)
+        {
+            Tagged(command.Tag, "NO [OVERQUOTA] the mailbox is over its quota");
+            return true;
+        }
     }
 
     private async Task<bool> DispatchAsync(string tag, string name, IReadOnlyList<ImapToken> args, CancellationToken ct)
