@@ -46,7 +46,8 @@ public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLi
     {
         var (client, clientPort, server) = ConnectionAddresses.Of(connection);
         var clientText = client.ToString();
-        Stream stream = new PipeStream(connection.Transport);
+        // The IMAP listeners' connections are streams already (SocketStreamTransport); the rest are Kestrel's pipes.
+        Stream stream = connection is StreamConnection direct ? direct.Stream : new PipeStream(connection.Transport);
         try
         {
             if (listener.Slots.TryEnter(client) is { } refusal)
@@ -62,14 +63,19 @@ public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLi
             var started = MailwardMetrics.SessionStarted(listener.MetricsName);
             try
             {
-                using var ct = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, lifetime.ApplicationStopping);
+                // A stream connection has no loop that sees the client go (its reads do), so no token of its own: then
+                // the server's stopping is the session's token, and no linked source is held beside every idle session.
+                using var linked = connection.ConnectionClosed.CanBeCanceled
+                    ? CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, lifetime.ApplicationStopping)
+                    : null;
+                var token = linked?.Token ?? lifetime.ApplicationStopping;
                 var id = NewSessionId();
                 string? description = null;
                 if (listener.ImplicitTls)
                 {
                     try
                     {
-                        (stream, description) = await tls.HandshakeAsync(stream, ct.Token);
+                        (stream, description) = await tls.HandshakeAsync(stream, token);
                     }
                     catch (Exception e) when (e is IOException or AuthenticationException)
                     {
@@ -82,7 +88,7 @@ public sealed partial class ProtocolEdge(TlsCertificates tls, IHostApplicationLi
                 await session(stream, new EdgeConnection(id, client, clientPort, server, description, description is null ? _startTls : null)
                 {
                     ServerStopping = lifetime.ApplicationStopping,
-                }, ct.Token);
+                }, token);
             }
             catch (IOException)
             {

@@ -9,8 +9,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace Mailward.Protocols.Hosting;
 
 /// <summary>One listener: the name Endpoint(name) finds, the settings section that enables it and
-/// holds its port, and what serves a connection (resolved once the services are built).</summary>
-public sealed record MailListener(string Name, string Section, Func<IServiceProvider, Func<ConnectionContext, Task>> Serve);
+/// holds its port, and what serves a connection (resolved once the services are built). A listener
+/// whose sessions wait idle by the thousand (IMAP) asks for <paramref name="Streams"/>: its
+/// connections are read straight off the socket (SocketStreamTransport), not through Kestrel's pipes.</summary>
+public sealed record MailListener(string Name, string Section, Func<IServiceProvider, Func<ConnectionContext, Task>> Serve, bool Streams = false);
 
 public interface IMailProtocol
 {

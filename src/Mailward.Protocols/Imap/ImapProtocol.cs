@@ -27,8 +27,8 @@ public sealed class ImapProtocol : IMailProtocol
             sp.GetRequiredService<ProtocolEdge>(), sp.GetRequiredService<ILogger<ImapSession>>(), maxConnections, maxPerClient));
         return
         [
-            new("imap", "Imap", sp => sp.GetRequiredService<ImapService>().RunPlainAsync),
-            new("imaps", "Imaps", sp => sp.GetRequiredService<ImapService>().RunImplicitTlsAsync),
+            new("imap", "Imap", sp => sp.GetRequiredService<ImapService>().RunPlainAsync, Streams: true),
+            new("imaps", "Imaps", sp => sp.GetRequiredService<ImapService>().RunImplicitTlsAsync, Streams: true),
         ];
     }
 

@@ -235,7 +235,8 @@ public sealed partial class MailServer : IAsyncDisposable
         {
             k.AddServerHeader = false;
             foreach (var listener in listeners.Where(l => settings.GetBool(l.Section + ":Enabled")))
-                Listen(k, listener.Name, settings.ListenAddress, settings.GetInt(listener.Section + ":Port", 0, 65535), l => l.Run(listener.Serve(l.ApplicationServices)));
+                Listen(k, listener.Name, settings.ListenAddress, settings.GetInt(listener.Section + ":Port", 0, 65535), l => l.Run(listener.Serve(l.ApplicationServices)),
+                    listener.Streams);
             if (admin.Enabled)
             {
                 k.Limits.MaxRequestBodySize = admin.MaxRequestBytes;
@@ -245,6 +246,8 @@ public sealed partial class MailServer : IAsyncDisposable
             if (submitSocket is not null)
                 k.ListenUnixSocket(submitSocket, l => l.UseConnectionHandler<Sendmail.SubmitConnectionHandler>());
         });
+        // After Kestrel's socket transport, so asked first: it binds the StreamEndPoints (the IMAP listeners), the sockets one the rest.
+        builder.Services.AddSingleton<IConnectionListenerFactory, StreamTransportFactory>();
         _app = builder.Build();
         // The PostgreSQL store hears of other nodes' writes on a connection of its own: its lines go to the server's log.
         if (accounts is Core.Accounts.Postgres.PostgresAccountStore shared)
@@ -310,14 +313,16 @@ public sealed partial class MailServer : IAsyncDisposable
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "file modes: {Finding}")]
     private static partial void FileModeFinding(ILogger logger, string finding);
 
-    private void Listen(KestrelServerOptions k, string name, string address, int port, Action<ListenOptions> configure)
+    private void Listen(KestrelServerOptions k, string name, string address, int port, Action<ListenOptions> configure, bool streams = false)
     {
         void Add(ListenOptions l)
         {
             configure(l);
             _listeners.Add((name, l));
         }
-        if (address == "*")
+        if (streams) // "*" is IPv6's any address, dual mode, with IPv4's as the fallback (StreamTransportFactory), as ListenAnyIP does
+            k.Listen(new StreamEndPoint(address == "*" ? IPAddress.IPv6Any : IPAddress.Parse(address), port), Add);
+        else if (address == "*")
             k.ListenAnyIP(port, Add);
         else
             k.Listen(IPAddress.Parse(address), port, Add);

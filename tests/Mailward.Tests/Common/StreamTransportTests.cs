@@ -1,0 +1,144 @@
+// The IMAP listeners' own transport (SocketStreamTransport) inside a real in-process server: that it binds
+// them and only them, that a close after unread input still delivers the last reply, and that stopping
+// the server ends idle sessions and a client that reads nothing, within the shutdown's time.
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Mailward.Protocols.Hosting;
+using Mailward.Tests.Smtp;
+using Mailward.Tests.Support;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Mailward.Tests.Common;
+
+public sealed class StreamTransportTests
+{
+    private static StreamTransportFactory Transport(ServerFixture server) =>
+        server.Services.GetServices<IConnectionListenerFactory>().OfType<StreamTransportFactory>().Single();
+
+    private static async Task<(NetworkStream Stream, ReplyReader Reader)> ConnectAsync(IPEndPoint to)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(to);
+        var s = new NetworkStream(socket, ownsSocket: true);
+        return (s, new ReplyReader(s));
+    }
+
+    private static async Task<string> UntilTaggedAsync(ReplyReader reader, string tag)
+    {
+        string? line;
+        while ((line = await reader.ReadLineAsync()) is not null && !line.StartsWith(tag + " ", StringComparison.Ordinal))
+        {
+        }
+        return line ?? "(closed)";
+    }
+
+    [Fact]
+    public async Task The_IMAP_listeners_are_bound_by_the_stream_transport_and_the_others_by_Kestrels_sockets()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        var transport = Transport(server);
+        foreach (var (to, greeting, streams) in new[] { (server.Imap, "* OK", true), (server.Smtp, "220", false), (server.Pop3, "+OK", false) })
+        {
+            var before = transport.Accepted;
+            var (s, r) = await ConnectAsync(to);
+            await using (s)
+                Assert.StartsWith(greeting, await r.ReadLineAsync());
+            Assert.Equal(streams ? before + 1 : before, transport.Accepted);
+        }
+        // Implicit TLS over the stream too: the handshake, then IMAP.
+        var accepted = transport.Accepted;
+        using var client = new MailKit.Net.Imap.ImapClient { ServerCertificateValidationCallback = (_, cert, _, _) => cert?.Subject == "CN=mail.test" };
+        await client.ConnectAsync("127.0.0.1", server.Imaps.Port, MailKit.Security.SecureSocketOptions.SslOnConnect);
+        await client.AuthenticateAsync("joe@hosted.test", "pw");
+        await client.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
+        Assert.Equal(accepted + 1, transport.Accepted);
+        await client.DisconnectAsync(true);
+    }
+
+    /// <summary>A message of about 4 MiB in joe's INBOX, more than a socket's buffers hold.</summary>
+    private static async Task PutBigMessageAsync(ServerFixture server)
+    {
+        var cur = Path.Combine(server.DataPath, "domains", "hosted.test", "joe", "Maildir", "cur");
+        Directory.CreateDirectory(cur);
+        var body = new StringBuilder("Subject: big\n\n");
+        while (body.Length < 4 << 20)
+            body.Append("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\n");
+        await File.WriteAllTextAsync(Path.Combine(cur, "1700000000.M1P1.mail.test:2,S"), body.ToString());
+    }
+
+    [Fact]
+    public async Task Input_left_unread_at_LOGOUT_does_not_cost_the_client_its_last_replies()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        await PutBigMessageAsync(server);
+        for (var round = 0; round < 3; round++)
+        {
+            var (s, r) = await ConnectAsync(server.Imap);
+            await using (s)
+            {
+                Assert.StartsWith("* OK", await r.ReadLineAsync());
+                // A large FETCH and LOGOUT with 32 KiB of commands behind them in one write, read late: the
+                // session ends with the FETCH's tail and the BYE still queued to send and the rest of the input
+                // unread. A close with unread input is a reset, which drops what was still queued.
+                var junk = new StringBuilder("a LOGIN joe@hosted.test pw\r\nb SELECT INBOX\r\nc FETCH 1 BODY[]\r\nd LOGOUT\r\n");
+                while (junk.Length < 32 * 1024)
+                    junk.Append("x NOOP\r\n");
+                await s.WriteAsync(Encoding.ASCII.GetBytes(junk.ToString()));
+                await Task.Delay(300);
+                Assert.StartsWith("c OK", await UntilTaggedAsync(r, "c"));
+                Assert.StartsWith("* BYE", await r.ReadLineAsync());
+                Assert.StartsWith("d OK", await r.ReadLineAsync());
+                Assert.Null(await r.ReadLineAsync()); // an orderly end, not a reset (which throws)
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_the_server_ends_idle_sessions_and_a_client_that_reads_nothing()
+    {
+        var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        var idlers = new List<(NetworkStream Stream, ReplyReader Reader)>();
+        NetworkStream? stalled = null;
+        try
+        {
+            await PutBigMessageAsync(server); // the stalled client asks for it and never reads: its session is stuck in a write
+            for (var i = 0; i < 8; i++) // with the stalled one, within Imap:MaxConnectionsPerUserAndClient (10)
+            {
+                var (s, r) = await ConnectAsync(server.Imap);
+                idlers.Add((s, r));
+                Assert.StartsWith("* OK", await r.ReadLineAsync());
+                await s.WriteAsync(Encoding.ASCII.GetBytes("a LOGIN joe@hosted.test pw\r\nb SELECT INBOX\r\nc IDLE\r\n"));
+                Assert.StartsWith("b OK", await UntilTaggedAsync(r, "b"));
+                Assert.StartsWith("+ ", await r.ReadLineAsync());
+            }
+            var (big, bigReader) = await ConnectAsync(server.Imap);
+            stalled = big;
+            Assert.StartsWith("* OK", await bigReader.ReadLineAsync());
+            await big.WriteAsync(Encoding.ASCII.GetBytes("a LOGIN joe@hosted.test pw\r\nb SELECT INBOX\r\nc FETCH 1 BODY[]\r\n"));
+            await Task.Delay(500); // the session is writing the 4 MiB now, and the socket's buffers are full
+
+            var stopping = Stopwatch.StartNew();
+            await server.StopAsync();
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(15), $"the stop took {stopping.Elapsed}");
+            foreach (var (_, r) in idlers)
+            {
+                // Each idler is told (BYE) or at least closed: never left hanging.
+                var lines = new List<string>();
+                while (await r.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)) is { } line)
+                    lines.Add(line);
+                Assert.True(lines.Count == 0 || lines.Any(l => l.StartsWith("* BYE", StringComparison.Ordinal)), string.Join("\n", lines));
+            }
+        }
+        finally
+        {
+            foreach (var (s, _) in idlers)
+                await s.DisposeAsync();
+            if (stalled is not null)
+                await stalled.DisposeAsync();
+            await server.DisposeAsync();
+        }
+    }
+}
