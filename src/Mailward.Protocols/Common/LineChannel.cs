@@ -192,9 +192,10 @@ public sealed class LineChannel
 
     /// <summary>
     /// A wait for input that holds no buffer, no deadline and no task of its own (an IMAP IDLE: the
-    /// caller keeps the time): a zero-byte read of the stream (Kestrel's pipes, SslStream and
-    /// DeflateStream support it), done at once when input is buffered. Its count says nothing; the
-    /// octets come with the next <see cref="ReadMoreAsync(TimeSpan, CancellationToken)"/>.
+    /// caller keeps the time): a zero-byte read of the stream (Kestrel's pipes, the IMAP listeners'
+    /// SocketStream, SslStream and DeflateStream support it, and complete it only with input there or
+    /// at the end), done at once when input is buffered. Its count says nothing; the octets come with
+    /// the next <see cref="ReadMoreAsync(TimeSpan, CancellationToken)"/>.
     /// </summary>
     public ValueTask<int> WaitForInputAsync(CancellationToken ct)
     {

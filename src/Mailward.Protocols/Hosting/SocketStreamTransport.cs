@@ -6,6 +6,8 @@ using System.Collections;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -125,13 +127,13 @@ public sealed class StreamConnection : ConnectionContext
     internal StreamConnection(Socket socket)
     {
         _socket = socket;
-        Stream = new NetworkStream(socket, ownsSocket: false); // closed here (CloseAsync), gently, not by whoever disposes the stream
+        Stream = new SocketStream(socket); // closed here (Close), gently, not by whoever disposes the stream
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
     }
 
     /// <summary>The socket as a stream: each write is sent at once (callers buffer their replies), each read waits on the socket.</summary>
-    public NetworkStream Stream { get; }
+    public Stream Stream { get; }
 
     public override string ConnectionId
     {
@@ -208,6 +210,85 @@ public sealed class StreamConnection : ConnectionContext
         public PipeReader Input { get; } = input;
         public PipeWriter Output { get; } = output;
     }
+}
+
+/// <summary>
+/// The socket as a stream whose zero-byte read means what the line channel and IDLE take it to mean:
+/// input is there, or the end. The socket's own completes when the kernel last said "readable",
+/// which may be about octets a read has taken already (epoll's edge came after the read): IDLE would
+/// then sit in a real read and hear no new mail. Here such a wake-up is checked (octets available, or
+/// readable at once: the end) and the wait made again, with no allocation per wait.
+/// </summary>
+internal sealed class SocketStream(Socket socket) : NetworkStream(socket, ownsSocket: false), IValueTaskSource<int>
+{
+    private ManualResetValueTaskSourceCore<int> _result;
+    private ValueTaskAwaiter<int> _waiting;
+    private CancellationToken _waitToken;
+    private Action? _waitCompleted;
+
+    // The socket's ValueTask is looked at once: its result only after IsCompleted, else its awaiter is kept and read once, in WaitCompleted.
+#pragma warning disable CA2012
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (!buffer.IsEmpty)
+            return base.ReadAsync(buffer, cancellationToken);
+        try
+        {
+            var wait = base.ReadAsync(Memory<byte>.Empty, cancellationToken);
+            if (wait.IsCompleted)
+            {
+                wait.GetAwaiter().GetResult(); // done at once: the socket looked (a peek), so it is exact
+                return new ValueTask<int>(0);
+            }
+            _waitToken = cancellationToken;
+            _waiting = wait.GetAwaiter();
+            _result.Reset();
+            _waiting.UnsafeOnCompleted(_waitCompleted ??= WaitCompleted);
+            return new ValueTask<int>(this, _result.Version);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException<int>(e);
+        }
+    }
+
+    private void WaitCompleted()
+    {
+        var waiting = _waiting;
+        _waiting = default;
+        try
+        {
+            waiting.GetResult();
+            if (Socket.Available == 0 && !Socket.Poll(0, SelectMode.SelectRead))
+            {
+                // Woken for octets already taken: wait again.
+                var again = base.ReadAsync(Memory<byte>.Empty, _waitToken);
+                if (!again.IsCompleted)
+                {
+                    _waiting = again.GetAwaiter();
+                    _waiting.UnsafeOnCompleted(_waitCompleted!);
+                    return;
+                }
+                again.GetAwaiter().GetResult();
+            }
+        }
+        catch (Exception e)
+        {
+            _waitToken = default;
+            _result.SetException(e);
+            return;
+        }
+        _waitToken = default;
+        _result.SetResult(0);
+    }
+#pragma warning restore CA2012
+
+    int IValueTaskSource<int>.GetResult(short token) => _result.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _result.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _result.OnCompleted(continuation, state, token, flags);
 }
 
 /// <summary>
