@@ -48,6 +48,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Mailward.Hosting;
 
@@ -73,12 +74,19 @@ public sealed partial class MailServer : IAsyncDisposable
         // /metrics every few seconds; what the admin pages change is in the admin audit (5100).
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         if (logging is null && settings.LogTarget != "file")
+        {
             builder.Logging.AddSimpleConsole(o =>
             {
                 o.SingleLine = true;
                 o.UseUtcTimestamp = true;
                 o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
             });
+            // Wrapped so the factory keeps no scopes for it: none is printed, and each would be held by a connection.
+            var console = builder.Services.Single(d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider));
+            builder.Services.Remove(console);
+            builder.Services.AddSingleton<ConsoleLoggerProvider>();
+            builder.Services.AddSingleton<ILoggerProvider>(sp => new ScopelessLoggerProvider(sp.GetRequiredService<ConsoleLoggerProvider>()));
+        }
         else
             logging?.Invoke(builder.Logging);
         // Daily files in the data folder that `mailward stats` reads (docs/log-format.md); the
