@@ -89,6 +89,11 @@ public sealed class StreamTransportFactory : IConnectionListenerFactory, IConnec
                 {
                     return null; // unbound
                 }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                {
+                    // Out of descriptors or memory: a pause, not a spin, until sessions end (the waiting clients stay in the backlog).
+                    await Task.Delay(100, CancellationToken.None); // an unbind meanwhile shows at the next accept
+                }
                 catch (SocketException)
                 {
                     // One client's failed accept (reset before it was taken): the next.
