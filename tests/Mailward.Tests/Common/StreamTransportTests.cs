@@ -58,6 +58,43 @@ public sealed class StreamTransportTests
         await client.DisconnectAsync(true);
     }
 
+    private static async Task LoggedAsync(ServerFixture server, string text)
+    {
+        for (var i = 0; i < 100 && !server.Log.Any(l => l.Contains(text, StringComparison.Ordinal)); i++)
+            await Task.Delay(50);
+        Assert.Contains(server.Log, l => l.Contains(text, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Listen:Address "*" (the default): the IMAP listener is IPv6's any address in dual mode, so IPv4
+    /// clients reach it too and are seen as plain IPv4 addresses (for the limits and the log), and ::1
+    /// where the host has IPv6.
+    /// </summary>
+    [Fact]
+    public async Task On_every_address_the_IMAP_listener_takes_IPv4_and_IPv6_clients()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], "--Listen:Address=*");
+        var port = server.Imap.Port;
+        var (s, r) = await ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        await using (s)
+            Assert.StartsWith("* OK", await r.ReadLineAsync());
+        await LoggedAsync(server, "connect client=127.0.0.1");
+        if (!Socket.OSSupportsIPv6)
+            return; // no IPv6 on this host: the listener fell back to IPv4's any address, which the above reached
+        using var v6 = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await v6.ConnectAsync(new IPEndPoint(IPAddress.IPv6Loopback, port));
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.NetworkUnreachable or SocketError.AddressFamilyNotSupported)
+        {
+            return; // IPv6 without a ::1 here (a container's choice)
+        }
+        await using var stream = new NetworkStream(v6);
+        Assert.StartsWith("* OK", await new ReplyReader(stream).ReadLineAsync());
+        await LoggedAsync(server, "connect client=::1");
+    }
+
     /// <summary>A message of about 4 MiB in joe's INBOX, more than a socket's buffers hold.</summary>
     private static async Task PutBigMessageAsync(ServerFixture server)
     {
