@@ -1,7 +1,7 @@
 // A Kestrel transport for listeners whose sessions sit idle by the thousand (IMAP IDLE): a connection is
 // its socket read and written as a NetworkStream, with no pipes, no send or receive loop and no thread-
 // pool hop between them and the session. Kestrel still binds, tracks, drains and aborts the connections;
-// it picks this transport for a StreamEndPoint only (docs/imap.md, "What an IDLE session costs").
+// it picks this transport for a StreamEndPoint only (docs/imap.md, "The IMAP listeners' transport").
 using System.Collections;
 using System.IO.Pipelines;
 using System.Net;
@@ -126,7 +126,6 @@ public sealed class StreamConnection : ConnectionContext
     private readonly Socket _socket;
     private string? _id;
     private IDictionary<object, object?>? _items;
-    private IDuplexPipe? _pipe;
     private int _closed;
 
     internal StreamConnection(Socket socket)
@@ -154,12 +153,11 @@ public sealed class StreamConnection : ConnectionContext
         set => _items = value;
     }
 
-    /// <summary>The stream as pipes, made only for a caller that asks (the mail sessions read <see cref="Stream"/>).</summary>
+    /// <summary>None: the edge reads <see cref="Stream"/>, and no connection middleware runs on these listeners.</summary>
     public override IDuplexPipe Transport
     {
-        get => _pipe ??= new StreamPipe(PipeReader.Create(Stream, new StreamPipeReaderOptions(leaveOpen: true)),
-            PipeWriter.Create(Stream, new StreamPipeWriterOptions(leaveOpen: true)));
-        set => _pipe = value;
+        get => throw new NotSupportedException("a stream connection has no pipes; read Stream");
+        set => throw new NotSupportedException("a stream connection has no pipes");
     }
 
     /// <summary>Kestrel's abort (a shutdown past its grace): the socket is shut, so a session's waiting read or write fails at once.</summary>
@@ -208,12 +206,6 @@ public sealed class StreamConnection : ConnectionContext
             // Gone already.
         }
         _socket.Dispose();
-    }
-
-    private sealed class StreamPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-        public PipeWriter Output { get; } = output;
     }
 }
 
