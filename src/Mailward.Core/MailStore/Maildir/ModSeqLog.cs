@@ -18,7 +18,7 @@ internal sealed class ModSeqLog(string folder)
     private byte[]? _header; // the header line as read, through '\n': another one means the file was replaced
     private long _offset; // the end of the last whole line read
     private int _lines; // lines after the header
-    private readonly Dictionary<string, string> _flagStrings = new(StringComparer.Ordinal); // one string per distinct flag set
+    private Dictionary<string, string>? _flagStrings; // one string per distinct flag set (made at the first M line)
 
     public enum ReadOutcome
     {
@@ -40,12 +40,18 @@ internal sealed class ModSeqLog(string folder)
     public bool Damaged { get; private set; }
 
     /// <summary>Live messages: UID → the mod-sequence and flag letters of its last M line.</summary>
-    public Dictionary<uint, (ulong ModSeq, string Flags)> Messages { get; private set; } = [];
+    public Dictionary<uint, (ulong ModSeq, string Flags)> Messages { get; private set; } = NoMessages;
 
     /// <summary>Remembered expunges, in the order written (mod-sequences ascending).</summary>
-    public List<(ulong ModSeq, uint First, uint Last)> Expunged { get; private set; } = [];
+    public List<(ulong ModSeq, uint First, uint Last)> Expunged { get; private set; } = NoExpunges;
 
-    private bool _shared; // Messages and Expunged are another reader's too: replaced, never changed in place
+    // Messages and Expunged are another reader's too (or the empty ones every reader starts with, so the
+    // log of an empty folder, held by each of its idle sessions, has no collections of its own):
+    // replaced, never changed in place.
+    private bool _shared = true;
+
+    private static readonly Dictionary<uint, (ulong ModSeq, string Flags)> NoMessages = [];
+    private static readonly List<(ulong ModSeq, uint First, uint Last)> NoExpunges = [];
 
     private string Path_ => Path.Combine(folder, FileName);
 
@@ -153,7 +159,10 @@ internal sealed class ModSeqLog(string folder)
         Generation = Base = Forgotten = Highest = 0;
         Damaged = false;
         if (_shared)
-            (Messages, Expunged, _shared) = ([], [], false);
+        {
+            (Messages, Expunged) = (NoMessages, NoExpunges); // still shared: copied at the first line applied
+            return;
+        }
         Messages.Clear();
         Expunged.Clear();
     }
@@ -181,6 +190,8 @@ internal sealed class ModSeqLog(string folder)
     /// </summary>
     private void ReadLines(ReadOnlySpan<byte> tail)
     {
+        if (!tail.Contains((byte)'\n'))
+            return; // no whole line: nothing to apply (and a shared empty log stays shared)
         Own();
         var start = _offset;
         var at = 0;
@@ -252,7 +263,7 @@ internal sealed class ModSeqLog(string folder)
         Span<char> chars = letters.Length <= 64 ? stackalloc char[letters.Length] : new char[letters.Length];
         for (var i = 0; i < letters.Length; i++)
             chars[i] = (char)letters[i];
-        var lookup = _flagStrings.GetAlternateLookup<ReadOnlySpan<char>>();
+        var lookup = (_flagStrings ??= new(StringComparer.Ordinal)).GetAlternateLookup<ReadOnlySpan<char>>();
         if (!lookup.TryGetValue(chars, out var flags))
         {
             flags = new string(chars);
