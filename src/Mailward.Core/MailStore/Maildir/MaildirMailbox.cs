@@ -17,7 +17,7 @@ public sealed partial class MaildirMailbox : IMailbox
     private readonly string _maildir; // the owner's Maildir (INBOX), where maildirsize lives
     private List<MailboxEntry> _entries = [];
     private List<MailboxEntry> _reported = []; // the entries as the last SyncAsync reported them
-    private Dictionary<uint, string> _files = [];
+    private Dictionary<uint, string> _files = NoFiles;
     private Keywords _keywords = new();
     private uint _lastValidity;
     private FolderListing? _listing; // the shared listing this object's entries came from, if any
@@ -151,6 +151,8 @@ public sealed partial class MaildirMailbox : IMailbox
     /// <summary>Before this object changes its entries or names in place: its own copies, not the shared listing's.</summary>
     private void OwnListing()
     {
+        if (ReferenceEquals(_files, NoFiles))
+            _files = [];
         if (_listing is not { } shared)
             return;
         if (ReferenceEquals(_entries, shared.Entries))
@@ -167,12 +169,15 @@ public sealed partial class MaildirMailbox : IMailbox
         _listing = null;
     }
 
+    /// <summary>The names of an empty folder's listing, shared by all of them (each idle session on one holds it): never changed.</summary>
+    private static readonly Dictionary<uint, string> NoFiles = [];
+
     /// <summary>The entries (by UID) and file names of a listing of cur/, its files' UIDs (index-aligned) and its UID list.</summary>
     private (List<MailboxEntry> Entries, Dictionary<uint, string> Names) Listing(List<MaildirName> files, uint[] uids, UidList list)
     {
         var entries = new MailboxEntry[files.Count];
         var order = new uint[files.Count];
-        var names = new Dictionary<uint, string>(files.Count);
+        var names = files.Count == 0 ? NoFiles : new Dictionary<uint, string>(files.Count);
         var n = 0;
         var sorted = true;
         for (var i = 0; i < files.Count; i++)
