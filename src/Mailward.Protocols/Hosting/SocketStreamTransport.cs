@@ -1,7 +1,6 @@
-// A Kestrel transport for listeners whose sessions sit idle by the thousand (IMAP IDLE): a connection is
+// A connection of the stream listeners (StreamListeners: IMAP, whose sessions sit idle by the thousand):
 // its socket read and written as a NetworkStream, with no pipes, no send or receive loop and no thread-
-// pool hop between them and the session. Kestrel still binds, tracks, drains and aborts the connections;
-// it picks this transport for a StreamEndPoint only (docs/imap.md, "The IMAP listeners' transport").
+// pool hop between them and the session (docs/imap.md, "The IMAP listeners' transport").
 using System.Collections;
 using System.IO.Pipelines;
 using System.Net;
@@ -13,110 +12,8 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Mailward.Protocols.Hosting;
 
-/// <summary>An address to listen on whose connections are streams over the socket (SocketStreamTransport).</summary>
-public sealed class StreamEndPoint(IPAddress address, int port) : IPEndPoint(address, port);
-
-/// <summary>Binds StreamEndPoints; every other endpoint stays with Kestrel's socket transport.</summary>
-public sealed class StreamTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
-{
-    /// <summary>Pending connections the kernel holds before accept (Kestrel's sockets default).</summary>
-    private const int Backlog = 512;
-
-    private long _accepted;
-
-    /// <summary>Connections accepted by this transport so far (for tests: that a listener is bound here).</summary>
-    public long Accepted => Interlocked.Read(ref _accepted);
-
-    public bool CanBind(EndPoint endpoint) => endpoint is StreamEndPoint;
-
-    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
-    {
-        var wanted = (StreamEndPoint)endpoint;
-        Socket socket;
-        try
-        {
-            socket = Bind(wanted);
-        }
-        catch (SocketException e) when (wanted.Address.Equals(IPAddress.IPv6Any) && e.SocketErrorCode is SocketError.AddressFamilyNotSupported or SocketError.AddressNotAvailable)
-        {
-            socket = Bind(new StreamEndPoint(IPAddress.Any, wanted.Port)); // "*" on a host without IPv6, as Kestrel's ListenAnyIP falls back
-        }
-        return ValueTask.FromResult<IConnectionListener>(new StreamListener(this, socket));
-    }
-
-    private static Socket Bind(IPEndPoint endpoint)
-    {
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (endpoint.Address.Equals(IPAddress.IPv6Any))
-                socket.DualMode = true; // "*": IPv4 clients too, as IPv4-mapped addresses (ConnectionAddresses makes them plain)
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true); // a restart binds while old connections are in TIME_WAIT
-            socket.Bind(endpoint);
-            socket.Listen(Backlog);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    private sealed class StreamListener(StreamTransportFactory factory, Socket socket) : IConnectionListener
-    {
-        private readonly IPEndPoint _bound = (IPEndPoint)socket.LocalEndPoint!;
-
-        // The bound address (the real port when 0 was asked for), still a StreamEndPoint should Kestrel bind it again.
-        public EndPoint EndPoint => new StreamEndPoint(_bound.Address, _bound.Port);
-
-        public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
-        {
-            while (true)
-            {
-                try
-                {
-                    var accepted = await socket.AcceptAsync(cancellationToken);
-                    accepted.NoDelay = true; // replies are written whole (LineChannel); no reason to hold the last segment
-                    Interlocked.Increment(ref factory._accepted);
-                    return new StreamConnection(accepted);
-                }
-                catch (ObjectDisposedException)
-                {
-                    return null; // unbound
-                }
-                catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted)
-                {
-                    return null; // unbound
-                }
-                catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
-                {
-                    // Out of descriptors or memory: a pause, not a spin, until sessions end (the waiting clients stay in the backlog).
-                    await Task.Delay(100, CancellationToken.None); // an unbind meanwhile shows at the next accept
-                }
-                catch (SocketException)
-                {
-                    // One client's failed accept (reset before it was taken): the next.
-                }
-            }
-        }
-
-        public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
-        {
-            socket.Dispose();
-            return default;
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            socket.Dispose();
-            return default;
-        }
-    }
-}
-
 /// <summary>One accepted connection: its socket as a stream (<see cref="Stream"/>), what the sessions read and write.</summary>
-public sealed class StreamConnection : ConnectionContext
+public sealed class StreamConnection : ConnectionContext, IThreadPoolWorkItem
 {
     private static long s_lastId;
 
@@ -124,17 +21,29 @@ public sealed class StreamConnection : ConnectionContext
     private const int MaxDrainBytes = 64 * 1024;
 
     private readonly Socket _socket;
+    private readonly StreamListeners _owner;
+    private readonly Func<ConnectionContext, Task> _handler;
     private string? _id;
     private IDictionary<object, object?>? _items;
+    private IFeatureCollection? _features;
     private int _closed;
 
-    internal StreamConnection(Socket socket)
+    // The owner's list of live connections: two links here, no node per connection.
+    internal StreamConnection? Previous;
+    internal StreamConnection? Next;
+
+    internal StreamConnection(Socket socket, StreamListeners owner, Func<ConnectionContext, Task> handler)
     {
         _socket = socket;
+        _owner = owner;
+        _handler = handler;
         Stream = new SocketStream(socket); // closed here (Close), gently, not by whoever disposes the stream
         LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = socket.RemoteEndPoint;
     }
+
+    /// <summary>Queued by the accept loop: the connection is served from the thread pool.</summary>
+    void IThreadPoolWorkItem.Execute() => _ = _owner.ServeAsync(this, _handler);
 
     /// <summary>The socket as a stream: each write is sent at once (callers buffer their replies), each read waits on the socket.</summary>
     public Stream Stream { get; }
@@ -145,7 +54,8 @@ public sealed class StreamConnection : ConnectionContext
         set => _id = value;
     }
 
-    public override IFeatureCollection Features { get; } = new SmallFeatureCollection();
+    /// <summary>Made when asked for: nothing on the way of a session sets or reads a feature.</summary>
+    public override IFeatureCollection Features => _features ??= new SmallFeatureCollection();
 
     public override IDictionary<object, object?> Items
     {
@@ -160,7 +70,7 @@ public sealed class StreamConnection : ConnectionContext
         set => throw new NotSupportedException("a stream connection has no pipes");
     }
 
-    /// <summary>Kestrel's abort (a shutdown past its grace): the socket is shut, so a session's waiting read or write fails at once.</summary>
+    /// <summary>The stop's abort (past the host's grace): the socket is shut, so a session's waiting read or write fails at once.</summary>
     public override void Abort(ConnectionAbortedException abortReason)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
@@ -336,8 +246,8 @@ internal sealed class SocketStream : NetworkStream, IValueTaskSource<int>
 }
 
 /// <summary>
-/// The few features Kestrel sets on a connection (four), in a list searched in order: a FeatureCollection
-/// makes a dictionary for them, held by every idle session.
+/// A connection's features, should anything ask for them, in a list searched in order: a
+/// FeatureCollection makes a dictionary.
 /// </summary>
 internal sealed class SmallFeatureCollection : IFeatureCollection
 {

@@ -55,7 +55,8 @@ namespace Mailward.Hosting;
 public sealed partial class MailServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly List<(string Name, ListenOptions Options)> _listeners = [];
+    private readonly List<(string Name, Func<IPEndPoint?> Bound)> _listeners = [];
+    private readonly StreamListeners _streamListeners = new(); // the IMAP listeners, served without Kestrel (StreamListeners)
 
     /// <summary>A server over <paramref name="accounts"/>, which the caller opened and disposes after the server.</summary>
     public MailServer(DataFolder data, IAccountStore accounts, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null)
@@ -206,7 +207,7 @@ public sealed partial class MailServer : IAsyncDisposable
         // The web admin and API: its own listener on the same host (HTTP, not a connection handler).
         var admin = builder.Services.AddAdminWeb(settings);
         // What mail client autoconfiguration names: the listeners as bound (read at each request).
-        builder.Services.AddSingleton(new Mailward.Web.Autoconfig.MailListeners(() => _listeners.Select(l => (l.Name, l.Options.IPEndPoint))));
+        builder.Services.AddSingleton(new Mailward.Web.Autoconfig.MailListeners(() => _listeners.Select(l => (l.Name, l.Bound()))));
         _ = MailwardMetrics.Registry; // the metrics' one-time set-up here, not in the first session or delivery
         builder.Services.AddSingleton(sp => new ServerHealth(settings.QueuePath, settings.MailStorePath, () => sp.GetRequiredService<QueueStore>().Accepting, ListenersProblem));
         builder.Services.AddHostedService<LifecycleService>();
@@ -243,8 +244,16 @@ public sealed partial class MailServer : IAsyncDisposable
         {
             k.AddServerHeader = false;
             foreach (var listener in listeners.Where(l => settings.GetBool(l.Section + ":Enabled")))
-                Listen(k, listener.Name, settings.ListenAddress, settings.GetInt(listener.Section + ":Port", 0, 65535), l => l.Run(listener.Serve(l.ApplicationServices)),
-                    listener.Streams);
+            {
+                var port = settings.GetInt(listener.Section + ":Port", 0, 65535);
+                if (listener.Streams)
+                {
+                    var bound = _streamListeners.Add(listener.Name, settings.ListenAddress, port, listener.Serve);
+                    _listeners.Add((listener.Name, () => bound.Bound));
+                }
+                else
+                    Listen(k, listener.Name, settings.ListenAddress, port, l => l.Run(listener.Serve(l.ApplicationServices)));
+            }
             if (admin.Enabled)
             {
                 k.Limits.MaxRequestBodySize = admin.MaxRequestBytes;
@@ -254,8 +263,13 @@ public sealed partial class MailServer : IAsyncDisposable
             if (submitSocket is not null)
                 k.ListenUnixSocket(submitSocket, l => l.UseConnectionHandler<Sendmail.SubmitConnectionHandler>());
         });
-        // After Kestrel's socket transport, so asked first: it binds the StreamEndPoints (the IMAP listeners), the sockets one the rest.
-        builder.Services.AddSingleton<IConnectionListenerFactory, StreamTransportFactory>();
+        // The stream listeners start after Kestrel (registered after it) and stop before it.
+        builder.Services.AddSingleton(_streamListeners);
+        builder.Services.AddHostedService(sp =>
+        {
+            _streamListeners.Services = sp;
+            return _streamListeners;
+        });
         _app = builder.Build();
         // The PostgreSQL store hears of other nodes' writes on a connection of its own: its lines go to the server's log.
         if (accounts is Core.Accounts.Postgres.PostgresAccountStore shared)
@@ -275,10 +289,10 @@ public sealed partial class MailServer : IAsyncDisposable
     /// <summary>One line per bound listener, named by its protocol (the real port when 0 was asked for).</summary>
     private void ListenersBound(ILogger log)
     {
-        foreach (var (name, options) in _listeners)
+        foreach (var (name, bound) in _listeners)
         {
             var protocol = name.ToUpperInvariant();
-            var endpoint = options.IPEndPoint?.ToString() ?? name;
+            var endpoint = bound()?.ToString() ?? name;
             Listening(log, protocol, endpoint);
         }
     }
@@ -291,7 +305,7 @@ public sealed partial class MailServer : IAsyncDisposable
             return "the server is stopping";
         if (!lifetime.ApplicationStarted.IsCancellationRequested)
             return "the server has not started yet";
-        var unbound = _listeners.Where(l => l.Options.IPEndPoint is not { Port: > 0 }).Select(l => l.Name).ToList();
+        var unbound = _listeners.Where(l => l.Bound() is not { Port: > 0 }).Select(l => l.Name).ToList();
         return unbound.Count == 0 ? null : "not bound: " + string.Join(", ", unbound);
     }
 
@@ -321,16 +335,14 @@ public sealed partial class MailServer : IAsyncDisposable
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "file modes: {Finding}")]
     private static partial void FileModeFinding(ILogger logger, string finding);
 
-    private void Listen(KestrelServerOptions k, string name, string address, int port, Action<ListenOptions> configure, bool streams = false)
+    private void Listen(KestrelServerOptions k, string name, string address, int port, Action<ListenOptions> configure)
     {
         void Add(ListenOptions l)
         {
             configure(l);
-            _listeners.Add((name, l));
+            _listeners.Add((name, () => l.IPEndPoint));
         }
-        if (streams) // "*" is IPv6's any address, dual mode, with IPv4's as the fallback (StreamTransportFactory), as ListenAnyIP does
-            k.Listen(new StreamEndPoint(address == "*" ? IPAddress.IPv6Any : IPAddress.Parse(address), port), Add);
-        else if (address == "*")
+        if (address == "*")
             k.ListenAnyIP(port, Add);
         else
             k.Listen(IPAddress.Parse(address), port, Add);
@@ -352,7 +364,7 @@ public sealed partial class MailServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Where a listener is bound, with the real port when 0 was asked for.</summary>
-    public IPEndPoint Endpoint(string name) => _listeners.First(l => l.Name == name).Options.IPEndPoint!;
+    public IPEndPoint Endpoint(string name) => _listeners.First(l => l.Name == name).Bound()!;
 
     public Task StartAsync(CancellationToken ct = default) => _app.StartAsync(ct);
 

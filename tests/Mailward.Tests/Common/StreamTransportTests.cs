@@ -1,5 +1,5 @@
-// The IMAP listeners' own transport (SocketStreamTransport) inside a real in-process server: that it binds
-// them and only them, that a close after unread input still delivers the last reply, and that stopping
+// The IMAP listeners' own hosting (StreamListeners, SocketStreamTransport) inside a real in-process server:
+// that it binds them and only them, that a close after unread input still delivers the last reply, and that stopping
 // the server ends idle sessions and a client that reads nothing, within the shutdown's time.
 using System.Diagnostics;
 using System.Net;
@@ -15,8 +15,7 @@ namespace Mailward.Tests.Common;
 
 public sealed class StreamTransportTests
 {
-    private static StreamTransportFactory Transport(ServerFixture server) =>
-        server.Services.GetServices<IConnectionListenerFactory>().OfType<StreamTransportFactory>().Single();
+    private static StreamListeners Transport(ServerFixture server) => server.Services.GetRequiredService<StreamListeners>();
 
     private static async Task<(NetworkStream Stream, ReplyReader Reader)> ConnectAsync(IPEndPoint to)
     {
@@ -56,6 +55,50 @@ public sealed class StreamTransportTests
         await client.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
         Assert.Equal(accepted + 1, transport.Accepted);
         await client.DisconnectAsync(true);
+    }
+
+    /// <summary>The host's list of live connections: each is in it while served and out once it ends, whichever side closes.</summary>
+    [Fact]
+    public async Task The_live_connections_are_tracked_until_each_ends()
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"]);
+        var listeners = Transport(server);
+        Assert.Equal(0, listeners.Live);
+        var open = new List<(NetworkStream Stream, ReplyReader Reader)>();
+        for (var i = 0; i < 6; i++)
+        {
+            var (s, r) = await ConnectAsync(server.Imap);
+            Assert.StartsWith("* OK", await r.ReadLineAsync());
+            open.Add((s, r));
+        }
+        Assert.Equal(6, listeners.Live);
+        // Three leave by LOGOUT (the server closes), three hang up.
+        for (var i = 0; i < 3; i++)
+        {
+            await open[i].Stream.WriteAsync("z LOGOUT\r\n"u8.ToArray());
+            Assert.StartsWith("z OK", await UntilTaggedAsync(open[i].Reader, "z"));
+        }
+        for (var i = 3; i < 6; i++)
+            await open[i].Stream.DisposeAsync();
+        for (var i = 0; i < 100 && listeners.Live > 0; i++)
+            await Task.Delay(50);
+        Assert.Equal(0, listeners.Live);
+        foreach (var (s, _) in open.Take(3))
+            await s.DisposeAsync();
+    }
+
+    /// <summary>A port someone else holds stops `serve` at its start with the port named, as Kestrel's listeners do.</summary>
+    [Fact]
+    public async Task An_IMAP_port_in_use_fails_the_start()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        using var m = new MailwardRunner();
+        var result = await m.Run("--Listen:Address=127.0.0.1", "--Smtp:Port=0", "--Submission:Port=0", "--Smtps:Port=0", "--Pop3:Port=0", "--Pop3s:Port=0",
+            $"--Imap:Port={port}", "--Imaps:Port=0", "--Admin:Enabled=false", "--Delivery:Enabled=false", "serve", "--allow-root").WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(4, result.Code);
+        Assert.Contains($"127.0.0.1:{port}: address already in use", result.Err);
     }
 
     private static async Task LoggedAsync(ServerFixture server, string text)
