@@ -1,6 +1,6 @@
 // A connection of the stream listeners (StreamListeners: IMAP, whose sessions sit idle by the thousand):
 // its socket read and written as a NetworkStream, with no pipes, no send or receive loop and no thread-
-// pool hop between them and the session (docs/imap.md, "The IMAP listeners' transport").
+// pool hop between them and the session (docs/imap.md, "The IMAP listeners' hosting").
 using System.Collections;
 using System.IO.Pipelines;
 using System.Net;

@@ -1,7 +1,7 @@
 // The listeners whose sessions sit idle by the thousand (IMAP), bound and served without Kestrel: an
 // accept loop per listener, each connection its socket as a stream (StreamConnection) handed to the
 // protocol's handler on the thread pool, and a stop that waits for the sessions and then aborts the
-// rest, as Kestrel's does (docs/imap.md, "The IMAP listeners' transport").
+// rest, as Kestrel's does (docs/imap.md, "The IMAP listeners' hosting").
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;

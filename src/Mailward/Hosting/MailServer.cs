@@ -240,20 +240,24 @@ public sealed partial class MailServer : IAsyncDisposable
             builder.Services.AddSingleton<IHostedService>(sp => new BackgroundLoop(new ListBounceTimer(sp.GetRequiredService<ListAgent>(), accounts, listOptions, time,
                 sp.GetRequiredService<ILogger<ListBounceTimer>>()).RunAsync));
 
+        var enabled = listeners.Where(l => settings.GetBool(l.Section + ":Enabled")).ToList();
+        // The IMAP listeners: bound and served by a hosted service of their own (StreamListeners), not Kestrel.
+        foreach (var listener in enabled.Where(l => l.Streams))
+        {
+            var bound = _streamListeners.Add(listener.Name, settings.ListenAddress, settings.GetInt(listener.Section + ":Port", 0, 65535), listener.Serve);
+            _listeners.Add((listener.Name, () => bound.Bound));
+        }
+        builder.Services.AddSingleton(_streamListeners);
+        builder.Services.AddHostedService(sp =>
+        {
+            _streamListeners.Services = sp;
+            return _streamListeners;
+        });
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            foreach (var listener in listeners.Where(l => settings.GetBool(l.Section + ":Enabled")))
-            {
-                var port = settings.GetInt(listener.Section + ":Port", 0, 65535);
-                if (listener.Streams)
-                {
-                    var bound = _streamListeners.Add(listener.Name, settings.ListenAddress, port, listener.Serve);
-                    _listeners.Add((listener.Name, () => bound.Bound));
-                }
-                else
-                    Listen(k, listener.Name, settings.ListenAddress, port, l => l.Run(listener.Serve(l.ApplicationServices)));
-            }
+            foreach (var listener in enabled.Where(l => !l.Streams))
+                Listen(k, listener.Name, settings.ListenAddress, settings.GetInt(listener.Section + ":Port", 0, 65535), l => l.Run(listener.Serve(l.ApplicationServices)));
             if (admin.Enabled)
             {
                 k.Limits.MaxRequestBodySize = admin.MaxRequestBytes;
@@ -262,13 +266,6 @@ public sealed partial class MailServer : IAsyncDisposable
             k.ListenUnixSocket(PrepareControlSocket(data.Path), l => l.UseConnectionHandler<Control.ControlConnectionHandler>());
             if (submitSocket is not null)
                 k.ListenUnixSocket(submitSocket, l => l.UseConnectionHandler<Sendmail.SubmitConnectionHandler>());
-        });
-        // The stream listeners start after Kestrel (registered after it) and stop before it.
-        builder.Services.AddSingleton(_streamListeners);
-        builder.Services.AddHostedService(sp =>
-        {
-            _streamListeners.Services = sp;
-            return _streamListeners;
         });
         _app = builder.Build();
         // The PostgreSQL store hears of other nodes' writes on a connection of its own: its lines go to the server's log.
