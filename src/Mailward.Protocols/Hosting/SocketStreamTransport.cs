@@ -1,7 +1,6 @@
 // A connection of the stream listeners (StreamListeners: IMAP, whose sessions sit idle by the thousand):
 // its socket read and written as a NetworkStream, with no pipes, no send or receive loop and no thread-
 // pool hop between them and the session (docs/imap.md, "The IMAP listeners' hosting").
-using System.Collections;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -55,7 +54,7 @@ public sealed class StreamConnection : ConnectionContext, IThreadPoolWorkItem
     }
 
     /// <summary>Made when asked for: nothing on the way of a session sets or reads a feature.</summary>
-    public override IFeatureCollection Features => _features ??= new SmallFeatureCollection();
+    public override IFeatureCollection Features => _features ??= new FeatureCollection();
 
     public override IDictionary<object, object?> Items
     {
@@ -243,58 +242,4 @@ internal sealed class SocketStream : NetworkStream, IValueTaskSource<int>
 
     void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _result.OnCompleted(continuation, state, token, flags);
-}
-
-/// <summary>
-/// A connection's features, should anything ask for them, in a list searched in order: a
-/// FeatureCollection makes a dictionary.
-/// </summary>
-internal sealed class SmallFeatureCollection : IFeatureCollection
-{
-    private KeyValuePair<Type, object>[] _items = new KeyValuePair<Type, object>[4];
-    private int _count;
-
-    public bool IsReadOnly => false;
-
-    public int Revision { get; private set; }
-
-    public object? this[Type key]
-    {
-        get
-        {
-            for (var i = 0; i < _count; i++)
-                if (_items[i].Key == key)
-                    return _items[i].Value;
-            return null;
-        }
-        set
-        {
-            Revision++;
-            for (var i = 0; i < _count; i++)
-                if (_items[i].Key == key)
-                {
-                    if (value is null)
-                    {
-                        Array.Copy(_items, i + 1, _items, i, _count - i - 1);
-                        _items[--_count] = default;
-                    }
-                    else
-                        _items[i] = new(key, value);
-                    return;
-                }
-            if (value is null)
-                return;
-            if (_count == _items.Length)
-                Array.Resize(ref _items, _count * 2);
-            _items[_count++] = new(key, value);
-        }
-    }
-
-    public TFeature? Get<TFeature>() => this[typeof(TFeature)] is TFeature feature ? feature : default;
-
-    public void Set<TFeature>(TFeature? instance) => this[typeof(TFeature)] = instance;
-
-    public IEnumerator<KeyValuePair<Type, object>> GetEnumerator() => _items.Take(_count).GetEnumerator();
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
