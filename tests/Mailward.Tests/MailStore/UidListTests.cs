@@ -302,6 +302,30 @@ public sealed class UidListTests : IDisposable
     }
 
     [Fact]
+    public async Task New_files_get_uids_by_arrival_time_then_by_name_whatever_order_the_directory_lists_them_in()
+    {
+        // Times out of order, three files of one second, a name without a time (counted as 0),
+        // and counted sizes kept for names without ,W= (a listing takes them from the list by index).
+        var cur = Path.Combine(Maildir, "cur");
+        Directory.CreateDirectory(cur);
+        Directory.CreateDirectory(Path.Combine(Maildir, "new"));
+        Directory.CreateDirectory(Path.Combine(Maildir, "tmp"));
+        string[] names = ["1700000300.c.host:2,", "1700000100.b.host:2,S", "1700000200.a.host:2,", "1700000100.c.host:2,", "legacy-name:2,", "1700000100.a.host:2,F"];
+        foreach (var name in names)
+            await File.WriteAllTextAsync(Path.Combine(cur, name), "Subject: x\n\nbody\n");
+        using var box = await OpenAsync();
+        Assert.Equal([1u, 2u, 3u, 4u, 5u, 6u], box.Entries.Select(e => e.Uid));
+        var lines = (await File.ReadAllLinesAsync(ListFile))[1..^1];
+        Assert.Equal(["1 :legacy-name", "2 :1700000100.a.host", "3 :1700000100.b.host", "4 :1700000100.c.host", "5 :1700000200.a.host", "6 :1700000300.c.host"], lines);
+        Assert.All(box.Entries, e => Assert.Equal(20, box.VirtualSizeOf(e))); // "Subject: x\r\n\r\nbody\r\n"
+        Deliver(1); // a rewrite of the list, which takes the counted sizes along
+        await box.SyncAsync();
+        Assert.Contains("1 W20 :legacy-name", await File.ReadAllLinesAsync(ListFile));
+        using var again = await OpenAsync(); // the sizes counted above, now from the list
+        Assert.All(again.Entries.Take(6), e => Assert.Equal(20, e.VirtualSize));
+    }
+
+    [Fact]
     public void A_list_renders_in_uid_order_whatever_order_its_entries_were_added_in()
     {
         var list = new UidList(7, 1);

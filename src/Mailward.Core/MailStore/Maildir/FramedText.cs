@@ -19,6 +19,13 @@ internal static class FramedText
         return framed;
     }
 
+    /// <summary>Appends the end line for what the buffer holds (its body).</summary>
+    public static void AppendEnd(System.Buffers.ArrayBufferWriter<byte> body)
+    {
+        var crc = Crc32.HashToUInt32(body.WrittenSpan);
+        body.Advance(Encoding.ASCII.GetBytes($"END {crc:x8}\n", body.GetSpan(13)));
+    }
+
     /// <summary>The length of the body when the end line is there, well formed and its CRC matches; -1 otherwise.</summary>
     public static int BodyLength(ReadOnlySpan<byte> bytes)
     {
@@ -34,7 +41,7 @@ internal static class FramedText
     }
 
     /// <summary>Replaces FOLDER/NAME whole: NAME.tmp, fsync, rename, fsync the folder. The caller holds the folder's guard.</summary>
-    public static void Write(string folder, string name, byte[] framed)
+    public static void Write(string folder, string name, ReadOnlySpan<byte> framed)
     {
         var tmp = Path.Combine(folder, name + ".tmp");
         using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))

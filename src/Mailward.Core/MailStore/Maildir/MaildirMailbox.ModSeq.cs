@@ -31,17 +31,24 @@ public sealed partial class MaildirMailbox
         return uids.Count != _log.Messages.Count;
     }
 
-    /// <summary>Each file's UID in the list (index-aligned with <paramref name="files"/>); null when a file has none.</summary>
-    private static uint[]? UidsOf(List<MaildirName> files, UidList list)
+    /// <summary>
+    /// Each file's UID in the list and, for a name without ,W=, the CRLF size the list counted
+    /// (both index-aligned with <paramref name="files"/>; no array of sizes when none is counted);
+    /// null when a file has no UID.
+    /// </summary>
+    private static (uint[] Uids, long?[]? Counted)? UidsOf(List<MaildirName> files, UidList list)
     {
         var uids = new uint[files.Count];
+        long?[]? counted = null;
         for (var i = 0; i < files.Count; i++)
         {
             if (!list.Entries.TryGetValue(files[i].Key, out var e))
                 return null;
             uids[i] = e.Uid;
+            if (e.VirtualSize is not null && files[i].VirtualSize is null)
+                (counted ??= new long?[files.Count])[i] = e.VirtualSize;
         }
-        return uids;
+        return (uids, counted);
     }
 
     /// <summary>
@@ -49,10 +56,11 @@ public sealed partial class MaildirMailbox
     /// (rewriting the list only then), and records in the log every arrival, flag change and
     /// expunge it does not hold yet, under one new mod-sequence. Touches no state a session sees.
     /// New files named in <paramref name="first"/> get their UIDs first, in that order (COPYUID
-    /// pairs follow the source's order). Returns each file's UID index-aligned with the files, so
-    /// callers look no key up again (100,000 string lookups each, on a first open).
+    /// pairs follow the source's order). Returns each file's UID and counted size (as UidsOf)
+    /// index-aligned with the files, so callers look no key up again (100,000 string lookups each,
+    /// on a first open).
     /// </summary>
-    private (List<MaildirName> Files, UidList List, uint[] Uids) RecordUnderGuard(IReadOnlyList<string>? first = null)
+    private (List<MaildirName> Files, UidList List, uint[] Uids, long?[]? Counted) RecordUnderGuard(IReadOnlyList<string>? first = null)
     {
         var (list, outcome) = UidList.Read(_path); // nobody else writes it while the guard is held
         var files = ListCur(list?.Entries.Count ?? _files.Count);
@@ -80,6 +88,12 @@ public sealed partial class MaildirMailbox
         // A file whose UID the log says was expunged came back (a restored backup): it gets a new UID,
         // since clients dropped the old one.
         var uids = new uint[files.Count];
+        long?[]? counted = null;
+        void Count(int i, long? size)
+        {
+            if (size is not null && files[i].VirtualSize is null)
+                (counted ??= new long?[files.Count])[i] = size;
+        }
         var fresh = new List<int>(); // indexes of the files without a UID
         for (var i = 0; i < files.Count; i++)
         {
@@ -88,28 +102,28 @@ public sealed partial class MaildirMailbox
                 if (_log.Messages.ContainsKey(e.Uid) || !_log.WasExpunged(e.Uid))
                 {
                     uids[i] = e.Uid;
+                    Count(i, e.VirtualSize);
                     continue;
                 }
                 list.Entries.Remove(files[i].Key);
             }
             fresh.Add(i);
         }
-        var order = (first ?? []).Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
-        fresh.Sort((x, y) =>
-        {
-            var (a, b) = (files[x], files[y]);
-            var c = order.Count == 0 ? 0 : order.GetValueOrDefault(a.Key, int.MaxValue).CompareTo(order.GetValueOrDefault(b.Key, int.MaxValue));
-            if (c == 0)
-                c = (a.Time ?? 0).CompareTo(b.Time ?? 0);
-            return c != 0 ? c : string.CompareOrdinal(a.Key, b.Key);
-        });
+        SortFresh(files, fresh, first);
         list.Entries.EnsureCapacity(list.Entries.Count + fresh.Count);
         foreach (var i in fresh)
         {
             var f = files[i];
             // Two files with one key (a copy made by hand) share the UID the first got.
-            uids[i] = list.Entries.TryGetValue(f.Key, out var given) ? given.Uid
-                : list.Assign(f.Key, f.VirtualSize is null ? CountedSizes.Find(_path, f.Key) : null); // else counted when first asked for
+            if (list.Entries.TryGetValue(f.Key, out var given))
+                (uids[i], _) = given;
+            else
+            {
+                var size = f.VirtualSize is null ? CountedSizes.Find(_path, f.Key) : null; // else counted when first asked for
+                uids[i] = list.Assign(f.Key, size);
+                given = (uids[i], size);
+            }
+            Count(i, given.VirtualSize);
             rewrite = true;
         }
         if (rewrite)
@@ -121,7 +135,47 @@ public sealed partial class MaildirMailbox
         if (tookOver)
             Takeover.FolderTakeover.MarkDone(_path, list.UidValidity);
         RecordChanges(files, uids, keyOf);
-        return (files, list, uids);
+        return (files, list, uids, counted);
+    }
+
+    /// <summary>
+    /// The order new files get UIDs in: those named in <paramref name="first"/> in its order, then
+    /// by arrival time (the name's TIME), then by key. Without <paramref name="first"/> (every
+    /// sync but a COPY's) the times are sorted as numbers and only files of one second compare
+    /// keys: a first open sorts 100,000 files.
+    /// </summary>
+    private static void SortFresh(List<MaildirName> files, List<int> fresh, IReadOnlyList<string>? first)
+    {
+        if (first is { Count: > 0 })
+        {
+            var order = first.Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
+            fresh.Sort((x, y) =>
+            {
+                var (a, b) = (files[x], files[y]);
+                var c = order.GetValueOrDefault(a.Key, int.MaxValue).CompareTo(order.GetValueOrDefault(b.Key, int.MaxValue));
+                if (c == 0)
+                    c = (a.Time ?? 0).CompareTo(b.Time ?? 0);
+                return c != 0 ? c : string.CompareOrdinal(a.Key, b.Key);
+            });
+            return;
+        }
+        var times = new long[fresh.Count];
+        var indexes = fresh.ToArray();
+        for (var i = 0; i < indexes.Length; i++)
+            times[i] = files[indexes[i]].Time ?? 0;
+        Array.Sort(times, indexes);
+        var byKey = Comparer<int>.Create((x, y) => string.CompareOrdinal(files[x].Key, files[y].Key));
+        for (var start = 0; start < times.Length;)
+        {
+            var end = start + 1;
+            while (end < times.Length && times[end] == times[start])
+                end++;
+            if (end - start > 1)
+                Array.Sort(indexes, start, end - start, byKey);
+            start = end;
+        }
+        fresh.Clear();
+        fresh.AddRange(indexes);
     }
 
     /// <summary>Reads the log; makes a new one when it is missing, garbled or of another UIDVALIDITY (the crash table's rows).</summary>
@@ -153,7 +207,8 @@ public sealed partial class MaildirMailbox
     private void RecordChanges(List<MaildirName> files, uint[] uidOf, Dictionary<uint, string> keyOf)
     {
         var seq = _log.Highest + 1;
-        var lines = new ModSeqLog.Lines();
+        // Room for an M line per file the log does not hold yet (a first open's 100,000) in one buffer.
+        var lines = new ModSeqLog.Lines(Math.Max(0, files.Count - _log.Messages.Count) * 36 + 64);
         var uids = new HashSet<uint>(files.Count);
         for (var i = 0; i < files.Count; i++)
         {
@@ -269,7 +324,7 @@ public sealed partial class MaildirMailbox
 
     private Dictionary<uint, string> Fresh(IEnumerable<uint> uids)
     {
-        var (files, list, _) = RecordUnderGuard();
+        var (files, list, _, _) = RecordUnderGuard();
         var wanted = uids.ToHashSet();
         var names = new Dictionary<uint, string>();
         if (list.UidValidity != UidValidity)

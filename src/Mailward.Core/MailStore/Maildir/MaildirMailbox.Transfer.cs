@@ -197,7 +197,7 @@ public sealed partial class MaildirMailbox
         var keys = files.Select(f => MaildirName.Parse(f.Name).Key).ToList();
         UidList list;
         using (Guard.Take(GuardPath))
-            (_, list, _) = RecordUnderGuard(keys);
+            (_, list, _, _) = RecordUnderGuard(keys);
         _store.Publish(Owner, Folder, MailboxChangeKind.Added);
         return new TransferResult(list.UidValidity,
             [.. files.Zip(keys).Where(p => list.Entries.ContainsKey(p.Second)).Select(p => (p.First.Source, list.Entries[p.Second].Uid))]);

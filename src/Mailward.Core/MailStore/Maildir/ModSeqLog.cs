@@ -193,6 +193,8 @@ internal sealed class ModSeqLog(string folder)
         if (!tail.Contains((byte)'\n'))
             return; // no whole line: nothing to apply (and a shared empty log stays shared)
         Own();
+        if (tail.Length > 1 << 16)
+            Messages.EnsureCapacity(Messages.Count + tail.Count((byte)'\n')); // a whole log read at open: no rehash on the way
         var start = _offset;
         var at = 0;
         var badSince = -1;

@@ -145,25 +145,40 @@ public sealed class UidList
             && value <= uint.MaxValue;
     }
 
-    public byte[] Render()
+    public byte[] Render() => RenderFramed().WrittenSpan.ToArray();
+
+    /// <summary>The list's text with its end line, in the buffer it was written to (no copy of a first open's 3 MB).</summary>
+    private ArrayBufferWriter<byte> RenderFramed()
     {
         // Version 1 unless a line needs the P field, so such a list stays readable by an older Mailward.
         var version = Pop3Uidls.Count > 0 && Entries.Keys.Any(Pop3Uidls.ContainsKey) ? 2 : 1;
-        // In UID order; a list only ever added to enumerates so already, so the sort is mostly skipped.
-        var uids = new uint[Entries.Count];
-        var lines = new KeyValuePair<string, (uint Uid, long? VirtualSize)>[Entries.Count];
+        // In UID order; a list only ever added to enumerates so already, and is then written as it
+        // enumerates, with no array of its lines.
         var sorted = true;
-        var i = 0;
-        foreach (var entry in Entries)
+        var previous = 0u;
+        var (room, longest) = (0L, 0);
+        foreach (var (key, (uid, w)) in Entries)
         {
-            uids[i] = entry.Value.Uid;
-            lines[i] = entry;
-            sorted &= i == 0 || uids[i - 1] < uids[i];
-            i++;
+            sorted &= uid > previous;
+            previous = uid;
+            room += key.Length + 13 + (w is null ? 0 : 22); // "UID[ WSIZE] :KEY\n"
+            longest = Math.Max(longest, key.Length);
         }
+        room += 256 + 3 * longest; // the header, and what the last line's spans ask for beyond what it writes
+        IEnumerable<KeyValuePair<string, (uint Uid, long? VirtualSize)>> lines = Entries;
         if (!sorted)
-            Array.Sort(uids, lines);
-        var text = new ArrayBufferWriter<byte>(64 + Entries.Count * 80);
+        {
+            var uids = new uint[Entries.Count];
+            var ordered = new KeyValuePair<string, (uint Uid, long? VirtualSize)>[Entries.Count];
+            var i = 0;
+            foreach (var entry in Entries)
+                (uids[i], ordered[i++]) = (entry.Value.Uid, entry);
+            Array.Sort(uids, ordered);
+            lines = ordered;
+        }
+        // Sized for ASCII keys and no P field (it grows for more): the 100,000 lines of a first open
+        // fit without a copy, and without a buffer twice their size.
+        var text = new ArrayBufferWriter<byte>((int)Math.Min(Array.MaxLength, room));
         Write(text, string.Create(CultureInfo.InvariantCulture, $"MWUIDLIST {version} V{UidValidity} N{UidNext} C{Entries.Count}\n"));
         foreach (var (key, (uid, w)) in lines)
         {
@@ -177,7 +192,7 @@ public sealed class UidList
                 n += m;
             }
             text.Advance(n);
-            if (Pop3Uidls.TryGetValue(key, out var uidl))
+            if (Pop3Uidls.Count > 0 && Pop3Uidls.TryGetValue(key, out var uidl))
             {
                 text.Write(" P"u8);
                 Write(text, uidl);
@@ -186,14 +201,15 @@ public sealed class UidList
             Write(text, key);
             text.Write("\n"u8);
         }
-        return FramedText.Frame(text.WrittenSpan);
+        FramedText.AppendEnd(text);
+        return text;
     }
 
     private static void Write(ArrayBufferWriter<byte> to, string text) =>
         to.Advance(Encoding.UTF8.GetBytes(text, to.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length))));
 
     /// <summary>Steps 1 and 2 of the rewrite: tmp, fsync, rename, fsync the folder. The caller holds the guard.</summary>
-    public void Write(string folder) => FramedText.Write(folder, FileName, Render());
+    public void Write(string folder) => FramedText.Write(folder, FileName, RenderFramed().WrittenSpan);
 
     /// <summary>
     /// Keeps a garbled list for the admin before a new one replaces it; returns its UIDVALIDITY when
