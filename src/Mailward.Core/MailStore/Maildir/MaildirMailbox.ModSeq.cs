@@ -114,15 +114,10 @@ public sealed partial class MaildirMailbox
         foreach (var i in fresh)
         {
             var f = files[i];
-            // Two files with one key (a copy made by hand) share the UID the first got.
-            if (list.Entries.TryGetValue(f.Key, out var given))
-                (uids[i], _) = given;
-            else
-            {
-                var size = f.VirtualSize is null ? CountedSizes.Find(_path, f.Key) : null; // else counted when first asked for
-                uids[i] = list.Assign(f.Key, size);
-                given = (uids[i], size);
-            }
+            // Two files with one key (a copy made by hand) share the UID the first got. A size counted
+            // earlier matters only for a name without ,W= (else counted when first asked for).
+            var given = list.GetOrAssign(f.Key, (_path, f.VirtualSize is null), static (state, key) => state.Item2 ? CountedSizes.Find(state._path, key) : null);
+            uids[i] = given.Uid;
             Count(i, given.VirtualSize);
             rewrite = true;
         }

@@ -41,6 +41,15 @@ public sealed class UidList
         return uid;
     }
 
+    /// <summary>The key's entry; a key without one is given the next UID and <paramref name="virtualSize"/>'s size (one hash of the key either way).</summary>
+    public (uint Uid, long? VirtualSize) GetOrAssign<TState>(string key, TState state, Func<TState, string, long?> virtualSize)
+    {
+        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(Entries, key, out var exists);
+        if (!exists)
+            slot = (UidNext++, virtualSize(state, key));
+        return slot;
+    }
+
     public enum ReadOutcome
     {
         Ok,
