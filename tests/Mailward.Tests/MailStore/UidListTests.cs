@@ -321,6 +321,7 @@ public sealed class UidListTests : IDisposable
         Deliver(1); // a rewrite of the list, which takes the counted sizes along
         await box.SyncAsync();
         Assert.Contains("1 W20 :legacy-name", await File.ReadAllLinesAsync(ListFile));
+        Assert.All(box.Entries.Take(6), e => Assert.Equal(20, e.VirtualSize)); // the sync's own listing has them too
         using var again = await OpenAsync(); // the sizes counted above, now from the list
         Assert.All(again.Entries.Take(6), e => Assert.Equal(20, e.VirtualSize));
     }

@@ -14,6 +14,10 @@ internal static class CountedSizes
     public static long? Find(string folder, string key) =>
         Folders.TryGetValue(folder, out var sizes) && sizes.TryGetValue(key, out var size) ? size : null;
 
+    /// <summary>The sizes kept for a folder (key → size), or null for none.</summary>
+    public static IReadOnlyDictionary<string, long>? Of(string folder) =>
+        Folders.TryGetValue(folder, out var sizes) && !sizes.IsEmpty ? sizes : null;
+
     public static void Keep(string folder, string key, long size) =>
         Folders.GetOrAdd(folder, _ => new(StringComparer.Ordinal))[key] = size;
 

@@ -124,6 +124,13 @@ public sealed partial class MaildirMailbox
         if (rewrite)
         {
             CountedSizes.WriteInto(_path, list); // sizes counted since the last rewrite ride along
+            if (CountedSizes.Of(_path) is { } kept)
+            {
+                // Forgotten below once the list carries them: the listing takes them by index now.
+                for (var i = 0; i < files.Count; i++)
+                    if (files[i].VirtualSize is null && kept.TryGetValue(files[i].Key, out var size))
+                        Count(i, size);
+            }
             list.Write(_path);
             CountedSizes.Forget(_path, list);
         }
