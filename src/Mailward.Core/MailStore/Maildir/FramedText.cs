@@ -1,6 +1,7 @@
 // The frame the mail store's own text files share (docs/mail-store.md: the UID list, keywords):
 // a body of lines, then "END <crc>" with the CRC-32 of the body, written tmp → fsync → rename →
 // fsync the folder. One reader and one writer of that frame for every such file.
+using System.Buffers;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
@@ -13,14 +14,14 @@ internal static class FramedText
     /// <summary>The body with its end line appended.</summary>
     public static byte[] Frame(ReadOnlySpan<byte> body)
     {
-        var framed = new byte[body.Length + 13];
-        body.CopyTo(framed);
-        Encoding.ASCII.GetBytes($"END {Crc32.HashToUInt32(body):x8}\n", framed.AsSpan(body.Length));
-        return framed;
+        var framed = new ArrayBufferWriter<byte>(body.Length + 13);
+        framed.Write(body);
+        AppendEnd(framed);
+        return framed.WrittenSpan.ToArray();
     }
 
     /// <summary>Appends the end line for what the buffer holds (its body).</summary>
-    public static void AppendEnd(System.Buffers.ArrayBufferWriter<byte> body)
+    public static void AppendEnd(ArrayBufferWriter<byte> body)
     {
         var crc = Crc32.HashToUInt32(body.WrittenSpan);
         body.Advance(Encoding.ASCII.GetBytes($"END {crc:x8}\n", body.GetSpan(13)));

@@ -45,10 +45,16 @@ public sealed partial class MaildirMailbox
             if (!list.Entries.TryGetValue(files[i].Key, out var e))
                 return null;
             uids[i] = e.Uid;
-            if (e.VirtualSize is not null && files[i].VirtualSize is null)
-                (counted ??= new long?[files.Count])[i] = e.VirtualSize;
+            NoteCounted(ref counted, files, i, e.VirtualSize);
         }
         return (uids, counted);
+    }
+
+    /// <summary>A counted size for file <paramref name="i"/>, kept only for a name without ,W= (the array made at the first).</summary>
+    private static void NoteCounted(ref long?[]? counted, List<MaildirName> files, int i, long? size)
+    {
+        if (size is not null && files[i].VirtualSize is null)
+            (counted ??= new long?[files.Count])[i] = size;
     }
 
     /// <summary>
@@ -89,11 +95,6 @@ public sealed partial class MaildirMailbox
         // since clients dropped the old one.
         var uids = new uint[files.Count];
         long?[]? counted = null;
-        void Count(int i, long? size)
-        {
-            if (size is not null && files[i].VirtualSize is null)
-                (counted ??= new long?[files.Count])[i] = size;
-        }
         var fresh = new List<int>(); // indexes of the files without a UID
         for (var i = 0; i < files.Count; i++)
         {
@@ -102,7 +103,7 @@ public sealed partial class MaildirMailbox
                 if (_log.Messages.ContainsKey(e.Uid) || !_log.WasExpunged(e.Uid))
                 {
                     uids[i] = e.Uid;
-                    Count(i, e.VirtualSize);
+                    NoteCounted(ref counted, files, i, e.VirtualSize);
                     continue;
                 }
                 list.Entries.Remove(files[i].Key);
@@ -118,7 +119,7 @@ public sealed partial class MaildirMailbox
             // earlier matters only for a name without ,W= (else counted when first asked for).
             var given = list.GetOrAssign(f.Key, (_path, f.VirtualSize is null), static (state, key) => state.Item2 ? CountedSizes.Find(state._path, key) : null);
             uids[i] = given.Uid;
-            Count(i, given.VirtualSize);
+            NoteCounted(ref counted, files, i, given.VirtualSize);
             rewrite = true;
         }
         if (rewrite)
@@ -129,7 +130,7 @@ public sealed partial class MaildirMailbox
                 // Forgotten below once the list carries them: the listing takes them by index now.
                 for (var i = 0; i < files.Count; i++)
                     if (files[i].VirtualSize is null && kept.TryGetValue(files[i].Key, out var size))
-                        Count(i, size);
+                        NoteCounted(ref counted, files, i, size);
             }
             list.Write(_path);
             CountedSizes.Forget(_path, list);

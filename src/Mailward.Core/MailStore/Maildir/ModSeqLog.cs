@@ -194,7 +194,7 @@ internal sealed class ModSeqLog(string folder)
             return; // no whole line: nothing to apply (and a shared empty log stays shared)
         Own();
         if (tail.Length > 1 << 16)
-            Messages.EnsureCapacity(Messages.Count + tail.Count((byte)'\n')); // a whole log read at open: no rehash on the way
+            Messages.EnsureCapacity(Messages.Count + tail.Count((byte)'\n')); // a whole log read at open, a first sync's append: no rehash on the way
         var start = _offset;
         var at = 0;
         var badSince = -1;
@@ -434,9 +434,7 @@ internal sealed class ModSeqLog(string folder)
             f.Write(bytes);
             f.Flush(flushToDisk: true);
         }
-        Own();
-        Messages.EnsureCapacity(Messages.Count + lines.Count); // a first sync's 100,000 M lines: no rehash on the way
-        ReadLines(bytes);
+        ReadLines(bytes); // sizes the table once for a long append (a first sync's 100,000 M lines)
     }
 
     /// <summary>

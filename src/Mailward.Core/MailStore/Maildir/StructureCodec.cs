@@ -5,8 +5,10 @@
 // part when they were kept; a payload without them (older ones) still reads. Written and read on
 // spans, not through BinaryWriter/BinaryReader: a folder's first metadata FETCH encodes every
 // message and a later one decodes every message, and the stream calls cost more than the fields.
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
+using Mailward.Core.Buffers;
 using Mailward.Core.MailStore.Structure;
 
 namespace Mailward.Core.MailStore.Maildir;
@@ -224,30 +226,15 @@ internal static class StructureCodec
         };
     }
 
-    /// <summary>A growing buffer the fields are written into.</summary>
+    /// <summary>A growing buffer the fields are written into (the thread's kept writer: ThreadWriter).</summary>
     private sealed class Writer
     {
-        // One buffer per thread, grown once to the largest record it wrote (up to 64 KiB): a new one
-        // per record, doubled from 512 bytes, was 3 KB of garbage for each message of a first pass.
-        [ThreadStatic]
-        private static byte[]? t_buffer;
-
-        private byte[] _buffer = TakeBuffer();
-        private int _length;
-
-        private static byte[] TakeBuffer()
-        {
-            var kept = t_buffer ?? new byte[4096];
-            t_buffer = null; // this writer's until its ToArray
-            return kept;
-        }
+        private readonly ArrayBufferWriter<byte> _buffer = ThreadWriter.Take();
 
         private Span<byte> Take(int n)
         {
-            if (_length + n > _buffer.Length)
-                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + n));
-            var span = _buffer.AsSpan(_length, n);
-            _length += n;
+            var span = _buffer.GetSpan(n)[..n];
+            _buffer.Advance(n);
             return span;
         }
 
@@ -280,13 +267,7 @@ internal static class StructureCodec
             Encoding.Latin1.GetBytes(s, Take(s.Length));
         }
 
-        public byte[] ToArray()
-        {
-            var bytes = _buffer.AsSpan(0, _length).ToArray();
-            if (_buffer.Length <= 1 << 16)
-                t_buffer = _buffer; // for the next record
-            return bytes;
-        }
+        public byte[] ToArray() => ThreadWriter.CopyAndKeep(_buffer);
     }
 
     /// <summary>Reads the fields back; anything out of place is InvalidDataException.</summary>

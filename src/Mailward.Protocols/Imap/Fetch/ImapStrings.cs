@@ -4,6 +4,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Mailward.Core.Buffers;
 
 namespace Mailward.Protocols.Imap.Fetch;
 
@@ -142,21 +143,8 @@ public static class ImapStrings
     /// <summary>What a writer holds, as bytes (for callers that want a whole item at once).</summary>
     public static byte[] Render(Action<IBufferWriter<byte>> write)
     {
-        // A buffer kept per thread (taken while in use, so a render inside a render gets its own):
-        // a folder's first metadata FETCH renders an ENVELOPE and a BODYSTRUCTURE per message, and a
-        // new buffer for each grew from 256 bytes by doubling.
-        var buffer = t_buffer ?? new ArrayBufferWriter<byte>(1024);
-        t_buffer = null;
+        var buffer = ThreadWriter.Take();
         write(buffer);
-        var bytes = buffer.WrittenSpan.ToArray();
-        if (buffer.Capacity <= 1 << 16)
-        {
-            buffer.ResetWrittenCount();
-            t_buffer = buffer;
-        }
-        return bytes;
+        return ThreadWriter.CopyAndKeep(buffer);
     }
-
-    [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
 }
