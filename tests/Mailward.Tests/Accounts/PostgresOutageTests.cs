@@ -101,12 +101,11 @@ public sealed class PostgresOutageTests : IDisposable
         (await _m.Run([.. store, "vadduser", "-e", "DmIMm9e5Hc8ic", "joe@hosted.test"])).Ok(); // DES crypt of "testpw"
         (await _m.Run([.. store, "vadduser", "-e", "DmIMm9e5Hc8ic", "ann@hosted.test"])).Ok();
         var (smtp, pop3, imap, submission) = (ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort(), ServerProcesses.FreePort());
-        _servers.Start(_m.Data, smtp, [.. store, "--Log:Level=Warning", $"--Pop3:Port={pop3}", $"--Imap:Port={imap}", $"--Submission:Port={submission}",
+        var server = _servers.Start(_m.Data, smtp, [.. store, "--Log:Level=Warning", $"--Pop3:Port={pop3}", $"--Imap:Port={imap}", $"--Submission:Port={submission}",
             "--Auth:MaxFailuresPerAccount=3",
             "--Submission:AllowPlaintextAuth=loopback", "--Pop3:FailedLoginDelayMilliseconds=0", "--Imap:FailedLoginDelayMilliseconds=0",
             "--Submission:FailedAuthDelayMilliseconds=0", "--Node:Id=node-a", "--Accounts:UnavailableRetrySeconds=2", .. MailwardRunner.FastHashes]);
-        foreach (var port in new[] { smtp, pop3, imap, submission })
-            await ServerProcesses.WaitListeningAsync(port);
+        await _servers.WaitListeningAsync(server, smtp, pop3, imap, submission);
 
         // Before: joe's login works everywhere (the first upgrades his legacy hash: a write, which
         // empties the read cache), then the cache learns joe's address (RCPT).

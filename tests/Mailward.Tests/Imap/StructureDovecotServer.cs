@@ -6,6 +6,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Mailward.Tests.Support;
 
 namespace Mailward.Tests.Imap;
 
@@ -34,7 +35,7 @@ public sealed class StructureDovecotServer : IDisposable
         for (var i = 0; i < messages.Count; i++)
             uidlist.Append($"{i + 1} :{1_700_000_000 + i}.corpus{i:D3}.test\n");
         File.WriteAllText(Path.Combine(maildir, "dovecot-uidlist"), uidlist.ToString());
-        Port = FreePort();
+        Port = ServerProcesses.FreePort();
         File.WriteAllText(Path.Combine(_dir, "passwd"), $"{User}:{{PLAIN}}{Password}:{MailUid}:{MailUid}::{_dir}::\n");
         File.WriteAllText(Path.Combine(_dir, "dovecot.conf"), $$"""
             protocols = imap
@@ -83,13 +84,6 @@ public sealed class StructureDovecotServer : IDisposable
     }
 
     public string Log => File.Exists(Path.Combine(_dir, "dovecot.log")) ? File.ReadAllText(Path.Combine(_dir, "dovecot.log")) : "";
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     /// <summary>Runs a program to its end. Its output is not captured: Dovecot's master would hold a pipe open for ever.</summary>
     private static void Run(string program, params string[] args)

@@ -31,7 +31,7 @@ public sealed class TakeoverDovecotTests : IDisposable
     {
         var home = _dir.Combine("mail", "joe");
         Directory.CreateDirectory(home);
-        var (imapPort, pop3Port) = (FreePort(), FreePort());
+        var (imapPort, pop3Port) = (ServerProcesses.FreePort(), ServerProcesses.FreePort());
         var conf = WriteConfig(home, imapPort, pop3Port);
         Chown(_dir.Combine("mail"));
         Seen inbox, ete;
@@ -123,13 +123,6 @@ public sealed class TakeoverDovecotTests : IDisposable
 
     private static MimeMessage Message(string subject) => new(
         [new MailboxAddress("", "s@remote.test")], [new MailboxAddress("", "joe@hosted.test")], subject, new TextPart("plain") { Text = $"body of {subject}\n" });
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     private string WriteConfig(string home, int imapPort, int pop3Port)
     {

@@ -64,11 +64,33 @@ public sealed class ServerProcesses : IDisposable
         long.Parse(File.ReadAllLines($"/proc/{p.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
             .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
 
+    // Where the next FreePort looks: below the kernel's ephemeral range (32768–60999 on Linux), from a
+    // random start, so one test process never hands out a port twice.
+    private static int _nextPort = Random.Shared.Next(0, PortCount);
+    private const int FirstPort = 10000, PortCount = 32768 - FirstPort;
+
+    /// <summary>
+    /// A loopback port free now, for a child (mailward, Dovecot) to bind. Not bind(0)'s choice: that
+    /// port is in the ephemeral range, where any outgoing connection of the suite may take it as its
+    /// own before the child binds it (the clean-clone run of 2026-12-01: a server never listened).
+    /// </summary>
     public static int FreePort()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        for (var tries = 0; tries < PortCount; tries++)
+        {
+            var port = FirstPort + (int)((uint)Interlocked.Increment(ref _nextPort) % PortCount);
+            try
+            {
+                using var l = new TcpListener(IPAddress.Any, port); // every IPv4 address: the tests' strangers use 127.0.0.9 and the like
+                l.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // taken by someone else: the next one
+            }
+        }
+        throw new InvalidOperationException("no free port below the ephemeral range");
     }
 
     public static async Task WaitListeningAsync(int port)
@@ -89,6 +111,25 @@ public sealed class ServerProcesses : IDisposable
             }
         }
         throw new TimeoutException($"server did not start listening on port {port}");
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="server"/> to listen on each of <paramref name="ports"/>; if it exits
+    /// first or never listens, the exception carries the end of what it printed.
+    /// </summary>
+    public async Task WaitListeningAsync(Process server, params int[] ports)
+    {
+        foreach (var port in ports)
+        {
+            var waiting = WaitListeningAsync(port);
+            while (!waiting.IsCompleted && !server.HasExited)
+                await Task.WhenAny(waiting, Task.Delay(100));
+            if (!waiting.IsCompletedSuccessfully)
+            {
+                var why = server.HasExited ? $"the server exited ({server.ExitCode}) before it listened on port {port}" : $"the server did not listen on port {port}";
+                throw new TimeoutException($"{why}; it printed:\n{string.Join('\n', Output.TakeLast(30))}");
+            }
+        }
     }
 
     public void Dispose()
