@@ -397,7 +397,8 @@ public sealed partial class ImapSession
                 Untagged($"OK [UNSEEN {firstUnseen}] first unseen");
         }
         Untagged($"FLAGS ({flags})");
-        Untagged($"OK [PERMANENTFLAGS ({(readOnly ? "" : flags + " \\*")})] flags permitted");
+        // RFC 9051 §7.1: a read-only selection keeps no flag change, so it lists none.
+        Untagged(readOnly ? "OK [PERMANENTFLAGS ()] read-only mailbox" : $"OK [PERMANENTFLAGS ({flags} \\*)] flags permitted");
         Untagged($"OK [UIDVALIDITY {box.UidValidity}] UIDs valid");
         Untagged($"OK [UIDNEXT {box.UidNext}] predicted next UID");
         if (_condstore)
