@@ -3,8 +3,9 @@
 # Maildirs with the same SHA512-CRYPT password hashes, driven by the same C# load generator
 # (`Mailward.Bench imap`, bench/Mailward.Bench/ImapLoad.cs).
 #   bench/vs-dovecot-imap.sh [full|small] [KEY=VALUE ...]
-# full (default): FETCH 1:* BODY.PEEK[] over 1,000 × 2 KiB and 200 × 100 KiB; SELECT, FETCH 1:*
-# (FLAGS ENVELOPE BODYSTRUCTURE) first and second time and SEARCH TEXT on a 100,000-message folder;
+# full (default): FETCH 1:* BODY.PEEK[] over 1,000 × 2 KiB and 200 × 100 KiB; SELECT (first and
+# again, beside a NOOP's round trip), FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE) first and second time
+# and SEARCH TEXT on a 100,000-message folder;
 # LOGIN/LOGOUT at concurrency 16; 10,000 IDLE sessions (memory per session, delivery-to-EXISTS p99).
 # small: the same rows at sizes that finish in about two minutes. KEY=VALUE overrides one size:
 # SMALL_N BIG_N META_N ROUNDS LOGIN_SECONDS IDLE_SESSIONS IDLE_USERS DELIVERIES ROW_SECONDS HIBERNATE.
@@ -164,12 +165,14 @@ for server in mailward dovecot; do
   run warm "$server" search --users warm@bench.test --criteria "TEXT needle" --rounds 2
   run select_first "$server" select --users meta@bench.test --rounds 1
   run select "$server" select --users meta@bench.test --rounds 25
+  run noop "$server" noop --users meta@bench.test --rounds 25
   run meta1 "$server" fetch --users meta@bench.test --items "(FLAGS ENVELOPE BODYSTRUCTURE)" --rounds 1
   run meta2 "$server" fetch --users meta@bench.test --items "(FLAGS ENVELOPE BODYSTRUCTURE)" --rounds 1
   run search "$server" search --users meta@bench.test --criteria "TEXT needle" --rounds 1
 done
 row "first SELECT of the $META_N-message folder" select_first first down "ms"
 row "SELECT again, median of 25" select ms down "ms"
+row "NOOP in that folder, median of 25 (the round trip under SELECT again)" noop ms down "ms"
 row "FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE), $META_N msgs, first" meta1 rate up "msgs/s"
 row "the same, second time" meta2 rate up "msgs/s"
 row "SEARCH TEXT over $META_N msgs" search ms down "ms"

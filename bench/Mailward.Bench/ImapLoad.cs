@@ -1,5 +1,6 @@
 // IMAP load generator for bench/vs-dovecot-imap.sh. `fetch`: one session SELECTs a folder and runs
-// `FETCH 1:* <items>` `rounds` times (msgs/s, MB/s); `select`: SELECT/UNSELECT `rounds` times;
+// `FETCH 1:* <items>` `rounds` times (msgs/s, MB/s); `select`: SELECT/UNSELECT `rounds` times; `noop`:
+// NOOP `rounds` times in a selected folder (a round trip with nothing to do, the floor under SELECT again);
 // `search`: SEARCH <criteria> `rounds` times; `logins`: LOGIN/LOGOUT at `concurrency`; `idle`:
 // `sessions` IDLE sessions from many loopback addresses, the server's memory per session, then
 // `deliveries` messages (over SMTP, or written into a Maildir's new/) and the time to each IDLE
@@ -43,6 +44,7 @@ internal static class ImapLoad
             {
                 "fetch" => Fetch(target, users[0], password, folder, Arg("--items", "BODY.PEEK[]"), rounds, deadline.Token),
                 "select" => Select(target, users[0], password, folder, rounds, deadline.Token),
+                "noop" => Noop(target, users[0], password, folder, rounds, deadline.Token),
                 "search" => Search(target, users[0], password, folder, Arg("--criteria", "TEXT needle"), rounds, deadline.Token),
                 "logins" => Logins(target, users, password, int.Parse(Arg("--concurrency", "16"), Inv), deadline.Token),
                 "idle" => Idle(target, users, password, int.Parse(Arg("--sessions", "100"), Inv), int.Parse(Arg("--deliveries", "20"), Inv),
@@ -69,7 +71,7 @@ internal static class ImapLoad
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: Mailward.Bench imap fetch|select|search|logins|idle|fill|memory [--host H] [--port P] --users a@x,b@y [--password P] [--folder F]");
+        Console.Error.WriteLine("usage: Mailward.Bench imap fetch|select|noop|search|logins|idle|fill|memory [--host H] [--port P] --users a@x,b@y [--password P] [--folder F]");
         Console.Error.WriteLine("         [--items ITEMS] [--criteria C] [--rounds N] [--concurrency N] [--sessions N] [--deliveries N]");
         Console.Error.WriteLine("         [--deliver smtp:PORT|maildirs:FILE] [--server-pid PID] [--seconds LIMIT]   fill: --maildir DIR --count N; memory: --server-pid PID");
         return 1;
@@ -113,7 +115,28 @@ internal static class ImapLoad
             c.CommandAsync("UNSELECT", ct).Wait(ct);
         }
         Console.WriteLine($"{target}: SELECT {folder}: first {times[0]:F1} ms, median {Median(times):F1} ms over {rounds}");
-        Console.WriteLine(string.Create(Inv, $"RESULT supported=1 first={times[0]:F2} ms={Median(times):F2}"));
+        Console.WriteLine(string.Create(Inv, $"RESULT supported=1 first={times[0]:F2} ms={Median(times):F3}"));
+        return 0;
+    }
+
+    private static int Noop(IPEndPoint target, string user, string password, string folder, int rounds, CancellationToken ct)
+    {
+        using var c = Conn.OpenAsync(target, null, ct).Result;
+        c.LoginAsync(user, password, ct).Wait(ct);
+        var selected = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
+        if (!selected.Ok)
+            throw new IOException("SELECT: " + selected.Status);
+        var times = new List<double>();
+        for (var r = 0; r < rounds; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            var answer = c.CommandAsync("NOOP", ct).Result;
+            times.Add(sw.Elapsed.TotalMilliseconds);
+            if (!answer.Ok)
+                return Unsupported("NOOP", answer.Status);
+        }
+        Console.WriteLine($"{target}: NOOP in {folder}: median {Median(times):F3} ms over {rounds}");
+        Console.WriteLine(string.Create(Inv, $"RESULT supported=1 ms={Median(times):F3}"));
         return 0;
     }
 

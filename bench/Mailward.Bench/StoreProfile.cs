@@ -18,12 +18,18 @@ public static class StoreProfile
     {
         var count = 2000;
         var pause = false; // --pause: waits for a line on stdin after the fill, so a profiler can attach for what follows
+        var openOnly = false; // --open-only: the first opens and nothing after them, for a profile of those alone
+        var again = 3; // --again N: how many times the first open is timed again with the list and log removed
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--count" && i + 1 < args.Length)
                 count = int.Parse(args[++i], CultureInfo.InvariantCulture);
             else if (args[i] == "--pause")
                 pause = true;
+            else if (args[i] == "--again" && i + 1 < args.Length)
+                again = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            else if (args[i] == "--open-only")
+                openOnly = true;
             else if (args[i] == "--allocations")
                 Ticks = new AllocationTicks();
             else
@@ -44,7 +50,7 @@ public static class StoreProfile
                     Console.WriteLine($"filled; pid {Environment.ProcessId}; press enter");
                     Console.ReadLine();
                 }
-                Phases(layout, owner, report);
+                Phases(layout, owner, report, openOnly, again);
             }
             return 0;
         }
@@ -54,18 +60,20 @@ public static class StoreProfile
         }
     }
 
-    private static void Phases(MailStoreLayout layout, MailboxOwner owner, bool report)
+    private static void Phases(MailStoreLayout layout, MailboxOwner owner, bool report, bool openOnly, int again)
     {
         Time(report, "first open (UIDs assigned)", () => Open(layout, owner).Dispose());
         Time(report, "open, new store", () => Open(layout, owner).Dispose());
         var folder = MailStoreLayout.MaildirOf(layout.Resolve(owner.Directory));
-        for (var round = 0; round < 3; round++)
+        for (var round = 0; round < again; round++)
         {
             // The first open again, with nothing of ours left but the files: warm code, the row a profiler wants.
             File.Delete(Path.Combine(folder, UidList.FileName));
             File.Delete(Path.Combine(folder, "mailward-modseq")); // ModSeqLog.FileName (internal)
             Time(report, "first open again, list and log removed", () => Open(layout, owner).Dispose());
         }
+        if (openOnly)
+            return;
         var store = new MaildirStore(layout, "bench", "bench.test");
         using (Open(store, owner)) { }
         Thread.Sleep(2100); // the listing cache keeps settled folders only
