@@ -58,6 +58,17 @@ public sealed class StructureCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_structure_asked_again_before_its_batch_is_written_comes_from_the_waiting_record()
+    {
+        Deliver(1, "first");
+        using var box = await OpenAsync();
+        Assert.Equal("first", await SubjectAsync(box, 1));
+        Assert.False(File.Exists(CacheFile)); // still waiting in the batch (256 records, 1 MB or 2 s)
+        Scramble(FileOf(0), "first", "FIRST");
+        Assert.Equal("first", await SubjectAsync(box, 1)); // the waiting record, decoded: not parsed again
+    }
+
+    [Fact]
     public async Task Missing_file_means_parsing_again()
     {
         Deliver(1, "first");

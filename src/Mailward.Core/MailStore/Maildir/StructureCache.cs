@@ -26,7 +26,9 @@ public sealed class StructureCache
     private readonly string _header;
     private readonly object _lock = new();
     private readonly Dictionary<string, (long Offset, int Length)> _index = new(StringComparer.Ordinal);
-    private readonly List<(string Key, byte[] Payload, MessageStructure Structure)> _pending = [];
+    // Encoded records only: a parsed structure is a few KB of objects, and a batch of 256 of them
+    // outlived the young generation on every first pass over a big folder.
+    private readonly List<(string Key, byte[] Payload)> _pending = [];
     private readonly Dictionary<string, int> _pendingAt = new(StringComparer.Ordinal); // key → its newest entry in _pending
     private long _missScannedAt = -MissScanMilliseconds; // Environment.TickCount64 of the last Scan a miss asked for (the first miss always asks)
     private int _pendingBytes;
@@ -115,7 +117,7 @@ public sealed class StructureCache
             if (_pending.Count == 0)
                 _pendingSince = DateTime.UtcNow;
             _pendingAt[key] = _pending.Count;
-            _pending.Add((key, payload, parsed));
+            _pending.Add((key, payload));
             _pendingBytes += payload.Length;
             if (_pending.Count >= BatchRecords || _pendingBytes >= BatchBytes || DateTime.UtcNow - _pendingSince >= BatchAge)
                 Flush(live);
@@ -158,7 +160,7 @@ public sealed class StructureCache
         bool same;
         try
         {
-            foreach (var (key, payload, _) in _pending)
+            foreach (var (key, payload) in _pending)
             {
                 // "R LENGTH CRC\n" (at most 2 + 10 + 1 + 8 + 1 bytes), the payload, "\n".
                 var line = buffer.AsSpan(used);
@@ -198,7 +200,7 @@ public sealed class StructureCache
             foreach (var (key, (offset, length)) in _index)
                 if ((liveKeys is null || liveKeys.Contains(key)) && !_pendingAt.ContainsKey(key) && Read(offset, length) is { } payload)
                     keep.Add((key, payload));
-        keep.AddRange(_pending.Select(p => (p.Key, p.Payload)));
+        keep.AddRange(_pending);
         var tmp = _path + ".tmp";
         CloseReader();
         using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -222,8 +224,8 @@ public sealed class StructureCache
 
     private MessageStructure? Lookup(string key, long size)
     {
-        if (_pendingAt.TryGetValue(key, out var waiting) && _pending[waiting].Structure is { } structure && structure.Size == size)
-            return structure;
+        if (_pendingAt.TryGetValue(key, out var waiting) && StructureCodec.Decode(_pending[waiting].Payload) is { } pending && pending.Structure.Size == size)
+            return pending.Structure;
         if (!_index.TryGetValue(key, out var at) || _reader is null)
             return null;
         // A pooled buffer: every message of a folder's second metadata FETCH comes through here.
