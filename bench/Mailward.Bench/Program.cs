@@ -15,7 +15,7 @@ var usages = new Dictionary<string, string[]>(StringComparer.Ordinal)
         "         [--items ITEMS] [--criteria C] [--rounds N] [--concurrency N] [--sessions N] [--deliveries N]",
         "         [--deliver smtp:PORT|maildirs:FILE] [--server-pid PID] [--seconds LIMIT]   fill: --maildir DIR --count N",
     ],
-    ["store"] = ["Mailward.Bench store [--count N] [--pause] [--open-only] [--again N] [--allocations]"],
+    ["store"] = ["Mailward.Bench store [--count N] [--pause] [--only PHASE-PREFIX] [--again N] [--allocations]"],
 };
 
 var command = args.FirstOrDefault();

@@ -18,7 +18,7 @@ public static class StoreProfile
     {
         var count = 2000;
         var pause = false; // --pause: waits for a line on stdin after the fill, so a profiler can attach for what follows
-        var openOnly = false; // --open-only: the first opens and nothing after them, for a profile of those alone
+        string? only = null; // --only PREFIX: only the phases whose names start so are run, for a profile of those alone
         var again = 3; // --again N: how many times the first open is timed again with the list and log removed
         for (var i = 0; i < args.Length; i++)
         {
@@ -28,8 +28,8 @@ public static class StoreProfile
                 pause = true;
             else if (args[i] == "--again" && i + 1 < args.Length)
                 again = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            else if (args[i] == "--open-only")
-                openOnly = true;
+            else if (args[i] == "--only" && i + 1 < args.Length)
+                only = args[++i];
             else if (args[i] == "--allocations")
                 Ticks = new AllocationTicks();
             else
@@ -50,7 +50,8 @@ public static class StoreProfile
                     Console.WriteLine($"filled; pid {Environment.ProcessId}; press enter");
                     Console.ReadLine();
                 }
-                Phases(layout, owner, report, openOnly, again);
+                Only = report ? only : null;
+                Phases(layout, owner, report, again);
             }
             return 0;
         }
@@ -60,7 +61,7 @@ public static class StoreProfile
         }
     }
 
-    private static void Phases(MailStoreLayout layout, MailboxOwner owner, bool report, bool openOnly, int again)
+    private static void Phases(MailStoreLayout layout, MailboxOwner owner, bool report, int again)
     {
         Time(report, "first open (UIDs assigned)", () => Open(layout, owner).Dispose());
         Time(report, "open, new store", () => Open(layout, owner).Dispose());
@@ -72,8 +73,6 @@ public static class StoreProfile
             File.Delete(Path.Combine(folder, "mailward-modseq")); // ModSeqLog.FileName (internal)
             Time(report, "first open again, list and log removed", () => Open(layout, owner).Dispose());
         }
-        if (openOnly)
-            return;
         var store = new MaildirStore(layout, "bench", "bench.test");
         using (Open(store, owner)) { }
         Thread.Sleep(2100); // the listing cache keeps settled folders only
@@ -126,8 +125,13 @@ public static class StoreProfile
         GC.KeepAlive(bytes);
     }
 
+    /// <summary>--only: the prefix of the phases to run; the others are left out (null: all).</summary>
+    private static string? Only;
+
     private static void Time(bool report, string what, Action action)
     {
+        if (Only is not null && !what.StartsWith(Only, StringComparison.Ordinal))
+            return;
         if (!report)
         {
             action();

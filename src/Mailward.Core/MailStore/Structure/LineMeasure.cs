@@ -15,7 +15,7 @@ internal sealed class LineMeasure
     /// <summary>Reads the stream from its start once; offsets past its end count everything.</summary>
     public static LineMeasure Measure(Stream stream, IEnumerable<long> wanted)
     {
-        var counter = new Counter(wanted.Distinct().Order().ToArray());
+        var counter = new Counter(SortedDistinct(wanted));
         stream.Position = 0;
         // A message read whole into memory is counted where it lies, without a copy.
         if (stream is MemoryStream memory && memory.TryGetBuffer(out var whole))
@@ -29,6 +29,18 @@ internal sealed class LineMeasure
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
         return counter.Finish();
+    }
+
+    /// <summary>The offsets in order, each once, in one array.</summary>
+    private static long[] SortedDistinct(IEnumerable<long> wanted)
+    {
+        var all = wanted.ToArray();
+        Array.Sort(all);
+        var n = 0;
+        foreach (var offset in all)
+            if (n == 0 || all[n - 1] != offset)
+                all[n++] = offset;
+        return n == all.Length ? all : all[..n];
     }
 
     public Region Region(long offset, long end)

@@ -57,7 +57,7 @@ internal static class MimeFields
 
     private static List<MimeParameter> Parameters(ref HeaderTokens t, int max)
     {
-        var raw = new List<(string Name, string Value)>();
+        var raw = new List<MimeParameter>();
         while (!t.AtEnd && raw.Count < max)
         {
             t.SkipCfws();
@@ -74,16 +74,16 @@ internal static class MimeFields
                 continue;
             t.Skip();
             if (t.ReadValue() is { } value)
-                raw.Add((name, value));
+                raw.Add(new MimeParameter(name, value));
         }
         return Rfc2231(raw);
     }
 
     /// <summary>RFC 2231 §3, §4: name*0, name*1*, ... joined in order; name* and extended sections decoded.</summary>
-    private static List<MimeParameter> Rfc2231(List<(string Name, string Value)> raw)
+    private static List<MimeParameter> Rfc2231(List<MimeParameter> raw)
     {
         if (!raw.Exists(p => p.Name.Contains('*', StringComparison.Ordinal)))
-            return [.. raw.Select(p => new MimeParameter(p.Name, p.Value))];
+            return raw; // the common case: as read
         var result = new List<MimeParameter>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, _) in raw)

@@ -81,12 +81,39 @@ public static class StructureParser
         };
     }
 
-    /// <summary>The header fields a part needs, first occurrence of each (raw values, octets).</summary>
+    /// <summary>The header fields a part needs (raw values, octets), by <see cref="Field"/>.</summary>
     internal sealed class Fields
     {
         public long Begin;
         public long End;
-        public readonly Dictionary<string, string> Values = new(StringComparer.OrdinalIgnoreCase);
+        private string?[]? _values; // made at the first field: most Fields made are replaced before they get one
+
+        public string? this[Field name] => _values?[(int)name];
+
+        public ref string? Slot(Field name) => ref (_values ??= new string?[Wanted.Count])[(int)name];
+    }
+
+    /// <summary>The fields a part's structure and envelope are made of.</summary>
+    internal enum Field
+    {
+        ContentType,
+        ContentTransferEncoding,
+        ContentId,
+        ContentDescription,
+        ContentDisposition,
+        ContentLanguage,
+        ContentLocation,
+        ContentMd5,
+        Date,
+        Subject,
+        InReplyTo,
+        MessageId,
+        From,
+        Sender,
+        ReplyTo,
+        To,
+        Cc,
+        Bcc,
     }
 
     internal sealed class Node
@@ -149,17 +176,17 @@ public static class StructureParser
 
         public BodyPart Build(LineMeasure measure, StructureLimits limits, string? parentSubtype)
         {
-            var v = Fields.Values;
+            var v = Fields;
             string? type = null, subtype = null;
             List<MimeParameter> parameters = [];
-            if (v.TryGetValue("content-type", out var ct))
+            if (v[Field.ContentType] is { } ct)
                 (type, subtype, parameters) = MimeFields.ContentType(ct, limits.MaxParameters);
             // RFC 2046 §5.1.5: in a multipart/digest a part without a type is a message.
             if (type is null)
                 (type, subtype) = string.Equals(parentSubtype, "digest", StringComparison.OrdinalIgnoreCase) ? ("message", "rfc822") : ("text", "plain");
             string? disposition = null;
             List<MimeParameter> dispositionParameters = [];
-            if (v.TryGetValue("content-disposition", out var cd))
+            if (v[Field.ContentDisposition] is { } cd)
                 (disposition, dispositionParameters) = MimeFields.Disposition(cd, limits.MaxParameters);
             var kind = Opaque ? BodyPartKind.Leaf : Kind;
             var part = new BodyPart
@@ -170,14 +197,14 @@ public static class StructureParser
                 Type = type,
                 Subtype = subtype!,
                 Parameters = parameters,
-                Id = Value("content-id"),
-                Description = Value("content-description"),
-                Encoding = Token("content-transfer-encoding"),
-                Md5 = Value("content-md5"),
+                Id = Value(Field.ContentId),
+                Description = Value(Field.ContentDescription),
+                Encoding = Token(Field.ContentTransferEncoding),
+                Md5 = Value(Field.ContentMd5),
                 Disposition = disposition,
                 DispositionParameters = dispositionParameters,
-                Languages = v.TryGetValue("content-language", out var lang) ? MimeFields.Languages(lang) : null,
-                Location = Value("content-location"),
+                Languages = v[Field.ContentLanguage] is { } lang ? MimeFields.Languages(lang) : null,
+                Location = Value(Field.ContentLocation),
                 Envelope = IsMessageTop ? Envelope(limits) : null,
                 Parts = kind == BodyPartKind.Multipart ? [.. Children.Select(c => c.Build(measure, limits, subtype))] : [],
                 Message = kind == BodyPartKind.Message ? Message?.Build(measure, limits, null) : null,
@@ -185,19 +212,18 @@ public static class StructureParser
             return part;
         }
 
-        private string? Value(string name) => Fields.Values.TryGetValue(name, out var raw) ? HeaderTokens.Unfold(raw).Trim(' ', '\t') : null;
+        private string? Value(Field name) => Fields[name] is { } raw ? HeaderTokens.Unfold(raw).Trim(' ', '\t') : null;
 
-        private string? Token(string name) => Fields.Values.TryGetValue(name, out var raw) ? new HeaderTokens(HeaderTokens.Unfold(raw)).ReadValue() : null;
+        private string? Token(Field name) => Fields[name] is { } raw ? new HeaderTokens(HeaderTokens.Unfold(raw)).ReadValue() : null;
 
         private Envelope Envelope(StructureLimits limits)
         {
-            List<EnvelopeAddress>? Addresses(string name) =>
-                Fields.Values.TryGetValue(name, out var raw) && AddressParser.Parse(raw, limits.MaxAddresses) is { Count: > 0 } list ? list : null;
-            var from = Addresses("from");
+            List<EnvelopeAddress>? Addresses(Field name) =>
+                Fields[name] is { } raw && AddressParser.Parse(raw, limits.MaxAddresses) is { Count: > 0 } list ? list : null;
+            var from = Addresses(Field.From);
             // RFC 9051 §7.5.2: sender and reply-to default to from.
-            string? Raw(string name) => Fields.Values.GetValueOrDefault(name);
-            return new Envelope(Raw("date"), Raw("subject"), from, Addresses("sender") ?? from, Addresses("reply-to") ?? from,
-                Addresses("to"), Addresses("cc"), Addresses("bcc"), Raw("in-reply-to"), Raw("message-id"));
+            return new Envelope(Fields[Field.Date], Fields[Field.Subject], from, Addresses(Field.Sender) ?? from, Addresses(Field.ReplyTo) ?? from,
+                Addresses(Field.To), Addresses(Field.Cc), Addresses(Field.Bcc), Fields[Field.InReplyTo], Fields[Field.MessageId]);
         }
     }
 
@@ -208,26 +234,26 @@ public static class StructureParser
         Join,
     }
 
-    private static readonly Dictionary<string, Repeat> Wanted = new(StringComparer.OrdinalIgnoreCase)
+    private static readonly Dictionary<string, (Field Field, Repeat Rule)> Wanted = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["content-type"] = Repeat.First,
-        ["content-transfer-encoding"] = Repeat.First,
-        ["content-id"] = Repeat.First,
-        ["content-description"] = Repeat.First,
-        ["content-disposition"] = Repeat.First,
-        ["content-language"] = Repeat.First,
-        ["content-location"] = Repeat.First,
-        ["content-md5"] = Repeat.First,
-        ["date"] = Repeat.Last,
-        ["subject"] = Repeat.Last,
-        ["in-reply-to"] = Repeat.Last,
-        ["message-id"] = Repeat.Last,
-        ["from"] = Repeat.Join,
-        ["sender"] = Repeat.Join,
-        ["reply-to"] = Repeat.Join,
-        ["to"] = Repeat.Join,
-        ["cc"] = Repeat.Join,
-        ["bcc"] = Repeat.Join,
+        ["content-type"] = (Field.ContentType, Repeat.First),
+        ["content-transfer-encoding"] = (Field.ContentTransferEncoding, Repeat.First),
+        ["content-id"] = (Field.ContentId, Repeat.First),
+        ["content-description"] = (Field.ContentDescription, Repeat.First),
+        ["content-disposition"] = (Field.ContentDisposition, Repeat.First),
+        ["content-language"] = (Field.ContentLanguage, Repeat.First),
+        ["content-location"] = (Field.ContentLocation, Repeat.First),
+        ["content-md5"] = (Field.ContentMd5, Repeat.First),
+        ["date"] = (Field.Date, Repeat.Last),
+        ["subject"] = (Field.Subject, Repeat.Last),
+        ["in-reply-to"] = (Field.InReplyTo, Repeat.Last),
+        ["message-id"] = (Field.MessageId, Repeat.Last),
+        ["from"] = (Field.From, Repeat.Join),
+        ["sender"] = (Field.Sender, Repeat.Join),
+        ["reply-to"] = (Field.ReplyTo, Repeat.Join),
+        ["to"] = (Field.To, Repeat.Join),
+        ["cc"] = (Field.Cc, Repeat.Join),
+        ["bcc"] = (Field.Bcc, Repeat.Join),
     };
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, ParserOptions> Options = new();
@@ -286,17 +312,18 @@ public static class StructureParser
                 SearchFieldBytes += header.RawValue.Length;
                 SearchFields.Add(new HeaderField(header.Field, Encoding.Latin1.GetString(header.RawValue)));
             }
-            if (_ignoring > 0 || !Wanted.TryGetValue(header.Field, out var rule))
+            if (_ignoring > 0 || !Wanted.TryGetValue(header.Field, out var wanted))
                 return;
             var raw = header.RawValue;
-            var value = Encoding.Latin1.GetString(raw, 0, Math.Min(raw.Length, limits.MaxHeaderBytes)).TrimStart(' ', '\t').TrimEnd('\n', '\r');
-            var had = _pending.Values.TryGetValue(header.Field, out var earlier);
+            // Trimmed as bytes, then one string (Latin-1: a char per byte).
+            var value = Encoding.Latin1.GetString(raw.AsSpan(0, Math.Min(raw.Length, limits.MaxHeaderBytes)).TrimStart(" \t"u8).TrimEnd("\n\r"u8));
+            ref var slot = ref _pending.Slot(wanted.Field);
             // Twice the same field: MIME fields keep the first (Dovecot does); envelope texts the
             // last; address fields are joined into one list (Dovecot's envelope shows both).
-            if (!had || rule == Repeat.Last)
-                _pending.Values[header.Field] = value;
-            else if (rule == Repeat.Join && earlier!.Length < limits.MaxHeaderBytes)
-                _pending.Values[header.Field] = earlier + "," + value;
+            if (slot is null || wanted.Rule == Repeat.Last)
+                slot = value;
+            else if (wanted.Rule == Repeat.Join && slot.Length < limits.MaxHeaderBytes)
+                slot = slot + "," + value;
         }
 
         protected override void OnHeadersEnd(long beginOffset, int beginLineNumber, long endOffset, int endLineNumber, CancellationToken cancellationToken)
