@@ -50,13 +50,12 @@ internal static class AddressParser
                 continue;
             }
             t.Position = start;
-            var address = AddrSpec(ref t, out var trailingComment);
-            if (address is null)
+            if (AddrSpec(ref t, out var trailingComment) is not { } address)
             {
                 t.Skip(); // a character no address can start with: skipped
                 continue;
             }
-            list.Add(address with { Name = trailingComment ?? comment });
+            list.Add(new EnvelopeAddress(trailingComment ?? comment, null, address.Mailbox, address.Host));
         }
         if (inGroup && list.Count < max)
             list.Add(EnvelopeAddress.GroupEnd); // a group the header did not close
@@ -66,25 +65,47 @@ internal static class AddressParser
     /// <summary>Words (atoms and quoted strings) joined by one space, and the last comment among them.</summary>
     private static (string Phrase, string? Comment) Phrase(ref HeaderTokens t)
     {
-        var sb = new StringBuilder();
+        var words = new Joined(' ');
         string? comment = null;
         while (true)
         {
             comment = t.SkipCfws() ?? comment;
-            string word;
             if (t.Peek == '"')
-                word = t.ReadQuoted();
+                words.Add(t.ReadQuoted());
+            else if (t.ReadAtom() is { Length: > 0 } atom)
+                words.Add(atom);
             else
-            {
-                word = t.ReadAtom();
-                if (word.Length == 0)
-                    break;
-            }
-            if (sb.Length > 0)
-                sb.Append(' ');
-            sb.Append(word);
+                break;
         }
-        return (sb.ToString(), comment);
+        return (words.Text, comment);
+    }
+
+    /// <summary>
+    /// Words joined by a separator, with no builder for the common case of one word (a quoted
+    /// display name, a local part whose dots are inside its atom).
+    /// </summary>
+    private struct Joined(char? separator)
+    {
+        private string? _first;
+        private StringBuilder? _more;
+
+        public void Add(string word)
+        {
+            if (_more is null && string.IsNullOrEmpty(_first))
+            {
+                _first = word;
+                return;
+            }
+            _more ??= new StringBuilder(_first);
+            if (separator is { } s && _more.Length > 0)
+                _more.Append(s);
+            _more.Append(word);
+        }
+
+        /// <summary>Appends a character to what is there (a local part's dot).</summary>
+        public void Add(char c) => (_more ??= new StringBuilder(_first)).Append(c);
+
+        public readonly string Text => _more?.ToString() ?? _first ?? "";
     }
 
     /// <summary>After '&lt;': [route ':'] addr-spec '&gt;'.</summary>
@@ -106,34 +127,31 @@ internal static class AddressParser
                 route = sb.ToString().Replace(" ", "", StringComparison.Ordinal);
             }
         }
-        var spec = AddrSpec(ref t, out _) ?? new EnvelopeAddress(null, null, MissingMailbox, MissingDomain);
+        var (mailbox, host) = AddrSpec(ref t, out _) ?? (MissingMailbox, MissingDomain);
         while (!t.AtEnd && t.Peek != '>' && t.Peek != ',')
             t.Skip();
         if (t.Peek == '>')
             t.Skip();
-        return spec with { Name = name is { Length: > 0 } ? name : null, Route = route };
+        return new EnvelopeAddress(name is { Length: > 0 } ? name : null, route, mailbox, host);
     }
 
     /// <summary>local-part ["@" domain]; null when nothing address-like is here.</summary>
-    private static EnvelopeAddress? AddrSpec(ref HeaderTokens t, out string? comment)
+    private static (string Mailbox, string Host)? AddrSpec(ref HeaderTokens t, out string? comment)
     {
         comment = t.SkipCfws();
-        var local = new StringBuilder();
+        var local = new Joined(null);
         while (true)
         {
             if (t.Peek == '"')
-                local.Append(t.ReadQuoted()); // without its quotes, as Dovecot lists it
+                local.Add(t.ReadQuoted()); // without its quotes, as Dovecot lists it
+            else if (t.ReadAtom() is { Length: > 0 } atom)
+                local.Add(atom);
             else
-            {
-                var atom = t.ReadAtom();
-                if (atom.Length == 0)
-                    break;
-                local.Append(atom);
-            }
+                break;
             t.SkipCfws();
             if (t.Peek != '.')
                 break;
-            local.Append('.');
+            local.Add('.');
             t.Skip();
             t.SkipCfws();
         }
@@ -146,8 +164,9 @@ internal static class AddressParser
             domain = t.Peek == '[' ? t.ReadLiteral() : t.ReadAtom();
         }
         comment = t.SkipCfws() ?? comment;
-        if (local.Length == 0 && domain is null)
+        var mailbox = local.Text;
+        if (mailbox.Length == 0 && domain is null)
             return null;
-        return new EnvelopeAddress(null, null, local.Length > 0 ? local.ToString() : MissingMailbox, domain is { Length: > 0 } ? domain : MissingDomain);
+        return (mailbox.Length > 0 ? mailbox : MissingMailbox, domain is { Length: > 0 } ? domain : MissingDomain);
     }
 }
