@@ -10,8 +10,9 @@
 # small: the same rows at sizes that finish in about two minutes. KEY=VALUE overrides one size:
 # SMALL_N BIG_N META_N ROUNDS LOGIN_SECONDS IDLE_SESSIONS IDLE_USERS DELIVERIES ROW_SECONDS HIBERNATE.
 # Needs root (installs and starts Dovecot; mail owned by uid 5000). Ports: Mailward SMTP 2525 and
-# IMAP 2143, Dovecot IMAP 2144. A Dovecot the machine runs is left alone (this one has its own
-# base_dir and port and is stopped on exit, also after a failure); the work folder is removed.
+# IMAP 2143 (its admin listener on 2180, for the metrics page), Dovecot IMAP 2144. A Dovecot the
+# machine runs is left alone (this one has its own base_dir and port and is stopped on exit, also
+# after a failure); the work folder is removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${1:-full}; shift || true
@@ -47,7 +48,7 @@ LOGIN_USERS=${LOGIN_USERS#,} IDLE_LIST=${IDLE_LIST#,}
 dovecot_passwd SHA512-CRYPT
 $MW --Listen:Address=127.0.0.1 --Smtp:Port=2525 --Imap:Port=2143 --Imaps:Enabled=false --Pop3:Enabled=false --Pop3s:Enabled=false \
   --Submission:Enabled=false --Smtps:Enabled=false --Log:Level=Warning --Imap:MaxConnections=$((IDLE_SESSIONS + 1000)) \
-  --Imap:MaxConnectionsPerClient=$((IDLE_USERS + 100)) --Admin:Enabled=false serve --allow-root >"$WORK/mw.log" 2>&1 &  # as root (Dovecot needs it)
+  --Imap:MaxConnectionsPerClient=$((IDLE_USERS + 100)) --Admin:Port=2180 serve --allow-root >"$WORK/mw.log" 2>&1 &  # as root (Dovecot needs it)
 MWPID=$!
 DOVECOT_PID=""
 # Each of Dovecot's imap processes watches its folders with one inotify instance; past the kernel's
@@ -187,9 +188,11 @@ for server in mailward dovecot; do
   deliver="smtp:2525"; [ "$server" = dovecot ] && deliver="maildirs:$WORK/maildirs"
   # Warm-up: one session per user (first logins, hash upgrades, JIT) before the memory baseline.
   run warm "$server" idle --users "$IDLE_LIST" --sessions "$IDLE_USERS" --deliveries 0 --deliver "$deliver" --server-pid 0
-  run idle "$server" idle --users "$IDLE_LIST" --sessions "$IDLE_SESSIONS" --deliveries "$DELIVERIES" --deliver "$deliver" --server-pid "$(pid_of "$server")"
+  metrics=""; [ "$server" = mailward ] && metrics="--metrics http://127.0.0.1:2180/metrics"  # the GC's count of its heap, beside the PSS
+  run idle "$server" idle --users "$IDLE_LIST" --sessions "$IDLE_SESSIONS" --deliveries "$DELIVERIES" --deliver "$deliver" --server-pid "$(pid_of "$server")" $metrics
 done
 row "$IDLE_SESSIONS IDLE sessions: server memory per session" idle kib_per_session down "KiB"
+row "the same, Mailward's managed heap per session (the GC's count after a full GC; Dovecot has none)" idle heap_kib_per_session down "KiB"
 row "delivery to EXISTS, p99 over $DELIVERIES deliveries" idle p99 down "ms"
 echo
 echo "mailward's advantage (rates mailward/dovecot, times and memory dovecot/mailward)${SUMMARY}"

@@ -48,7 +48,7 @@ internal static class ImapLoad
                 "search" => Search(target, users[0], password, folder, Arg("--criteria", "TEXT needle"), rounds, deadline.Token),
                 "logins" => Logins(target, users, password, int.Parse(Arg("--concurrency", "16"), Inv), deadline.Token),
                 "idle" => Idle(target, users, password, int.Parse(Arg("--sessions", "100"), Inv), int.Parse(Arg("--deliveries", "20"), Inv),
-                    Arg("--deliver", ""), int.Parse(Arg("--server-pid", "0"), Inv), deadline.Token),
+                    Arg("--deliver", ""), int.Parse(Arg("--server-pid", "0"), Inv), Arg("--metrics", ""), deadline.Token),
                 "fill" => Fill(Arg("--maildir", ""), int.Parse(Arg("--count", "1000"), Inv)),
                 "memory" => Memory(int.Parse(Arg("--server-pid", "0"), Inv)),
                 _ => Usage(),
@@ -73,7 +73,7 @@ internal static class ImapLoad
     {
         Console.Error.WriteLine("usage: Mailward.Bench imap fetch|select|noop|search|logins|idle|fill|memory [--host H] [--port P] --users a@x,b@y [--password P] [--folder F]");
         Console.Error.WriteLine("         [--items ITEMS] [--criteria C] [--rounds N] [--concurrency N] [--sessions N] [--deliveries N]");
-        Console.Error.WriteLine("         [--deliver smtp:PORT|maildirs:FILE] [--server-pid PID] [--seconds LIMIT]   fill: --maildir DIR --count N; memory: --server-pid PID");
+        Console.Error.WriteLine("         [--deliver smtp:PORT|maildirs:FILE] [--server-pid PID] [--metrics URL] [--seconds LIMIT]   fill: --maildir DIR --count N; memory: --server-pid PID");
         return 1;
     }
 
@@ -206,7 +206,7 @@ internal static class ImapLoad
     /// address (per-user-and-address caps: Dovecot's mail_max_userip_connections, Mailward's
     /// Imap:MaxConnectionsPerUserAndClient).
     /// </summary>
-    private static int Idle(IPEndPoint target, string[] users, string password, int sessions, int deliveries, string deliver, int serverPid, CancellationToken ct)
+    private static int Idle(IPEndPoint target, string[] users, string password, int sessions, int deliveries, string deliver, int serverPid, string metrics, CancellationToken ct)
     {
         // Memory per session is measured over the second half of the sessions: the first half
         // absorbs one-time growth (thread pool, buffer pools). Each sample of a .NET server follows
@@ -219,6 +219,7 @@ internal static class ImapLoad
         OpenSessions(0, half);
         Thread.Sleep(3000);
         var memoryHalf = SettledMemoryKiB(serverPid);
+        var heapHalf = ManagedHeapBytes(metrics);
         OpenSessions(half, sessions - half);
         void OpenSessions(int first, int count)
         {
@@ -252,6 +253,9 @@ internal static class ImapLoad
         Thread.Sleep(3000); // let the servers settle (Dovecot hibernates idle sessions after a few seconds)
         var memoryAfter = SettledMemoryKiB(serverPid);
         var perSession = (memoryAfter.Pss - memoryHalf.Pss) / (double)Math.Max(1, sessions - half);
+        // The GC's own count of live managed bytes, beside the PSS: pages the GC keeps committed for
+        // its young generation take new sessions' objects without any growth of the PSS.
+        var heapPerSession = heapHalf is { } h0 && ManagedHeapBytes(metrics) is { } h1 ? (h1 - h0) / 1024.0 / Math.Max(1, sessions - half) : (double?)null;
         Console.WriteLine($"{target}: {sessions} IDLE sessions opened in {opened:F1} s; server memory {memoryBefore.Pss / 1024} -> {memoryHalf.Pss / 1024} (half) -> {memoryAfter.Pss / 1024} MiB (PSS; RSS {memoryBefore.Rss / 1024} -> {memoryAfter.Rss / 1024} MiB), {perSession:F1} KiB per session over the second half");
 
         // Each delivery goes to one user; every session of that user must see its EXISTS.
@@ -280,7 +284,7 @@ internal static class ImapLoad
         latencies.Sort();
         double P(double q) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
         Console.WriteLine($"{target}: {deliveries} deliveries, {latencies.Count} EXISTS heard ({missed} not within 30 s): p50 {P(0.5):F1} ms, p99 {P(0.99):F1} ms, max {P(1):F1} ms");
-        Console.WriteLine(string.Create(Inv, $"RESULT supported=1 sessions={sessions} open_seconds={opened:F1} kib_per_session={perSession:F1} p50={P(0.5):F1} p99={P(0.99):F1} missed={missed}"));
+        Console.WriteLine(string.Create(Inv, $"RESULT supported=1 sessions={sessions} open_seconds={opened:F1} kib_per_session={perSession:F1} heap_kib_per_session={(heapPerSession is { } hp ? hp.ToString("F1", Inv) : "n/a")} p50={P(0.5):F1} p99={P(0.99):F1} missed={missed}"));
         foreach (var c in conns)
             c.Dispose();
         return 0;
@@ -339,8 +343,11 @@ internal static class ImapLoad
 
     /// <summary>
     /// TreeMemoryKiB after a full GC in a .NET server, induced through its diagnostic port as
-    /// dotnet-gcdump does (an EventPipe session asking for GCHeapCollect), and two seconds for the GC
-    /// to give back what it freed. A process without a diagnostic port (Dovecot) is measured as it is.
+    /// dotnet-gcdump does (an EventPipe session asking for GCHeapCollect), once the GC has given back
+    /// what it freed: it decommits freed regions a step at a time, so the memory is sampled every
+    /// half second until two samples are within 256 KiB (at most 15 s; a fixed two seconds left some
+    /// runs' samples mid-way, and the IDLE row came out at 0.9 or even -3.0 KiB per session on a
+    /// machine with a 32 MB L3). A process without a diagnostic port (Dovecot) is measured as it is.
     /// </summary>
     private static (long Pss, long Rss) SettledMemoryKiB(int pid)
     {
@@ -352,9 +359,35 @@ internal static class ImapLoad
             Thread.Sleep(1000);
             session.Stop();
             drain.Wait(TimeSpan.FromSeconds(10));
-            Thread.Sleep(2000);
+            var settled = TreeMemoryKiB(pid);
+            for (var waited = 0; waited < 15_000; waited += 500)
+            {
+                Thread.Sleep(500);
+                var now = TreeMemoryKiB(pid);
+                var still = Math.Abs(now.Pss - settled.Pss) <= 256;
+                settled = now;
+                if (still && waited >= 1500)
+                    break;
+            }
+            return settled;
         }
         return TreeMemoryKiB(pid);
+    }
+
+    /// <summary>
+    /// dotnet_total_memory_bytes from a Mailward server's metrics page (the Admin listener's
+    /// /metrics, prometheus-net's DotNetStats: GC.GetTotalMemory), read right after SettledMemoryKiB's
+    /// full GC, so the live managed bytes; null without a metrics address (Dovecot).
+    /// </summary>
+    private static long? ManagedHeapBytes(string metrics)
+    {
+        if (metrics.Length == 0)
+            return null;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        foreach (var line in http.GetStringAsync(metrics).Result.Split('\n'))
+            if (line.StartsWith("dotnet_total_memory_bytes ", StringComparison.Ordinal))
+                return (long)double.Parse(line["dotnet_total_memory_bytes ".Length..], Inv);
+        return null;
     }
 
     /// <summary>Memory of a process and all its descendants: PSS (shared pages divided among sharers) and RSS, KiB.</summary>
