@@ -100,17 +100,22 @@ public sealed partial class ClusterFaultTests(ITestOutputHelper output) : IDispo
         var attempts = new ConcurrentQueue<Attempt>();
         var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
-        // Six clients, three per node, each sending one message per connection to the users in turn; bounded by count and time.
+        // Six clients, three per node, each sending one message per connection to the users in turn,
+        // at most one per 20 ms: a steady load through all three phases however fast the machine (an
+        // unpaced 400 each were all sent before the outage ended on 2026-12-01's machine, leaving
+        // phase 2 without any). Bounded by count and time.
         var clients = Enumerable.Range(0, 6).Select(k => Task.Run(async () =>
         {
-            for (var n = 0; n < 400 && !stop.IsCancellationRequested && clock.Elapsed < TimeSpan.FromSeconds(45); n++)
+            for (var n = 0; n < 1000 && !stop.IsCancellationRequested && clock.Elapsed < TimeSpan.FromSeconds(45); n++)
             {
+                var pace = Task.Delay(20);
                 var (id, user, started) = ($"{k}-{n}", Users[(k + n) % Users.Length], Volatile.Read(ref phase));
                 var reply = await SendAsync(smtp[k % 2], user + "@hosted.test", id);
                 var ended = Volatile.Read(ref phase);
                 attempts.Enqueue(new Attempt(id, user, started == ended ? started : 1, reply)); // one that spans a change of phase counts as in the outage
                 if (!reply.StartsWith("250", StringComparison.Ordinal))
                     await Task.Delay(50); // refused: try again shortly, as a client would (much later)
+                await pace;
             }
         })).ToArray();
 
