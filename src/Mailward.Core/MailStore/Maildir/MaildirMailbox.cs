@@ -231,7 +231,7 @@ public sealed partial class MaildirMailbox : IMailbox
             return known;
         if (!_files.TryGetValue(entry.Uid, out var name))
             return 0;
-        var key = MaildirName.Parse(name).Key;
+        var key = MaildirName.KeyOf(name);
         if (CountedSizes.Find(_path, key) is { } counted)
             return counted;
         var size = TryCountCrLfSize(Path.Combine(_path, "cur", name));
@@ -349,10 +349,12 @@ public sealed partial class MaildirMailbox : IMailbox
         return null;
     }
 
-    public MessageReader? OpenMessage(uint uid)
+    public MessageReader? OpenMessage(uint uid) =>
+        _files.TryGetValue(uid, out var name) && Find(uid) is { } entry ? OpenFile(name, entry.Size) : null;
+
+    /// <summary>A message file of cur/ by name; null when it is gone.</summary>
+    private MessageReader? OpenFile(string name, long size)
     {
-        if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
-            return null;
         // Relative to cur/ held open: no walk of the whole path per message, and none of the flock
         // and fstat File.OpenHandle adds; O_NOFOLLOW, as no link in cur/ is one we made.
         var cur = _cur;
@@ -373,7 +375,7 @@ public sealed partial class MaildirMailbox : IMailbox
             }
         }
         var handle = Posix.Libc.TryOpenAt(cur, name, Posix.Libc.ORdOnly | Posix.Libc.ONoFollow, 0, out var errno);
-        return handle is not null ? new MessageReader(handle, entry.Size)
+        return handle is not null ? new MessageReader(handle, size)
             : errno is Posix.Libc.ENoEnt or Posix.Libc.ELoop ? null // expunged meanwhile, or a link we did not make
             : throw new IOException($"open {Path.Combine(_path, "cur", name)}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}");
     }
@@ -384,13 +386,13 @@ public sealed partial class MaildirMailbox : IMailbox
     {
         if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
             return Task.FromResult<MessageStructure?>(null);
-        return Task.FromResult(_structures.Get(MaildirName.Parse(name).Key, entry.Size, () => OpenMessage(uid), _live ??= new(() => _files.Count, LiveKeys)));
+        return Task.FromResult(_structures.Get(MaildirName.KeyOf(name), entry.Size, () => OpenFile(name, entry.Size), _live ??= new(() => _files.Count, LiveKeys)));
     }
 
     private StructureCache.LiveSet? _live;
 
     /// <summary>The keys of the folder's messages as of the last sync: what the structure cache keeps at a rewrite.</summary>
-    private HashSet<string> LiveKeys() => _files.Values.Select(n => MaildirName.Parse(n).Key).ToHashSet(StringComparer.Ordinal);
+    private HashSet<string> LiveKeys() => _files.Values.Select(MaildirName.KeyOf).ToHashSet(StringComparer.Ordinal);
 
     public void Dispose()
     {

@@ -45,6 +45,13 @@ public readonly struct MaildirName
     // One string per single flag letter (the common "S"), so a listing does not make one per file.
     private static readonly string[] OneLetter = [.. Enumerable.Range(0, 128).Select(c => ((char)c).ToString())];
 
+    /// <summary>The key of a name (up to its ':'), without parsing the rest: as <c>Parse(name).Key</c>.</summary>
+    public static string KeyOf(string name)
+    {
+        var colon = name.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? name : name[..colon];
+    }
+
     public static MaildirName Parse(string name)
     {
         var colon = name.IndexOf(':', StringComparison.Ordinal);
