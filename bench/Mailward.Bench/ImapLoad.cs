@@ -77,13 +77,26 @@ internal static class ImapLoad
         return 1;
     }
 
+    /// <summary>A logged-in session with the folder selected.</summary>
+    private static Conn OpenSelected(IPEndPoint target, string user, string password, string folder, CancellationToken ct)
+    {
+        var c = Conn.OpenAsync(target, null, ct).Result;
+        try
+        {
+            c.LoginAsync(user, password, ct).Wait(ct);
+            var selected = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
+            return selected.Ok ? c : throw new IOException("SELECT: " + selected.Status);
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
+
     private static int Fetch(IPEndPoint target, string user, string password, string folder, string items, int rounds, CancellationToken ct)
     {
-        using var c = Conn.OpenAsync(target, null, ct).Result;
-        c.LoginAsync(user, password, ct).Wait(ct);
-        var selected = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
-        if (!selected.Ok)
-            throw new IOException("SELECT: " + selected.Status);
+        using var c = OpenSelected(target, user, password, folder, ct);
         long messages = 0, bytes = 0;
         var sw = Stopwatch.StartNew();
         for (var r = 0; r < rounds; r++)
@@ -121,11 +134,7 @@ internal static class ImapLoad
 
     private static int Noop(IPEndPoint target, string user, string password, string folder, int rounds, CancellationToken ct)
     {
-        using var c = Conn.OpenAsync(target, null, ct).Result;
-        c.LoginAsync(user, password, ct).Wait(ct);
-        var selected = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
-        if (!selected.Ok)
-            throw new IOException("SELECT: " + selected.Status);
+        using var c = OpenSelected(target, user, password, folder, ct);
         var times = new List<double>();
         for (var r = 0; r < rounds; r++)
         {
@@ -142,11 +151,7 @@ internal static class ImapLoad
 
     private static int Search(IPEndPoint target, string user, string password, string folder, string criteria, int rounds, CancellationToken ct)
     {
-        using var c = Conn.OpenAsync(target, null, ct).Result;
-        c.LoginAsync(user, password, ct).Wait(ct);
-        var selected = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
-        if (!selected.Ok)
-            throw new IOException("SELECT: " + selected.Status);
+        using var c = OpenSelected(target, user, password, folder, ct);
         var times = new List<double>();
         var hits = 0;
         for (var r = 0; r < rounds; r++)
