@@ -33,8 +33,11 @@ public sealed partial class AccountAdmin
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or AccountException)
         {
             UndoCreate(intent, directory, created);
-            if (!created && (store.FindUser(a.Local, domain.Name) is not null || AddInFlight(directory, intent)))
-                throw new AccountException(AccountError.UserExists, $"user already exists: {a}"); // added meanwhile, or being added
+            // In flight first, then added: the other add's record and the end of its intent are one
+            // transaction, so one of the two holds whenever it is read in this order (asked the
+            // other way round, that add could commit between the two reads and be seen as neither).
+            if (!created && (AddInFlight(directory, intent) || store.FindUser(a.Local, domain.Name) is not null))
+                throw new AccountException(AccountError.UserExists, $"user already exists: {a}"); // being added, or added meanwhile
             throw e is AccountException ? e : new AccountException(AccountError.StorageFailed, $"cannot create the user's folder: {e.Message}");
         }
     });
