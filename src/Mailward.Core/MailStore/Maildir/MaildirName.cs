@@ -54,8 +54,8 @@ public readonly struct MaildirName
 
     public static MaildirName Parse(string name)
     {
-        var colon = name.IndexOf(':', StringComparison.Ordinal);
-        var key = colon < 0 ? name : name[..colon];
+        var key = KeyOf(name);
+        var colon = key.Length < name.Length ? key.Length : -1;
         var dot = key.IndexOf('.', StringComparison.Ordinal);
         var time = dot > 0 && long.TryParse(key.AsSpan(0, dot), System.Globalization.NumberStyles.None, null, out var t) ? t : -1;
         var flags = "";
