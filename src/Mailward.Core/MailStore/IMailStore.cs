@@ -127,6 +127,13 @@ public interface IMailbox : IDisposable
     /// <summary>The message's MIME structure (ENVELOPE, BODYSTRUCTURE, sections), parsed once and cached per folder; null when it is gone.</summary>
     Task<Structure.MessageStructure?> StructureAsync(uint uid, CancellationToken ct = default);
 
+    /// <summary>
+    /// A hint before a command asks for the structures of many messages in this order (a FETCH of
+    /// ENVELOPE or BODYSTRUCTURE): a store may read their files ahead meanwhile. Dispose the handle
+    /// when the command is done; null when the store does not read ahead.
+    /// </summary>
+    IDisposable? ReadAhead(IReadOnlyList<uint> uids) => null;
+
     /// <summary>Sets the flags and keywords of a message (replacing them). False when it is gone.</summary>
     Task<bool> StoreFlagsAsync(uint uid, MessageFlags flags, IReadOnlyCollection<string> keywords, CancellationToken ct = default);
 

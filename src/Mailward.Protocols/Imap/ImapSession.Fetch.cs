@@ -105,6 +105,7 @@ public sealed partial class ImapSession
         var missing = false;
         var unknownCte = false;
         var binary = items.Any(i => i.Kind is FetchKind.Binary);
+        using var readAhead = ReadAheadFor(s, picked, items);
         foreach (var (_, u) in picked)
         {
             var seq = s.View.SeqOf(u);
@@ -138,6 +139,22 @@ public sealed partial class ImapSession
         if (unknownCte)
             return No(tag, "[UNKNOWN-CTE] a section's Content-Transfer-Encoding is not one this server can decode");
         return missing ? No(tag, "[EXPUNGEISSUED] some messages were expunged meanwhile") : Ok(tag, "FETCH completed");
+    }
+
+    /// <summary>
+    /// The store reads the files ahead while this session parses (IMailbox.ReadAhead; it decides
+    /// whether the count is worth it) when the items need structures that are not rendered yet:
+    /// judged by the first message, since a folder's first FETCH misses all of them and a resync none.
+    /// </summary>
+    private IDisposable? ReadAheadFor(SelectedMailbox s, List<(int Seq, uint Uid)> picked, List<FetchItem> items)
+    {
+        if (picked.Count == 0)
+            return null;
+        var sections = items.Any(i => i.Parsed is not null);
+        if (!sections && (!items.Any(i => i.Kind is FetchKind.Envelope or FetchKind.BodyStructure)
+            || Find(s.Mailbox.Entries, picked[0].Uid) is not { } first || !RenderedFor(first, items).Missing))
+            return null;
+        return s.Mailbox.ReadAhead([.. picked.Select(p => p.Uid)]);
     }
 
     /// <summary>One FETCH item name, or a macro's items; null when not supported.</summary>

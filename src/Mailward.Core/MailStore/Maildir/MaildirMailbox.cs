@@ -34,7 +34,7 @@ public sealed partial class MaildirMailbox : IMailbox
     }
 
     private readonly StructureCache _structures;
-    private bool _disposed;
+    private volatile bool _disposed; // read by a read-ahead's thread too
 
     public MailboxOwner Owner { get; }
     public string Folder { get; }
@@ -373,6 +373,13 @@ public sealed partial class MaildirMailbox : IMailbox
                 cur.Dispose();
                 cur = other;
             }
+            else if (_disposed)
+            {
+                // Opened by a read-ahead as this object was let go: not kept past its Dispose.
+                Interlocked.CompareExchange(ref _cur, null, cur);
+                cur.Dispose();
+                return null;
+            }
         }
         var handle = Posix.Libc.TryOpenAt(cur, name, Posix.Libc.ORdOnly | Posix.Libc.ONoFollow, 0, out var errno);
         return handle is not null ? new MessageReader(handle, size)
@@ -386,7 +393,40 @@ public sealed partial class MaildirMailbox : IMailbox
     {
         if (!_files.TryGetValue(uid, out var name) || Find(uid) is not { } entry)
             return Task.FromResult<MessageStructure?>(null);
-        return Task.FromResult(_structures.Get(MaildirName.KeyOf(name), entry.Size, () => OpenFile(name, entry.Size), _live ??= new(() => _files.Count, LiveKeys)));
+        return Task.FromResult(_structures.Get(MaildirName.KeyOf(name), entry.Size, () => _readAhead?.Take(uid) ?? OpenFile(name, entry.Size),
+            _live ??= new(() => _files.Count, LiveKeys)));
+    }
+
+    /// <summary>Fewer messages than this are not read ahead: starting the reader costs more than it saves.</summary>
+    private const int ReadAheadMinMessages = 32;
+
+    private StructureReadAhead? _readAhead;
+
+    public IDisposable? ReadAhead(IReadOnlyList<uint> uids)
+    {
+        _readAhead?.Dispose();
+        _readAhead = null;
+        if (uids.Count < ReadAheadMinMessages)
+            return null;
+        // Names and sizes taken here, on the session's thread: the reader never touches this object's state.
+        var items = new List<StructureReadAhead.Item>(uids.Count);
+        foreach (var uid in uids)
+            if (_files.TryGetValue(uid, out var name) && Find(uid) is { } entry)
+                items.Add(new(uid, name, entry.Size));
+        var ahead = new StructureReadAhead([.. items], OpenFile, _structures.Holds);
+        _readAhead = ahead;
+        ahead.Start();
+        return new ReadAheadHandle(this, ahead);
+    }
+
+    private sealed class ReadAheadHandle(MaildirMailbox mailbox, StructureReadAhead ahead) : IDisposable
+    {
+        public void Dispose()
+        {
+            ahead.Dispose();
+            if (ReferenceEquals(mailbox._readAhead, ahead))
+                mailbox._readAhead = null;
+        }
     }
 
     private StructureCache.LiveSet? _live;
@@ -399,6 +439,7 @@ public sealed partial class MaildirMailbox : IMailbox
         if (!_disposed)
             _structures.Release(_live ??= new(() => _files.Count, LiveKeys)); // the last session of the folder writes what waits
         _disposed = true;
+        _readAhead?.Dispose();
         Interlocked.Exchange(ref _cur, null)?.Dispose();
     }
 }

@@ -222,6 +222,13 @@ public sealed class StructureCache
         _needsRewrite = false;
     }
 
+    /// <summary>True when a record of the key is in the file or waits for it (of any size: a stale one is only a miss later).</summary>
+    public bool Holds(string key)
+    {
+        lock (_lock)
+            return _pendingAt.ContainsKey(key) || _index.ContainsKey(key);
+    }
+
     private MessageStructure? Lookup(string key, long size)
     {
         if (_pendingAt.TryGetValue(key, out var waiting) && StructureCodec.Decode(_pending[waiting].Payload) is { } pending && pending.Structure.Size == size)

@@ -15,6 +15,11 @@ public static class StructureParser
     {
         // Most messages are small: one read into a pooled buffer serves MimeKit's parse and the
         // measuring pass, instead of a pread for each of their block reads.
+        if (message.TryGetBytes(out var whole, out var wholeLength))
+        {
+            using var memory = new MemoryStream(whole, 0, wholeLength, writable: false, publiclyVisible: true);
+            return Parse(memory, limits);
+        }
         var length = message.Length;
         if (length <= WholeReadBytes)
         {
