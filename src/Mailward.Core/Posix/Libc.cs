@@ -12,7 +12,7 @@ public static partial class Libc
 {
     // asm-generic/fcntl.h values, shared by x86_64 and arm64.
     public const int ORdOnly = 0, OWrOnly = 1, ORdWr = 2, OCreat = 0x40, OExcl = 0x80, ONoCtty = 0x100, ONonBlock = 0x800,
-        ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000;
+        ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000, OPath = 0x200000;
     public const int EPerm = 1, ENoEnt = 2, EIntr = 4, EAgain = 11, EExist = 17, EInval = 22, EMLink = 31, ENoSys = 38, ELoop = 40, ENotSup = 95;
     public const int SigKill = 9, SigHup = 1;
     private const int AtEmptyPath = 0x1000, AtSymlinkNoFollow = 0x100, AtFdCwd = -100, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
@@ -221,6 +221,27 @@ public static partial class Libc
         if (StatxNative(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
             return Marshal.GetLastPInvokeError() is ENoEnt or ENotDir ? null : throw Error("statx", path);
         return StampOf(buffer);
+    }
+
+    /// <summary>The same as <see cref="Stamp(string)"/> for a name in an open folder (statx(2) relative to it).</summary>
+    public static unsafe ChangeStamp? Stamp(SafeFileHandle folder, string name)
+    {
+        var buffer = stackalloc byte[256];
+        if (StatxNative(Fd(folder), name, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
+            return Marshal.GetLastPInvokeError() is ENoEnt or ENotDir ? null : throw Error("statx", name);
+        return StampOf(buffer);
+    }
+
+    /// <summary>An O_PATH descriptor of a folder, for calls relative to it; null when it is missing or not a folder.</summary>
+    public static SafeFileHandle? TryOpenFolderPath(string path)
+    {
+        int fd;
+        do
+            fd = OpenNative(path, OPath | ODirectory | OCloExec, 0);
+        while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        if (fd >= 0)
+            return new SafeFileHandle(fd, ownsHandle: true);
+        return Marshal.GetLastPInvokeError() is ENoEnt or ENotDir ? null : throw Error("open", path);
     }
 
     /// <summary>The same as <see cref="Stamp(string)"/> for an open file (statx(2) of the descriptor).</summary>

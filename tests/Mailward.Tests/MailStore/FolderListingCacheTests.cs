@@ -174,6 +174,18 @@ public sealed class FolderListingCacheTests : IDisposable
     }
 
     [Fact]
+    public void A_stamp_taken_through_the_folders_descriptor_is_the_stamp_of_each_path()
+    {
+        var stamp = FolderStamp.Take(Maildir);
+        Assert.Equal(Mailward.Core.Posix.Libc.Stamp(Cur), stamp.Cur);
+        Assert.Equal(Mailward.Core.Posix.Libc.Stamp(Path.Combine(Maildir, "new")), stamp.New);
+        Assert.NotNull(stamp.Cur);
+        Assert.Null(stamp.Keywords); // no keywords file: no stamp, no error
+        Assert.Equal(default, FolderStamp.Take(Path.Combine(Maildir, "no-such-folder")));
+        Assert.Equal(default, FolderStamp.Take(Path.Combine(Cur, $"{1_700_000_000}.M0P1.old,S=20:2,"))); // a file, not a folder
+    }
+
+    [Fact]
     public void The_cache_keeps_at_most_its_budget_and_drops_the_least_recently_used()
     {
         var cache = new FolderListingCache(2 * FolderListingCache.MinMessages);

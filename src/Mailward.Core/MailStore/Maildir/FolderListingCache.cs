@@ -17,12 +17,23 @@ internal readonly record struct FolderStamp(ChangeStamp? Cur, ChangeStamp? New, 
     /// </summary>
     public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
 
-    public static FolderStamp Take(string folder) => new(
-        Libc.Stamp(Path.Combine(folder, "cur")),
-        Libc.Stamp(Path.Combine(folder, "new")),
-        Libc.Stamp(Path.Combine(folder, Maildir.UidList.FileName)),
-        Libc.Stamp(Path.Combine(folder, ModSeqLog.FileName)),
-        Libc.Stamp(Path.Combine(folder, Maildir.Keywords.FileName)));
+    /// <summary>
+    /// The stamps of the folder's five names: one walk of its path (an O_PATH descriptor), then a
+    /// statx(2) of each name relative to it. Five walks of the whole path were most of the time of a
+    /// SELECT of a folder whose listing is kept. A folder that is not there has no stamps.
+    /// </summary>
+    public static FolderStamp Take(string folder)
+    {
+        using var dir = Libc.TryOpenFolderPath(folder);
+        if (dir is null)
+            return default;
+        return new(
+            Libc.Stamp(dir, "cur"),
+            Libc.Stamp(dir, "new"),
+            Libc.Stamp(dir, Maildir.UidList.FileName),
+            Libc.Stamp(dir, ModSeqLog.FileName),
+            Libc.Stamp(dir, Maildir.Keywords.FileName));
+    }
 
     public bool SettledAt(DateTimeOffset now)
     {

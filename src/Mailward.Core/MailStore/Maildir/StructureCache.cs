@@ -20,7 +20,9 @@ public sealed class StructureCache
     private const int BatchBytes = 1 << 20;
     private const long MissScanMilliseconds = 200;
     private static readonly TimeSpan BatchAge = TimeSpan.FromSeconds(2);
-    private static readonly ConcurrentDictionary<string, StructureCache> Open = new(StringComparer.Ordinal);
+    // By folder and limits (a record: compared by value), not a string made of both: a record's
+    // ToString at every SELECT showed in profiles of an unchanged folder's SELECT.
+    private static readonly ConcurrentDictionary<(string Folder, StructureLimits Limits), StructureCache> Open = new();
 
     private readonly string _path;
     private readonly string _header;
@@ -40,8 +42,11 @@ public sealed class StructureCache
     private int _records;
     private int _users;
 
+    private readonly string _folder;
+
     private StructureCache(string folder, StructureLimits limits)
     {
+        _folder = folder;
         _path = Path.Combine(folder, FileName);
         Limits = limits;
         _header = string.Create(CultureInfo.InvariantCulture, $"MWSTRUCT 1 L{limits.MaxDepth},{limits.MaxParts},{limits.MaxParameters},{limits.MaxAddresses}\n");
@@ -54,7 +59,7 @@ public sealed class StructureCache
     {
         while (true)
         {
-            var cache = Open.GetOrAdd(folder + "\0" + limits, _ => new StructureCache(folder, limits));
+            var cache = Open.GetOrAdd((folder, limits), static key => new StructureCache(key.Folder, key.Limits));
             lock (cache._lock)
             {
                 if (cache._users >= 0)
@@ -77,7 +82,7 @@ public sealed class StructureCache
             Flush(live);
             CloseReader();
         }
-        Open.TryRemove(new KeyValuePair<string, StructureCache>(Path.GetDirectoryName(_path) + "\0" + Limits, this));
+        Open.TryRemove(new KeyValuePair<(string, StructureLimits), StructureCache>((_folder, Limits), this));
     }
 
     /// <summary>
