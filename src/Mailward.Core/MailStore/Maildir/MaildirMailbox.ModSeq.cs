@@ -112,12 +112,14 @@ public sealed partial class MaildirMailbox
         }
         SortFresh(files, fresh, first);
         list.Entries.EnsureCapacity(list.Entries.Count + fresh.Count);
+        var sizes = CountedSizes.Of(_path); // looked up once, not per file (a first open gives 100,000 files UIDs)
         foreach (var i in fresh)
         {
             var f = files[i];
             // Two files with one key (a copy made by hand) share the UID the first got. A size counted
             // earlier matters only for a name without ,W= (else counted when first asked for).
-            var given = list.GetOrAssign(f.Key, (_path, f.VirtualSize is null), static (state, key) => state.Item2 ? CountedSizes.Find(state._path, key) : null);
+            var given = list.GetOrAssign(f.Key, (sizes, f.VirtualSize is null),
+                static (state, key) => state.Item2 && state.sizes is { } kept && kept.TryGetValue(key, out var size) ? size : null);
             uids[i] = given.Uid;
             NoteCounted(ref counted, files, i, given.VirtualSize);
             rewrite = true;

@@ -181,6 +181,7 @@ public sealed partial class MaildirMailbox : IMailbox
         var names = files.Count == 0 ? NoFiles : new Dictionary<uint, string>(files.Count);
         var n = 0;
         var sorted = true;
+        var sizes = CountedSizes.Of(_path); // looked up once, not per file
         for (var i = 0; i < files.Count; i++)
         {
             var (f, uid) = (files[i], uids[i]);
@@ -188,16 +189,35 @@ public sealed partial class MaildirMailbox : IMailbox
                 continue; // two files with one key (a copy made by hand): the first counts
             // The UID list's counted size matters only for a name without ,W=.
             var w = f.VirtualSize is null ? counted?[i] : null;
-            entries[n] = Entry(uid, f, w, list.Pop3Uidls.Count == 0 ? null : list.Pop3Uidls.GetValueOrDefault(f.Key), _log.Messages.TryGetValue(uid, out var m) ? m.ModSeq : _log.Highest);
+            entries[n] = Entry(uid, f, w, list.Pop3Uidls.Count == 0 ? null : list.Pop3Uidls.GetValueOrDefault(f.Key), _log.Messages.TryGetValue(uid, out var m) ? m.ModSeq : _log.Highest, sizes);
             sorted &= n == 0 || order[n - 1] < uid;
             order[n++] = uid;
         }
-        // Listed in directory order: sorted by UID, on the UIDs themselves (no comparer per pair).
+        // Listed in directory order: put in UID order. UIDs that are exactly a run of n numbers (a
+        // folder never expunged from, as at a first open) are placed by number; else sorted on the
+        // UIDs themselves (no comparer per pair).
+        var result = new List<MailboxEntry>(n);
+        if (!sorted && n > 0 && ConsecutiveFrom(order.AsSpan(0, n)) is { } lowest)
+        {
+            System.Runtime.InteropServices.CollectionsMarshal.SetCount(result, n);
+            var placed = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(result);
+            for (var i = 0; i < n; i++)
+                placed[(int)(order[i] - lowest)] = entries[i];
+            return (result, names);
+        }
         if (!sorted)
             Array.Sort(order, entries, 0, n);
-        var result = new List<MailboxEntry>(n);
         result.AddRange(new ArraySegment<MailboxEntry>(entries, 0, n));
         return (result, names);
+    }
+
+    /// <summary>The lowest of these distinct UIDs when they are exactly the numbers lowest..lowest+count-1, else null.</summary>
+    private static uint? ConsecutiveFrom(ReadOnlySpan<uint> uids)
+    {
+        var (min, max) = (uint.MaxValue, uint.MinValue);
+        foreach (var u in uids)
+            (min, max) = (Math.Min(min, u), Math.Max(max, u));
+        return (ulong)max - min + 1 == (ulong)uids.Length ? min : null; // distinct (the names dictionary saw to it), so a run
     }
 
     /// <summary>The highest UIDVALIDITY this process saw per folder: a new one is always above it, even within one second.</summary>
@@ -216,13 +236,15 @@ public sealed partial class MaildirMailbox : IMailbox
         return Math.Max(now, seen + 1);
     }
 
-    private MailboxEntry Entry(uint uid, MaildirName n, long? countedSize, string? keptPop3Uidl, ulong modSeq)
+    /// <summary>A file's entry; <paramref name="sizes"/>: the folder's CountedSizes, for a name without ,W= whose size the UID list does not carry.</summary>
+    private MailboxEntry Entry(uint uid, MaildirName n, long? countedSize, string? keptPop3Uidl, ulong modSeq, IReadOnlyDictionary<string, long>? sizes)
     {
         var (flags, keywords) = Decode(n.Flags);
         var file = n.Size is null || n.Time is null ? new FileInfo(Path.Combine(_path, "cur", n.Name)) : null;
         var size = n.Size ?? (file!.Exists ? file.Length : 0);
         var date = n.Time is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : new DateTimeOffset(file!.LastWriteTimeUtc, TimeSpan.Zero);
-        return new MailboxEntry(uid, flags, keywords, size, n.VirtualSize ?? countedSize ?? CountedSizes.Find(_path, n.Key), date, keptPop3Uidl ?? n.Pop3Uidl) { ModSeq = modSeq };
+        var virtualSize = n.VirtualSize ?? countedSize ?? (sizes is not null && sizes.TryGetValue(n.Key, out var kept) ? kept : null);
+        return new MailboxEntry(uid, flags, keywords, size, virtualSize, date, keptPop3Uidl ?? n.Pop3Uidl) { ModSeq = modSeq };
     }
 
     public long VirtualSizeOf(MailboxEntry entry)
