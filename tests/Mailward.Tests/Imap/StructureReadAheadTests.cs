@@ -138,6 +138,25 @@ public sealed class StructureReadAheadTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reader_that_fails_in_an_unforeseen_way_stops_without_taking_the_process_down()
+    {
+        var items = Files(100);
+        var calls = 0;
+        using var ahead = new StructureReadAhead(items, (name, size) =>
+        {
+            if (Interlocked.Increment(ref calls) == 3)
+                throw new InvalidOperationException("unforeseen");
+            return Open(name, size);
+        }, _ => false);
+        ahead.Start();
+        for (var i = 0; i < 200 && Volatile.Read(ref calls) < 3; i++)
+            await Task.Delay(10);
+        await Task.Delay(100);
+        Assert.Equal(3, Volatile.Read(ref calls)); // stopped at the failure
+        Assert.Null(ahead.Take(1)); // and hands nothing over: the session reads for itself
+    }
+
+    [Fact]
     public async Task A_mailbox_gives_the_same_structures_with_read_ahead_as_without()
     {
         var layout = new MailStoreLayout(Path.Combine(_dir.Path, "store"), 100);

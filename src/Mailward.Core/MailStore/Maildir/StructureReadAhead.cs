@@ -123,6 +123,22 @@ internal sealed class StructureReadAhead : IDisposable
     /// <summary>The reading thread's turn: reads until the window is full or the list done, then leaves.</summary>
     private void Produce()
     {
+        try
+        {
+            ProduceUntilFull();
+        }
+        catch (Exception)
+        {
+            // A thread-pool item that throws ends the process, and a read-ahead only ever saves
+            // time: it stops, and the session reads whatever is left itself.
+            Dispose();
+            lock (_lock)
+                _running = false;
+        }
+    }
+
+    private void ProduceUntilFull()
+    {
         while (true)
         {
             int i;
