@@ -33,6 +33,11 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         new[] { "new", "cur" }.SelectMany(d => Directory.GetFiles(Path.Combine(Maildir(local), d)))
             .Select(f => File.ReadAllLines(f).First(l => l.StartsWith("X-Token: ", StringComparison.Ordinal))[9..]).ToList();
 
+    /// <summary>How many files joe's and ann's Maildirs hold (cheap enough to poll: no file is read).</summary>
+    private int Delivered() =>
+        new[] { "joe", "ann" }.SelectMany(u => new[] { "new", "cur" }.Select(d => Path.Combine(Maildir(u), d)))
+            .Sum(d => Directory.Exists(d) ? Directory.EnumerateFiles(d).Count() : 0);
+
     /// <summary>Queues <paramref name="messages"/> messages with delivery held, so later kills land mid-delivery; returns their tokens.</summary>
     private async Task<ConcurrentBag<string>> FillAsync(int port, int messages, string[] recipients)
     {
@@ -80,9 +85,14 @@ public sealed class DeliveryCrashTests(ITestOutputHelper output) : IDisposable
         var partial = new List<int>();
         for (var round = 0; round < 3; round++)
         {
+            // Killed after this round's first arrival (waited for, bounded) plus a random moment:
+            // a fixed 50-400 ms after the port opened let a fast machine deliver all 1,200 first.
+            var before = Delivered();
             using var server = Start(port, deliver: true);
             await ServerProcesses.WaitListeningAsync(port);
-            await Task.Delay(rng.Next(50, 400));
+            for (var i = 0; i < 5000 && Delivered() == before; i++)
+                await Task.Delay(2);
+            await Task.Delay(rng.Next(0, 20));
             server.Kill();
             await server.WaitForExitAsync();
             kills++;
