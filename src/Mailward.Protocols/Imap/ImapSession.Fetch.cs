@@ -105,7 +105,7 @@ public sealed partial class ImapSession
         var missing = false;
         var unknownCte = false;
         var binary = items.Any(i => i.Kind is FetchKind.Binary);
-        using var readAhead = ReadAheadFor(s, picked, items);
+        using var readAhead = changedSince is null ? ReadAheadFor(s, picked, items) : null; // CHANGEDSINCE skips most: not read ahead
         foreach (var (_, u) in picked)
         {
             var seq = s.View.SeqOf(u);
