@@ -10,9 +10,14 @@ namespace Mailward.Core.Posix;
 
 public static partial class Libc
 {
-    // asm-generic/fcntl.h values, shared by x86_64 and arm64.
+    // asm-generic/fcntl.h values, which x86_64 uses too. Arm (64- and 32-bit) defines O_DIRECTORY and
+    // O_NOFOLLOW its own way (arch/arm64/include/uapi/asm/fcntl.h: there the generic values mean
+    // O_DIRECT and O_LARGEFILE, so a link would be followed): those two are chosen for the machine.
     public const int ORdOnly = 0, OWrOnly = 1, ORdWr = 2, OCreat = 0x40, OExcl = 0x80, ONoCtty = 0x100, ONonBlock = 0x800,
-        ODirectory = 0x10000, ONoFollow = 0x20000, OCloExec = 0x80000, OPath = 0x200000;
+        OCloExec = 0x80000, OPath = 0x200000;
+    private static readonly bool ArmFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
+    public static readonly int ODirectory = ArmFlags ? 0x4000 : 0x10000;
+    public static readonly int ONoFollow = ArmFlags ? 0x8000 : 0x20000;
     public const int EPerm = 1, ENoEnt = 2, EIntr = 4, EAgain = 11, EExist = 17, EInval = 22, EMLink = 31, ENoSys = 38, ELoop = 40, ENotSup = 95;
     public const int SigKill = 9, SigHup = 1;
     private const int AtEmptyPath = 0x1000, AtSymlinkNoFollow = 0x100, AtFdCwd = -100, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
