@@ -48,6 +48,16 @@ public sealed class MessageReader : IDisposable
         return n;
     }
 
+    /// <summary>Fills <paramref name="into"/> from the start of the message; false when the file is shorter than that.</summary>
+    public bool ReadWhole(Span<byte> into)
+    {
+        var n = 0;
+        int read;
+        while (n < into.Length && (read = ReadAt(into[n..], n)) > 0)
+            n += read;
+        return n == into.Length;
+    }
+
     /// <summary>The whole message when it was read ahead into memory (no read needed), else false.</summary>
     internal bool TryGetBytes(out byte[] bytes, out int length)
     {

@@ -431,11 +431,13 @@ public sealed partial class MaildirMailbox : IMailbox
         if (uids.Count < ReadAheadMinMessages)
             return null;
         // Names and sizes taken here, on the session's thread: the reader never touches this object's state.
-        var items = new List<StructureReadAhead.Item>(uids.Count);
+        var items = new StructureReadAhead.Item[uids.Count];
+        var n = 0;
         foreach (var uid in uids)
             if (_files.TryGetValue(uid, out var name) && Find(uid) is { } entry)
-                items.Add(new(uid, name, entry.Size));
-        var ahead = new StructureReadAhead([.. items], OpenFile, _structures.Holds);
+                items[n++] = new(uid, name, entry.Size);
+        Array.Resize(ref items, n); // the same array when every UID is there
+        var ahead = new StructureReadAhead(items, OpenFile, _structures.Holds);
         _readAhead = ahead;
         ahead.Start();
         return new ReadAheadHandle(this, ahead);

@@ -184,12 +184,8 @@ internal sealed class StructureReadAhead : IDisposable
             if (reader is null)
                 return (null, 0);
             buffer = ArrayPool<byte>.Shared.Rent((int)item.Size);
-            var n = 0;
-            int read;
-            while (n < item.Size && (read = reader.ReadAt(buffer.AsSpan(n, (int)item.Size - n), n)) > 0)
-                n += read;
-            if (n == item.Size)
-                return (buffer, n);
+            if (reader.ReadWhole(buffer.AsSpan(0, (int)item.Size)))
+                return (buffer, (int)item.Size);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException)
         {

@@ -26,13 +26,9 @@ public static class StructureParser
             var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
             try
             {
-                var n = 0;
-                int read;
-                while (n < length && (read = message.ReadAt(buffer.AsSpan(n, (int)length - n), n)) > 0)
-                    n += read;
-                if (n == length) // else the file is shorter than its recorded size: read as before
+                if (message.ReadWhole(buffer.AsSpan(0, (int)length))) // else the file is shorter than its recorded size: read as before
                 {
-                    using var memory = new MemoryStream(buffer, 0, n, writable: false, publiclyVisible: true);
+                    using var memory = new MemoryStream(buffer, 0, (int)length, writable: false, publiclyVisible: true);
                     return Parse(memory, limits);
                 }
             }
