@@ -77,6 +77,31 @@ public sealed class StructureReadAheadTests : IDisposable
     }
 
     [Fact]
+    public async Task Big_files_fill_the_byte_window_before_the_message_window()
+    {
+        // 40 files of 100 KB: the 1 MiB window holds about ten of them, far fewer than 64.
+        var items = new StructureReadAhead.Item[40];
+        for (var i = 1; i <= items.Length; i++)
+        {
+            var text = $"Subject: {i}\n\n" + new string('x', 100_000);
+            var name = $"{1_700_000_000 + i}.M{i}P1.host,S={text.Length}:2,";
+            File.WriteAllText(Path.Combine(_dir.Path, name), text);
+            items[i - 1] = new((uint)i, name, text.Length);
+        }
+        using var ahead = Ahead(items);
+        ahead.Start();
+        var settled = -1;
+        for (var i = 0; i < 100 && settled != Volatile.Read(ref _opens); i++)
+        {
+            settled = Volatile.Read(ref _opens);
+            await Task.Delay(100);
+        }
+        Assert.InRange(settled, 1, StructureReadAhead.WindowBytes / 100_000 + 1);
+        using (var first = ahead.Take(1))
+            Assert.NotNull(first);
+    }
+
+    [Fact]
     public async Task A_memory_reader_reads_at_offsets_as_a_file_reader_does()
     {
         var items = Files(40);
