@@ -1,6 +1,6 @@
 // MessageReader reads with pread(2) itself (Libc.PRead, no lseek): front to back in blocks, at an
 // offset without moving, the known size honoured without the read that says "end", and a read
-// error is an IOException, not a short message.
+// error is an IOException, not a short message; ReadWhole says when the file is shorter than asked.
 using System.Text;
 using Mailward.Core.MailStore;
 using Mailward.Core.Posix;
@@ -32,6 +32,17 @@ public sealed class MessageReaderTests : IDisposable
         Assert.Equal(text[4990..], Encoding.ASCII.GetString(some));
         Assert.Equal(0, reader.ReadAt(some, 5000)); // at the end
         Assert.Equal(5000, reader.Length);
+    }
+
+    [Fact]
+    public void ReadWhole_fills_the_buffer_and_says_false_when_the_file_is_shorter_than_asked()
+    {
+        File.WriteAllText(Path.Combine(_dir.Path, "m"), "0123456789");
+        using var reader = new MessageReader(File.OpenHandle(Path.Combine(_dir.Path, "m")));
+        var whole = new byte[10];
+        Assert.True(reader.ReadWhole(whole));
+        Assert.Equal("0123456789", Encoding.ASCII.GetString(whole));
+        Assert.False(reader.ReadWhole(new byte[11])); // a name that says more than the file holds
     }
 
     [Fact]
