@@ -1,6 +1,7 @@
 // IMAP load generator for bench/vs-dovecot-imap.sh. `fetch`: one session SELECTs a folder and runs
 // `FETCH 1:* <items>` `rounds` times (msgs/s, MB/s); `select`: SELECT/UNSELECT `rounds` times; `noop`:
 // NOOP `rounds` times in a selected folder (a round trip with nothing to do, the floor under SELECT again);
+// those two time single round trips, so their client blocks in recv (see Conn);
 // `search`: SEARCH <criteria> `rounds` times; `logins`: LOGIN/LOGOUT at `concurrency`; `idle`:
 // `sessions` IDLE sessions from many loopback addresses, the server's memory per session, then
 // `deliveries` messages (over SMTP, or written into a Maildir's new/) and the time to each IDLE
@@ -78,9 +79,9 @@ internal static class ImapLoad
     }
 
     /// <summary>A logged-in session with the folder selected.</summary>
-    private static Conn OpenSelected(IPEndPoint target, string user, string password, string folder, CancellationToken ct)
+    private static Conn OpenSelected(IPEndPoint target, string user, string password, string folder, CancellationToken ct, bool blocking = false)
     {
-        var c = Conn.OpenAsync(target, null, ct).Result;
+        var c = Conn.OpenAsync(target, null, ct, blocking).Result;
         try
         {
             c.LoginAsync(user, password, ct).Wait(ct);
@@ -115,7 +116,7 @@ internal static class ImapLoad
 
     private static int Select(IPEndPoint target, string user, string password, string folder, int rounds, CancellationToken ct)
     {
-        using var c = Conn.OpenAsync(target, null, ct).Result;
+        using var c = Conn.OpenAsync(target, null, ct, blocking: true).Result;
         c.LoginAsync(user, password, ct).Wait(ct);
         var times = new List<double>();
         for (var r = 0; r < rounds; r++)
@@ -134,7 +135,7 @@ internal static class ImapLoad
 
     private static int Noop(IPEndPoint target, string user, string password, string folder, int rounds, CancellationToken ct)
     {
-        using var c = OpenSelected(target, user, password, folder, ct);
+        using var c = OpenSelected(target, user, password, folder, ct, blocking: true);
         var times = new List<double>();
         for (var r = 0; r < rounds; r++)
         {
@@ -518,29 +519,42 @@ internal static class ImapLoad
     /// <summary>The tagged answer to a command: its status line, untagged responses, bytes received.</summary>
     private readonly record struct Answer(bool Ok, string Status, int Untagged, long Bytes, int Exists, int LastSearch);
 
-    /// <summary>A minimal IMAP client connection: lines with literals skipped (and counted), tags A1, A2, ...</summary>
+    /// <summary>A minimal IMAP client connection: lines with literals skipped (and counted), tags A1, A2, ...
+    /// A blocking connection (the round-trip rows) only ever makes synchronous socket calls, so its
+    /// socket stays in blocking mode and the client thread waits in recv itself: an asynchronous read
+    /// would add the client's own hops (socket engine, then a pool thread, then the waiting thread) to
+    /// every round trip, the same for both servers, and blur the difference between them.</summary>
     private sealed class Conn : IDisposable
     {
         private readonly Socket _socket;
         private readonly NetworkStream _stream;
+        private readonly bool _blocking;
         private readonly byte[] _buffer = new byte[1 << 16];
         private int _start, _end, _tag;
 
-        private Conn(Socket socket)
+        private Conn(Socket socket, bool blocking)
         {
             _socket = socket;
+            _blocking = blocking;
             _stream = new NetworkStream(socket, ownsSocket: true);
         }
 
         public int Exists { get; set; }
 
-        public static async Task<Conn> OpenAsync(IPEndPoint target, IPAddress? from, CancellationToken ct)
+        public static async Task<Conn> OpenAsync(IPEndPoint target, IPAddress? from, CancellationToken ct, bool blocking = false)
         {
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             if (from is not null)
                 socket.Bind(new IPEndPoint(from, 0));
-            await socket.ConnectAsync(target, ct);
-            var c = new Conn(socket);
+            if (blocking)
+            {
+                // Bounded by itself: a blocking read cannot hear the deadline's token.
+                socket.ReceiveTimeout = socket.SendTimeout = 60_000;
+                socket.Connect(target);
+            }
+            else
+                await socket.ConnectAsync(target, ct);
+            var c = new Conn(socket, blocking);
             var greeting = await c.LineAsync(ct);
             if (!greeting.StartsWith("* OK", StringComparison.Ordinal))
                 throw new IOException("greeting: " + greeting);
@@ -554,7 +568,14 @@ internal static class ImapLoad
                 throw new IOException("LOGIN: " + answer.Status);
         }
 
-        public Task SendAsync(string text, CancellationToken ct) => _stream.WriteAsync(Encoding.ASCII.GetBytes(text), ct).AsTask();
+        public Task SendAsync(string text, CancellationToken ct)
+        {
+            if (!_blocking)
+                return _stream.WriteAsync(Encoding.ASCII.GetBytes(text), ct).AsTask();
+            ct.ThrowIfCancellationRequested();
+            _socket.Send(Encoding.ASCII.GetBytes(text));
+            return Task.CompletedTask;
+        }
 
         public async Task<Answer> CommandAsync(string command, CancellationToken ct)
         {
@@ -627,7 +648,13 @@ internal static class ImapLoad
         private async Task FillAsync(CancellationToken ct)
         {
             _start = 0;
-            _end = await _stream.ReadAsync(_buffer, ct);
+            if (_blocking)
+            {
+                ct.ThrowIfCancellationRequested();
+                _end = _socket.Receive(_buffer);
+            }
+            else
+                _end = await _stream.ReadAsync(_buffer, ct);
             if (_end == 0)
                 throw new IOException("closed");
         }
