@@ -195,10 +195,12 @@ public sealed partial class ImapSession
         if (move && s.ReadOnly)
             return No(tag, "[READ-ONLY] the mailbox is open read-only");
         uint validity;
+        string targetFolder;
         try
         {
             using var box = await services.Store.OpenAsync(_owner!, target, ct);
             validity = box.UidValidity;
+            targetFolder = box.Folder;
         }
         catch (DirectoryNotFoundException)
         {
@@ -222,6 +224,10 @@ public sealed partial class ImapSession
             await AnnounceChangesAsync(allowExpunge: true, ct);
             return Ok(tag, "MOVE completed");
         }
+        // RFC 9051 §5.2: a size change seen while a command runs is reported before its end, so a
+        // COPY into the selected folder says EXISTS now, as APPEND there does, not at the next command.
+        if (s.Mailbox.Folder == targetFolder)
+            await AnnounceChangesAsync(allowExpunge: false, ct);
         return Ok(tag, copyUid + "COPY completed");
     }
 }
