@@ -5,6 +5,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text;
 using Mailward.Core.MailStore.Structure;
 using Mailward.Core.Posix;
@@ -27,7 +28,11 @@ public sealed class StructureCache
     private readonly string _path;
     private readonly string _header;
     private readonly object _lock = new();
-    private readonly Dictionary<string, (long Offset, int Length)> _index = new(StringComparer.Ordinal);
+    // By a 64-bit hash of the key, not the key: a big folder's index held a young string per message
+    // in a long-lived table, which every young collection of a first pass then had to trace (about
+    // a tenth of that pass). The record itself carries its key and a read checks it, so two keys of
+    // one hash only cost a parse.
+    private readonly Dictionary<ulong, (long Offset, int Length)> _index = [];
     // Encoded records only: a parsed structure is a few KB of objects, and a batch of 256 of them
     // outlived the young generation on every first pass over a big folder.
     private readonly List<(string Key, byte[] Payload)> _pending = [];
@@ -190,7 +195,7 @@ public sealed class StructureCache
         else if (start == _scanned && same)
         {
             foreach (var (key, offset, length) in offsets)
-                _index[key] = (start + offset, length);
+                _index[IndexKey(key)] = (start + offset, length);
             _records += offsets.Count;
             _scanned = start + used;
         }
@@ -202,8 +207,9 @@ public sealed class StructureCache
     {
         var keep = new List<(string Key, byte[] Payload)>();
         if (_scanned > 0)
-            foreach (var (key, (offset, length)) in _index)
-                if ((liveKeys is null || liveKeys.Contains(key)) && !_pendingAt.ContainsKey(key) && Read(offset, length) is { } payload)
+            foreach (var (offset, length) in _index.Values)
+                if (Read(offset, length) is { } payload && StructureCodec.Key(payload) is { } key
+                    && (liveKeys is null || liveKeys.Contains(key)) && !_pendingAt.ContainsKey(key))
                     keep.Add((key, payload));
         keep.AddRange(_pending);
         var tmp = _path + ".tmp";
@@ -215,7 +221,7 @@ public sealed class StructureCache
             foreach (var (key, payload) in keep)
             {
                 f.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"R {payload.Length} {Crc32.HashToUInt32(payload):x8}\n")));
-                _index[key] = (f.Position, payload.Length);
+                _index[IndexKey(key)] = (f.Position, payload.Length);
                 f.Write(payload);
                 f.WriteByte((byte)'\n');
             }
@@ -231,14 +237,14 @@ public sealed class StructureCache
     public bool Holds(string key)
     {
         lock (_lock)
-            return _pendingAt.ContainsKey(key) || _index.ContainsKey(key);
+            return _pendingAt.ContainsKey(key) || _index.ContainsKey(IndexKey(key));
     }
 
     private MessageStructure? Lookup(string key, long size)
     {
         if (_pendingAt.TryGetValue(key, out var waiting) && StructureCodec.Decode(_pending[waiting].Payload) is { } pending && pending.Structure.Size == size)
             return pending.Structure;
-        if (!_index.TryGetValue(key, out var at) || _reader is null)
+        if (!_index.TryGetValue(IndexKey(key), out var at) || _reader is null)
             return null;
         // A pooled buffer: every message of a folder's second metadata FETCH comes through here.
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(at.Length);
@@ -257,6 +263,8 @@ public sealed class StructureCache
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private static ulong IndexKey(string key) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(key.AsSpan()));
 
     private byte[]? Read(long offset, int length)
     {
@@ -354,7 +362,7 @@ public sealed class StructureCache
                 _needsRewrite = true; // a torn tail or a bad record: what follows is not trusted
                 break;
             }
-            _index[key] = (_scanned + lf + 1, length);
+            _index[IndexKey(key)] = (_scanned + lf + 1, length);
             _records++;
             at = lf + 1 + length + 1;
         }
