@@ -4,8 +4,8 @@
 # (`Mailward.Bench imap`, bench/Mailward.Bench/ImapLoad.cs).
 #   bench/vs-dovecot-imap.sh [full|small] [KEY=VALUE ...]
 # full (default): FETCH 1:* BODY.PEEK[] over 1,000 × 2 KiB and 200 × 100 KiB; SELECT (first and
-# again, beside a NOOP's round trip), FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE) first and second time
-# and SEARCH TEXT on a 100,000-message folder;
+# again, beside a NOOP's round trip; those two with the servers taking turns in one client), FETCH
+# 1:* (FLAGS ENVELOPE BODYSTRUCTURE) first and second time and SEARCH TEXT on a 100,000-message folder;
 # LOGIN/LOGOUT at concurrency 16; 10,000 IDLE sessions (memory per session, delivery-to-EXISTS p99).
 # small: the same rows at sizes that finish in about two minutes. KEY=VALUE overrides one size:
 # SMALL_N BIG_N META_N ROUNDS LOGIN_SECONDS IDLE_SESSIONS IDLE_USERS DELIVERIES ROW_SECONDS HIBERNATE.
@@ -128,6 +128,20 @@ run() {
   out=$($BENCH imap "$@" --port "$(port_of "$server")" --seconds "$ROW_SECONDS" | sed -n 's/^RESULT //p')
   for kv in $out; do eval "${prefix}_${server}_${kv%%=*}=${kv#*=}"; done
 }
+# Runs a round-trip mode against both servers in one generator, taking turns round by round (--versus):
+# a row of tens of microseconds moved by a third between two turns minutes apart.
+pair() {
+  local prefix=$1 out kv; shift
+  find "$WORK/mw/domains" ! -uid 5000 -exec chown 5000:5000 {} +
+  out=$($BENCH imap "$@" --port 2143 --versus 2144 --seconds "$ROW_SECONDS" | sed -n 's/^RESULT //p')
+  for kv in $out; do
+    case $kv in
+      versus_*) kv=${kv#versus_}; eval "${prefix}_dovecot_${kv%%=*}=${kv#*=}" ;;
+      supported=*|timeout=*|error=*) eval "${prefix}_mailward_${kv%%=*}=${kv#*=}; ${prefix}_dovecot_${kv%%=*}=${kv#*=}" ;;
+      *) eval "${prefix}_mailward_${kv%%=*}=${kv#*=}" ;;
+    esac
+  done
+}
 cell() { # value of prefix_server_key, or n/a when the server refused the command
   local s="${1}_${2}_supported" v="${1}_${2}_${3}" e="${1}_${2}_error" t="${1}_${2}_timeout"
   if [ "${!e:-0}" = 1 ]; then printf 'error (see above)'
@@ -168,18 +182,18 @@ for server in mailward dovecot; do
   run warm "$server" fetch --users warm@bench.test --items "(FLAGS ENVELOPE BODYSTRUCTURE)" --rounds 2
   run warm "$server" search --users warm@bench.test --criteria "TEXT needle" --rounds 2
   run select_first "$server" select --users meta@bench.test --rounds 1
-  run select "$server" select --users meta@bench.test --rounds 200
-  run noop "$server" noop --users meta@bench.test --rounds 200
   run meta1 "$server" fetch --users meta@bench.test --items "(FLAGS ENVELOPE BODYSTRUCTURE)" --rounds 1
   run meta2 "$server" fetch --users meta@bench.test --items "(FLAGS ENVELOPE BODYSTRUCTURE)" --rounds 1
   run search "$server" search --users meta@bench.test --criteria "TEXT needle" --rounds 1
 done
+pair select select --users meta@bench.test --rounds 200
+pair noop noop --users meta@bench.test --rounds 200
 row "first SELECT of the $META_N-message folder" select_first first down "ms"
-row "SELECT again, median of 200" select ms down "ms"
-row "NOOP in that folder, median of 200 (the round trip under SELECT again)" noop ms down "ms"
 row "FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE), $META_N msgs, first" meta1 rate up "msgs/s"
 row "the same, second time" meta2 rate up "msgs/s"
 row "SEARCH TEXT over $META_N msgs" search ms down "ms"
+row "SELECT again, median of 200, the servers taking turns" select ms down "ms"
+row "NOOP in that folder, the same way (the round trip under SELECT again)" noop ms down "ms"
 for server in mailward dovecot; do
   # Warm-up: Mailward upgrades each SHA512-CRYPT hash to Argon2id at its first login (issue 11),
   # then serves repeated logins from its verification cache; Dovecot verifies SHA512-CRYPT each time.

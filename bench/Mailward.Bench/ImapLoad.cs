@@ -1,7 +1,8 @@
 // IMAP load generator for bench/vs-dovecot-imap.sh. `fetch`: one session SELECTs a folder and runs
 // `FETCH 1:* <items>` `rounds` times (msgs/s, MB/s); `select`: SELECT/UNSELECT `rounds` times; `noop`:
 // NOOP `rounds` times in a selected folder (a round trip with nothing to do, the floor under SELECT again);
-// those two time single round trips, so their client blocks in recv (see Conn);
+// those two time single round trips, so their client blocks in recv (see Conn), and with `--versus PORT`
+// two servers take turns round by round;
 // `search`: SEARCH <criteria> `rounds` times; `logins`: LOGIN/LOGOUT at `concurrency`; `idle`:
 // `sessions` IDLE sessions from many loopback addresses, the server's memory per session, then
 // `deliveries` messages (over SMTP, or written into a Maildir's new/) and the time to each IDLE
@@ -39,13 +40,16 @@ internal static class ImapLoad
         var seconds = double.Parse(Arg("--seconds", "300"), Inv);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
         var target = new IPEndPoint(IPAddress.Parse(host), port);
+        // select and noop: --versus PORT adds a second server; the two take turns round by round.
+        IPEndPoint[] Targets() => Arg("--versus", "") is { Length: > 0 } versus
+            ? [target, new IPEndPoint(IPAddress.Parse(host), int.Parse(versus, Inv))] : [target];
         try
         {
             return mode switch
             {
                 "fetch" => Fetch(target, users[0], password, folder, Arg("--items", "BODY.PEEK[]"), rounds, deadline.Token),
-                "select" => Select(target, users[0], password, folder, rounds, deadline.Token),
-                "noop" => Noop(target, users[0], password, folder, rounds, deadline.Token),
+                "select" => Select(Targets(), users[0], password, folder, rounds, deadline.Token),
+                "noop" => Noop(Targets(), users[0], password, folder, rounds, deadline.Token),
                 "search" => Search(target, users[0], password, folder, Arg("--criteria", "TEXT needle"), rounds, deadline.Token),
                 "logins" => Logins(target, users, password, int.Parse(Arg("--concurrency", "16"), Inv), deadline.Token),
                 "idle" => Idle(target, users, password, int.Parse(Arg("--sessions", "100"), Inv), int.Parse(Arg("--deliveries", "20"), Inv),
@@ -114,39 +118,75 @@ internal static class ImapLoad
         return 0;
     }
 
-    private static int Select(IPEndPoint target, string user, string password, string folder, int rounds, CancellationToken ct)
+    private static int Select(IPEndPoint[] targets, string user, string password, string folder, int rounds, CancellationToken ct)
     {
-        using var c = Conn.OpenAsync(target, null, ct, blocking: true).Result;
-        c.LoginAsync(user, password, ct).Wait(ct);
-        var times = new List<double>();
-        for (var r = 0; r < rounds; r++)
+        var conns = new List<Conn>();
+        try
         {
-            var sw = Stopwatch.StartNew();
-            var answer = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
-            times.Add(sw.Elapsed.TotalMilliseconds);
-            if (!answer.Ok)
-                return Unsupported("SELECT", answer.Status);
-            c.CommandAsync("UNSELECT", ct).Wait(ct);
+            foreach (var target in targets)
+            {
+                var c = Conn.OpenAsync(target, null, ct, blocking: true).Result;
+                conns.Add(c);
+                c.LoginAsync(user, password, ct).Wait(ct);
+            }
+            return TakeTurns(targets, conns, rounds, "SELECT", c =>
+            {
+                var answer = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
+                if (answer.Ok)
+                    c.CommandAsync("UNSELECT", ct).Wait(ct); // untimed
+                return answer;
+            });
         }
-        Console.WriteLine($"{target}: SELECT {folder}: first {times[0]:F1} ms, median {Median(times):F1} ms over {rounds}");
-        Console.WriteLine(string.Create(Inv, $"RESULT supported=1 first={times[0]:F2} ms={Median(times):F3}"));
-        return 0;
+        finally
+        {
+            foreach (var c in conns)
+                c.Dispose();
+        }
     }
 
-    private static int Noop(IPEndPoint target, string user, string password, string folder, int rounds, CancellationToken ct)
+    private static int Noop(IPEndPoint[] targets, string user, string password, string folder, int rounds, CancellationToken ct)
     {
-        using var c = OpenSelected(target, user, password, folder, ct, blocking: true);
-        var times = new List<double>();
-        for (var r = 0; r < rounds; r++)
+        var conns = new List<Conn>();
+        try
         {
-            var sw = Stopwatch.StartNew();
-            var answer = c.CommandAsync("NOOP", ct).Result;
-            times.Add(sw.Elapsed.TotalMilliseconds);
-            if (!answer.Ok)
-                return Unsupported("NOOP", answer.Status);
+            foreach (var target in targets)
+                conns.Add(OpenSelected(target, user, password, folder, ct, blocking: true));
+            return TakeTurns(targets, conns, rounds, "NOOP", c => c.CommandAsync("NOOP", ct).Result);
         }
-        Console.WriteLine($"{target}: NOOP in {folder}: median {Median(times):F3} ms over {rounds}");
-        Console.WriteLine(string.Create(Inv, $"RESULT supported=1 ms={Median(times):F3}"));
+        finally
+        {
+            foreach (var c in conns)
+                c.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Times one command per server per round, the servers taking turns (which goes first alternates),
+    /// so with two servers both meet the same moments of a noisy machine: rows of tens of
+    /// microseconds moved by a third between runs minutes apart. RESULT: the first server's first
+    /// and median time as first= and ms=, the second's as versus_first= and versus_ms=.
+    /// </summary>
+    private static int TakeTurns(IPEndPoint[] targets, List<Conn> conns, int rounds, string command, Func<Conn, Answer> timed)
+    {
+        var times = conns.Select(_ => new List<double>()).ToArray();
+        for (var r = 0; r < rounds; r++)
+            for (var k = 0; k < conns.Count; k++)
+            {
+                var i = (k + r) % conns.Count;
+                var sw = Stopwatch.StartNew();
+                var answer = timed(conns[i]);
+                times[i].Add(sw.Elapsed.TotalMilliseconds);
+                if (!answer.Ok)
+                    return Unsupported($"{command} at {targets[i]}", answer.Status);
+            }
+        var result = new StringBuilder("RESULT supported=1");
+        for (var i = 0; i < conns.Count; i++)
+        {
+            Console.WriteLine($"{targets[i]}: {command}: first {times[i][0]:F3} ms, median {Median(times[i]):F3} ms over {rounds}");
+            var prefix = i == 0 ? "" : "versus_";
+            result.Append(string.Create(Inv, $" {prefix}first={times[i][0]:F3} {prefix}ms={Median(times[i]):F3}"));
+        }
+        Console.WriteLine(result);
         return 0;
     }
 
