@@ -1,8 +1,9 @@
 // A throwaway PostgreSQL cluster for the tests that run against both account providers: started
 // once per test run from Debian's binaries (initdb + pg_ctl in a temp folder, reached only through
 // a Unix socket in that folder, as the postgres user when the tests run as root), stopped and
-// removed when the run ends. Each test class takes a fresh database of its own. A fault test that
-// stops and starts PostgreSQL takes a private cluster of its own (StartPrivate), never the shared one.
+// removed when the run ends (and, when the test host was ended before the removal finished, by a
+// later run). Each test class takes a fresh database of its own. A fault test that stops and starts
+// PostgreSQL takes a private cluster of its own (StartPrivate), never the shared one.
 using System.Diagnostics;
 using Npgsql;
 
@@ -14,6 +15,44 @@ public static class PostgresServer
 
     private static readonly Lazy<string?> BinFolder = new(FindBinaries);
     private static readonly Lazy<Cluster> Running = new(Cluster.Start);
+    private static readonly Lazy<bool> LeftoversRemoved = new(() =>
+    {
+        RemoveLeftovers(Path.GetTempPath(), TimeSpan.FromMinutes(30));
+        return true;
+    });
+
+    /// <summary>
+    /// Removes the folders of clusters earlier runs left behind: the shared cluster is removed at the
+    /// process's exit, and the test host does not always live through deleting its 130 MB (one
+    /// folder was left per run). Only a folder older than <paramref name="minAge"/> whose server is
+    /// not running: a cluster another run is making or using is never touched.
+    /// </summary>
+    internal static void RemoveLeftovers(string folder, TimeSpan minAge)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(folder, "mailward-pg-*"))
+        {
+            try
+            {
+                if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < minAge || ServerRuns(dir))
+                    continue;
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // another run's, or already gone: left as it is
+            }
+        }
+    }
+
+    /// <summary>True when the folder's postmaster.pid names a live process.</summary>
+    private static bool ServerRuns(string dir)
+    {
+        var pidFile = Path.Combine(dir, "data", "postmaster.pid");
+        if (!File.Exists(pidFile))
+            return false;
+        var first = File.ReadLines(pidFile).FirstOrDefault();
+        return first is null || !int.TryParse(first, out var pid) || Directory.Exists($"/proc/{pid}");
+    }
 
     /// <summary>Why PostgreSQL cannot be had here (the tests that need it are skipped), or null.</summary>
     public static string? Unavailable =>
@@ -104,6 +143,7 @@ public static class PostgresServer
         {
             if (Unavailable is { } why)
                 throw new InvalidOperationException(why);
+            _ = LeftoversRemoved.Value;
             // Its own folder under /tmp (world-searchable), so the postgres user can reach it when we are root.
             var root = Path.Combine(Path.GetTempPath(), "mailward-pg-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.CreateDirectory(root);
