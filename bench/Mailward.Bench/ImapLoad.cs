@@ -82,13 +82,15 @@ internal static class ImapLoad
         return 1;
     }
 
-    /// <summary>A logged-in session with the folder selected.</summary>
-    private static Conn OpenSelected(IPEndPoint target, string user, string password, string folder, CancellationToken ct, bool blocking = false)
+    /// <summary>A logged-in session with the folder selected (none when <paramref name="folder"/> is null).</summary>
+    private static Conn OpenSelected(IPEndPoint target, string user, string password, string? folder, CancellationToken ct, bool blocking = false)
     {
         var c = Conn.OpenAsync(target, null, ct, blocking).Result;
         try
         {
             c.LoginAsync(user, password, ct).Wait(ct);
+            if (folder is null)
+                return c;
             var selected = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
             return selected.Ok ? c : throw new IOException("SELECT: " + selected.Status);
         }
@@ -118,47 +120,18 @@ internal static class ImapLoad
         return 0;
     }
 
-    private static int Select(IPEndPoint[] targets, string user, string password, string folder, int rounds, CancellationToken ct)
-    {
-        var conns = new List<Conn>();
-        try
+    private static int Select(IPEndPoint[] targets, string user, string password, string folder, int rounds, CancellationToken ct) =>
+        TakeTurns(targets, rounds, "SELECT", target => OpenSelected(target, user, password, folder: null, ct, blocking: true), c =>
         {
-            foreach (var target in targets)
-            {
-                var c = Conn.OpenAsync(target, null, ct, blocking: true).Result;
-                conns.Add(c);
-                c.LoginAsync(user, password, ct).Wait(ct);
-            }
-            return TakeTurns(targets, conns, rounds, "SELECT", c =>
-            {
-                var answer = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
-                if (answer.Ok)
-                    c.CommandAsync("UNSELECT", ct).Wait(ct); // untimed
-                return answer;
-            });
-        }
-        finally
-        {
-            foreach (var c in conns)
-                c.Dispose();
-        }
-    }
+            var answer = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
+            if (answer.Ok)
+                c.CommandAsync("UNSELECT", ct).Wait(ct); // untimed
+            return answer;
+        });
 
-    private static int Noop(IPEndPoint[] targets, string user, string password, string folder, int rounds, CancellationToken ct)
-    {
-        var conns = new List<Conn>();
-        try
-        {
-            foreach (var target in targets)
-                conns.Add(OpenSelected(target, user, password, folder, ct, blocking: true));
-            return TakeTurns(targets, conns, rounds, "NOOP", c => c.CommandAsync("NOOP", ct).Result);
-        }
-        finally
-        {
-            foreach (var c in conns)
-                c.Dispose();
-        }
-    }
+    private static int Noop(IPEndPoint[] targets, string user, string password, string folder, int rounds, CancellationToken ct) =>
+        TakeTurns(targets, rounds, "NOOP", target => OpenSelected(target, user, password, folder, ct, blocking: true),
+            c => c.CommandAsync("NOOP", ct).Result);
 
     /// <summary>
     /// Times one command per server per round, the servers taking turns (which goes first alternates),
@@ -166,6 +139,22 @@ internal static class ImapLoad
     /// microseconds moved by a third between runs minutes apart. RESULT: the first server's first
     /// and median time as first= and ms=, the second's as versus_first= and versus_ms=.
     /// </summary>
+    private static int TakeTurns(IPEndPoint[] targets, int rounds, string command, Func<IPEndPoint, Conn> open, Func<Conn, Answer> timed)
+    {
+        var conns = new List<Conn>();
+        try
+        {
+            foreach (var target in targets)
+                conns.Add(open(target));
+            return TakeTurns(targets, conns, rounds, command, timed);
+        }
+        finally
+        {
+            foreach (var c in conns)
+                c.Dispose();
+        }
+    }
+
     private static int TakeTurns(IPEndPoint[] targets, List<Conn> conns, int rounds, string command, Func<Conn, Answer> timed)
     {
         var times = conns.Select(_ => new List<double>()).ToArray();

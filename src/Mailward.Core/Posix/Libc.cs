@@ -127,11 +127,18 @@ public static partial class Libc
     /// <summary>open(2); a failure becomes an IOException naming the path and errno.</summary>
     public static SafeFileHandle Open(string path, int flags, UnixFileMode mode = 0)
     {
+        var fd = OpenRetrying(path, flags, (int)mode);
+        return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Error("open", path);
+    }
+
+    /// <summary>open(2) with O_CLOEXEC, again after a signal interrupts it; the descriptor or -1 (errno kept).</summary>
+    private static int OpenRetrying(string path, int flags, int mode)
+    {
         int fd;
         do
-            fd = OpenNative(path, flags | OCloExec, (int)mode);
+            fd = OpenNative(path, flags | OCloExec, mode);
         while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
-        return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Error("open", path);
+        return fd;
     }
 
     /// <summary>
@@ -220,19 +227,15 @@ public static partial class Libc
     /// What any change to a file or folder moves (statx(2) of the path, not following a last link):
     /// inode, size, and the change and modification times in nanoseconds; null when it is not there.
     /// </summary>
-    public static unsafe ChangeStamp? Stamp(string path)
-    {
-        var buffer = stackalloc byte[256];
-        if (StatxNative(AtFdCwd, path, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
-            return Marshal.GetLastPInvokeError() is ENoEnt or ENotDir ? null : throw Error("statx", path);
-        return StampOf(buffer);
-    }
+    public static ChangeStamp? Stamp(string path) => StampAt(AtFdCwd, path);
 
     /// <summary>The same as <see cref="Stamp(string)"/> for a name in an open folder (statx(2) relative to it).</summary>
-    public static unsafe ChangeStamp? Stamp(SafeFileHandle folder, string name)
+    public static ChangeStamp? Stamp(SafeFileHandle folder, string name) => StampAt(Fd(folder), name);
+
+    private static unsafe ChangeStamp? StampAt(int dirFd, string name)
     {
         var buffer = stackalloc byte[256];
-        if (StatxNative(Fd(folder), name, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
+        if (StatxNative(dirFd, name, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
             return Marshal.GetLastPInvokeError() is ENoEnt or ENotDir ? null : throw Error("statx", name);
         return StampOf(buffer);
     }
@@ -240,10 +243,7 @@ public static partial class Libc
     /// <summary>An O_PATH descriptor of a folder, for calls relative to it; null when it is missing or not a folder.</summary>
     public static SafeFileHandle? TryOpenFolderPath(string path)
     {
-        int fd;
-        do
-            fd = OpenNative(path, OPath | ODirectory | OCloExec, 0);
-        while (fd < 0 && Marshal.GetLastPInvokeError() == EIntr);
+        var fd = OpenRetrying(path, OPath | ODirectory, 0);
         if (fd >= 0)
             return new SafeFileHandle(fd, ownsHandle: true);
         return Marshal.GetLastPInvokeError() is ENoEnt or ENotDir ? null : throw Error("open", path);

@@ -16,10 +16,7 @@ public static class StructureParser
         // Most messages are small: one read into a pooled buffer serves MimeKit's parse and the
         // measuring pass, instead of a pread for each of their block reads.
         if (message.TryGetBytes(out var whole, out var wholeLength))
-        {
-            using var memory = new MemoryStream(whole, 0, wholeLength, writable: false, publiclyVisible: true);
-            return Parse(memory, limits);
-        }
+            return ParseBytes(whole, wholeLength, limits);
         var length = message.Length;
         if (length <= WholeReadBytes)
         {
@@ -27,10 +24,7 @@ public static class StructureParser
             try
             {
                 if (message.ReadWhole(buffer.AsSpan(0, (int)length))) // else the file is shorter than its recorded size: read as before
-                {
-                    using var memory = new MemoryStream(buffer, 0, (int)length, writable: false, publiclyVisible: true);
-                    return Parse(memory, limits);
-                }
+                    return ParseBytes(buffer, (int)length, limits);
             }
             finally
             {
@@ -39,6 +33,12 @@ public static class StructureParser
         }
         using var stream = new MessageReaderStream(message);
         return Parse(stream, limits);
+    }
+
+    private static MessageStructure ParseBytes(byte[] bytes, int length, StructureLimits? limits)
+    {
+        using var memory = new MemoryStream(bytes, 0, length, writable: false, publiclyVisible: true);
+        return Parse(memory, limits);
     }
 
     /// <summary>Messages up to this size are read whole before parsing.</summary>
