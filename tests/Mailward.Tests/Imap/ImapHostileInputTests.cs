@@ -1,7 +1,7 @@
 // Hostile input on IMAP against a child `mailward serve` (its resident memory read from /proc):
 // a 10 MB line, a literal of 2^31 octets announced, 10,000 nested parentheses, 300 idle
-// connections and a client dripping a line; after each, a fresh client logs in and is served.
-// Also the STARTTLS injection case: commands pipelined behind STARTTLS are never run.
+// connections, a client dripping a line and a server out of descriptors; after each, a fresh
+// client logs in and is served. Also the STARTTLS injection case: commands pipelined behind STARTTLS are never run.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
@@ -168,6 +168,70 @@ public sealed class ImapHostileInputTests(ITestOutputHelper output) : IDisposabl
             foreach (var s in idle)
                 await s.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Out_of_descriptors_the_listener_pauses_without_spinning_and_serves_again_when_sessions_end()
+    {
+        // The server may hold 150 descriptors more than it has once it serves (prlimit on the running
+        // process: the runtime alone keeps two hundred files open): connections are opened until one is
+        // not greeted, i.e. accept(2) fails with EMFILE and the client waits in the backlog
+        // (StreamListeners.AcceptAsync).
+        var (server, at) = await StartAsync("--Imap:MaxConnections=1000", "--Imap:MaxConnectionsPerClient=1000");
+        var open = Directory.GetFiles($"/proc/{server.Id}/fd").Length;
+        var limit = await ExternalProgram.RunAsync("prlimit", ["--pid", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), $"--nofile={open + 150}:{open + 150}"]);
+        Assert.True(limit.Code == 0, limit.Err);
+        var held = new List<NetworkStream>();
+        try
+        {
+            Task<string?>? waiting = null;
+            NetworkStream? waiter = null;
+            for (var i = 0; i < 400 && waiting is null; i++)
+            {
+                var (s, r) = await ConnectAsync(at, "127.0.0.3");
+                var greeting = r.ReadLineAsync();
+                if (await Task.WhenAny(greeting, Task.Delay(2000)) != greeting)
+                    (waiting, waiter) = (greeting, s);
+                else
+                {
+                    Assert.StartsWith("* OK", await greeting);
+                    held.Add(s);
+                }
+            }
+            Assert.NotNull(waiting);
+            output.WriteLine($"{held.Count} connections greeted before accept ran out of descriptors");
+            Assert.InRange(held.Count, 100, 160);
+
+            // While out of descriptors: the accept loop waits between tries instead of spinning on them.
+            var cpuBefore = CpuTicks(server);
+            await Task.Delay(2000);
+            var cpu = (CpuTicks(server) - cpuBefore) * 10; // ticks of 10 ms
+            output.WriteLine($"server CPU over 2 s out of descriptors: {cpu} ms");
+            Assert.True(cpu < 500, $"the server used {cpu} ms of CPU in 2 s while out of descriptors");
+            Assert.False(waiting.IsCompleted);
+            Assert.False(server.HasExited);
+
+            // Sessions end: the client that waited in the backlog is greeted, and a fresh client is served.
+            foreach (var s in held.Take(50))
+                await s.DisposeAsync();
+            held.RemoveRange(0, 50);
+            Assert.StartsWith("* OK", await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+            held.Add(waiter!);
+            await FreshClientIsServedAsync(at);
+        }
+        finally
+        {
+            foreach (var s in held)
+                await s.DisposeAsync();
+        }
+    }
+
+    /// <summary>A process's user and system time in clock ticks (fields 14 and 15 of /proc/PID/stat, after the name).</summary>
+    private static long CpuTicks(Process p)
+    {
+        var stat = File.ReadAllText($"/proc/{p.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]
