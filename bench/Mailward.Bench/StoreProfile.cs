@@ -1,6 +1,7 @@
 // `Mailward.Bench store`: the mail store's share of an IMAP SELECT and metadata FETCH, timed in
-// process without a socket (fill a folder, open it the first time, again, cached; structures and
-// rendered ENVELOPE/BODYSTRUCTURE the first and second time), to see where a row's time goes.
+// process without a socket (fill a folder, open it the first time, again, cached; SEARCH TEXT's scan
+// of each file; structures and rendered ENVELOPE/BODYSTRUCTURE the first and second time), to see
+// where a row's time goes.
 using System.Diagnostics;
 using System.Globalization;
 using Mailward.Core.MailStore;
@@ -100,6 +101,15 @@ public static class StoreProfile
             foreach (var path in paths)
                 using (var reader = new MessageReader(File.OpenHandle(path)))
                     Mailward.Core.MailStore.Structure.StructureParser.Parse(reader).GetHashCode();
+        });
+        var needles = new[] { new Mailward.Protocols.Imap.Search.TextNeedle("NEEDLE", HeadersToo: true) };
+        // As SEARCH reads a message of up to 256 KB: whole, then scanned from memory (without the raw check before).
+        Time(report, "TEXT scan of each file (MessageTextSearch)", () =>
+        {
+            var hits = 0;
+            foreach (var path in paths)
+                hits += Mailward.Protocols.Imap.Search.MessageTextSearch.Find(new MemoryStream(File.ReadAllBytes(path), writable: false), needles)[0] ? 1 : 0;
+            GC.KeepAlive(hits);
         });
         Time(report, "structures, first", () => Structures(store, owner, render: false));
         Time(report, "structures, again (new object)", () => Structures(store, owner, render: false));

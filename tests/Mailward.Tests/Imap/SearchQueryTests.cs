@@ -252,6 +252,39 @@ public class SearchQueryTests
     }
 
     [Fact]
+    public async Task The_in_memory_scan_reused_message_after_message_answers_as_a_fresh_streaming_one()
+    {
+        // Find keeps one scanner per thread and sets it to each message in turn: nothing of one message
+        // (needles found, a part's encoding or charset, an early stop) may carry into the next.
+        var messages = StructureVsDovecotTests.CorpusFiles().Select(File.ReadAllBytes).ToList();
+        messages.Add(Encoding.UTF8.GetBytes("From: =?utf-8?q?J=C3=B6rg?= <joerg@example.de>\nSubject: x\n\nplain body\n")); // a header folded off the ASCII path
+        messages.Add(Encoding.ASCII.GetBytes("Subject: needle early\n\n" + new string('z', 20_000) + " haystack\n")); // stops early
+        TextNeedle[][] needleSets =
+        [
+            [new("JOERG", true)],
+            [new("NEEDLE", true), new("HAYSTACK", false)],
+            [new("BOUNDARY", true), new("TEXT", false), new("", false)],
+            [new("MÜNCHEN", false), new("EXAMPLE", true)],
+        ];
+        var answers = 0;
+        for (var round = 0; round < 2; round++)
+        {
+            foreach (var needles in needleSets)
+            {
+                foreach (var raw in messages)
+                {
+                    var fresh = await MessageTextSearch.FindAsync(new MemoryStream(raw), needles);
+                    Assert.Equal(fresh, MessageTextSearch.Find(new MemoryStream(raw), needles));
+                    answers += fresh.Count(f => f);
+                }
+            }
+        }
+        Assert.True(answers > 20, $"only {answers} needles found: the comparison would prove little");
+        Assert.Equal([true], MessageTextSearch.Find(new MemoryStream(messages[^2]), [new TextNeedle("JOERG", true)]));
+        Assert.Equal([true, false], MessageTextSearch.Find(new MemoryStream(messages[^1]), [new TextNeedle("NEEDLE", true), new TextNeedle("NEEDLE", false)]));
+    }
+
+    [Fact]
     public async Task Cheap_keys_decide_before_the_message_is_opened()
     {
         var box = Mailbox();

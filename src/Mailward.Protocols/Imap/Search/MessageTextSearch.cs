@@ -5,6 +5,7 @@
 // two reads is found. Scanning stops as soon as every needle is found. Not searched: non-text
 // parts (attachments, images), MIME preambles and epilogues, uuencoded text, and the text inside
 // HTML is matched with its markup. Header fields are matched one at a time, decoded from RFC 2047.
+using System.Buffers;
 using System.Text;
 using MimeKit;
 using MimeKit.Encodings;
@@ -21,38 +22,86 @@ public static class MessageTextSearch
     public static async ValueTask<bool[]> FindAsync(Stream message, IReadOnlyList<TextNeedle> needles, CancellationToken ct = default)
     {
         var scanner = new Scanner(message, needles);
-        if (scanner.Remaining == 0)
-            return scanner.Found;
         try
         {
-            await scanner.ReadMessageAsync(ct);
+            if (scanner.Remaining > 0)
+                await scanner.ReadMessageAsync(ct);
         }
         catch (AllFoundException)
         {
             // every needle was found: the rest of the message need not be read
         }
+        finally
+        {
+            scanner.ReturnBuffers();
+        }
         return scanner.Found;
     }
+
+    /// <summary>As <see cref="FindAsync"/>, for a message in memory: MimeKit's synchronous reader, without
+    /// the tasks its asynchronous one makes for every block, and one scanner per thread, set to each
+    /// message in turn (a SEARCH scans message after message; a new reader each time was 4 KB of
+    /// buffer and a copy of the parser options).</summary>
+    public static bool[] Find(MemoryStream message, IReadOnlyList<TextNeedle> needles, CancellationToken ct = default)
+    {
+        var scanner = t_scanner ?? new Scanner(Stream.Null);
+        t_scanner = null; // taken while in use
+        scanner.Start(message, needles);
+        try
+        {
+            if (scanner.Remaining > 0)
+                scanner.ReadMessage(ct);
+        }
+        catch (AllFoundException)
+        {
+            // every needle was found: the rest of the message need not be read
+        }
+        finally
+        {
+            scanner.Finish();
+            t_scanner = scanner;
+        }
+        return scanner.Found;
+    }
+
+    [ThreadStatic]
+    private static Scanner? t_scanner;
 
     private sealed class AllFoundException : Exception;
 
     private sealed class Scanner : MimeReader
     {
-        private readonly IReadOnlyList<TextNeedle> _needles;
-        private readonly int _carry;
-        private char[] _work = new char[8192];
-        private byte[] _decoded = new byte[8192];
+        private IReadOnlyList<TextNeedle> _needles = [];
+        private int _carry;
+        // Rented, not made: a SEARCH TEXT scans message after message, and 24 KB of fresh buffers each
+        // were most of what it allocated (a young-generation collection every few hundred messages).
+        private char[] _work = ArrayPool<char>.Shared.Rent(DefaultBuffer);
+        private byte[] _decoded = ArrayPool<byte>.Shared.Rent(DefaultBuffer);
+        private char[] _field = ArrayPool<char>.Shared.Rent(1024); // one header field, folded
+        private bool _anyInHeaders; // a TEXT needle: every header field is searched
         private int _tail; // folded characters carried over from the previous read, at the start of _work
-        private bool _nextBlockIsMessage = true;
+        private bool _nextBlockIsMessage;
         private int _blocks;
         private bool _bodyHeaders; // the current header block belongs to an attached message: BODY searches it too
         private string? _transferEncoding;
         private IMimeDecoder? _binary;
         private Decoder? _text;
 
-        public Scanner(Stream stream, IReadOnlyList<TextNeedle> needles) : base(stream)
+        private const int DefaultBuffer = 8192;
+
+        public Scanner(Stream stream, IReadOnlyList<TextNeedle> needles) : base(stream) => Start(stream, needles);
+
+        /// <summary>A scanner for <see cref="Start"/> to set to one message after another.</summary>
+        public Scanner(Stream stream) : base(stream)
         {
-            _needles = needles;
+        }
+
+        /// <summary>Sets the scanner to <paramref name="stream"/>'s message and <paramref name="needles"/>, every state of the last scan dropped.</summary>
+        public void Start(Stream stream, IReadOnlyList<TextNeedle> needles)
+        {
+            SetStream(stream);
+            (_needles, _carry, _tail, _nextBlockIsMessage, _blocks, _bodyHeaders) = (needles, 0, 0, true, 0, false);
+            (_transferEncoding, _binary, _text) = (null, null, null);
             Found = new bool[needles.Count];
             for (var i = 0; i < needles.Count; i++)
             {
@@ -61,9 +110,32 @@ public static class MessageTextSearch
                 _carry = Math.Max(_carry, needles[i].Folded.Length - 1);
             }
             Remaining = Found.Count(f => !f);
+            _anyInHeaders = needles.Any(n => n.HeadersToo);
         }
 
-        public bool[] Found { get; }
+        /// <summary>Lets go of the message (and of a buffer a large part grew), keeping the scanner for the next.</summary>
+        public void Finish()
+        {
+            SetStream(Stream.Null);
+            (_needles, _binary, _text) = ([], null, null);
+            if (_work.Length > 4 * DefaultBuffer)
+            {
+                ArrayPool<char>.Shared.Return(_work);
+                _work = ArrayPool<char>.Shared.Rent(DefaultBuffer);
+            }
+            if (_decoded.Length > 4 * DefaultBuffer)
+            {
+                ArrayPool<byte>.Shared.Return(_decoded);
+                _decoded = ArrayPool<byte>.Shared.Rent(DefaultBuffer);
+            }
+            if (_field.Length > 4 * DefaultBuffer)
+            {
+                ArrayPool<char>.Shared.Return(_field);
+                _field = ArrayPool<char>.Shared.Rent(1024);
+            }
+        }
+
+        public bool[] Found { get; private set; } = [];
 
         public int Remaining { get; private set; }
 
@@ -104,7 +176,23 @@ public static class MessageTextSearch
         {
             if (header.Id == HeaderId.ContentTransferEncoding)
                 _transferEncoding = header.Value.Trim().ToUpperInvariant();
-            var text = SearchText.Fold(header.Field + ": " + header.Value);
+            if (!_bodyHeaders && !_anyInHeaders)
+                return;
+            // "Field: value", folded into a kept buffer rather than two new strings per header field.
+            var (field, value) = (header.Field, header.Value);
+            var length = field.Length + 2 + value.Length;
+            if (_field.Length < length)
+            {
+                ArrayPool<char>.Shared.Return(_field);
+                _field = ArrayPool<char>.Shared.Rent(length);
+            }
+            var raw = _field.AsSpan(0, length);
+            field.CopyTo(raw);
+            ": ".CopyTo(raw[field.Length..]);
+            value.CopyTo(raw[(field.Length + 2)..]);
+            ReadOnlySpan<char> text = raw;
+            if (!SearchText.TryFoldAscii(raw))
+                text = SearchText.Fold(raw.ToString()); // not ASCII: a string, as before (the ASCII part folded already is left as it is)
             for (var i = 0; i < _needles.Count; i++)
             {
                 if (!Found[i] && (_needles[i].HeadersToo || _bodyHeaders) && text.Contains(_needles[i].Folded, StringComparison.Ordinal))
@@ -153,18 +241,28 @@ public static class MessageTextSearch
             {
                 var need = _binary.EstimateOutputLength(count);
                 if (_decoded.Length < need)
-                    _decoded = new byte[need];
+                {
+                    ArrayPool<byte>.Shared.Return(_decoded);
+                    _decoded = ArrayPool<byte>.Shared.Rent(need);
+                }
                 count = _binary.Decode(content, start, count, _decoded);
                 content = _decoded;
                 start = 0;
             }
             var chars = _text.GetCharCount(content, start, count, flush: false);
             if (_work.Length < _tail + chars * 2)
-                Array.Resize(ref _work, _tail + chars * 2);
+            {
+                var larger = ArrayPool<char>.Shared.Rent(_tail + chars * 2);
+                _work.AsSpan(0, _tail).CopyTo(larger);
+                ArrayPool<char>.Shared.Return(_work);
+                _work = larger;
+            }
             // decode into the upper half, fold into place after the carried tail
             var raw = _work.AsSpan(_tail + chars, chars);
             _text.GetChars(content.AsSpan(start, count), raw, flush: false);
-            var length = _tail + ((ReadOnlySpan<char>)raw).ToUpperInvariant(_work.AsSpan(_tail, chars));
+            // ASCII text (most mail) folds vectorized; otherwise the invariant mapping (a loop with invariant globalization).
+            var length = _tail + (Ascii.ToUpper(raw, _work.AsSpan(_tail, chars), out var folded) == OperationStatus.Done
+                ? folded : ((ReadOnlySpan<char>)raw).ToUpperInvariant(_work.AsSpan(_tail, chars)));
             var window = _work.AsSpan(0, length);
             for (var i = 0; i < _needles.Count; i++)
             {
@@ -174,6 +272,15 @@ public static class MessageTextSearch
             var keep = Math.Min(_carry, length);
             window[(length - keep)..].CopyTo(_work);
             _tail = keep;
+        }
+
+        /// <summary>Gives the rented buffers back; the scanner is done with.</summary>
+        public void ReturnBuffers()
+        {
+            ArrayPool<char>.Shared.Return(_work);
+            ArrayPool<byte>.Shared.Return(_decoded);
+            ArrayPool<char>.Shared.Return(_field);
+            (_work, _decoded, _field) = ([], [], []);
         }
 
         private void Hit(int i)

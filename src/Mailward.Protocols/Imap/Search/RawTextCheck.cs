@@ -18,6 +18,10 @@ internal static class RawTextCheck
     private static readonly SearchValues<string> Encodings = SearchValues.Create(
         ["=?", "*=", "base64", "quoted-printable"], StringComparison.OrdinalIgnoreCase);
 
+    // Not IndexOf(.., OrdinalIgnoreCase): with invariant globalization that is a char-by-char loop, and
+    // it was a fifth of a SEARCH TEXT's CPU over 100,000 messages; this search is vectorized.
+    private static readonly SearchValues<string> Charset = SearchValues.Create(["charset"], StringComparison.OrdinalIgnoreCase);
+
     private static readonly SearchValues<char> CharsetEnd = SearchValues.Create(" \t\r\n\";");
 
     /// <summary>Charsets that decode every ASCII byte as the same character.</summary>
@@ -49,7 +53,7 @@ internal static class RawTextCheck
                 return false;
             ReadOnlySpan<char> rest = chars;
             int at;
-            while ((at = rest.IndexOf("charset", StringComparison.OrdinalIgnoreCase)) >= 0)
+            while ((at = rest.IndexOfAny(Charset)) >= 0)
             {
                 rest = rest[(at + 7)..];
                 if (!KnownCharset(rest))

@@ -149,7 +149,7 @@ public sealed class SearchQuery
                 {
                     var n = stream.ReadAtLeast(buffer.AsSpan(0, length), length, throwOnEndOfStream: false);
                     found = NoneOccurs(buffer.AsSpan(0, n)) ? new bool[_needles.Length]
-                        : await MessageTextSearch.FindAsync(new MemoryStream(buffer, 0, n, writable: false), _needles, ct);
+                        : MessageTextSearch.Find(new MemoryStream(buffer, 0, n, writable: false), _needles, ct);
                 }
                 finally
                 {
