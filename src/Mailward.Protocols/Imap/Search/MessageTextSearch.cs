@@ -274,7 +274,7 @@ public static class MessageTextSearch
             _tail = keep;
         }
 
-        /// <summary>Gives the rented buffers back; the scanner is done with.</summary>
+        /// <summary>Gives the rented buffers back: the scanner is not used again.</summary>
         public void ReturnBuffers()
         {
             ArrayPool<char>.Shared.Return(_work);
