@@ -1,7 +1,8 @@
 // Hostile input on IMAP against a child `mailward serve` (its resident memory read from /proc):
 // a 10 MB line, a literal of 2^31 octets announced, 10,000 nested parentheses, 300 idle
 // connections, a client dripping a line and a server out of descriptors; after each, a fresh
-// client logs in and is served. Also the STARTTLS injection case: commands pipelined behind STARTTLS are never run.
+// client logs in and is served. Also the STARTTLS injection case: commands pipelined behind
+// STARTTLS are never run.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;

@@ -119,20 +119,18 @@ public static class MessageTextSearch
             SetStream(Stream.Null);
             (_needles, _binary, _text) = ([], null, null);
             if (_work.Length > 4 * DefaultBuffer)
-            {
-                ArrayPool<char>.Shared.Return(_work);
-                _work = ArrayPool<char>.Shared.Rent(DefaultBuffer);
-            }
+                Replace(ref _work, DefaultBuffer);
             if (_decoded.Length > 4 * DefaultBuffer)
-            {
-                ArrayPool<byte>.Shared.Return(_decoded);
-                _decoded = ArrayPool<byte>.Shared.Rent(DefaultBuffer);
-            }
+                Replace(ref _decoded, DefaultBuffer);
             if (_field.Length > 4 * DefaultBuffer)
-            {
-                ArrayPool<char>.Shared.Return(_field);
-                _field = ArrayPool<char>.Shared.Rent(1024);
-            }
+                Replace(ref _field, 1024);
+        }
+
+        /// <summary>Gives <paramref name="buffer"/> back to the pool and rents one of <paramref name="size"/> in its place (its contents are not kept).</summary>
+        private static void Replace<T>(ref T[] buffer, int size)
+        {
+            ArrayPool<T>.Shared.Return(buffer);
+            buffer = ArrayPool<T>.Shared.Rent(size);
         }
 
         public bool[] Found { get; private set; } = [];
@@ -182,10 +180,7 @@ public static class MessageTextSearch
             var (field, value) = (header.Field, header.Value);
             var length = field.Length + 2 + value.Length;
             if (_field.Length < length)
-            {
-                ArrayPool<char>.Shared.Return(_field);
-                _field = ArrayPool<char>.Shared.Rent(length);
-            }
+                Replace(ref _field, length);
             var raw = _field.AsSpan(0, length);
             field.CopyTo(raw);
             ": ".CopyTo(raw[field.Length..]);
@@ -241,10 +236,7 @@ public static class MessageTextSearch
             {
                 var need = _binary.EstimateOutputLength(count);
                 if (_decoded.Length < need)
-                {
-                    ArrayPool<byte>.Shared.Return(_decoded);
-                    _decoded = ArrayPool<byte>.Shared.Rent(need);
-                }
+                    Replace(ref _decoded, need);
                 count = _binary.Decode(content, start, count, _decoded);
                 content = _decoded;
                 start = 0;
