@@ -1,5 +1,6 @@
 // The listeners whose sessions sit idle by the thousand (IMAP), bound and served without Kestrel: an
-// accept loop per listener, each connection its socket as a stream (StreamConnection) handed to the
+// accept loop per listener, each connection its socket as a stream (StreamConnection, read and written
+// without .NET's socket engine: SocketStreamTransport, ReadinessLoop) handed to the
 // protocol's handler on the thread pool, and a stop that waits for the sessions and then aborts the
 // rest, as Kestrel's does (docs/imap.md, "The IMAP listeners' hosting").
 using System.Net;
@@ -33,6 +34,9 @@ public sealed partial class StreamListeners : IHostedService
     private TaskCompletionSource? _drained;
     private long _accepted;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary>How long a session that has answered keeps its thread for the client's next command (set before the start).</summary>
+    public ReplyLinger Linger { get; set; } = ReplyLinger.None;
 
     /// <summary>The services the handlers are made from; set when the host is built, before it starts.</summary>
     public IServiceProvider? Services { get; set; }
@@ -150,7 +154,7 @@ public sealed partial class StreamListeners : IHostedService
             }
             accepted.NoDelay = true; // replies are written whole (LineChannel); no reason to hold the last segment
             Interlocked.Increment(ref _accepted);
-            var connection = new StreamConnection(accepted, this, listener.Handler!);
+            var connection = new StreamConnection(accepted, this, listener.Handler!, Linger);
             if (!Track(connection))
             {
                 await connection.DisposeAsync(); // accepted as the stop began

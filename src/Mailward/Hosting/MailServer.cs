@@ -247,6 +247,7 @@ public sealed partial class MailServer : IAsyncDisposable
             var bound = _streamListeners.Add(listener.Name, settings.ListenAddress, settings.GetInt(listener.Section + ":Port", 0, 65535), listener.Serve);
             _listeners.Add((listener.Name, () => bound.Bound));
         }
+        _streamListeners.Linger = new ReplyLinger(settings.GetInt("Imap:ReplyLingerMicroseconds", 0, 1_000_000), settings.GetInt("Imap:MaxLingeringSessions", 0, 10_000));
         builder.Services.AddSingleton(_streamListeners);
         builder.Services.AddHostedService(sp =>
         {

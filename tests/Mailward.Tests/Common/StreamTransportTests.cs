@@ -1,6 +1,7 @@
 // The IMAP listeners' own hosting (StreamListeners, SocketStreamTransport) inside a real in-process server:
-// that it binds them and only them, that a close after unread input still delivers the last reply, and that stopping
-// the server ends idle sessions and a client that reads nothing, within the shutdown's time.
+// that it binds them and only them, that commands are read within the reply linger or through the
+// readiness loop, that a close after unread input still delivers the last reply, and that stopping the
+// server ends idle sessions and a client that reads nothing, within the shutdown's time.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -55,6 +56,42 @@ public sealed class StreamTransportTests
         await client.Inbox.OpenAsync(MailKit.FolderAccess.ReadOnly);
         Assert.Equal(accepted + 1, transport.Accepted);
         await client.DisconnectAsync(true);
+    }
+
+    /// <summary>
+    /// A client that sends its next command at once is read by the session's own thread, within the
+    /// reply linger; with the linger off every command waits in the readiness loop. Both ways answer
+    /// every command. (Lingering is skipped while the pool has work queued, which other tests in this
+    /// process make: only some of the reads are asserted to have been caught.)
+    /// </summary>
+    [Theory]
+    [InlineData(1_000_000)]
+    [InlineData(0)]
+    public async Task Commands_are_read_within_the_reply_linger_or_through_the_readiness_loop(int linger)
+    {
+        await using var server = await ServerFixture.StartAsync(["user joe@hosted.test"], $"--Imap:ReplyLingerMicroseconds={linger}");
+        var policy = Transport(server).Linger;
+        Assert.Equal(linger, policy.Microseconds);
+        var (s, r) = await ConnectAsync(server.Imap);
+        await using (s)
+        {
+            Assert.StartsWith("* OK", await r.ReadLineAsync());
+            await s.WriteAsync("a LOGIN joe@hosted.test pw\r\nb SELECT INBOX\r\n"u8.ToArray());
+            Assert.StartsWith("b OK", await UntilTaggedAsync(r, "b"));
+            long caught = policy.Caught, handedOn = policy.HandedOn;
+            for (var i = 0; i < 50; i++)
+            {
+                await s.WriteAsync(Encoding.ASCII.GetBytes($"n{i} NOOP\r\n"));
+                Assert.StartsWith($"n{i} OK", await UntilTaggedAsync(r, $"n{i}"));
+            }
+            if (linger > 0)
+                Assert.True(policy.Caught - caught > 0, $"caught {policy.Caught - caught}, handed on {policy.HandedOn - handedOn}");
+            else
+            {
+                Assert.Equal(caught, policy.Caught);
+                Assert.True(policy.HandedOn - handedOn > 0, "no read waited in the loop"); // one that finds its command there already needs no wait
+            }
+        }
     }
 
     /// <summary>The host's list of live connections: each is in it while served and out once it ends, whichever side closes.</summary>
