@@ -5,7 +5,6 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using Mailward.Core.Posix;
 using Microsoft.AspNetCore.Connections;
