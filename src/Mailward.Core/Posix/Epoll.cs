@@ -6,7 +6,7 @@ namespace Mailward.Core.Posix;
 
 public static unsafe partial class Epoll
 {
-    public const uint In = 0x1, Out = 0x4, Err = 0x8, Hup = 0x10, RdHup = 0x2000, OneShot = 1u << 30;
+    public const uint In = 0x1, Out = 0x4, RdHup = 0x2000, OneShot = 1u << 30;
     private const int CtlAdd = 1, CtlMod = 3, CloExec = 0x80000;
 
     // struct epoll_event is packed on x86_64 (12 octets, data at 4) and naturally aligned elsewhere
@@ -47,17 +47,12 @@ public static unsafe partial class Epoll
         }
     }
 
-    /// <summary>Event <paramref name="i"/> of a buffer <see cref="Wait"/> filled: its events and its number.</summary>
-    public static (uint Events, ulong Data) At(byte[] buffer, int i)
+    /// <summary>The number event <paramref name="i"/> of a buffer <see cref="Wait"/> filled was armed with.</summary>
+    public static ulong DataAt(byte[] buffer, int i)
     {
         fixed (byte* b = buffer)
-        {
-            var e = b + i * Stride;
-            return (*(uint*)e, *(ulong*)(e + DataOffset));
-        }
+            return *(ulong*)(b + i * Stride + DataOffset);
     }
-
-    public static void Close(int fd) => _ = close(fd);
 
     private static IOException Failed(string call, int? errno = null) =>
         new($"{call} failed: errno {errno ?? Marshal.GetLastPInvokeError()}");
@@ -70,7 +65,4 @@ public static unsafe partial class Epoll
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int epoll_wait(int epfd, byte* events, int maxevents, int timeout);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
 }

@@ -6,10 +6,10 @@ using Mailward.Core.Posix;
 
 namespace Mailward.Protocols.Hosting;
 
-/// <summary>What the loop tells when a watched socket is ready (on the loop's thread: no waiting there).</summary>
+/// <summary>What the loop tells when a watched socket is ready, or has an error or its end (on the loop's thread: no waiting there).</summary>
 internal interface IReadinessTarget
 {
-    void OnReady(uint events);
+    void OnReady();
 }
 
 /// <summary>
@@ -33,9 +33,6 @@ internal sealed class ReadinessLoop
 
     public static ReadinessLoop Shared => s_shared.Value;
 
-    /// <summary>Sockets the loop knows now (for tests: that ended connections are forgotten).</summary>
-    public int Known => _targets.Count;
-
     public ulong Register(IReadinessTarget target)
     {
         var id = (ulong)Interlocked.Increment(ref _last);
@@ -56,9 +53,8 @@ internal sealed class ReadinessLoop
             var n = Epoll.Wait(_epoll, buffer, -1);
             for (var i = 0; i < n; i++)
             {
-                var (events, id) = Epoll.At(buffer, i);
-                if (_targets.TryGetValue(id, out var target))
-                    target.OnReady(events);
+                if (_targets.TryGetValue(Epoll.DataAt(buffer, i), out var target))
+                    target.OnReady(); // each waiting operation is tried: one that finds nothing waits again
             }
         }
     }

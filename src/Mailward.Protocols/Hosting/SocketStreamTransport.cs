@@ -142,7 +142,6 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
 
     // The waiting read (one at a time): its completion and its buffer (empty: a zero-byte read).
     private WaitCompletion _read = WaitCompletion.Create();
-    private bool _reading;
     private Memory<byte> _readBuffer;
 
     private PendingWrite? _write; // made at the first write the socket's buffer cannot take
@@ -218,10 +217,7 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
             }
             lock (_lock)
             {
-                if (_reading)
-                    throw new InvalidOperationException("a read is waiting already");
                 _read.Begin(cancellationToken);
-                _reading = true;
                 _readBuffer = buffer;
             }
             _read.Watch(static s => ((SocketStream)s!).Cancel(), this);
@@ -284,7 +280,7 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
     {
         lock (_lock)
         {
-            var events = (_reading ? Epoll.In : 0) | (_write is { Waiting: true } ? Epoll.Out : 0);
+            var events = (_read.Waiting ? Epoll.In : 0) | (_write is { Waiting: true } ? Epoll.Out : 0);
             if (events == 0)
                 return;
             if (_id == 0)
@@ -301,9 +297,8 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
     }
 
     /// <summary>From the loop's thread: the socket is ready for what was asked (or has an error, or the end).</summary>
-    void IReadinessTarget.OnReady(uint events)
+    void IReadinessTarget.OnReady()
     {
-        _ = events; // each waiting operation is tried; one that finds nothing waits again
         int n = 0;
         bool readDone = false, writeDone = false;
         Exception? error = null;
@@ -312,7 +307,7 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
             try
             {
                 // Under the lock, so a cancellation cannot end the read while octets go into its buffer.
-                if (_reading && ReadOnce(out n))
+                if (_read.Waiting && ReadOnce(out n))
                     readDone = ClaimRead();
                 if (_write is { Waiting: true } write && write.SendOnce())
                     writeDone = write.Claim();
@@ -346,9 +341,8 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
     /// <summary>Takes the waiting read for ending it (under the lock): the loop and a cancellation may race for it.</summary>
     private bool ClaimRead()
     {
-        if (!_reading)
+        if (!_read.Claim())
             return false;
-        _reading = false;
         _readBuffer = default;
         return true;
     }
@@ -400,19 +394,16 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
     {
         private WaitCompletion _wait = WaitCompletion.Create();
         private ReadOnlyMemory<byte> _left;
-        private bool _waiting;
 
-        public bool Waiting => Volatile.Read(ref _waiting);
+        /// <summary>Whether a write waits (read under the owner's lock).</summary>
+        public bool Waiting => _wait.Waiting;
 
         public ValueTask Start(ReadOnlyMemory<byte> left, CancellationToken ct)
         {
             lock (owner._lock)
             {
-                if (_waiting)
-                    throw new InvalidOperationException("a write is waiting already");
                 _wait.Begin(ct);
                 _left = left;
-                _waiting = true;
             }
             _wait.Watch(static s => ((PendingWrite)s!).Cancel(), this);
             owner.Arm();
@@ -425,9 +416,8 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
         /// <summary>Takes the waiting write for ending it (under the owner's lock).</summary>
         public bool Claim()
         {
-            if (!_waiting)
+            if (!_wait.Claim())
                 return false;
-            _waiting = false;
             _left = default;
             return true;
         }
@@ -454,8 +444,9 @@ internal sealed class SocketStream : Stream, IValueTaskSource<int>, IReadinessTa
 }
 
 /// <summary>
-/// A waiting operation's end: its result, resumed on the thread pool (never on the loop's thread), and
-/// the token that may end it first. Whoever claims the operation (under the stream's lock) finishes it.
+/// A waiting operation: whether one waits, its result, resumed on the thread pool (never on the loop's
+/// thread), and the token that may end it first. Begun and claimed under the stream's lock; whoever
+/// claims it (the loop, a cancellation, a failure) finishes it, outside the lock.
 /// </summary>
 internal struct WaitCompletion
 {
@@ -465,10 +456,24 @@ internal struct WaitCompletion
 
     public static WaitCompletion Create() => new() { Core = new() { RunContinuationsAsynchronously = true } };
 
+    public bool Waiting { get; private set; }
+
     public void Begin(CancellationToken ct)
     {
+        if (Waiting)
+            throw new InvalidOperationException("an operation of this kind is waiting already");
         Core.Reset();
         _token = ct;
+        Waiting = true;
+    }
+
+    /// <summary>Takes the operation for ending it: false when another did already.</summary>
+    public bool Claim()
+    {
+        if (!Waiting)
+            return false;
+        Waiting = false;
+        return true;
     }
 
     /// <summary>Hears the token (after <see cref="Begin"/>, outside the lock: an already cancelled token calls back at once).</summary>
