@@ -214,6 +214,8 @@ public static class SettingsCatalog
         new("Imap:Separator", ".", "The hierarchy separator on the wire: \".\" (Courier) or \"/\" (Dovecot's default).",
             "Courier's, with the prefix above.", SettingKind.Text),
         new("Imap:MaxConnections", "10000", "Most IMAP connections at once (both listeners each).", "IMAP clients keep connections open (one or more per folder with IDLE); idle sessions cost a few KiB each.", SettingKind.Number),
+        new("Imap:ReservedDescriptors", "128", "Descriptors below the process's open-file limit (RLIMIT_NOFILE) the IMAP listeners leave to the rest of the server: a connection that takes one of them is served, and accepting pauses (clients wait in the backlog) until sessions end.",
+            "At its limit .NET cannot start a thread (each new thread opens a pipe) and aborts the whole server with \"Out of memory.\"; sessions could not open mail files, the log or the queue either. 128 covers a burst of new threads and the files sessions open at once.", SettingKind.Number),
         new("Imap:MaxConnectionsPerClient", "100", "Most IMAP connections at once from one client address (IPv6: one /64).", "A household or office behind one NAT fits; one host cannot take every slot.", SettingKind.Number),
         new("Imap:MaxConnectionsPerUserAndClient", "10", "Most IMAP connections at once of one user from one client address.",
             "Dovecot's mail_max_userip_connections: a phone, a laptop and a webmail fit; a looping client cannot exhaust the server.", SettingKind.Number),

@@ -21,7 +21,7 @@ public static partial class Libc
     public const int EPerm = 1, ENoEnt = 2, EIntr = 4, EAgain = 11, EExist = 17, EInval = 22, EMLink = 31, ENoSys = 38, ELoop = 40, ENotSup = 95;
     public const int SigKill = 9, SigHup = 1;
     private const int AtEmptyPath = 0x1000, AtSymlinkNoFollow = 0x100, AtFdCwd = -100, LockEx = 2, LockNb = 4, StatxBasicStats = 0x7ff;
-    private const int ENotDir = 20;
+    private const int ENotDir = 20, RLimitNoFile = 7, FDupFdCloExec = 1030;
     private const int SIfMt = 0xF000, SIfReg = 0x8000, SIfDir = 0x4000;
 
     [LibraryImport("libc", EntryPoint = "umask")]
@@ -68,6 +68,15 @@ public static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int MkdirNative(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static unsafe partial int GetRLimitNative(int resource, ulong* limit);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlNative(int fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int CloseNative(int fd);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int KillNative(int pid, int signal);
@@ -285,6 +294,26 @@ public static partial class Libc
     {
         if (FchownNative(Fd(handle), owner, group) != 0)
             throw Error("fchown", "");
+    }
+
+    /// <summary>The process's soft limit of open descriptors (getrlimit RLIMIT_NOFILE); int.MaxValue when unlimited or unknown.</summary>
+    public static unsafe int DescriptorLimit()
+    {
+        var limit = stackalloc ulong[2];
+        return GetRLimitNative(RLimitNoFile, limit) == 0 && limit[0] < int.MaxValue ? (int)limit[0] : int.MaxValue;
+    }
+
+    /// <summary>
+    /// The lowest descriptor number not in use (a duplicate of <paramref name="any"/> takes it and is
+    /// closed at once): every lower number is open. int.MaxValue when none is left.
+    /// </summary>
+    public static int LowestFreeDescriptor(SafeHandle any)
+    {
+        var fd = FcntlNative((int)any.DangerousGetHandle(), FDupFdCloExec, 0);
+        if (fd < 0)
+            return int.MaxValue;
+        _ = CloseNative(fd);
+        return fd;
     }
 
     /// <summary>kill(-group, signal): every process of the group.</summary>

@@ -5,6 +5,7 @@
 // rest, as Kestrel's does (docs/imap.md, "The IMAP listeners' hosting").
 using System.Net;
 using System.Net.Sockets;
+using Mailward.Core.Posix;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -33,10 +34,21 @@ public sealed partial class StreamListeners : IHostedService
     private bool _stopping;
     private TaskCompletionSource? _drained;
     private long _accepted;
+    private long _reservePauses;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
     /// <summary>How long a session that has answered keeps its thread for the client's next command (set before the start).</summary>
     public ReplyLinger Linger { get; set; } = ReplyLinger.None;
+
+    /// <summary>
+    /// Imap:ReservedDescriptors: descriptors below the process's limit the listeners leave to the
+    /// rest of the server. At the limit .NET cannot start a thread (each new one opens a pipe) and
+    /// aborts the whole process ("Out of memory."); sessions could not open mail files either.
+    /// </summary>
+    public int ReservedDescriptors { get; set; } = 128;
+
+    /// <summary>Times accepting paused for want of descriptors (for tests and the curious).</summary>
+    public long ReservePauses => Interlocked.Read(ref _reservePauses);
 
     /// <summary>The services the handlers are made from; set when the host is built, before it starts.</summary>
     public IServiceProvider? Services { get; set; }
@@ -145,7 +157,7 @@ public sealed partial class StreamListeners : IHostedService
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
             {
                 // Out of descriptors or memory: a pause, not a spin, until sessions end (the waiting clients stay in the backlog).
-                await Task.Delay(100, CancellationToken.None); // a stop meanwhile shows at the next accept
+                await WaitForDescriptorsAsync(socket);
                 continue;
             }
             catch (SocketException)
@@ -163,8 +175,24 @@ public sealed partial class StreamListeners : IHostedService
             // On the thread pool, as Kestrel dispatches: a session's first steps (its greeting, a TLS
             // handshake) never hold up the next accept. The connection is its own work item.
             ThreadPool.UnsafeQueueUserWorkItem(connection, preferLocal: false);
+            // The kernel gives the lowest free number, so every lower one is open: within the reserve of
+            // the limit, this one is served and the next waits in the backlog until sessions end.
+            if ((int)accepted.Handle >= ReserveStart())
+                await WaitForDescriptorsAsync(socket);
         }
     }
+
+    /// <summary>Pauses accepting until the lowest free descriptor is below the reserve again.</summary>
+    private async Task WaitForDescriptorsAsync(Socket listening)
+    {
+        Interlocked.Increment(ref _reservePauses);
+        do
+            await Task.Delay(100, CancellationToken.None); // a stop meanwhile shows at the next accept
+        while (Libc.LowestFreeDescriptor(listening.SafeHandle) >= ReserveStart());
+    }
+
+    /// <summary>The first descriptor number of the reserve (the limit is read each time: an admin may change a running server's with prlimit).</summary>
+    private int ReserveStart() => Math.Max(0, Libc.DescriptorLimit() - ReservedDescriptors);
 
     /// <summary>Serves one connection to its end, then closes it and forgets it (StreamConnection.Execute starts it).</summary>
     internal async Task ServeAsync(StreamConnection connection, Func<ConnectionContext, Task> handler)

@@ -248,6 +248,7 @@ public sealed partial class MailServer : IAsyncDisposable
             _listeners.Add((listener.Name, () => bound.Bound));
         }
         _streamListeners.Linger = new ReplyLinger(settings.GetInt("Imap:ReplyLingerMicroseconds", 0, 1_000_000), settings.GetInt("Imap:MaxLingeringSessions", 0, 10_000));
+        _streamListeners.ReservedDescriptors = settings.GetInt("Imap:ReservedDescriptors", 0, 1_000_000);
         builder.Services.AddSingleton(_streamListeners);
         builder.Services.AddHostedService(sp =>
         {
