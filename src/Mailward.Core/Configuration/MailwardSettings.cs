@@ -168,6 +168,7 @@ public sealed class MailwardSettings(IConfiguration configuration, string dataPa
         if (AccountsProvider == "postgres" && Get("Accounts:ConnectionString").Length == 0)
             throw new SettingsException("Accounts:Provider=postgres needs Accounts:ConnectionString (Host=...;Database=...;Username=...)");
         _ = CacheMaxEntries + CacheMaxMisses + CacheCheckMilliseconds + MaxDirectoryEntries + ExpungeHistory + GetInt("MailStore:ListingCacheMessages", 0, 100_000_000);
+        _ = GetBool("MailStore:WatchFolders");
         _ = Passwords;
         _ = StoreClearText;
         _ = Queue;

@@ -185,6 +185,7 @@ public sealed partial class MailServer : IAsyncDisposable
             {
                 ExpungeHistory = settings.ExpungeHistory,
                 ListingCacheMessages = settings.GetInt("MailStore:ListingCacheMessages", 0, 100_000_000),
+                WatchFolders = settings.GetBool("MailStore:WatchFolders"),
                 MaxAppendBytes = settings.GetLong("Imap:AppendLimitBytes", 1024, long.MaxValue), // the store's backstop for the session's APPENDLIMIT
                 Quotas = new AccountOwnerQuotas(directory, accounts, layout, time),
             })

@@ -173,6 +173,124 @@ public sealed class FolderListingCacheTests : IDisposable
         Assert.Equal(Count + 1, third.Entries.Count);
     }
 
+    /// <summary>A settled listing kept (its folder watched from then on), confirmed by the next open's stamp: the open after that is answered unstamped.</summary>
+    private async Task<IMailbox> ConfirmedAsync(MaildirStore store)
+    {
+        (await store.OpenAsync(_owner)).Dispose();
+        await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200));
+        (await store.OpenAsync(_owner)).Dispose(); // kept: the watch begins
+        (await store.OpenAsync(_owner)).Dispose(); // stamped, found and confirmed
+        var unstamped = store.Listings.UnstampedHits;
+        var box = await store.OpenAsync(_owner);
+        Assert.Equal(unstamped + 1, store.Listings.UnstampedHits);
+        Assert.Equal(3, store.Listings.Watches); // the folder, cur/ and new/
+        return box;
+    }
+
+    [Theory]
+    [InlineData("a delivery into new/")]
+    [InlineData("a flag added by a rename in cur/")]
+    [InlineData("a file deleted from cur/")]
+    [InlineData("a file made beside cur/")]
+    public async Task A_watched_folder_answers_unstamped_until_another_program_changes_it_and_then_the_change_is_seen_at_once(string change)
+    {
+        using var box = await ConfirmedAsync(_store);
+        Assert.False((await box.SyncAsync()).Any); // a NOOP: unstamped too
+        var unstamped = _store.Listings.UnstampedHits;
+        var first = Directory.GetFiles(Cur).Order(StringComparer.Ordinal).First();
+        switch (change)
+        {
+            case "a delivery into new/":
+                File.WriteAllText(Path.Combine(Maildir, "tmp", "1800000000.Mnew.other,S=9"), "x: y\r\n\r\n\r\n");
+                File.Move(Path.Combine(Maildir, "tmp", "1800000000.Mnew.other,S=9"), Path.Combine(Maildir, "new", "1800000000.Mnew.other,S=9"));
+                break;
+            case "a flag added by a rename in cur/":
+                File.Move(first, first + "F");
+                break;
+            case "a file deleted from cur/":
+                File.Delete(first);
+                break;
+            default:
+                File.WriteAllText(Path.Combine(Maildir, "courierimapkeywords.tmp"), "");
+                break;
+        }
+        // Within the same clock tick as the confirmation, and without any published change: only the watch can tell.
+        var changes = await box.SyncAsync();
+        Assert.Equal(unstamped, _store.Listings.UnstampedHits);
+        switch (change)
+        {
+            case "a delivery into new/":
+                Assert.Equal(Count + 1u, Assert.Single(changes.Added).Uid);
+                break;
+            case "a flag added by a rename in cur/":
+                Assert.Equal(MessageFlags.Flagged, Assert.Single(changes.FlagsChanged).Flags);
+                break;
+            case "a file deleted from cur/":
+                Assert.Single(changes.Expunged);
+                Assert.Equal(Count - 1, box.Entries.Count);
+                break;
+            default:
+                Assert.False(changes.Any);
+                break;
+        }
+    }
+
+    [Fact]
+    public async Task A_change_above_the_watched_folder_is_seen_once_the_confirmation_is_a_second_old()
+    {
+        var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
+        var store = new MaildirStore(_layout, "node-a", "mail.test", time);
+        using var box = await ConfirmedAsync(store);
+        // The user's Maildir replaced by a rename of its parent: the old folders' watches see nothing.
+        var user = Path.GetDirectoryName(Maildir)!;
+        Directory.Move(user, user + ".old");
+        CopyTree(user + ".old", user);
+        var first = Directory.GetFiles(Cur).Order(StringComparer.Ordinal).First();
+        File.Move(first, first + "S");
+        Assert.False((await box.SyncAsync()).Any); // within the second: the listing still answers
+        time.Advance(FolderListingCache.WatchTrust);
+        var changes = await box.SyncAsync();
+        Assert.Equal(MessageFlags.Seen, Assert.Single(changes.FlagsChanged).Flags);
+
+        static void CopyTree(string from, string to)
+        {
+            Directory.CreateDirectory(to);
+            foreach (var f in Directory.GetFiles(from))
+                File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+            foreach (var d in Directory.GetDirectories(from))
+                CopyTree(d, Path.Combine(to, Path.GetFileName(d)));
+        }
+    }
+
+    [Fact]
+    public void Watches_end_with_their_listings_and_a_switched_off_cache_holds_none()
+    {
+        using var dirs = new TempFolder();
+        string Folder(string name)
+        {
+            var path = Path.Combine(dirs.Path, name);
+            Directory.CreateDirectory(Path.Combine(path, "cur"));
+            Directory.CreateDirectory(Path.Combine(path, "new"));
+            return path;
+        }
+        FolderListing Listing() => new(default, [.. Enumerable.Range(1, FolderListingCache.MinMessages).Select(i => new MailboxEntry((uint)i, 0, [], 1, 1, default, ""))], [], 1, 1, new ModSeqLog("/nonexistent"));
+        var cache = new FolderListingCache(FolderListingCache.MinMessages, watch: true);
+        cache.Keep(Folder("a"), Listing());
+        Assert.Equal(3, cache.Watches);
+        cache.Keep(Folder("a"), Listing()); // the same folder again: the same watches
+        Assert.Equal(3, cache.Watches);
+        cache.Keep(Folder("b"), Listing()); // a's listing leaves the cache, and its watches with it
+        Assert.Equal(3, cache.Watches);
+        Assert.Null(cache.Find(Path.Combine(dirs.Path, "b"), FolderStamp.Take(Path.Combine(dirs.Path, "b")))); // a stale listing leaves too
+        Assert.Equal(0, cache.Watches);
+
+        var off = new FolderListingCache(FolderListingCache.MinMessages, watch: false);
+        off.Keep(Folder("c"), Listing());
+        Assert.Equal(0, off.Watches);
+        Assert.Null(off.FindUnchanged(Path.Combine(dirs.Path, "c"), TimeProvider.System, out var mark));
+        Assert.Null(mark);
+    }
+
     [Fact]
     public void A_stamp_taken_through_the_folders_descriptor_is_the_stamp_of_each_path()
     {

@@ -65,9 +65,11 @@ internal sealed record FolderListing(
 
 /// <summary>
 /// Listings of folders of at least <see cref="MinMessages"/> messages, up to a total of
-/// <c>maxMessages</c> (MailStore:ListingCacheMessages); the least recently used goes first.
+/// <c>maxMessages</c> (MailStore:ListingCacheMessages); the least recently used goes first. With
+/// <c>watch</c>, each kept listing's folder is watched, and a listing a stamp confirmed answers
+/// unstamped while no change is seen (docs/mail-store.md "Watched folders").
 /// </summary>
-internal sealed class FolderListingCache(int maxMessages)
+internal sealed class FolderListingCache(int maxMessages, bool watch = false)
 {
     /// <summary>Smaller folders list in well under a millisecond: not worth the memory.</summary>
     public const int MinMessages = 1000;
@@ -75,34 +77,95 @@ internal sealed class FolderListingCache(int maxMessages)
     /// <summary>How long a provisional listing answers: what another program's same-tick change may be shown late by.</summary>
     public static readonly TimeSpan ProvisionalLife = TimeSpan.FromSeconds(1);
 
-    private readonly Dictionary<string, (FolderListing Listing, long Used)> _listings = new(StringComparer.Ordinal);
+    /// <summary>How long a confirmation stands: what a change no event reports (above the folder) may be shown late by.</summary>
+    public static readonly TimeSpan WatchTrust = TimeSpan.FromSeconds(1);
+
+    private readonly Dictionary<string, Held> _listings = new(StringComparer.Ordinal);
+    private readonly Lazy<FolderWatch?> _watch = new(() => watch ? FolderWatch.TryCreate() : null);
     private long _clock;
     private long _messages;
+
+    /// <summary>A kept listing, when it was last used, its folder's watch and the change count a stamp last confirmed it at.</summary>
+    private sealed class Held(FolderListing listing, FolderWatch.Folder? watched)
+    {
+        public FolderListing Listing { get; } = listing;
+        public FolderWatch.Folder? Watched { get; } = watched;
+        public long Used { get; set; }
+        public long? ConfirmedAt { get; set; } // the change count
+        public long ConfirmedTime { get; set; } // TimeProvider timestamp
+    }
+
+    /// <summary>A folder's change count before a stamp is taken, to confirm the listing that stamp finds.</summary>
+    public readonly record struct WatchMark(object Folder, long Changes);
 
     /// <summary>Syncs answered from a listing (for tests and the curious).</summary>
     public long Hits { get; private set; }
 
+    /// <summary>Of those, the ones answered without a stamp because no change was seen.</summary>
+    public long UnstampedHits { get; private set; }
+
+    /// <summary>The inotify watches held for kept listings' folders.</summary>
+    public int Watches
+    {
+        get
+        {
+            lock (_listings)
+                return _watch.IsValueCreated ? _watch.Value?.Count ?? 0 : 0;
+        }
+    }
+
+    /// <summary>
+    /// A settled listing of <paramref name="folder"/> whose watch has seen no change since a stamp
+    /// confirmed it less than <see cref="WatchTrust"/> ago; else null, with the mark to take before stamping.
+    /// </summary>
+    public FolderListing? FindUnchanged(string folder, TimeProvider time, out WatchMark? mark)
+    {
+        mark = null;
+        if (!watch)
+            return null;
+        lock (_listings)
+        {
+            if (!_listings.TryGetValue(folder, out var held) || held.Watched is not { Lost: false } watched || _watch.Value is not { } w)
+                return null;
+            w.Drain();
+            if (held.ConfirmedAt == watched.Changes && !watched.Lost && time.GetElapsedTime(held.ConfirmedTime) < WatchTrust)
+            {
+                held.Used = ++_clock;
+                Hits++;
+                UnstampedHits++;
+                return held.Listing;
+            }
+            if (!watched.Lost)
+                mark = new WatchMark(watched, watched.Changes);
+            return null;
+        }
+    }
+
     /// <summary>
     /// The listing of <paramref name="folder"/> when it was taken at exactly this stamp; a
     /// provisional one only while the owner's <paramref name="generation"/> is the one it was made
-    /// under and it is younger than <see cref="ProvisionalLife"/>.
+    /// under and it is younger than <see cref="ProvisionalLife"/>. A settled one found with a
+    /// <paramref name="mark"/> of its folder's watch is confirmed at it.
     /// </summary>
-    public FolderListing? Find(string folder, FolderStamp stamp, long? generation = null, TimeProvider? time = null)
+    public FolderListing? Find(string folder, FolderStamp stamp, long? generation = null, TimeProvider? time = null, WatchMark? mark = null)
     {
+        time ??= TimeProvider.System;
         lock (_listings)
         {
             if (!_listings.TryGetValue(folder, out var held))
                 return null;
             var listing = held.Listing;
             if (listing.Stamp != stamp || listing.ProvisionalGeneration is { } made
-                && (made != generation || (time ?? TimeProvider.System).GetElapsedTime(listing.TakenAt) >= ProvisionalLife))
+                && (made != generation || time.GetElapsedTime(listing.TakenAt) >= ProvisionalLife))
             {
-                Remove(folder, held.Listing);
+                Remove(folder, held);
                 return null;
             }
-            _listings[folder] = (held.Listing, ++_clock);
+            held.Used = ++_clock;
+            if (mark is { } m && ReferenceEquals(m.Folder, held.Watched) && listing.ProvisionalGeneration is null)
+                (held.ConfirmedAt, held.ConfirmedTime) = (m.Changes, time.GetTimestamp());
             Hits++;
-            return held.Listing;
+            return listing;
         }
     }
 
@@ -112,21 +175,33 @@ internal sealed class FolderListingCache(int maxMessages)
             return;
         lock (_listings)
         {
+            FolderWatch.Folder? watched = null;
             if (_listings.TryGetValue(folder, out var old))
-                Remove(folder, old.Listing);
+            {
+                // The same folder: its watch goes on (a new listing is confirmed anew).
+                _listings.Remove(folder);
+                _messages -= old.Listing.Entries.Count;
+                watched = old.Watched is { Lost: false } ? old.Watched : null;
+                if (watched is null && old.Watched is { } lost)
+                    _watch.Value!.Remove(lost);
+            }
             while (_messages + listing.Entries.Count > maxMessages && _listings.Count > 0)
             {
                 var oldest = _listings.MinBy(l => l.Value.Used);
-                Remove(oldest.Key, oldest.Value.Listing);
+                Remove(oldest.Key, oldest.Value);
             }
-            _listings[folder] = (listing, ++_clock);
+            if (watched is null && !listing.ProvisionalGeneration.HasValue && _watch.Value is { } w)
+                watched = w.TryAdd(folder);
+            _listings[folder] = new Held(listing, watched) { Used = ++_clock };
             _messages += listing.Entries.Count;
         }
     }
 
-    private void Remove(string folder, FolderListing listing)
+    private void Remove(string folder, Held held)
     {
         _listings.Remove(folder);
-        _messages -= listing.Entries.Count;
+        _messages -= held.Listing.Entries.Count;
+        if (held.Watched is { } watched)
+            _watch.Value!.Remove(watched);
     }
 }

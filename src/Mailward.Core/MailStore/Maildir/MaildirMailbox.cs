@@ -59,20 +59,30 @@ public sealed partial class MaildirMailbox : IMailbox
         // only when new/ had settled after this object's kind emptied it): then new/ is not read.
         // The owner's change number is read first: a change published after it makes a provisional listing made here stale.
         var generation = _store.Generation(Owner);
-        var stamp = FolderStamp.Take(_path);
-        if ((stamp.Cur is null || stamp.New is null) && Folder == "INBOX")
+        // A watched folder with no change seen since a stamp confirmed its listing is not stamped
+        // again (docs/mail-store.md "Watched folders"); else the mark, taken before the stamp, lets
+        // the listing that stamp finds be confirmed.
+        var listing = _store.Listings.FindUnchanged(_path, _store.Time, out var mark);
+        FolderStamp stamp;
+        if (listing is not null)
+            stamp = listing.Stamp;
+        else
         {
-            // A user's first open, or a Maildir someone emptied by hand: INBOX is always there.
-            foreach (var sub in new[] { "tmp", "new", "cur" })
-                Directory.CreateDirectory(Path.Combine(_path, sub), MaildirStore.Private);
             stamp = FolderStamp.Take(_path);
-        }
-        var listing = _store.Listings.Find(_path, stamp, generation, _store.Time);
-        if (listing is null)
-        {
-            MoveNewToCur();
-            stamp = FolderStamp.Take(_path);
-            listing = _store.Listings.Find(_path, stamp, generation, _store.Time);
+            if ((stamp.Cur is null || stamp.New is null) && Folder == "INBOX")
+            {
+                // A user's first open, or a Maildir someone emptied by hand: INBOX is always there.
+                foreach (var sub in new[] { "tmp", "new", "cur" })
+                    Directory.CreateDirectory(Path.Combine(_path, sub), MaildirStore.Private);
+                stamp = FolderStamp.Take(_path);
+            }
+            listing = _store.Listings.Find(_path, stamp, generation, _store.Time, mark);
+            if (listing is null)
+            {
+                MoveNewToCur();
+                stamp = FolderStamp.Take(_path);
+                listing = _store.Listings.Find(_path, stamp, generation, _store.Time);
+            }
         }
         List<MailboxEntry> entries;
         Dictionary<uint, string> names;

@@ -9,6 +9,9 @@ public sealed record MaildirStoreOptions
     /// <summary>MailStore:ListingCacheMessages: messages of big folders' listings kept in memory in all.</summary>
     public int ListingCacheMessages { get; init; } = 500_000;
 
+    /// <summary>MailStore:WatchFolders: kept listings' folders on local file systems are watched with inotify instead of stamped at every sync.</summary>
+    public bool WatchFolders { get; init; } = true;
+
     /// <summary>Imap:AppendLimitBytes: the largest message an APPEND stores (IMAP's APPENDLIMIT).</summary>
     public long MaxAppendBytes { get; init; } = 52_428_800;
 
