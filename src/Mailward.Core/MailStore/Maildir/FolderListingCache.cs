@@ -91,12 +91,12 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
         public FolderListing Listing { get; } = listing;
         public FolderWatch.Folder? Watched { get; } = watched;
         public long Used { get; set; }
-        public long? ConfirmedAt { get; set; } // the change count
+        public long? ConfirmedChanges { get; set; }
         public long ConfirmedTime { get; set; } // TimeProvider timestamp
     }
 
     /// <summary>A folder's change count before a stamp is taken, to confirm the listing that stamp finds.</summary>
-    public readonly record struct WatchMark(object Folder, long Changes);
+    public readonly record struct WatchMark(FolderWatch.Folder Folder, long Changes);
 
     /// <summary>Syncs answered from a listing (for tests and the curious).</summary>
     public long Hits { get; private set; }
@@ -128,7 +128,7 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
             if (!_listings.TryGetValue(folder, out var held) || held.Watched is not { Lost: false } watched || _watch.Value is not { } w)
                 return null;
             w.Drain();
-            if (held.ConfirmedAt == watched.Changes && !watched.Lost && time.GetElapsedTime(held.ConfirmedTime) < WatchTrust)
+            if (held.ConfirmedChanges == watched.Changes && !watched.Lost && time.GetElapsedTime(held.ConfirmedTime) < WatchTrust)
             {
                 held.Used = ++_clock;
                 Hits++;
@@ -163,7 +163,7 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
             }
             held.Used = ++_clock;
             if (mark is { } m && ReferenceEquals(m.Folder, held.Watched) && listing.ProvisionalGeneration is null)
-                (held.ConfirmedAt, held.ConfirmedTime) = (m.Changes, time.GetTimestamp());
+                (held.ConfirmedChanges, held.ConfirmedTime) = (m.Changes, time.GetTimestamp());
             Hits++;
             return listing;
         }

@@ -17,10 +17,10 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
 
     internal TimeProvider Time { get; } = time ?? TimeProvider.System;
 
-    internal MaildirStoreOptions Options { get; } = options ?? new MaildirStoreOptions();
+    internal MaildirStoreOptions Options { get; } = options ??= new MaildirStoreOptions();
 
-    /// <summary>Clean listings of big folders, so a SELECT of an unchanged folder is a few stat calls.</summary>
-    internal FolderListingCache Listings { get; } = new((options ?? new MaildirStoreOptions()).ListingCacheMessages, (options ?? new MaildirStoreOptions()).WatchFolders);
+    /// <summary>Clean listings of big folders, so a SELECT of an unchanged folder is a few stat calls (or none while it is watched).</summary>
+    internal FolderListingCache Listings { get; } = new(options.ListingCacheMessages, options.WatchFolders);
 
     /// <summary>Bounds on parsing a message's structure (the Imap:MaxMime* settings).</summary>
     public Structure.StructureLimits StructureLimits { get; init; } = Structure.StructureLimits.Default;
