@@ -10,47 +10,17 @@ using Mailward.Tests.Support;
 
 namespace Mailward.Tests.MailStore;
 
-public sealed class FolderListingCacheTests : IDisposable
+public sealed class FolderListingCacheTests() : ListedFolderTests(Count)
 {
     private const int Count = FolderListingCache.MinMessages + 10;
-    private readonly TempFolder _dir = new();
-    private readonly MailStoreLayout _layout;
-    private readonly MailboxOwner _owner = new("joe@hosted.test", "hosted.test/joe");
-    private readonly MaildirStore _store;
-
-    public FolderListingCacheTests()
-    {
-        _layout = new MailStoreLayout(_dir.Path, 100);
-        _store = new MaildirStore(_layout, "node-a", "mail.test");
-        foreach (var sub in new[] { "tmp", "new", "cur" })
-            Directory.CreateDirectory(Path.Combine(Maildir, sub));
-        // A Maildir as another server left it: files straight in cur/, sizes in the names.
-        for (var i = 0; i < Count; i++)
-            File.WriteAllText(Path.Combine(Cur, $"{1_700_000_000 + i}.M{i}P1.old,S=20:2,"), $"Subject: {i}\r\n\r\nbody\r\n");
-    }
-
-    public void Dispose() => _dir.Dispose();
-
-    private string Maildir => MailStoreLayout.MaildirOf(_layout.Resolve(_owner.Directory));
-
-    private string Cur => Path.Combine(Maildir, "cur");
-
-    /// <summary>Opens once (which records the UID list), waits until the folder's times are settled, and opens again: that clean read is kept.</summary>
-    private async Task<IMailbox> SettledAsync()
-    {
-        (await _store.OpenAsync(_owner)).Dispose();
-        await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200));
-        var box = await _store.OpenAsync(_owner);
-        return box;
-    }
 
     [Fact]
     public async Task An_unchanged_folder_is_answered_from_its_listing_with_the_same_entries()
     {
         using var first = await SettledAsync();
-        var hits = _store.Listings.Hits;
-        using var second = await _store.OpenAsync(_owner);
-        Assert.Equal(hits + 1, _store.Listings.Hits);
+        var hits = Store.Listings.Hits;
+        using var second = await Store.OpenAsync(Owner);
+        Assert.Equal(hits + 1, Store.Listings.Hits);
         Assert.Equal(first.Entries, second.Entries);
         Assert.Equal(first.UidValidity, second.UidValidity);
         Assert.Equal(first.UidNext, second.UidNext);
@@ -67,7 +37,7 @@ public sealed class FolderListingCacheTests : IDisposable
         var changes = await box.SyncAsync();
         var added = Assert.Single(changes.Added);
         Assert.Equal(box.UidNext - 1, added.Uid);
-        using var again = await _store.OpenAsync(_owner);
+        using var again = await Store.OpenAsync(Owner);
         Assert.Equal(Count + 1, again.Entries.Count);
     }
 
@@ -75,7 +45,7 @@ public sealed class FolderListingCacheTests : IDisposable
     public async Task Another_sessions_flag_change_and_expunge_are_seen_and_its_own_change_does_not_leak_into_the_listing()
     {
         using var watcher = await SettledAsync();
-        using var writer = await _store.OpenAsync(_owner); // both share the listing now
+        using var writer = await Store.OpenAsync(Owner); // both share the listing now
         Assert.True(writer.EntriesFrozen); // a SELECT may hold them without a copy
         Assert.Same(watcher.Entries, writer.Entries);
         var summary = writer.Summary();
@@ -101,10 +71,10 @@ public sealed class FolderListingCacheTests : IDisposable
 
         // Settled again: a fresh open from the new listing still tells QRESYNC what went.
         await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200));
-        (await _store.OpenAsync(_owner)).Dispose();
-        var hits = _store.Listings.Hits;
-        using var fresh = await _store.OpenAsync(_owner);
-        Assert.Equal(hits + 1, _store.Listings.Hits);
+        (await Store.OpenAsync(Owner)).Dispose();
+        var hits = Store.Listings.Hits;
+        using var fresh = await Store.OpenAsync(Owner);
+        Assert.Equal(hits + 1, Store.Listings.Hits);
         Assert.Equal(Count - 2, fresh.Entries.Count);
         Assert.Equal(MessageFlags.Seen, fresh.Entries[0].Flags);
         Assert.Equal([new UidRange(2, 3)], fresh.ExpungedSince(before));
@@ -124,10 +94,10 @@ public sealed class FolderListingCacheTests : IDisposable
     public async Task A_first_open_that_records_the_uid_list_of_a_settled_folder_is_kept()
     {
         await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200)); // cur/ written long enough ago
-        using var first = await _store.OpenAsync(_owner); // gives every file its UID (writes the UID list and log)
-        var hits = _store.Listings.Hits;
-        using var second = await _store.OpenAsync(_owner);
-        Assert.Equal(hits + 1, _store.Listings.Hits);
+        using var first = await Store.OpenAsync(Owner); // gives every file its UID (writes the UID list and log)
+        var hits = Store.Listings.Hits;
+        using var second = await Store.OpenAsync(Owner);
+        Assert.Equal(hits + 1, Store.Listings.Hits);
         Assert.Equal(first.Entries, second.Entries);
         Assert.Equal(first.HighestModSeq, second.HighestModSeq);
     }
@@ -136,11 +106,11 @@ public sealed class FolderListingCacheTests : IDisposable
     public async Task A_folder_changed_within_the_settle_time_is_not_kept()
     {
         // This store has no event hub, so it keeps no provisional listing either (the wave test below has one).
-        (await _store.OpenAsync(_owner)).Dispose(); // cur/ was filled just now: not settled
-        var hits = _store.Listings.Hits;
-        using var box = await _store.OpenAsync(_owner);
-        using var again = await _store.OpenAsync(_owner);
-        Assert.Equal(hits, _store.Listings.Hits);
+        (await Store.OpenAsync(Owner)).Dispose(); // cur/ was filled just now: not settled
+        var hits = Store.Listings.Hits;
+        using var box = await Store.OpenAsync(Owner);
+        using var again = await Store.OpenAsync(Owner);
+        Assert.Equal(hits, Store.Listings.Hits);
         Assert.Equal(box.Entries, again.Entries);
     }
 
@@ -149,16 +119,16 @@ public sealed class FolderListingCacheTests : IDisposable
     {
         var events = new MailboxEvents();
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        var store = new MaildirStore(_layout, "node-a", "mail.test", time, events);
-        using var first = await store.OpenAsync(_owner); // cur/ filled just now: not settled, kept as provisional
+        var store = new MaildirStore(Layout, "node-a", "mail.test", time, events);
+        using var first = await store.OpenAsync(Owner); // cur/ filled just now: not settled, kept as provisional
         var hits = store.Listings.Hits;
-        using var second = await store.OpenAsync(_owner);
+        using var second = await store.OpenAsync(Owner);
         Assert.Equal(hits + 1, store.Listings.Hits);
         Assert.Equal(first.Entries, second.Entries);
 
         // Mail delivered by this server: in new/, then published, so no session is answered from before it.
         File.WriteAllText(Path.Combine(Maildir, "new", "1800000000.Mnew.mail.test,S=20"), "Subject: new\r\n\r\nbody\r\n");
-        events.Publish(new MailboxChange(_owner.Address, "INBOX", MailboxChangeKind.Added));
+        events.Publish(new MailboxChange(Owner.Address, "INBOX", MailboxChangeKind.Added));
         var changes = await second.SyncAsync();
         Assert.Equal(hits + 1, store.Listings.Hits);
         Assert.Equal(Count + 1u, Assert.Single(changes.Added).Uid);
@@ -168,7 +138,7 @@ public sealed class FolderListingCacheTests : IDisposable
 
         // A second later it answers no more: the folder is read again.
         time.Advance(FolderListingCache.ProvisionalLife);
-        using var third = await store.OpenAsync(_owner);
+        using var third = await store.OpenAsync(Owner);
         Assert.Equal(hits + 2, store.Listings.Hits);
         Assert.Equal(Count + 1, third.Entries.Count);
     }
@@ -176,12 +146,12 @@ public sealed class FolderListingCacheTests : IDisposable
     /// <summary>A settled listing kept (its folder watched from then on), confirmed by the next open's stamp: the open after that is answered unstamped.</summary>
     private async Task<IMailbox> ConfirmedAsync(MaildirStore store)
     {
-        (await store.OpenAsync(_owner)).Dispose();
+        (await store.OpenAsync(Owner)).Dispose();
         await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200));
-        (await store.OpenAsync(_owner)).Dispose(); // kept: the watch begins
-        (await store.OpenAsync(_owner)).Dispose(); // stamped, found and confirmed
+        (await store.OpenAsync(Owner)).Dispose(); // kept: the watch begins
+        (await store.OpenAsync(Owner)).Dispose(); // stamped, found and confirmed
         var unstamped = store.Listings.UnstampedHits;
-        var box = await store.OpenAsync(_owner);
+        var box = await store.OpenAsync(Owner);
         Assert.Equal(unstamped + 1, store.Listings.UnstampedHits);
         Assert.Equal(3, store.Listings.Watches); // the folder, cur/ and new/
         return box;
@@ -194,9 +164,9 @@ public sealed class FolderListingCacheTests : IDisposable
     [InlineData("a file made beside cur/")]
     public async Task A_watched_folder_answers_unstamped_until_another_program_changes_it_and_then_the_change_is_seen_at_once(string change)
     {
-        using var box = await ConfirmedAsync(_store);
+        using var box = await ConfirmedAsync(Store);
         Assert.False((await box.SyncAsync()).Any); // a NOOP: unstamped too
-        var unstamped = _store.Listings.UnstampedHits;
+        var unstamped = Store.Listings.UnstampedHits;
         var first = Directory.GetFiles(Cur).Order(StringComparer.Ordinal).First();
         switch (change)
         {
@@ -216,7 +186,7 @@ public sealed class FolderListingCacheTests : IDisposable
         }
         // Within the same clock tick as the confirmation, and without any published change: only the watch can tell.
         var changes = await box.SyncAsync();
-        Assert.Equal(unstamped, _store.Listings.UnstampedHits);
+        Assert.Equal(unstamped, Store.Listings.UnstampedHits);
         switch (change)
         {
             case "a delivery into new/":
@@ -245,18 +215,18 @@ public sealed class FolderListingCacheTests : IDisposable
         for (var i = 0; i < Count; i++)
             File.WriteAllText(Path.Combine(archive, "cur", $"{1_700_000_000 + i}.M{i}P2.old,S=20:2,"), $"Subject: {i}\r\n\r\nbody\r\n");
         // Time stands still: the flood below takes longer than a confirmation stands.
-        var store = new MaildirStore(_layout, "node-a", "mail.test", new ManualTimeProvider(DateTimeOffset.UtcNow));
+        var store = new MaildirStore(Layout, "node-a", "mail.test", new ManualTimeProvider(DateTimeOffset.UtcNow));
         async Task OpenBothAsync()
         {
-            (await store.OpenAsync(_owner)).Dispose();
-            (await store.OpenAsync(_owner, "Archive")).Dispose();
+            (await store.OpenAsync(Owner)).Dispose();
+            (await store.OpenAsync(Owner, "Archive")).Dispose();
         }
         await OpenBothAsync(); // UID lists recorded
         await Task.Delay(FolderStamp.Settle + TimeSpan.FromMilliseconds(200));
         await OpenBothAsync(); // kept and watched
         await OpenBothAsync(); // confirmed
         var unstamped = store.Listings.UnstampedHits;
-        using var box = await store.OpenAsync(_owner, "Archive");
+        using var box = await store.OpenAsync(Owner, "Archive");
         Assert.Equal(unstamped + 1, store.Listings.UnstampedHits);
         Assert.Equal(6, store.Listings.Watches);
 
@@ -280,7 +250,7 @@ public sealed class FolderListingCacheTests : IDisposable
     public async Task A_change_above_the_watched_folder_is_seen_once_the_confirmation_is_a_second_old()
     {
         var time = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        var store = new MaildirStore(_layout, "node-a", "mail.test", time);
+        var store = new MaildirStore(Layout, "node-a", "mail.test", time);
         using var box = await ConfirmedAsync(store);
         // The user's Maildir replaced by a rename of its parent: the old folders' watches see nothing.
         var user = Path.GetDirectoryName(Maildir)!;

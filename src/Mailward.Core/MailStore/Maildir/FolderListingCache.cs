@@ -61,6 +61,15 @@ internal sealed record FolderListing(
 
     /// <summary>Its keywords and first unseen message, found at the first SELECT that asks (two racing threads find the same).</summary>
     public EntriesSummary Summary => _summary ??= EntriesSummary.Of(Entries);
+
+    /// <summary>
+    /// Whether it still tells what the folder holds at <paramref name="stamp"/>: taken at exactly that
+    /// stamp, and a provisional one only while the owner's <paramref name="generation"/> is the one it
+    /// was made under and it is younger than <see cref="FolderListingCache.ProvisionalLife"/>.
+    /// </summary>
+    public bool AnswersAt(FolderStamp stamp, long? generation, TimeProvider time) =>
+        Stamp == stamp && (ProvisionalGeneration is not { } made
+            || made == generation && time.GetElapsedTime(TakenAt) < FolderListingCache.ProvisionalLife);
 }
 
 /// <summary>
@@ -71,7 +80,10 @@ internal sealed record FolderListing(
 /// </summary>
 internal sealed class FolderListingCache(int maxMessages, bool watch = false)
 {
-    /// <summary>Smaller folders list in well under a millisecond: not worth the memory.</summary>
+    /// <summary>
+    /// Smaller folders are not worth the cache's memory (they list in well under a millisecond);
+    /// a mailbox still answers its own syncs from its last clean listing of one (docs/mail-store.md "Listing cache").
+    /// </summary>
     public const int MinMessages = 1000;
 
     /// <summary>How long a provisional listing answers: what another program's same-tick change may be shown late by.</summary>
@@ -142,10 +154,8 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
     }
 
     /// <summary>
-    /// The listing of <paramref name="folder"/> when it was taken at exactly this stamp; a
-    /// provisional one only while the owner's <paramref name="generation"/> is the one it was made
-    /// under and it is younger than <see cref="ProvisionalLife"/>. A settled one found with a
-    /// <paramref name="mark"/> of its folder's watch is confirmed at it.
+    /// The listing of <paramref name="folder"/> when it answers at this stamp (<see cref="FolderListing.AnswersAt"/>).
+    /// A settled one found with a <paramref name="mark"/> of its folder's watch is confirmed at it.
     /// </summary>
     public FolderListing? Find(string folder, FolderStamp stamp, long? generation = null, TimeProvider? time = null, WatchMark? mark = null)
     {
@@ -155,8 +165,7 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
             if (!_listings.TryGetValue(folder, out var held))
                 return null;
             var listing = held.Listing;
-            if (listing.Stamp != stamp || listing.ProvisionalGeneration is { } made
-                && (made != generation || time.GetElapsedTime(listing.TakenAt) >= ProvisionalLife))
+            if (!listing.AnswersAt(stamp, generation, time))
             {
                 Remove(folder, held);
                 return null;

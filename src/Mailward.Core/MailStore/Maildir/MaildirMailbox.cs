@@ -76,12 +76,12 @@ public sealed partial class MaildirMailbox : IMailbox
                     Directory.CreateDirectory(Path.Combine(_path, sub), MaildirStore.Private);
                 stamp = FolderStamp.Take(_path);
             }
-            listing = _store.Listings.Find(_path, stamp, generation, _store.Time, mark);
+            listing = _store.Listings.Find(_path, stamp, generation, _store.Time, mark) ?? OwnListingAt(stamp, generation);
             if (listing is null)
             {
                 MoveNewToCur();
                 stamp = FolderStamp.Take(_path);
-                listing = _store.Listings.Find(_path, stamp, generation, _store.Time);
+                listing = _store.Listings.Find(_path, stamp, generation, _store.Time) ?? OwnListingAt(stamp, generation);
             }
         }
         List<MailboxEntry> entries;
@@ -127,8 +127,9 @@ public sealed partial class MaildirMailbox : IMailbox
             _listing = null;
             // Kept when the folders did not move during the read, and (read without writing) nothing else did either;
             // before the folders' times settle only as provisional, for the wave of syncs one change sets off.
+            // A small folder's listing is this object's alone (the cache takes big ones): its next sync may reuse it.
             var settled = stamp.SettledAt(DateTimeOffset.UtcNow);
-            if (entries.Count >= FolderListingCache.MinMessages && (settled || generation is not null)
+            if ((settled || generation is not null)
                 && (clean ? after == stamp : after.Cur == stamp.Cur && after.New == stamp.New && after.Keywords == stamp.Keywords))
             {
                 _listing = new FolderListing(after, entries, names, uidValidity, uidNext, _log.Clone())
@@ -157,6 +158,19 @@ public sealed partial class MaildirMailbox : IMailbox
         var expunged = before.Keys.Where(u => !names.ContainsKey(u)).ToList();
         var reflagged = entries.Where(e => before.TryGetValue(e.Uid, out var old) && (old.Flags != e.Flags || !old.Keywords.SequenceEqual(e.Keywords) || old.ModSeq != e.ModSeq)).ToList();
         return new MailboxChanges(added, expunged, reflagged, false);
+    }
+
+    /// <summary>
+    /// This object's last clean listing (a small folder's, which the cache does not take, or a big
+    /// one's the cache has let go) when it answers at <paramref name="stamp"/>, by the cache's rule.
+    /// A change this object makes drops it first (<see cref="OwnListing"/>).
+    /// </summary>
+    private FolderListing? OwnListingAt(FolderStamp stamp, long? generation)
+    {
+        if (_listing is not { } own || !own.AnswersAt(stamp, generation, _store.Time))
+            return null;
+        Interlocked.Increment(ref _store.OwnListingHits);
+        return own;
     }
 
     /// <summary>Before this object changes its entries or names in place: its own copies, not the shared listing's.</summary>

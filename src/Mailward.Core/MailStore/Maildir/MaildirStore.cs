@@ -22,6 +22,9 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
     /// <summary>Clean listings of big folders, so a SELECT of an unchanged folder is a few stat calls (or none while it is watched).</summary>
     internal FolderListingCache Listings { get; } = new(options.ListingCacheMessages, options.WatchFolders);
 
+    /// <summary>Syncs a mailbox answered from its own last listing, not the cache's (for tests and the curious).</summary>
+    internal long OwnListingHits;
+
     /// <summary>Bounds on parsing a message's structure (the Imap:MaxMime* settings).</summary>
     public Structure.StructureLimits StructureLimits { get; init; } = Structure.StructureLimits.Default;
 
