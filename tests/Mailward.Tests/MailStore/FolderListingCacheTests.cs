@@ -12,7 +12,7 @@ namespace Mailward.Tests.MailStore;
 
 public sealed class FolderListingCacheTests() : ListedFolderTests(Count)
 {
-    private const int Count = FolderListingCache.MinMessages + 10;
+    private const int Count = 1_010; // a big folder, whose reading costs what the cache saves
 
     [Fact]
     public async Task An_unchanged_folder_is_answered_from_its_listing_with_the_same_entries()
@@ -284,8 +284,8 @@ public sealed class FolderListingCacheTests() : ListedFolderTests(Count)
             Directory.CreateDirectory(Path.Combine(path, "new"));
             return path;
         }
-        FolderListing Listing() => new(default, [.. Enumerable.Range(1, FolderListingCache.MinMessages).Select(i => new MailboxEntry((uint)i, 0, [], 1, 1, default, ""))], [], 1, 1, new ModSeqLog("/nonexistent"));
-        var cache = new FolderListingCache(FolderListingCache.MinMessages, watch: true);
+        FolderListing Listing() => new(default, [.. Enumerable.Range(1, 1000).Select(i => new MailboxEntry((uint)i, 0, [], 1, 1, default, ""))], [], 1, 1, new ModSeqLog("/nonexistent"));
+        var cache = new FolderListingCache(1000 + FolderListingCache.FolderCharge, watch: true); // room for one
         cache.Keep(Folder("a"), Listing());
         Assert.Equal(3, cache.Watches);
         cache.Keep(Folder("a"), Listing()); // the same folder again: the same watches
@@ -295,7 +295,7 @@ public sealed class FolderListingCacheTests() : ListedFolderTests(Count)
         Assert.Null(cache.Find(Path.Combine(dirs.Path, "b"), FolderStamp.Take(Path.Combine(dirs.Path, "b")))); // a stale listing leaves too
         Assert.Equal(0, cache.Watches);
 
-        var off = new FolderListingCache(FolderListingCache.MinMessages, watch: false);
+        var off = new FolderListingCache(1000 + FolderListingCache.FolderCharge, watch: false);
         off.Keep(Folder("c"), Listing());
         Assert.Equal(0, off.Watches);
         Assert.Null(off.FindUnchanged(Path.Combine(dirs.Path, "c"), TimeProvider.System, out var mark));
@@ -317,19 +317,49 @@ public sealed class FolderListingCacheTests() : ListedFolderTests(Count)
     [Fact]
     public void The_cache_keeps_at_most_its_budget_and_drops_the_least_recently_used()
     {
-        var cache = new FolderListingCache(2 * FolderListingCache.MinMessages);
-        FolderListing Listing(int n) => new(default, [.. Enumerable.Range(1, n).Select(i => new MailboxEntry((uint)i, 0, [], 1, 1, default, ""))], [], 1, 1, new ModSeqLog("/nonexistent"));
-        cache.Keep("/a", Listing(FolderListingCache.MinMessages));
-        cache.Keep("/b", Listing(FolderListingCache.MinMessages));
+        const int n = 1000, charge = n + FolderListingCache.FolderCharge;
+        var cache = new FolderListingCache(2 * charge);
+        cache.Keep("/a", Listing(n));
+        cache.Keep("/b", Listing(n));
         Assert.NotNull(cache.Find("/a", default)); // /a used last
-        cache.Keep("/c", Listing(FolderListingCache.MinMessages));
+        cache.Keep("/c", Listing(n));
         Assert.Null(cache.Find("/b", default));
-        Assert.NotNull(cache.Find("/a", default));
         Assert.NotNull(cache.Find("/c", default));
-        cache.Keep("/small", Listing(FolderListingCache.MinMessages - 1));
-        Assert.Null(cache.Find("/small", default)); // not worth keeping
-        cache.Keep("/huge", Listing(3 * FolderListingCache.MinMessages));
+        Assert.NotNull(cache.Find("/a", default)); // /c the least recent now
+        cache.Keep("/empty", Listing(0)); // an empty folder counts its charge: /c makes room
+        Assert.NotNull(cache.Find("/empty", default));
+        Assert.Null(cache.Find("/c", default));
+        cache.Keep("/huge", Listing(3 * n));
         Assert.Null(cache.Find("/huge", default)); // above the whole budget
         Assert.NotNull(cache.Find("/a", default));
     }
+
+    [Fact]
+    public void Many_small_folders_are_kept_as_the_budget_allows_and_the_oldest_go_first()
+    {
+        var cache = new FolderListingCache(100 * (10 + FolderListingCache.FolderCharge));
+        for (var i = 0; i < 10_000; i++)
+            cache.Keep($"/f{i}", Listing(10));
+        Assert.Null(cache.Find("/f9899", default));
+        for (var i = 9_900; i < 10_000; i++)
+            Assert.NotNull(cache.Find($"/f{i}", default));
+    }
+
+    [Fact]
+    public void A_small_folders_listing_is_kept_without_a_watch()
+    {
+        using var dirs = new TempFolder();
+        var path = Path.Combine(dirs.Path, "small");
+        Directory.CreateDirectory(Path.Combine(path, "cur"));
+        Directory.CreateDirectory(Path.Combine(path, "new"));
+        var cache = new FolderListingCache(2 * FolderListingCache.WatchMinMessages, watch: true);
+        cache.Keep(path, Listing(FolderListingCache.WatchMinMessages - 1));
+        Assert.NotNull(cache.Find(path, default));
+        Assert.Equal(0, cache.Watches);
+        cache.Keep(path, Listing(FolderListingCache.WatchMinMessages / 2)); // kept anew, still unwatched
+        Assert.Equal(0, cache.Watches);
+    }
+
+    private static FolderListing Listing(int n) =>
+        new(default, [.. Enumerable.Range(1, n).Select(i => new MailboxEntry((uint)i, 0, [], 1, 1, default, ""))], [], 1, 1, new ModSeqLog("/nonexistent"));
 }

@@ -10,10 +10,10 @@ public abstract class ListedFolderTests : IDisposable
 {
     private readonly TempFolder _dir = new();
 
-    protected ListedFolderTests(int count)
+    protected ListedFolderTests(int count, MaildirStoreOptions? options = null)
     {
         Layout = new MailStoreLayout(_dir.Path, 100);
-        Store = new MaildirStore(Layout, "node-a", "mail.test");
+        Store = new MaildirStore(Layout, "node-a", "mail.test", options: options);
         foreach (var sub in new[] { "tmp", "new", "cur" })
             Directory.CreateDirectory(Path.Combine(Maildir, sub));
         for (var i = 0; i < count; i++)

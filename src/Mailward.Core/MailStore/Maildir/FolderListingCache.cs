@@ -73,7 +73,7 @@ internal sealed record FolderListing(
 }
 
 /// <summary>
-/// Listings of folders of at least <see cref="MinMessages"/> messages, up to a total of
+/// Listings of folders, each charged its messages plus <see cref="FolderCharge"/>, up to a total of
 /// <c>maxMessages</c> (MailStore:ListingCacheMessages); the least recently used goes first. With
 /// <c>watch</c>, each kept listing's folder is watched, and a listing a stamp confirmed answers
 /// unstamped while no change is seen (docs/mail-store.md "Watched folders").
@@ -81,10 +81,17 @@ internal sealed record FolderListing(
 internal sealed class FolderListingCache(int maxMessages, bool watch = false)
 {
     /// <summary>
-    /// Smaller folders are not worth the cache's memory (they list in well under a millisecond);
-    /// a mailbox still answers its own syncs from its last clean listing of one (docs/mail-store.md "Listing cache").
+    /// What a listing costs beyond its messages, in messages (its folder's name, objects and up to three
+    /// watches, about 4 KiB): so an empty folder counts too, and the budget bounds how many are kept.
     /// </summary>
-    public const int MinMessages = 1000;
+    public const int FolderCharge = 16;
+
+    /// <summary>
+    /// Only folders this big are watched: each watch pins its folder's inode in the kernel, and a
+    /// small folder's stamp (seven system calls) is a small part of its sync, so the watches stay
+    /// as few as the big folders the budget holds (500 by default: 1,500 watches).
+    /// </summary>
+    public const int WatchMinMessages = 1000;
 
     /// <summary>How long a provisional listing answers: what another program's same-tick change may be shown late by.</summary>
     public static readonly TimeSpan ProvisionalLife = TimeSpan.FromSeconds(1);
@@ -94,15 +101,16 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
 
     private readonly Dictionary<string, Held> _listings = new(StringComparer.Ordinal);
     private readonly Lazy<FolderWatch?> _watch = new(() => watch ? FolderWatch.TryCreate() : null);
-    private long _clock;
+    private readonly LinkedList<string> _recency = new(); // least recently used first
     private long _messages;
 
     /// <summary>A kept listing, when it was last used, its folder's watch and the change count a stamp last confirmed it at.</summary>
-    private sealed class Held(FolderListing listing, FolderWatch.Folder? watched)
+    private sealed class Held(FolderListing listing, FolderWatch.Folder? watched, LinkedListNode<string> place)
     {
         public FolderListing Listing { get; } = listing;
         public FolderWatch.Folder? Watched { get; } = watched;
-        public long Used { get; set; }
+        public LinkedListNode<string> Place { get; } = place;
+        public long Charge { get; } = listing.Entries.Count + FolderCharge;
         public long? ConfirmedChanges { get; set; }
         public long ConfirmedTime { get; set; } // TimeProvider timestamp
     }
@@ -142,7 +150,7 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
             w.Drain();
             if (held.ConfirmedChanges == watched.Changes && !watched.Lost && time.GetElapsedTime(held.ConfirmedTime) < WatchTrust)
             {
-                held.Used = ++_clock;
+                Used(held);
                 Hits++;
                 UnstampedHits++;
                 return held.Listing;
@@ -170,7 +178,7 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
                 Remove(folder, held);
                 return null;
             }
-            held.Used = ++_clock;
+            Used(held);
             if (mark is { } m && ReferenceEquals(m.Folder, held.Watched) && listing.ProvisionalGeneration is null)
                 (held.ConfirmedChanges, held.ConfirmedTime) = (m.Changes, time.GetTimestamp());
             Hits++;
@@ -180,7 +188,8 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
 
     public void Keep(string folder, FolderListing listing)
     {
-        if (listing.Entries.Count < MinMessages || listing.Entries.Count > maxMessages)
+        var charge = listing.Entries.Count + FolderCharge;
+        if (charge > maxMessages)
             return;
         lock (_listings)
         {
@@ -188,29 +197,38 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
             if (_listings.TryGetValue(folder, out var old))
             {
                 // The same folder: its watch goes on (a new listing is confirmed anew).
-                _listings.Remove(folder);
-                _messages -= old.Listing.Entries.Count;
+                Forget(folder, old);
                 watched = old.Watched is { Lost: false } ? old.Watched : null;
                 if (watched is null && old.Watched is { } lost)
                     _watch.Value!.Remove(lost);
             }
-            while (_messages + listing.Entries.Count > maxMessages && _listings.Count > 0)
-            {
-                var oldest = _listings.MinBy(l => l.Value.Used);
-                Remove(oldest.Key, oldest.Value);
-            }
-            if (watched is null && !listing.ProvisionalGeneration.HasValue && _watch.Value is { } w)
+            while (_messages + charge > maxMessages && _recency.First is { } oldest)
+                Remove(oldest.Value, _listings[oldest.Value]);
+            if (watched is null && !listing.ProvisionalGeneration.HasValue && listing.Entries.Count >= WatchMinMessages && _watch.Value is { } w)
                 watched = w.TryAdd(folder);
-            _listings[folder] = new Held(listing, watched) { Used = ++_clock };
-            _messages += listing.Entries.Count;
+            _listings[folder] = new Held(listing, watched, _recency.AddLast(folder));
+            _messages += charge;
         }
+    }
+
+    private void Used(Held held)
+    {
+        _recency.Remove(held.Place);
+        _recency.AddLast(held.Place);
     }
 
     private void Remove(string folder, Held held)
     {
-        _listings.Remove(folder);
-        _messages -= held.Listing.Entries.Count;
+        Forget(folder, held);
         if (held.Watched is { } watched)
             _watch.Value!.Remove(watched);
+    }
+
+    /// <summary>Takes the listing out of the cache; its watch is the caller's to keep or end.</summary>
+    private void Forget(string folder, Held held)
+    {
+        _listings.Remove(folder);
+        _recency.Remove(held.Place);
+        _messages -= held.Charge;
     }
 }

@@ -127,7 +127,7 @@ public sealed partial class MaildirMailbox : IMailbox
             _listing = null;
             // Kept when the folders did not move during the read, and (read without writing) nothing else did either;
             // before the folders' times settle only as provisional, for the wave of syncs one change sets off.
-            // A small folder's listing is this object's alone (the cache takes big ones): its next sync may reuse it.
+            // The cache keeps it as its budget allows; this object holds it too, so its next sync may reuse it after the cache let it go.
             var settled = stamp.SettledAt(DateTimeOffset.UtcNow);
             if ((settled || generation is not null)
                 && (clean ? after == stamp : after.Cur == stamp.Cur && after.New == stamp.New && after.Keywords == stamp.Keywords))
@@ -161,8 +161,8 @@ public sealed partial class MaildirMailbox : IMailbox
     }
 
     /// <summary>
-    /// This object's last clean listing (a small folder's, which the cache does not take, or a big
-    /// one's the cache has let go) when it answers at <paramref name="stamp"/>, by the cache's rule.
+    /// This object's last clean listing (one the cache let go, or never took: it is off or the
+    /// listing is bigger than it) when it answers at <paramref name="stamp"/>, by the cache's rule.
     /// A change this object makes drops it first (<see cref="OwnListing"/>).
     /// </summary>
     private FolderListing? OwnListingAt(FolderStamp stamp, long? generation)
