@@ -1,5 +1,5 @@
 // IMAP load generator for bench/vs-dovecot-imap.sh. `fetch`: one session SELECTs a folder and runs
-// `FETCH 1:* <items>` `rounds` times (msgs/s, MB/s); `select`: SELECT/UNSELECT `rounds` times; `noop`:
+// `FETCH 1:* <items>` `rounds` times (msgs/s, MB/s); `select`: SELECT (timed) and UNSELECT (not) `rounds` times; `noop`:
 // NOOP `rounds` times in a selected folder (a round trip with nothing to do, the floor under SELECT again);
 // those two time single round trips, so their client blocks in recv (see Conn), and with `--versus PORT`
 // two servers take turns round by round;
@@ -121,32 +121,29 @@ internal static class ImapLoad
     }
 
     private static int Select(IPEndPoint[] targets, string user, string password, string folder, int rounds, CancellationToken ct) =>
-        TakeTurns(targets, rounds, "SELECT", target => OpenSelected(target, user, password, folder: null, ct, blocking: true), c =>
-        {
-            var answer = c.CommandAsync($"SELECT \"{folder}\"", ct).Result;
-            if (answer.Ok)
-                c.CommandAsync("UNSELECT", ct).Wait(ct); // untimed
-            return answer;
-        });
+        TakeTurns(targets, rounds, "SELECT", target => OpenSelected(target, user, password, folder: null, ct, blocking: true),
+            c => c.CommandAsync($"SELECT \"{folder}\"", ct).Result,
+            untimed: c => c.CommandAsync("UNSELECT", ct).Wait(ct)); // until 2026-12-02 inside the timed part: every SELECT-again row up to then included an UNSELECT's round trip
 
     private static int Noop(IPEndPoint[] targets, string user, string password, string folder, int rounds, CancellationToken ct) =>
         TakeTurns(targets, rounds, "NOOP", target => OpenSelected(target, user, password, folder, ct, blocking: true),
             c => c.CommandAsync("NOOP", ct).Result);
 
     /// <summary>
-    /// Times one command per server per round, the servers taking turns (which goes first alternates),
+    /// Times one command per server per round (<paramref name="untimed"/> then runs outside the time),
+    /// the servers taking turns (which goes first alternates),
     /// so with two servers both meet the same moments of a noisy machine: rows of tens of
     /// microseconds moved by a third between runs minutes apart. RESULT: the first server's first
     /// and median time as first= and ms=, the second's as versus_first= and versus_ms=.
     /// </summary>
-    private static int TakeTurns(IPEndPoint[] targets, int rounds, string command, Func<IPEndPoint, Conn> open, Func<Conn, Answer> timed)
+    private static int TakeTurns(IPEndPoint[] targets, int rounds, string command, Func<IPEndPoint, Conn> open, Func<Conn, Answer> timed, Action<Conn>? untimed = null)
     {
         var conns = new List<Conn>();
         try
         {
             foreach (var target in targets)
                 conns.Add(open(target));
-            return TakeTurns(targets, conns, rounds, command, timed);
+            return TakeTurns(targets, conns, rounds, command, timed, untimed);
         }
         finally
         {
@@ -155,7 +152,7 @@ internal static class ImapLoad
         }
     }
 
-    private static int TakeTurns(IPEndPoint[] targets, List<Conn> conns, int rounds, string command, Func<Conn, Answer> timed)
+    private static int TakeTurns(IPEndPoint[] targets, List<Conn> conns, int rounds, string command, Func<Conn, Answer> timed, Action<Conn>? untimed)
     {
         var times = conns.Select(_ => new List<double>()).ToArray();
         for (var r = 0; r < rounds; r++)
@@ -167,6 +164,7 @@ internal static class ImapLoad
                 times[i].Add(sw.Elapsed.TotalMilliseconds);
                 if (!answer.Ok)
                     return Unsupported($"{command} at {targets[i]}", answer.Status);
+                untimed?.Invoke(conns[i]); // what puts the session back for the next round
             }
         var result = new StringBuilder("RESULT supported=1");
         for (var i = 0; i < conns.Count; i++)
