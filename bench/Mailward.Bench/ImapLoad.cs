@@ -644,8 +644,8 @@ internal static class ImapLoad
         /// <summary>
         /// A command of the round-trip rows, all on the calling thread: no task and no string or split
         /// per reply line, so the client's own share of a round trip of tens of microseconds stays small
-        /// (the general path's tasks, strings and splits cost both servers alike about 25 µs on
-        /// SELECT's eight lines, measured 2026-12-02). Replies with a literal are refused, not misread.
+        /// (through the general path a SELECT again of Mailward took 0.083-0.095 ms where Python's
+        /// socket client took 0.041, on 2026-12-02). Replies with a literal are refused, not misread.
         /// </summary>
         public Answer RoundTrip(string command)
         {
