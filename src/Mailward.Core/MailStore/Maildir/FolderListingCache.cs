@@ -1,4 +1,4 @@
-// The last clean listing of each big folder, kept so that a SELECT or a sync of a folder nobody
+// The last clean listing of each folder, kept so that a SELECT or a sync of a folder nobody
 // changed costs a few stat calls instead of reading cur/, the UID list and the mod-sequence log
 // again (Dovecot keeps an index for this). docs/mail-store.md "Listing cache" says when it is trusted.
 using Mailward.Core.Posix;
@@ -75,7 +75,7 @@ internal sealed record FolderListing(
 /// <summary>
 /// Listings of folders, each charged its messages plus <see cref="FolderCharge"/>, up to a total of
 /// <c>maxMessages</c> (MailStore:ListingCacheMessages); the least recently used goes first. With
-/// <c>watch</c>, each kept listing's folder is watched, and a listing a stamp confirmed answers
+/// <c>watch</c>, each big kept listing's folder is watched, and a listing a stamp confirmed answers
 /// unstamped while no change is seen (docs/mail-store.md "Watched folders").
 /// </summary>
 internal sealed class FolderListingCache(int maxMessages, bool watch = false)
@@ -104,7 +104,7 @@ internal sealed class FolderListingCache(int maxMessages, bool watch = false)
     private readonly LinkedList<string> _recency = new(); // least recently used first
     private long _messages;
 
-    /// <summary>A kept listing, when it was last used, its folder's watch and the change count a stamp last confirmed it at.</summary>
+    /// <summary>A kept listing, its place in the order of use, what it counts against the budget, its folder's watch and the change count a stamp last confirmed it at.</summary>
     private sealed class Held(FolderListing listing, FolderWatch.Folder? watched, LinkedListNode<string> place)
     {
         public FolderListing Listing { get; } = listing;

@@ -19,7 +19,7 @@ public sealed class MaildirStore(MailStoreLayout layout, string nodeId, string h
 
     internal MaildirStoreOptions Options { get; } = options ??= new MaildirStoreOptions();
 
-    /// <summary>Clean listings of big folders, so a SELECT of an unchanged folder is a few stat calls (or none while it is watched).</summary>
+    /// <summary>Clean listings of folders, so a SELECT of an unchanged folder is a few stat calls (or none while a big one is watched).</summary>
     internal FolderListingCache Listings { get; } = new(options.ListingCacheMessages, options.WatchFolders);
 
     /// <summary>Syncs a mailbox answered from its own last listing, not the cache's (for tests and the curious).</summary>

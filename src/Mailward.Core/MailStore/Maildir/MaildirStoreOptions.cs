@@ -6,7 +6,7 @@ public sealed record MaildirStoreOptions
     /// <summary>MailStore:ExpungeHistory: expunged UIDs per folder remembered for QRESYNC's VANISHED (EARLIER).</summary>
     public int ExpungeHistory { get; init; } = 100_000;
 
-    /// <summary>MailStore:ListingCacheMessages: messages of big folders' listings kept in memory in all.</summary>
+    /// <summary>MailStore:ListingCacheMessages: messages of folders' listings kept in memory in all (each folder counts 16 more).</summary>
     public int ListingCacheMessages { get; init; } = 500_000;
 
     /// <summary>MailStore:WatchFolders: kept listings' folders on local file systems are watched with inotify instead of stamped at every sync.</summary>
