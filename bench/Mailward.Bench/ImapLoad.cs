@@ -374,6 +374,9 @@ internal static class ImapLoad
         return 0;
     }
 
+    /// <summary>Induced GCs before each memory sample (SettledMemoryKiB).</summary>
+    private const int GcsPerSample = 5;
+
     /// <summary>
     /// TreeMemoryKiB after a full GC in a .NET server, induced through its diagnostic port as
     /// dotnet-gcdump does (an EventPipe session asking for GCHeapCollect), once the GC has given back
@@ -382,8 +385,6 @@ internal static class ImapLoad
     /// runs' samples mid-way, and the IDLE row came out at 0.9 or even -3.0 KiB per session on a
     /// machine with a 32 MB L3). A process without a diagnostic port (Dovecot) is measured as it is.
     /// </summary>
-    private const int GcsPerSample = 5;
-
     private static (long Pss, long Rss) SettledMemoryKiB(int pid)
     {
         if (pid > 0 && Directory.EnumerateFiles(Path.GetTempPath(), $"dotnet-diagnostic-{pid}-*-socket").Any())
@@ -392,9 +393,9 @@ internal static class ImapLoad
             // few of them, so after one GC the memory of an earlier burst (the first logins' Argon2id
             // hash upgrades, tens of MiB each) stayed in the sample and left it later, while sessions
             // were being counted: -10 to -62 KiB per session in runs of 2026-12-02, old build and new.
+            var providers = new[] { new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, 0x800000 | 0x1) }; // GCHeapCollect | GC
             for (var gc = 0; gc < GcsPerSample; gc++)
             {
-                var providers = new[] { new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, 0x800000 | 0x1) }; // GCHeapCollect | GC
                 using var session = new DiagnosticsClient(pid).StartEventPipeSession(providers, requestRundown: false);
                 var drain = Task.Run(() => session.EventStream.CopyTo(Stream.Null));
                 Thread.Sleep(500);

@@ -284,19 +284,18 @@ public sealed class FolderListingCacheTests() : ListedFolderTests(Count)
             Directory.CreateDirectory(Path.Combine(path, "new"));
             return path;
         }
-        FolderListing Listing() => new(default, [.. Enumerable.Range(1, 1000).Select(i => new MailboxEntry((uint)i, 0, [], 1, 1, default, ""))], [], 1, 1, new ModSeqLog("/nonexistent"));
         var cache = new FolderListingCache(1000 + FolderListingCache.FolderCharge, watch: true); // room for one
-        cache.Keep(Folder("a"), Listing());
+        cache.Keep(Folder("a"), Listing(1000));
         Assert.Equal(3, cache.Watches);
-        cache.Keep(Folder("a"), Listing()); // the same folder again: the same watches
+        cache.Keep(Folder("a"), Listing(1000)); // the same folder again: the same watches
         Assert.Equal(3, cache.Watches);
-        cache.Keep(Folder("b"), Listing()); // a's listing leaves the cache, and its watches with it
+        cache.Keep(Folder("b"), Listing(1000)); // a's listing leaves the cache, and its watches with it
         Assert.Equal(3, cache.Watches);
         Assert.Null(cache.Find(Path.Combine(dirs.Path, "b"), FolderStamp.Take(Path.Combine(dirs.Path, "b")))); // a stale listing leaves too
         Assert.Equal(0, cache.Watches);
 
         var off = new FolderListingCache(1000 + FolderListingCache.FolderCharge, watch: false);
-        off.Keep(Folder("c"), Listing());
+        off.Keep(Folder("c"), Listing(1000));
         Assert.Equal(0, off.Watches);
         Assert.Null(off.FindUnchanged(Path.Combine(dirs.Path, "c"), TimeProvider.System, out var mark));
         Assert.Null(mark);
