@@ -378,9 +378,9 @@ internal static class ImapLoad
     private const int GcsPerSample = 5;
 
     /// <summary>
-    /// TreeMemoryKiB after a full GC in a .NET server, induced through its diagnostic port as
-    /// dotnet-gcdump does (an EventPipe session asking for GCHeapCollect), once the GC has given back
-    /// what it freed: it decommits freed regions a step at a time, so the memory is sampled every
+    /// TreeMemoryKiB after full GCs (<see cref="GcsPerSample"/>) in a .NET server, each induced
+    /// through its diagnostic port as dotnet-gcdump does (an EventPipe session asking for
+    /// GCHeapCollect), once the GC has given back what it freed: it decommits freed regions a step at a time, so the memory is sampled every
     /// half second until two samples are within 256 KiB (at most 15 s; a fixed two seconds left some
     /// runs' samples mid-way, and the IDLE row came out at 0.9 or even -3.0 KiB per session on a
     /// machine with a 32 MB L3). A process without a diagnostic port (Dovecot) is measured as it is.
