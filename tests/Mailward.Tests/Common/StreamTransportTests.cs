@@ -62,7 +62,9 @@ public sealed class StreamTransportTests
     /// A client that sends its next command at once is read by the session's own thread, within the
     /// reply linger; with the linger off, or no session allowed to linger, every command waits in the
     /// readiness loop. Every way answers every command. (Lingering is skipped while the pool has work
-    /// queued, which other tests in this process make: only some of the reads are asserted to have been caught.)
+    /// queued, which other tests in this process make: only some of the reads are asserted to have
+    /// been caught, and a burst of 50 that met a busy pool throughout, as one did in a CI run, is
+    /// followed by up to four more.)
     /// </summary>
     [Theory]
     [InlineData(1_000_000, 16)]
@@ -81,10 +83,13 @@ public sealed class StreamTransportTests
             await s.WriteAsync("a LOGIN joe@hosted.test pw\r\nb SELECT INBOX\r\n"u8.ToArray());
             Assert.StartsWith("b OK", await UntilTaggedAsync(r, "b"));
             long caught = policy.Caught, handedOn = policy.HandedOn;
-            for (var i = 0; i < 50; i++)
+            for (var burst = 0; burst < 5 && (burst == 0 || linger > 0 && maxLingering > 0 && policy.Caught == caught); burst++)
             {
-                await s.WriteAsync(Encoding.ASCII.GetBytes($"n{i} NOOP\r\n"));
-                Assert.StartsWith($"n{i} OK", await UntilTaggedAsync(r, $"n{i}"));
+                for (var i = 0; i < 50; i++)
+                {
+                    await s.WriteAsync(Encoding.ASCII.GetBytes($"n{burst}.{i} NOOP\r\n"));
+                    Assert.StartsWith($"n{burst}.{i} OK", await UntilTaggedAsync(r, $"n{burst}.{i}"));
+                }
             }
             if (linger > 0 && maxLingering > 0)
                 Assert.True(policy.Caught - caught > 0, $"caught {policy.Caught - caught}, handed on {policy.HandedOn - handedOn}");
