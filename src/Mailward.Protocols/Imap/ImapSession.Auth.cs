@@ -97,15 +97,17 @@ public sealed partial class ImapSession
             return true;
         }
         var user = result.User!;
-        if (services.UserConnections?.TryEnter(user.Address, _info.ClientAddress) is not { } slot)
+        // UserRecord.Address makes a new string at each call; an idle session holds it three times.
+        var address = user.Address;
+        if (services.UserConnections?.TryEnter(address, _info.ClientAddress) is not { } slot)
         {
             if (services.UserConnections is not null)
                 return No(tag, "[LIMIT] too many connections for this user from your address");
             slot = null;
         }
         _userSlot = slot;
-        _owner = MailboxOwner.Of(user);
-        _address = user.Address;
+        _owner = new MailboxOwner(address, user.Directory);
+        _address = address;
         _channel.CommandTimeout = options.AutologoutTimeout;
         await EnsureSpecialUseFoldersAsync(ct);
         Tagged(tag, $"OK [CAPABILITY {Capabilities()}] logged in");
