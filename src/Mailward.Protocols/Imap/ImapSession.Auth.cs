@@ -97,17 +97,18 @@ public sealed partial class ImapSession
             return true;
         }
         var user = result.User!;
-        // UserRecord.Address makes a new string at each call; an idle session holds it three times.
-        var address = user.Address;
-        if (services.UserConnections?.TryEnter(address, _info.ClientAddress) is not { } slot)
+        // UserRecord.Address makes a new string at each call: the owner's is the one the connection
+        // slot and the session keep too, so an idle session holds one copy, not three.
+        var owner = MailboxOwner.Of(user);
+        if (services.UserConnections?.TryEnter(owner.Address, _info.ClientAddress) is not { } slot)
         {
             if (services.UserConnections is not null)
                 return No(tag, "[LIMIT] too many connections for this user from your address");
             slot = null;
         }
         _userSlot = slot;
-        _owner = new MailboxOwner(address, user.Directory);
-        _address = address;
+        _owner = owner;
+        _address = owner.Address;
         _channel.CommandTimeout = options.AutologoutTimeout;
         await EnsureSpecialUseFoldersAsync(ct);
         Tagged(tag, $"OK [CAPABILITY {Capabilities()}] logged in");
